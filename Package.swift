@@ -1,0 +1,74 @@
+// swift-tools-version:6.1
+// Aisle: a search-centric catalog engine for online shops.
+//
+// Module graph (dependencies point one way):
+//   AisleAnalyzer  -> CICUShim, CStemmer          (text analysis; knows no index)
+//   AisleIndex     -> CZstd                        (inverted index; knows no ICU, no database)
+//   AisleEngine    -> AisleIndex, AisleAnalyzer    (schema-driven documents, corpus readers, query parser)
+//   aisle          -> AisleEngine, ArgumentParser  (the CLI; the composition root)
+import PackageDescription
+
+let swiftSettings: [SwiftSetting] = [
+    .swiftLanguageMode(.v6),
+]
+
+let package = Package(
+    name: "Aisle",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "aisle", targets: ["aisle"]),
+        .library(name: "AisleIndex", targets: ["AisleIndex"]),
+        .library(name: "AisleAnalyzer", targets: ["AisleAnalyzer"]),
+        .library(name: "AisleEngine", targets: ["AisleEngine"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        // C shims. ICU's public header must include no ICU header (Foundation ships its own ICU).
+        .target(
+            name: "CICUShim",
+            path: "Sources/CICUShim",
+            linkerSettings: [.linkedLibrary("icui18n"), .linkedLibrary("icuuc"), .linkedLibrary("icudata")]
+        ),
+        .systemLibrary(name: "CStemmer", path: "Sources/CStemmer", providers: [.apt(["libstemmer-dev"])]),
+        .systemLibrary(name: "CZstd", path: "Sources/CZstd", providers: [.apt(["libzstd-dev"])]),
+
+        .target(
+            name: "AisleAnalyzer",
+            dependencies: ["CICUShim", "CStemmer"],
+            path: "Sources/Analyzer",
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "AisleIndex",
+            dependencies: ["CZstd"],
+            path: "Sources/Index",
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "AisleEngine",
+            dependencies: ["AisleIndex", "AisleAnalyzer"],
+            path: "Sources/Engine",
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "aisle",
+            dependencies: [
+                "AisleEngine",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Sources/aisle",
+            swiftSettings: swiftSettings
+        ),
+
+        .testTarget(name: "AisleAnalyzerTests", dependencies: ["AisleAnalyzer"], path: "Tests/AnalyzerTests",
+                    swiftSettings: swiftSettings),
+        .testTarget(name: "AisleIndexTests", dependencies: ["AisleIndex"], path: "Tests/IndexTests",
+                    swiftSettings: swiftSettings),
+        .testTarget(name: "AisleEngineTests", dependencies: ["AisleEngine"], path: "Tests/EngineTests",
+                    swiftSettings: swiftSettings),
+        .testTarget(name: "AisleCLITests", dependencies: ["AisleEngine"], path: "Tests/CLITests",
+                    swiftSettings: swiftSettings),
+    ]
+)
