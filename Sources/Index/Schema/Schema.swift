@@ -1,0 +1,191 @@
+/// What a field is and how it is indexed.
+public enum FieldType: String, Codable, Sendable, CaseIterable {
+    /// Analysed full text: postings with per-field term frequencies and positions, BM25F-scored.
+    case text
+    /// An exact value (brand, category path, attribute): one term per value, for filters and facets.
+    case keyword
+    /// A number (price, rating, review count).
+    case numeric
+    /// true / false.
+    case boolean
+}
+
+/// One field of a schema.
+public struct FieldDefinition: Codable, Sendable, Equatable {
+    /// Field name as queries and results use it (`title`, `category_path`, `attributes.color`).
+    public var name: String
+    public var type: FieldType
+    /// Analyzer name for text fields (`english`, `plain`, `standard`, `keyword`).
+    public var analyzer: String?
+    /// BM25F boost of a text field.
+    public var boost: Float?
+    /// Keep the original value so results can show it.
+    public var stored: Bool?
+    /// For text fields: also index the exact value as a keyword (for filters and facets).
+    public var keyword: Bool?
+    /// Where the value comes from in an input document: a dotted path, `category[0]` for an
+    /// array element, or `attributes.*` for every key of an object. Defaults to `name`.
+    public var source: String?
+
+    public init(name: String, type: FieldType, analyzer: String? = nil, boost: Float? = nil, stored: Bool? = nil,
+                keyword: Bool? = nil, source: String? = nil) {
+        self.name = name
+        self.type = type
+        self.analyzer = analyzer
+        self.boost = boost
+        self.stored = stored
+        self.keyword = keyword
+        self.source = source
+    }
+
+    public var isStored: Bool { stored ?? false }
+    public var effectiveBoost: Float { boost ?? 1 }
+    /// Indexed as exact terms (keyword fields, and text fields with `keyword: true`).
+    public var isKeywordIndexed: Bool { type == .keyword || (type == .text && keyword == true) }
+    /// A pattern such as `attributes.*` that stands for every field of that prefix found in the input.
+    public var isPattern: Bool { name.hasSuffix(".*") }
+}
+
+/// BM25 parameters.
+public struct BM25Parameters: Codable, Sendable, Equatable {
+    public var k1: Float
+    public var b: Float
+    public init(k1: Float = 1.2, b: Float = 0.75) {
+        self.k1 = k1
+        self.b = b
+    }
+
+    public func validate() throws {
+        guard k1.isFinite, k1 >= 0 else { throw IndexError.schema("illegal k1 value \(k1): must be a non-negative finite number") }
+        guard b.isFinite, b >= 0, b <= 1 else { throw IndexError.schema("illegal b value \(b): must be between 0 and 1") }
+    }
+}
+
+/// The fields of an index, their types and options.
+///
+/// Text fields that share an analyzer form a **text group**: one postings list per term for the whole
+/// group, each posting carrying the term frequency (and positions) of every field of the group, so a
+/// query term costs one postings cursor however many fields it is searched in. Every text group and
+/// every keyword-indexed field gets an **inverted slot**, the prefix of its terms in the term dictionary.
+public struct Schema: Codable, Sendable, Equatable {
+    /// The field that holds the document's unique id (always stored and keyword-indexed).
+    public var idField: String
+    public var fields: [FieldDefinition]
+    public var bm25: BM25Parameters?
+    /// Input format hint for readers (`catalog`, `tsv`, `jsonl`); informational.
+    public var format: String?
+
+    public init(idField: String, fields: [FieldDefinition], bm25: BM25Parameters? = nil, format: String? = nil) {
+        self.idField = idField
+        self.fields = fields
+        self.bm25 = bm25
+        self.format = format
+    }
+
+    public var bm25Parameters: BM25Parameters { bm25 ?? BM25Parameters() }
+
+    /// Checks names, types and options; throws a message naming the problem.
+    public func validate() throws {
+        var seen = Set<String>()
+        guard !idField.isEmpty else { throw IndexError.schema("id_field must not be empty") }
+        for f in fields {
+            guard !f.name.isEmpty else { throw IndexError.schema("a field has an empty name") }
+            guard seen.insert(f.name).inserted else { throw IndexError.schema("field \(f.name) is defined twice") }
+            if f.type == .text {
+                if f.isPattern { throw IndexError.schema("text field \(f.name): patterns are only allowed for keyword, numeric and boolean fields") }
+                if let b = f.boost, !(b.isFinite && b > 0) { throw IndexError.schema("field \(f.name): boost must be a positive number, got \(b)") }
+            } else {
+                if f.analyzer != nil { throw IndexError.schema("field \(f.name): only text fields take an analyzer") }
+                if f.boost != nil { throw IndexError.schema("field \(f.name): only text fields take a boost") }
+                if f.keyword != nil { throw IndexError.schema("field \(f.name): `keyword` applies to text fields only") }
+            }
+            if f.name == idField && f.type != .keyword {
+                throw IndexError.schema("id field \(f.name) must be of type keyword")
+            }
+        }
+        try bm25Parameters.validate()
+        if fields.count > 60000 { throw IndexError.schema("too many fields (\(fields.count))") }
+    }
+
+    public func field(named name: String) -> FieldDefinition? { fields.first { $0.name == name } }
+    public func ordinal(of name: String) -> Int? { fields.firstIndex { $0.name == name } }
+
+    /// The pattern field that `name` would be an instance of (`attributes.color` -> `attributes.*`).
+    public func pattern(matching name: String) -> FieldDefinition? {
+        fields.first { $0.isPattern && name.hasPrefix(String($0.name.dropLast(1))) && name.count > $0.name.count - 1 }
+    }
+
+    /// Adds a concrete field for an instance of a pattern field; returns its ordinal.
+    public mutating func addInstance(_ name: String, of pattern: FieldDefinition) -> Int {
+        var f = pattern
+        f.name = name
+        f.source = nil
+        fields.append(f)
+        return fields.count - 1
+    }
+
+    public enum CodingKeys: String, CodingKey {
+        case idField = "id_field", fields, bm25, format
+    }
+}
+
+/// The index-level view of a schema: ordinals, text groups, inverted slots. Derived, never stored.
+public struct SchemaLayout: Sendable {
+    public struct TextGroup: Sendable, Equatable {
+        public var analyzer: String
+        /// Field ordinals of the group, in schema order.
+        public var fields: [Int]
+    }
+
+    public let schema: Schema
+    public let textGroups: [TextGroup]
+    /// For each field ordinal: its text group and its index within the group, or nil.
+    public let groupOfField: [(group: Int, member: Int)?]
+    /// For each field ordinal: its keyword slot, or nil.
+    public let keywordSlotOfField: [Int?]
+    /// Field ordinal of each keyword slot (slot - textGroups.count).
+    public let keywordFields: [Int]
+    /// Ordinals of the text fields, in schema order (the order of norms in a segment).
+    public let textFields: [Int]
+    public let idOrdinal: Int
+
+    public init(_ schema: Schema, defaultAnalyzer: String = "english") throws {
+        try schema.validate()
+        self.schema = schema
+        var groups: [TextGroup] = []
+        var gof: [(group: Int, member: Int)?] = Array(repeating: nil, count: schema.fields.count)
+        var kslot: [Int?] = Array(repeating: nil, count: schema.fields.count)
+        var text: [Int] = []
+        for (i, f) in schema.fields.enumerated() where f.type == .text {
+            let a = f.analyzer ?? defaultAnalyzer
+            text.append(i)
+            if let g = groups.firstIndex(where: { $0.analyzer == a }) {
+                gof[i] = (g, groups[g].fields.count)
+                groups[g].fields.append(i)
+            } else {
+                gof[i] = (groups.count, 0)
+                groups.append(TextGroup(analyzer: a, fields: [i]))
+            }
+        }
+        guard groups.allSatisfy({ $0.fields.count <= 32 }) else {
+            throw IndexError.schema("at most 32 text fields may share one analyzer")
+        }
+        var kf: [Int] = []
+        for (i, f) in schema.fields.enumerated() where f.isKeywordIndexed && !f.isPattern {
+            kslot[i] = groups.count + kf.count
+            kf.append(i)
+        }
+        guard let id = schema.ordinal(of: schema.idField) else {
+            throw IndexError.schema("id field \(schema.idField) is not among the fields")
+        }
+        self.textGroups = groups
+        self.groupOfField = gof
+        self.keywordSlotOfField = kslot
+        self.keywordFields = kf
+        self.textFields = text
+        self.idOrdinal = id
+    }
+
+    public var slotCount: Int { textGroups.count + keywordFields.count }
+    public func isTextSlot(_ slot: Int) -> Bool { slot < textGroups.count }
+}

@@ -1,0 +1,201 @@
+/// Counts phrase occurrences in one field, given each query term's positions in that field.
+///
+/// A phrase occurrence is a choice of one position per query term, distinct positions for repeated
+/// terms, such that `max(pos_i − offset_i) − min(pos_i − offset_i) <= slop`, where offset_i is the
+/// term's position in the query. The phrase frequency is the number of distinct positions of the
+/// first query term that start an occurrence (for slop 0: the number of exact matches).
+public enum PhraseMatcher {
+    /// - Parameters:
+    ///   - positions: per query term, its positions in the field, ascending.
+    ///   - offsets: per query term, its relative position in the query.
+    ///   - sameAs: per query term, the index of the first query term with the same bytes.
+    public static func frequency(positions: [ArraySlice<UInt32>], offsets: [Int32], sameAs: [Int], slop: Int) -> Int {
+        let n = positions.count
+        guard n > 0, positions.allSatisfy({ !$0.isEmpty }) else { return 0 }
+        if n == 1 { return positions[0].count }
+        var count = 0
+        let off0 = Int64(offsets[0])
+        if slop == 0 {
+            for p0 in positions[0] {
+                let start = Int64(p0) - off0
+                var ok = true
+                for i in 1..<n {
+                    let want = start + Int64(offsets[i])
+                    if want < 0 || want > Int64(UInt32.max) || !contains(positions[i], UInt32(want)) { ok = false; break }
+                }
+                if ok { count += 1 }
+            }
+            return count
+        }
+        var used: [UInt32] = []
+        for p0 in positions[0] {
+            let a0 = Int64(p0) - off0
+            var found = false
+            var lo = a0 - Int64(slop)
+            while lo <= a0 && !found {
+                used.removeAll(keepingCapacity: true)
+                used.append(p0)
+                var ok = true
+                // Terms sorted by offset within groups of identical terms: assign greedily.
+                for i in 1..<n {
+                    let from = lo + Int64(offsets[i]), to = from + Int64(slop)
+                    guard let p = smallest(in: positions[i], from: from, to: to,
+                                           avoiding: usedFor(i, sameAs: sameAs, used: used))
+                    else { ok = false; break }
+                    used.append(p)
+                }
+                if ok { found = true }
+                lo += 1
+            }
+            if found { count += 1 }
+        }
+        return count
+    }
+
+    /// Positions already picked by earlier query terms that share term i's bytes.
+    private static func usedFor(_ i: Int, sameAs: [Int], used: [UInt32]) -> [UInt32] {
+        var out: [UInt32] = []
+        for j in 0..<i where sameAs[j] == sameAs[i] { out.append(used[j]) }
+        return out
+    }
+
+    private static func contains(_ s: ArraySlice<UInt32>, _ v: UInt32) -> Bool {
+        var lo = s.startIndex, hi = s.endIndex
+        while lo < hi {
+            let m = (lo + hi) / 2
+            if s[m] < v { lo = m + 1 } else { hi = m }
+        }
+        return lo < s.endIndex && s[lo] == v
+    }
+
+    private static func smallest(in s: ArraySlice<UInt32>, from: Int64, to: Int64, avoiding: [UInt32]) -> UInt32? {
+        guard to >= 0 else { return nil }
+        var lo = s.startIndex, hi = s.endIndex
+        let f = UInt32(clamping: max(from, 0))
+        while lo < hi {
+            let m = (lo + hi) / 2
+            if s[m] < f { lo = m + 1 } else { hi = m }
+        }
+        var i = lo
+        while i < s.endIndex && Int64(s[i]) <= to {
+            if !avoiding.contains(s[i]) { return s[i] }
+            i += 1
+        }
+        return nil
+    }
+}
+
+/// A phrase in one segment: documents where all terms occur, checked position by position per field.
+final class PhraseScorer: Scorer {
+    struct FieldPlan {
+        var member: Int
+        var weight: Float
+        var kTable: UnsafePointer<Float>
+        var norms: UnsafePointer<UInt8>
+        /// For each query term, its index j in that term's cursor mask.
+        var js: [Int]
+        var name: String
+    }
+
+    let cursors: [PostingsCursor]     // one per distinct query term
+    let termCursor: [Int]             // query term -> index into cursors
+    let offsets: [Int32]
+    let sameAs: [Int]
+    let slop: Int
+    let plans: [FieldPlan]
+    let order: [Int]                  // cursors by cost
+    let label: String
+    private var freqs: [Int] = []
+    private var posBuf: [[UInt32]]
+    private var starts: [[Int]]
+    private let bound: Float
+    private var err: String?
+
+    init(cursors: [PostingsCursor], termCursor: [Int], offsets: [Int32], sameAs: [Int], slop: Int, plans: [FieldPlan],
+         label: String) {
+        self.cursors = cursors
+        self.termCursor = termCursor
+        self.offsets = offsets
+        self.sameAs = sameAs
+        self.slop = slop
+        self.plans = plans
+        self.label = label
+        order = cursors.indices.sorted { cursors[$0].info.docCount < cursors[$1].info.docCount }
+        posBuf = Array(repeating: [], count: cursors.count)
+        starts = Array(repeating: [], count: cursors.count)
+        bound = plans.reduce(0) { $0 + $1.weight }
+        freqs = Array(repeating: 0, count: plans.count)
+    }
+
+    override var maxScore: Float { bound }
+    override var cost: Int { Int(cursors[order[0]].info.docCount) }
+    override var corruption: String? { err ?? cursors.lazy.compactMap { $0.corruption }.first }
+
+    private func align(_ start: UInt32) -> UInt32 {
+        var target = start
+        while target != Scorer.noMoreDocs {
+            var moved = false
+            for c in order.dropFirst() {
+                let d = cursors[c].advance(target)
+                if d > target {
+                    target = cursors[order[0]].advance(d)
+                    moved = true
+                    break
+                }
+            }
+            if moved { continue }
+            if matchPositions() { break }
+            target = cursors[order[0]].nextDoc()
+        }
+        doc = target
+        return target
+    }
+
+    private func matchPositions() -> Bool {
+        for c in 0..<cursors.count {
+            if !cursors[c].positions(into: &posBuf[c], fieldStarts: &starts[c]) {
+                err = "positions could not be read"
+                return false
+            }
+        }
+        var any = false
+        for (pi, plan) in plans.enumerated() {
+            var lists: [ArraySlice<UInt32>] = []
+            lists.reserveCapacity(offsets.count)
+            var ok = true
+            for (t, c) in termCursor.enumerated() {
+                let j = plan.js[t]
+                let s = starts[c][j], e = starts[c][j + 1]
+                if s == e { ok = false; break }
+                lists.append(posBuf[c][s..<e])
+            }
+            let f = ok ? PhraseMatcher.frequency(positions: lists, offsets: offsets, sameAs: sameAs, slop: slop) : 0
+            freqs[pi] = f
+            if f > 0 { any = true }
+        }
+        return any
+    }
+
+    override func nextDoc() -> UInt32 { align(cursors[order[0]].nextDoc()) }
+    override func advance(_ target: UInt32) -> UInt32 { align(cursors[order[0]].advance(target)) }
+
+    override func score() -> Float {
+        var s: Float = 0
+        let d = Int(doc)
+        for (pi, p) in plans.enumerated() where freqs[pi] > 0 {
+            s += p.weight / (1 + p.kTable[Int(p.norms[d])] / Float(freqs[pi]))
+        }
+        return s
+    }
+
+    override func explain() -> Explanation {
+        var details: [Explanation] = []
+        let d = Int(doc)
+        for (pi, p) in plans.enumerated() where freqs[pi] > 0 {
+            let code = p.norms[d]
+            let v = p.weight / (1 + p.kTable[Int(code)] / Float(freqs[pi]))
+            details.append(Explanation(value: v, description: "\(p.name):\"\(label)\" phrase freq=\(freqs[pi]) len=\(FieldNorm.decode(code)) weight=\(p.weight)"))
+        }
+        return Explanation(value: details.reduce(0) { $0 + $1.value }, description: "phrase \"\(label)\"", details: details)
+    }
+}

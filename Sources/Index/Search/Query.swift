@@ -1,0 +1,110 @@
+/// A query: a recipe for a set of documents and how to score them. Terms are already analysed
+/// (the engine runs the field's analyzer); `slot` is the text group or keyword field they belong to.
+public indirect enum Query: Sendable, Equatable {
+    /// A term in a text group (BM25F-scored) or a keyword field (score 0: a filter).
+    case term(TermQuery)
+    /// Terms at given relative positions, within `slop`, in the same field.
+    case phrase(PhraseQuery)
+    /// Every term of the slot that starts with a prefix (expanded at search time).
+    case prefix(PrefixQuery)
+    case boolean(BooleanQuery)
+    /// Every document, score 0.
+    case matchAll
+    /// No document.
+    case matchNone
+}
+
+/// Which fields of a text group a query looks at, as a mask of member indexes (nil: all of them).
+public typealias FieldMask = UInt32
+
+public struct TermQuery: Sendable, Equatable, Hashable {
+    public var slot: Int
+    public var term: [UInt8]
+    public var fields: FieldMask?
+    public var boost: Float
+
+    public init(slot: Int, term: [UInt8], fields: FieldMask? = nil, boost: Float = 1) {
+        self.slot = slot
+        self.term = term
+        self.fields = fields
+        self.boost = boost
+    }
+
+    public init(slot: Int, term: String, fields: FieldMask? = nil, boost: Float = 1) {
+        self.init(slot: slot, term: Array(term.utf8), fields: fields, boost: boost)
+    }
+}
+
+public struct PhraseQuery: Sendable, Equatable {
+    public var slot: Int
+    public var terms: [[UInt8]]
+    /// Relative position of each term (from the analyzer, so removed stop words leave their gap).
+    public var positions: [Int32]
+    public var slop: Int
+    public var fields: FieldMask?
+    public var boost: Float
+
+    public init(slot: Int, terms: [[UInt8]], positions: [Int32]? = nil, slop: Int = 0, fields: FieldMask? = nil,
+                boost: Float = 1) {
+        self.slot = slot
+        self.terms = terms
+        self.positions = positions ?? terms.indices.map { Int32($0) }
+        self.slop = slop
+        self.fields = fields
+        self.boost = boost
+    }
+}
+
+public struct PrefixQuery: Sendable, Equatable {
+    public var slot: Int
+    public var prefix: [UInt8]
+    public var fields: FieldMask?
+    public var boost: Float
+    /// At most this many terms (the first ones in byte order) are searched.
+    public var maxExpansions: Int
+
+    public init(slot: Int, prefix: [UInt8], fields: FieldMask? = nil, boost: Float = 1, maxExpansions: Int = 64) {
+        self.slot = slot
+        self.prefix = prefix
+        self.fields = fields
+        self.boost = boost
+        self.maxExpansions = maxExpansions
+    }
+}
+
+/// must: every clause matches (scores add up); should: optional, adds score (with no must clause,
+/// at least `minimumShouldMatch` (default 1) must match); mustNot: excludes.
+public struct BooleanQuery: Sendable, Equatable {
+    public var must: [Query]
+    public var should: [Query]
+    public var mustNot: [Query]
+    public var minimumShouldMatch: Int
+
+    public init(must: [Query] = [], should: [Query] = [], mustNot: [Query] = [], minimumShouldMatch: Int = 0) {
+        self.must = must
+        self.should = should
+        self.mustNot = mustNot
+        self.minimumShouldMatch = minimumShouldMatch
+    }
+}
+
+extension Query {
+    /// All terms of all clauses (for statistics).
+    func collectTerms(into out: inout [TermKey]) {
+        switch self {
+        case .term(let t): out.append(TermKey(slot: t.slot, term: t.term))
+        case .phrase(let p): for t in p.terms { out.append(TermKey(slot: p.slot, term: t)) }
+        case .prefix: break
+        case .boolean(let b):
+            for q in b.must { q.collectTerms(into: &out) }
+            for q in b.should { q.collectTerms(into: &out) }
+            for q in b.mustNot { q.collectTerms(into: &out) }
+        case .matchAll, .matchNone: break
+        }
+    }
+}
+
+public struct TermKey: Hashable, Sendable {
+    public var slot: Int
+    public var term: [UInt8]
+}

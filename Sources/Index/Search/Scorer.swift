@@ -1,0 +1,345 @@
+/// A per-segment cursor over the documents a query matches, in increasing order, with their scores.
+/// Call `nextDoc()` or `advance(_:)` before reading `doc`; `noMoreDocs` marks the end.
+class Scorer {
+    static let noMoreDocs = PostingsCursor.noMoreDocs
+    var doc: UInt32 = 0
+
+    /// Moves to the next match.
+    func nextDoc() -> UInt32 { fatalError("abstract") }
+    /// Moves to the first match >= target (no-op if already there).
+    func advance(_ target: UInt32) -> UInt32 { fatalError("abstract") }
+    /// Score of the current match.
+    func score() -> Float { 0 }
+    /// An upper bound of `score()` over the segment.
+    var maxScore: Float { Float.infinity }
+    /// Estimated number of matches.
+    var cost: Int { 0 }
+    /// Damage found while reading, if any.
+    var corruption: String? { nil }
+    /// Explains the score of the current match.
+    func explain() -> Explanation { Explanation(value: score(), description: "score") }
+}
+
+/// Per-field scoring data for a term in one segment (index j of the term's field mask).
+struct TermFieldWeight {
+    var member: Int
+    var weight: Float              // boost_q * boost_f * idf * (k1 + 1); 0 when the field is not searched
+    var kTable: UnsafePointer<Float>
+    var norms: UnsafePointer<UInt8>
+    var fieldName: String
+    var idf: Float
+    var df: UInt64
+}
+
+/// A text term: BM25F over the fields of its group.
+final class TermScorer: Scorer {
+    let cursor: PostingsCursor
+    let k: Int
+    let weights: UnsafeMutablePointer<Float>
+    let kTables: UnsafeMutablePointer<UnsafePointer<Float>>
+    let norms: UnsafeMutablePointer<UnsafePointer<UInt8>>
+    let fieldInfo: [TermFieldWeight]
+    /// Some fields of the term are not searched: a doc matches only if a searched field has the term.
+    let checkFields: Bool
+    let termText: String
+    private let termMaxScore: Float
+
+    init(cursor: PostingsCursor, fields: [TermFieldWeight], checkFields: Bool, termText: String) {
+        self.cursor = cursor
+        k = fields.count
+        weights = .allocate(capacity: max(k, 1))
+        kTables = .allocate(capacity: max(k, 1))
+        norms = .allocate(capacity: max(k, 1))
+        for (j, f) in fields.enumerated() {
+            weights[j] = f.weight
+            kTables[j] = f.kTable
+            norms[j] = f.norms
+        }
+        fieldInfo = fields
+        self.checkFields = checkFields
+        self.termText = termText
+        var m: Float = 0
+        for j in 0..<fields.count {
+            let maxTf = cursor.info.fieldMaxTf[j], minNorm = cursor.info.fieldMinNorm[j]
+            m += bm25Bound(weight: fields[j].weight, kMin: fields[j].kTable[Int(minNorm)], maxTf: maxTf)
+        }
+        termMaxScore = m
+        super.init()
+    }
+
+    deinit {
+        weights.deallocate()
+        kTables.deallocate()
+        norms.deallocate()
+    }
+
+    override var maxScore: Float { termMaxScore }
+    override var cost: Int { Int(cursor.info.docCount) }
+    override var corruption: String? { cursor.corruption }
+
+    @inline(__always) private func searchedFieldPresent() -> Bool {
+        for j in 0..<k where weights[j] > 0 && cursor.tf(j) > 0 { return true }
+        return false
+    }
+
+    override func nextDoc() -> UInt32 {
+        var d = cursor.nextDoc()
+        if checkFields {
+            while d != Scorer.noMoreDocs && !searchedFieldPresent() { d = cursor.nextDoc() }
+        }
+        doc = d
+        return d
+    }
+
+    override func advance(_ target: UInt32) -> UInt32 {
+        var d = cursor.advance(target)
+        if checkFields {
+            while d != Scorer.noMoreDocs && !searchedFieldPresent() { d = cursor.nextDoc() }
+        }
+        doc = d
+        return d
+    }
+
+    @inline(__always) override func score() -> Float {
+        let d = Int(cursor.doc)
+        var s: Float = 0
+        for j in 0..<k {
+            let tf = cursor.tf(j)
+            if tf != 0 {
+                s += weights[j] / (1 + kTables[j][Int(norms[j][d])] / Float(tf))
+            }
+        }
+        return s
+    }
+
+    /// Upper bound of the score over the block the cursor's skip position is in.
+    @inline(__always) func blockMaxScore() -> Float {
+        var s: Float = 0
+        for j in 0..<k {
+            let (maxTf, minNorm) = cursor.blockBound(j)
+            s += bm25Bound(weight: weights[j], kMin: kTables[j][Int(minNorm)], maxTf: maxTf)
+        }
+        return s
+    }
+
+    override func explain() -> Explanation {
+        let d = Int(cursor.doc)
+        var details: [Explanation] = []
+        var total: Float = 0
+        for j in 0..<k {
+            let tf = cursor.tf(j)
+            guard tf > 0, weights[j] > 0 else { continue }
+            let f = fieldInfo[j]
+            let code = norms[j][d]
+            let kk = kTables[j][Int(code)]
+            let v = weights[j] / (1 + kk / Float(tf))
+            total += v
+            details.append(Explanation(
+                value: v,
+                description: "\(f.fieldName):\(termText) tf=\(tf) len=\(FieldNorm.decode(code)) idf=\(f.idf) (df=\(f.df)) weight=\(f.weight) K=\(kk)",
+                details: []))
+        }
+        return Explanation(value: total, description: "term \(termText)", details: details)
+    }
+}
+
+/// A keyword term: matches, scores 0.
+final class KeywordScorer: Scorer {
+    let cursor: PostingsCursor
+    let label: String
+    init(cursor: PostingsCursor, label: String) {
+        self.cursor = cursor
+        self.label = label
+    }
+    override func nextDoc() -> UInt32 { doc = cursor.nextDoc(); return doc }
+    override func advance(_ target: UInt32) -> UInt32 { doc = cursor.advance(target); return doc }
+    override var maxScore: Float { 0 }
+    override var cost: Int { Int(cursor.info.docCount) }
+    override var corruption: String? { cursor.corruption }
+    override func explain() -> Explanation { Explanation(value: 0, description: "filter \(label)") }
+}
+
+/// Every document of the segment, score 0.
+final class AllDocsScorer: Scorer {
+    let maxDoc: UInt32
+    private var started = false
+    init(maxDoc: Int) { self.maxDoc = UInt32(maxDoc) }
+    override func nextDoc() -> UInt32 {
+        if !started { started = true; doc = 0 } else if doc != Scorer.noMoreDocs { doc += 1 }
+        if doc >= maxDoc { doc = Scorer.noMoreDocs }
+        return doc
+    }
+    override func advance(_ target: UInt32) -> UInt32 {
+        if started && doc >= target { return doc }
+        started = true
+        doc = target >= maxDoc ? Scorer.noMoreDocs : target
+        return doc
+    }
+    override var maxScore: Float { 0 }
+    override var cost: Int { Int(maxDoc) }
+    override func explain() -> Explanation { Explanation(value: 0, description: "match all") }
+}
+
+/// All of the children match; scores add up.
+final class ConjunctionScorer: Scorer {
+    let children: [Scorer]   // sorted by cost, cheapest first
+    private let bound: Float
+    init(_ children: [Scorer]) {
+        self.children = children.sorted { $0.cost < $1.cost }
+        bound = children.reduce(0) { $0 + $1.maxScore }
+    }
+    override var maxScore: Float { bound }
+    override var cost: Int { children.first?.cost ?? 0 }
+    override var corruption: String? { children.lazy.compactMap { $0.corruption }.first }
+
+    private func align(_ start: UInt32) -> UInt32 {
+        var target = start
+        outer: while target != Scorer.noMoreDocs {
+            for c in children.dropFirst() {
+                let d = c.advance(target)
+                if d > target {
+                    target = children[0].advance(d)
+                    continue outer
+                }
+            }
+            break
+        }
+        doc = target
+        return target
+    }
+
+    override func nextDoc() -> UInt32 { align(children[0].nextDoc()) }
+    override func advance(_ target: UInt32) -> UInt32 { align(children[0].advance(target)) }
+    override func score() -> Float {
+        var s: Float = 0
+        for c in children { s += c.score() }
+        return s
+    }
+    override func explain() -> Explanation {
+        let d = children.map { $0.explain() }
+        return Explanation(value: d.reduce(0) { $0 + $1.value }, description: "all of", details: d)
+    }
+}
+
+/// At least `minimumMatch` of the children match; scores of the matching ones add up.
+final class DisjunctionScorer: Scorer {
+    let children: [Scorer]
+    let minimumMatch: Int
+    private var started = false
+    private let bound: Float
+    init(_ children: [Scorer], minimumMatch: Int = 1) {
+        self.children = children
+        self.minimumMatch = max(1, minimumMatch)
+        bound = children.reduce(0) { $0 + $1.maxScore }
+    }
+    override var maxScore: Float { bound }
+    override var cost: Int { children.reduce(0) { $0 + $1.cost } }
+    override var corruption: String? { children.lazy.compactMap { $0.corruption }.first }
+
+    private func settle() -> UInt32 {
+        while true {
+            var m = Scorer.noMoreDocs
+            for c in children where c.doc < m { m = c.doc }
+            if m == Scorer.noMoreDocs { doc = m; return m }
+            var n = 0
+            for c in children where c.doc == m { n += 1 }
+            if n >= minimumMatch { doc = m; return m }
+            for c in children where c.doc == m { _ = c.nextDoc() }
+        }
+    }
+
+    override func nextDoc() -> UInt32 {
+        if !started {
+            started = true
+            for c in children { _ = c.nextDoc() }
+        } else {
+            for c in children where c.doc == doc { _ = c.nextDoc() }
+        }
+        return settle()
+    }
+
+    override func advance(_ target: UInt32) -> UInt32 {
+        if started && doc >= target { return doc }
+        started = true
+        for c in children { _ = c.advance(target) }
+        return settle()
+    }
+
+    override func score() -> Float {
+        var s: Float = 0
+        for c in children where c.doc == doc { s += c.score() }
+        return s
+    }
+
+    override func explain() -> Explanation {
+        let d = children.filter { $0.doc == doc }.map { $0.explain() }
+        return Explanation(value: d.reduce(0) { $0 + $1.value }, description: "any of", details: d)
+    }
+}
+
+/// Matches of `required` that none of `excluded` match.
+final class ReqExclScorer: Scorer {
+    let required: Scorer
+    let excluded: [Scorer]
+    init(required: Scorer, excluded: [Scorer]) {
+        self.required = required
+        self.excluded = excluded
+    }
+    override var maxScore: Float { required.maxScore }
+    override var cost: Int { required.cost }
+    override var corruption: String? { required.corruption ?? excluded.lazy.compactMap { $0.corruption }.first }
+
+    private func skipExcluded(_ start: UInt32) -> UInt32 {
+        var d = start
+        while d != Scorer.noMoreDocs && excluded.contains(where: { $0.advance(d) == d }) {
+            d = required.nextDoc()
+        }
+        doc = d
+        return d
+    }
+    override func nextDoc() -> UInt32 { skipExcluded(required.nextDoc()) }
+    override func advance(_ target: UInt32) -> UInt32 { skipExcluded(required.advance(target)) }
+    override func score() -> Float { required.score() }
+    override func explain() -> Explanation { required.explain() }
+}
+
+/// Matches of `required`; matching `optional` clauses add their scores.
+final class ReqOptScorer: Scorer {
+    let required: Scorer
+    let optional: [Scorer]
+    init(required: Scorer, optional: [Scorer]) {
+        self.required = required
+        self.optional = optional
+    }
+    override var maxScore: Float { optional.reduce(required.maxScore) { $0 + $1.maxScore } }
+    override var cost: Int { required.cost }
+    override var corruption: String? { required.corruption ?? optional.lazy.compactMap { $0.corruption }.first }
+    override func nextDoc() -> UInt32 { doc = required.nextDoc(); return doc }
+    override func advance(_ target: UInt32) -> UInt32 { doc = required.advance(target); return doc }
+    override func score() -> Float {
+        var s = required.score()
+        for o in optional where o.advance(doc) == doc { s += o.score() }
+        return s
+    }
+    override func explain() -> Explanation {
+        var d = [required.explain()]
+        for o in optional where o.advance(doc) == doc { d.append(o.explain()) }
+        return Explanation(value: d.reduce(0) { $0 + $1.value }, description: "required plus optional", details: d)
+    }
+}
+
+/// Wraps a scorer and replaces its score by a constant.
+final class ConstantScorer: Scorer {
+    let inner: Scorer
+    let value: Float
+    init(_ inner: Scorer, value: Float) {
+        self.inner = inner
+        self.value = value
+    }
+    override var maxScore: Float { value }
+    override var cost: Int { inner.cost }
+    override var corruption: String? { inner.corruption }
+    override func nextDoc() -> UInt32 { doc = inner.nextDoc(); return doc }
+    override func advance(_ target: UInt32) -> UInt32 { doc = inner.advance(target); return doc }
+    override func score() -> Float { value }
+}

@@ -1,0 +1,369 @@
+/// A point-in-time view of an index: its segments, statistics and schema. Immutable and safe to
+/// share between threads; each search builds its own cursors.
+public final class Searcher: @unchecked Sendable {
+    public let directory: String
+    public let meta: IndexMeta
+    public let layout: SchemaLayout
+    public let segments: [SegmentReader]
+    /// Global doc number of each segment's first document.
+    public let bases: [Int]
+    public let stats: BM25Statistics
+    /// K tables per text field, owned by the searcher.
+    private let kTables: [UnsafeMutablePointer<Float>]
+
+    /// Opens the newest commit of the index in `directory`. With `verifyChecksums` every file's
+    /// checksum is checked first (corruption is reported naming the file).
+    public static func open(directory: String, verifyChecksums: Bool = true) throws -> Searcher {
+        let meta = try IndexMeta.readLatest(directory: directory)
+        return try Searcher(directory: directory, meta: meta, verifyChecksums: verifyChecksums)
+    }
+
+    public init(directory: String, meta: IndexMeta, verifyChecksums: Bool) throws {
+        self.directory = directory
+        self.meta = meta
+        let layout = try SchemaLayout(meta.schema)
+        self.layout = layout
+        segments = try meta.segments.map {
+            try SegmentReader(directory: directory, meta: $0, textFieldCount: layout.textFields.count, verify: verifyChecksums)
+        }
+        var b: [Int] = []
+        var total = 0
+        for s in segments {
+            b.append(total)
+            total += s.docCount
+        }
+        bases = b
+        var fs = Array(repeating: FieldStats(), count: layout.textFields.count)
+        for s in meta.segments {
+            for (i, st) in s.textFieldStats.enumerated() where i < fs.count {
+                fs[i].sumLength += st.sumLength
+                fs[i].docCount += st.docCount
+            }
+        }
+        stats = BM25Statistics(parameters: meta.schema.bm25Parameters, docCount: total, fieldStats: fs)
+        kTables = stats.kTables.map { t in
+            let p = UnsafeMutablePointer<Float>.allocate(capacity: 256)
+            p.initialize(from: t, count: 256)
+            return p
+        }
+    }
+
+    deinit { for p in kTables { p.deallocate() } }
+
+    public var docCount: Int { stats.docCount }
+    public var schema: Schema { meta.schema }
+
+    /// Segment and local doc of a global doc number.
+    public func locate(_ doc: Int) -> (segment: Int, local: Int)? {
+        guard doc >= 0 && doc < docCount else { return nil }
+        var lo = 0, hi = bases.count - 1
+        while lo < hi {
+            let mid = (lo + hi + 1) / 2
+            if bases[mid] <= doc { lo = mid } else { hi = mid - 1 }
+        }
+        return (lo, doc - bases[lo])
+    }
+
+    /// The id of a document.
+    public func id(of doc: Int) throws -> String {
+        guard let (s, l) = locate(doc) else { throw IndexError.invalidQuery("document \(doc) out of range") }
+        return try segments[s].ids.id(l)
+    }
+
+    /// The stored values of a document, by field name.
+    public func storedFields(of doc: Int) throws -> [(name: String, value: StoredValue)] {
+        guard let (s, l) = locate(doc) else { throw IndexError.invalidQuery("document \(doc) out of range") }
+        let fields = meta.schema.fields
+        return try segments[s].stored.document(l).map { f, v in
+            (f < fields.count ? fields[f].name : "field\(f)", v)
+        }
+    }
+
+    /// The global doc of a document id.
+    public func doc(forId id: String) throws -> Int? {
+        guard let slot = layout.keywordSlotOfField[layout.idOrdinal] else { return nil }
+        for (i, s) in segments.enumerated().reversed() {
+            if let d = try s.doc(forId: id, idSlot: slot) { return bases[i] + d }
+        }
+        return nil
+    }
+
+    // MARK: - Searching
+
+    /// Runs `query` and returns hits `offset ..< offset + limit`, best first (ties: lower doc first).
+    public func search(_ query: Query, limit: Int, offset: Int = 0,
+                       trackTotalHits: TotalHitsTracking = .upTo(10_000)) throws -> TopDocs {
+        guard limit >= 0, offset >= 0 else { throw IndexError.invalidQuery("limit and offset must not be negative") }
+        let q = try rewrite(query)
+        let ctx = try QueryContext(searcher: self, query: q)
+        let collector = TopKCollector(k: offset + limit, tracking: trackTotalHits)
+        for si in segments.indices {
+            collector.base = bases[si]
+            guard let scorer = try makeScorer(q, segment: si, ctx: ctx) else { continue }
+            try run(scorer, collector: collector)
+            if let e = scorer.corruption { throw IndexError.corrupt(file: segments[si].meta.id, reason: e) }
+        }
+        let all = collector.sortedHits()
+        let page = offset < all.count ? Array(all[offset...]) : []
+        return TopDocs(hits: page, totalHits: collector.totalHits, totalIsExact: !collector.pruned)
+    }
+
+    /// Explains the score of global doc `doc` for `query` (nil if it does not match).
+    public func explain(_ query: Query, doc: Int) throws -> Explanation? {
+        guard let (si, local) = locate(doc) else { return nil }
+        let q = try rewrite(query)
+        let ctx = try QueryContext(searcher: self, query: q)
+        guard let scorer = try makeScorer(q, segment: si, ctx: ctx) else { return nil }
+        guard scorer.advance(UInt32(local)) == UInt32(local) else { return nil }
+        return scorer.explain()
+    }
+
+    /// Expands prefix queries into the terms they match.
+    public func rewrite(_ query: Query) throws -> Query {
+        switch query {
+        case .prefix(let p):
+            var terms = Set<[UInt8]>()
+            let key = SegmentReader.key(slot: p.slot, term: p.prefix)
+            for s in segments {
+                var it = try s.terms.seek(key)
+                var n = 0
+                while try it.next() {
+                    let k = it.key
+                    guard k.count >= key.count, k[0..<key.count].elementsEqual(key) else { break }
+                    terms.insert(Array(k[2...]))
+                    n += 1
+                    if n >= p.maxExpansions { break }
+                }
+            }
+            let chosen = terms.sorted { compareBytes2($0, $1) < 0 }.prefix(max(p.maxExpansions, 0))
+            if chosen.isEmpty { return .matchNone }
+            return .boolean(BooleanQuery(should: chosen.map { .term(TermQuery(slot: p.slot, term: $0, fields: p.fields, boost: p.boost)) }))
+        case .boolean(let b):
+            return .boolean(BooleanQuery(must: try b.must.map(rewrite), should: try b.should.map(rewrite),
+                                         mustNot: try b.mustNot.map(rewrite), minimumShouldMatch: b.minimumShouldMatch))
+        default:
+            return query
+        }
+    }
+
+    // MARK: - Scorer construction
+
+    func kTable(textField: Int) -> UnsafePointer<Float> { UnsafePointer(kTables[textField]) }
+
+    func makeScorer(_ q: Query, segment si: Int, ctx: QueryContext) throws -> Scorer? {
+        let seg = segments[si]
+        switch q {
+        case .matchNone:
+            return nil
+        case .matchAll:
+            return seg.docCount > 0 ? AllDocsScorer(maxDoc: seg.docCount) : nil
+        case .term(let t):
+            guard let info = ctx.info(slot: t.slot, term: t.term, segment: si) else { return nil }
+            if layout.isTextSlot(t.slot) {
+                return try termScorer(t.slot, t.term, info: info, fields: t.fields, boost: t.boost, segment: si, ctx: ctx)
+            }
+            return KeywordScorer(cursor: try seg.postings(info, text: false), label: String(decoding: t.term, as: UTF8.self))
+        case .phrase(let p):
+            return try phraseScorer(p, segment: si, ctx: ctx)
+        case .prefix:
+            return try makeScorer(try rewrite(q), segment: si, ctx: ctx)
+        case .boolean(let b):
+            var musts: [Scorer] = []
+            for m in b.must {
+                guard let s = try makeScorer(m, segment: si, ctx: ctx) else { return nil }
+                musts.append(s)
+            }
+            var shoulds: [Scorer] = []
+            for s in b.should { if let x = try makeScorer(s, segment: si, ctx: ctx) { shoulds.append(x) } }
+            var nots: [Scorer] = []
+            for s in b.mustNot { if let x = try makeScorer(s, segment: si, ctx: ctx) { nots.append(x) } }
+            var required: Scorer
+            if musts.isEmpty {
+                if b.should.isEmpty {
+                    guard !b.mustNot.isEmpty, seg.docCount > 0 else { return nil }
+                    required = AllDocsScorer(maxDoc: seg.docCount)
+                } else {
+                    let msm = max(1, b.minimumShouldMatch)
+                    guard shoulds.count >= msm else { return nil }
+                    required = shoulds.count == 1 ? shoulds[0] : DisjunctionScorer(shoulds, minimumMatch: msm)
+                }
+            } else {
+                required = musts.count == 1 ? musts[0] : ConjunctionScorer(musts)
+                if !shoulds.isEmpty || b.minimumShouldMatch > 0 {
+                    if b.minimumShouldMatch > 0 {
+                        guard shoulds.count >= b.minimumShouldMatch else { return nil }
+                        let d: Scorer = shoulds.count == 1 ? shoulds[0] : DisjunctionScorer(shoulds, minimumMatch: b.minimumShouldMatch)
+                        required = ConjunctionScorer(musts + [d])
+                    } else {
+                        required = ReqOptScorer(required: required, optional: shoulds)
+                    }
+                }
+            }
+            return nots.isEmpty ? required : ReqExclScorer(required: required, excluded: nots)
+        }
+    }
+
+    /// Field plan of a text term in a segment.
+    func termFieldWeights(slot: Int, info: TermInfo, fields: FieldMask?, boost: Float, ctx: QueryContext,
+                          term: [UInt8], segment si: Int) -> [TermFieldWeight] {
+        let group = layout.textGroups[slot]
+        let dfs = ctx.fieldDocFreq(slot: slot, term: term)
+        let k1 = stats.parameters.k1
+        return info.members.map { m in
+            let ordinal = group.fields[m]
+            let ti = layout.textFields.firstIndex(of: ordinal)!
+            let searched = fields == nil || (fields! & (1 << UInt32(m))) != 0
+            let def = meta.schema.fields[ordinal]
+            let df = dfs[m]
+            let idf = stats.idf(df)
+            let w: Float = searched ? boost * def.effectiveBoost * idf * (k1 + 1) : 0
+            return TermFieldWeight(member: m, weight: w, kTable: kTable(textField: ti),
+                                   norms: segments[si].norms(textField: ti), fieldName: def.name, idf: idf, df: df)
+        }
+    }
+
+    func termScorer(_ slot: Int, _ term: [UInt8], info: TermInfo, fields: FieldMask?, boost: Float, segment si: Int,
+                    ctx: QueryContext) throws -> Scorer? {
+        let fw = termFieldWeights(slot: slot, info: info, fields: fields, boost: boost, ctx: ctx, term: term, segment: si)
+        guard fw.contains(where: { $0.weight > 0 || (fields == nil) }) else { return nil }
+        let check = fields != nil && fw.contains { $0.weight == 0 }
+        if fields != nil && !fw.contains(where: { $0.weight > 0 }) { return nil }
+        return TermScorer(cursor: try segments[si].postings(info, text: true), fields: fw, checkFields: check,
+                          termText: String(decoding: term, as: UTF8.self))
+    }
+
+    func phraseScorer(_ p: PhraseQuery, segment si: Int, ctx: QueryContext) throws -> Scorer? {
+        guard layout.isTextSlot(p.slot) else { throw IndexError.invalidQuery("phrase queries need a text field") }
+        guard !p.terms.isEmpty, p.terms.count == p.positions.count else { return nil }
+        if p.terms.count == 1 {
+            return try makeScorer(.term(TermQuery(slot: p.slot, term: p.terms[0], fields: p.fields, boost: p.boost)),
+                                  segment: si, ctx: ctx)
+        }
+        // Distinct terms.
+        var distinct: [[UInt8]] = []
+        var termCursor: [Int] = []
+        var sameAs: [Int] = []
+        for (i, t) in p.terms.enumerated() {
+            if let d = distinct.firstIndex(of: t) {
+                termCursor.append(d)
+                sameAs.append(p.terms.firstIndex(of: t)!)
+            } else {
+                termCursor.append(distinct.count)
+                distinct.append(t)
+                sameAs.append(i)
+            }
+        }
+        var infos: [TermInfo] = []
+        for t in distinct {
+            guard let info = ctx.info(slot: p.slot, term: t, segment: si) else { return nil }
+            infos.append(info)
+        }
+        // Fields where every term occurs and that are searched.
+        var common = infos.reduce(UInt32.max) { $0 & $1.fieldMask }
+        if let f = p.fields { common &= f }
+        guard common != 0 else { return nil }
+        let group = layout.textGroups[p.slot]
+        let k1 = stats.parameters.k1
+        var plans: [PhraseScorer.FieldPlan] = []
+        var m = common
+        while m != 0 {
+            let member = m.trailingZeroBitCount
+            m &= m - 1
+            let ordinal = group.fields[member]
+            let ti = layout.textFields.firstIndex(of: ordinal)!
+            var idf: Float = 0
+            for t in p.terms { idf += stats.idf(ctx.fieldDocFreq(slot: p.slot, term: t)[member]) }
+            let def = meta.schema.fields[ordinal]
+            let js = termCursor.map { c in (infos[c].fieldMask & ((1 << UInt32(member)) - 1)).nonzeroBitCount }
+            plans.append(PhraseScorer.FieldPlan(member: member, weight: p.boost * def.effectiveBoost * idf * (k1 + 1),
+                                                kTable: kTable(textField: ti), norms: segments[si].norms(textField: ti),
+                                                js: js, name: def.name))
+        }
+        let cursors = try infos.map { try segments[si].postings($0, text: true) }
+        let base = p.positions[0]
+        return PhraseScorer(cursors: cursors, termCursor: termCursor, offsets: p.positions.map { $0 - base },
+                            sameAs: sameAs, slop: max(0, p.slop), plans: plans,
+                            label: p.terms.map { String(decoding: $0, as: UTF8.self) }.joined(separator: " "))
+    }
+
+    // MARK: - Running a scorer
+
+    func run(_ root: Scorer, collector: TopKCollector) throws {
+        // Fast paths: block-max conjunction and MaxScore disjunction over plain term scorers.
+        var core = root
+        var excluded: [Scorer] = []
+        if let re = root as? ReqExclScorer {
+            core = re.required
+            excluded = re.excluded
+        }
+        if let t = core as? TermScorer, !t.checkFields {
+            BulkScorers.conjunction([t], excluded: excluded, collector: collector)
+            return
+        }
+        if let c = core as? ConjunctionScorer {
+            let terms = c.children.compactMap { $0 as? TermScorer }
+            if terms.count == c.children.count && !terms.contains(where: { $0.checkFields }) {
+                BulkScorers.conjunction(terms, excluded: excluded, collector: collector)
+                return
+            }
+        }
+        if let d = core as? DisjunctionScorer, d.minimumMatch == 1 {
+            let terms = d.children.compactMap { $0 as? TermScorer }
+            if terms.count == d.children.count && !terms.contains(where: { $0.checkFields }) {
+                BulkScorers.maxScore(terms, excluded: excluded, collector: collector)
+                return
+            }
+        }
+        // Generic: visit every match.
+        let bound = root.maxScore
+        while root.nextDoc() != Scorer.noMoreDocs {
+            if collector.canPrune && bound <= collector.threshold {
+                collector.markPruned()
+                return
+            }
+            collector.collect(root.doc, root.score())
+        }
+    }
+}
+
+/// Per-query term statistics: each term's dictionary entry in every segment, and its document
+/// frequency per field over the whole index.
+final class QueryContext {
+    private var infos: [TermKey: [TermInfo?]] = [:]
+    private var dfs: [TermKey: [UInt64]] = [:]
+
+    init(searcher: Searcher, query: Query) throws {
+        var keys: [TermKey] = []
+        query.collectTerms(into: &keys)
+        for key in keys where infos[key] == nil {
+            var perSeg: [TermInfo?] = []
+            let isText = searcher.layout.isTextSlot(key.slot)
+            var df = [UInt64](repeating: 0, count: isText ? searcher.layout.textGroups[key.slot].fields.count : 0)
+            guard key.slot >= 0 && key.slot < searcher.layout.slotCount else {
+                throw IndexError.invalidQuery("no field with slot \(key.slot)")
+            }
+            for s in searcher.segments {
+                let info = try s.termInfo(slot: key.slot, term: key.term)
+                perSeg.append(info)
+                if let info, isText {
+                    for (j, m) in info.members.enumerated() {
+                        guard m < df.count else {
+                            throw IndexError.corrupt(file: s.meta.id + ".terms", reason: "term field mask names field \(m) of a group of \(df.count)")
+                        }
+                        df[m] += UInt64(info.fieldDocFreq[j])
+                    }
+                }
+            }
+            infos[key] = perSeg
+            dfs[key] = df
+        }
+    }
+
+    func info(slot: Int, term: [UInt8], segment: Int) -> TermInfo? {
+        infos[TermKey(slot: slot, term: term)]?[segment] ?? nil
+    }
+
+    func fieldDocFreq(slot: Int, term: [UInt8]) -> [UInt64] {
+        dfs[TermKey(slot: slot, term: term)] ?? []
+    }
+}

@@ -1,0 +1,131 @@
+/// A scored hit. `doc` is the global document number (segment base + local doc).
+public struct ScoredDoc: Sendable, Equatable {
+    public var doc: Int
+    public var score: Float
+    public init(doc: Int, score: Float) {
+        self.doc = doc
+        self.score = score
+    }
+}
+
+/// The result of a search: the requested page of hits, best first, and the number of matches.
+public struct TopDocs: Sendable {
+    public var hits: [ScoredDoc]
+    /// Matching documents counted. Exact when `totalIsExact`; otherwise a lower bound (counting
+    /// stopped once `trackTotalHits` were seen and pruning took over).
+    public var totalHits: Int
+    public var totalIsExact: Bool
+}
+
+/// How many matches to count exactly before top-k pruning may skip documents (Elasticsearch's
+/// `track_total_hits`).
+public enum TotalHitsTracking: Sendable, Equatable {
+    case exact
+    case upTo(Int)
+    public var limit: Int {
+        switch self {
+        case .exact: return Int.max
+        case .upTo(let n): return max(n, 0)
+        }
+    }
+}
+
+/// Keeps the best `k` hits in a min-heap ordered by (score, then lower doc first). Exposes the score
+/// a new document must beat (`threshold`) so scorers can skip what cannot enter the top k.
+final class TopKCollector {
+    let k: Int
+    private var scores: [Float] = []
+    private var docs: [Int] = []
+    private(set) var totalHits = 0
+    private let trackLimit: Int
+    /// -inf while every match must still be counted or the heap is not full.
+    private(set) var threshold: Float = -Float.infinity
+    private(set) var pruned = false
+    var base = 0
+
+    init(k: Int, tracking: TotalHitsTracking) {
+        self.k = k
+        trackLimit = tracking.limit
+        scores.reserveCapacity(k)
+        docs.reserveCapacity(k)
+    }
+
+    /// Whether scorers may skip documents now.
+    @inline(__always) var canPrune: Bool { threshold > -Float.infinity }
+
+    /// Notes that the scorer skipped documents (the total becomes a lower bound).
+    @inline(__always) func markPruned() { pruned = true }
+
+    /// Counts a match known not to compete.
+    @inline(__always) func countOnly() { totalHits &+= 1 }
+
+    /// `a` ranks below `b`: lower score, or same score and higher doc.
+    @inline(__always) private func worse(_ i: Int, _ j: Int) -> Bool {
+        scores[i] < scores[j] || (scores[i] == scores[j] && docs[i] > docs[j])
+    }
+
+    @inline(__always) func collect(_ localDoc: UInt32, _ score: Float) {
+        totalHits &+= 1
+        if k == 0 {
+            updateThreshold()
+            return
+        }
+        let doc = base &+ Int(localDoc)
+        if scores.count < k {
+            scores.append(score)
+            docs.append(doc)
+            siftUp(scores.count - 1)
+            if scores.count == k { updateThreshold() }
+            return
+        }
+        // Docs arrive in increasing order, so a tie never beats the heap's minimum.
+        if score > scores[0] {
+            scores[0] = score
+            docs[0] = doc
+            siftDown(0)
+            updateThreshold()
+        } else if totalHits >= trackLimit && threshold == -Float.infinity {
+            updateThreshold()
+        }
+    }
+
+    @inline(__always) private func updateThreshold() {
+        if totalHits >= trackLimit && scores.count >= k {
+            threshold = k == 0 ? Float.infinity : scores[0]
+        }
+    }
+
+    private func siftUp(_ i0: Int) {
+        var i = i0
+        while i > 0 {
+            let p = (i - 1) / 2
+            if worse(i, p) {
+                scores.swapAt(i, p)
+                docs.swapAt(i, p)
+                i = p
+            } else { break }
+        }
+    }
+
+    private func siftDown(_ i0: Int) {
+        var i = i0
+        let n = scores.count
+        while true {
+            let l = 2 * i + 1, r = l + 1
+            var m = i
+            if l < n && worse(l, m) { m = l }
+            if r < n && worse(r, m) { m = r }
+            if m == i { break }
+            scores.swapAt(i, m)
+            docs.swapAt(i, m)
+            i = m
+        }
+    }
+
+    /// Hits best first.
+    func sortedHits() -> [ScoredDoc] {
+        var out = zip(docs, scores).map { ScoredDoc(doc: $0, score: $1) }
+        out.sort { $0.score > $1.score || ($0.score == $1.score && $0.doc < $1.doc) }
+        return out
+    }
+}

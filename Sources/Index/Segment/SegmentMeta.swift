@@ -1,0 +1,58 @@
+/// Length statistics of one text field in one segment (for BM25's average field length).
+public struct FieldStats: Codable, Sendable, Equatable {
+    /// Sum of the field's lengths (tokens) over the segment's documents.
+    public var sumLength: UInt64
+    /// Documents that have at least one token in the field.
+    public var docCount: UInt32
+
+    public init(sumLength: UInt64 = 0, docCount: UInt32 = 0) {
+        self.sumLength = sumLength
+        self.docCount = docCount
+    }
+}
+
+/// Size and checksum of a file, recorded in the commit so `aisle check` can verify everything.
+public struct FileInfo: Codable, Sendable, Equatable {
+    public var size: UInt64
+    public var checksum: String   // XXH64, hex
+
+    public init(size: UInt64, checksum: UInt64) {
+        self.size = size
+        self.checksum = String(checksum, radix: 16)
+    }
+}
+
+/// A segment as the commit describes it.
+public struct SegmentMeta: Codable, Sendable, Equatable {
+    public var id: String
+    public var docCount: Int
+    /// Number of schema fields when the segment was written.
+    public var fieldCount: Int
+    /// Per text field (schema order of text fields): length statistics.
+    public var textFieldStats: [FieldStats]
+    public var files: [String: FileInfo]
+
+    public enum CodingKeys: String, CodingKey {
+        case id, docCount = "doc_count", fieldCount = "field_count", textFieldStats = "text_field_stats", files
+    }
+}
+
+/// File names of a segment's components.
+public enum SegmentComponent: String, CaseIterable, Sendable {
+    case terms, docs, pos, norms, store, ids
+
+    public func fileName(segment: String) -> String { "\(segment).\(rawValue)" }
+
+    public var kind: String {
+        switch self {
+        case .terms: return TermDictionaryFormat.kind
+        case .docs: return "DOCS"
+        case .pos: return "POSI"
+        case .norms: return "NORM"
+        case .store: return StoredFieldsFormat.kind
+        case .ids: return IdColumnFormat.kind
+        }
+    }
+
+    public var version: UInt32 { 1 }
+}

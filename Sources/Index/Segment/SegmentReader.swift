@@ -1,0 +1,460 @@
+/// One opened, immutable segment: its term dictionary, postings, positions, norms, stored fields
+/// and ids, all memory-mapped. Shared by every searcher that includes it.
+public final class SegmentReader: @unchecked Sendable {
+    public let meta: SegmentMeta
+    public let directory: String
+    public let terms: TermDictionary
+    let docsFile: IndexFile
+    let posFile: IndexFile
+    let normsFile: IndexFile
+    public let stored: StoredFieldsReader
+    public let ids: IdColumnReader
+    /// Norm codes per text field (schema order of text fields).
+    let normPointers: [UnsafePointer<UInt8>]
+    public var docCount: Int { meta.docCount }
+
+    /// Opens the segment's files; `verify` checks every file's checksum first.
+    public init(directory: String, meta: SegmentMeta, textFieldCount: Int, verify: Bool) throws {
+        self.meta = meta
+        self.directory = directory
+        func open(_ c: SegmentComponent) throws -> IndexFile {
+            let name = c.fileName(segment: meta.id)
+            let f = try IndexFile(path: directory + "/" + name, kind: c.kind, version: c.version, verify: verify)
+            if let expected = meta.files[name] {
+                guard expected.size == UInt64(f.mapped.count) else {
+                    throw IndexError.corrupt(file: name, reason: "size \(f.mapped.count) differs from the commit's \(expected.size)")
+                }
+                guard expected.checksum == String(f.checksum, radix: 16) else {
+                    throw IndexError.corrupt(file: name, reason: "checksum differs from the one recorded in the commit")
+                }
+            }
+            return f
+        }
+        terms = try TermDictionary(file: try open(.terms))
+        docsFile = try open(.docs)
+        posFile = try open(.pos)
+        normsFile = try open(.norms)
+        stored = try StoredFieldsReader(file: try open(.store))
+        ids = try IdColumnReader(file: try open(.ids))
+        var nr = normsFile.reader()
+        let nf = Int(try nr.u32())
+        let nd = Int(try nr.u32())
+        guard nd == meta.docCount, nf == meta.textFieldStats.count, nf >= textFieldCount || nf == textFieldCount else {
+            throw IndexError.corrupt(file: normsFile.name, reason: "norms for \(nf) fields x \(nd) docs, expected \(meta.textFieldStats.count) x \(meta.docCount)")
+        }
+        guard normsFile.payload.count == 8 + nf * nd else {
+            throw IndexError.corrupt(file: normsFile.name, reason: "norms file has the wrong length")
+        }
+        let base = normsFile.payload.baseAddress!.assumingMemoryBound(to: UInt8.self)
+        normPointers = (0..<nf).map { UnsafePointer(base + 8 + $0 * nd) }
+        guard stored.docCount == meta.docCount, ids.docCount == meta.docCount else {
+            throw IndexError.corrupt(file: meta.id, reason: "stored fields or ids disagree with the segment's document count")
+        }
+    }
+
+    /// All files of the segment, for verification.
+    var allFiles: [IndexFile] { [terms.file, docsFile, posFile, normsFile, stored.file, ids.file] }
+
+    /// Recomputes every file's checksum.
+    public func verifyChecksums() throws {
+        for f in allFiles { try f.verifyChecksum() }
+    }
+
+    /// Norm codes of a text field (by its index among the text fields).
+    public func norms(textField: Int) -> UnsafePointer<UInt8> { normPointers[textField] }
+
+    /// The dictionary entry of `slot ++ term`.
+    public func termInfo(slot: Int, term: [UInt8]) throws -> TermInfo? {
+        try terms.lookup(Self.key(slot: slot, term: term))
+    }
+
+    public static func key(slot: Int, term: [UInt8]) -> [UInt8] {
+        var k = [UInt8]()
+        k.reserveCapacity(term.count + 2)
+        k.append(UInt8(slot >> 8))
+        k.append(UInt8(slot & 0xFF))
+        k.append(contentsOf: term)
+        return k
+    }
+
+    /// A cursor over a term's postings.
+    public func postings(_ info: TermInfo, text: Bool) throws -> PostingsCursor {
+        try PostingsCursor(segment: self, info: info, text: text)
+    }
+
+    /// The segment-local doc with the given id, if any (through the id field's keyword slot).
+    public func doc(forId id: String, idSlot: Int) throws -> Int? {
+        guard let info = try termInfo(slot: idSlot, term: Array(id.utf8)) else { return nil }
+        let c = try postings(info, text: false)
+        c.nextDoc()
+        if let e = c.corruption { throw IndexError.corrupt(file: docsFile.name, reason: e) }
+        return c.doc == PostingsCursor.noMoreDocs ? nil : Int(c.doc)
+    }
+}
+
+/// A cursor over one term's postings in one segment: documents in increasing order, the term's
+/// frequency in each field of its group, positions, and per-block score bounds.
+///
+/// Hot path: no throwing, no allocation. Damaged data sets `corruption` and ends the cursor; the
+/// searcher turns that into an error naming the file.
+public final class PostingsCursor {
+    public static let noMoreDocs = UInt32.max
+    static let bs = PostingsFormat.blockSize
+
+    public let info: TermInfo
+    public let text: Bool
+    /// Number of fields of the term (popcount of its mask); 0 for keyword slots.
+    public let k: Int
+    let maxDoc: UInt32
+    let docsPayload: UnsafeRawPointer
+    let docsEnd: Int
+    let posPayload: UnsafeRawPointer
+    let posEnd: Int
+    let fileName: String
+
+    let nBlocks: Int
+    let skip: UnsafeRawPointer?     // start of the skip table (nBlocks > 1)
+    let blocksArea: Int             // offset of the first block in the docs payload
+
+    /// Current document (noMoreDocs when exhausted, and before the first `nextDoc()` it is -1 as UInt32.max - 1... see `started`).
+    public private(set) var doc: UInt32 = 0
+    private var started = false
+    public private(set) var corruption: String?
+
+    // Current block.
+    public private(set) var block = -1
+    var blockLen = 0
+    var idx = 0
+    let docs: UnsafeMutablePointer<UInt32>
+    let tfs: UnsafeMutablePointer<UInt32>
+    var tfsDecoded = false
+    var blockPtr = 0              // payload offset of the current block's packed docs
+    var docWidth = 0
+    var tfWidths: (Int, Int, Int, Int) = (0, 0, 0, 0)
+    var tfWidthsExtra: [Int] = []
+    var blockLastDoc: UInt32 = 0
+
+    // Shallow (skip-only) position for block-max bounds.
+    public private(set) var shallowBlock = 0
+
+    init(segment: SegmentReader, info: TermInfo, text: Bool) throws {
+        self.info = info
+        self.text = text
+        k = text ? info.fieldCount : 0
+        maxDoc = UInt32(segment.meta.docCount)
+        let dp = segment.docsFile.payload
+        docsPayload = dp.baseAddress!
+        docsEnd = dp.count
+        let pp = segment.posFile.payload
+        posPayload = pp.baseAddress ?? dp.baseAddress!
+        posEnd = pp.count
+        fileName = segment.docsFile.name
+        nBlocks = info.blockCount
+        let skipSize = PostingsFormat.skipTableSize(blocks: nBlocks, fields: k, text: text)
+        guard info.docCount > 0, info.docCount <= maxDoc,
+              info.docsOffset <= UInt64(docsEnd), UInt64(skipSize) <= UInt64(docsEnd) - info.docsOffset,
+              info.posOffset <= UInt64(posEnd)
+        else {
+            throw IndexError.corrupt(file: fileName, reason: "term postings at \(info.docsOffset) out of range")
+        }
+        skip = nBlocks > 1 ? docsPayload + Int(info.docsOffset) : nil
+        blocksArea = Int(info.docsOffset) + skipSize
+        docs = .allocate(capacity: Self.bs)
+        tfs = .allocate(capacity: Self.bs * max(k, 1))
+        if k > 4 { tfWidthsExtra = Array(repeating: 0, count: k) }
+        if let s = skip {
+            // Validate the skip table's last docs once: increasing and < maxDoc.
+            var prev: Int64 = -1
+            for b in 0..<nBlocks {
+                let d = Int64(UInt32(littleEndian: s.loadUnaligned(fromByteOffset: b * 4, as: UInt32.self)))
+                guard d > prev, d < Int64(maxDoc) else {
+                    throw IndexError.corrupt(file: fileName, reason: "skip table not increasing at block \(b)")
+                }
+                prev = d
+            }
+        }
+    }
+
+    deinit {
+        docs.deallocate()
+        tfs.deallocate()
+        posValues.deallocate()
+    }
+
+    @inline(__always) func lastDoc(ofBlock b: Int) -> UInt32 {
+        guard let s = skip else { return blockLastDocSingle }
+        return UInt32(littleEndian: s.loadUnaligned(fromByteOffset: b &* 4, as: UInt32.self))
+    }
+
+    /// For single-block terms the last doc is known only after decoding; before that, maxDoc - 1 is a safe bound.
+    var blockLastDocSingle: UInt32 { block == 0 ? blockLastDoc : maxDoc &- 1 }
+
+    @inline(__always) func blockStart(_ b: Int) -> Int {
+        guard let s = skip else { return 0 }
+        return Int(UInt32(littleEndian: s.loadUnaligned(fromByteOffset: (nBlocks + b) &* 4, as: UInt32.self)))
+    }
+
+    private func fail(_ reason: String) {
+        if corruption == nil { corruption = reason }
+        doc = Self.noMoreDocs
+        block = nBlocks
+        blockLen = 0
+        idx = 0
+    }
+
+    /// Decodes block `b`'s doc ids.
+    @inline(__always) func loadBlock(_ b: Int) {
+        block = b
+        shallowBlock = b
+        let n = Int(info.docCount)
+        blockLen = b == nBlocks - 1 ? n - b &* Self.bs : Self.bs
+        var off = blocksArea + blockStart(b)
+        let hdr = 1 + k
+        guard off >= 0, off + hdr <= docsEnd else { return fail("block \(b) header out of range") }
+        docWidth = Int(docsPayload.load(fromByteOffset: off, as: UInt8.self))
+        var total = BitPacking.byteCount(count: blockLen, width: docWidth)
+        var bad = docWidth > 32
+        for j in 0..<k {
+            let w = Int(docsPayload.load(fromByteOffset: off + 1 + j, as: UInt8.self))
+            if w > 32 { bad = true }
+            setTfWidth(j, w)
+            total += BitPacking.byteCount(count: blockLen, width: w)
+        }
+        off += hdr
+        guard !bad, off + total <= docsEnd else { return fail("block \(b) data out of range") }
+        blockPtr = off
+        let base: UInt64 = b == 0 ? UInt64.max : UInt64(lastDoc(ofBlock: b - 1))
+        // Prefix sum in 64 bits so damaged deltas cannot wrap around.
+        var prev = base
+        let src = docsPayload + off
+        if docWidth == 0 {
+            for i in 0..<blockLen { prev &+= 1; docs[i] = UInt32(truncatingIfNeeded: prev) }
+        } else {
+            let w = UInt64(docWidth)
+            let mask: UInt64 = (1 << w) - 1
+            var bit: UInt64 = 0
+            for i in 0..<blockLen {
+                let word = UInt64(littleEndian: src.loadUnaligned(fromByteOffset: Int(bit >> 3), as: UInt64.self))
+                prev = prev &+ ((word >> (bit & 7)) & mask) &+ 1
+                docs[i] = UInt32(truncatingIfNeeded: prev)
+                bit &+= w
+            }
+        }
+        guard prev < UInt64(maxDoc), skip == nil || prev == UInt64(lastDoc(ofBlock: b)) else {
+            return fail("block \(b) decodes to doc \(prev), expected \(skip == nil ? "< \(maxDoc)" : String(lastDoc(ofBlock: b)))")
+        }
+        blockLastDoc = UInt32(prev)
+        tfsDecoded = false
+        idx = 0
+    }
+
+    @inline(__always) func setTfWidth(_ j: Int, _ w: Int) {
+        switch j {
+        case 0: tfWidths.0 = w
+        case 1: tfWidths.1 = w
+        case 2: tfWidths.2 = w
+        case 3: tfWidths.3 = w
+        default: tfWidthsExtra[j] = w
+        }
+    }
+
+    @inline(__always) func tfWidth(_ j: Int) -> Int {
+        switch j {
+        case 0: return tfWidths.0
+        case 1: return tfWidths.1
+        case 2: return tfWidths.2
+        case 3: return tfWidths.3
+        default: return tfWidthsExtra[j]
+        }
+    }
+
+    /// Decodes the term frequencies of the current block.
+    @inline(__always) func decodeTfs() {
+        var off = blockPtr + BitPacking.byteCount(count: blockLen, width: docWidth)
+        for j in 0..<k {
+            let w = tfWidth(j)
+            BitPacking.unpack(docsPayload + off, count: blockLen, width: w, into: tfs + j &* Self.bs)
+            off += BitPacking.byteCount(count: blockLen, width: w)
+        }
+        if k == 1 {
+            for i in 0..<blockLen { tfs[i] &+= 1 }
+        }
+        tfsDecoded = true
+    }
+
+    /// Moves to the next document. Returns the new doc (noMoreDocs at the end).
+    @discardableResult @inline(__always)
+    public func nextDoc() -> UInt32 {
+        if !started {
+            started = true
+            loadBlock(0)
+            if corruption != nil { return doc }
+            doc = docs[0]
+            return doc
+        }
+        if doc == Self.noMoreDocs { return doc }
+        idx &+= 1
+        if idx < blockLen {
+            doc = docs[idx]
+            return doc
+        }
+        if block + 1 >= nBlocks {
+            doc = Self.noMoreDocs
+            return doc
+        }
+        loadBlock(block + 1)
+        if corruption != nil { return doc }
+        doc = docs[0]
+        return doc
+    }
+
+    /// Moves to the first document >= target. Returns it (noMoreDocs if none).
+    @discardableResult @inline(__always)
+    public func advance(_ target: UInt32) -> UInt32 {
+        if started && doc >= target { return doc }
+        if !started {
+            started = true
+            var b = 0
+            if skip != nil {
+                while b < nBlocks && lastDoc(ofBlock: b) < target { b += 1 }
+                if b == nBlocks { doc = Self.noMoreDocs; block = nBlocks; return doc }
+            }
+            loadBlock(b)
+            if corruption != nil { return doc }
+        } else if doc == Self.noMoreDocs {
+            return doc
+        } else if target > blockLastDoc {
+            var b = block + 1
+            if b >= nBlocks { doc = Self.noMoreDocs; return doc }
+            while b < nBlocks && lastDoc(ofBlock: b) < target { b += 1 }
+            if b == nBlocks { doc = Self.noMoreDocs; block = nBlocks; return doc }
+            loadBlock(b)
+            if corruption != nil { return doc }
+        }
+        var i = idx
+        while i < blockLen && docs[i] < target { i &+= 1 }
+        if i == blockLen {
+            // Only possible for the last block (target beyond the term's last doc).
+            doc = Self.noMoreDocs
+            idx = i
+            return doc
+        }
+        idx = i
+        doc = docs[i]
+        return doc
+    }
+
+    /// Term frequency of the current document in the j-th field of the term's mask (0 if absent).
+    @inline(__always) public func tf(_ j: Int) -> UInt32 {
+        if !tfsDecoded { decodeTfs() }
+        return tfs[j &* Self.bs &+ idx]
+    }
+
+    /// Moves the skip position (not the cursor) to the block that may contain `target`; returns that
+    /// block's last doc, or noMoreDocs if the term has no doc >= target.
+    @inline(__always) public func shallowAdvance(_ target: UInt32) -> UInt32 {
+        guard skip != nil else {
+            let last = info.docCount == 1 && block == 0 ? blockLastDoc : (block == 0 ? blockLastDoc : maxDoc &- 1)
+            return target <= last ? last : Self.noMoreDocs
+        }
+        var b = max(shallowBlock, block < 0 ? 0 : min(block, nBlocks - 1))
+        while b < nBlocks && lastDoc(ofBlock: b) < target { b += 1 }
+        if b == nBlocks { shallowBlock = nBlocks - 1; return Self.noMoreDocs }
+        shallowBlock = b
+        return lastDoc(ofBlock: b)
+    }
+
+    /// Per-field (max tf, min norm code) of the shallow block; the term-level values for single-block terms.
+    @inline(__always) public func blockBound(_ j: Int) -> (maxTf: UInt8, minNorm: UInt8) {
+        guard let s = skip else { return (info.fieldMaxTf[j], info.fieldMinNorm[j]) }
+        let off = nBlocks &* 16 &+ (shallowBlock &* k &+ j) &* 2
+        return (s.load(fromByteOffset: off, as: UInt8.self), s.load(fromByteOffset: off + 1, as: UInt8.self))
+    }
+
+    // MARK: positions
+
+    private var posBlockNumber = -1
+    private var posBlockOffset = 0        // payload offset of the decoded positions block
+    private let posValues = UnsafeMutablePointer<UInt32>.allocate(capacity: PostingsFormat.blockSize)
+    private var posCumBlock = -1          // doc block whose position ordinal table we computed
+    private var posCumIdx = 0             // doc index in that block for which posCumValue holds
+    private var posCumValue: UInt64 = 0   // ordinal of the first position of doc posCumIdx
+
+    /// Reads the positions of the current document: for each field of the mask with tf > 0, in mask
+    /// order, its positions (absolute, ascending) appended to `out`; `fieldStarts[j]` gets the start
+    /// index in `out` of field j (fieldStarts has k+1 entries). Returns false on damaged data.
+    public func positions(into out: inout [UInt32], fieldStarts: inout [Int]) -> Bool {
+        out.removeAll(keepingCapacity: true)
+        fieldStarts.removeAll(keepingCapacity: true)
+        guard text, doc != Self.noMoreDocs, started else { return false }
+        if !tfsDecoded { decodeTfs() }
+        // Ordinal of the doc's first position.
+        if posCumBlock != block || posCumIdx > idx {
+            posCumBlock = block
+            posCumIdx = 0
+            if let s = skip {
+                posCumValue = UInt64(UInt32(littleEndian: s.loadUnaligned(fromByteOffset: (3 &* nBlocks &+ block) &* 4, as: UInt32.self)))
+            } else {
+                posCumValue = 0
+            }
+        }
+        while posCumIdx < idx {
+            for j in 0..<k { posCumValue &+= UInt64(tfs[j &* Self.bs &+ posCumIdx]) }
+            posCumIdx += 1
+        }
+        var ord = posCumValue
+        for j in 0..<k {
+            fieldStarts.append(out.count)
+            let tf = Int(tfs[j &* Self.bs &+ idx])
+            var p: UInt32 = 0
+            for t in 0..<tf {
+                guard let v = positionValue(ord) else { fail("positions out of range"); return false }
+                p = t == 0 ? v : p &+ v &+ 1
+                out.append(p)
+                ord &+= 1
+            }
+        }
+        fieldStarts.append(out.count)
+        return true
+    }
+
+    /// The raw (delta) value of position ordinal `ord` of this term.
+    private func positionValue(_ ord: UInt64) -> UInt32? {
+        guard ord < info.posCount else { return nil }
+        let pb = Int(ord / UInt64(Self.bs))
+        if pb != posBlockNumber {
+            // Find the block's byte offset: start from the doc block's recorded block, or hop forward.
+            var number: Int
+            var off: Int
+            if pb > posBlockNumber && posBlockNumber >= 0 {
+                number = posBlockNumber
+                off = posBlockOffset
+            } else if let s = skip {
+                let first = UInt64(UInt32(littleEndian: s.loadUnaligned(fromByteOffset: (3 &* nBlocks &+ block) &* 4, as: UInt32.self)))
+                let rel = Int(UInt32(littleEndian: s.loadUnaligned(fromByteOffset: (2 &* nBlocks &+ block) &* 4, as: UInt32.self)))
+                number = Int(first / UInt64(Self.bs))
+                off = Int(info.posOffset) + rel
+                if number > pb { number = 0; off = Int(info.posOffset) }
+            } else {
+                number = 0
+                off = Int(info.posOffset)
+            }
+            let totalBlocks = Int((info.posCount + UInt64(Self.bs) - 1) / UInt64(Self.bs))
+            while number < pb {
+                guard off < posEnd else { return nil }
+                let w = Int(posPayload.load(fromByteOffset: off, as: UInt8.self))
+                guard w <= 32 else { return nil }
+                off += 1 + BitPacking.byteCount(count: Self.bs, width: w)
+                number += 1
+            }
+            guard off < posEnd, number < totalBlocks else { return nil }
+            let count = number == totalBlocks - 1 ? Int(info.posCount) - number * Self.bs : Self.bs
+            let w = Int(posPayload.load(fromByteOffset: off, as: UInt8.self))
+            guard w <= 32, off + 1 + BitPacking.byteCount(count: count, width: w) <= posEnd else { return nil }
+            BitPacking.unpack(posPayload + off + 1, count: count, width: w, into: posValues)
+            posBlockNumber = number
+            posBlockOffset = off
+        }
+        return posValues[Int(ord % UInt64(Self.bs))]
+    }
+}

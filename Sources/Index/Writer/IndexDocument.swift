@@ -1,0 +1,91 @@
+/// A stored value.
+public enum StoredValue: Sendable, Equatable, Hashable {
+    case string(String)
+    case double(Double)
+    case int(Int64)
+    case bool(Bool)
+    /// Several values (multi-valued fields such as a category list).
+    case list([StoredValue])
+}
+
+/// One document ready for the index: analysed tokens, keyword values, numbers and stored values,
+/// keyed by field ordinal. Reusable: `reset()` keeps the buffers, so building a million documents
+/// allocates almost nothing per document.
+public struct IndexDocument: Sendable {
+    public struct TokenRef: Sendable {
+        public var start: UInt32
+        public var length: UInt32
+        public var field: UInt16
+        public var position: UInt32
+    }
+
+    public struct KeywordRef: Sendable {
+        public var start: UInt32
+        public var length: UInt32
+        public var field: UInt16
+    }
+
+    public var id: String = ""
+    /// Term bytes of all tokens and keyword values.
+    public internal(set) var bytes: [UInt8] = []
+    public internal(set) var tokens: [TokenRef] = []
+    public internal(set) var keywords: [KeywordRef] = []
+    public internal(set) var numbers: [(field: UInt16, value: Double)] = []
+    public internal(set) var stored: [(field: UInt16, value: StoredValue)] = []
+
+    public init() {
+        bytes.reserveCapacity(4096)
+        tokens.reserveCapacity(256)
+    }
+
+    public mutating func reset() {
+        id = ""
+        bytes.removeAll(keepingCapacity: true)
+        tokens.removeAll(keepingCapacity: true)
+        keywords.removeAll(keepingCapacity: true)
+        numbers.removeAll(keepingCapacity: true)
+        stored.removeAll(keepingCapacity: true)
+    }
+
+    /// Adds one analysed token of a text field.
+    @inline(__always)
+    public mutating func addToken(field: Int, term: UnsafeBufferPointer<UInt8>, position: Int32) {
+        guard term.count > 0, term.count <= IndexLimits.maxTermBytes, position >= 0 else { return }
+        let start = UInt32(bytes.count)
+        bytes.append(contentsOf: term)
+        tokens.append(TokenRef(start: start, length: UInt32(term.count), field: UInt16(field),
+                               position: UInt32(position)))
+    }
+
+    public mutating func addToken(field: Int, term: String, position: Int32) {
+        var t = term
+        t.withUTF8 { addToken(field: field, term: $0, position: position) }
+    }
+
+    /// Adds one exact value of a keyword-indexed field.
+    public mutating func addKeyword(field: Int, value: String) {
+        var v = value
+        v.withUTF8 { p in
+            guard p.count > 0 else { return }
+            let n = min(p.count, IndexLimits.maxTermBytes)
+            let start = UInt32(bytes.count)
+            bytes.append(contentsOf: UnsafeBufferPointer(rebasing: p[0..<n]))
+            keywords.append(KeywordRef(start: start, length: UInt32(n), field: UInt16(field)))
+        }
+    }
+
+    public mutating func addNumber(field: Int, value: Double) {
+        numbers.append((UInt16(field), value))
+    }
+
+    public mutating func addStored(field: Int, value: StoredValue) {
+        stored.append((UInt16(field), value))
+    }
+}
+
+public enum IndexLimits {
+    /// Longer terms are dropped (a token this long is noise, not a word).
+    public static let maxTermBytes = 255
+    /// Position gap between two values of a multi-valued text field, so phrases do not cross values.
+    public static let valuePositionGap: Int32 = 100
+}

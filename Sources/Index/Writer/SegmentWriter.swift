@@ -1,0 +1,283 @@
+/// Builds one segment in memory (the inverted index of the documents added so far) and writes it
+/// to disk with `flush`. Not thread-safe: one writer per thread.
+public final class SegmentWriter {
+    public private(set) var layout: SchemaLayout
+    private let terms = TermTable()
+    private let arena = PostingsArena()
+    private var streams: [StreamState] = []
+    private var lastDoc: [Int32] = []
+    private var fieldMasks: [UInt32] = []
+
+    /// Flat per-field lookups (by field ordinal) for the hot path.
+    private var groupOf: [Int16] = []
+    private var memberOf: [UInt8] = []
+    private var keywordSlotOf: [Int32] = []
+    private var textIndexOf: [Int32] = []
+
+    private var norms: [[UInt8]]
+    private var fieldStats: [FieldStats]
+    private var fieldLen: [UInt32]
+    private var stored = StoredFieldsWriter()
+    private var ids = IdColumnWriter()
+    private var scratch: [UInt64] = []
+    public private(set) var docCount = 0
+
+    public init(layout: SchemaLayout) {
+        self.layout = layout
+        norms = Array(repeating: [], count: layout.textFields.count)
+        fieldStats = Array(repeating: FieldStats(), count: layout.textFields.count)
+        fieldLen = Array(repeating: 0, count: layout.textFields.count)
+        scratch.reserveCapacity(1024)
+        rebuildLookups()
+    }
+
+    /// Takes a schema that grew (new instances of pattern fields). Text fields may not change.
+    public func updateLayout(_ newLayout: SchemaLayout) {
+        precondition(newLayout.textFields == layout.textFields, "text fields cannot change while writing")
+        layout = newLayout
+        rebuildLookups()
+    }
+
+    private func rebuildLookups() {
+        let n = layout.schema.fields.count
+        groupOf = Array(repeating: -1, count: n)
+        memberOf = Array(repeating: 0, count: n)
+        keywordSlotOf = Array(repeating: -1, count: n)
+        textIndexOf = Array(repeating: -1, count: n)
+        for i in 0..<n {
+            if let g = layout.groupOfField[i] {
+                groupOf[i] = Int16(g.group)
+                memberOf[i] = UInt8(g.member)
+            }
+            if let s = layout.keywordSlotOfField[i] { keywordSlotOf[i] = Int32(s) }
+        }
+        for (ti, f) in layout.textFields.enumerated() { textIndexOf[f] = Int32(ti) }
+    }
+
+    /// Approximate memory held, for flush decisions.
+    public var memoryBytes: Int {
+        terms.memoryBytes + arena.memoryBytes + streams.capacity * MemoryLayout<StreamState>.stride
+            + lastDoc.capacity * 8 + norms.count * docCount + stored.out.count + ids.out.count
+    }
+
+    public var termCount: Int { terms.count }
+
+    @inline(__always) private func newTermState(_ id: UInt32) {
+        if Int(id) == streams.count {
+            streams.append(StreamState())
+            lastDoc.append(-1)
+            fieldMasks.append(0)
+        }
+    }
+
+    /// Adds a document; its id is `docCount` before the call.
+    public func add(_ doc: IndexDocument) throws {
+        let docId = Int32(docCount)
+        let nFields = groupOf.count
+        for i in 0..<fieldLen.count { fieldLen[i] = 0 }
+        scratch.removeAll(keepingCapacity: true)
+        try doc.bytes.withUnsafeBufferPointer { bytes in
+            let base = bytes.baseAddress ?? UnsafePointer(bitPattern: 1)!
+            for t in doc.tokens {
+                let f = Int(t.field)
+                guard f < nFields, groupOf[f] >= 0 else {
+                    throw IndexError.invalidDocument("field ordinal \(f) is not a text field")
+                }
+                let id = terms.intern(slot: UInt16(groupOf[f]), base + Int(t.start), Int(t.length))
+                newTermState(id)
+                fieldLen[Int(textIndexOf[f])] += 1
+                scratch.append(UInt64(id) << 37 | UInt64(memberOf[f]) << 32 | UInt64(t.position))
+            }
+            scratch.sort()
+            // One posting per distinct term.
+            var i = 0
+            let n = scratch.count
+            while i < n {
+                let tid = Int(scratch[i] >> 37)
+                var j = i
+                while j < n && Int(scratch[j] >> 37) == tid { j += 1 }
+                var st = streams[tid]
+                arena.writeVInt(&st, UInt32(docId - lastDoc[tid]))
+                // Count member groups.
+                var groups: UInt32 = 0
+                var prevMember = -1
+                for x in i..<j {
+                    let m = Int((scratch[x] >> 32) & 0x1F)
+                    if m != prevMember { groups += 1; prevMember = m }
+                }
+                arena.writeVInt(&st, groups)
+                var x = i
+                var mask = fieldMasks[tid]
+                while x < j {
+                    let m = Int((scratch[x] >> 32) & 0x1F)
+                    var y = x
+                    while y < j && Int((scratch[y] >> 32) & 0x1F) == m { y += 1 }
+                    arena.writeVInt(&st, UInt32(m))
+                    arena.writeVInt(&st, UInt32(y - x))
+                    var prevPos: UInt32 = 0
+                    for z in x..<y {
+                        let p = UInt32(truncatingIfNeeded: scratch[z])
+                        arena.writeVInt(&st, z == x ? p : p &- prevPos)
+                        prevPos = p
+                    }
+                    mask |= 1 << UInt32(m)
+                    x = y
+                }
+                fieldMasks[tid] = mask
+                streams[tid] = st
+                lastDoc[tid] = docId
+                i = j
+            }
+            for k in doc.keywords {
+                let f = Int(k.field)
+                guard f < nFields, keywordSlotOf[f] >= 0 else {
+                    throw IndexError.invalidDocument("field ordinal \(f) is not keyword-indexed")
+                }
+                let id = terms.intern(slot: UInt16(keywordSlotOf[f]), base + Int(k.start), Int(k.length))
+                newTermState(id)
+                if lastDoc[Int(id)] == docId { continue }
+                var st = streams[Int(id)]
+                arena.writeVInt(&st, UInt32(docId - lastDoc[Int(id)]))
+                streams[Int(id)] = st
+                lastDoc[Int(id)] = docId
+            }
+        }
+        // The id as a keyword term, always.
+        if let slot = layout.keywordSlotOfField[layout.idOrdinal] {
+            var idStr = doc.id
+            idStr.withUTF8 { p in
+                guard p.count > 0 else { return }
+                let id = terms.intern(slot: UInt16(slot), p.baseAddress!, min(p.count, IndexLimits.maxTermBytes))
+                newTermState(id)
+                if lastDoc[Int(id)] != docId {
+                    var st = streams[Int(id)]
+                    arena.writeVInt(&st, UInt32(docId - lastDoc[Int(id)]))
+                    streams[Int(id)] = st
+                    lastDoc[Int(id)] = docId
+                }
+            }
+        }
+        for ti in 0..<fieldLen.count {
+            let len = fieldLen[ti]
+            norms[ti].append(FieldNorm.encode(len))
+            if len > 0 {
+                fieldStats[ti].sumLength += UInt64(len)
+                fieldStats[ti].docCount += 1
+            }
+        }
+        stored.add(doc.stored)
+        ids.add(doc.id)
+        docCount += 1
+    }
+
+    /// Writes the segment's files into `directory` and returns its description.
+    public func flush(directory: String, segmentId: String, sync: Bool = true) throws -> SegmentMeta {
+        var files: [String: FileInfo] = [:]
+        func open(_ c: SegmentComponent) throws -> IndexFileWriter {
+            try IndexFileWriter(path: directory + "/" + c.fileName(segment: segmentId), kind: c.kind, version: c.version)
+        }
+        func close(_ w: IndexFileWriter, _ c: SegmentComponent) throws {
+            let (size, sum) = try w.finish(sync: sync)
+            files[c.fileName(segment: segmentId)] = FileInfo(size: size, checksum: sum)
+        }
+
+        // Norms.
+        let normsFile = try open(.norms)
+        var nh = ByteWriter(capacity: 8)
+        nh.u32(UInt32(norms.count))
+        nh.u32(UInt32(docCount))
+        try normsFile.write(nh)
+        for n in norms { try normsFile.write(n) }
+        try close(normsFile, .norms)
+
+        // Postings and dictionary.
+        let docsFile = try open(.docs)
+        let posFile = try open(.pos)
+        var dict = TermDictionaryWriter(textSlotCount: layout.textGroups.count)
+        var enc = PostingsEncoder()
+        var buf = TermPostingsBuffer()
+        let textGroups = layout.textGroups
+        let textIndex = textIndexOf
+        let normPtrs: [UnsafeMutableBufferPointer<UInt8>] = norms.map { n in
+            let p = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: max(n.count, 1))
+            _ = p.initialize(from: n)
+            return p
+        }
+        defer { for p in normPtrs { p.deallocate() } }
+        for tid32 in terms.sortedIds() {
+            let tid = Int(tid32)
+            let slot = terms.slot(tid)
+            let text = slot < textGroups.count
+            buf.reset(fieldMask: text ? fieldMasks[tid] : 0)
+            decode(tid, text: text, into: &buf)
+            let info = enc.encode(buf, text: text, docsBase: docsFile.payloadOffset, posBase: posFile.payloadOffset) {
+                member in
+                UnsafeBufferPointer(normPtrs[Int(textIndex[textGroups[slot].fields[member]])])
+            }
+            dict.add(key: terms.key(tid), info: info)
+            if enc.docsOut.count > 1 << 20 {
+                try docsFile.write(enc.docsOut)
+                enc.docsOut.removeAll()
+            }
+            if enc.posOut.count > 1 << 20 {
+                try posFile.write(enc.posOut)
+                enc.posOut.removeAll()
+            }
+        }
+        try docsFile.write(enc.docsOut)
+        try posFile.write(enc.posOut)
+        try close(docsFile, .docs)
+        try close(posFile, .pos)
+        let termsFile = try open(.terms)
+        try termsFile.write(dict.finish())
+        try close(termsFile, .terms)
+
+        let storeFile = try open(.store)
+        try storeFile.write(stored.finish())
+        try close(storeFile, .store)
+        let idsFile = try open(.ids)
+        try idsFile.write(ids.finish())
+        try close(idsFile, .ids)
+
+        return SegmentMeta(id: segmentId, docCount: docCount, fieldCount: layout.schema.fields.count,
+                           textFieldStats: fieldStats, files: files)
+    }
+
+    /// Decodes a term's in-memory stream into `buf`.
+    private func decode(_ tid: Int, text: Bool, into buf: inout TermPostingsBuffer) {
+        var r = StreamReader(arena: arena, state: streams[tid])
+        var doc: Int64 = -1
+        let mask = buf.fieldMask
+        let k = buf.k
+        // member -> index j within the mask
+        var rank = [Int](repeating: -1, count: 32)
+        if text {
+            var j = 0
+            var m = mask
+            while m != 0 {
+                rank[m.trailingZeroBitCount] = j
+                j += 1
+                m &= m - 1
+            }
+        }
+        while !r.atEnd {
+            doc += Int64(r.vint())
+            buf.docs.append(UInt32(doc))
+            guard text else { continue }
+            let base = buf.tfs.count
+            for _ in 0..<k { buf.tfs.append(0) }
+            let groups = Int(r.vint())
+            for _ in 0..<groups {
+                let m = Int(r.vint())
+                let tf = r.vint()
+                buf.tfs[base + rank[m]] = tf
+                var p: UInt32 = 0
+                for t in 0..<Int(tf) {
+                    let v = r.vint()
+                    p = t == 0 ? v : p &+ v
+                    buf.positions.append(p)
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,178 @@
+import Foundation
+@testable import AisleIndex
+
+/// A document of the random test corpus, before indexing.
+struct NaiveDoc {
+    var id: String
+    /// Per text field (by ordinal): tokens with positions.
+    var text: [Int: [(term: String, pos: Int)]] = [:]
+    /// Per keyword field (by ordinal): values.
+    var keywords: [Int: [String]] = [:]
+    var stored: [Int: StoredValue] = [:]
+}
+
+/// The reference implementation: evaluates a query by scanning every document, with the BM25F
+/// formula written out independently of the index's scorers.
+struct NaiveSearcher {
+    let schema: Schema
+    let layout: SchemaLayout
+    let docs: [NaiveDoc]
+    let params: BM25Parameters
+    let avg: [Int: Float]        // per text field ordinal
+    let df: [Int: [String: Int]] // per text field ordinal: term -> docs with term in that field
+
+    init(schema: Schema, docs: [NaiveDoc]) throws {
+        self.schema = schema
+        layout = try SchemaLayout(schema)
+        self.docs = docs
+        params = schema.bm25Parameters
+        var avg: [Int: Float] = [:]
+        var df: [Int: [String: Int]] = [:]
+        for f in layout.textFields {
+            var sum: UInt64 = 0
+            var n: UInt32 = 0
+            var d: [String: Int] = [:]
+            for doc in docs {
+                let toks = doc.text[f] ?? []
+                if !toks.isEmpty { sum += UInt64(toks.count); n += 1 }
+                for t in Set(toks.map { $0.term }) { d[t, default: 0] += 1 }
+            }
+            avg[f] = n == 0 ? 1 : Float(Double(sum) / Double(n))
+            df[f] = d
+        }
+        self.avg = avg
+        self.df = df
+    }
+
+    func idf(_ d: Int) -> Float {
+        let n = Double(docs.count), x = Double(d)
+        return Float(log(1 + (n - x + 0.5) / (x + 0.5)))
+    }
+
+    /// K for a document's field: from the quantised length, as the index stores it.
+    func kValue(field f: Int, doc: NaiveDoc) -> Float {
+        let len = FieldNorm.decode(FieldNorm.encode(UInt32(doc.text[f]?.count ?? 0)))
+        return params.k1 * (1 - params.b + params.b * Float(len) / avg[f]!)
+    }
+
+    func fieldsOf(slot: Int, mask: FieldMask?) -> [(member: Int, ordinal: Int)] {
+        layout.textGroups[slot].fields.enumerated().compactMap { m, o in
+            mask == nil || (mask! & (1 << UInt32(m))) != 0 ? (m, o) : nil
+        }
+    }
+
+    /// nil = no match.
+    func evaluate(_ q: Query, _ doc: NaiveDoc) -> Float? {
+        switch q {
+        case .matchAll: return 0
+        case .matchNone: return nil
+        case .term(let t):
+            let term = String(decoding: t.term, as: UTF8.self)
+            if !layout.isTextSlot(t.slot) {
+                let f = layout.keywordFields[t.slot - layout.textGroups.count]
+                if f == layout.idOrdinal { return doc.id == term ? 0 : nil }
+                return (doc.keywords[f] ?? []).contains(term) ? 0 : nil
+            }
+            var s: Float = 0
+            var matched = false
+            for (_, f) in fieldsOf(slot: t.slot, mask: t.fields) {
+                let tf = (doc.text[f] ?? []).filter { $0.term == term }.count
+                guard tf > 0 else { continue }
+                matched = true
+                let w = t.boost * schema.fields[f].effectiveBoost * idf(df[f]![term] ?? 0) * (params.k1 + 1)
+                s += w / (1 + kValue(field: f, doc: doc) / Float(tf))
+            }
+            return matched ? s : nil
+        case .phrase(let p):
+            let terms = p.terms.map { String(decoding: $0, as: UTF8.self) }
+            if terms.count == 1 {
+                return evaluate(.term(TermQuery(slot: p.slot, term: p.terms[0], fields: p.fields, boost: p.boost)), doc)
+            }
+            let offs = p.positions.map { Int($0 - p.positions[0]) }
+            var s: Float = 0
+            var matched = false
+            for (_, f) in fieldsOf(slot: p.slot, mask: p.fields) {
+                let toks = doc.text[f] ?? []
+                let lists = terms.map { t in toks.filter { $0.term == t }.map { $0.pos } }
+                guard lists.allSatisfy({ !$0.isEmpty }) else { continue }
+                let pf = naivePhraseFreq(lists, terms: terms, offsets: offs, slop: p.slop)
+                guard pf > 0 else { continue }
+                matched = true
+                var idfSum: Float = 0
+                for t in terms { idfSum += idf(df[f]![t] ?? 0) }
+                let w = p.boost * schema.fields[f].effectiveBoost * idfSum * (params.k1 + 1)
+                s += w / (1 + kValue(field: f, doc: doc) / Float(pf))
+            }
+            return matched ? s : nil
+        case .prefix(let p):
+            return evaluate(expand(p), doc)
+        case .boolean(let b):
+            var s: Float = 0
+            for m in b.must {
+                guard let x = evaluate(m, doc) else { return nil }
+                s += x
+            }
+            for m in b.mustNot where evaluate(m, doc) != nil { return nil }
+            var nShould = 0
+            for m in b.should {
+                if let x = evaluate(m, doc) { s += x; nShould += 1 }
+            }
+            if b.must.isEmpty {
+                if b.should.isEmpty { return b.mustNot.isEmpty ? nil : s }
+                if nShould < max(1, b.minimumShouldMatch) { return nil }
+            } else if nShould < b.minimumShouldMatch {
+                return nil
+            }
+            return s
+        }
+    }
+
+    func expand(_ p: PrefixQuery) -> Query {
+        let prefix = String(decoding: p.prefix, as: UTF8.self)
+        var vocab = Set<String>()
+        if layout.isTextSlot(p.slot) {
+            for f in layout.textGroups[p.slot].fields { for d in docs { for t in d.text[f] ?? [] { vocab.insert(t.term) } } }
+        } else {
+            let f = layout.keywordFields[p.slot - layout.textGroups.count]
+            for d in docs { for v in (f == layout.idOrdinal ? [d.id] : d.keywords[f] ?? []) { vocab.insert(v) } }
+        }
+        let terms = vocab.filter { $0.utf8.starts(with: prefix.utf8) }.sorted { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }
+            .prefix(p.maxExpansions)
+        if terms.isEmpty { return .matchNone }
+        return .boolean(BooleanQuery(should: terms.map { .term(TermQuery(slot: p.slot, term: $0, fields: p.fields, boost: p.boost)) }))
+    }
+
+    /// Brute force over every combination of positions.
+    func naivePhraseFreq(_ lists: [[Int]], terms: [String], offsets: [Int], slop: Int) -> Int {
+        var count = 0
+        for p0 in Set(lists[0]) {
+            var found = false
+            func rec(_ i: Int, _ chosen: [Int]) {
+                if found { return }
+                if i == lists.count {
+                    // distinct positions for identical terms
+                    for a in 0..<chosen.count {
+                        for b in (a + 1)..<chosen.count where terms[a] == terms[b] && chosen[a] == chosen[b] { return }
+                    }
+                    let rel = chosen.enumerated().map { $1 - offsets[$0] }
+                    if rel.max()! - rel.min()! <= slop { found = true }
+                    return
+                }
+                for p in lists[i] { rec(i + 1, chosen + [p]) }
+            }
+            rec(1, [p0])
+            if found { count += 1 }
+        }
+        return count
+    }
+
+    /// Every match, best first (score desc, doc asc).
+    func search(_ q: Query) -> [ScoredDoc] {
+        var out: [ScoredDoc] = []
+        for (i, d) in docs.enumerated() {
+            if let s = evaluate(q, d) { out.append(ScoredDoc(doc: i, score: s)) }
+        }
+        out.sort { $0.score > $1.score || ($0.score == $1.score && $0.doc < $1.doc) }
+        return out
+    }
+}
