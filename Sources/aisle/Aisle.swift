@@ -1,2 +1,32 @@
 import ArgumentParser
-@main struct Aisle: ParsableCommand { func run() throws {} }
+import Foundation
+import AisleEngine
+import AisleIndex
+
+@main
+struct Aisle: ParsableCommand {
+    static let version = "0.1.0"
+
+    static let configuration = CommandConfiguration(
+        commandName: "aisle",
+        abstract: "Aisle: a search-centric catalog engine for online shops.",
+        version: "aisle \(version) (index format \(IndexMeta.formatVersion))",
+        subcommands: [IndexCommand.self, SearchCommand.self, RunCommand.self]
+    )
+}
+
+/// Prints `error: message` to standard error and exits with status 1.
+func fail(_ message: String) -> ExitCode {
+    FileHandle.standardError.write(Data("error: \(message)\n".utf8))
+    return ExitCode(1)
+}
+
+func describe(_ error: Error) -> String {
+    if let e = error as? EngineError { return e.description }
+    if let e = error as? IndexError { return e.description }
+    return "\(error)"
+}
+
+func stderr(_ s: String) {
+    FileHandle.standardError.write(Data((s + "\n").utf8))
+}

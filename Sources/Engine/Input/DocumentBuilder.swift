@@ -1,0 +1,301 @@
+import AisleAnalyzer
+import AisleIndex
+
+/// Turns one input record (a JSON line or a TSV row) into an `IndexDocument` following the schema:
+/// text is analysed, keywords and numbers are extracted, stored values kept. One per thread.
+public final class DocumentBuilder {
+    enum Step: Equatable {
+        case key(String)
+        case index(Int)
+    }
+
+    struct Compiled {
+        var ordinal: Int
+        var def: FieldDefinition
+        var literalKey: String
+        var path: [Step]
+        var analyzer: (any TextAnalyzer)?
+    }
+
+    struct Pattern {
+        var prefix: String            // "attributes."
+        var path: [Step]              // path to the object
+        var def: FieldDefinition
+    }
+
+    let writer: IndexWriter
+    let format: CorpusFormat
+    var fields: [Compiled] = []
+    var patterns: [Pattern] = []
+    var tsvColumns: [Int?] = []      // column -> index into `fields`
+    var idField: Int = -1            // index into `fields`
+    var instanceOrdinals: [String: Int] = [:]
+    var tape = JSONTape()
+    var scratch: [UInt8] = []
+    var analyzers: [String: any TextAnalyzer] = [:]
+
+    public init(writer: IndexWriter, format: CorpusFormat, header: [String] = []) throws {
+        self.writer = writer
+        self.format = format
+        let schema = writer.schema
+        for (i, f) in schema.fields.enumerated() {
+            if f.isPattern {
+                let src = f.source ?? f.name
+                let prefix = String(f.name.dropLast(1))
+                patterns.append(Pattern(prefix: prefix, path: try Self.parsePath(String(src.dropLast(2))), def: f))
+                continue
+            }
+            if schema.pattern(matching: f.name) != nil { continue }   // an instance: handled by its pattern
+            var analyzer: (any TextAnalyzer)?
+            if f.type == .text {
+                let name = f.analyzer ?? "english"
+                if let a = analyzers[name] {
+                    analyzer = a
+                } else {
+                    do { analyzer = try Analyzers.named(name) } catch {
+                        throw EngineError.input("field \(f.name): \(error)")
+                    }
+                    analyzers[name] = analyzer
+                }
+            }
+            let src = f.source ?? f.name
+            fields.append(Compiled(ordinal: i, def: f, literalKey: src, path: try Self.parsePath(src), analyzer: analyzer))
+            if f.name == schema.idField { idField = fields.count - 1 }
+        }
+        guard idField >= 0 else { throw EngineError.input("schema has no id field \(schema.idField)") }
+        if format == .tsv {
+            tsvColumns = header.map { h in fields.firstIndex { $0.def.name == h } }
+            guard tsvColumns.first == idField else {
+                throw EngineError.input("the TSV's first column (\(header.first ?? "")) must be the schema's id field (\(schema.idField))")
+            }
+        }
+    }
+
+    static func parsePath(_ s: String) throws -> [Step] {
+        var out: [Step] = []
+        for part in s.split(separator: ".", omittingEmptySubsequences: false) {
+            var p = Substring(part)
+            var indexes: [Int] = []
+            while p.hasSuffix("]"), let open = p.lastIndex(of: "[") {
+                guard let n = Int(p[p.index(after: open)..<p.index(before: p.endIndex)]), n >= 0 else {
+                    throw EngineError.input("bad source path \(s)")
+                }
+                indexes.insert(n, at: 0)
+                p = p[..<open]
+            }
+            guard !p.isEmpty else { throw EngineError.input("bad source path \(s)") }
+            out.append(.key(String(p)))
+            out += indexes.map { .index($0) }
+        }
+        return out
+    }
+
+    func resolve(_ path: [Step], literal: String) -> Int? {
+        if let v = tape.member(tape.root, literal) { return v }
+        guard path.count > 1 else { return nil }
+        var node = tape.root
+        for step in path {
+            switch step {
+            case .key(let k):
+                guard let v = tape.member(node, k) else { return nil }
+                node = v
+            case .index(let i):
+                let els = tape.elements(node)
+                guard i < els.count else { return nil }
+                node = els[i]
+            }
+        }
+        return node
+    }
+
+    /// Builds the document of one JSON line.
+    public func build(json line: UnsafeBufferPointer<UInt8>, into doc: inout IndexDocument) throws {
+        doc.reset()
+        do { try tape.parse(line) } catch { throw EngineError.input(error.description) }
+        guard tape.kind(tape.root) == .object else { throw EngineError.input("a record must be a JSON object") }
+        for f in fields {
+            guard let node = resolve(f.path, literal: f.literalKey) else { continue }
+            try add(node: node, field: f, doc: &doc)
+        }
+        if doc.id.isEmpty { throw EngineError.input("missing id (field \"\(fields[idField].def.name)\")") }
+        for p in patterns {
+            guard let obj = resolve(p.path, literal: String(p.prefix.dropLast())) else { continue }
+            guard tape.kind(obj) == .object else {
+                if tape.kind(obj) == .null { continue }
+                throw EngineError.input("field \(p.prefix)*: expected an object")
+            }
+            var members: [(String, Int)] = []
+            tape.forEachMember(obj) { k, v in members.append((tape.string(k), v)) }
+            for (k, v) in members {
+                let name = p.prefix + k
+                let ordinal: Int
+                if let o = instanceOrdinals[name] {
+                    ordinal = o
+                } else {
+                    guard let o = try writer.fieldOrdinal(name) else { continue }
+                    instanceOrdinals[name] = o
+                    ordinal = o
+                }
+                var def = p.def
+                def.name = name
+                try add(node: v, field: Compiled(ordinal: ordinal, def: def, literalKey: name, path: [], analyzer: nil), doc: &doc)
+            }
+        }
+    }
+
+    /// Builds the document of one TSV row.
+    public func build(tsv line: UnsafeBufferPointer<UInt8>, into doc: inout IndexDocument) throws {
+        doc.reset()
+        var cols: [UnsafeBufferPointer<UInt8>] = []
+        var s = 0
+        for i in 0...line.count {
+            if i == line.count || line[i] == 0x09 {
+                cols.append(UnsafeBufferPointer(rebasing: line[s..<i]))
+                s = i + 1
+            }
+        }
+        guard cols.count == tsvColumns.count else {
+            throw EngineError.input("expected \(tsvColumns.count) tab-separated columns, found \(cols.count)")
+        }
+        for (c, col) in cols.enumerated() {
+            guard let fi = tsvColumns[c] else { continue }
+            let f = fields[fi]
+            if fi == idField {
+                doc.id = String(decoding: col, as: UTF8.self).trimmingSpaces()
+                if doc.id.isEmpty { throw EngineError.input("empty id in the first column") }
+                doc.addStored(field: f.ordinal, value: .string(doc.id))
+                continue
+            }
+            try addText(col, field: f, position: 0, doc: &doc)
+            if f.def.isKeywordIndexed { doc.addKeyword(field: f.ordinal, value: String(decoding: col, as: UTF8.self)) }
+            if f.def.isStored { doc.addStored(field: f.ordinal, value: .string(String(decoding: col, as: UTF8.self))) }
+        }
+    }
+
+    @discardableResult
+    private func addText(_ bytes: UnsafeBufferPointer<UInt8>, field f: Compiled, position: Int32, doc: inout IndexDocument) throws -> Int32 {
+        guard let a = f.analyzer else { return position }
+        let ord = f.ordinal
+        return a.analyze(utf8: bytes, firstPosition: position) { term, pos, _, _ in
+            doc.addToken(field: ord, term: term, position: pos)
+        }
+    }
+
+    private func add(node: Int, field f: Compiled, doc: inout IndexDocument) throws {
+        let kind = tape.kind(node)
+        if kind == .null { return }
+        let name = f.def.name
+        if f.ordinal == fields[idField].ordinal && f.path.count > 0 {
+            switch kind {
+            case .string: doc.id = tape.string(node)
+            case .number: doc.id = String(decoding: tape.rawBytes(node), as: UTF8.self)
+            default: throw EngineError.input("field \(name): the id must be a string or a number, found \(describe(kind))")
+            }
+            if doc.id.isEmpty { throw EngineError.input("field \(name): empty id") }
+            doc.addStored(field: f.ordinal, value: .string(doc.id))   // the id term is added by the index
+            return
+        }
+        let values: [Int] = kind == .array ? tape.elements(node) : [node]
+        switch f.def.type {
+        case .text:
+            var pos: Int32 = 0
+            var storedValues: [StoredValue] = []
+            for v in values {
+                let k = tape.kind(v)
+                switch k {
+                case .null: continue
+                case .string:
+                    let next = try tape.withStringBytes(v, scratch: &scratch) { try addText($0, field: f, position: pos, doc: &doc) }
+                    if f.def.isKeywordIndexed || f.def.isStored {
+                        let s = tape.string(v)
+                        if f.def.isKeywordIndexed { doc.addKeyword(field: f.ordinal, value: s) }
+                        if f.def.isStored { storedValues.append(.string(s)) }
+                    }
+                    pos = next + IndexLimits.valuePositionGap
+                case .number, .bool:
+                    let s = String(decoding: tape.rawBytes(v), as: UTF8.self)
+                    let next = try s.utf8.withContiguousStorageIfAvailable { try addText($0, field: f, position: pos, doc: &doc) } ?? pos
+                    if f.def.isKeywordIndexed { doc.addKeyword(field: f.ordinal, value: s) }
+                    if f.def.isStored { storedValues.append(.string(s)) }
+                    pos = next + IndexLimits.valuePositionGap
+                default:
+                    throw EngineError.input("field \(name): expected text, found \(describe(k))")
+                }
+            }
+            if f.def.isStored && !storedValues.isEmpty {
+                doc.addStored(field: f.ordinal, value: kind == .array ? .list(storedValues) : storedValues[0])
+            }
+        case .keyword:
+            var storedValues: [StoredValue] = []
+            for v in values {
+                let k = tape.kind(v)
+                let s: String
+                switch k {
+                case .null: continue
+                case .string: s = tape.string(v)
+                case .number, .bool: s = String(decoding: tape.rawBytes(v), as: UTF8.self)
+                default: throw EngineError.input("field \(name): expected a keyword value, found \(describe(k))")
+                }
+                doc.addKeyword(field: f.ordinal, value: s)
+                if f.def.isStored { storedValues.append(.string(s)) }
+            }
+            if f.def.isStored && !storedValues.isEmpty {
+                doc.addStored(field: f.ordinal, value: kind == .array ? .list(storedValues) : storedValues[0])
+            }
+        case .numeric:
+            var storedValues: [StoredValue] = []
+            for v in values {
+                let k = tape.kind(v)
+                let d: Double
+                switch k {
+                case .null: continue
+                case .number: d = tape.number(v)
+                case .string:
+                    guard let x = Double(tape.string(v).trimmingSpaces()), x.isFinite else {
+                        throw EngineError.input("field \(name): expected a number, found \"\(tape.string(v).prefix(40))\"")
+                    }
+                    d = x
+                default: throw EngineError.input("field \(name): expected a number, found \(describe(k))")
+                }
+                doc.addNumber(field: f.ordinal, value: d)
+                if f.def.isStored { storedValues.append(d == d.rounded() && abs(d) < 1e15 ? .int(Int64(d)) : .double(d)) }
+            }
+            if f.def.isStored && !storedValues.isEmpty {
+                doc.addStored(field: f.ordinal, value: kind == .array ? .list(storedValues) : storedValues[0])
+            }
+        case .boolean:
+            for v in values {
+                let k = tape.kind(v)
+                let b: Bool
+                switch k {
+                case .null: continue
+                case .bool: b = tape.bool(v)
+                case .string where ["true", "false"].contains(tape.string(v)): b = tape.string(v) == "true"
+                default: throw EngineError.input("field \(name): expected true or false, found \(describe(k))")
+                }
+                doc.addNumber(field: f.ordinal, value: b ? 1 : 0)
+                if f.def.isStored { doc.addStored(field: f.ordinal, value: .bool(b)) }
+            }
+        }
+    }
+
+    private func describe(_ k: JSONTape.Kind) -> String {
+        switch k {
+        case .null: return "null"
+        case .bool: return "a boolean"
+        case .number: return "a number"
+        case .string: return "a string"
+        case .array: return "an array"
+        case .object: return "an object"
+        }
+    }
+}
+
+extension String {
+    func trimmingSpaces() -> String {
+        var s = Substring(self)
+        while let f = s.first, f == " " || f == "\t" { s.removeFirst() }
+        while let l = s.last, l == " " || l == "\t" { s.removeLast() }
+        return String(s)
+    }
+}

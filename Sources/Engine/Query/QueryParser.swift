@@ -1,0 +1,381 @@
+import AisleAnalyzer
+import AisleIndex
+
+/// How unprefixed clauses combine.
+public enum DefaultOperator: String, Sendable, CaseIterable {
+    case and, or
+}
+
+/// Parses the query-string syntax into an index `Query`:
+///
+/// - words: `black sofa` (combined with the default operator, AND or OR)
+/// - `"phrases"`, with optional slop: `"leather sofa"~2`
+/// - `-excluded`, `+required`, `NOT x`
+/// - `a OR b`, `a AND b`, parentheses
+/// - `field:value`, `field:"a phrase"`; on a keyword field the value is matched exactly
+/// - `prefix*`
+///
+/// Each word is analysed with its field's analyzer; a word that analyses into several terms
+/// (`wi-fi`) becomes several clauses, and one that analyses into none (a stop word) is dropped.
+public struct QueryParser {
+    public static let maxLength = 2000
+    public static let maxClauses = 256
+
+    public let layout: SchemaLayout
+    let analyzers: [any TextAnalyzer]   // per text group
+    public var defaultOperator: DefaultOperator
+    /// Text fields searched by unqualified words (nil: all).
+    public var defaultFields: Set<String>?
+
+    public init(layout: SchemaLayout, defaultOperator: DefaultOperator = .and) throws {
+        self.layout = layout
+        self.defaultOperator = defaultOperator
+        analyzers = try layout.textGroups.map { g in
+            do { return try Analyzers.named(g.analyzer) } catch {
+                throw EngineError.input("the index uses analyzer \(g.analyzer), which this build does not have: \(error)")
+            }
+        }
+    }
+
+    public init(layout: SchemaLayout, analyzers: [any TextAnalyzer], defaultOperator: DefaultOperator = .and) {
+        self.layout = layout
+        self.analyzers = analyzers
+        self.defaultOperator = defaultOperator
+    }
+
+    public func analyzer(group: Int) -> any TextAnalyzer { analyzers[group] }
+
+    // MARK: - Syntax
+
+    indirect enum Node {
+        case word(field: String?, text: String, prefix: Bool, column: Int)
+        case phrase(field: String?, text: String, slop: Int, column: Int)
+        case not(Node)
+        case required(Node)
+        case and([Node])
+        case or([Node])
+        case implicit([Node])
+    }
+
+    enum Tok: Equatable {
+        case word(String, Int)
+        case phrase(String, Int, slop: Int)
+        case lparen(Int), rparen(Int)
+        case minus(Int), plus(Int)
+        case and(Int), or(Int), not(Int)
+        case field(String, Int)
+
+        var column: Int {
+            switch self {
+            case .word(_, let c), .phrase(_, let c, _), .lparen(let c), .rparen(let c), .minus(let c), .plus(let c),
+                 .and(let c), .or(let c), .not(let c), .field(_, let c): return c
+            }
+        }
+    }
+
+    func tokenize(_ s: String) throws -> [Tok] {
+        let chars = Array(s)
+        var out: [Tok] = []
+        var i = 0
+        func isSpace(_ c: Character) -> Bool { c == " " || c == "\t" || c == "\n" || c == "\r" }
+        while i < chars.count {
+            let c = chars[i]
+            let col = i + 1
+            if isSpace(c) { i += 1; continue }
+            if c == "(" { out.append(.lparen(col)); i += 1; continue }
+            if c == ")" { out.append(.rparen(col)); i += 1; continue }
+            let atStart = i == 0 || isSpace(chars[i - 1]) || chars[i - 1] == "("
+            if (c == "-" || c == "+") && atStart && i + 1 < chars.count && !isSpace(chars[i + 1]) {
+                out.append(c == "-" ? .minus(col) : .plus(col))
+                i += 1
+                continue
+            }
+            if c == "\"" {
+                var j = i + 1
+                var text = ""
+                while j < chars.count && chars[j] != "\"" { text.append(chars[j]); j += 1 }
+                guard j < chars.count else {
+                    throw EngineError.badRequest("unterminated phrase: the quote at column \(col) is never closed")
+                }
+                j += 1
+                var slop = 0
+                if j < chars.count && chars[j] == "~" {
+                    var k = j + 1
+                    var digits = ""
+                    while k < chars.count && chars[k].isASCII && chars[k].isNumber { digits.append(chars[k]); k += 1 }
+                    guard let n = Int(digits), n <= 100 else {
+                        throw EngineError.badRequest("phrase slop at column \(j + 1) must be a number from 0 to 100")
+                    }
+                    slop = n
+                    j = k
+                }
+                out.append(.phrase(text, col, slop: slop))
+                i = j
+                continue
+            }
+            var j = i
+            var text = ""
+            while j < chars.count && !isSpace(chars[j]) && chars[j] != "(" && chars[j] != ")" && chars[j] != "\"" {
+                if chars[j] == ":" && !text.isEmpty && j + 1 < chars.count && !isSpace(chars[j + 1]) { break }
+                text.append(chars[j])
+                j += 1
+            }
+            if j < chars.count && chars[j] == ":" && !text.isEmpty {
+                out.append(.field(text, col))
+                i = j + 1
+                continue
+            }
+            if text == "AND" { out.append(.and(col)) } else if text == "OR" { out.append(.or(col)) } else if text == "NOT" {
+                out.append(.not(col))
+            } else { out.append(.word(text, col)) }
+            i = j
+        }
+        return out
+    }
+
+    struct Parser {
+        var toks: [Tok]
+        var i = 0
+        var peek: Tok? { i < toks.count ? toks[i] : nil }
+
+        mutating func parseOr() throws -> Node {
+            var parts = [try parseAnd()]
+            while case .or(let c)? = peek {
+                i += 1
+                guard let p = peek, !isCloser(p) else { throw EngineError.badRequest("OR at column \(c) needs a clause after it") }
+                parts.append(try parseAnd())
+            }
+            return parts.count == 1 ? parts[0] : .or(parts)
+        }
+
+        func isCloser(_ t: Tok) -> Bool {
+            switch t {
+            case .rparen, .or, .and: return true
+            default: return false
+            }
+        }
+
+        mutating func parseAnd() throws -> Node {
+            var explicit: [Node] = []
+            var implicit: [Node] = [try parseUnary()]
+            while let p = peek {
+                switch p {
+                case .or, .rparen: break
+                case .and(let c):
+                    i += 1
+                    guard let n = peek, !isCloser(n) else { throw EngineError.badRequest("AND at column \(c) needs a clause after it") }
+                    let prev = implicit.removeLast()
+                    let next = try parseUnary()
+                    if !implicit.isEmpty { explicit.append(.implicit(implicit)); implicit = [] }
+                    explicit.append(.and([prev, next]))
+                    continue
+                default:
+                    implicit.append(try parseUnary())
+                    continue
+                }
+                break
+            }
+            if explicit.isEmpty { return implicit.count == 1 ? implicit[0] : .implicit(implicit) }
+            if !implicit.isEmpty { explicit.append(.implicit(implicit)) }
+            return .and(explicit)
+        }
+
+        mutating func parseUnary() throws -> Node {
+            guard let t = peek else { throw EngineError.badRequest("the query ends where a clause was expected") }
+            switch t {
+            case .minus(let c), .not(let c):
+                i += 1
+                guard let n = peek, !isCloser(n) else { throw EngineError.badRequest("the exclusion at column \(c) needs a clause") }
+                return .not(try parseUnary())
+            case .plus(let c):
+                i += 1
+                guard let n = peek, !isCloser(n) else { throw EngineError.badRequest("the + at column \(c) needs a clause") }
+                return .required(try parseUnary())
+            default:
+                return try parsePrimary(field: nil)
+            }
+        }
+
+        mutating func parsePrimary(field: String?) throws -> Node {
+            guard let t = peek else { throw EngineError.badRequest("the query ends where a clause was expected") }
+            i += 1
+            switch t {
+            case .lparen(let c):
+                guard field == nil else { throw EngineError.badRequest("a field cannot apply to parentheses (column \(c))") }
+                guard let n = peek else { throw EngineError.badRequest("the parenthesis at column \(c) is never closed") }
+                if case .rparen = n { throw EngineError.badRequest("empty parentheses at column \(c)") }
+                let inner = try parseOr()
+                guard case .rparen? = peek else { throw EngineError.badRequest("the parenthesis at column \(c) is never closed") }
+                i += 1
+                return inner
+            case .rparen(let c):
+                throw EngineError.badRequest("unexpected ')' at column \(c)")
+            case .word(let w, let c):
+                let prefix = w.count > 1 && w.hasSuffix("*")
+                return .word(field: field, text: prefix ? String(w.dropLast()) : w, prefix: prefix, column: c)
+            case .phrase(let p, let c, let slop):
+                return .phrase(field: field, text: p, slop: slop, column: c)
+            case .field(let f, let c):
+                guard field == nil else { throw EngineError.badRequest("nested field at column \(c)") }
+                guard let n = peek else { throw EngineError.badRequest("field \(f) at column \(c) has no value") }
+                switch n {
+                case .word, .phrase: return try parsePrimary(field: f)
+                default: throw EngineError.badRequest("field \(f) at column \(c) needs a word or a phrase")
+                }
+            case .and(let c), .or(let c):
+                throw EngineError.badRequest("\(t == .and(c) ? "AND" : "OR") at column \(c) needs a clause before it")
+            case .minus(let c), .plus(let c), .not(let c):
+                throw EngineError.badRequest("unexpected operator at column \(c)")
+            }
+        }
+    }
+
+    // MARK: - To index queries
+
+    /// Parses `text` into a query. An empty query matches everything.
+    public func parse(_ text: String) throws -> Query {
+        guard text.utf8.count <= Self.maxLength else {
+            throw EngineError.badRequest("query is \(text.utf8.count) bytes; the limit is \(Self.maxLength)")
+        }
+        let toks = try tokenize(text)
+        if toks.isEmpty { return .matchAll }
+        var p = Parser(toks: toks)
+        let node = try p.parseOr()
+        if let extra = p.peek {
+            if case .rparen(let c) = extra { throw EngineError.badRequest("unexpected ')' at column \(c)") }
+            throw EngineError.badRequest("unexpected input at column \(extra.column)")
+        }
+        var clauses = 0
+        return try build(node, clauses: &clauses) ?? .matchNone
+    }
+
+    /// Analysed terms of `text` in a text group, with positions.
+    public func analyze(_ text: String, group: Int) -> [(term: [UInt8], position: Int32)] {
+        var out: [(term: [UInt8], position: Int32)] = []
+        _ = analyzers[group].analyze(text, firstPosition: 0) { t, pos, _, _ in out.append((Array(t), pos)) }
+        return out
+    }
+
+    /// Per text group, the member mask for a field restriction (nil = every field of every group).
+    func targets(field: String?, column: Int) throws -> [(group: Int, mask: FieldMask?)]? {
+        guard let field else {
+            guard let dfs = defaultFields else { return layout.textGroups.indices.map { ($0, nil) } }
+            var out: [(group: Int, mask: FieldMask?)] = []
+            for (g, grp) in layout.textGroups.enumerated() {
+                var m: FieldMask = 0
+                for (member, ord) in grp.fields.enumerated() where dfs.contains(layout.schema.fields[ord].name) { m |= 1 << UInt32(member) }
+                if m != 0 { out.append((g, m)) }
+            }
+            return out
+        }
+        guard let ord = layout.schema.ordinal(of: field) else {
+            let known = layout.schema.fields.filter { !$0.isPattern && $0.type != .numeric && $0.type != .boolean }.map { $0.name }
+            throw EngineError.badRequest("unknown field \"\(field)\" at column \(column) (searchable fields: \(known.joined(separator: ", ")))")
+        }
+        if let g = layout.groupOfField[ord] { return [(g.group, FieldMask(1) << UInt32(g.member))] }
+        return nil   // keyword-only field
+    }
+
+    private func count(_ clauses: inout Int) throws {
+        clauses += 1
+        if clauses > Self.maxClauses { throw EngineError.badRequest("the query has more than \(Self.maxClauses) clauses") }
+    }
+
+    private func build(_ n: Node, clauses: inout Int) throws -> Query? {
+        switch n {
+        case .word(let field, let text, let prefix, let col):
+            try count(&clauses)
+            guard let targets = try targets(field: field, column: col) else {
+                return keywordQuery(field: field!, value: text, prefix: prefix)
+            }
+            var perGroup: [Query] = []
+            for (g, mask) in targets {
+                if prefix {
+                    guard let norm = analyzers[g].normalize(text), !norm.isEmpty else { continue }
+                    perGroup.append(.prefix(PrefixQuery(slot: g, prefix: Array(norm.utf8), fields: mask)))
+                    continue
+                }
+                let terms = analyze(text, group: g)
+                if terms.isEmpty { continue }
+                let qs: [Query] = terms.map { .term(TermQuery(slot: g, term: $0.term, fields: mask)) }
+                if qs.count == 1 { perGroup.append(qs[0]) } else {
+                    perGroup.append(defaultOperator == .and ? .boolean(BooleanQuery(must: qs)) : .boolean(BooleanQuery(should: qs)))
+                }
+            }
+            if perGroup.isEmpty { return nil }
+            return perGroup.count == 1 ? perGroup[0] : .boolean(BooleanQuery(should: perGroup))
+        case .phrase(let field, let text, let slop, let col):
+            try count(&clauses)
+            guard let targets = try targets(field: field, column: col) else {
+                return keywordQuery(field: field!, value: text, prefix: false)
+            }
+            var perGroup: [Query] = []
+            for (g, mask) in targets {
+                let terms = analyze(text, group: g)
+                if terms.isEmpty { continue }
+                perGroup.append(.phrase(PhraseQuery(slot: g, terms: terms.map { $0.term }, positions: terms.map { $0.position },
+                                                    slop: slop, fields: mask)))
+            }
+            if perGroup.isEmpty { return nil }
+            return perGroup.count == 1 ? perGroup[0] : .boolean(BooleanQuery(should: perGroup))
+        case .not(let inner):
+            guard let q = try build(inner, clauses: &clauses) else { return nil }
+            return .boolean(BooleanQuery(must: [.matchAll], mustNot: [q]))
+        case .required(let inner):
+            return try build(inner, clauses: &clauses)
+        case .or(let parts):
+            let qs = try parts.compactMap { try build($0, clauses: &clauses) }
+            if qs.isEmpty { return nil }
+            return qs.count == 1 ? qs[0] : .boolean(BooleanQuery(should: qs))
+        case .and(let parts):
+            return try combine(parts, op: .and, clauses: &clauses)
+        case .implicit(let parts):
+            return try combine(parts, op: defaultOperator, clauses: &clauses)
+        }
+    }
+
+    /// Combines sibling clauses: `-x` become must_not, `+x` must, the rest must (AND) or should (OR).
+    private func combine(_ parts: [Node], op: DefaultOperator, clauses: inout Int) throws -> Query? {
+        var must: [Query] = [], should: [Query] = [], not: [Query] = []
+        for p in parts {
+            switch p {
+            case .not(let inner):
+                if let q = try build(inner, clauses: &clauses) { not.append(q) }
+            case .required(let inner):
+                if let q = try build(inner, clauses: &clauses) { must.append(q) }
+            default:
+                guard let q = try build(p, clauses: &clauses) else { continue }
+                // A multi-term word under AND is itself a must-list: flatten it.
+                if op == .and, case .boolean(let b) = q, b.should.isEmpty, b.mustNot.isEmpty, !b.must.isEmpty {
+                    must += b.must
+                } else if op == .or, case .boolean(let b) = q, b.must.isEmpty, b.mustNot.isEmpty, b.minimumShouldMatch == 0,
+                          !b.should.isEmpty, isPlainTermList(b.should) {
+                    should += b.should
+                } else if op == .and {
+                    must.append(q)
+                } else {
+                    should.append(q)
+                }
+            }
+        }
+        if must.isEmpty && should.isEmpty {
+            if not.isEmpty { return .boolean(BooleanQuery(must: [.matchAll], mustNot: not)) }
+            return nil
+        }
+        if not.isEmpty || must.count + should.count > 1 {
+            // With musts, shoulds only add score.
+            return .boolean(BooleanQuery(must: must, should: should, mustNot: not))
+        }
+        return must.first ?? should.first
+    }
+
+    private func isPlainTermList(_ qs: [Query]) -> Bool {
+        qs.allSatisfy { if case .term = $0 { return true }; return false }
+    }
+
+    private func keywordQuery(field: String, value: String, prefix: Bool) -> Query {
+        guard let ord = layout.schema.ordinal(of: field), let slot = layout.keywordSlotOfField[ord] else { return .matchNone }
+        if prefix { return .prefix(PrefixQuery(slot: slot, prefix: Array(value.utf8))) }
+        return .term(TermQuery(slot: slot, term: value))
+    }
+}

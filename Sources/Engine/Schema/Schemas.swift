@@ -1,0 +1,104 @@
+import Foundation
+import AisleIndex
+
+/// Built-in schemas and schema files.
+public enum Schemas {
+    /// The default schema for the catalog JSONL format (`../shared/corpora/synth/README.md`):
+    /// title^3, brand^2, the category levels^1 and description^1 as text; brand, each category level,
+    /// category_path and every attributes.* as keywords; price, rating, review_count as numbers;
+    /// in_stock as a boolean.
+    public static let catalog = Schema(idField: "id", fields: [
+        FieldDefinition(name: "id", type: .keyword, stored: true),
+        FieldDefinition(name: "title", type: .text, boost: 3, stored: true),
+        FieldDefinition(name: "brand", type: .text, boost: 2, stored: true, keyword: true),
+        FieldDefinition(name: "category", type: .text, boost: 1, source: "category"),
+        FieldDefinition(name: "description", type: .text, boost: 1),
+        FieldDefinition(name: "category_l1", type: .keyword, source: "category[0]"),
+        FieldDefinition(name: "category_l2", type: .keyword, source: "category[1]"),
+        FieldDefinition(name: "category_l3", type: .keyword, source: "category[2]"),
+        FieldDefinition(name: "category_path", type: .keyword, stored: true),
+        FieldDefinition(name: "price", type: .numeric, stored: true),
+        FieldDefinition(name: "rating", type: .numeric, stored: true),
+        FieldDefinition(name: "review_count", type: .numeric, stored: true),
+        FieldDefinition(name: "in_stock", type: .boolean, stored: true),
+        FieldDefinition(name: "attributes.*", type: .keyword, stored: true),
+    ], format: "catalog")
+
+    /// The schema for a TSV file with a header: the first column is the id, every other column a
+    /// stored text field named by the header.
+    public static func tsv(header: [String]) throws -> Schema {
+        guard header.count >= 2 else { throw EngineError.input("a TSV corpus needs a header with an id column and at least one text column") }
+        var fields = [FieldDefinition(name: header[0], type: .keyword, stored: true)]
+        var seen = Set([header[0]])
+        for h in header.dropFirst() {
+            guard !h.isEmpty, seen.insert(h).inserted else { throw EngineError.input("TSV header has an empty or repeated column name: \"\(h)\"") }
+            fields.append(FieldDefinition(name: h, type: .text, stored: true))
+        }
+        return Schema(idField: header[0], fields: fields, format: "tsv")
+    }
+
+    /// A schema inferred from the first record of a generic JSON-lines corpus: the id is `id`,
+    /// `doc_id` or `_id`; strings and arrays of strings are stored text, numbers numeric, booleans boolean.
+    public static func inferred(from first: JSONValue) throws -> Schema {
+        guard let members = first.objectValue else { throw EngineError.input("the first line is not a JSON object") }
+        guard let idKey = ["id", "doc_id", "_id", "product_id"].first(where: { first[$0] != nil }) else {
+            throw EngineError.input("cannot find an id field (id, doc_id, _id or product_id) in the first record; give a schema with --schema")
+        }
+        var fields = [FieldDefinition(name: idKey, type: .keyword, stored: true)]
+        for (k, v) in members where k != idKey {
+            switch v {
+            case .string: fields.append(FieldDefinition(name: k, type: .text, stored: true))
+            case .array(let a) where a.allSatisfy({ $0.stringValue != nil }):
+                fields.append(FieldDefinition(name: k, type: .text, stored: true))
+            case .number: fields.append(FieldDefinition(name: k, type: .numeric, stored: true))
+            case .bool: fields.append(FieldDefinition(name: k, type: .boolean, stored: true))
+            default: continue
+            }
+        }
+        return Schema(idField: idKey, fields: fields, format: "jsonl")
+    }
+
+    /// Reads a schema file (JSON; see README for the format).
+    public static func load(path: String) throws -> Schema {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw EngineError.input("cannot read schema file \(path)")
+        }
+        do {
+            let s = try JSONDecoder().decode(Schema.self, from: data)
+            try s.validate()
+            return s
+        } catch let e as IndexError {
+            throw EngineError.input("schema \(path): \(e.description)")
+        } catch let DecodingError.keyNotFound(key, ctx) {
+            throw EngineError.input("schema \(path): missing key \"\(key.stringValue)\" at \(ctx.codingPath.map { $0.stringValue }.joined(separator: "."))")
+        } catch let DecodingError.dataCorrupted(ctx) {
+            throw EngineError.input("schema \(path): \(ctx.debugDescription) at \(ctx.codingPath.map { $0.stringValue }.joined(separator: "."))")
+        } catch let DecodingError.typeMismatch(_, ctx) {
+            throw EngineError.input("schema \(path): wrong type at \(ctx.codingPath.map { $0.stringValue }.joined(separator: ".")): \(ctx.debugDescription)")
+        } catch {
+            throw EngineError.input("schema \(path): \(error)")
+        }
+    }
+
+    /// Sets every text field's analyzer to `name`.
+    public static func withAnalyzer(_ schema: Schema, _ name: String) -> Schema {
+        var s = schema
+        for i in s.fields.indices where s.fields[i].type == .text { s.fields[i].analyzer = name }
+        return s
+    }
+}
+
+/// Errors of the engine layer: bad input, bad requests. Messages are meant for users.
+public enum EngineError: Error, CustomStringConvertible, Equatable, Sendable {
+    case input(String)
+    case badRequest(String)
+    case badLine(line: Int, message: String)
+
+    public var description: String {
+        switch self {
+        case .input(let m): return m
+        case .badRequest(let m): return m
+        case .badLine(let line, let m): return "line \(line): \(m)"
+        }
+    }
+}

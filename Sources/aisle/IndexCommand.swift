@@ -1,0 +1,68 @@
+import ArgumentParser
+import Foundation
+import AisleEngine
+import AisleIndex
+
+struct IndexCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "index",
+        abstract: "Build an index from a corpus file (catalog JSONL, any JSONL, or TSV with a header)."
+    )
+
+    @Option(help: "The corpus file.") var corpus: String
+    @Option(help: "Directory of the new index (must not hold an index already, unless --overwrite).") var index: String
+    @Option(help: "A schema JSON file (default: built in for the catalog format, inferred otherwise).") var schema: String?
+    @Option(help: "Analyzer for every text field (english, standard, plain, keyword).") var analyzer: String?
+    @Option(help: "Input format: catalog, jsonl or tsv (default: guessed).") var format: String?
+    @Flag(help: "Index the good lines and report how many bad ones were skipped.") var skipBad = false
+    @Flag(help: "Replace an existing index in the directory.") var overwrite = false
+    @Flag(help: "Merge into a single segment at the end.") var merge = false
+    @Option(help: "Indexing threads (default: up to 2).") var threads: Int?
+    @Option(help: "Memory for in-memory segments, MiB (default 3072).") var memory: Int = 3072
+    @Flag(help: "No progress bar.") var quiet = false
+
+    func run() throws {
+        do {
+            var fmt: CorpusFormat?
+            if let format {
+                guard let f = CorpusFormat(rawValue: format) else {
+                    throw EngineError.input("unknown format \(format) (catalog, jsonl, tsv)")
+                }
+                fmt = f
+            }
+            var given: Schema?
+            if let schema { given = try Schemas.load(path: schema) }
+            let c = try Corpus(path: corpus, format: fmt, schema: given)
+            var s = c.schema
+            if let analyzer {
+                guard AnalyzerNames.all.contains(analyzer) else {
+                    throw EngineError.input("unknown analyzer \(analyzer) (available: \(AnalyzerNames.all.joined(separator: ", ")))")
+                }
+                s = Schemas.withAnalyzer(s, analyzer)
+            }
+            if overwrite && FileManager.default.fileExists(atPath: index) {
+                guard (try? IndexMeta.readLatest(directory: index)) != nil || (try? FileManager.default.contentsOfDirectory(atPath: index))?.isEmpty == true else {
+                    throw EngineError.input("\(index) exists and is not an Aisle index; not overwriting it")
+                }
+                try FileManager.default.removeItem(atPath: index)
+            }
+            var opts = Indexer.Options(threads: threads ?? min(2, ProcessInfo.processInfo.activeProcessorCount), skipBad: skipBad)
+            opts.memoryBudget = max(64, memory) << 20
+            opts.merge = merge
+            opts.progress = !quiet
+            let summary = try Indexer(corpus: c, directory: index, options: opts).run(schema: s)
+            var line = "indexed \(formatCount(summary.documents)) documents (\(c.format.rawValue)) into \(index): "
+            line += "\(formatBytes(summary.indexBytes)), \(summary.segments) segment\(summary.segments == 1 ? "" : "s"), "
+            line += String(format: "%.1f s (%@ docs/s)", summary.seconds,
+                           formatCount(Int(Double(summary.documents) / max(summary.seconds, 0.001))))
+            stderr(line)
+            if summary.skipped > 0 {
+                stderr("skipped \(formatCount(summary.skipped)) bad line\(summary.skipped == 1 ? "" : "s"):")
+                for b in summary.badLines.prefix(10) { stderr("  line \(b.line): \(b.message)") }
+                if summary.skipped > 10 { stderr("  ...") }
+            }
+        } catch {
+            throw fail(describe(error))
+        }
+    }
+}
