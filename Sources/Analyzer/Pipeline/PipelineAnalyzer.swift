@@ -63,6 +63,8 @@ final class PipelineWorker {
     let tokenizer: any TokenizerWorker
     let filters: [any TokenFilterWorker]
     let normalizationFilters: [any TokenFilterWorker]
+    /// Set when there are no filters and the tokenizer can emit terms without copying.
+    let direct: (any DirectTokenizerWorker)?
 
     init(tokenizer: any Tokenizer, filters: [any TokenFilter]) throws {
         self.tokenizer = try tokenizer.makeWorker()
@@ -75,12 +77,20 @@ final class PipelineWorker {
         }
         self.filters = all
         self.normalizationFilters = normalizing
+        direct = all.isEmpty ? self.tokenizer as? any DirectTokenizerWorker : nil
     }
 
     @discardableResult
     func run(_ input: UnsafeBufferPointer<UInt8>, firstPosition: Int32, filters: [any TokenFilterWorker],
              emit: (UnsafeBufferPointer<UInt8>, Int32, Int32, Int32) -> Void) -> Int32 {
         var position = firstPosition
+        if filters.isEmpty, let direct {
+            direct.tokenizeDirect(input) { term, start, end in
+                emit(term, position, start, end)
+                position = position == .max ? .max : position + 1
+            }
+            return position
+        }
         tokenizer.tokenize(input) { term, start, end in
             var verdict = FilterVerdict.keep
             for filter in filters {

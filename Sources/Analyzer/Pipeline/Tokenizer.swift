@@ -16,3 +16,11 @@ public protocol TokenizerWorker: AnyObject {
     /// `input` may be invalid UTF-8 and is at most `Int32.max` bytes long.
     func tokenize(_ input: UnsafeBufferPointer<UInt8>, _ sink: (inout [UInt8], Int32, Int32) -> Void)
 }
+
+/// A tokenizer worker that can hand out terms without copying them into an array; a pipeline without filters uses
+/// this (the `plain` and `keyword` hot paths).
+protocol DirectTokenizerWorker: TokenizerWorker {
+    /// Calls `emit(term, start, end)` for each token, with the same tokens as ``TokenizerWorker/tokenize(_:_:)``;
+    /// `term` is valid only during the call (it may point into `input`).
+    func tokenizeDirect(_ input: UnsafeBufferPointer<UInt8>, _ emit: (UnsafeBufferPointer<UInt8>, Int32, Int32) -> Void)
+}

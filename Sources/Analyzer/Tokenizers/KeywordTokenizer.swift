@@ -9,15 +9,34 @@ public struct KeywordTokenizer: Tokenizer {
     public func makeWorker() throws -> any TokenizerWorker { KeywordTokenizerWorker() }
 }
 
-final class KeywordTokenizerWorker: TokenizerWorker {
+final class KeywordTokenizerWorker: DirectTokenizerWorker {
     private var term: [UInt8] = []
+
+    @inline(__always)
+    private static func isASCIIWhiteSpace(_ b: UInt8) -> Bool { b == 0x20 || (b >= 0x09 && b <= 0x0D) }
 
     private static func isWhiteSpace(_ d: UTF8Decoding.Decoded) -> Bool {
         d.isValid && (Unicode.Scalar(d.scalar)?.properties.isWhitespace ?? false)
     }
 
     func tokenize(_ input: UnsafeBufferPointer<UInt8>, _ sink: (inout [UInt8], Int32, Int32) -> Void) {
+        var copy: [UInt8] = []
+        tokenizeDirect(input) { term, start, end in
+            copy.append(contentsOf: term)
+            sink(&copy, start, end)
+        }
+    }
+
+    func tokenizeDirect(_ input: UnsafeBufferPointer<UInt8>,
+                        _ emit: (UnsafeBufferPointer<UInt8>, Int32, Int32) -> Void) {
         let n = input.count
+        if UTF8Decoding.isASCII(input) {
+            var first = 0, last = n
+            while first < last && Self.isASCIIWhiteSpace(input[first]) { first += 1 }
+            while last > first && Self.isASCIIWhiteSpace(input[last - 1]) { last -= 1 }
+            if first < last { emit(UnsafeBufferPointer(rebasing: input[first..<last]), 0, Int32(n)) }
+            return
+        }
         var first = 0
         while first < n {
             let d = UTF8Decoding.decode(input, at: first)
@@ -25,15 +44,21 @@ final class KeywordTokenizerWorker: TokenizerWorker {
             first += d.length
         }
         guard first < n else { return }
-        // Walk forward, remembering where the last non-white-space scalar ended.
-        var i = first, last = first
+        // Walk forward, remembering where the last non-white-space scalar ended and whether all was valid.
+        var i = first, last = first, valid = true
         while i < n {
             let d = UTF8Decoding.decode(input, at: i)
             i += d.length
+            valid = valid && d.isValid
             if !Self.isWhiteSpace(d) { last = i }
         }
-        term.removeAll(keepingCapacity: true)
-        UTF8Decoding.appendRepairing(UnsafeBufferPointer(rebasing: input[first..<last]), to: &term)
-        sink(&term, 0, Int32(n))
+        let slice = UnsafeBufferPointer(rebasing: input[first..<last])
+        if valid {
+            emit(slice, 0, Int32(n))
+        } else {
+            term.removeAll(keepingCapacity: true)
+            UTF8Decoding.appendRepairing(slice, to: &term)
+            term.withUnsafeBufferPointer { emit($0, 0, Int32(n)) }
+        }
     }
 }
