@@ -172,14 +172,14 @@ static int32_t normalize(const UNormalizer2 *norm, const ubuf *src, int32_t len,
 }
 
 /* Whether accents on a base character of this script are "accents" to fold (Latin, Greek, Cyrillic, and
- * script-neutral characters). Marks in other scripts (kana voicing marks, Indic/Thai vowel signs, ...) carry
+ * script-neutral or unassigned characters). Marks in other scripts (kana voicing marks, Indic/Thai vowel signs, ...) carry
  * meaning and are kept. */
 static int folds_marks(UChar32 base) {
     UErrorCode e = U_ZERO_ERROR;
     UScriptCode sc = uscript_getScript(base, &e);
     if (U_FAILURE(e)) return 0;
     return sc == USCRIPT_LATIN || sc == USCRIPT_GREEK || sc == USCRIPT_CYRILLIC || sc == USCRIPT_COMMON ||
-           sc == USCRIPT_INHERITED;
+           sc == USCRIPT_INHERITED || sc == USCRIPT_UNKNOWN;
 }
 
 /* Remove nonspacing marks (gc = Mn) in place when their base character's script folds marks (see above).

@@ -1,7 +1,7 @@
 /// The ICU word-break rules (UAX #29 as tailored by ICU/CLDR root) restricted to ASCII text, for a fast path.
 ///
 /// On ASCII without `_` it finds exactly the segments ICU marks as words/numbers (rule status >= 100):
-/// - letters and digits join (`QN55Q80C`, `4K`);
+/// - letters (`@` counts as one) and digits join (`QN55Q80C`, `4K`, `foo@example`);
 /// - letter (`.` or `'`) letter joins (`l'ete`, `e.g`) — WB6/7;
 /// - digit (`.` `'` `,` `;`) digit joins (`1,000.50`) — WB11/12;
 /// - everything else separates (a test checks this against ICU on random strings).
@@ -12,7 +12,7 @@ enum ASCIIWordSegmenter {
     @inline(__always)
     private static func classOf(_ b: UInt8) -> UInt8 {
         switch b {
-        case 0x61...0x7A, 0x41...0x5A: return letter
+        case 0x61...0x7A, 0x41...0x5A, 0x40: return letter   // ICU's rules count "@" as a letter (e-mail addresses)
         case 0x30...0x39: return digit
         case 0x2E, 0x27: return midLetterOrNum     // . '   (MidNumLet, Single_Quote)
         case 0x2C, 0x3B: return midNum             // , ;   (MidNum)
