@@ -1,0 +1,113 @@
+/// A ``TextAnalyzer`` assembled from a ``Tokenizer`` followed by ``TokenFilter``s (tantivy/Lucene style).
+///
+/// ```swift
+/// let analyzer = try PipelineAnalyzer(name: "my-english", tokenizer: ICUWordTokenizer(),
+///                                     filters: [CaseFoldFilter(), AccentFoldFilter(), SnowballStemFilter()])
+/// ```
+/// Thread-safe: every call borrows a pooled worker (tokenizer and filter working instances) for its duration.
+public final class PipelineAnalyzer: TextAnalyzer {
+    /// The analyzer's name.
+    public let name: String
+    /// The tokenizer.
+    public let tokenizer: any Tokenizer
+    /// The filters, applied in order to each token.
+    public let filters: [any TokenFilter]
+
+    private let pool: WorkerPool<PipelineWorker>
+
+    /// Builds the analyzer and one working instance of each stage (so configuration errors surface here).
+    /// - Throws: ``AnalyzerError`` if a stage cannot be created (e.g. an ICU failure, an unknown stemmer language).
+    public init(name: String, tokenizer: any Tokenizer, filters: [any TokenFilter]) throws {
+        self.name = name
+        self.tokenizer = tokenizer
+        self.filters = filters
+        let first = try PipelineWorker(tokenizer: tokenizer, filters: filters)
+        pool = WorkerPool(first: first) { try? PipelineWorker(tokenizer: tokenizer, filters: filters) }
+    }
+
+    /// See ``TextAnalyzer/analyze(utf8:firstPosition:emit:)``.
+    @discardableResult
+    public func analyze(utf8: UnsafeBufferPointer<UInt8>, firstPosition: Int32,
+                        emit: (UnsafeBufferPointer<UInt8>, Int32, Int32, Int32) -> Void) -> Int32 {
+        let input = UnsafeBufferPointer(rebasing: utf8.prefix(Int(Int32.max)))
+        return pool.withWorker { worker in
+            worker.run(input, firstPosition: firstPosition, filters: worker.filters, emit: emit)
+        }
+    }
+
+    /// See ``TextAnalyzer/normalize(_:)``.
+    public func normalize(_ text: String) -> String? {
+        let terms = normalizedTerms(text)
+        return terms.isEmpty ? nil : terms.joined(separator: " ")
+    }
+
+    /// The terms of `text` after tokenizing and the filters that apply to normalisation (no stop-word removal, no
+    /// stemming), in order.
+    public func normalizedTerms(_ text: String) -> [String] {
+        var text = text
+        return text.withUTF8 { input in
+            let input = UnsafeBufferPointer(rebasing: input.prefix(Int(Int32.max)))
+            return pool.withWorker { worker in
+                var terms: [String] = []
+                worker.run(input, firstPosition: 0, filters: worker.normalizationFilters) { term, _, _, _ in
+                    terms.append(String(decoding: term, as: UTF8.self))
+                }
+                return terms
+            }
+        }
+    }
+}
+
+/// One working instance of a whole pipeline; used by one thread at a time.
+final class PipelineWorker {
+    let tokenizer: any TokenizerWorker
+    let filters: [any TokenFilterWorker]
+    let normalizationFilters: [any TokenFilterWorker]
+    /// Set when there are no filters and the tokenizer can emit terms without copying.
+    let direct: (any DirectTokenizerWorker)?
+
+    init(tokenizer: any Tokenizer, filters: [any TokenFilter]) throws {
+        self.tokenizer = try tokenizer.makeWorker()
+        var all: [any TokenFilterWorker] = []
+        var normalizing: [any TokenFilterWorker] = []
+        for filter in filters {
+            let worker = try filter.makeWorker()
+            all.append(worker)
+            if filter.appliesToNormalization { normalizing.append(worker) }
+        }
+        self.filters = all
+        self.normalizationFilters = normalizing
+        direct = all.isEmpty ? self.tokenizer as? any DirectTokenizerWorker : nil
+    }
+
+    @discardableResult
+    func run(_ input: UnsafeBufferPointer<UInt8>, firstPosition: Int32, filters: [any TokenFilterWorker],
+             emit: (UnsafeBufferPointer<UInt8>, Int32, Int32, Int32) -> Void) -> Int32 {
+        var position = firstPosition
+        if filters.isEmpty, let direct {
+            direct.tokenizeDirect(input) { term, start, end in
+                emit(term, position, start, end)
+                position = position == .max ? .max : position + 1
+            }
+            return position
+        }
+        tokenizer.tokenize(input) { term, start, end in
+            var verdict = FilterVerdict.keep
+            for filter in filters {
+                verdict = filter.filter(&term)
+                if verdict != .keep || term.isEmpty { break }
+            }
+            if term.isEmpty && verdict == .keep { verdict = .removeWithoutGap }
+            switch verdict {
+            case .keep:
+                term.withUnsafeBufferPointer { emit($0, position, start, end) }
+                position = position == .max ? .max : position + 1
+            case .removeLeavingGap:
+                position = position == .max ? .max : position + 1
+            case .removeWithoutGap:
+                break
+            }
+        }
+        return position
+    }
+}
