@@ -1,7 +1,7 @@
 import CStemmer
 
 /// Snowball stemming with libstemmer (`televisions` -> `televis`, `batteries` -> `batteri`). Each worker owns its
-/// own `sb_stemmer` (they are not thread-safe) and a small cache of recent stems. Expects lower-case input.
+/// own `sb_stemmer` (they are not thread-safe). Expects lower-case input.
 public struct SnowballStemFilter: TokenFilter {
     /// The Snowball algorithm, e.g. `"english"`.
     public let language: String
@@ -41,13 +41,7 @@ public struct SnowballStemFilter: TokenFilter {
 }
 
 final class SnowballStemWorker: TokenFilterWorker {
-    /// Cached stems per worker; the cache is emptied when full (product text repeats a small vocabulary a lot).
-    static let cacheCapacity = 4_096
-    /// Words longer than this are not cached.
-    static let maxCachedLength = 32
-
     private let stemmer: OpaquePointer
-    private var cache: [[UInt8]: [UInt8]] = [:]
 
     init(_ stemmer: OpaquePointer) {
         self.stemmer = stemmer
@@ -58,23 +52,12 @@ final class SnowballStemWorker: TokenFilterWorker {
 
     override func filter(_ term: inout [UInt8]) -> FilterVerdict {
         guard !term.isEmpty, term.count < Int(Int32.max) else { return .keep }
-        let cacheable = term.count <= Self.maxCachedLength
-        if cacheable, let cached = cache[term] {
-            term.removeAll(keepingCapacity: true)
-            term.append(contentsOf: cached)
-            return .keep
-        }
-        let word = cacheable ? term : []
         let stemmed = term.withUnsafeBufferPointer { sb_stemmer_stem(stemmer, $0.baseAddress, Int32($0.count)) }
         guard let stemmed else { return .keep }   // out of memory: keep the word as it is
         let length = Int(sb_stemmer_length(stemmer))
         guard length > 0 else { return .keep }
         term.removeAll(keepingCapacity: true)
         term.append(contentsOf: UnsafeBufferPointer(start: stemmed, count: length))
-        if cacheable {
-            if cache.count >= Self.cacheCapacity { cache.removeAll(keepingCapacity: true) }
-            cache[word] = term
-        }
         return .keep
     }
 }
