@@ -25,12 +25,14 @@ const char *cicu_error_name(int32_t err) {
     return name ? name : "U_UNKNOWN_ERROR";
 }
 
-const char *cicu_version(void) {
-    static char text[U_MAX_VERSION_STRING_LENGTH];
+void cicu_version(char *out, int32_t cap) {
+    char text[U_MAX_VERSION_STRING_LENGTH];
     UVersionInfo v;
+    if (!out || cap <= 0) return;
     u_getVersion(v);
     u_versionToString(v, text);
-    return text;
+    strncpy(out, text, (size_t)cap - 1);
+    out[cap - 1] = 0;
 }
 
 /* ---------------------------------------------------------------- word break */

@@ -32,7 +32,7 @@ public struct SnowballStemFilter: TokenFilter {
     public var appliesToNormalization: Bool { false }
 
     /// A worker with its own stemmer.
-    public func makeWorker() throws -> any TokenFilterWorker {
+    public func makeWorker() throws -> TokenFilterWorker {
         guard let stemmer = sb_stemmer_new(language, nil) else {
             throw AnalyzerError(.unknownStemmerLanguage(language, available: Self.languages))
         }
@@ -43,11 +43,14 @@ public struct SnowballStemFilter: TokenFilter {
 final class SnowballStemWorker: TokenFilterWorker {
     private let stemmer: OpaquePointer
 
-    init(_ stemmer: OpaquePointer) { self.stemmer = stemmer }
+    init(_ stemmer: OpaquePointer) {
+        self.stemmer = stemmer
+        super.init()
+    }
 
     deinit { sb_stemmer_delete(stemmer) }
 
-    func filter(_ term: inout [UInt8]) -> FilterVerdict {
+    override func filter(_ term: inout [UInt8]) -> FilterVerdict {
         guard !term.isEmpty, term.count < Int(Int32.max) else { return .keep }
         let stemmed = term.withUnsafeBufferPointer { sb_stemmer_stem(stemmer, $0.baseAddress, Int32($0.count)) }
         guard let stemmed else { return .keep }   // out of memory: keep the word as it is

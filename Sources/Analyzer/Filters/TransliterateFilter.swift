@@ -21,7 +21,7 @@ public struct TransliterateFilter: TokenFilter {
     public var appliesToNormalization: Bool { true }
 
     /// A worker with its own clone of the transliterator.
-    public func makeWorker() throws -> any TokenFilterWorker {
+    public func makeWorker() throws -> TokenFilterWorker {
         TransliterateWorker(try prototype.makeClone())
     }
 }
@@ -56,11 +56,14 @@ final class ICUTransliteratorPrototype: Sendable {
 final class TransliterateWorker: TokenFilterWorker {
     private let transliterator: OpaquePointer
 
-    init(_ transliterator: OpaquePointer) { self.transliterator = transliterator }
+    init(_ transliterator: OpaquePointer) {
+        self.transliterator = transliterator
+        super.init()
+    }
 
     deinit { cicu_translit_close(transliterator) }
 
-    func filter(_ term: inout [UInt8]) -> FilterVerdict {
+    override func filter(_ term: inout [UInt8]) -> FilterVerdict {
         ICU.transform(&term) { cicu_translit_utf8(transliterator, $0, $1, $2, $3, $4) }
         return .keep
     }

@@ -10,12 +10,15 @@ import Darwin
 
 /// A small pool of non-thread-safe workers, each behind its own lock, so that many threads can work at once.
 ///
-/// A caller takes the first free slot (scanning from slot 0, so a single thread always reuses the same warm worker);
-/// empty slots get a worker lazily. If every slot is busy, the caller waits for one. Slot 0 always holds a worker,
-/// made eagerly, so a failure to make more workers later only costs parallelism.
+/// A caller takes the first free slot, scanning from a slot chosen by its thread id (so a thread keeps reusing the
+/// same warm worker and threads do not touch each other's locks); empty slots get a worker lazily. If every slot is
+/// busy, the caller waits for one. Slot 0 always holds a worker, made eagerly, so a failure to make more workers
+/// later only costs parallelism. Slots are padded to 128 bytes so that two locks never share a cache line.
 final class WorkerPool<Worker: AnyObject>: Sendable {
     private final class Slot: Sendable {
         let worker: Mutex<Worker?>
+        private let padding: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64,
+                              UInt64, UInt64) = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
         init(_ worker: consuming sending Worker?) { self.worker = Mutex(worker) }
     }
 
@@ -45,9 +48,25 @@ final class WorkerPool<Worker: AnyObject>: Sendable {
         return min(64, max(4, 2 * cores))
     }
 
+    /// A slot index derived from the calling thread's id.
+    private var preferredSlot: Int {
+        #if canImport(Glibc) || canImport(Musl)
+        var id = UInt64(UInt(pthread_self()))
+        #elseif canImport(Darwin)
+        var id = UInt64(UInt(bitPattern: pthread_self()))
+        #else
+        var id: UInt64 = 0
+        #endif
+        id = (id ^ (id >> 33)) &* 0xFF51_AFD7_ED55_8CCD
+        id ^= id >> 29
+        return Int(id % UInt64(slots.count))
+    }
+
     /// Runs `body` with exclusive use of a worker.
     func withWorker<Result: Sendable>(_ body: (Worker) -> Result) -> Result {
-        for slot in slots {
+        let preferred = preferredSlot
+        for offset in 0..<slots.count {
+            let slot = slots[(preferred + offset) % slots.count]
             let result = slot.worker.withLockIfAvailable { (worker: inout Worker?) -> Result? in
                 if worker == nil { worker = make() }
                 guard let worker else { return nil }   // could not make one: try the next slot

@@ -6,7 +6,11 @@ enum ICU {
     static let bufferOverflow: Int32 = 15
 
     /// The ICU library version, e.g. "72.1".
-    static var version: String { String(cString: cicu_version()) }
+    static var version: String {
+        var buffer = [CChar](repeating: 0, count: 32)
+        cicu_version(&buffer, Int32(buffer.count))
+        return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
 
     /// The symbolic name of an ICU error code.
     static func errorName(_ code: Int32) -> String { String(cString: cicu_error_name(code)) }

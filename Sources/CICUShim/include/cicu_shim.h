@@ -24,8 +24,8 @@ typedef struct cicu_translit cicu_translit;
 
 /** The symbolic name of an ICU error code, e.g. "U_BUFFER_OVERFLOW_ERROR". Never NULL. */
 const char *cicu_error_name(int32_t err);
-/** The ICU version as a string such as "72.1" (static storage). */
-const char *cicu_version(void);
+/** Writes the ICU version, such as "72.1", NUL-terminated into `out` (at most `cap` bytes). */
+void cicu_version(char *out, int32_t cap);
 
 /* ---- word breaking (UBRK_WORD) over UTF-8; boundaries are UTF-8 byte offsets ---- */
 
