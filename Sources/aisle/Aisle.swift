@@ -11,7 +11,7 @@ struct Aisle: ParsableCommand {
         commandName: "aisle",
         abstract: "Aisle: a search-centric catalog engine for online shops.",
         version: "aisle \(version) (index format \(IndexMeta.formatVersion))",
-        subcommands: [IndexCommand.self, SearchCommand.self, RunCommand.self]
+        subcommands: [IndexCommand.self, SearchCommand.self, RunCommand.self, InspectCommand.self]
     )
 }
 
@@ -29,4 +29,25 @@ func describe(_ error: Error) -> String {
 
 func stderr(_ s: String) {
     FileHandle.standardError.write(Data((s + "\n").utf8))
+}
+
+struct InspectCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "inspect",
+        abstract: "Show an index's segments and where their bytes go."
+    )
+    @Option(help: "The index directory.") var index: String
+
+    func run() throws {
+        do {
+            let s = try Searcher.open(directory: index)
+            print("\(s.docCount) documents, \(s.segments.count) segments, generation \(s.meta.generation)")
+            for seg in s.segments {
+                print("segment \(seg.meta.id): \(seg.docCount) documents")
+                print(try seg.spaceUsage(), terminator: "")
+            }
+        } catch {
+            throw fail(describe(error))
+        }
+    }
 }

@@ -23,7 +23,7 @@ struct RunCommand: ParsableCommand {
             let service = try SearchService(searcher: searcher)
             let qs = try QueryFile.read(path: queries)
             guard let fh = FileHandle(forWritingAtPath: out) ?? {
-                FileManager.default.createFile(atPath: out, contents: nil)
+                _ = FileManager.default.createFile(atPath: out, contents: nil)
                 return FileHandle(forWritingAtPath: out)
             }() else { throw EngineError.input("cannot write \(out)") }
             try fh.truncate(atOffset: 0)

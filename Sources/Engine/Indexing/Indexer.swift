@@ -102,9 +102,10 @@ public struct Indexer {
         var failure: Error?
     }
 
-    static func indexPart(_ part: Corpus.Part, corpus: Corpus, writer: IndexWriter, skipBad: Bool, stop: Atomic<Bool>,
+    static func indexPart(_ part: Corpus.Part, corpus: Corpus, writer: IndexWriter, skipBad: Bool, stop: borrowing Atomic<Bool>,
                           progress: ProgressBar) -> PartResult {
         var result = PartResult()
+        let t0 = Date()
         do {
             let builder = try DocumentBuilder(writer: writer, format: corpus.format, header: corpus.header)
             var seg = writer.makeSegmentWriter()
@@ -158,7 +159,11 @@ public struct Indexer {
             }
             progress.advance(by: part.end - lastOffset, items: sinceReport)
             if result.failure == nil, !stop.load(ordering: .relaxed) || skipBad {
+                let tf = Date()
                 if let m = try writer.flush(seg) { result.segments.append(m) }
+                if ProcessInfo.processInfo.environment["AISLE_DEBUG_TIMING"] != nil {
+                    FileHandle.standardError.write(Data("part \(part.firstLine): add \(tf.timeIntervalSince(t0)) s, flush \(Date().timeIntervalSince(tf)) s, terms \(seg.termCount)\n".utf8))
+                }
             } else if result.failure == nil {
                 result.failure = EngineError.input("stopped")
             }

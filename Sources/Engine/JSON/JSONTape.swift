@@ -144,7 +144,7 @@ public struct JSONTape {
     }
 
     private func literal(_ p: inout Int, _ word: StaticString) throws(JSONError) {
-        let n = word.utf8CodeUnitsCount
+        let n = word.utf8CodeUnitCount
         guard p + n <= length, memcmp(base + p, word.utf8Start, n) == 0 else {
             throw JSONError(offset: p, message: "expected \(word)")
         }
@@ -395,11 +395,21 @@ public enum JSONValue: Sendable, Equatable {
     /// Parses a JSON text.
     public static func parse(_ text: String) throws(JSONError) -> JSONValue {
         var t = text
-        return try t.withUTF8 { (p) throws(JSONError) -> JSONValue in
-            var tape = JSONTape()
-            try tape.parse(p)
-            return tape.value(tape.root)
+        var tape = JSONTape()
+        var failure: JSONError?
+        let v: JSONValue? = t.withUTF8 { p in
+            do {
+                try tape.parse(p)
+                return tape.value(tape.root)
+            } catch let e as JSONError {
+                failure = e
+                return nil
+            } catch {
+                return nil
+            }
         }
+        if let failure { throw failure }
+        return v!
     }
 
     public subscript(key: String) -> JSONValue? {

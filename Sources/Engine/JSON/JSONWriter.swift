@@ -7,7 +7,7 @@ public struct JSONWriter {
     public var text: String { String(decoding: bytes, as: UTF8.self) }
 
     @inline(__always) public mutating func raw(_ s: StaticString) {
-        bytes.append(contentsOf: UnsafeBufferPointer(start: s.utf8Start, count: s.utf8CodeUnitsCount))
+        bytes.append(contentsOf: UnsafeBufferPointer(start: s.utf8Start, count: s.utf8CodeUnitCount))
     }
 
     public mutating func raw(_ s: String) { bytes.append(contentsOf: s.utf8) }

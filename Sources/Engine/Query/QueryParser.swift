@@ -17,7 +17,7 @@ public enum DefaultOperator: String, Sendable, CaseIterable {
 ///
 /// Each word is analysed with its field's analyzer; a word that analyses into several terms
 /// (`wi-fi`) becomes several clauses, and one that analyses into none (a stop word) is dropped.
-public struct QueryParser {
+public struct QueryParser: Sendable {
     public static let maxLength = 2000
     public static let maxClauses = 256
 

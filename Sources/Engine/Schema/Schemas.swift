@@ -18,10 +18,10 @@ public enum Schemas {
         FieldDefinition(name: "category_l3", type: .keyword, source: "category[2]"),
         FieldDefinition(name: "category_path", type: .keyword, stored: true),
         FieldDefinition(name: "price", type: .numeric, stored: true),
-        FieldDefinition(name: "rating", type: .numeric, stored: true),
-        FieldDefinition(name: "review_count", type: .numeric, stored: true),
-        FieldDefinition(name: "in_stock", type: .boolean, stored: true),
-        FieldDefinition(name: "attributes.*", type: .keyword, stored: true),
+        FieldDefinition(name: "rating", type: .numeric),
+        FieldDefinition(name: "review_count", type: .numeric),
+        FieldDefinition(name: "in_stock", type: .boolean),
+        FieldDefinition(name: "attributes.*", type: .keyword),
     ], format: "catalog")
 
     /// The schema for a TSV file with a header: the first column is the id, every other column a

@@ -117,9 +117,11 @@ public final class SearchService: Sendable {
             if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) { continue }
             do {
                 guard line.count <= maxLine else { throw EngineError.badRequest("request line longer than \(maxLine) bytes") }
-                try line.withUnsafeBufferPointer { p in
-                    do { try tape.parse(p) } catch { throw EngineError.badRequest(error.description) }
+                var parseError: JSONError?
+                line.withUnsafeBufferPointer { p in
+                    do { try tape.parse(p) } catch let e as JSONError { parseError = e } catch {}
                 }
+                if let parseError { throw EngineError.badRequest(parseError.description) }
                 let req = try SearchRequest.parse(tape: tape, node: tape.root)
                 let res = try search(req, startedAt: t0)
                 Self.json(res, into: &w)

@@ -92,3 +92,100 @@ public enum BitPacking {
         }
     }
 }
+
+/// Patched frame of reference ("PFor"): values are packed with a width `b` that fits most of them;
+/// the few larger ones ("exceptions") keep their low `b` bits in place and have their high bits
+/// stored after the block. The width is chosen to minimise the block's size.
+///
+/// ```
+/// u8 b | u8 exceptionCount | packed low bits (count x b) |
+/// if exceptionCount > 0: u8 highWidth | u8 index x exceptionCount | packed high bits (exceptionCount x highWidth)
+/// ```
+public enum PForBlock {
+    /// Appends the encoding of `count` values.
+    public static func encode(_ values: UnsafePointer<UInt32>, count: Int, into out: inout ByteWriter) {
+        var hist = [Int](repeating: 0, count: 33)
+        var maxWidth = 0
+        for i in 0..<count {
+            let w = BitPacking.width(of: values[i])
+            hist[w] += 1
+            if w > maxWidth { maxWidth = w }
+        }
+        // cost(b) in bits.
+        var bestB = maxWidth
+        var bestCost = count * maxWidth
+        var above = 0   // values wider than b
+        var b = maxWidth - 1
+        while b >= 0 {
+            above += hist[b + 1]
+            if above > min(count, 255) { break }
+            let cost = count * b + 8 + above * 8 + above * (maxWidth - b)
+            if cost < bestCost {
+                bestCost = cost
+                bestB = b
+            }
+            b -= 1
+        }
+        let mask: UInt32 = bestB >= 32 ? ~0 : (UInt32(1) << UInt32(bestB)) - 1
+        var exceptions: [(UInt8, UInt32)] = []
+        var low = [UInt32](repeating: 0, count: count)
+        for i in 0..<count {
+            low[i] = values[i] & mask
+            if bestB < 32 && values[i] >> UInt32(bestB) != 0 { exceptions.append((UInt8(i), values[i] >> UInt32(bestB))) }
+        }
+        out.u8(UInt8(bestB))
+        out.u8(UInt8(exceptions.count))
+        low.withUnsafeBufferPointer { BitPacking.pack($0.baseAddress!, count: count, width: bestB, into: &out) }
+        if !exceptions.isEmpty {
+            let hw = maxWidth - bestB
+            out.u8(UInt8(hw))
+            for (i, _) in exceptions { out.u8(i) }
+            let highs = exceptions.map { $0.1 }
+            highs.withUnsafeBufferPointer { BitPacking.pack($0.baseAddress!, count: highs.count, width: hw, into: &out) }
+        }
+    }
+
+    /// Size in bytes of an encoded block starting at `p` (reads its headers), or nil if damaged/out of range.
+    @inline(__always)
+    public static func size(_ p: UnsafeRawPointer, count: Int, available: Int) -> Int? {
+        guard available >= 2 else { return nil }
+        let b = Int(p.load(as: UInt8.self))
+        let e = Int(p.load(fromByteOffset: 1, as: UInt8.self))
+        guard b <= 32, e <= count else { return nil }
+        var n = 2 + BitPacking.byteCount(count: count, width: b)
+        if e > 0 {
+            guard available >= n + 1 else { return nil }
+            let hw = Int(p.load(fromByteOffset: n, as: UInt8.self))
+            guard hw <= 32, b + hw <= 32 else { return nil }
+            n += 1 + e + BitPacking.byteCount(count: e, width: hw)
+        }
+        return n <= available ? n : nil
+    }
+
+    /// Decodes a block (validated with `size` first).
+    @inline(__always)
+    public static func decode(_ p: UnsafeRawPointer, count: Int, into dst: UnsafeMutablePointer<UInt32>) {
+        let b = Int(p.load(as: UInt8.self))
+        let e = Int(p.load(fromByteOffset: 1, as: UInt8.self))
+        BitPacking.unpack(p + 2, count: count, width: b, into: dst)
+        if e > 0 { patch(p, count: count, b: b, e: e, into: dst) }
+    }
+
+    @inline(never)
+    static func patch(_ p: UnsafeRawPointer, count: Int, b: Int, e: Int, into dst: UnsafeMutablePointer<UInt32>) {
+        var off = 2 + BitPacking.byteCount(count: count, width: b)
+        let hw = UInt64(p.load(fromByteOffset: off, as: UInt8.self))
+        off += 1
+        let idx = p + off
+        let highs = p + off + e
+        let mask: UInt64 = (1 << hw) - 1
+        var bit: UInt64 = 0
+        for k in 0..<e {
+            let i = Int(idx.load(fromByteOffset: k, as: UInt8.self))
+            let word = UInt64(littleEndian: highs.loadUnaligned(fromByteOffset: Int(bit >> 3), as: UInt64.self))
+            let high = UInt32(truncatingIfNeeded: (word >> (bit & 7)) & mask)
+            if i < count { dst[i] |= high << UInt32(b) }
+            bit &+= hw
+        }
+    }
+}

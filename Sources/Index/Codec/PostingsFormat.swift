@@ -12,14 +12,14 @@
 ///   posFirst    u32 x nBlocks        ordinal (within the term) of the block's first position
 ///   bounds      (u8 maxTf, u8 minNorm) x k x nBlocks   per block and field, for block-max pruning
 /// [blocks]
-///   u8 docWidth, u8 tfWidth x k
-///   doc deltas, bit-packed (doc - previous doc - 1; the first block starts from -1)
+///   u8 tfWidth x k
+///   doc deltas as a PFor block (`PForBlock`: doc - previous doc - 1; the first block starts from -1)
 ///   k term-frequency arrays, bit-packed (tf - 1 when k == 1, else tf with 0 = absent)
 /// ```
 /// k is the number of fields of the term's text group in which the term occurs (its field mask);
 /// keyword slots have k = 0 and no positions. Positions (text slots) are one stream per term in the
 /// positions file: for each document, for each field of the mask where tf > 0, the tf positions as
-/// (first, then gap - 1), in blocks of 128 values `[u8 width][packed]` (the last block shorter).
+/// (first, then gap - 1), in PFor blocks of 128 values (the last block shorter).
 public enum PostingsFormat {
     public static let blockSize = 128
     public static let version: UInt32 = 1
@@ -43,8 +43,13 @@ public struct TermInfo: Sendable, Equatable {
     public var posCount: UInt64 = 0
     public var docsOffset: UInt64 = 0
     public var posOffset: UInt64 = 0
+    /// Terms in one document keep it (and its frequencies) in the dictionary instead of the docs file.
+    public var inlineDoc: UInt32 = 0
+    public var inlineTfs: [UInt32] = []
 
     public init() {}
+
+    public var isInline: Bool { docCount == 1 }
 
     public var fieldCount: Int { fieldMask.nonzeroBitCount }
     public var blockCount: Int { (Int(docCount) + PostingsFormat.blockSize - 1) / PostingsFormat.blockSize }
@@ -112,6 +117,34 @@ struct PostingsEncoder {
             info.fieldMaxTf = [UInt8](repeating: 0, count: k)
             info.fieldMinNorm = [UInt8](repeating: 255, count: k)
         }
+        if n == 1 {
+            // Inline: the doc and its frequencies go into the dictionary; only positions are written.
+            info.inlineDoc = p.docs[0]
+            info.inlineTfs = Array(p.tfs[0..<k])
+            for j in 0..<k {
+                let tf = p.tfs[j]
+                info.fieldDocFreq[j] = tf > 0 ? 1 : 0
+                info.fieldMaxTf[j] = UInt8(min(tf, 255))
+                info.fieldMinNorm[j] = normPtrs[j][Int(p.docs[0])]
+            }
+            if text {
+                var prevPos: UInt32 = 0
+                var c = 0
+                for j in 0..<k {
+                    let tf = Int(p.tfs[j])
+                    for t in 0..<tf {
+                        let pos = p.positions[c]
+                        posBuf[c] = t == 0 ? pos : pos &- prevPos &- 1
+                        prevPos = pos
+                        c += 1
+                        if c == bs { flushPositions(count: bs); c = 0 }
+                    }
+                }
+                if c > 0 { flushPositions(count: c) }
+                info.posCount = UInt64(p.positions.count)
+            }
+            return info
+        }
         // Skip table placeholder.
         let skipStart = docsOut.count
         let skipSize = PostingsFormat.skipTableSize(blocks: nb, fields: k, text: text)
@@ -152,8 +185,7 @@ struct PostingsEncoder {
                 orAll |= delta
                 prev = d
             }
-            let docWidth = BitPacking.width(of: orAll)
-            docsOut.u8(UInt8(docWidth))
+            _ = orAll
             // tf widths.
             var tfWidths = [Int](repeating: 0, count: k)
             for j in 0..<k {
@@ -165,7 +197,7 @@ struct PostingsEncoder {
                 tfWidths[j] = BitPacking.width(of: o)
                 docsOut.u8(UInt8(tfWidths[j]))
             }
-            scratch.withUnsafeBufferPointer { BitPacking.pack($0.baseAddress!, count: m, width: docWidth, into: &docsOut) }
+            scratch.withUnsafeBufferPointer { PForBlock.encode($0.baseAddress!, count: m, into: &docsOut) }
             for j in 0..<k {
                 var maxTf: UInt32 = 0
                 var minNorm: UInt8 = 255
@@ -237,9 +269,7 @@ struct PostingsEncoder {
     }
 
     private mutating func flushPositions(count: Int) {
-        let width = posBuf.withUnsafeBufferPointer { BitPacking.width($0.baseAddress!, count: count) }
-        posOut.u8(UInt8(width))
-        posBuf.withUnsafeBufferPointer { BitPacking.pack($0.baseAddress!, count: count, width: width, into: &posOut) }
+        posBuf.withUnsafeBufferPointer { PForBlock.encode($0.baseAddress!, count: count, into: &posOut) }
     }
 }
 

@@ -12,8 +12,8 @@ import CZstd
 public enum StoredFieldsFormat {
     public static let kind = "STOR"
     public static let version: UInt32 = 1
-    static let blockTarget = 16 * 1024
-    static let zstdLevel: Int32 = 3
+    static let blockTarget = 32 * 1024
+    static let zstdLevel: Int32 = 6
 
     static func encode(_ v: StoredValue, into w: inout ByteWriter) {
         switch v {
@@ -239,6 +239,22 @@ public struct IdColumnReader: @unchecked Sendable {
             throw IndexError.corrupt(file: file.name, reason: "bad id column index")
         }
         indexOffset = Int(io)
+    }
+
+    /// Binary search for `id` in a column whose ids are in increasing byte order.
+    public func find(_ id: String) throws -> Int? {
+        let target = Array(id.utf8)
+        let groups = (docCount + IdColumnFormat.group - 1) / IdColumnFormat.group
+        guard groups > 0 else { return nil }
+        func first(_ g: Int) throws -> [UInt8] { Array(try self.id(g * IdColumnFormat.group).utf8) }
+        var lo = 0, hi = groups - 1
+        while lo < hi {
+            let mid = (lo + hi + 1) / 2
+            if compareBytes2(try first(mid), target) <= 0 { lo = mid } else { hi = mid - 1 }
+        }
+        let start = lo * IdColumnFormat.group
+        for d in start..<min(docCount, start + IdColumnFormat.group) where try self.id(d) == id { return d }
+        return nil
     }
 
     public func id(_ doc: Int) throws -> String {

@@ -5,9 +5,11 @@
 ///          u64 indexOffset | u32 nBlocks
 /// block:   up to 32 entries: vint prefixLen | vint suffixLen | suffix | info
 /// info:    vint docCount
-///          text slots: vint fieldMask | (vint df, u8 maxTf, u8 minNorm) per field | vint posCount |
-///                      vint posOffset (absolute for a block's first entry, else delta)
-///          vint docsOffset (absolute for a block's first entry, else delta)
+///          docCount == 1 ("inline"): text slots: vint fieldMask | (vint tf, u8 norm) per field | vint posOffset;
+///                      then vint doc
+///          otherwise:  text slots: vint fieldMask | (vint df, u8 maxTf, u8 minNorm) per field | vint posCount |
+///                      vint posOffset; then vint docsOffset
+///          posOffset and docsOffset are absolute for their first occurrence in a block, else deltas.
 /// ```
 /// A key is the slot as a big-endian u16 followed by the term's bytes, so one slot's terms are
 /// contiguous and sorted.
@@ -25,6 +27,7 @@ struct TermDictionaryWriter {
     private var prevKey: [UInt8] = []
     private var prevDocs: UInt64 = 0
     private var prevPos: UInt64 = 0
+    private var docsBaseSet = false
     private(set) var termCount: UInt64 = 0
 
     init(textSlotCount: Int) {
@@ -35,7 +38,10 @@ struct TermDictionaryWriter {
 
     mutating func add(key: UnsafeBufferPointer<UInt8>, info: TermInfo) {
         let first = inBlock == 0
-        if first { blockOffsets.append(UInt64(out.count)) }
+        if first {
+            blockOffsets.append(UInt64(out.count))
+            docsBaseSet = false
+        }
         var prefix = 0
         if !first {
             let n = min(prevKey.count, key.count)
@@ -46,19 +52,33 @@ struct TermDictionaryWriter {
         out.append(contentsOf: key[prefix...])
         out.vint(UInt64(info.docCount))
         let slot = Int(key[0]) << 8 | Int(key[1])
-        if slot < textSlotCount {
-            out.vint(UInt64(info.fieldMask))
-            for j in 0..<info.fieldCount {
-                out.vint(UInt64(info.fieldDocFreq[j]))
-                out.u8(info.fieldMaxTf[j])
-                out.u8(info.fieldMinNorm[j])
+        if info.isInline {
+            if slot < textSlotCount {
+                out.vint(UInt64(info.fieldMask))
+                for j in 0..<info.fieldCount {
+                    out.vint(UInt64(info.inlineTfs[j]))
+                    out.u8(info.fieldMinNorm[j])
+                }
+                out.vint(first ? info.posOffset : info.posOffset - prevPos)
+                prevPos = info.posOffset
             }
-            out.vint(info.posCount)
-            out.vint(first ? info.posOffset : info.posOffset - prevPos)
-            prevPos = info.posOffset
+            out.vint(UInt64(info.inlineDoc))
+        } else {
+            if slot < textSlotCount {
+                out.vint(UInt64(info.fieldMask))
+                for j in 0..<info.fieldCount {
+                    out.vint(UInt64(info.fieldDocFreq[j]))
+                    out.u8(info.fieldMaxTf[j])
+                    out.u8(info.fieldMinNorm[j])
+                }
+                out.vint(info.posCount)
+                out.vint(first ? info.posOffset : info.posOffset - prevPos)
+                prevPos = info.posOffset
+            }
+            out.vint(docsBaseSet ? info.docsOffset - prevDocs : info.docsOffset)
+            prevDocs = info.docsOffset
+            docsBaseSet = true
         }
-        out.vint(first ? info.docsOffset : info.docsOffset - prevDocs)
-        prevDocs = info.docsOffset
         prevKey.removeAll(keepingCapacity: true)
         prevKey.append(contentsOf: key)
         inBlock += 1
@@ -174,6 +194,7 @@ public struct TermIterator {
     public private(set) var info = TermInfo()
     var prevDocs: UInt64 = 0
     var prevPos: UInt64 = 0
+    var docsBaseSet = false
     var pendingSeek: [UInt8]?
     var pendingFirst = false
 
@@ -214,6 +235,7 @@ public struct TermIterator {
         if reader.offset >= dict.indexOffset { return false }
         let name = dict.file.name
         let first = inBlock == 0
+        if first { docsBaseSet = false }
         let prefix = try reader.vint(max: first ? 0 : key.count)
         let suffixLen = try reader.vint(max: 1 << 16)
         let suffix = try reader.bytes(suffixLen)
@@ -221,33 +243,51 @@ public struct TermIterator {
         key.append(contentsOf: suffix)
         guard key.count >= 2 else { throw IndexError.corrupt(file: name, reason: "term key shorter than its slot") }
         info.docCount = UInt32(try reader.vint(max: Int(UInt32.max)))
-        if slot < dict.textSlotCount {
+        guard info.docCount > 0 else { throw IndexError.corrupt(file: name, reason: "term with no documents") }
+        let text = slot < dict.textSlotCount
+        info.fieldDocFreq.removeAll(keepingCapacity: true)
+        info.fieldMaxTf.removeAll(keepingCapacity: true)
+        info.fieldMinNorm.removeAll(keepingCapacity: true)
+        info.inlineTfs.removeAll(keepingCapacity: true)
+        info.fieldMask = 0
+        info.posCount = 0
+        info.posOffset = 0
+        if text {
             let mask = UInt32(try reader.vint(max: Int(UInt32.max)))
             info.fieldMask = mask
             let k = mask.nonzeroBitCount
-            info.fieldDocFreq.removeAll(keepingCapacity: true)
-            info.fieldMaxTf.removeAll(keepingCapacity: true)
-            info.fieldMinNorm.removeAll(keepingCapacity: true)
-            for _ in 0..<k {
-                info.fieldDocFreq.append(UInt32(try reader.vint(max: Int(UInt32.max))))
-                info.fieldMaxTf.append(try reader.u8())
-                info.fieldMinNorm.append(try reader.u8())
+            if info.docCount == 1 {
+                var total: UInt64 = 0
+                for _ in 0..<k {
+                    let tf = UInt32(try reader.vint(max: Int(UInt32.max)))
+                    info.inlineTfs.append(tf)
+                    info.fieldDocFreq.append(tf > 0 ? 1 : 0)
+                    info.fieldMaxTf.append(UInt8(min(tf, 255)))
+                    info.fieldMinNorm.append(try reader.u8())
+                    total += UInt64(tf)
+                }
+                info.posCount = total
+            } else {
+                for _ in 0..<k {
+                    info.fieldDocFreq.append(UInt32(try reader.vint(max: Int(UInt32.max))))
+                    info.fieldMaxTf.append(try reader.u8())
+                    info.fieldMinNorm.append(try reader.u8())
+                }
+                info.posCount = try reader.vint()
             }
-            info.posCount = try reader.vint()
             let po = try reader.vint()
             info.posOffset = first ? po : prevPos &+ po
             prevPos = info.posOffset
-        } else {
-            info.fieldMask = 0
-            info.fieldDocFreq.removeAll(keepingCapacity: true)
-            info.fieldMaxTf.removeAll(keepingCapacity: true)
-            info.fieldMinNorm.removeAll(keepingCapacity: true)
-            info.posCount = 0
-            info.posOffset = 0
         }
-        let d = try reader.vint()
-        info.docsOffset = first ? d : prevDocs &+ d
-        prevDocs = info.docsOffset
+        if info.docCount == 1 {
+            info.inlineDoc = UInt32(try reader.vint(max: Int(UInt32.max)))
+            info.docsOffset = 0
+        } else {
+            let d = try reader.vint()
+            info.docsOffset = docsBaseSet ? prevDocs &+ d : d
+            prevDocs = info.docsOffset
+            docsBaseSet = true
+        }
         inBlock += 1
         return true
     }

@@ -31,9 +31,23 @@ public struct SegmentMeta: Codable, Sendable, Equatable {
     /// Per text field (schema order of text fields): length statistics.
     public var textFieldStats: [FieldStats]
     public var files: [String: FileInfo]
+    /// Document ids are in strictly increasing byte order: the id column is searched directly and
+    /// the dictionary holds no id terms.
+    public var idsSorted: Bool
+
+    public init(id: String, docCount: Int, fieldCount: Int, textFieldStats: [FieldStats], files: [String: FileInfo],
+                idsSorted: Bool) {
+        self.id = id
+        self.docCount = docCount
+        self.fieldCount = fieldCount
+        self.textFieldStats = textFieldStats
+        self.files = files
+        self.idsSorted = idsSorted
+    }
 
     public enum CodingKeys: String, CodingKey {
-        case id, docCount = "doc_count", fieldCount = "field_count", textFieldStats = "text_field_stats", files
+        case id, docCount = "doc_count", fieldCount = "field_count", textFieldStats = "text_field_stats", files,
+             idsSorted = "ids_sorted"
     }
 }
 

@@ -82,8 +82,10 @@ public final class SegmentReader: @unchecked Sendable {
         try PostingsCursor(segment: self, info: info, text: text)
     }
 
-    /// The segment-local doc with the given id, if any (through the id field's keyword slot).
+    /// The segment-local doc with the given id, if any (binary search of the id column when ids are
+    /// sorted, else through the id field's keyword slot).
     public func doc(forId id: String, idSlot: Int) throws -> Int? {
+        if meta.idsSorted { return try ids.find(id) }
         guard let info = try termInfo(slot: idSlot, term: Array(id.utf8)) else { return nil }
         let c = try postings(info, text: false)
         c.nextDoc()
@@ -128,8 +130,7 @@ public final class PostingsCursor {
     let docs: UnsafeMutablePointer<UInt32>
     let tfs: UnsafeMutablePointer<UInt32>
     var tfsDecoded = false
-    var blockPtr = 0              // payload offset of the current block's packed docs
-    var docWidth = 0
+    var tfPtr = 0                 // payload offset of the current block's tf arrays
     var tfWidths: (Int, Int, Int, Int) = (0, 0, 0, 0)
     var tfWidthsExtra: [Int] = []
     var blockLastDoc: UInt32 = 0
@@ -206,39 +207,39 @@ public final class PostingsCursor {
     @inline(__always) func loadBlock(_ b: Int) {
         block = b
         shallowBlock = b
+        if info.isInline {
+            blockLen = 1
+            guard info.inlineDoc < maxDoc else { return fail("inline doc \(info.inlineDoc) out of range") }
+            docs[0] = info.inlineDoc
+            for j in 0..<k { tfs[j &* Self.bs] = info.inlineTfs[j] }
+            tfsDecoded = true
+            blockLastDoc = info.inlineDoc
+            idx = 0
+            return
+        }
         let n = Int(info.docCount)
         blockLen = b == nBlocks - 1 ? n - b &* Self.bs : Self.bs
         var off = blocksArea + blockStart(b)
-        let hdr = 1 + k
-        guard off >= 0, off + hdr <= docsEnd else { return fail("block \(b) header out of range") }
-        docWidth = Int(docsPayload.load(fromByteOffset: off, as: UInt8.self))
-        var total = BitPacking.byteCount(count: blockLen, width: docWidth)
-        var bad = docWidth > 32
+        guard off >= 0, off + k <= docsEnd else { return fail("block \(b) header out of range") }
+        var bad = false
+        var tfBytes = 0
         for j in 0..<k {
-            let w = Int(docsPayload.load(fromByteOffset: off + 1 + j, as: UInt8.self))
+            let w = Int(docsPayload.load(fromByteOffset: off + j, as: UInt8.self))
             if w > 32 { bad = true }
             setTfWidth(j, w)
-            total += BitPacking.byteCount(count: blockLen, width: w)
+            tfBytes += BitPacking.byteCount(count: blockLen, width: w)
         }
-        off += hdr
-        guard !bad, off + total <= docsEnd else { return fail("block \(b) data out of range") }
-        blockPtr = off
-        let base: UInt64 = b == 0 ? UInt64.max : UInt64(lastDoc(ofBlock: b - 1))
+        off += k
+        guard !bad, let docBytes = PForBlock.size(docsPayload + off, count: blockLen, available: docsEnd - off),
+              off + docBytes + tfBytes <= docsEnd
+        else { return fail("block \(b) data out of range") }
+        PForBlock.decode(docsPayload + off, count: blockLen, into: docs)
+        tfPtr = off + docBytes
         // Prefix sum in 64 bits so damaged deltas cannot wrap around.
-        var prev = base
-        let src = docsPayload + off
-        if docWidth == 0 {
-            for i in 0..<blockLen { prev &+= 1; docs[i] = UInt32(truncatingIfNeeded: prev) }
-        } else {
-            let w = UInt64(docWidth)
-            let mask: UInt64 = (1 << w) - 1
-            var bit: UInt64 = 0
-            for i in 0..<blockLen {
-                let word = UInt64(littleEndian: src.loadUnaligned(fromByteOffset: Int(bit >> 3), as: UInt64.self))
-                prev = prev &+ ((word >> (bit & 7)) & mask) &+ 1
-                docs[i] = UInt32(truncatingIfNeeded: prev)
-                bit &+= w
-            }
+        var prev: UInt64 = b == 0 ? UInt64.max : UInt64(lastDoc(ofBlock: b - 1))
+        for i in 0..<blockLen {
+            prev = prev &+ UInt64(docs[i]) &+ 1
+            docs[i] = UInt32(truncatingIfNeeded: prev)
         }
         guard prev < UInt64(maxDoc), skip == nil || prev == UInt64(lastDoc(ofBlock: b)) else {
             return fail("block \(b) decodes to doc \(prev), expected \(skip == nil ? "< \(maxDoc)" : String(lastDoc(ofBlock: b)))")
@@ -270,7 +271,7 @@ public final class PostingsCursor {
 
     /// Decodes the term frequencies of the current block.
     @inline(__always) func decodeTfs() {
-        var off = blockPtr + BitPacking.byteCount(count: blockLen, width: docWidth)
+        var off = tfPtr
         for j in 0..<k {
             let w = tfWidth(j)
             BitPacking.unpack(docsPayload + off, count: blockLen, width: w, into: tfs + j &* Self.bs)
@@ -441,17 +442,16 @@ public final class PostingsCursor {
             }
             let totalBlocks = Int((info.posCount + UInt64(Self.bs) - 1) / UInt64(Self.bs))
             while number < pb {
-                guard off < posEnd else { return nil }
-                let w = Int(posPayload.load(fromByteOffset: off, as: UInt8.self))
-                guard w <= 32 else { return nil }
-                off += 1 + BitPacking.byteCount(count: Self.bs, width: w)
+                guard off < posEnd, let size = PForBlock.size(posPayload + off, count: Self.bs, available: posEnd - off) else {
+                    return nil
+                }
+                off += size
                 number += 1
             }
             guard off < posEnd, number < totalBlocks else { return nil }
             let count = number == totalBlocks - 1 ? Int(info.posCount) - number * Self.bs : Self.bs
-            let w = Int(posPayload.load(fromByteOffset: off, as: UInt8.self))
-            guard w <= 32, off + 1 + BitPacking.byteCount(count: count, width: w) <= posEnd else { return nil }
-            BitPacking.unpack(posPayload + off + 1, count: count, width: w, into: posValues)
+            guard PForBlock.size(posPayload + off, count: count, available: posEnd - off) != nil else { return nil }
+            PForBlock.decode(posPayload + off, count: count, into: posValues)
             posBlockNumber = number
             posBlockOffset = off
         }

@@ -1,7 +1,12 @@
-/// Adds documents to an index: fills an in-memory segment, flushes it to disk when it outgrows the
-/// memory budget, and `commit()` publishes every flushed segment atomically.
-/// One writer per index at a time; not thread-safe.
-public final class IndexWriter {
+import Synchronization
+
+/// Adds documents to an index and publishes them with `commit()`.
+///
+/// Simple use: `add(_:)` documents, then `commit()`. Parallel use: each thread takes its own
+/// `SegmentWriter` from `makeSegmentWriter()`, fills it, hands it to `flush(_:)`, and the thread that
+/// owns the writer calls `commit(adding:)` with the flushed segments in document order. The schema
+/// registry (`fieldOrdinal`) and segment naming are thread-safe; everything else belongs to one thread.
+public final class IndexWriter: Sendable {
     public struct Options: Sendable {
         /// Flush the in-memory segment when it holds about this many bytes.
         public var memoryBudget: Int = 1 << 30
@@ -16,13 +21,17 @@ public final class IndexWriter {
         }
     }
 
+    private struct State {
+        var meta: IndexMeta
+        var layout: SchemaLayout
+        /// Segments flushed by `add` since the last commit.
+        var pending: [SegmentMeta] = []
+        var current: SegmentWriter?
+    }
+
     public let directory: String
-    public private(set) var meta: IndexMeta
-    public private(set) var layout: SchemaLayout
-    private var current: SegmentWriter
-    private let options: Options
-    /// Segments flushed since the last commit.
-    private var pending: [SegmentMeta] = []
+    public let options: Options
+    private let state: Mutex<State>
 
     /// Creates a new, empty index in `directory` (which must not hold an index yet).
     public init(creating directory: String, schema: Schema, options: Options = Options()) throws {
@@ -35,95 +44,149 @@ public final class IndexWriter {
         } else {
             s.fields.insert(FieldDefinition(name: s.idField, type: .keyword, stored: true), at: 0)
         }
-        layout = try SchemaLayout(s)
+        let layout = try SchemaLayout(s)
         try FileSystem.makeDirectories(directory)
         if !(try IndexMeta.generations(in: directory)).isEmpty {
             throw IndexError.schema("an index already exists at \(directory); remove it or choose another directory")
         }
         self.directory = directory
         self.options = options
-        meta = IndexMeta(schema: s)
-        current = SegmentWriter(layout: layout)
+        state = Mutex(State(meta: IndexMeta(schema: s), layout: layout))
     }
 
     /// Opens an existing index to add documents to it.
     public init(opening directory: String, options: Options = Options()) throws {
-        meta = try IndexMeta.readLatest(directory: directory)
-        layout = try SchemaLayout(meta.schema)
+        let meta = try IndexMeta.readLatest(directory: directory)
+        let layout = try SchemaLayout(meta.schema)
         self.directory = directory
         self.options = options
-        current = SegmentWriter(layout: layout)
+        state = Mutex(State(meta: meta, layout: layout))
     }
 
-    public var schema: Schema { meta.schema }
-
-    /// Documents added (committed or not).
-    public var docCount: Int { meta.docCount + pending.reduce(0) { $0 + $1.docCount } + current.docCount }
+    public var schema: Schema { state.withLock { $0.meta.schema } }
+    public var layout: SchemaLayout { state.withLock { $0.layout } }
+    public var meta: IndexMeta { state.withLock { $0.meta } }
 
     /// Ordinal of a field, creating it if `name` is an instance of a pattern field (`attributes.*`).
-    /// nil if the schema has no such field.
+    /// nil if the schema has no such field. Thread-safe; ordinals never change once given.
     public func fieldOrdinal(_ name: String) throws -> Int? {
-        if let o = meta.schema.ordinal(of: name) { return o }
-        guard let p = meta.schema.pattern(matching: name) else { return nil }
-        let o = meta.schema.addInstance(name, of: p)
-        layout = try SchemaLayout(meta.schema)
-        current.updateLayout(layout)
-        return o
+        try state.withLock { s -> Int? in
+            if let o = s.meta.schema.ordinal(of: name) { return o }
+            guard let p = s.meta.schema.pattern(matching: name) else { return nil }
+            let o = s.meta.schema.addInstance(name, of: p)
+            s.layout = try SchemaLayout(s.meta.schema)
+            return o
+        }
     }
 
+    // MARK: - Parallel building blocks
+
+    /// A new in-memory segment with the current schema.
+    public func makeSegmentWriter() -> SegmentWriter { SegmentWriter(layout: layout) }
+
+    /// Brings a segment writer's schema up to date (after `fieldOrdinal` added fields).
+    public func refreshLayout(of w: SegmentWriter) {
+        let l = layout
+        if l.schema.fields.count != w.layout.schema.fields.count { w.updateLayout(l) }
+    }
+
+    /// Writes a segment writer's documents as a new segment (not visible until committed).
+    public func flush(_ w: SegmentWriter) throws -> SegmentMeta? {
+        guard w.docCount > 0 else { return nil }
+        refreshLayout(of: w)
+        let id = state.withLock { s -> String in
+            let id = segmentName(s.meta.nextSegment)
+            s.meta.nextSegment += 1
+            return id
+        }
+        return try w.flush(directory: directory, segmentId: id, sync: options.sync)
+    }
+
+    /// Publishes `segments` (after those already committed) as a new commit.
+    @discardableResult
+    public func commit(adding segments: [SegmentMeta], userData: [String: String] = [:]) throws -> IndexMeta {
+        try state.withLock { s -> IndexMeta in
+            var next = s.meta
+            next.segments += segments
+            next.generation += 1
+            for (k, v) in userData { next.userData[k] = v }
+            try next.write(directory: directory, sync: options.sync)
+            s.meta = next
+            return next
+        }
+    }
+
+    // MARK: - Simple single-threaded API
+
+    /// Adds a document to the writer's own in-memory segment.
     public func add(_ doc: IndexDocument) throws {
         guard !doc.id.isEmpty else { throw IndexError.invalidDocument("document has no id") }
-        try current.add(doc)
-        if current.docCount >= options.maxDocsPerSegment || current.memoryBytes >= options.memoryBudget { try flush() }
+        let w = state.withLock { s -> SegmentWriter in
+            if let c = s.current { return c }
+            let c = SegmentWriter(layout: s.layout)
+            s.current = c
+            return c
+        }
+        refreshLayout(of: w)
+        try w.add(doc)
+        if w.docCount >= options.maxDocsPerSegment || w.memoryBytes >= options.memoryBudget { try flushCurrent() }
     }
 
-    /// Writes the in-memory segment to disk (not yet visible to readers until `commit`).
-    public func flush() throws {
-        guard current.docCount > 0 else { return }
-        let id = segmentName(meta.nextSegment)
-        meta.nextSegment += 1
-        pending.append(try current.flush(directory: directory, segmentId: id, sync: options.sync))
-        current = SegmentWriter(layout: layout)
+    private func flushCurrent() throws {
+        let w = state.withLock { s -> SegmentWriter? in
+            let c = s.current
+            s.current = nil
+            return c
+        }
+        guard let w, let m = try flush(w) else { return }
+        state.withLock { $0.pending.append(m) }
     }
 
     /// Flushes and publishes everything added so far as a new commit; returns it.
     @discardableResult
-    public func commit() throws -> IndexMeta {
-        try flush()
-        var next = meta
-        next.segments += pending
-        next.generation += 1
-        try next.write(directory: directory, sync: options.sync)
-        meta = next
-        pending.removeAll()
-        return meta
+    public func commit(userData: [String: String] = [:]) throws -> IndexMeta {
+        try flushCurrent()
+        let pending = state.withLock { s -> [SegmentMeta] in
+            let p = s.pending
+            s.pending = []
+            return p
+        }
+        return try commit(adding: pending, userData: userData)
     }
 
-    /// Replaces the committed segments with one merged segment (then commits).
+    /// Merges all committed segments into one and commits.
     public func forceMerge() throws {
         try commit()
-        guard meta.segments.count > 1 else { return }
-        let id = segmentName(meta.nextSegment)
-        meta.nextSegment += 1
-        let merged = try SegmentMerger(directory: directory, layout: layout, segments: meta.segments)
-            .merge(into: id, sync: options.sync)
-        let old = meta.segments
-        var next = meta
-        next.segments = [merged]
-        next.generation += 1
-        try next.write(directory: directory, sync: options.sync)
-        meta = next
-        for s in old {
-            for name in s.files.keys { try? FileSystem.remove(directory + "/" + name) }
+        let (segments, layout, id) = state.withLock { s -> ([SegmentMeta], SchemaLayout, String) in
+            let id = segmentName(s.meta.nextSegment)
+            s.meta.nextSegment += 1
+            return (s.meta.segments, s.layout, id)
+        }
+        guard segments.count > 1 else { return }
+        let merged = try SegmentMerger(directory: directory, layout: layout, segments: segments).merge(into: id, sync: options.sync)
+        try state.withLock { s in
+            var next = s.meta
+            next.segments = [merged]
+            next.generation += 1
+            try next.write(directory: directory, sync: options.sync)
+            s.meta = next
+        }
+        for seg in segments {
+            for name in seg.files.keys { try? FileSystem.remove(directory + "/" + name) }
         }
         try removeOldCommits()
     }
 
     /// Deletes commit files older than the current one.
     func removeOldCommits() throws {
-        for g in try IndexMeta.generations(in: directory) where g < meta.generation {
+        let gen = meta.generation
+        for g in try IndexMeta.generations(in: directory) where g < gen {
             try FileSystem.remove(directory + "/" + IndexMeta.fileName(g))
         }
+    }
+
+    public var docCount: Int {
+        state.withLock { s in s.meta.docCount + s.pending.reduce(0) { $0 + $1.docCount } + (s.current?.docCount ?? 0) }
     }
 }
 

@@ -57,10 +57,21 @@ struct SegmentMerger {
         // Stored fields and ids.
         var stored = StoredFieldsWriter()
         var ids = IdColumnWriter()
+        var idsSorted = true
+        var lastId: [UInt8]?
+        var idTerms: [[UInt8]] = []
         for r in readers {
             try r.stored.forEachDocument { values in stored.add(values.map { (UInt16($0.field), $0.value) }) }
-            for d in 0..<r.docCount { ids.add(try r.ids.id(d)) }
+            for d in 0..<r.docCount {
+                let s = try r.ids.id(d)
+                ids.add(s)
+                let b = Array(s.utf8)
+                if let l = lastId, compareBytes2(l, b) >= 0 { idsSorted = false }
+                lastId = b
+                idTerms.append(b)
+            }
         }
+        let idSlot = layout.keywordSlotOfField[layout.idOrdinal]
         let sf = try open(.store)
         try sf.write(stored.finish())
         try close(sf, .store)
@@ -86,11 +97,37 @@ struct SegmentMerger {
         for (ti, f) in layout.textFields.enumerated() { textIndexOf[f] = ti }
         var positions: [UInt32] = []
         var starts: [Int] = []
+        // Id terms are rebuilt from the id column (sources may or may not hold them); none at all
+        // when the merged ids are sorted.
+        var idEntries: [([UInt8], UInt32)] = []
+        if !idsSorted, let idSlot {
+            idEntries = idTerms.enumerated().map { d, b in
+                (SegmentReader.key(slot: idSlot, term: Array(b.prefix(IndexLimits.maxTermBytes))), UInt32(d))
+            }
+            idEntries.sort { let c = compareBytes2($0.0, $1.0); return c < 0 || (c == 0 && $0.1 < $1.1) }
+        }
+        var idPos = 0
+        func isIdKey(_ k: [UInt8]) -> Bool { idSlot != nil && (Int(k[0]) << 8 | Int(k[1])) == idSlot! }
         while true {
-            // Smallest current key.
+            // Smallest current key (source id terms are skipped).
             var minKey: [UInt8]?
             for i in iters.indices where live[i] {
+                while live[i] && isIdKey(iters[i].key) { live[i] = try iters[i].next() }
+                guard live[i] else { continue }
                 if minKey == nil || compareBytes2(iters[i].key, minKey!) < 0 { minKey = iters[i].key }
+            }
+            if idPos < idEntries.count && (minKey == nil || compareBytes2(idEntries[idPos].0, minKey!) < 0) {
+                let key = idEntries[idPos].0
+                buf.reset(fieldMask: 0)
+                while idPos < idEntries.count && idEntries[idPos].0 == key {
+                    buf.docs.append(idEntries[idPos].1)
+                    idPos += 1
+                }
+                let info = enc.encode(buf, text: false, docsBase: docsFile.payloadOffset, posBase: posFile.payloadOffset) { _ in
+                    UnsafeBufferPointer(start: nil, count: 0)
+                }
+                key.withUnsafeBufferPointer { dict.add(key: $0, info: info) }
+                continue
             }
             guard let key = minKey else { break }
             let slot = Int(key[0]) << 8 | Int(key[1])
@@ -134,7 +171,8 @@ struct SegmentMerger {
         let tf = try open(.terms)
         try tf.write(dict.finish())
         try close(tf, .terms)
-        return SegmentMeta(id: id, docCount: total, fieldCount: layout.schema.fields.count, textFieldStats: stats, files: files)
+        return SegmentMeta(id: id, docCount: total, fieldCount: layout.schema.fields.count, textFieldStats: stats, files: files,
+                           idsSorted: idsSorted)
     }
 }
 

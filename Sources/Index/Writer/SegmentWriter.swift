@@ -21,6 +21,12 @@ public final class SegmentWriter {
     private var ids = IdColumnWriter()
     private var scratch: [UInt64] = []
     public private(set) var docCount = 0
+    /// While ids arrive in increasing byte order, the id column itself serves id lookups (binary
+    /// search) and no id terms are written; `sortedIds` keeps them until that order breaks.
+    private var idsSorted = true
+    private var lastId: String?
+    private var sortedIds: [String] = []
+    private var pendingIds: [String] = []
 
     public init(layout: SchemaLayout) {
         self.layout = layout
@@ -142,21 +148,6 @@ public final class SegmentWriter {
                 lastDoc[Int(id)] = docId
             }
         }
-        // The id as a keyword term, always.
-        if let slot = layout.keywordSlotOfField[layout.idOrdinal] {
-            var idStr = doc.id
-            idStr.withUTF8 { p in
-                guard p.count > 0 else { return }
-                let id = terms.intern(slot: UInt16(slot), p.baseAddress!, min(p.count, IndexLimits.maxTermBytes))
-                newTermState(id)
-                if lastDoc[Int(id)] != docId {
-                    var st = streams[Int(id)]
-                    arena.writeVInt(&st, UInt32(docId - lastDoc[Int(id)]))
-                    streams[Int(id)] = st
-                    lastDoc[Int(id)] = docId
-                }
-            }
-        }
         for ti in 0..<fieldLen.count {
             let len = fieldLen[ti]
             norms[ti].append(FieldNorm.encode(len))
@@ -167,11 +158,36 @@ public final class SegmentWriter {
         }
         stored.add(doc.stored)
         ids.add(doc.id)
+        if idsSorted, let last = lastId, !(last.utf8.lexicographicallyPrecedes(doc.id.utf8)) { idsSorted = false }
+        lastId = doc.id
+        if !idsSorted { pendingIds.append(doc.id) } else { sortedIds.append(doc.id) }
         docCount += 1
+    }
+
+    /// Adds the id terms (for segments whose ids are not sorted).
+    private func indexIds() {
+        guard !idsSorted, let slot = layout.keywordSlotOfField[layout.idOrdinal] else { return }
+        for (d, idString) in (sortedIds + pendingIds).enumerated() {
+            var s = idString
+            s.withUTF8 { p in
+                guard p.count > 0 else { return }
+                let id = terms.intern(slot: UInt16(slot), p.baseAddress!, min(p.count, IndexLimits.maxTermBytes))
+                newTermState(id)
+                if lastDoc[Int(id)] != Int32(d) {
+                    var st = streams[Int(id)]
+                    arena.writeVInt(&st, UInt32(Int32(d) - lastDoc[Int(id)]))
+                    streams[Int(id)] = st
+                    lastDoc[Int(id)] = Int32(d)
+                }
+            }
+        }
+        sortedIds = []
+        pendingIds = []
     }
 
     /// Writes the segment's files into `directory` and returns its description.
     public func flush(directory: String, segmentId: String, sync: Bool = true) throws -> SegmentMeta {
+        indexIds()
         var files: [String: FileInfo] = [:]
         func open(_ c: SegmentComponent) throws -> IndexFileWriter {
             try IndexFileWriter(path: directory + "/" + c.fileName(segment: segmentId), kind: c.kind, version: c.version)
@@ -240,7 +256,7 @@ public final class SegmentWriter {
         try close(idsFile, .ids)
 
         return SegmentMeta(id: segmentId, docCount: docCount, fieldCount: layout.schema.fields.count,
-                           textFieldStats: fieldStats, files: files)
+                           textFieldStats: fieldStats, files: files, idsSorted: idsSorted)
     }
 
     /// Decodes a term's in-memory stream into `buf`.

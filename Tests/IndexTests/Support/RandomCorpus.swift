@@ -40,6 +40,10 @@ struct RandomCorpus {
                 return out
             }
             d.text[title] = words(Int.random(in: 1...8, using: &rng), gaps: true)
+            // Rare words: in one or two documents only (inline dictionary entries).
+            if Int.random(in: 0..<5, using: &rng) == 0 {
+                d.text[title]!.append(("u\(Int.random(in: 0..<(count / 3 + 1), using: &rng))", d.text[title]!.last!.pos + 1))
+            }
             let b = RandomCorpus.brands[rng.zipf(RandomCorpus.brands.count)]
             if Int.random(in: 0..<10, using: &rng) > 0 {
                 d.text[brand] = b.split(separator: " ").enumerated().map { (String($1), $0) }
@@ -93,7 +97,8 @@ struct QueryGenerator {
 
     func term(_ rng: inout SeededRandom, restrict: Bool = true) -> Query {
         let w = RandomCorpus.vocabulary[rng.zipf(RandomCorpus.vocabulary.count + 10) % RandomCorpus.vocabulary.count]
-        let word = Int.random(in: 0..<30, using: &rng) == 0 ? "missing\(Int.random(in: 0..<3, using: &rng))" : w
+        var word = Int.random(in: 0..<30, using: &rng) == 0 ? "missing\(Int.random(in: 0..<3, using: &rng))" : w
+        if Int.random(in: 0..<8, using: &rng) == 0 { word = "u\(Int.random(in: 0..<40, using: &rng))" }
         var fields: FieldMask? = nil
         if restrict && Int.random(in: 0..<6, using: &rng) == 0 { fields = FieldMask(Int.random(in: 1...7, using: &rng)) }
         let boost: Float = Int.random(in: 0..<5, using: &rng) == 0 ? 2.5 : 1
