@@ -98,7 +98,7 @@ public final class Corpus: @unchecked Sendable {
     public func parts(_ n: Int) -> [Part] {
         let all = file.bytes
         let total = all.count - dataStart
-        guard n > 1, total > 1 << 20 else { return [Part(start: dataStart, end: all.count, firstLine: firstDataLine)] }
+        guard n > 1, total > 32 << 20 else { return [Part(start: dataStart, end: all.count, firstLine: firstDataLine)] }
         var cuts = [dataStart]
         for i in 1..<n {
             var c = dataStart + total * i / n

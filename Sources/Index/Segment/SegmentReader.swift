@@ -130,9 +130,8 @@ public final class PostingsCursor {
     let docs: UnsafeMutablePointer<UInt32>
     let tfs: UnsafeMutablePointer<UInt32>
     var tfsDecoded = false
-    var tfPtr = 0                 // payload offset of the current block's tf arrays
-    var tfWidths: (Int, Int, Int, Int) = (0, 0, 0, 0)
-    var tfWidthsExtra: [Int] = []
+    /// Per field j of the current block: tf bit width (2j) and payload offset of the packed array (2j+1).
+    let tfMeta: UnsafeMutablePointer<Int>
     var blockLastDoc: UInt32 = 0
 
     // Shallow (skip-only) position for block-max bounds.
@@ -162,7 +161,8 @@ public final class PostingsCursor {
         blocksArea = Int(info.docsOffset) + skipSize
         docs = .allocate(capacity: Self.bs)
         tfs = .allocate(capacity: Self.bs * max(k, 1))
-        if k > 4 { tfWidthsExtra = Array(repeating: 0, count: k) }
+        tfMeta = .allocate(capacity: 2 * max(k, 1))
+        tfMeta.initialize(repeating: 0, count: 2 * max(k, 1))
         if let s = skip {
             // Validate the skip table's last docs once: increasing and < maxDoc.
             var prev: Int64 = -1
@@ -179,6 +179,7 @@ public final class PostingsCursor {
     deinit {
         docs.deallocate()
         tfs.deallocate()
+        tfMeta.deallocate()
         posValues.deallocate()
     }
 
@@ -226,7 +227,8 @@ public final class PostingsCursor {
         for j in 0..<k {
             let w = Int(docsPayload.load(fromByteOffset: off + j, as: UInt8.self))
             if w > 32 { bad = true }
-            setTfWidth(j, w)
+            tfMeta[2 &* j] = w
+            tfMeta[2 &* j &+ 1] = tfBytes
             tfBytes += BitPacking.byteCount(count: blockLen, width: w)
         }
         off += k
@@ -234,7 +236,7 @@ public final class PostingsCursor {
               off + docBytes + tfBytes <= docsEnd
         else { return fail("block \(b) data out of range") }
         PForBlock.decode(docsPayload + off, count: blockLen, into: docs)
-        tfPtr = off + docBytes
+        for j in 0..<k { tfMeta[2 &* j &+ 1] &+= off &+ docBytes }
         // Prefix sum in 64 bits so damaged deltas cannot wrap around.
         var prev: UInt64 = b == 0 ? UInt64.max : UInt64(lastDoc(ofBlock: b - 1))
         for i in 0..<blockLen {
@@ -249,33 +251,10 @@ public final class PostingsCursor {
         idx = 0
     }
 
-    @inline(__always) func setTfWidth(_ j: Int, _ w: Int) {
-        switch j {
-        case 0: tfWidths.0 = w
-        case 1: tfWidths.1 = w
-        case 2: tfWidths.2 = w
-        case 3: tfWidths.3 = w
-        default: tfWidthsExtra[j] = w
-        }
-    }
-
-    @inline(__always) func tfWidth(_ j: Int) -> Int {
-        switch j {
-        case 0: return tfWidths.0
-        case 1: return tfWidths.1
-        case 2: return tfWidths.2
-        case 3: return tfWidths.3
-        default: return tfWidthsExtra[j]
-        }
-    }
-
     /// Decodes the term frequencies of the current block.
     @inline(__always) func decodeTfs() {
-        var off = tfPtr
         for j in 0..<k {
-            let w = tfWidth(j)
-            BitPacking.unpack(docsPayload + off, count: blockLen, width: w, into: tfs + j &* Self.bs)
-            off += BitPacking.byteCount(count: blockLen, width: w)
+            BitPacking.unpack(docsPayload + tfMeta[2 &* j &+ 1], count: blockLen, width: tfMeta[2 &* j], into: tfs + j &* Self.bs)
         }
         if k == 1 {
             for i in 0..<blockLen { tfs[i] &+= 1 }
@@ -333,7 +312,16 @@ public final class PostingsCursor {
             if corruption != nil { return doc }
         }
         var i = idx
-        while i < blockLen && docs[i] < target { i &+= 1 }
+        if blockLen &- i > 16 {
+            var lo = i, hi = blockLen
+            while lo < hi {
+                let mid = (lo &+ hi) >> 1
+                if docs[mid] < target { lo = mid &+ 1 } else { hi = mid }
+            }
+            i = lo
+        } else {
+            while i < blockLen && docs[i] < target { i &+= 1 }
+        }
         if i == blockLen {
             // Only possible for the last block (target beyond the term's last doc).
             doc = Self.noMoreDocs
@@ -347,8 +335,16 @@ public final class PostingsCursor {
 
     /// Term frequency of the current document in the j-th field of the term's mask (0 if absent).
     @inline(__always) public func tf(_ j: Int) -> UInt32 {
-        if !tfsDecoded { decodeTfs() }
-        return tfs[j &* Self.bs &+ idx]
+        if tfsDecoded { return tfs[j &* Self.bs &+ idx] }
+        // Read just this document's value from the packed array.
+        let w = tfMeta[2 &* j]
+        var v: UInt32 = 0
+        if w != 0 {
+            let bit = idx &* w
+            let word = UInt64(littleEndian: docsPayload.loadUnaligned(fromByteOffset: tfMeta[2 &* j &+ 1] &+ (bit >> 3), as: UInt64.self))
+            v = UInt32(truncatingIfNeeded: (word >> UInt64(bit & 7)) & ((1 << UInt64(w)) &- 1))
+        }
+        return k == 1 ? v &+ 1 : v
     }
 
     /// Moves the skip position (not the cursor) to the block that may contain `target`; returns that
