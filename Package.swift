@@ -74,7 +74,7 @@ let package = Package(
                     swiftSettings: swiftSettings),
         .testTarget(name: "AisleEngineTests", dependencies: ["AisleEngine"], path: "Tests/EngineTests",
                     swiftSettings: swiftSettings),
-        .testTarget(name: "AisleCLITests", dependencies: ["AisleEngine"], path: "Tests/CLITests",
+        .testTarget(name: "AisleCLITests", dependencies: ["AisleEngine", "aisle"], path: "Tests/CLITests",
                     swiftSettings: swiftSettings),
     ]
 )

@@ -336,11 +336,11 @@ public struct QueryParser: Sendable {
 
     /// Combines sibling clauses: `-x` become must_not, `+x` must, the rest must (AND) or should (OR).
     private func combine(_ parts: [Node], op: DefaultOperator, clauses: inout Int) throws -> Query? {
-        var must: [Query] = [], should: [Query] = [], not: [Query] = []
+        var must: [Query] = [], should: [Query] = [], excluded: [Query] = []
         for p in parts {
             switch p {
             case .not(let inner):
-                if let q = try build(inner, clauses: &clauses) { not.append(q) }
+                if let q = try build(inner, clauses: &clauses) { excluded.append(q) }
             case .required(let inner):
                 if let q = try build(inner, clauses: &clauses) { must.append(q) }
             default:
@@ -359,12 +359,12 @@ public struct QueryParser: Sendable {
             }
         }
         if must.isEmpty && should.isEmpty {
-            if not.isEmpty { return .boolean(BooleanQuery(must: [.matchAll], mustNot: not)) }
+            if !excluded.isEmpty { return .boolean(BooleanQuery(must: [.matchAll], mustNot: excluded)) }
             return nil
         }
-        if not.isEmpty || must.count + should.count > 1 {
+        if !excluded.isEmpty || must.count + should.count > 1 {
             // With musts, shoulds only add score.
-            return .boolean(BooleanQuery(must: must, should: should, mustNot: not))
+            return .boolean(BooleanQuery(must: must, should: should, mustNot: excluded))
         }
         return must.first ?? should.first
     }

@@ -1,0 +1,135 @@
+import Foundation
+import Testing
+@testable import AisleEngine
+
+/// End to end: the `aisle` binary on the fixtures in corpora/.
+@Suite(.serialized) struct CLITests {
+    static let root: String = {
+        var url = URL(fileURLWithPath: #filePath)
+        for _ in 0..<3 { url.deleteLastPathComponent() }
+        return url.path
+    }()
+
+    /// The built binary: AISLE_BIN, else next to the test bundle, else .build/debug.
+    static let binary: String = {
+        if let b = ProcessInfo.processInfo.environment["AISLE_BIN"] { return b }
+        let nextToTests = Bundle.main.bundleURL.appendingPathComponent("aisle").path
+        if FileManager.default.isExecutableFile(atPath: nextToTests) { return nextToTests }
+        for dir in try! FileManager.default.contentsOfDirectory(atPath: root + "/.build") where !dir.hasPrefix(".") {
+            let p = root + "/.build/" + dir + "/debug/aisle"
+            if FileManager.default.isExecutableFile(atPath: p) { return p }
+        }
+        return root + "/.build/debug/aisle"
+    }()
+
+    struct Run {
+        var status: Int32
+        var out: String
+        var err: String
+    }
+
+    @discardableResult
+    static func aisle(_ args: [String], stdin: String? = nil) throws -> Run {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: binary)
+        p.arguments = args
+        let o = Pipe(), e = Pipe(), i = Pipe()
+        p.standardOutput = o
+        p.standardError = e
+        p.standardInput = i
+        try p.run()
+        if let stdin { i.fileHandleForWriting.write(Data(stdin.utf8)) }
+        try i.fileHandleForWriting.close()
+        let out = o.fileHandleForReading.readDataToEndOfFile()
+        let err = e.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return Run(status: p.terminationStatus, out: String(decoding: out, as: UTF8.self), err: String(decoding: err, as: UTF8.self))
+    }
+
+    static func temp(_ label: String) -> String {
+        let p = NSTemporaryDirectory() + "aisle-cli-\(label)-\(UUID().uuidString)"
+        try? FileManager.default.createDirectory(atPath: p, withIntermediateDirectories: true)
+        return p
+    }
+
+    @Test func version() throws {
+        let r = try Self.aisle(["--version"])
+        #expect(r.status == 0)
+        #expect(r.out.hasPrefix("aisle "))
+    }
+
+    @Test func indexSearchRunOnTheSampleCatalog() throws {
+        let work = Self.temp("sample")
+        defer { try? FileManager.default.removeItem(atPath: work) }
+        let idx = work + "/idx"
+        let built = try Self.aisle(["index", "--corpus", Self.root + "/corpora/sample-catalog.jsonl", "--index", idx])
+        #expect(built.status == 0, "\(built.err)")
+        #expect(built.err.contains("indexed 60 documents"), "\(built.err)")
+
+        // Plain text output.
+        let s = try Self.aisle(["search", "--index", idx, "--limit", "3", "espresso", "machine"])
+        #expect(s.status == 0)
+        #expect(s.out.contains("S0034"))
+        #expect(s.out.contains("Espresso Machine with Milk Frother"))
+
+        // JSON output, explain.
+        let j = try Self.aisle(["search", "--index", idx, "--json", "--explain", "--limit", "1", "sofas"])
+        let v = try JSONValue.parse(j.out.trimmingCharacters(in: .whitespacesAndNewlines))
+        let hit = try #require(v["hits"]?.arrayValue?.first)
+        #expect(["S0001", "S0002"].contains(hit["id"]?.stringValue ?? ""))
+        #expect(hit["explanation"]?["description"]?.stringValue == "term sofa")
+        #expect(hit["explanation"]?.jsonText.contains("title:sofa") == true)
+
+        // Batch mode: answers in order, errors in place.
+        let batch = try Self.aisle(["search", "--index", idx, "--stdin"],
+                                   stdin: #"{"q":"lamp","limit":2}"# + "\n" + #"{"q":"rug","filters":{"price_min":1}}"# + "\n" + #"{"q":"tv OR television","operator":"or"}"# + "\n")
+        let lines = batch.out.split(separator: "\n").map(String.init)
+        #expect(lines.count == 3)
+        #expect(try JSONValue.parse(lines[0])["hits"]?.arrayValue?.count == 2)
+        #expect(try JSONValue.parse(lines[1])["error"]?.stringValue?.contains("filters") == true)
+        #expect((try JSONValue.parse(lines[2])["total"]?.numberValue ?? 0) >= 2)
+
+        // A TREC run.
+        let queries = work + "/q.tsv"
+        _ = FileManager.default.createFile(atPath: queries, contents: Data("query_id\ttext\n1\tsofa\n2\tcoffee maker\n3\tzzzz\n".utf8))
+        let run = try Self.aisle(["run", "--index", idx, "--queries", queries, "--out", work + "/run.txt", "--limit", "5"])
+        #expect(run.status == 0, "\(run.err)")
+        let trec = try String(contentsOfFile: work + "/run.txt", encoding: .utf8).split(separator: "\n")
+        #expect(!trec.isEmpty)
+        for line in trec {
+            let f = line.split(separator: " ")
+            #expect(f.count == 6 && f[1] == "Q0" && f[5] == "aisle", "\(line)")
+        }
+        #expect(trec.filter { $0.hasPrefix("1 ") }.count >= 2)
+
+        // An existing index is not overwritten by accident.
+        let again = try Self.aisle(["index", "--corpus", Self.root + "/corpora/sample-catalog.jsonl", "--index", idx])
+        #expect(again.status == 1)
+        #expect(again.err.contains("already exists"))
+        let over = try Self.aisle(["index", "--corpus", Self.root + "/corpora/sample-products.tsv", "--index", idx, "--overwrite"])
+        #expect(over.status == 0, "\(over.err)")
+        #expect(try Self.aisle(["search", "--index", idx, "copper"]).out.contains("H2"))
+    }
+
+    @Test func badInputGivesClearErrors() throws {
+        let work = Self.temp("bad")
+        defer { try? FileManager.default.removeItem(atPath: work) }
+        let corpus = work + "/c.jsonl"
+        let good = #"{"id":"A1","title":"Oak desk","category_path":"F","price":5}"#
+        let badLine = #"{"id":"A2","title":"x","price":"#
+        _ = FileManager.default.createFile(atPath: corpus, contents: Data((good + "\n" + badLine + "\n" + good.replacingOccurrences(of: "A1", with: "A3") + "\n").utf8))
+        let r = try Self.aisle(["index", "--corpus", corpus, "--index", work + "/i"])
+        #expect(r.status == 1)
+        #expect(r.err.contains("line 2"), "\(r.err)")
+        let skip = try Self.aisle(["index", "--corpus", corpus, "--index", work + "/i2", "--skip-bad"])
+        #expect(skip.status == 0, "\(skip.err)")
+        #expect(skip.err.contains("indexed 2 documents"))
+        #expect(skip.err.contains("skipped 1 bad line"))
+
+        #expect(try Self.aisle(["search", "--index", work + "/nope", "x"]).err.contains("no index at"))
+        let q = try Self.aisle(["search", "--index", work + "/i2", "\"oak"])
+        #expect(q.status == 1 && q.err.contains("never closed"))
+        #expect(try Self.aisle(["index", "--corpus", work + "/missing.jsonl", "--index", work + "/i3"]).err.contains("cannot open corpus"))
+        #expect(try Self.aisle(["index", "--corpus", corpus, "--index", work + "/i4", "--analyzer", "klingon"]).err.contains("unknown analyzer"))
+    }
+}
