@@ -56,14 +56,14 @@ import Testing
     }
 
     @Test func smallCorpusManySegments() throws {
-        try runOracle(docs: 300, perSegment: 37, queries: 150, merge: false, label: "oracle-small")
+        try runOracle(docs: 300, perSegment: 37, queries: 500, merge: false, label: "oracle-small")
     }
 
     @Test func largerCorpusFewSegments() throws {
-        try runOracle(docs: 3000, perSegment: 1200, queries: 120, merge: false, label: "oracle-large")
+        try runOracle(docs: 5000, perSegment: 1800, queries: 300, merge: false, label: "oracle-large")
     }
 
     @Test func mergedSegments() throws {
-        try runOracle(docs: 1500, perSegment: 400, queries: 80, merge: true, label: "oracle-merged")
+        try runOracle(docs: 1500, perSegment: 400, queries: 200, merge: true, label: "oracle-merged")
     }
 }

@@ -1,12 +1,16 @@
-/// Top-k loops over plain term scorers with dynamic pruning. Both skip work that cannot change the
-/// top k once the collector's threshold is known (after `trackTotalHits` matches were counted).
+/// Top-k loops over plain term scorers with dynamic pruning.
+///
+/// Two thresholds come from the collector: `minCompetitive` (the heap's minimum once it is full):
+/// a document whose upper bound is not above it is counted but not scored; and `threshold` (the
+/// same value, but only once `trackTotalHits` matches were counted): documents that cannot beat it
+/// may be skipped without being counted at all.
 ///
 /// The loops hold their scorers as unmanaged references (kept alive by the caller's array) so the
 /// hot path does no reference counting.
 enum BulkScorers {
-    /// Block-max conjunction (all terms required): the rarest term leads; before checking a
-    /// candidate, the sum of the terms' block upper bounds over the current window of blocks is
-    /// compared with the threshold, and whole windows that cannot compete are skipped.
+    /// Block-max conjunction (all terms required): the rarest term leads. Once documents may be
+    /// skipped, they are taken in windows that end where the first of the terms' current blocks
+    /// ends, and a window whose summed block upper bounds cannot beat the threshold is skipped.
     static func conjunction(_ scorers: [TermScorer], excluded: [Scorer], collector: TopKCollector) {
         let sorted = scorers.sorted { $0.cost < $1.cost }
         withExtendedLifetime(sorted) {
@@ -21,7 +25,7 @@ enum BulkScorers {
             let lead = c[0]
             let hasExclusions = !excluded.isEmpty
             var windowEnd: Int64 = -1
-            var windowMax: Float = 0
+            var windowMax: Float = .infinity
             var doc = lead._withUnsafeGuaranteedRef { $0.nextDoc() }
             outer: while doc != PostingsCursor.noMoreDocs {
                 if collector.canPrune {
@@ -35,7 +39,7 @@ enum BulkScorers {
                             sum += s[i]._withUnsafeGuaranteedRef { $0.blockMaxScore() }
                         }
                         windowEnd = Int64(end)
-                        windowMax = sum
+                        windowMax = sum * (1 + 1e-6)
                     }
                     if windowMax <= collector.threshold {
                         collector.markPruned()
@@ -65,63 +69,124 @@ enum BulkScorers {
         }
     }
 
-    /// MaxScore disjunction (any term): terms sorted by their upper bound; the longest prefix whose
-    /// bounds sum to no more than the threshold is "non-essential": candidates come only from the
-    /// essential terms, and non-essential terms are only probed while the candidate can still compete.
+    /// Block-max MaxScore disjunction (any term). Documents are taken in windows that end where the
+    /// first of the terms' current blocks ends. In each window the terms are ordered by their block
+    /// upper bound; the longest prefix whose bounds sum to no more than the threshold is
+    /// "non-essential": candidates come only from the essential terms, and non-essential terms are
+    /// probed only while the candidate can still compete. A window where no term is essential is
+    /// skipped whole.
     static func maxScore(_ scorers: [TermScorer], excluded: [Scorer], collector: TopKCollector) {
-        let sorted = scorers.sorted { $0.maxScore < $1.maxScore }
-        withExtendedLifetime(sorted) {
-            let n = sorted.count
+        withExtendedLifetime(scorers) {
+            let n = scorers.count
             let s = UnsafeMutablePointer<Unmanaged<TermScorer>>.allocate(capacity: n)
             let c = UnsafeMutablePointer<Unmanaged<PostingsCursor>>.allocate(capacity: n)
+            let wmax = UnsafeMutablePointer<Float>.allocate(capacity: n)
+            let order = UnsafeMutablePointer<Int>.allocate(capacity: n)
             let ub = UnsafeMutablePointer<Float>.allocate(capacity: n)
-            defer { s.deallocate(); c.deallocate(); ub.deallocate() }
-            var acc: Float = 0
+            defer { s.deallocate(); c.deallocate(); wmax.deallocate(); order.deallocate(); ub.deallocate() }
             for i in 0..<n {
-                s[i] = Unmanaged.passUnretained(sorted[i])
-                c[i] = Unmanaged.passUnretained(sorted[i].cursor)
-                acc += sorted[i].maxScore
-                ub[i] = acc * (1 + 1e-6)
+                s[i] = Unmanaged.passUnretained(scorers[i])
+                c[i] = Unmanaged.passUnretained(scorers[i].cursor)
+                _ = c[i]._withUnsafeGuaranteedRef { $0.nextDoc() }
             }
-            for i in 0..<n { _ = c[i]._withUnsafeGuaranteedRef { $0.nextDoc() } }
             let hasExclusions = !excluded.isEmpty
-            var firstEssential = 0
-            var lastThreshold = -Float.infinity
+            let noMore = PostingsCursor.noMoreDocs
             while true {
-                if collector.threshold != lastThreshold {
-                    lastThreshold = collector.threshold
-                    while firstEssential < n && ub[firstEssential] <= lastThreshold { firstEssential += 1 }
-                    if firstEssential > 0 { collector.markPruned() }
-                    if firstEssential == n { return }
-                }
-                var cand = PostingsCursor.noMoreDocs
-                for i in firstEssential..<n {
+                // The window: from the smallest current doc to the first block end.
+                var windowMin = noMore
+                for i in 0..<n {
                     let d = c[i]._withUnsafeGuaranteedRef { $0.doc }
-                    if d < cand { cand = d }
+                    if d < windowMin { windowMin = d }
                 }
-                if cand == PostingsCursor.noMoreDocs { return }
-                var score: Float = 0
-                for i in firstEssential..<n where c[i]._withUnsafeGuaranteedRef({ $0.doc }) == cand {
-                    score += s[i]._withUnsafeGuaranteedRef { $0.score() }
+                if windowMin == noMore { return }
+                var windowMax = noMore - 1
+                for i in 0..<n {
+                    let d = c[i]._withUnsafeGuaranteedRef { $0.doc }
+                    if d == noMore { continue }
+                    let last = c[i]._withUnsafeGuaranteedRef { $0.shallowAdvance(windowMin) }
+                    if last < windowMax { windowMax = last }
                 }
-                var i = firstEssential - 1
-                var competitive = true
-                while i >= 0 {
-                    if score + ub[i] <= lastThreshold { competitive = false; break }
-                    if c[i]._withUnsafeGuaranteedRef({ $0.advance(cand) }) == cand {
-                        score += s[i]._withUnsafeGuaranteedRef { $0.score() }
+                for i in 0..<n {
+                    let d = c[i]._withUnsafeGuaranteedRef { $0.doc }
+                    wmax[i] = d > windowMax ? 0 : s[i]._withUnsafeGuaranteedRef { $0.blockMaxScore() } * (1 + 1e-6)
+                    order[i] = i
+                }
+                // Order by window bound (insertion sort: few terms).
+                for i in 1..<max(n, 1) {
+                    let x = order[i]
+                    var j = i - 1
+                    while j >= 0 && wmax[order[j]] > wmax[x] {
+                        order[j + 1] = order[j]
+                        j -= 1
                     }
-                    i -= 1
+                    order[j + 1] = x
                 }
-                if !hasExclusions || !excluded.contains(where: { $0.advance(cand) == cand }) {
-                    if competitive {
-                        collector.collect(cand, score)
-                    } else {
-                        collector.countOnly()
+                var acc: Float = 0
+                for j in 0..<n {
+                    acc += wmax[order[j]]
+                    ub[j] = acc
+                }
+                var threshold = collector.threshold
+                var firstEssential = 0
+                while firstEssential < n && ub[firstEssential] <= threshold { firstEssential += 1 }
+                if firstEssential > 0 { collector.markPruned() }
+                if firstEssential < n {
+                    // Candidates in the window.
+                    while true {
+                        var cand = noMore
+                        for j in firstEssential..<n {
+                            let d = c[order[j]]._withUnsafeGuaranteedRef { $0.doc }
+                            if d < cand { cand = d }
+                        }
+                        if cand > windowMax { break }
+                        // Bound of the candidate from the essential terms that have it.
+                        var bound: Float = 0
+                        for j in firstEssential..<n where c[order[j]]._withUnsafeGuaranteedRef({ $0.doc }) == cand {
+                            bound += wmax[order[j]]
+                        }
+                        let excludedDoc = hasExclusions && excluded.contains(where: { $0.advance(cand) == cand })
+                        if !excludedDoc {
+                            let minComp = collector.minCompetitive
+                            if firstEssential == 0 && bound <= minComp {
+                                // Counting phase, and it cannot enter the heap: count it only.
+                                collector.countOnly()
+                            } else {
+                                var score: Float = 0
+                                for j in firstEssential..<n where c[order[j]]._withUnsafeGuaranteedRef({ $0.doc }) == cand {
+                                    score += s[order[j]]._withUnsafeGuaranteedRef { $0.score() }
+                                }
+                                var j = firstEssential - 1
+                                var competitive = true
+                                while j >= 0 {
+                                    if score + ub[j] <= minComp { competitive = false; break }
+                                    let t = order[j]
+                                    if c[t]._withUnsafeGuaranteedRef({ $0.advance(cand) }) == cand {
+                                        score += s[t]._withUnsafeGuaranteedRef { $0.score() }
+                                    }
+                                    j -= 1
+                                }
+                                if competitive { collector.collect(cand, score) } else { collector.countOnly() }
+                            }
+                        }
+                        for j in firstEssential..<n where c[order[j]]._withUnsafeGuaranteedRef({ $0.doc }) == cand {
+                            _ = c[order[j]]._withUnsafeGuaranteedRef { $0.nextDoc() }
+                        }
+                        if collector.threshold > threshold {
+                            threshold = collector.threshold
+                            while firstEssential < n && ub[firstEssential] <= threshold { firstEssential += 1 }
+                            if firstEssential > 0 { collector.markPruned() }
+                            if firstEssential == n { break }
+                        }
                     }
+                } else {
+                    collector.markPruned()
                 }
-                for j in firstEssential..<n where c[j]._withUnsafeGuaranteedRef({ $0.doc }) == cand {
-                    _ = c[j]._withUnsafeGuaranteedRef { $0.nextDoc() }
+                // Past the window for every term (non-essential ones skip what they did not visit).
+                if windowMax >= noMore - 1 { return }
+                for i in 0..<n {
+                    if c[i]._withUnsafeGuaranteedRef({ $0.doc }) <= windowMax {
+                        _ = c[i]._withUnsafeGuaranteedRef { $0.advance(windowMax + 1) }
+                    }
                 }
             }
         }

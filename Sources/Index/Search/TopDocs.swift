@@ -38,7 +38,10 @@ final class TopKCollector {
     private var docs: [Int] = []
     private(set) var totalHits = 0
     private let trackLimit: Int
-    /// -inf while every match must still be counted or the heap is not full.
+    /// The score a document must beat to enter the heap (-inf until it is full).
+    private(set) var minCompetitive: Float = -Float.infinity
+    /// The score below which documents may be skipped without being counted: -inf while every
+    /// match must still be counted (`trackTotalHits`) or the heap is not full.
     private(set) var threshold: Float = -Float.infinity
     private(set) var pruned = false
     var base = 0
@@ -57,7 +60,10 @@ final class TopKCollector {
     @inline(__always) func markPruned() { pruned = true }
 
     /// Counts a match known not to compete.
-    @inline(__always) func countOnly() { totalHits &+= 1 }
+    @inline(__always) func countOnly() {
+        totalHits &+= 1
+        if threshold == -Float.infinity && totalHits >= trackLimit && scores.count >= k { updateThreshold() }
+    }
 
     /// `a` ranks below `b`: lower score, or same score and higher doc.
     @inline(__always) private func worse(_ i: Int, _ j: Int) -> Bool {
@@ -90,8 +96,9 @@ final class TopKCollector {
     }
 
     @inline(__always) private func updateThreshold() {
-        if totalHits >= trackLimit && scores.count >= k {
-            threshold = k == 0 ? Float.infinity : scores[0]
+        if scores.count >= k {
+            minCompetitive = k == 0 ? Float.infinity : scores[0]
+            if totalHits >= trackLimit { threshold = minCompetitive }
         }
     }
 

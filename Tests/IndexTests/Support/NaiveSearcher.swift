@@ -20,6 +20,8 @@ struct NaiveSearcher {
     let params: BM25Parameters
     let avg: [Int: Float]        // per text field ordinal
     let df: [Int: [String: Int]] // per text field ordinal: term -> docs with term in that field
+    /// Per document, per text field: term -> positions (ascending).
+    let postings: [[Int: [String: [Int]]]]
 
     init(schema: Schema, docs: [NaiveDoc]) throws {
         self.schema = schema
@@ -42,6 +44,15 @@ struct NaiveSearcher {
         }
         self.avg = avg
         self.df = df
+        postings = docs.map { d in
+            var out: [Int: [String: [Int]]] = [:]
+            for (f, toks) in d.text {
+                var m: [String: [Int]] = [:]
+                for t in toks { m[t.term, default: []].append(t.pos) }
+                out[f] = m
+            }
+            return out
+        }
     }
 
     func idf(_ d: Int) -> Float {
@@ -62,7 +73,7 @@ struct NaiveSearcher {
     }
 
     /// nil = no match.
-    func evaluate(_ q: Query, _ doc: NaiveDoc) -> Float? {
+    func evaluate(_ q: Query, _ doc: NaiveDoc, _ docIndex: Int) -> Float? {
         switch q {
         case .matchAll: return 0
         case .matchNone: return nil
@@ -76,7 +87,7 @@ struct NaiveSearcher {
             var s: Float = 0
             var matched = false
             for (_, f) in fieldsOf(slot: t.slot, mask: t.fields) {
-                let tf = (doc.text[f] ?? []).filter { $0.term == term }.count
+                let tf = postings[docIndex][f]?[term]?.count ?? 0
                 guard tf > 0 else { continue }
                 matched = true
                 let w = t.boost * schema.fields[f].effectiveBoost * idf(df[f]![term] ?? 0) * (params.k1 + 1)
@@ -86,14 +97,13 @@ struct NaiveSearcher {
         case .phrase(let p):
             let terms = p.terms.map { String(decoding: $0, as: UTF8.self) }
             if terms.count == 1 {
-                return evaluate(.term(TermQuery(slot: p.slot, term: p.terms[0], fields: p.fields, boost: p.boost)), doc)
+                return evaluate(.term(TermQuery(slot: p.slot, term: p.terms[0], fields: p.fields, boost: p.boost)), doc, docIndex)
             }
             let offs = p.positions.map { Int($0 - p.positions[0]) }
             var s: Float = 0
             var matched = false
             for (_, f) in fieldsOf(slot: p.slot, mask: p.fields) {
-                let toks = doc.text[f] ?? []
-                let lists = terms.map { t in toks.filter { $0.term == t }.map { $0.pos } }
+                let lists = terms.map { t in postings[docIndex][f]?[t] ?? [] }
                 guard lists.allSatisfy({ !$0.isEmpty }) else { continue }
                 let pf = naivePhraseFreq(lists, terms: terms, offsets: offs, slop: p.slop)
                 guard pf > 0 else { continue }
@@ -105,17 +115,17 @@ struct NaiveSearcher {
             }
             return matched ? s : nil
         case .prefix(let p):
-            return evaluate(expand(p), doc)
+            return evaluate(expand(p), doc, docIndex)
         case .boolean(let b):
             var s: Float = 0
             for m in b.must {
-                guard let x = evaluate(m, doc) else { return nil }
+                guard let x = evaluate(m, doc, docIndex) else { return nil }
                 s += x
             }
-            for m in b.mustNot where evaluate(m, doc) != nil { return nil }
+            for m in b.mustNot where evaluate(m, doc, docIndex) != nil { return nil }
             var nShould = 0
             for m in b.should {
-                if let x = evaluate(m, doc) { s += x; nShould += 1 }
+                if let x = evaluate(m, doc, docIndex) { s += x; nShould += 1 }
             }
             if b.must.isEmpty {
                 if b.should.isEmpty { return b.mustNot.isEmpty ? nil : s }
@@ -124,6 +134,17 @@ struct NaiveSearcher {
                 return nil
             }
             return s
+        }
+    }
+
+    /// Expands prefix queries once per search rather than once per document.
+    func rewritePrefixes(_ q: Query) -> Query {
+        switch q {
+        case .prefix(let p): return expand(p)
+        case .boolean(let b):
+            return .boolean(BooleanQuery(must: b.must.map(rewritePrefixes), should: b.should.map(rewritePrefixes),
+                                         mustNot: b.mustNot.map(rewritePrefixes), minimumShouldMatch: b.minimumShouldMatch))
+        default: return q
         }
     }
 
@@ -169,8 +190,9 @@ struct NaiveSearcher {
     /// Every match, best first (score desc, doc asc).
     func search(_ q: Query) -> [ScoredDoc] {
         var out: [ScoredDoc] = []
+        let q = rewritePrefixes(q)
         for (i, d) in docs.enumerated() {
-            if let s = evaluate(q, d) { out.append(ScoredDoc(doc: i, score: s)) }
+            if let s = evaluate(q, d, i) { out.append(ScoredDoc(doc: i, score: s)) }
         }
         out.sort { $0.score > $1.score || ($0.score == $1.score && $0.doc < $1.doc) }
         return out
