@@ -117,12 +117,13 @@ public final class SearchService: Sendable {
             if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) { continue }
             do {
                 guard line.count <= maxLine else { throw EngineError.badRequest("request line longer than \(maxLine) bytes") }
-                var parseError: JSONError?
-                line.withUnsafeBufferPointer { p in
-                    do { try tape.parse(p) } catch let e as JSONError { parseError = e } catch {}
+                // The tape points into `line`: read it only while the buffer is pinned.
+                let req = try line.withUnsafeBufferPointer { p -> SearchRequest in
+                    do { try tape.parse(p) } catch let e as JSONError {
+                        throw EngineError.badRequest(e.description)
+                    }
+                    return try SearchRequest.parse(tape: tape, node: tape.root)
                 }
-                if let parseError { throw EngineError.badRequest(parseError.description) }
-                let req = try SearchRequest.parse(tape: tape, node: tape.root)
                 let res = try search(req, startedAt: t0)
                 Self.json(res, into: &w)
             } catch let e as EngineError {

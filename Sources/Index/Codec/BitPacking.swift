@@ -58,6 +58,10 @@ public enum BitPacking {
             dst.update(repeating: 0, count: count)
             return
         }
+        if count == 128 {
+            unpack128(src, width: width, into: dst)
+            return
+        }
         let w = UInt64(width)
         let mask: UInt64 = (UInt64(1) << w) - 1
         var bit: UInt64 = 0
@@ -65,6 +69,63 @@ public enum BitPacking {
             let word = UInt64(littleEndian: src.loadUnaligned(fromByteOffset: Int(bit >> 3), as: UInt64.self))
             dst[i] = UInt32(truncatingIfNeeded: (word >> (bit & 7)) & mask)
             bit &+= w
+        }
+    }
+
+    /// A full block of 128 values: one specialised, unrolled loop per width.
+    @inline(never)
+    static func unpack128(_ src: UnsafeRawPointer, width: Int, into dst: UnsafeMutablePointer<UInt32>) {
+        switch width {
+        case 1: unpackGroups(src, 1, dst)
+        case 2: unpackGroups(src, 2, dst)
+        case 3: unpackGroups(src, 3, dst)
+        case 4: unpackGroups(src, 4, dst)
+        case 5: unpackGroups(src, 5, dst)
+        case 6: unpackGroups(src, 6, dst)
+        case 7: unpackGroups(src, 7, dst)
+        case 8: unpackGroups(src, 8, dst)
+        case 9: unpackGroups(src, 9, dst)
+        case 10: unpackGroups(src, 10, dst)
+        case 11: unpackGroups(src, 11, dst)
+        case 12: unpackGroups(src, 12, dst)
+        case 13: unpackGroups(src, 13, dst)
+        case 14: unpackGroups(src, 14, dst)
+        case 15: unpackGroups(src, 15, dst)
+        case 16: unpackGroups(src, 16, dst)
+        case 17: unpackGroups(src, 17, dst)
+        case 18: unpackGroups(src, 18, dst)
+        case 19: unpackGroups(src, 19, dst)
+        case 20: unpackGroups(src, 20, dst)
+        case 21: unpackGroups(src, 21, dst)
+        case 22: unpackGroups(src, 22, dst)
+        case 23: unpackGroups(src, 23, dst)
+        case 24: unpackGroups(src, 24, dst)
+        case 25: unpackGroups(src, 25, dst)
+        default:
+            let w = UInt64(width)
+            let mask: UInt64 = (UInt64(1) << w) - 1
+            var bit: UInt64 = 0
+            for i in 0..<128 {
+                let word = UInt64(littleEndian: src.loadUnaligned(fromByteOffset: Int(bit >> 3), as: UInt64.self))
+                dst[i] = UInt32(truncatingIfNeeded: (word >> (bit & 7)) & mask)
+                bit &+= w
+            }
+        }
+    }
+
+    /// 16 groups of 8 values; a group of 8 `w`-bit values is exactly `w` bytes, so every shift and
+    /// offset inside a group is a constant once `w` is.
+    @inline(__always)
+    static func unpackGroups(_ src: UnsafeRawPointer, _ w: Int, _ dst: UnsafeMutablePointer<UInt32>) {
+        let mask: UInt64 = (UInt64(1) << UInt64(w)) - 1
+        for g in 0..<16 {
+            let base = src + g &* w
+            let out = dst + g &* 8
+            for j in 0..<8 {
+                let bit = j &* w
+                let word = UInt64(littleEndian: base.loadUnaligned(fromByteOffset: bit >> 3, as: UInt64.self))
+                out[j] = UInt32(truncatingIfNeeded: (word >> UInt64(bit & 7)) & mask)
+            }
         }
     }
 
