@@ -82,11 +82,11 @@ import Testing
 
         // Batch mode: answers in order, errors in place.
         let batch = try Self.aisle(["search", "--index", idx, "--stdin"],
-                                   stdin: #"{"q":"lamp","limit":2}"# + "\n" + #"{"q":"rug","filters":{"price_min":1}}"# + "\n" + #"{"q":"tv OR television","operator":"or"}"# + "\n")
+                                   stdin: #"{"q":"lamp","limit":2}"# + "\n" + #"{"q":"rug","filters":{"colour":["red"]}}"# + "\n" + #"{"q":"tv OR television","operator":"or"}"# + "\n")
         let lines = batch.out.split(separator: "\n").map(String.init)
         #expect(lines.count == 3)
         #expect(try JSONValue.parse(lines[0])["hits"]?.arrayValue?.count == 2)
-        #expect(try JSONValue.parse(lines[1])["error"]?.stringValue?.contains("filters") == true)
+        #expect(try JSONValue.parse(lines[1])["error"]?.stringValue?.contains("unknown filter \"colour\"") == true)
         #expect((try JSONValue.parse(lines[2])["total"]?.numberValue ?? 0) >= 2)
 
         // A TREC run.

@@ -28,8 +28,13 @@ import Testing
         (#"{"q":"x","offset":9995,"limit":10}"#, "offset + limit must be at most 10000"),
         (#"{"q":"x","operator":"xor"}"#, "operator must be"),
         (#"{"q":"x","colour":"red"}"#, "unknown key \"colour\""),
-        (#"{"q":"x","filters":{"brand":["A"]}}"#, "filters are not supported yet"),
-        (#"{"q":"x","facets":["brand"]}"#, "facets are not supported yet"),
+        (#"{"q":"x","filters":[1]}"#, "filters must be an object"),
+        (#"{"q":"x","facets":"brand"}"#, "facets must be an array"),
+        (#"{"q":"x","facets":[{"size":3}]}"#, "needs \"field\""),
+        (#"{"q":"x","facets":[{"field":"price","ranges":[{"from":5,"to":1}]}]}"#, "must be below"),
+        (#"{"q":"x","facets":[{"field":"brand","size":0}]}"#, "facet size must be"),
+        (#"{"q":"x","search_after":[1]}"#, "search_after must be"),
+        (#"{"q":"x","sort":1}"#, "sort must be a string"),
         (#"["q"]"#, "must be a JSON object"),
     ])
     func rejectsBadRequests(_ json: String, _ fragment: String) {

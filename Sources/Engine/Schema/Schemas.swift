@@ -5,19 +5,21 @@ import AisleIndex
 public enum Schemas {
     /// The default schema for the catalog JSONL format (`../shared/corpora/synth/README.md`):
     /// title^3, brand^2, the category levels^1 and description^1 as text; brand, each category level,
-    /// category_path and every attributes.* as keywords; price, rating, review_count as numbers;
-    /// in_stock as a boolean.
+    /// category_path (a hierarchy: a filter on a path matches everything below it) and every
+    /// attributes.* as keywords; price, rating, review_count as numbers; in_stock as a boolean.
+    /// The id and title are stored; brand, category, price and the other columns are shown from doc
+    /// values.
     public static let catalog = Schema(idField: "id", fields: [
         FieldDefinition(name: "id", type: .keyword, stored: true),
         FieldDefinition(name: "title", type: .text, boost: 3, stored: true),
-        FieldDefinition(name: "brand", type: .text, boost: 2, stored: true, keyword: true),
+        FieldDefinition(name: "brand", type: .text, boost: 2, keyword: true),
         FieldDefinition(name: "category", type: .text, boost: 1, source: "category"),
         FieldDefinition(name: "description", type: .text, boost: 1),
         FieldDefinition(name: "category_l1", type: .keyword, source: "category[0]"),
         FieldDefinition(name: "category_l2", type: .keyword, source: "category[1]"),
         FieldDefinition(name: "category_l3", type: .keyword, source: "category[2]"),
-        FieldDefinition(name: "category_path", type: .keyword, stored: true),
-        FieldDefinition(name: "price", type: .numeric, stored: true),
+        FieldDefinition(name: "category_path", type: .keyword, hierarchy: " > "),
+        FieldDefinition(name: "price", type: .numeric),
         FieldDefinition(name: "rating", type: .numeric),
         FieldDefinition(name: "review_count", type: .numeric),
         FieldDefinition(name: "in_stock", type: .boolean),

@@ -1,8 +1,25 @@
 import AisleIndex
 
-/// One search, as the CLI flags or a JSON request line describe it.
+/// A facet as a request names it: a field (or alias such as `category`), with options.
+public struct FacetRequest: Sendable, Equatable {
+    public var name: String
+    public var size: Int?
+    public var ranges: [NumericRange]?
+    public init(name: String, size: Int? = nil, ranges: [NumericRange]? = nil) {
+        self.name = name
+        self.size = size
+        self.ranges = ranges
+    }
+}
+
+/// One search, as the CLI flags, a JSON request line or an HTTP request describe it. Field names
+/// are resolved against the index's schema by `SearchService`.
 ///
 /// JSON form: `{"q": "black sofa", "operator": "and"|"or", "limit": 10, "offset": 0,
+/// "filters": {"price_min": 10, "price_max": 50, "brand": ["Acme"], "category": "Furniture > Sofas",
+/// "in_stock": true, "attributes.color": ["blue"]}, "facets": ["brand", "category", "price",
+/// {"field": "attributes.color", "size": 5}, {"field": "price", "ranges": [{"to": 25}, {"from": 25}]}],
+/// "sort": "relevance"|"price_asc"|"price_desc"|"rating"|"review_count", "search_after": [12.5, "P1"],
 /// "track_total_hits": true|false|N, "explain": false, "fields": ["title", "price"]}`.
 public struct SearchRequest: Sendable, Equatable {
     public static let maxLimit = 1000
@@ -17,6 +34,18 @@ public struct SearchRequest: Sendable, Equatable {
     public var explain = false
     /// Stored fields to return with each hit (nil: none; ["*"]: all).
     public var fields: [String]?
+    /// Filters by key (a field name, `<numeric>_min` / `_max`, or `category`), raw JSON values.
+    public var filters: [(key: String, value: JSONValue)] = []
+    public var facets: [FacetRequest] = []
+    public var sort: String?
+    public var searchAfter: [JSONValue]?
+
+    public static func == (a: SearchRequest, b: SearchRequest) -> Bool {
+        a.q == b.q && a.op == b.op && a.limit == b.limit && a.offset == b.offset && a.trackTotalHits == b.trackTotalHits
+            && a.explain == b.explain && a.fields == b.fields && a.facets == b.facets && a.sort == b.sort
+            && a.searchAfter == b.searchAfter && a.filters.count == b.filters.count
+            && zip(a.filters, b.filters).allSatisfy { $0.key == $1.key && $0.value == $1.value }
+    }
 
     public init(q: String = "", op: DefaultOperator = .and, limit: Int = 10, offset: Int = 0) {
         self.q = q
@@ -39,12 +68,7 @@ public struct SearchRequest: Sendable, Equatable {
     }
 
     /// Keys a later version understands; present here, they are an error rather than silently ignored.
-    static let notYetSupported: [String: String] = [
-        "filters": "filters are not supported yet",
-        "facets": "facets are not supported yet",
-        "sort": "sorting other than by relevance is not supported yet",
-        "search_after": "search_after is not supported yet",
-    ]
+    static let notYetSupported: [String: String] = [:]
 
     /// Parses a JSON request object. Unknown keys, wrong types and out-of-range values are errors.
     public static func parse(tape: JSONTape, node: Int) throws -> SearchRequest {
@@ -87,12 +111,70 @@ public struct SearchRequest: Sendable, Equatable {
                     guard tape.kind(e) == .string else { throw EngineError.badRequest("fields must be an array of field names") }
                     return tape.string(e)
                 }
+            case "filters":
+                guard kind == .object else { throw EngineError.badRequest("filters must be an object such as {\"brand\": [\"Acme\"], \"price_max\": 50}") }
+                var fs: [(key: String, value: JSONValue)] = []
+                tape.forEachMember(vn) { k, v in fs.append((tape.string(k), tape.value(v))) }
+                r.filters = fs
+            case "facets":
+                guard kind == .array else { throw EngineError.badRequest("facets must be an array of field names or objects") }
+                r.facets = try tape.elements(vn).map { try FacetRequest.parse(tape.value($0)) }
+                guard r.facets.count <= 32 else { throw EngineError.badRequest("at most 32 facets per request") }
+            case "sort":
+                guard kind == .string else { throw EngineError.badRequest("sort must be a string such as \"price_asc\"") }
+                r.sort = tape.string(vn)
+            case "search_after":
+                guard kind == .array, let a = tape.value(vn).arrayValue, a.count == 2 else {
+                    throw EngineError.badRequest("search_after must be the [value, id] pair of the last hit's \"sort\"")
+                }
+                r.searchAfter = a
             default:
                 if let why = notYetSupported[key] { throw EngineError.badRequest("\(key): \(why)") }
-                throw EngineError.badRequest("unknown key \"\(key)\" (known: q, operator, limit, offset, track_total_hits, explain, fields)")
+                throw EngineError.badRequest("unknown key \"\(key)\" (known: q, operator, limit, offset, filters, facets, sort, search_after, track_total_hits, explain, fields)")
             }
         }
         try r.validate()
         return r
+    }
+}
+
+extension FacetRequest {
+    /// `"brand"` or `{"field": "brand", "size": 20}` or `{"field": "price", "ranges": [{"to": 25}, {"from": 25, "to": 50}]}`.
+    static func parse(_ v: JSONValue) throws -> FacetRequest {
+        if let s = v.stringValue { return FacetRequest(name: s) }
+        guard let obj = v.objectValue else { throw EngineError.badRequest("a facet is a field name or an object with \"field\"") }
+        var f = FacetRequest(name: "")
+        for (k, x) in obj {
+            switch k {
+            case "field":
+                guard let s = x.stringValue else { throw EngineError.badRequest("facet field must be a string") }
+                f.name = s
+            case "size":
+                guard let n = x.numberValue, n == n.rounded(), n >= 1, n <= 1000 else {
+                    throw EngineError.badRequest("facet size must be an integer from 1 to 1000")
+                }
+                f.size = Int(n)
+            case "ranges":
+                guard let arr = x.arrayValue, !arr.isEmpty, arr.count <= 100 else {
+                    throw EngineError.badRequest("facet ranges must be a non-empty array of {\"from\", \"to\"} objects (at most 100)")
+                }
+                f.ranges = try arr.map { r in
+                    guard r.objectValue != nil else { throw EngineError.badRequest("a range is an object with from and/or to") }
+                    for (rk, _) in r.objectValue! where rk != "from" && rk != "to" {
+                        throw EngineError.badRequest("unknown range key \"\(rk)\" (from, to)")
+                    }
+                    let from = r["from"], to = r["to"]
+                    if let from, !from.isNull, from.numberValue == nil { throw EngineError.badRequest("range from must be a number") }
+                    if let to, !to.isNull, to.numberValue == nil { throw EngineError.badRequest("range to must be a number") }
+                    let nr = NumericRange(from: from?.numberValue, to: to?.numberValue)
+                    if let a = nr.from, let b = nr.to, a >= b { throw EngineError.badRequest("range from \(a) must be below to \(b)") }
+                    return nr
+                }
+            default:
+                throw EngineError.badRequest("unknown facet option \"\(k)\" (field, size, ranges)")
+            }
+        }
+        guard !f.name.isEmpty else { throw EngineError.badRequest("a facet object needs \"field\"") }
+        return f
     }
 }

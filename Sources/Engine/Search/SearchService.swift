@@ -1,28 +1,41 @@
 import Foundation
 import AisleIndex
 
-/// A hit with its id, score and the stored fields asked for.
+/// A hit with its id, score and the fields asked for.
 public struct SearchHit: Sendable {
     public var doc: Int
     public var id: String
     public var score: Float
+    public var sortValue: Double?
     public var fields: [(name: String, value: StoredValue)]
     public var explanation: Explanation?
+}
+
+/// One facet's result under the name the request used.
+public struct NamedFacet: Sendable {
+    public var name: String
+    public var kind: FacetSpec.Kind
+    public var result: FacetResult
 }
 
 public struct SearchResponse: Sendable {
     public var hits: [SearchHit]
     public var total: Int
     public var totalIsExact: Bool
+    public var facets: [NamedFacet]
+    public var sort: SortSpec
+    /// Whether hits carry their sort position ("sort" in JSON).
+    public var showSort: Bool
     public var tookMicros: Double
 }
 
-/// Runs search requests against one searcher (thread-safe: a parser per call is cheap, analyzers
-/// are shared and thread-safe).
+/// Runs search requests against one searcher (thread-safe: analyzers are shared and thread-safe,
+/// everything else is per call).
 public final class SearchService: Sendable {
     public let searcher: Searcher
     private let parserAnd: QueryParser
     private let parserOr: QueryParser
+    private let resolver: RequestResolver
 
     public init(searcher: Searcher) throws {
         self.searcher = searcher
@@ -30,6 +43,7 @@ public final class SearchService: Sendable {
         var p = parserAnd
         p.defaultOperator = .or
         parserOr = p
+        resolver = RequestResolver(schema: searcher.schema, layout: searcher.layout)
     }
 
     public func parser(_ op: DefaultOperator) -> QueryParser { op == .and ? parserAnd : parserOr }
@@ -38,31 +52,58 @@ public final class SearchService: Sendable {
         try parser(request.op).parse(request.q)
     }
 
+    /// The index-level search for a request, and the facets' names.
+    public func spec(for request: SearchRequest) throws -> (SearchSpec, [String]) {
+        try request.validate()
+        let filters = try resolver.filters(request.filters)
+        let facets = try resolver.facets(request.facets, filters: filters)
+        let sort = try resolver.sort(request.sort)
+        var spec = SearchSpec(query: try query(for: request), filters: filters, facets: facets.map { $0.spec }, sort: sort,
+                              limit: request.limit, offset: request.offset,
+                              searchAfter: try resolver.searchAfter(request.searchAfter, sort: sort),
+                              trackTotalHits: request.trackTotalHits)
+        if spec.searchAfter != nil && request.offset != 0 {
+            throw EngineError.badRequest("use either offset or search_after, not both")
+        }
+        spec.limit = request.limit
+        return (spec, facets.map { $0.name })
+    }
+
     /// Runs a request. `took_us` covers parsing, analysis, search and fetching ids and fields.
     public func search(_ request: SearchRequest, startedAt: UInt64? = nil) throws -> SearchResponse {
         let t0 = startedAt ?? DispatchTime.now().uptimeNanoseconds
-        try request.validate()
-        let q = try query(for: request)
-        let top: TopDocs
+        let (spec, facetNames) = try spec(for: request)
+        let outcome: SearchOutcome
         do {
-            top = try searcher.search(q, limit: request.limit, offset: request.offset, trackTotalHits: request.trackTotalHits)
+            outcome = try searcher.search(spec)
         } catch let e as IndexError {
             if case .invalidQuery(let m) = e { throw EngineError.badRequest(m) }
             throw e
         }
         var hits: [SearchHit] = []
-        hits.reserveCapacity(top.hits.count)
+        hits.reserveCapacity(outcome.hits.count)
         let wanted = request.fields.map { Set($0) }
-        for h in top.hits {
+        for h in outcome.hits {
             var fields: [(name: String, value: StoredValue)] = []
-            if let wanted {
-                fields = try searcher.storedFields(of: h.doc).filter { wanted.contains("*") || wanted.contains($0.name) }
-            }
-            hits.append(SearchHit(doc: h.doc, id: try searcher.id(of: h.doc), score: h.score, fields: fields,
-                                  explanation: request.explain ? try searcher.explain(q, doc: h.doc) : nil))
+            if let wanted { fields = try displayFields(doc: h.doc, wanted: wanted) }
+            hits.append(SearchHit(doc: h.doc, id: try searcher.id(of: h.doc), score: h.score, sortValue: h.sortValue,
+                                  fields: fields, explanation: request.explain ? try searcher.explain(spec.query, doc: h.doc) : nil))
         }
         let took = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1000
-        return SearchResponse(hits: hits, total: top.totalHits, totalIsExact: top.totalIsExact, tookMicros: took)
+        let facets = zip(facetNames, zip(spec.facets, outcome.facets)).map { NamedFacet(name: $0, kind: $1.0.kind, result: $1.1) }
+        return SearchResponse(hits: hits, total: outcome.totalHits, totalIsExact: outcome.totalIsExact, facets: facets,
+                              sort: spec.sort, showSort: request.sort != nil || request.searchAfter != nil, tookMicros: took)
+    }
+
+    /// Stored fields, completed from doc values (brand, category, price... are kept as columns).
+    public func displayFields(doc: Int, wanted: Set<String>) throws -> [(name: String, value: StoredValue)] {
+        var out = try searcher.storedFields(of: doc).filter { wanted.contains("*") || wanted.contains($0.name) }
+        var have = Set(out.map { $0.name })
+        for (name, v) in try searcher.docValueFields(of: doc) where !have.contains(name) && (wanted.contains("*") || wanted.contains(name)) {
+            out.append((name, v))
+            have.insert(name)
+        }
+        return out
     }
 
     /// The response as one line of JSON.
@@ -74,6 +115,20 @@ public final class SearchService: Sendable {
             w.string(h.id)
             w.raw(",\"score\":")
             w.number(h.score)
+            if r.showSort {
+                w.raw(",\"sort\":[")
+                switch r.sort {
+                case .relevance:
+                    w.number(h.score)
+                    w.raw(",")
+                    w.number(h.doc)
+                case .field:
+                    if let v = h.sortValue { w.number(v) } else { w.raw("null") }
+                    w.raw(",")
+                    w.string(h.id)
+                }
+                w.raw("]")
+            }
             if !h.fields.isEmpty {
                 w.raw(",\"fields\":{")
                 for (j, f) in h.fields.enumerated() {
@@ -93,9 +148,39 @@ public final class SearchService: Sendable {
         w.number(r.total)
         w.raw(",\"total_relation\":")
         w.raw(r.totalIsExact ? "\"eq\"" : "\"gte\"")
+        if !r.facets.isEmpty {
+            w.raw(",\"facets\":{")
+            for (i, f) in r.facets.enumerated() {
+                if i > 0 { w.raw(",") }
+                w.key(f.name)
+                w.value(facetJSON(f))
+            }
+            w.raw("}")
+        }
         w.raw(",\"took_us\":")
         w.number((r.tookMicros * 10).rounded() / 10)
         w.raw("}")
+    }
+
+    /// Terms facets: a list of {value, count}; hierarchy: {path, children, other}; ranges: {ranges, min, max}.
+    public static func facetJSON(_ f: NamedFacet) -> JSONValue {
+        func counts(_ c: [FacetResult.Count]) -> JSONValue {
+            .array(c.map { .object([("value", .string($0.value)), ("count", .number(Double($0.count)))]) })
+        }
+        switch f.kind {
+        case .terms:
+            return counts(f.result.values)
+        case .hierarchy:
+            return .object([("path", counts(f.result.path)), ("children", counts(f.result.values)),
+                            ("other", .number(Double(f.result.other)))])
+        case .ranges:
+            let ranges = JSONValue.array(f.result.ranges.map { r in
+                .object([("from", r.from.map { .number($0) } ?? .null), ("to", r.to.map { .number($0) } ?? .null),
+                         ("count", .number(Double(r.count)))])
+            })
+            return .object([("ranges", ranges), ("min", f.result.min.map { .number($0) } ?? .null),
+                            ("max", f.result.max.map { .number($0) } ?? .null)])
+        }
     }
 
     public static func errorJSON(_ message: String, into w: inout JSONWriter) {

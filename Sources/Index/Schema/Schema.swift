@@ -26,9 +26,19 @@ public struct FieldDefinition: Codable, Sendable, Equatable {
     /// Where the value comes from in an input document: a dotted path, `category[0]` for an
     /// array element, or `attributes.*` for every key of an object. Defaults to `name`.
     public var source: String?
+    /// Keep a per-document column (for facets, sorting, range filters and display). Default: on for
+    /// numeric and boolean fields and for keyword fields, off for instances of pattern fields.
+    public var docValues: Bool?
+    /// For keyword fields holding a path (`Furniture > Sofas > Loveseats`): the separator. Every
+    /// prefix of the path is indexed too, so a filter on `Furniture > Sofas` matches everything below.
+    public var hierarchy: String?
+
+    public enum CodingKeys: String, CodingKey {
+        case name, type, analyzer, boost, stored, keyword, source, docValues = "doc_values", hierarchy
+    }
 
     public init(name: String, type: FieldType, analyzer: String? = nil, boost: Float? = nil, stored: Bool? = nil,
-                keyword: Bool? = nil, source: String? = nil) {
+                keyword: Bool? = nil, source: String? = nil, docValues: Bool? = nil, hierarchy: String? = nil) {
         self.name = name
         self.type = type
         self.analyzer = analyzer
@@ -36,6 +46,8 @@ public struct FieldDefinition: Codable, Sendable, Equatable {
         self.stored = stored
         self.keyword = keyword
         self.source = source
+        self.docValues = docValues
+        self.hierarchy = hierarchy
     }
 
     public var isStored: Bool { stored ?? false }
@@ -44,6 +56,15 @@ public struct FieldDefinition: Codable, Sendable, Equatable {
     public var isKeywordIndexed: Bool { type == .keyword || (type == .text && keyword == true) }
     /// A pattern such as `attributes.*` that stands for every field of that prefix found in the input.
     public var isPattern: Bool { name.hasSuffix(".*") }
+
+    /// Whether the field has a doc values column (patterns: whether their instances do).
+    public var hasDocValues: Bool {
+        switch type {
+        case .numeric, .boolean: return docValues ?? true
+        case .keyword: return docValues ?? !isPattern
+        case .text: return keyword == true && (docValues ?? true)
+        }
+    }
 }
 
 /// BM25 parameters.
@@ -99,6 +120,9 @@ public struct Schema: Codable, Sendable, Equatable {
                 if f.boost != nil { throw IndexError.schema("field \(f.name): only text fields take a boost") }
                 if f.keyword != nil { throw IndexError.schema("field \(f.name): `keyword` applies to text fields only") }
             }
+            if let h = f.hierarchy {
+                guard f.isKeywordIndexed, !h.isEmpty else { throw IndexError.schema("field \(f.name): hierarchy needs a keyword field and a non-empty separator") }
+            }
             if f.name == idField && f.type != .keyword {
                 throw IndexError.schema("id field \(f.name) must be of type keyword")
             }
@@ -120,6 +144,7 @@ public struct Schema: Codable, Sendable, Equatable {
         var f = pattern
         f.name = name
         f.source = nil
+        f.docValues = pattern.hasDocValues
         fields.append(f)
         return fields.count - 1
     }
@@ -148,6 +173,12 @@ public struct SchemaLayout: Sendable {
     /// Ordinals of the text fields, in schema order (the order of norms in a segment).
     public let textFields: [Int]
     public let idOrdinal: Int
+    /// Fields with a numeric doc values column (numeric and boolean fields).
+    public let numericColumns: [Int]
+    /// Keyword fields with an ordinal doc values column.
+    public let ordinalColumns: [Int]
+    /// Hierarchy separators of keyword fields that have one.
+    public let hierarchy: [Int: [UInt8]]
 
     public init(_ schema: Schema, defaultAnalyzer: String = "english") throws {
         try schema.validate()
@@ -184,6 +215,16 @@ public struct SchemaLayout: Sendable {
         self.keywordFields = kf
         self.textFields = text
         self.idOrdinal = id
+        var nc: [Int] = [], oc: [Int] = []
+        var h: [Int: [UInt8]] = [:]
+        for (i, f) in schema.fields.enumerated() where !f.isPattern {
+            if (f.type == .numeric || f.type == .boolean) && f.hasDocValues { nc.append(i) }
+            if f.isKeywordIndexed && f.hasDocValues && i != id { oc.append(i) }
+            if let sep = f.hierarchy, f.isKeywordIndexed { h[i] = Array(sep.utf8) }
+        }
+        numericColumns = nc
+        ordinalColumns = oc
+        hierarchy = h
     }
 
     public var slotCount: Int { textGroups.count + keywordFields.count }

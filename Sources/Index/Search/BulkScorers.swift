@@ -11,23 +11,35 @@ enum BulkScorers {
     /// Block-max conjunction (all terms required): the rarest term leads. Once documents may be
     /// skipped, they are taken in windows that end where the first of the terms' current blocks
     /// ends, and a window whose summed block upper bounds cannot beat the threshold is skipped.
-    static func conjunction(_ scorers: [TermScorer], excluded: [Scorer], collector: TopKCollector) {
+    static func conjunction(_ scorers: [TermScorer], filters: [PostingsCursor] = [], predicates: [DocPredicate] = [],
+                            excluded: [Scorer], collector: TopKCollector) {
         let sorted = scorers.sorted { $0.cost < $1.cost }
-        withExtendedLifetime(sorted) {
+        // Every cursor of the intersection, cheapest first: the scored terms and the filters.
+        let all = (sorted.map { $0.cursor } + filters).sorted { $0.info.docCount < $1.info.docCount }
+        withExtendedLifetime((sorted, all)) {
             let n = sorted.count
-            let s = UnsafeMutablePointer<Unmanaged<TermScorer>>.allocate(capacity: n)
-            let c = UnsafeMutablePointer<Unmanaged<PostingsCursor>>.allocate(capacity: n)
-            defer { s.deallocate(); c.deallocate() }
+            let m = all.count
+            let s = UnsafeMutablePointer<Unmanaged<TermScorer>>.allocate(capacity: max(n, 1))
+            let c = UnsafeMutablePointer<Unmanaged<PostingsCursor>>.allocate(capacity: max(n, 1))
+            let a = UnsafeMutablePointer<Unmanaged<PostingsCursor>>.allocate(capacity: m)
+            defer { s.deallocate(); c.deallocate(); a.deallocate() }
             for i in 0..<n {
                 s[i] = Unmanaged.passUnretained(sorted[i])
                 c[i] = Unmanaged.passUnretained(sorted[i].cursor)
             }
-            let lead = c[0]
+            for i in 0..<m { a[i] = Unmanaged.passUnretained(all[i]) }
+            let lead = a[0]
             let hasExclusions = !excluded.isEmpty
+            let hasPredicates = !predicates.isEmpty
             var windowEnd: Int64 = -1
             var windowMax: Float = .infinity
             var doc = lead._withUnsafeGuaranteedRef { $0.nextDoc() }
             outer: while doc != PostingsCursor.noMoreDocs {
+                if collector.canPrune && n == 0 {
+                    // Only filters: every remaining match scores 0 and cannot beat the heap.
+                    collector.markPruned()
+                    break
+                }
                 if collector.canPrune {
                     if Int64(doc) > windowEnd {
                         var end = UInt32.max
@@ -49,13 +61,17 @@ enum BulkScorers {
                     }
                 }
                 var i = 1
-                while i < n {
-                    let d = c[i]._withUnsafeGuaranteedRef { $0.advance(doc) }
+                while i < m {
+                    let d = a[i]._withUnsafeGuaranteedRef { $0.advance(doc) }
                     if d > doc {
                         doc = lead._withUnsafeGuaranteedRef { $0.advance(d) }
                         continue outer
                     }
                     i += 1
+                }
+                if hasPredicates && predicates.contains(where: { !$0.matches(doc) }) {
+                    doc = lead._withUnsafeGuaranteedRef { $0.nextDoc() }
+                    continue
                 }
                 if hasExclusions && excluded.contains(where: { $0.advance(doc) == doc }) {
                     doc = lead._withUnsafeGuaranteedRef { $0.nextDoc() }
@@ -75,7 +91,8 @@ enum BulkScorers {
     /// "non-essential": candidates come only from the essential terms, and non-essential terms are
     /// probed only while the candidate can still compete. A window where no term is essential is
     /// skipped whole.
-    static func maxScore(_ scorers: [TermScorer], excluded: [Scorer], collector: TopKCollector) {
+    static func maxScore(_ scorers: [TermScorer], filters: [PostingsCursor] = [], predicates: [DocPredicate] = [],
+                         excluded: [Scorer], collector: TopKCollector) {
         withExtendedLifetime(scorers) {
             let n = scorers.count
             let s = UnsafeMutablePointer<Unmanaged<TermScorer>>.allocate(capacity: n)
@@ -144,7 +161,9 @@ enum BulkScorers {
                         for j in firstEssential..<n where c[order[j]]._withUnsafeGuaranteedRef({ $0.doc }) == cand {
                             bound += wmax[order[j]]
                         }
-                        let excludedDoc = hasExclusions && excluded.contains(where: { $0.advance(cand) == cand })
+                        let excludedDoc = (hasExclusions && excluded.contains(where: { $0.advance(cand) == cand }))
+                            || (!filters.isEmpty && filters.contains(where: { $0.advance(cand) != cand }))
+                            || (!predicates.isEmpty && predicates.contains(where: { !$0.matches(cand) }))
                         if !excludedDoc {
                             let minComp = collector.minCompetitive
                             if firstEssential == 0 && bound <= minComp {

@@ -53,7 +53,7 @@ public struct SegmentMeta: Codable, Sendable, Equatable {
 
 /// File names of a segment's components.
 public enum SegmentComponent: String, CaseIterable, Sendable {
-    case terms, docs, pos, norms, store, ids
+    case terms, docs, pos, norms, store, ids, dv
 
     public func fileName(segment: String) -> String { "\(segment).\(rawValue)" }
 
@@ -65,6 +65,7 @@ public enum SegmentComponent: String, CaseIterable, Sendable {
         case .norms: return "NORM"
         case .store: return StoredFieldsFormat.kind
         case .ids: return IdColumnFormat.kind
+        case .dv: return DocValuesFormat.kind
         }
     }
 

@@ -9,6 +9,7 @@ public final class SegmentReader: @unchecked Sendable {
     let normsFile: IndexFile
     public let stored: StoredFieldsReader
     public let ids: IdColumnReader
+    public let docValues: DocValuesReader
     /// Norm codes per text field (schema order of text fields).
     let normPointers: [UnsafePointer<UInt8>]
     public var docCount: Int { meta.docCount }
@@ -36,6 +37,7 @@ public final class SegmentReader: @unchecked Sendable {
         normsFile = try open(.norms)
         stored = try StoredFieldsReader(file: try open(.store))
         ids = try IdColumnReader(file: try open(.ids))
+        docValues = try DocValuesReader(file: try open(.dv), docCount: meta.docCount)
         var nr = normsFile.reader()
         let nf = Int(try nr.u32())
         let nd = Int(try nr.u32())
@@ -53,7 +55,7 @@ public final class SegmentReader: @unchecked Sendable {
     }
 
     /// All files of the segment, for verification.
-    var allFiles: [IndexFile] { [terms.file, docsFile, posFile, normsFile, stored.file, ids.file] }
+    var allFiles: [IndexFile] { [terms.file, docsFile, posFile, normsFile, stored.file, ids.file, docValues.file] }
 
     /// Recomputes every file's checksum.
     public func verifyChecksums() throws {

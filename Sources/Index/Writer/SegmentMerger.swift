@@ -72,6 +72,37 @@ struct SegmentMerger {
             }
         }
         let idSlot = layout.keywordSlotOfField[layout.idOrdinal]
+
+        // Doc values: rebuilt value by value.
+        var numeric: [Int: NumericColumnBuilder] = [:]
+        var ordinal: [Int: OrdinalColumnBuilder] = [:]
+        for f in layout.numericColumns {
+            var b = NumericColumnBuilder()
+            for r in readers {
+                let col = r.docValues.numeric[f]
+                for d in 0..<r.docCount { b.add(col?.value(d)) }
+            }
+            numeric[f] = b
+        }
+        for f in layout.ordinalColumns {
+            var b = OrdinalColumnBuilder()
+            for r in readers {
+                guard let col = r.docValues.ordinals[f] else {
+                    for _ in 0..<r.docCount { b.add([]) }
+                    continue
+                }
+                let values = try col.dictionary.allValues()
+                for d in 0..<r.docCount {
+                    var vs: [[UInt8]] = []
+                    col.forEachOrd(d) { vs.append(values[$0]) }
+                    b.add(vs)
+                }
+            }
+            ordinal[f] = b
+        }
+        let dvf = try open(.dv)
+        try dvf.write(DocValuesWriter.encode(numeric: numeric, ordinals: ordinal, docCount: total))
+        try close(dvf, .dv)
         let sf = try open(.store)
         try sf.write(stored.finish())
         try close(sf, .store)

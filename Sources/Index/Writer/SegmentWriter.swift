@@ -19,6 +19,13 @@ public final class SegmentWriter {
     private var fieldLen: [UInt32]
     private var stored = StoredFieldsWriter()
     private var ids = IdColumnWriter()
+    private var numericColumns: [Int: NumericColumnBuilder] = [:]
+    private var ordinalColumns: [Int: OrdinalColumnBuilder] = [:]
+    private var isNumericColumn: [Bool] = []
+    private var isOrdinalColumn: [Bool] = []
+    private var hierarchySeparator: [[UInt8]?] = []
+    private var docNumbers: [Double?] = []
+    private var docKeywords: [[[UInt8]]] = []
     private var scratch: [UInt64] = []
     public private(set) var docCount = 0
     /// While ids arrive in increasing byte order, the id column itself serves id lookups (binary
@@ -58,6 +65,29 @@ public final class SegmentWriter {
             if let s = layout.keywordSlotOfField[i] { keywordSlotOf[i] = Int32(s) }
         }
         for (ti, f) in layout.textFields.enumerated() { textIndexOf[f] = Int32(ti) }
+        isNumericColumn = Array(repeating: false, count: n)
+        isOrdinalColumn = Array(repeating: false, count: n)
+        hierarchySeparator = Array(repeating: nil, count: n)
+        for f in layout.numericColumns {
+            isNumericColumn[f] = true
+            if numericColumns[f] == nil {
+                // A column that appears mid-segment: earlier documents have no value.
+                var b = NumericColumnBuilder()
+                for _ in 0..<docCount { b.add(nil) }
+                numericColumns[f] = b
+            }
+        }
+        for f in layout.ordinalColumns {
+            isOrdinalColumn[f] = true
+            if ordinalColumns[f] == nil {
+                var b = OrdinalColumnBuilder()
+                for _ in 0..<docCount { b.add([]) }
+                ordinalColumns[f] = b
+            }
+        }
+        for (f, sep) in layout.hierarchy { hierarchySeparator[f] = sep }
+        docNumbers = Array(repeating: nil, count: n)
+        docKeywords = Array(repeating: [], count: n)
     }
 
     /// Approximate memory held, for flush decisions.
@@ -74,6 +104,16 @@ public final class SegmentWriter {
             lastDoc.append(-1)
             fieldMasks.append(0)
         }
+    }
+
+    @inline(__always) private func postKeyword(slot: UInt16, _ p: UnsafePointer<UInt8>, _ n: Int, doc docId: Int32) {
+        let id = terms.intern(slot: slot, p, n)
+        newTermState(id)
+        if lastDoc[Int(id)] == docId { return }
+        var st = streams[Int(id)]
+        arena.writeVInt(&st, UInt32(docId - lastDoc[Int(id)]))
+        streams[Int(id)] = st
+        lastDoc[Int(id)] = docId
     }
 
     /// Adds a document; its id is `docCount` before the call.
@@ -139,13 +179,25 @@ public final class SegmentWriter {
                 guard f < nFields, keywordSlotOf[f] >= 0 else {
                     throw IndexError.invalidDocument("field ordinal \(f) is not keyword-indexed")
                 }
-                let id = terms.intern(slot: UInt16(keywordSlotOf[f]), base + Int(k.start), Int(k.length))
-                newTermState(id)
-                if lastDoc[Int(id)] == docId { continue }
-                var st = streams[Int(id)]
-                arena.writeVInt(&st, UInt32(docId - lastDoc[Int(id)]))
-                streams[Int(id)] = st
-                lastDoc[Int(id)] = docId
+                let slot = UInt16(keywordSlotOf[f])
+                let start = base + Int(k.start)
+                let length = Int(k.length)
+                if isOrdinalColumn[f] { docKeywords[f].append(Array(UnsafeBufferPointer(start: start, count: length))) }
+                // Hierarchies: every prefix that ends before a separator is a term too.
+                if let sep = hierarchySeparator[f], sep.count > 0, length > sep.count {
+                    var i = 0
+                    while i + sep.count <= length {
+                        if memcmpEqual(start + i, sep, sep.count) {
+                            var e = i
+                            while e > 0 && start[e - 1] == 0x20 { e -= 1 }
+                            if e > 0 { postKeyword(slot: slot, start, e, doc: docId) }
+                            i += sep.count
+                        } else {
+                            i += 1
+                        }
+                    }
+                }
+                postKeyword(slot: slot, start, length, doc: docId)
             }
         }
         for ti in 0..<fieldLen.count {
@@ -155,6 +207,20 @@ public final class SegmentWriter {
                 fieldStats[ti].sumLength += UInt64(len)
                 fieldStats[ti].docCount += 1
             }
+        }
+        // Doc values.
+        if !numericColumns.isEmpty {
+            for (f, v) in doc.numbers where Int(f) < nFields && isNumericColumn[Int(f)] {
+                if docNumbers[Int(f)] == nil { docNumbers[Int(f)] = v }
+            }
+            for f in layout.numericColumns {
+                numericColumns[f]!.add(docNumbers[f])
+                docNumbers[f] = nil
+            }
+        }
+        for f in layout.ordinalColumns {
+            ordinalColumns[f]!.add(docKeywords[f])
+            docKeywords[f].removeAll(keepingCapacity: true)
         }
         stored.add(doc.stored)
         ids.add(doc.id)
@@ -254,6 +320,10 @@ public final class SegmentWriter {
         let idsFile = try open(.ids)
         try idsFile.write(ids.finish())
         try close(idsFile, .ids)
+
+        let dvFile = try open(.dv)
+        try dvFile.write(DocValuesWriter.encode(numeric: numericColumns, ordinals: ordinalColumns, docCount: docCount))
+        try close(dvFile, .dv)
 
         return SegmentMeta(id: segmentId, docCount: docCount, fieldCount: layout.schema.fields.count,
                            textFieldStats: fieldStats, files: files, idsSorted: idsSorted)

@@ -9,6 +9,8 @@ struct NaiveDoc {
     /// Per keyword field (by ordinal): values.
     var keywords: [Int: [String]] = [:]
     var stored: [Int: StoredValue] = [:]
+    /// Numeric and boolean (1/0) values.
+    var numbers: [Int: Double] = [:]
 }
 
 /// The reference implementation: evaluates a query by scanning every document, with the BM25F
@@ -185,6 +187,76 @@ struct NaiveSearcher {
             if found { count += 1 }
         }
         return count
+    }
+
+    // MARK: - Filters, facets, sorting
+
+    func passes(_ f: Filter, _ d: NaiveDoc) -> Bool {
+        switch f.kind {
+        case .anyOf(let vs): return (d.keywords[f.field] ?? []).contains { vs.contains($0) }
+        case .path(let p):
+            return (d.keywords[f.field] ?? []).contains { $0 == p || $0.hasPrefix(p + " > ") }
+        case .range(let lo, let hi):
+            guard let v = d.numbers[f.field] else { return false }
+            return (lo.map { v >= $0 } ?? true) && (hi.map { v <= $0 } ?? true)
+        case .equals(let b):
+            guard let v = d.numbers[f.field] else { return false }
+            return v == (b ? 1 : 0)
+        }
+    }
+
+    struct Outcome {
+        var ranked: [(doc: Int, score: Float, value: Double?)]
+        var total: Int
+        var facets: [[String: Int]]          // terms / hierarchy leaf counts per facet
+        var facetValues: [[Double]]          // numeric values per range facet
+    }
+
+    /// The whole result of a SearchSpec, by brute force.
+    func run(_ spec: SearchSpec) -> Outcome {
+        let q = rewritePrefixes(spec.query)
+        var scores: [Int: Float] = [:]
+        for (i, d) in docs.enumerated() { if let s = evaluate(q, d, i) { scores[i] = s } }
+        let facetFields = Set(spec.facets.map { $0.field })
+        var ranked: [(doc: Int, score: Float, value: Double?)] = []
+        var facets = Array(repeating: [String: Int](), count: spec.facets.count)
+        var facetValues = Array(repeating: [Double](), count: spec.facets.count)
+        for (i, d) in docs.enumerated() {
+            guard let s = scores[i] else { continue }
+            let failing = spec.filters.filter { !passes($0, d) }
+            if failing.isEmpty {
+                var v: Double?
+                if case .field(let f, _) = spec.sort { v = d.numbers[f] }
+                ranked.append((i, s, v))
+            }
+            for (fi, f) in spec.facets.enumerated() {
+                // Multi-select: a facet ignores filters on its own field.
+                guard failing.allSatisfy({ $0.field == f.field && facetFields.contains($0.field) }) else { continue }
+                switch f.kind {
+                case .ranges:
+                    if let v = d.numbers[f.field] { facetValues[fi].append(v) }
+                default:
+                    for v in Set(d.keywords[f.field] ?? []) { facets[fi][v, default: 0] += 1 }
+                }
+            }
+        }
+        let total = ranked.count
+        switch spec.sort {
+        case .relevance:
+            ranked.sort { $0.score > $1.score || ($0.score == $1.score && $0.doc < $1.doc) }
+        case .field(_, let desc):
+            ranked.sort { a, b in
+                switch (a.value, b.value) {
+                case (nil, nil): break
+                case (nil, _): return false
+                case (_, nil): return true
+                case (let x?, let y?): if x != y { return desc ? x > y : x < y }
+                }
+                if docs[a.doc].id != docs[b.doc].id { return docs[a.doc].id < docs[b.doc].id }
+                return a.doc < b.doc
+            }
+        }
+        return Outcome(ranked: ranked, total: total, facets: facets, facetValues: facetValues)
     }
 
     /// Every match, best first (score desc, doc asc).

@@ -12,7 +12,15 @@ struct RandomCorpus {
         FieldDefinition(name: "sku", type: .text, analyzer: "keyword", boost: 1.5),
         FieldDefinition(name: "color", type: .keyword, stored: true),
         FieldDefinition(name: "price", type: .numeric, stored: true),
+        FieldDefinition(name: "category", type: .keyword, hierarchy: " > "),
+        FieldDefinition(name: "rating", type: .numeric),
+        FieldDefinition(name: "in_stock", type: .boolean),
+        FieldDefinition(name: "tag", type: .keyword, docValues: false),
     ])
+
+    static let categories = ["Home > Sofas > Loveseats", "Home > Sofas > Sectionals", "Home > Rugs",
+                             "Office > Desks > Standing Desks", "Office > Chairs", "Garden"]
+    static let tags = ["new", "sale", "eco", "limited"]
 
     static let vocabulary: [String] = (0..<60).map { i in
         ["sofa", "black", "table", "lamp", "oak", "chair", "rug", "blue", "red", "desk"].indices.contains(i)
@@ -62,7 +70,16 @@ struct RandomCorpus {
             let nc = Int.random(in: 0...2, using: &rng)
             if nc > 0 { d.keywords[color] = Array(Set((0..<nc).map { _ in RandomCorpus.colors.randomElement(using: &rng)! })).sorted() }
             d.stored[title] = .string(d.text[title]!.map { $0.term }.joined(separator: " "))
-            d.stored[price] = .double(Double(Int.random(in: 100...100000, using: &rng)) / 100)
+            // Prices repeat (ties for sorting); ratings are often missing.
+            let p = Double([999, 1999, 2499, 4999, 12900, Int.random(in: 100...100000, using: &rng)].randomElement(using: &rng)!) / 100
+            d.stored[price] = .double(p)
+            d.numbers[price] = p
+            let cat = L.ordinal(of: "category")!, rating = L.ordinal(of: "rating")!, stock = L.ordinal(of: "in_stock")!
+            let tag = L.ordinal(of: "tag")!
+            if Int.random(in: 0..<8, using: &rng) > 0 { d.keywords[cat] = [RandomCorpus.categories[rng.zipf(RandomCorpus.categories.count)]] }
+            if Int.random(in: 0..<4, using: &rng) > 0 { d.numbers[rating] = Double(Int.random(in: 10...50, using: &rng)) / 10 }
+            d.numbers[stock] = Int.random(in: 0..<10, using: &rng) == 0 ? 0 : 1
+            if Int.random(in: 0..<3, using: &rng) == 0 { d.keywords[tag] = [RandomCorpus.tags.randomElement(using: &rng)!] }
             if let c = d.keywords[color] { d.stored[color] = .list(c.map { .string($0) }) }
             docs.append(d)
         }
@@ -80,6 +97,7 @@ struct RandomCorpus {
                 for t in toks { doc.addToken(field: f, term: t.term, position: Int32(t.pos)) }
             }
             for (f, vals) in d.keywords.sorted(by: { $0.key < $1.key }) { for v in vals { doc.addKeyword(field: f, value: v) } }
+            for (f, v) in d.numbers.sorted(by: { $0.key < $1.key }) { doc.addNumber(field: f, value: v) }
             for (f, v) in d.stored.sorted(by: { $0.key < $1.key }) { doc.addStored(field: f, value: v) }
             doc.addStored(field: 0, value: .string(d.id))
             try w.add(doc)

@@ -1,0 +1,189 @@
+/// Counts one facet over the matches, segment by segment.
+final class FacetAccumulator {
+    let spec: FacetSpec
+    let searcher: Searcher
+    /// Merged counts by value (terms and hierarchy facets).
+    var counts: [String: Int] = [:]
+    /// Ranges: given buckets' counts, or the values seen (automatic buckets).
+    var rangeCounts: [Int] = []
+    var values: [Double] = []
+    var minValue = Double.infinity
+    var maxValue = -Double.infinity
+
+    // Per segment.
+    private var ordinalColumn: OrdinalColumn?
+    private var segmentCounts: [Int] = []
+    private var numericColumn: NumericColumn?
+    /// Keyword fields without doc values: matching docs, counted through the postings at the end.
+    private var matched: [UInt64] = []
+    private var usePostings = false
+
+    init(spec: FacetSpec, searcher: Searcher) {
+        self.spec = spec
+        self.searcher = searcher
+        if case .ranges(let r?) = spec.kind { rangeCounts = Array(repeating: 0, count: r.count) }
+    }
+
+    func beginSegment(_ seg: SegmentReader) {
+        ordinalColumn = seg.docValues.ordinals[spec.field]
+        numericColumn = seg.docValues.numeric[spec.field]
+        usePostings = false
+        switch spec.kind {
+        case .terms, .hierarchy:
+            if let col = ordinalColumn {
+                segmentCounts = Array(repeating: 0, count: col.dictionary.count)
+            } else {
+                usePostings = true
+                matched = Array(repeating: 0, count: (seg.docCount + 63) / 64)
+            }
+        case .ranges:
+            break
+        }
+    }
+
+    @inline(__always) func count(_ doc: UInt32) {
+        let d = Int(doc)
+        if let col = ordinalColumn {
+            if !col.multi {
+                let o = col.ord(d)
+                if o >= 0 { segmentCounts[o] &+= 1 }
+            } else {
+                col.forEachOrd(d) { segmentCounts[$0] &+= 1 }
+            }
+            return
+        }
+        if usePostings {
+            matched[d >> 6] |= 1 << UInt64(d & 63)
+            return
+        }
+        if let col = numericColumn, col.has(d) {
+            let v = col.decode(col.raw(d))
+            if v < minValue { minValue = v }
+            if v > maxValue { maxValue = v }
+            switch spec.kind {
+            case .ranges(let r?):
+                for (i, b) in r.enumerated() where b.contains(v) { rangeCounts[i] += 1 }
+            default:
+                values.append(v)
+            }
+        }
+    }
+
+    func endSegment(_ seg: SegmentReader) throws {
+        if let col = ordinalColumn {
+            for (o, n) in segmentCounts.enumerated() where n > 0 {
+                counts[try col.dictionary.string(o), default: 0] += n
+            }
+            return
+        }
+        guard usePostings, let slot = searcher.layout.keywordSlotOfField[spec.field] else { return }
+        // Every term of the field: intersect its postings with the matched docs.
+        let prefix = SegmentReader.key(slot: slot, term: [])
+        var it = try seg.terms.seek(prefix)
+        while try it.next() {
+            guard it.key.count >= 2, it.key[0] == prefix[0], it.key[1] == prefix[1] else { break }
+            let c = try seg.postings(it.info, text: false)
+            var n = 0
+            while c.nextDoc() != PostingsCursor.noMoreDocs {
+                let d = Int(c.doc)
+                if matched[d >> 6] & (1 << UInt64(d & 63)) != 0 { n += 1 }
+            }
+            if let e = c.corruption { throw IndexError.corrupt(file: seg.meta.id + ".docs", reason: e) }
+            if n > 0 { counts[String(decoding: it.key[2...], as: UTF8.self), default: 0] += n }
+        }
+    }
+
+    func result() -> FacetResult {
+        var r = FacetResult(field: spec.field)
+        switch spec.kind {
+        case .terms(let size):
+            let all = counts.sorted { $0.value > $1.value || ($0.value == $1.value && $0.key < $1.key) }
+            r.values = all.prefix(max(0, size)).map { FacetResult.Count(value: $0.key, count: $0.value) }
+            r.other = all.dropFirst(max(0, size)).reduce(0) { $0 + $1.value }
+        case .hierarchy(let path, let size):
+            let sep = String(decoding: searcher.layout.hierarchy[spec.field] ?? Array(" > ".utf8), as: UTF8.self)
+            let levels = path.map { $0.components(separatedBy: sep).map { $0.trimmingSpaces() }.filter { !$0.isEmpty } } ?? []
+            var children: [String: Int] = [:]
+            var pathCounts = Array(repeating: 0, count: levels.count)
+            for (value, n) in counts {
+                let parts = value.components(separatedBy: sep).map { $0.trimmingSpaces() }
+                var depth = 0
+                while depth < levels.count && depth < parts.count && parts[depth] == levels[depth] { depth += 1 }
+                for i in 0..<depth { pathCounts[i] += n }
+                if depth == levels.count && parts.count > depth {
+                    children[parts[depth], default: 0] += n
+                }
+            }
+            var prefix: [String] = []
+            for (i, l) in levels.enumerated() {
+                prefix.append(l)
+                r.path.append(FacetResult.Count(value: prefix.joined(separator: sep), count: pathCounts[i]))
+            }
+            let base = prefix.isEmpty ? "" : prefix.joined(separator: sep) + sep
+            let sorted = children.sorted { $0.value > $1.value || ($0.value == $1.value && $0.key < $1.key) }
+            r.values = sorted.prefix(max(0, size)).map { FacetResult.Count(value: base + $0.key, count: $0.value) }
+            r.other = sorted.dropFirst(max(0, size)).reduce(0) { $0 + $1.value }
+        case .ranges(let given):
+            if minValue <= maxValue {
+                r.min = minValue
+                r.max = maxValue
+            }
+            if let given {
+                r.ranges = zip(given, rangeCounts).map { FacetResult.RangeCount(from: $0.from, to: $0.to, count: $1) }
+            } else {
+                r.ranges = Self.niceBuckets(values)
+            }
+        }
+        return r
+    }
+
+    /// About five buckets of a "nice" width (1, 2, 2.5 or 5 times a power of ten) from the values'
+    /// minimum to their 95th percentile, the last one open-ended.
+    static func niceBuckets(_ values: [Double]) -> [FacetResult.RangeCount] {
+        guard !values.isEmpty else { return [] }
+        let sorted = values.sorted()
+        let lo = sorted[0]
+        let hi = sorted[min(sorted.count - 1, Int(Double(sorted.count - 1) * 0.95))]
+        if hi <= lo {
+            return [FacetResult.RangeCount(from: nil, to: nil, count: sorted.count)]
+        }
+        let raw = (hi - lo) / 5
+        var mag = 1.0
+        while mag * 10 <= raw { mag *= 10 }
+        while mag > raw { mag /= 10 }
+        let step = [1.0, 2.0, 2.5, 5.0, 10.0].map { $0 * mag }.first { $0 >= raw } ?? 10 * mag
+        var edges: [Double] = []
+        var e = (lo / step).rounded(.down) * step
+        while e <= hi {
+            edges.append(e)
+            e += step
+        }
+        var out: [FacetResult.RangeCount] = []
+        for (i, from) in edges.enumerated() {
+            let to: Double? = i + 1 < edges.count ? edges[i + 1] : nil
+            let a = lowerBound(sorted, from)
+            let b = to.map { lowerBound(sorted, $0) } ?? sorted.count
+            out.append(FacetResult.RangeCount(from: i == 0 ? nil : from, to: to, count: b - a))
+        }
+        if let first = out.first, first.from == nil { out[0].count = lowerBound(sorted, out.count > 1 ? out[1].from ?? .infinity : .infinity) }
+        return out
+    }
+
+    static func lowerBound(_ a: [Double], _ v: Double) -> Int {
+        var lo = 0, hi = a.count
+        while lo < hi {
+            let m = (lo + hi) / 2
+            if a[m] < v { lo = m + 1 } else { hi = m }
+        }
+        return lo
+    }
+}
+
+extension String {
+    func trimmingSpaces() -> String {
+        var s = Substring(self)
+        while let f = s.first, f == " " { s.removeFirst() }
+        while let l = s.last, l == " " { s.removeLast() }
+        return String(s)
+    }
+}

@@ -1,0 +1,304 @@
+extension Searcher {
+    /// Runs a full search: query, filters, facets, sort and paging.
+    public func search(_ spec: SearchSpec) throws -> SearchOutcome {
+        guard spec.limit >= 0, spec.offset >= 0 else { throw IndexError.invalidQuery("limit and offset must not be negative") }
+        try validate(spec)
+        let q = try rewrite(spec.query)
+        let ctx = try QueryContext(searcher: self, query: q)
+        let k = spec.offset + spec.limit
+        let facetFields = Set(spec.facets.map { $0.field })
+        let accumulators = spec.facets.map { FacetAccumulator(spec: $0, searcher: self) }
+        // Facets that share a field share a sideways bit.
+        let sidewaysFields = Array(Set(spec.filters.map { $0.field }).intersection(facetFields)).sorted()
+        let bitOf = Dictionary(uniqueKeysWithValues: sidewaysFields.enumerated().map { ($1, $0) })
+        let facetBit = spec.facets.map { bitOf[$0.field] }
+
+        let exhaustive = !spec.facets.isEmpty || spec.sort != .relevance || spec.searchAfter != nil
+        let topk = TopKCollector(k: k, tracking: exhaustive ? .exact : spec.trackTotalHits)
+        var fieldSort: FieldSortCollector?
+        if case .field(_, let desc) = spec.sort {
+            var after: (Double?, String)?
+            if case .field(let v, let id)? = spec.searchAfter { after = (v, id) }
+            fieldSort = FieldSortCollector(k: k, descending: desc, searcher: self, after: after)
+        }
+        var relevanceAfter: (score: Float, doc: Int)?
+        if case .relevance(let s, let d)? = spec.searchAfter { relevanceAfter = (s, d) }
+        var total = 0
+
+        for si in segments.indices {
+            let seg = segments[si]
+            topk.base = bases[si]
+            guard let plan = try filterPlan(spec.filters, segment: si, sideways: Set(sidewaysFields)) else { continue }
+            var textScorer: Scorer?
+            let matchAll: Bool
+            if case .matchAll = q { matchAll = true } else {
+                matchAll = false
+                textScorer = try makeScorer(q, segment: si, ctx: ctx)
+                if textScorer == nil { continue }
+            }
+
+            if !exhaustive {
+                try runRanked(textScorer, plan: plan, segment: si, collector: topk)
+                continue
+            }
+
+            // Exhaustive: every document of query ∧ base filters; sideways filters decide which
+            // facets count it.
+            for a in accumulators { a.beginSegment(seg) }
+            let driver = try driverScorer(textScorer, matchAll: matchAll, plan: plan, segment: si)
+            let sideways: [DocPredicate?] = sidewaysFields.map { plan.sideways[$0] }
+            let nSide = sideways.count
+            let sortColumn: NumericColumn? = { if case .field(let f, _) = spec.sort { return seg.docValues.numeric[f] }; return nil }()
+            while driver.nextDoc() != Scorer.noMoreDocs {
+                let doc = driver.doc
+                if !plan.predicates.isEmpty && plan.predicates.contains(where: { !$0.matches(doc) }) { continue }
+                var failed = 0
+                var failedBit = -1
+                for b in 0..<nSide where !sideways[b]!.matches(doc) {
+                    failed += 1
+                    failedBit = b
+                    if failed > 1 { break }
+                }
+                if failed > 1 { continue }
+                if failed == 0 {
+                    total += 1
+                    if let fs = fieldSort {
+                        let v: Double? = sortColumn.flatMap { $0.value(Int(doc)) }
+                        fs.collect(doc: bases[si] + Int(doc), value: v)
+                    } else {
+                        let score = driver.score()
+                        // Deep paging: only hits after the previous page's last one enter the heap.
+                        let g = bases[si] + Int(doc)
+                        if let after = relevanceAfter, !(score < after.score || (score == after.score && g > after.doc)) {
+                            // not collected
+                        } else {
+                            topk.collect(doc, score)
+                        }
+                    }
+                    for a in accumulators { a.count(doc) }
+                } else {
+                    for (i, a) in accumulators.enumerated() where facetBit[i] == failedBit { a.count(doc) }
+                }
+            }
+            if let e = driver.corruption ?? plan.corruption { throw IndexError.corrupt(file: seg.meta.id, reason: e) }
+            for a in accumulators { try a.endSegment(seg) }
+        }
+
+        var hits: [SearchHitResult]
+        if let fs = fieldSort {
+            hits = fs.sorted().map { SearchHitResult(doc: $0.doc, score: 0, sortValue: $0.value) }
+        } else {
+            hits = topk.sortedHits().map { SearchHitResult(doc: $0.doc, score: $0.score, sortValue: nil) }
+            if !exhaustive { total = topk.totalHits }
+        }
+        hits = spec.offset < hits.count ? Array(hits[spec.offset...]) : []
+        return SearchOutcome(hits: hits, totalHits: total, totalIsExact: exhaustive || !topk.pruned,
+                             facets: accumulators.map { $0.result() })
+    }
+
+    /// Checks fields and kinds: clear errors instead of empty results.
+    func validate(_ spec: SearchSpec) throws {
+        let fields = meta.schema.fields
+        func field(_ f: Int) throws -> FieldDefinition {
+            guard f >= 0 && f < fields.count else { throw IndexError.invalidQuery("no field with ordinal \(f)") }
+            return fields[f]
+        }
+        for flt in spec.filters {
+            let def = try field(flt.field)
+            switch flt.kind {
+            case .anyOf:
+                guard def.isKeywordIndexed else { throw IndexError.invalidQuery("field \(def.name) is not a keyword field; it cannot filter on values") }
+            case .path:
+                guard layout.hierarchy[flt.field] != nil else { throw IndexError.invalidQuery("field \(def.name) has no hierarchy") }
+            case .range(let lo, let hi):
+                guard def.type == .numeric else { throw IndexError.invalidQuery("field \(def.name) is not numeric; it cannot filter on a range") }
+                if let lo, let hi, lo > hi { throw IndexError.invalidQuery("range on \(def.name): minimum \(lo) is above maximum \(hi)") }
+                if lo.map({ !$0.isFinite }) == true || hi.map({ !$0.isFinite }) == true {
+                    throw IndexError.invalidQuery("range on \(def.name): bounds must be finite numbers")
+                }
+            case .equals:
+                guard def.type == .boolean else { throw IndexError.invalidQuery("field \(def.name) is not boolean") }
+            }
+        }
+        for f in spec.facets {
+            let def = try field(f.field)
+            switch f.kind {
+            case .terms:
+                guard def.isKeywordIndexed else { throw IndexError.invalidQuery("field \(def.name) is not a keyword field; it has no terms facet") }
+            case .hierarchy:
+                guard layout.hierarchy[f.field] != nil, layout.ordinalColumns.contains(f.field) else {
+                    throw IndexError.invalidQuery("field \(def.name) is not a hierarchy with doc values")
+                }
+            case .ranges:
+                guard def.type == .numeric, layout.numericColumns.contains(f.field) else {
+                    throw IndexError.invalidQuery("field \(def.name) is not a numeric field with doc values; it has no range facet")
+                }
+            }
+        }
+        if case .field(let f, _) = spec.sort {
+            let def = try field(f)
+            guard (def.type == .numeric || def.type == .boolean), layout.numericColumns.contains(f) else {
+                throw IndexError.invalidQuery("cannot sort by \(def.name): only numeric fields with doc values sort")
+            }
+        }
+    }
+
+    /// Filters compiled for one segment.
+    struct FilterPlan {
+        /// Postings that every match must be in (single values, hierarchy paths): joined to the intersection.
+        var cursors: [PostingsCursor] = []
+        /// Checks on candidates.
+        var predicates: [DocPredicate] = []
+        /// Filters on faceted fields, by field: they narrow the hits but not their own facet.
+        var sideways: [Int: DocPredicate] = [:]
+
+        var corruption: String? {
+            cursors.lazy.compactMap { $0.corruption }.first ?? predicates.lazy.compactMap { $0.corruption }.first
+                ?? sideways.values.lazy.compactMap { $0.corruption }.first
+        }
+    }
+
+    /// nil when no document of the segment can pass the (non-sideways) filters.
+    func filterPlan(_ filters: [Filter], segment si: Int, sideways: Set<Int>) throws -> FilterPlan? {
+        let seg = segments[si]
+        var plan = FilterPlan()
+        var sidewaysParts: [Int: [DocPredicate]] = [:]
+        for f in filters {
+            let isSide = sideways.contains(f.field)
+            func termCursor(_ value: String) throws -> PostingsCursor? {
+                guard let slot = layout.keywordSlotOfField[f.field] else { return nil }
+                guard let info = try seg.termInfo(slot: slot, term: Array(value.utf8)) else { return nil }
+                return try seg.postings(info, text: false)
+            }
+            var predicate: DocPredicate?
+            var cursor: PostingsCursor?
+            var never = false
+            switch f.kind {
+            case .anyOf(let values):
+                if values.count == 1 && !isSide {
+                    if let c = try termCursor(values[0]) { cursor = c } else { never = true }
+                } else if let col = seg.docValues.ordinals[f.field] {
+                    var ords = Set<Int>()
+                    for v in values { if let o = try col.dictionary.ordinal(of: Array(v.utf8)) { ords.insert(o) } }
+                    if ords.isEmpty { never = true } else { predicate = OrdinalSetPredicate(column: col, ordinals: ords) }
+                } else {
+                    let cs = try values.compactMap { try termCursor($0) }
+                    if cs.isEmpty { never = true } else { predicate = PostingsPredicate(cs) }
+                }
+            case .path(let p):
+                if let c = try termCursor(p) {
+                    if isSide { predicate = PostingsPredicate([c]) } else { cursor = c }
+                } else { never = true }
+            case .range(let lo, let hi):
+                if let col = seg.docValues.numeric[f.field], let r = col.rawRange(min: lo, max: hi) {
+                    predicate = NumericRangePredicate(column: col, range: r)
+                } else { never = true }
+            case .equals(let b):
+                let v: Double = b ? 1 : 0
+                if let col = seg.docValues.numeric[f.field], let r = col.rawRange(min: v, max: v) {
+                    predicate = NumericRangePredicate(column: col, range: r)
+                } else { never = true }
+            }
+            if isSide {
+                sidewaysParts[f.field, default: []].append(never ? NeverPredicate() : predicate ?? PostingsPredicate(cursor.map { [$0] } ?? []))
+            } else {
+                if never { return nil }
+                if let cursor { plan.cursors.append(cursor) }
+                if let predicate { plan.predicates.append(predicate) }
+            }
+        }
+        for (f, parts) in sidewaysParts { plan.sideways[f] = parts.count == 1 ? parts[0] : AllPredicate(parts) }
+        return plan
+    }
+
+    /// Every document of the query and the filter postings, in order.
+    func driverScorer(_ text: Scorer?, matchAll: Bool, plan: FilterPlan, segment si: Int) throws -> Scorer {
+        let filterScorers: [Scorer] = plan.cursors.map { KeywordScorer(cursor: $0, label: "filter") }
+        var parts = filterScorers
+        if let text { parts.append(text) }
+        if parts.isEmpty { return AllDocsScorer(maxDoc: segments[si].docCount) }
+        return parts.count == 1 ? parts[0] : ConjunctionScorer(parts)
+    }
+
+    /// Top k by relevance with pruning; filters joined to the fast paths where possible.
+    func runRanked(_ text: Scorer?, plan: FilterPlan, segment si: Int, collector: TopKCollector) throws {
+        defer { }
+        var core: Scorer? = text
+        var excluded: [Scorer] = []
+        if let re = text as? ReqExclScorer {
+            core = re.required
+            excluded = re.excluded
+        }
+        if let core {
+            if let t = core as? TermScorer, !t.checkFields {
+                BulkScorers.conjunction([t], filters: plan.cursors, predicates: plan.predicates, excluded: excluded, collector: collector)
+                return try check(text!, plan, si)
+            }
+            if let c = core as? ConjunctionScorer {
+                let terms = c.children.compactMap { $0 as? TermScorer }
+                if terms.count == c.children.count && !terms.contains(where: { $0.checkFields }) {
+                    BulkScorers.conjunction(terms, filters: plan.cursors, predicates: plan.predicates, excluded: excluded,
+                                            collector: collector)
+                    return try check(text!, plan, si)
+                }
+            }
+            if let d = core as? DisjunctionScorer, d.minimumMatch == 1 {
+                let terms = d.children.compactMap { $0 as? TermScorer }
+                if terms.count == d.children.count && !terms.contains(where: { $0.checkFields }) {
+                    BulkScorers.maxScore(terms, filters: plan.cursors, predicates: plan.predicates, excluded: excluded,
+                                         collector: collector)
+                    return try check(text!, plan, si)
+                }
+            }
+        } else if !plan.cursors.isEmpty && excluded.isEmpty {
+            // Browsing with filter postings only.
+            BulkScorers.conjunction([], filters: plan.cursors, predicates: plan.predicates, excluded: [], collector: collector)
+            if let e = plan.corruption { throw IndexError.corrupt(file: segments[si].meta.id, reason: e) }
+            return
+        }
+        let driver = try driverScorer(text, matchAll: text == nil, plan: plan, segment: si)
+        let bound = driver.maxScore
+        while driver.nextDoc() != Scorer.noMoreDocs {
+            if collector.canPrune && bound <= collector.threshold {
+                collector.markPruned()
+                break
+            }
+            let doc = driver.doc
+            if !plan.predicates.isEmpty && plan.predicates.contains(where: { !$0.matches(doc) }) { continue }
+            collector.collect(doc, driver.score())
+        }
+        if let e = driver.corruption ?? plan.corruption { throw IndexError.corrupt(file: segments[si].meta.id, reason: e) }
+    }
+
+    private func check(_ s: Scorer, _ plan: FilterPlan, _ si: Int) throws {
+        if let e = s.corruption ?? plan.corruption { throw IndexError.corrupt(file: segments[si].meta.id, reason: e) }
+    }
+}
+
+extension Searcher {
+    /// A document's doc values as displayable values: keyword columns by value, numbers, booleans.
+    public func docValueFields(of doc: Int) throws -> [(name: String, value: StoredValue)] {
+        guard let (s, l) = locate(doc) else { throw IndexError.invalidQuery("document \(doc) out of range") }
+        let seg = segments[s]
+        var out: [(name: String, value: StoredValue)] = []
+        let fields = meta.schema.fields
+        for (f, col) in seg.docValues.ordinals.sorted(by: { $0.key < $1.key }) where f < fields.count {
+            var values: [StoredValue] = []
+            var err: Error?
+            col.forEachOrd(l) { o in
+                do { values.append(.string(try col.dictionary.string(o))) } catch { err = error }
+            }
+            if let err { throw err }
+            if values.count == 1 { out.append((fields[f].name, values[0])) } else if values.count > 1 { out.append((fields[f].name, .list(values))) }
+        }
+        for (f, col) in seg.docValues.numeric.sorted(by: { $0.key < $1.key }) where f < fields.count {
+            guard let v = col.value(l) else { continue }
+            if fields[f].type == .boolean {
+                out.append((fields[f].name, .bool(v != 0)))
+            } else {
+                out.append((fields[f].name, v == v.rounded() && abs(v) < 1e15 ? .int(Int64(v)) : .double(v)))
+            }
+        }
+        return out
+    }
+}

@@ -1,0 +1,140 @@
+/// A full search request at the index level: the scored query, filters that narrow without
+/// changing scores, facets counted over the matches, sort order and paging.
+public struct SearchSpec: Sendable {
+    public var query: Query
+    public var filters: [Filter]
+    public var facets: [FacetSpec]
+    public var sort: SortSpec
+    public var limit: Int
+    public var offset: Int
+    /// Deep paging: only hits strictly after this position of the sort order.
+    public var searchAfter: SortPosition?
+    public var trackTotalHits: TotalHitsTracking
+
+    public init(query: Query = .matchAll, filters: [Filter] = [], facets: [FacetSpec] = [], sort: SortSpec = .relevance,
+                limit: Int = 10, offset: Int = 0, searchAfter: SortPosition? = nil,
+                trackTotalHits: TotalHitsTracking = .upTo(10_000)) {
+        self.query = query
+        self.filters = filters
+        self.facets = facets
+        self.sort = sort
+        self.limit = limit
+        self.offset = offset
+        self.searchAfter = searchAfter
+        self.trackTotalHits = trackTotalHits
+    }
+}
+
+/// A filter on one field (by ordinal). Filters on the same field as a requested facet do not
+/// narrow that facet's own counts (multi-select facets).
+public struct Filter: Sendable, Equatable {
+    public enum Kind: Sendable, Equatable {
+        /// Any of these exact values (keyword fields).
+        case anyOf([String])
+        /// The path or anything below it (keyword fields with a hierarchy).
+        case path(String)
+        /// min <= value <= max, either bound optional (numeric fields).
+        case range(min: Double?, max: Double?)
+        /// Boolean fields.
+        case equals(Bool)
+    }
+
+    public var field: Int
+    public var kind: Kind
+
+    public init(field: Int, kind: Kind) {
+        self.field = field
+        self.kind = kind
+    }
+}
+
+/// What to count over the matches.
+public struct FacetSpec: Sendable, Equatable {
+    public enum Kind: Sendable, Equatable {
+        /// The `size` most frequent values (ties: value order), plus the count of the others.
+        case terms(size: Int)
+        /// For a hierarchy field: counts along `path` (each level) and of the children of its last level
+        /// (the top level's values when `path` is nil), at most `size` children.
+        case hierarchy(path: String?, size: Int)
+        /// Numeric ranges [from, to): given ones, or "nice" automatic ones from the matches' values.
+        case ranges([NumericRange]?)
+    }
+
+    public var field: Int
+    public var kind: Kind
+
+    public init(field: Int, kind: Kind) {
+        self.field = field
+        self.kind = kind
+    }
+}
+
+public struct NumericRange: Sendable, Equatable {
+    public var from: Double?
+    public var to: Double?
+    public init(from: Double?, to: Double?) {
+        self.from = from
+        self.to = to
+    }
+
+    @inline(__always) func contains(_ v: Double) -> Bool {
+        (from.map { v >= $0 } ?? true) && (to.map { v < $0 } ?? true)
+    }
+}
+
+public enum SortSpec: Sendable, Equatable {
+    /// By score, best first; ties by document order.
+    case relevance
+    /// By a numeric field; documents without a value last; ties by id.
+    case field(Int, descending: Bool)
+}
+
+/// A position in a sort order, for `searchAfter`: the last hit of the previous page.
+public enum SortPosition: Sendable, Equatable {
+    case relevance(score: Float, doc: Int)
+    /// value nil = documents without a value.
+    case field(value: Double?, id: String)
+}
+
+public struct FacetResult: Sendable, Equatable {
+    public struct Count: Sendable, Equatable {
+        public var value: String
+        public var count: Int
+        public init(value: String, count: Int) {
+            self.value = value
+            self.count = count
+        }
+    }
+
+    public struct RangeCount: Sendable, Equatable {
+        public var from: Double?
+        public var to: Double?
+        public var count: Int
+    }
+
+    public var field: Int
+    /// Terms: the top values. Hierarchy: the children of the deepest selected level.
+    public var values: [Count] = []
+    /// Terms and hierarchy children: documents with a value not among `values`.
+    public var other: Int = 0
+    /// Hierarchy: each level of the selected path with its count.
+    public var path: [Count] = []
+    /// Ranges.
+    public var ranges: [RangeCount] = []
+    public var min: Double?
+    public var max: Double?
+}
+
+public struct SearchHitResult: Sendable {
+    public var doc: Int
+    public var score: Float
+    /// The sort field's value (field sorts).
+    public var sortValue: Double?
+}
+
+public struct SearchOutcome: Sendable {
+    public var hits: [SearchHitResult]
+    public var totalHits: Int
+    public var totalIsExact: Bool
+    public var facets: [FacetResult]
+}
