@@ -5,7 +5,8 @@
 //   AisleAnalyzer  -> CICUShim, CStemmer          (text analysis; knows no index)
 //   AisleIndex     -> CZstd                        (inverted index; knows no ICU, no database)
 //   AisleEngine    -> AisleIndex, AisleAnalyzer    (schema-driven documents, corpus readers, query parser)
-//   aisle          -> AisleEngine, ArgumentParser  (the CLI; the composition root)
+//   AisleServer    -> AisleEngine, Hummingbird     (the HTTP JSON API)
+//   aisle          -> AisleServer, ArgumentParser  (the CLI; the composition root)
 import PackageDescription
 
 let swiftSettings: [SwiftSetting] = [
@@ -29,6 +30,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
     ],
     targets: [
         // C shims. ICU's public header must include no ICU header (Foundation ships its own ICU).
@@ -58,10 +60,17 @@ let package = Package(
             path: "Sources/Engine",
             swiftSettings: fastSettings
         ),
+        .target(
+            name: "AisleServer",
+            dependencies: ["AisleEngine", .product(name: "Hummingbird", package: "hummingbird")],
+            path: "Sources/Server",
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "aisle",
             dependencies: [
                 "AisleEngine",
+                "AisleServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Sources/aisle",
@@ -76,5 +85,8 @@ let package = Package(
                     swiftSettings: swiftSettings),
         .testTarget(name: "AisleCLITests", dependencies: ["AisleEngine", "aisle"], path: "Tests/CLITests",
                     swiftSettings: swiftSettings),
+        .testTarget(name: "AisleServerTests",
+                    dependencies: ["AisleServer", .product(name: "HummingbirdTesting", package: "hummingbird")],
+                    path: "Tests/ServerTests", swiftSettings: swiftSettings),
     ]
 )

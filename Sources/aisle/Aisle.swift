@@ -4,14 +4,14 @@ import AisleEngine
 import AisleIndex
 
 @main
-struct Aisle: ParsableCommand {
+struct Aisle: AsyncParsableCommand {
     static let version = "0.1.0"
 
     static let configuration = CommandConfiguration(
         commandName: "aisle",
         abstract: "Aisle: a search-centric catalog engine for online shops.",
         version: "aisle \(version) (index format \(IndexMeta.formatVersion))",
-        subcommands: [IndexCommand.self, SearchCommand.self, RunCommand.self, InspectCommand.self]
+        subcommands: [IndexCommand.self, SearchCommand.self, RunCommand.self, ServeCommand.self, InspectCommand.self]
     )
 }
 

@@ -1,0 +1,200 @@
+import AisleAnalyzer
+import AisleEngine
+import AisleIndex
+import Foundation
+import Hummingbird
+import NIOCore
+
+/// The HTTP JSON API over a search service.
+///
+/// - `GET /api/v1/products/search?q=&category=&brand=&min_price=&max_price=&in_stock=&sort=&page=&limit=`
+///   a shop's category or search page in one request: results, exact total, pages, facets
+/// - `POST /api/v1/search`: the query JSON of `aisle search --stdin`
+/// - `GET /api/v1/products/{id}`: one product's fields
+/// - `GET /healthz`, `GET /api/v1/openapi.json`
+public struct APIServer: Sendable {
+    public static let maxBody = 64 * 1024
+    public static let maxPageLimit = 100
+
+    public let service: SearchService
+
+    public init(service: SearchService) { self.service = service }
+
+    public func makeRouter() -> Router<BasicRequestContext> {
+        let router = Router()
+        let api = self
+        router.get("/healthz") { _, _ in
+            api.json(200, .object([("status", .string("ok")), ("documents", .number(Double(api.service.searcher.docCount))),
+                                   ("generation", .number(Double(api.service.searcher.meta.generation)))]))
+        }
+        router.get("/api/v1/openapi.json") { _, _ in
+            Response(status: .ok, headers: [.contentType: "application/json"],
+                     body: .init(byteBuffer: ByteBuffer(string: OpenAPI.document)))
+        }
+        router.get("/api/v1/products/search") { request, _ in
+            api.handle { try api.productSearch(query: request.uri.query) }
+        }
+        router.get("/api/v1/products/{id}") { _, context in
+            let id = context.parameters.get("id") ?? ""
+            return api.handle { try api.product(id: id) }
+        }
+        router.post("/api/v1/search") { request, _ in
+            let body: ByteBuffer
+            do {
+                body = try await request.body.collect(upTo: Self.maxBody)
+            } catch {
+                return api.json(413, .object([("error", .string("request body larger than \(Self.maxBody) bytes"))]))
+            }
+            return api.handle { try api.search(body: body) }
+        }
+        return router
+    }
+
+    /// Runs the server until it is stopped.
+    public func run(host: String, port: Int, onStart: (@Sendable () -> Void)? = nil) async throws {
+        let app = Application(router: makeRouter(), configuration: .init(address: .hostname(host, port: port), serverName: "aisle"),
+                              onServerRunning: { _ in onStart?() })
+        try await app.runService()
+    }
+
+    // MARK: - Handlers
+
+    func handle(_ body: () throws -> Response) -> Response {
+        do {
+            return try body()
+        } catch let e as APIError {
+            return json(e.status, .object([("error", .string(e.message))]))
+        } catch let e as EngineError {
+            return json(400, .object([("error", .string(e.description))]))
+        } catch let e as IndexError {
+            if case .invalidQuery(let m) = e { return json(400, .object([("error", .string(m))])) }
+            return json(500, .object([("error", .string("internal error: \(e.description)"))]))
+        } catch {
+            return json(500, .object([("error", .string("internal error: \(error)"))]))
+        }
+    }
+
+    func json(_ status: Int, _ v: JSONValue) -> Response {
+        var w = JSONWriter(capacity: 1024)
+        w.value(v)
+        return bytes(status, w.bytes)
+    }
+
+    func bytes(_ status: Int, _ b: [UInt8]) -> Response {
+        Response(status: .init(code: status), headers: [.contentType: "application/json"],
+                 body: .init(byteBuffer: ByteBuffer(bytes: b)))
+    }
+
+    static let searchParameters: Set<String> = ["q", "category", "brand", "min_price", "max_price", "in_stock", "sort", "page", "limit"]
+
+    /// The shop page: parameters to a request with brand, category and price facets, exact total.
+    func productSearch(query: String?) throws -> Response {
+        let t0 = DispatchTime.now().uptimeNanoseconds
+        let qs = try QueryString(query)
+        for (k, _) in qs.pairs where !Self.searchParameters.contains(k) && !k.hasPrefix("attributes.") {
+            throw APIError.badRequest("unknown parameter \"\(k)\" (q, category, brand, min_price, max_price, in_stock, attributes.*, sort, page, limit)")
+        }
+        let limit = try qs.int("limit", range: 1...Self.maxPageLimit) ?? 20
+        let page = try qs.int("page", range: 1...10_000) ?? 1
+        guard (page - 1) * limit + limit <= SearchRequest.maxWindow else {
+            throw APIError.badRequest("page \(page) with limit \(limit) is beyond the first \(SearchRequest.maxWindow) results; narrow the search")
+        }
+        var req = SearchRequest(q: try qs.one("q") ?? "", op: .and, limit: limit, offset: (page - 1) * limit)
+        req.trackTotalHits = .exact
+        req.fields = ["title", "brand", "price", "category_path"]
+        var filters: [(key: String, value: JSONValue)] = []
+        if let c = try qs.one("category"), !c.isEmpty { filters.append(("category", .string(c))) }
+        let brands = qs.all("brand").filter { !$0.isEmpty }
+        if !brands.isEmpty { filters.append(("brand", .array(brands.map { .string($0) }))) }
+        if let v = try qs.number("min_price") { filters.append(("price_min", .number(v))) }
+        if let v = try qs.number("max_price") { filters.append(("price_max", .number(v))) }
+        if let s = try qs.one("in_stock"), !s.isEmpty {
+            guard s == "true" || s == "false" else { throw APIError.badRequest("in_stock must be true or false") }
+            filters.append(("in_stock", .bool(s == "true")))
+        }
+        for (k, _) in qs.pairs where k.hasPrefix("attributes.") && !filters.contains(where: { $0.key == k }) {
+            filters.append((k, .array(qs.all(k).map { .string($0) })))
+        }
+        req.filters = filters
+        if let s = try qs.one("sort"), !s.isEmpty {
+            let known = ["relevance", "price_asc", "price_desc", "rating", "review_count"]
+            guard known.contains(s) else { throw APIError.badRequest("sort must be one of \(known.joined(separator: ", ")), got \"\(s.prefix(40))\"") }
+            req.sort = s
+        }
+        req.facets = [FacetRequest(name: "brand", size: 20), FacetRequest(name: "category"), FacetRequest(name: "price")]
+        let res = try service.search(req, startedAt: t0)
+        let terms = Snippets.queryTerms(req.q, service: service)
+        var w = JSONWriter(capacity: 4096)
+        w.raw("{\"results\":[")
+        for (i, h) in res.hits.enumerated() {
+            if i > 0 { w.raw(",") }
+            func field(_ n: String) -> StoredValue? { h.fields.first { $0.name == n }?.value }
+            var obj: [(String, JSONValue)] = [("id", .string(h.id))]
+            let title: String = { if case .string(let t)? = field("title") { return t }; return "" }()
+            obj.append(("title", .string(title)))
+            obj.append(("brand", field("brand")?.json ?? .null))
+            obj.append(("price", field("price")?.json ?? .null))
+            obj.append(("category", field("category_path")?.json ?? .null))
+            obj.append(("snippet", .string(Snippets.highlight(title, terms: terms, service: service))))
+            obj.append(("score", .number(Double(h.score))))
+            w.value(.object(obj))
+        }
+        let pages = (res.total + limit - 1) / limit
+        w.raw("],\"total\":")
+        w.number(res.total)
+        w.raw(",\"page\":")
+        w.number(page)
+        w.raw(",\"pages\":")
+        w.number(pages)
+        w.raw(",\"facets\":{")
+        for (i, f) in res.facets.enumerated() {
+            if i > 0 { w.raw(",") }
+            switch f.name {
+            case "brand": w.key("brands")
+            case "category": w.key("categories")
+            default: w.key("price_ranges")
+            }
+            if f.name == "price" {
+                w.value(SearchService.facetJSON(f)["ranges"] ?? .array([]))
+            } else {
+                w.value(SearchService.facetJSON(f))
+            }
+        }
+        if let p = res.facets.first(where: { $0.name == "price" })?.result {
+            w.raw("},\"price_stats\":")
+            w.value(.object([("min", p.min.map { .number($0) } ?? .null), ("max", p.max.map { .number($0) } ?? .null)]))
+        } else {
+            w.raw("}")
+        }
+        w.raw(",\"took_us\":")
+        w.number(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1000)
+        w.raw("}")
+        return bytes(200, w.bytes)
+    }
+
+    func search(body: ByteBuffer) throws -> Response {
+        let t0 = DispatchTime.now().uptimeNanoseconds
+        let data = Array(body.readableBytesView)
+        guard !data.isEmpty else { throw APIError.badRequest("the request body is empty; send the query JSON") }
+        let req = try data.withUnsafeBufferPointer { p -> SearchRequest in
+            var tape = JSONTape()
+            do { try tape.parse(p) } catch let e as JSONError { throw APIError.badRequest(e.description) }
+            return try SearchRequest.parse(tape: tape, node: tape.root)
+        }
+        let res = try service.search(req, startedAt: t0)
+        var w = JSONWriter(capacity: 4096)
+        SearchService.json(res, into: &w)
+        return bytes(200, w.bytes)
+    }
+
+    func product(id: String) throws -> Response {
+        guard !id.isEmpty, id.utf8.count <= 1024 else { throw APIError.badRequest("bad product id") }
+        guard let doc = try service.searcher.doc(forId: id) else { throw APIError.notFound("no product with id \"\(id)\"") }
+        var obj: [(String, JSONValue)] = [("id", .string(id))]
+        for (n, v) in try service.displayFields(doc: doc, wanted: ["*"]) where n != service.searcher.schema.idField {
+            obj.append((n, v.json))
+        }
+        return json(200, .object(obj))
+    }
+}
+

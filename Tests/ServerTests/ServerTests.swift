@@ -1,0 +1,153 @@
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import NIOCore
+import Testing
+@testable import AisleEngine
+@testable import AisleIndex
+@testable import AisleServer
+
+/// Every endpoint and the bad-input cases, on the sample catalog.
+@Suite struct ServerTests {
+    static let service: SearchService = {
+        var url = URL(fileURLWithPath: #filePath)
+        for _ in 0..<3 { url.deleteLastPathComponent() }
+        let dir = NSTemporaryDirectory() + "aisle-server-\(UUID().uuidString)"
+        let c = try! Corpus(path: url.path + "/corpora/sample-catalog.jsonl")
+        var o = Indexer.Options(threads: 1)
+        o.sync = false
+        o.progress = false
+        _ = try! Indexer(corpus: c, directory: dir, options: o).run(schema: c.schema)
+        return try! SearchService(searcher: try! Searcher.open(directory: dir))
+    }()
+
+    func app() -> some ApplicationProtocol {
+        Application(router: APIServer(service: Self.service).makeRouter())
+    }
+
+    func get(_ uri: String) async throws -> (Int, JSONValue) {
+        try await app().test(.router) { client in
+            try await client.execute(uri: uri, method: .get) { r in
+                (r.status.code, try JSONValue.parse(String(buffer: r.body)))
+            }
+        }
+    }
+
+    func post(_ uri: String, _ body: String) async throws -> (Int, JSONValue) {
+        try await app().test(.router) { client in
+            try await client.execute(uri: uri, method: .post, body: ByteBuffer(string: body)) { r in
+                (r.status.code, try JSONValue.parse(String(buffer: r.body)))
+            }
+        }
+    }
+
+    @Test func health() async throws {
+        let (s, v) = try await get("/healthz")
+        #expect(s == 200)
+        #expect(v["status"]?.stringValue == "ok")
+        #expect(v["documents"]?.numberValue == 60)
+    }
+
+    @Test func openAPIDocumentIsValidJSON() async throws {
+        let (s, v) = try await get("/api/v1/openapi.json")
+        #expect(s == 200)
+        #expect(v["openapi"]?.stringValue == "3.0.3")
+        #expect(v["paths"]?["/api/v1/products/search"] != nil)
+    }
+
+    @Test func categoryPage() async throws {
+        let (s, v) = try await get("/api/v1/products/search?category=Furniture+%3E+Living+Room&sort=price_asc&limit=2&page=2")
+        #expect(s == 200)
+        #expect(v["total"]?.numberValue == 7)
+        #expect(v["pages"]?.numberValue == 4)
+        #expect(v["page"]?.numberValue == 2)
+        let results = try #require(v["results"]?.arrayValue)
+        #expect(results.map { $0["id"]?.stringValue } == ["S0004", "S0005"])   // 279.00, 329.50
+        #expect(results[0]["brand"]?.stringValue == "Acme Living")
+        #expect(results[0]["price"]?.numberValue == 279)
+        #expect(results[0]["category"]?.stringValue == "Furniture > Living Room > Accent Chairs")
+        #expect(v["facets"]?["brands"]?.arrayValue?.count == 4)
+        #expect(v["facets"]?["categories"]?["path"]?.arrayValue?.count == 2)
+        #expect((v["facets"]?["price_ranges"]?.arrayValue ?? []).reduce(0) { $0 + ($1["count"]?.numberValue ?? 0) } == 7)
+        #expect(v["took_us"]?.numberValue != nil)
+    }
+
+    @Test func searchWithBrandsAndPrices() async throws {
+        let (s, v) = try await get("/api/v1/products/search?q=chair&brand=Acme+Living&brand=Sunhaven&max_price=200")
+        #expect(s == 200)
+        let ids = Set((v["results"]?.arrayValue ?? []).compactMap { $0["id"]?.stringValue })
+        #expect(ids == ["S0008", "S0055"])   // 189.99 dining chairs, 139.00 bistro chairs
+        let snippet = v["results"]?.arrayValue?.first { $0["id"]?.stringValue == "S0055" }?["snippet"]?.stringValue
+        #expect(snippet == "Café Bistro <em>Chairs</em>, Set of 2")
+        // Multi-select: with only Sunhaven ticked, the brand facet still counts Acme's chairs under the price filter.
+        let (_, one) = try await get("/api/v1/products/search?q=chair&brand=Sunhaven&max_price=200")
+        #expect(one["results"]?.arrayValue?.map { $0["id"]?.stringValue } == ["S0055"])
+        let brands = one["facets"]?["brands"]?.arrayValue ?? []
+        #expect(brands.contains { $0["value"]?.stringValue == "Acme Living" && $0["count"]?.numberValue == 1 })
+        #expect(brands.contains { $0["value"]?.stringValue == "Sunhaven" && $0["count"]?.numberValue == 1 })
+        #expect(!brands.contains { $0["value"]?.stringValue == "Zed Design" })   // its chair costs 259
+    }
+
+    @Test func postSearchAndProduct() async throws {
+        let (s, v) = try await post("/api/v1/search", #"{"q":"lamp","facets":["brand"],"fields":["title"],"limit":1}"#)
+        #expect(s == 200)
+        #expect(v["hits"]?.arrayValue?.count == 1)
+        #expect(v["facets"]?["brand"]?.arrayValue?.first?["value"]?.stringValue == "Lumen")
+        let (ps, p) = try await get("/api/v1/products/S0034")
+        #expect(ps == 200)
+        #expect(p["title"]?.stringValue == "Espresso Machine with Milk Frother")
+        #expect(p["price"]?.numberValue == 399)
+        #expect(p["brand"]?.stringValue == "Cafeteria")
+        let (ns, n) = try await get("/api/v1/products/NOPE")
+        #expect(ns == 404)
+        #expect(n["error"]?.stringValue?.contains("no product") == true)
+    }
+
+    @Test(arguments: [
+        ("/api/v1/products/search?colour=red", "unknown parameter \"colour\""),
+        ("/api/v1/products/search?limit=5000", "limit must be an integer from 1 to 100"),
+        ("/api/v1/products/search?limit=ten", "limit must be an integer"),
+        ("/api/v1/products/search?page=0", "page must be an integer"),
+        ("/api/v1/products/search?min_price=cheap", "min_price must be a number"),
+        ("/api/v1/products/search?min_price=50&max_price=10", "above maximum"),
+        ("/api/v1/products/search?sort=cheapest", "sort must be one of"),
+        ("/api/v1/products/search?in_stock=maybe", "in_stock must be true or false"),
+        ("/api/v1/products/search?q=%22unclosed", "never closed"),
+        ("/api/v1/products/search?q=%ZZ", "malformed percent escape"),
+        ("/api/v1/products/search?q=a&q=b", "given 2 times"),
+        ("/api/v1/products/search?page=600&limit=20", "beyond the first 10000"),
+        ("/api/v1/products/search?q=title%3A%22", "never closed"),
+    ])
+    func badQueries(_ uri: String, _ fragment: String) async throws {
+        let (s, v) = try await get(uri)
+        #expect(s == 400, "\(uri)")
+        #expect(v["error"]?.stringValue?.contains(fragment) == true, "\(uri): \(v)")
+    }
+
+    @Test func longQueryIsRejected() async throws {
+        let (s, v) = try await get("/api/v1/products/search?q=" + String(repeating: "a+", count: 1500))
+        #expect(s == 400)
+        #expect(v["error"]?.stringValue?.contains("limit is 2000") == true)
+    }
+
+    @Test(arguments: [
+        ("{oops", "invalid JSON"),
+        ("", "body is empty"),
+        (#"{"q":"x","limit":99999}"#, "limit must be between"),
+        (#"{"q":"x","wat":1}"#, "unknown key \"wat\""),
+        (#"{"q":"x","filters":{"colour":"red"}}"#, "unknown filter"),
+        (#"[1,2]"#, "must be a JSON object"),
+    ])
+    func badBodies(_ body: String, _ fragment: String) async throws {
+        let (s, v) = try await post("/api/v1/search", body)
+        #expect(s == 400)
+        #expect(v["error"]?.stringValue?.contains(fragment) == true, "\(body): \(v)")
+    }
+
+    @Test func oversizedBody() async throws {
+        let big = #"{"q":""# + String(repeating: "a", count: 70_000) + #""}"#
+        let (s, v) = try await post("/api/v1/search", big)
+        #expect(s == 413)
+        #expect(v["error"]?.stringValue?.contains("larger than") == true)
+    }
+}
