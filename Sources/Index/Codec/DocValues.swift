@@ -444,6 +444,7 @@ public struct OrdinalColumn: @unchecked Sendable {
     public let dictionary: DocValuesDictionary
     public let multi: Bool
     let data: UnsafeRawPointer
+    /// Bits per value (single-valued: ord + 1, 0 = none).
     let width: Int
     let offsets: UnsafeRawPointer?
     let offsetWidth: Int

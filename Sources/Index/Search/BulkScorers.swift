@@ -211,3 +211,72 @@ enum BulkScorers {
         }
     }
 }
+
+extension BulkScorers {
+    /// Every match of a conjunction of terms and filter postings (facets and field sorts need them
+    /// all). `visit(doc, score)` gets the score only when the document could still enter the heap:
+    /// while `minCompetitive()` is set, a window of blocks whose summed upper bounds do not exceed it
+    /// is visited with a nil score.
+    static func visitConjunction(_ scorers: [TermScorer], filters: [PostingsCursor], excluded: [Scorer],
+                                 minCompetitive: () -> Float, visit: (UInt32, Float?) -> Void) {
+        let sorted = scorers.sorted { $0.cost < $1.cost }
+        let all = (sorted.map { $0.cursor } + filters).sorted { $0.info.docCount < $1.info.docCount }
+        guard !all.isEmpty else { return }
+        withExtendedLifetime((sorted, all)) {
+            let n = sorted.count
+            let m = all.count
+            let s = UnsafeMutablePointer<Unmanaged<TermScorer>>.allocate(capacity: max(n, 1))
+            let c = UnsafeMutablePointer<Unmanaged<PostingsCursor>>.allocate(capacity: max(n, 1))
+            let a = UnsafeMutablePointer<Unmanaged<PostingsCursor>>.allocate(capacity: m)
+            defer { s.deallocate(); c.deallocate(); a.deallocate() }
+            for i in 0..<n {
+                s[i] = Unmanaged.passUnretained(sorted[i])
+                c[i] = Unmanaged.passUnretained(sorted[i].cursor)
+            }
+            for i in 0..<m { a[i] = Unmanaged.passUnretained(all[i]) }
+            let lead = a[0]
+            var windowEnd: Int64 = -1
+            var windowMax: Float = .infinity
+            var doc = lead._withUnsafeGuaranteedRef { $0.nextDoc() }
+            outer: while doc != PostingsCursor.noMoreDocs {
+                var i = 1
+                while i < m {
+                    let d = a[i]._withUnsafeGuaranteedRef { $0.advance(doc) }
+                    if d > doc {
+                        doc = lead._withUnsafeGuaranteedRef { $0.advance(d) }
+                        continue outer
+                    }
+                    i += 1
+                }
+                if !excluded.isEmpty && excluded.contains(where: { $0.advance(doc) == doc }) {
+                    doc = lead._withUnsafeGuaranteedRef { $0.nextDoc() }
+                    continue
+                }
+                let minComp = minCompetitive()
+                var score: Float?
+                if n == 0 {
+                    score = minComp < 0 ? 0 : nil
+                } else {
+                    if minComp > -Float.infinity && Int64(doc) > windowEnd {
+                        var end = UInt32.max
+                        var sum: Float = 0
+                        for j in 0..<n {
+                            let last = c[j]._withUnsafeGuaranteedRef { $0.shallowAdvance(doc) }
+                            if last < end { end = last }
+                            sum += s[j]._withUnsafeGuaranteedRef { $0.blockMaxScore() }
+                        }
+                        windowEnd = Int64(end)
+                        windowMax = sum * (1 + 1e-6)
+                    }
+                    if !(minComp > -Float.infinity && Int64(doc) <= windowEnd && windowMax <= minComp) {
+                        var x: Float = 0
+                        for j in 0..<n { x += s[j]._withUnsafeGuaranteedRef { $0.score() } }
+                        score = x
+                    }
+                }
+                visit(doc, score)
+                doc = lead._withUnsafeGuaranteedRef { $0.nextDoc() }
+            }
+        }
+    }
+}

@@ -2,8 +2,12 @@
 final class FacetAccumulator {
     let spec: FacetSpec
     let searcher: Searcher
-    /// Merged counts by value (terms and hierarchy facets).
+    /// Merged counts by value (keyword fields without doc values).
     var counts: [String: Int] = [:]
+    /// Doc values fields: counts by global ordinal (see `OrdinalMap`).
+    private var ordinalMap: OrdinalMap?
+    private var globalCounts: [Int] = []
+    private var segmentIndex = 0
     /// Ranges: given buckets' counts, or the values seen (automatic buckets).
     var rangeCounts: [Int] = []
     var values: [Double] = []
@@ -12,7 +16,11 @@ final class FacetAccumulator {
 
     // Per segment.
     private var ordinalColumn: OrdinalColumn?
-    private var segmentCounts: [Int] = []
+    /// Single-valued ordinal columns: the packed data and width, counted without going through the column.
+    private var fastData: UnsafeRawPointer?
+    private var fastWidth = 0
+    private var counts32: UnsafeMutablePointer<Int32>?
+    private var countsSize = 0
     private var numericColumn: NumericColumn?
     /// Keyword fields without doc values: matching docs, counted through the postings at the end.
     private var matched: [UInt64] = []
@@ -24,14 +32,26 @@ final class FacetAccumulator {
         if case .ranges(let r?) = spec.kind { rangeCounts = Array(repeating: 0, count: r.count) }
     }
 
-    func beginSegment(_ seg: SegmentReader) {
+    deinit { counts32?.deallocate() }
+
+    func beginSegment(_ seg: SegmentReader, index: Int) throws {
+        segmentIndex = index
         ordinalColumn = seg.docValues.ordinals[spec.field]
+        if ordinalColumn != nil && ordinalMap == nil {
+            ordinalMap = try searcher.ordinalMap(field: spec.field)
+            globalCounts = Array(repeating: 0, count: ordinalMap!.values.count)
+        }
         numericColumn = seg.docValues.numeric[spec.field]
         usePostings = false
         switch spec.kind {
         case .terms, .hierarchy:
             if let col = ordinalColumn {
-                segmentCounts = Array(repeating: 0, count: col.dictionary.count)
+                counts32?.deallocate()
+                countsSize = col.dictionary.count + 1
+                counts32 = .allocate(capacity: countsSize)
+                counts32!.initialize(repeating: 0, count: countsSize)
+                fastData = col.multi ? nil : col.data
+                fastWidth = col.width
             } else {
                 usePostings = true
                 matched = Array(repeating: 0, count: (seg.docCount + 63) / 64)
@@ -43,13 +63,13 @@ final class FacetAccumulator {
 
     @inline(__always) func count(_ doc: UInt32) {
         let d = Int(doc)
-        if let col = ordinalColumn {
-            if !col.multi {
-                let o = col.ord(d)
-                if o >= 0 { segmentCounts[o] &+= 1 }
-            } else {
-                col.forEachOrd(d) { segmentCounts[$0] &+= 1 }
-            }
+        if let data = fastData, let c = counts32 {
+            // Slot 0 counts documents without a value.
+            c[Int(unpackWide(data, d, width: fastWidth))] &+= 1
+            return
+        }
+        if let col = ordinalColumn, let c = counts32 {
+            col.forEachOrd(d) { c[$0 &+ 1] &+= 1 }
             return
         }
         if usePostings {
@@ -70,10 +90,9 @@ final class FacetAccumulator {
     }
 
     func endSegment(_ seg: SegmentReader) throws {
-        if let col = ordinalColumn {
-            for (o, n) in segmentCounts.enumerated() where n > 0 {
-                counts[try col.dictionary.string(o), default: 0] += n
-            }
+        if ordinalColumn != nil, let c = counts32, let map = ordinalMap {
+            let toGlobal = map.segmentToGlobal[segmentIndex]
+            for o in 1..<countsSize where c[o] > 0 { globalCounts[Int(toGlobal[o - 1])] += Int(c[o]) }
             return
         }
         guard usePostings, let slot = searcher.layout.keywordSlotOfField[spec.field] else { return }
@@ -93,19 +112,51 @@ final class FacetAccumulator {
         }
     }
 
+    /// Counts by value: from global ordinals (doc values) or the postings-counted dictionary.
+    private func allCounts() -> [(key: String, value: Int)] {
+        var out: [(key: String, value: Int)] = counts.map { ($0.key, $0.value) }
+        if let map = ordinalMap {
+            for (g, n) in globalCounts.enumerated() where n > 0 { out.append((map.values[g], n)) }
+        }
+        return out
+    }
+
+    /// The `size` largest counts (ties: value order) and the sum of the rest, without sorting everything.
+    private func top(_ size: Int) -> ([FacetResult.Count], Int) {
+        var entries: [(key: String, value: Int)] = []
+        var totalCount = 0
+        if let map = ordinalMap, counts.isEmpty {
+            // Global ordinals are in value order, so ties resolve by ordinal.
+            var best: [(Int, Int)] = []   // (count, ordinal), kept sorted best first
+            for (g, n) in globalCounts.enumerated() where n > 0 {
+                totalCount += n
+                if best.count < size || n > best[best.count - 1].0 {
+                    var i = best.count
+                    while i > 0 && best[i - 1].0 < n { i -= 1 }
+                    best.insert((n, g), at: i)
+                    if best.count > size { best.removeLast() }
+                }
+            }
+            let vals = best.map { FacetResult.Count(value: map.values[$0.1], count: $0.0) }
+            return (vals, totalCount - vals.reduce(0) { $0 + $1.count })
+        }
+        entries = allCounts()
+        entries.sort { $0.value > $1.value || ($0.value == $1.value && $0.key < $1.key) }
+        let vals = entries.prefix(max(0, size)).map { FacetResult.Count(value: $0.key, count: $0.value) }
+        return (vals, entries.dropFirst(max(0, size)).reduce(0) { $0 + $1.value })
+    }
+
     func result() -> FacetResult {
         var r = FacetResult(field: spec.field)
         switch spec.kind {
         case .terms(let size):
-            let all = counts.sorted { $0.value > $1.value || ($0.value == $1.value && $0.key < $1.key) }
-            r.values = all.prefix(max(0, size)).map { FacetResult.Count(value: $0.key, count: $0.value) }
-            r.other = all.dropFirst(max(0, size)).reduce(0) { $0 + $1.value }
+            (r.values, r.other) = top(max(0, size))
         case .hierarchy(let path, let size):
             let sep = String(decoding: searcher.layout.hierarchy[spec.field] ?? Array(" > ".utf8), as: UTF8.self)
             let levels = path.map { $0.components(separatedBy: sep).map { $0.trimmingSpaces() }.filter { !$0.isEmpty } } ?? []
             var children: [String: Int] = [:]
             var pathCounts = Array(repeating: 0, count: levels.count)
-            for (value, n) in counts {
+            for (value, n) in allCounts() {
                 let parts = value.components(separatedBy: sep).map { $0.trimmingSpaces() }
                 var depth = 0
                 while depth < levels.count && depth < parts.count && parts[depth] == levels[depth] { depth += 1 }

@@ -44,40 +44,68 @@ extension Searcher {
 
             // Exhaustive: every document of query ∧ base filters; sideways filters decide which
             // facets count it.
-            for a in accumulators { a.beginSegment(seg) }
-            let driver = try driverScorer(textScorer, matchAll: matchAll, plan: plan, segment: si)
+            for a in accumulators { try a.beginSegment(seg, index: si) }
             let sideways: [DocPredicate?] = sidewaysFields.map { plan.sideways[$0] }
             let nSide = sideways.count
             let sortColumn: NumericColumn? = { if case .field(let f, _) = spec.sort { return seg.docValues.numeric[f] }; return nil }()
-            while driver.nextDoc() != Scorer.noMoreDocs {
-                let doc = driver.doc
-                if !plan.predicates.isEmpty && plan.predicates.contains(where: { !$0.matches(doc) }) { continue }
+            let base = bases[si]
+            let accs = accumulators.map { Unmanaged.passUnretained($0) }
+            let hasPredicates = !plan.predicates.isEmpty
+            // One match: base predicates, sideways mask, facets, hits.
+            func visit(_ doc: UInt32, _ score: () -> Float?) {
+                if hasPredicates && plan.predicates.contains(where: { !$0.matches(doc) }) { return }
                 var failed = 0
                 var failedBit = -1
-                for b in 0..<nSide where !sideways[b]!.matches(doc) {
-                    failed += 1
-                    failedBit = b
-                    if failed > 1 { break }
+                if nSide > 0 {
+                    for b in 0..<nSide where !sideways[b]!.matches(doc) {
+                        failed += 1
+                        failedBit = b
+                        if failed > 1 { return }
+                    }
                 }
-                if failed > 1 { continue }
                 if failed == 0 {
                     total += 1
                     if let fs = fieldSort {
-                        let v: Double? = sortColumn.flatMap { $0.value(Int(doc)) }
-                        fs.collect(doc: bases[si] + Int(doc), value: v)
-                    } else {
-                        let score = driver.score()
+                        fs.collect(doc: base + Int(doc), value: sortColumn.flatMap { $0.value(Int(doc)) })
+                    } else if let sc = score() {
                         // Deep paging: only hits after the previous page's last one enter the heap.
-                        let g = bases[si] + Int(doc)
-                        if let after = relevanceAfter, !(score < after.score || (score == after.score && g > after.doc)) {
-                            // not collected
+                        if let after = relevanceAfter, !(sc < after.score || (sc == after.score && base + Int(doc) > after.doc)) {
                         } else {
-                            topk.collect(doc, score)
+                            topk.collect(doc, sc)
                         }
                     }
-                    for a in accumulators { a.count(doc) }
+                    for a in accs { a._withUnsafeGuaranteedRef { $0.count(doc) } }
                 } else {
-                    for (i, a) in accumulators.enumerated() where facetBit[i] == failedBit { a.count(doc) }
+                    for (i, a) in accs.enumerated() where facetBit[i] == failedBit { a._withUnsafeGuaranteedRef { $0.count(doc) } }
+                }
+            }
+            var terms: [TermScorer]?
+            var excluded: [Scorer] = []
+            var core: Scorer? = textScorer
+            if let re = textScorer as? ReqExclScorer { core = re.required; excluded = re.excluded }
+            if let t = core as? TermScorer, !t.checkFields { terms = [t] }
+            if let c = core as? ConjunctionScorer {
+                let ts = c.children.compactMap { $0 as? TermScorer }
+                if ts.count == c.children.count && !ts.contains(where: { $0.checkFields }) { terms = ts }
+            }
+            if matchAll && !plan.cursors.isEmpty { terms = [] }
+            if let terms {
+                // Scores are needed only for relevance order, and only for documents that can enter the heap.
+                let needScores = fieldSort == nil
+                withExtendedLifetime(accumulators) {
+                    BulkScorers.visitConjunction(terms, filters: plan.cursors, excluded: excluded,
+                                                 minCompetitive: { needScores ? (relevanceAfter == nil ? topk.minCompetitive : -Float.infinity) : Float.infinity }) { doc, score in
+                        visit(doc) { score }
+                    }
+                }
+                if let e = (textScorer?.corruption) ?? plan.corruption { throw IndexError.corrupt(file: seg.meta.id, reason: e) }
+                for a in accumulators { try a.endSegment(seg) }
+                continue
+            }
+            let driver = try driverScorer(textScorer, matchAll: matchAll, plan: plan, segment: si)
+            withExtendedLifetime(accumulators) {
+                while driver.nextDoc() != Scorer.noMoreDocs {
+                    visit(driver.doc) { driver.score() }
                 }
             }
             if let e = driver.corruption ?? plan.corruption { throw IndexError.corrupt(file: seg.meta.id, reason: e) }

@@ -10,6 +10,8 @@ public final class Searcher: @unchecked Sendable {
     public let stats: BM25Statistics
     /// K tables per text field, owned by the searcher.
     private let kTables: [UnsafeMutablePointer<Float>]
+    /// Facet ordinal maps, built on first use.
+    let ordinalMaps = OrdinalMapCache()
 
     /// Opens the newest commit of the index in `directory`. With `verifyChecksums` every file's
     /// checksum is checked first (corruption is reported naming the file).
