@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Load on the HTTP API: faceted category pages (GET /api/v1/products/search with category, brand
+# facet, price facet, sort, page) from wrk on loopback, against an index of the synthetic catalog.
+#   Benchmarks/http_load.sh INDEX_DIR [seconds] [connections]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+INDEX="$1"; SECS="${2:-30}"; CONNS="${3:-16}"
+command -v wrk >/dev/null || { echo "installing wrk" >&2; sudo=; [ "$(id -u)" -ne 0 ] && sudo=sudo; $sudo apt-get install -y -qq wrk >/dev/null; }
+swift build -c release
+PORT=18099
+.build/release/aisle serve --index "$INDEX" --port $PORT >/tmp/aisle-http-load.log 2>&1 &
+SERVER=$!
+trap 'kill $SERVER 2>/dev/null || true' EXIT
+until curl -s "http://127.0.0.1:$PORT/healthz" >/dev/null; do sleep 0.2; done
+# Category pages: each request a department or department > category page, sometimes with a query,
+# a brand, a price range, a sort and a later page; all return brand, category and price facets.
+cat > /tmp/aisle-pages.lua <<'LUA'
+local cats = {"Furniture", "Rugs", "Lighting", "Kitchen", "Bed+and+Bath", "Outdoor+and+Garden", "Storage+and+Organization",
+              "Furniture+%3E+Living+Room+Furniture", "Rugs+%3E+Outdoor+Rugs", "Lighting+%3E+Lamps"}
+local qs = {"", "", "", "modern", "black", "wood", "outdoor", "set+of+2"}
+local sorts = {"relevance", "price_asc", "price_desc", "rating"}
+local i = 0
+request = function()
+  i = i + 1
+  local path = "/api/v1/products/search?category=" .. cats[(i % #cats) + 1]
+  local q = qs[(i % #qs) + 1]
+  if q ~= "" then path = path .. "&q=" .. q end
+  if i % 3 == 0 then path = path .. "&max_price=" .. (50 + (i % 10) * 40) end
+  path = path .. "&sort=" .. sorts[(i % #sorts) + 1] .. "&page=" .. ((i % 4) + 1) .. "&limit=24"
+  return wrk.format("GET", path)
+end
+LUA
+wrk -t1 -c"$CONNS" -d"${SECS}s" --latency -s /tmp/aisle-pages.lua "http://127.0.0.1:$PORT" | tee /tmp/aisle-wrk.txt
