@@ -774,6 +774,39 @@ import Testing
         #expect(got.count == 1 && got[0].field == 3 && Self.identical(got[0].value, v))
     }
 
+    /// Whatever `IndexWriter.add` accepts must read back (or be rejected when added): a stored list
+    /// nested five deep, an id longer than 64 KiB, a document with more than 65536 stored values.
+    @Test(arguments: ["nested lists", "long id", "many stored values"])
+    func documentsTheWriterAcceptsReadBack(_ kind: String) throws {
+        let dir = temporaryDirectory("accept")
+        defer { removeDirectory(dir) }
+        let schema = Schema(idField: "id", fields: [
+            FieldDefinition(name: "id", type: .keyword, stored: true),
+            FieldDefinition(name: "title", type: .text, analyzer: "plain", stored: true),
+        ])
+        let w = try IndexWriter(creating: dir, schema: schema, options: .init(sync: false))
+        var doc = IndexDocument()
+        doc.id = kind == "long id" ? String(repeating: "x", count: 70_000) : "A"
+        doc.addToken(field: 1, term: "word", position: 0)
+        let value: StoredValue = .list([.list([.list([.list([.list([.string("five")])])])])])
+        if kind == "nested lists" { doc.addStored(field: 1, value: value) }
+        if kind == "many stored values" { for i in 0..<70_000 { doc.addStored(field: 1, value: .int(Int64(i))) } }
+        do {
+            try w.add(doc)
+        } catch let e as IndexError {
+            // Rejecting it up front is fine.
+            guard case .invalidDocument = e else { throw e }
+            return
+        }
+        try w.commit()
+        let s = try Searcher.open(directory: dir)
+        #expect(try s.id(of: 0) == doc.id, "\(kind): id")
+        let stored = try s.storedFields(of: 0)
+        #expect(stored.count == doc.stored.count, "\(kind): stored values")
+        if kind == "nested lists" { #expect(stored.first.map { Self.identical($0.value, value) } == true) }
+        #expect(try s.doc(forId: doc.id) == 0, "\(kind): doc for id")
+    }
+
     // MARK: - Id column
 
     @Test func idColumnRoundTripAndFind() throws {
