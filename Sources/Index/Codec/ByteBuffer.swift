@@ -139,6 +139,15 @@ public struct ByteReader {
         return v
     }
 
+    /// A u64 offset that must be at most `limit` (damaged data must not trap in `Int(_:)`).
+    public mutating func offset(max limit: Int) throws -> Int {
+        let v = try u64()
+        guard v <= UInt64(max(limit, 0)) else {
+            throw IndexError.corrupt(file: file, reason: "offset \(v) beyond \(limit) at \(offset - 8)")
+        }
+        return Int(v)
+    }
+
     public mutating func f32() throws -> Float { Float(bitPattern: try u32()) }
     public mutating func f64() throws -> Double { Double(bitPattern: try u64()) }
 

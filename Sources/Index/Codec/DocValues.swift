@@ -509,10 +509,10 @@ public struct DocValuesReader: @unchecked Sendable {
         let p = file.payload
         guard p.count >= 16 else { throw IndexError.corrupt(file: file.name, reason: "doc values file too short") }
         var t = file.reader(at: p.count - 16)
-        let dirOffset = Int(try t.u64())
+        let dirOffset = try t.offset(max: p.count - 16)
         let n = Int(try t.u32())
         let dc = Int(try t.u32())
-        guard dc == docCount, dirOffset + n * 13 == p.count - 16 else {
+        guard dc == docCount, n <= (p.count - 16 - dirOffset) / 13, dirOffset + n * 13 == p.count - 16 else {
             throw IndexError.corrupt(file: file.name, reason: "bad doc values directory")
         }
         var numeric: [Int: NumericColumn] = [:]
@@ -521,7 +521,7 @@ public struct DocValuesReader: @unchecked Sendable {
         for _ in 0..<n {
             let field = Int(try d.u32())
             let kindRaw = try d.u8()
-            let offset = Int(try d.u64())
+            let offset = try d.offset(max: dirOffset)
             guard let kind = DocValuesKind(rawValue: kindRaw), offset < dirOffset else {
                 throw IndexError.corrupt(file: file.name, reason: "bad doc values column entry")
             }

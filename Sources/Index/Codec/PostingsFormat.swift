@@ -129,11 +129,13 @@ struct PostingsEncoder {
             }
             if text {
                 var prevPos: UInt32 = 0
-                var c = 0
+                var c = 0          // values in posBuf
+                var at = 0         // next position to encode
                 for j in 0..<k {
                     let tf = Int(p.tfs[j])
                     for t in 0..<tf {
-                        let pos = p.positions[c]
+                        let pos = p.positions[at]
+                        at += 1
                         posBuf[c] = t == 0 ? pos : pos &- prevPos &- 1
                         prevPos = pos
                         c += 1

@@ -107,14 +107,14 @@ public struct StoredFieldsReader: @unchecked Sendable {
         let p = file.payload
         guard p.count >= 16 else { throw IndexError.corrupt(file: file.name, reason: "stored fields file too short") }
         var t = file.reader(at: p.count - 16)
-        let io = try t.u64()
+        let io = try t.offset(max: p.count - 16)
         let nb = try t.u32()
         docCount = Int(try t.u32())
-        guard io + UInt64(nb) * 12 == UInt64(p.count - 16) else {
+        guard UInt64(io) + UInt64(nb) * 12 == UInt64(p.count - 16) else {
             throw IndexError.corrupt(file: file.name, reason: "bad stored fields index")
         }
         blockCount = Int(nb)
-        index = UnsafeRawBufferPointer(rebasing: p[Int(io)..<(p.count - 16)])
+        index = UnsafeRawBufferPointer(rebasing: p[io..<(p.count - 16)])
     }
 
     func decompress(_ comp: UnsafeRawBufferPointer, rawLength rawLen: Int, at off: Int) throws -> [UInt8] {
@@ -144,7 +144,7 @@ public struct StoredFieldsReader: @unchecked Sendable {
         }
         ir.offset = lo * 12
         let firstDoc = Int(try ir.u32())
-        let off = Int(try ir.u64())
+        let off = try ir.offset(max: index.baseAddress.map { UnsafeRawPointer($0) - file.payload.baseAddress! } ?? 0)
         var r = file.reader(at: off)
         let rawLen = Int(try r.u32())
         let compLen = Int(try r.u32())
@@ -232,13 +232,13 @@ public struct IdColumnReader: @unchecked Sendable {
         let p = file.payload
         guard p.count >= 12 else { throw IndexError.corrupt(file: file.name, reason: "id column too short") }
         var t = file.reader(at: p.count - 12)
-        let io = try t.u64()
+        let io = try t.offset(max: p.count - 12)
         docCount = Int(try t.u32())
         let groups = (docCount + IdColumnFormat.group - 1) / IdColumnFormat.group
-        guard io + UInt64(groups) * 8 == UInt64(p.count - 12) else {
+        guard UInt64(io) + UInt64(groups) * 8 == UInt64(p.count - 12) else {
             throw IndexError.corrupt(file: file.name, reason: "bad id column index")
         }
-        indexOffset = Int(io)
+        indexOffset = io
     }
 
     /// Binary search for `id` in a column whose ids are in increasing byte order.
@@ -253,7 +253,8 @@ public struct IdColumnReader: @unchecked Sendable {
             if compareBytes2(try first(mid), target) <= 0 { lo = mid } else { hi = mid - 1 }
         }
         let start = lo * IdColumnFormat.group
-        for d in start..<min(docCount, start + IdColumnFormat.group) where try self.id(d) == id { return d }
+        // Byte comparison: String == would treat canonically equivalent ids ("é" and "e\u{301}") as one.
+        for d in start..<min(docCount, start + IdColumnFormat.group) where Array(try self.id(d).utf8) == target { return d }
         return nil
     }
 

@@ -438,7 +438,9 @@ public final class PostingsCursor {
                 number = 0
                 off = Int(info.posOffset)
             }
-            let totalBlocks = Int((info.posCount + UInt64(Self.bs) - 1) / UInt64(Self.bs))
+            let bsz = UInt64(Self.bs)
+            guard info.posCount <= UInt64(Int.max) / 2 else { return nil }
+            let totalBlocks = Int(info.posCount / bsz + (info.posCount % bsz == 0 ? 0 : 1))
             while number < pb {
                 guard off < posEnd, let size = PForBlock.size(posPayload + off, count: Self.bs, available: posEnd - off) else {
                     return nil

@@ -88,4 +88,8 @@ public enum IndexLimits {
     public static let maxTermBytes = 255
     /// Position gap between two values of a multi-valued text field, so phrases do not cross values.
     public static let valuePositionGap: Int32 = 100
+    public static let maxIdBytes = 512
+    public static let maxStoredValues = 65_535
+    public static let maxStoredDepth = 4
+    public static let maxStoredStringBytes = 16 << 20
 }

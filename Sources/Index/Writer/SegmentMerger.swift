@@ -214,7 +214,7 @@ extension StoredFieldsReader {
         for b in 0..<blockCount {
             ir.offset = b * 12
             _ = try ir.u32()
-            let off = Int(try ir.u64())
+            let off = try ir.offset(max: index.baseAddress.map { UnsafeRawPointer($0) - file.payload.baseAddress! } ?? 0)
             var r = file.reader(at: off)
             let rawLen = Int(try r.u32())
             let compLen = Int(try r.u32())

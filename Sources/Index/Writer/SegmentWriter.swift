@@ -106,6 +106,29 @@ public final class SegmentWriter {
         }
     }
 
+    /// What the readers accept: refuse anything else here, with a clear error.
+    static func validate(_ doc: IndexDocument) throws {
+        guard !doc.id.isEmpty else { throw IndexError.invalidDocument("document has no id") }
+        guard doc.id.utf8.count <= IndexLimits.maxIdBytes else {
+            throw IndexError.invalidDocument("id is \(doc.id.utf8.count) bytes; at most \(IndexLimits.maxIdBytes) are allowed")
+        }
+        guard doc.stored.count <= IndexLimits.maxStoredValues else {
+            throw IndexError.invalidDocument("\(doc.stored.count) stored values; at most \(IndexLimits.maxStoredValues) per document")
+        }
+        func depth(_ v: StoredValue) -> Int {
+            if case .list(let l) = v { return 1 + (l.map(depth).max() ?? 0) }
+            return 0
+        }
+        for (f, v) in doc.stored {
+            guard depth(v) <= IndexLimits.maxStoredDepth else {
+                throw IndexError.invalidDocument("stored value of field \(f) is nested deeper than \(IndexLimits.maxStoredDepth) lists")
+            }
+            if case .string(let s) = v, s.utf8.count > IndexLimits.maxStoredStringBytes {
+                throw IndexError.invalidDocument("stored value of field \(f) is \(s.utf8.count) bytes; at most \(IndexLimits.maxStoredStringBytes)")
+            }
+        }
+    }
+
     @inline(__always) private func postKeyword(slot: UInt16, _ p: UnsafePointer<UInt8>, _ n: Int, doc docId: Int32) {
         let id = terms.intern(slot: slot, p, n)
         newTermState(id)
@@ -118,6 +141,7 @@ public final class SegmentWriter {
 
     /// Adds a document; its id is `docCount` before the call.
     public func add(_ doc: IndexDocument) throws {
+        try Self.validate(doc)
         let docId = Int32(docCount)
         let nFields = groupOf.count
         for i in 0..<fieldLen.count { fieldLen[i] = 0 }
