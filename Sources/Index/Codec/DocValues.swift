@@ -409,7 +409,7 @@ public struct NumericColumn: @unchecked Sendable {
             }
             if x <= minimum { return 0 }
             let d = UInt64(bitPattern: x &- minimum)
-            let r = (d + step - 1) / step
+            let r = d / step + (d % step == 0 ? 0 : 1)
             return r > top ? nil : r
         }
         func encodeHigh(_ v: Double) -> UInt64? {  // largest raw with decode(raw) <= v
