@@ -92,12 +92,15 @@ import Testing
         return r
     }
 
-    @Test func filtersFacetsSortingAgreeWithBruteForce() throws {
+    /// Sorted ids (doc order is id order) and shuffled ids (ties in field sorts compare id strings).
+    @Test(arguments: [false, true])
+    func filtersFacetsSortingAgreeWithBruteForce(shuffledIds: Bool) throws {
         var (rng, seed) = SeededRandom.fromEnvironment("search-spec")
-        let corpus = RandomCorpus(count: 2500, rng: &rng)
+        let corpus = RandomCorpus(count: 2500, rng: &rng, shuffledIds: shuffledIds)
         let dir = temporaryDirectory("spec")
         defer { removeDirectory(dir) }
         let searcher = try corpus.buildIndex(at: dir, perSegment: 900)
+        #expect(searcher.docOrderIsIdOrder == !shuffledIds)
         let naive = try NaiveSearcher(schema: searcher.schema, docs: corpus.docs)
         let gen = QueryGenerator(layout: searcher.layout)
         let ids = corpus.docs.map { $0.id }

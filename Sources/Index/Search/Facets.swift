@@ -189,14 +189,15 @@ final class FacetAccumulator {
     }
 
     /// About five buckets of a "nice" width (1, 2, 2.5 or 5 times a power of ten) from the values'
-    /// minimum to their 95th percentile, the last one open-ended.
-    static func niceBuckets(_ values: [Double]) -> [FacetResult.RangeCount] {
-        guard !values.isEmpty else { return [] }
-        let sorted = values.sorted()
-        let lo = sorted[0]
-        let hi = sorted[min(sorted.count - 1, Int(Double(sorted.count - 1) * 0.95))]
+    /// minimum to their 95th percentile, the last one open-ended. Linear time: the percentile by
+    /// selection, the counts by arithmetic.
+    static func niceBuckets(_ input: [Double]) -> [FacetResult.RangeCount] {
+        guard !input.isEmpty else { return [] }
+        var values = input
+        let lo = values.min()!
+        let hi = select(&values, Int(Double(values.count - 1) * 0.95))
         if hi <= lo {
-            return [FacetResult.RangeCount(from: nil, to: nil, count: sorted.count)]
+            return [FacetResult.RangeCount(from: nil, to: nil, count: values.count)]
         }
         let raw = (hi - lo) / 5
         var mag = 1.0
@@ -209,15 +210,40 @@ final class FacetAccumulator {
             edges.append(e)
             e += step
         }
-        var out: [FacetResult.RangeCount] = []
-        for (i, from) in edges.enumerated() {
-            let to: Double? = i + 1 < edges.count ? edges[i + 1] : nil
-            let a = lowerBound(sorted, from)
-            let b = to.map { lowerBound(sorted, $0) } ?? sorted.count
-            out.append(FacetResult.RangeCount(from: i == 0 ? nil : from, to: to, count: b - a))
+        var counts = [Int](repeating: 0, count: edges.count)
+        let first = edges[0]
+        for v in input {
+            var i = Int(((v - first) / step).rounded(.down))
+            if i < 0 { i = 0 }
+            if i >= edges.count { i = edges.count - 1 }
+            // Guard against rounding at the edges.
+            while i > 0 && v < edges[i] { i -= 1 }
+            while i + 1 < edges.count && v >= edges[i + 1] { i += 1 }
+            counts[i] += 1
         }
-        if let first = out.first, first.from == nil { out[0].count = lowerBound(sorted, out.count > 1 ? out[1].from ?? .infinity : .infinity) }
-        return out
+        return edges.indices.map { i in
+            FacetResult.RangeCount(from: i == 0 ? nil : edges[i], to: i + 1 < edges.count ? edges[i + 1] : nil, count: counts[i])
+        }
+    }
+
+    /// The k-th smallest value (quickselect; reorders `a`).
+    static func select(_ a: inout [Double], _ k: Int) -> Double {
+        var lo = 0, hi = a.count - 1
+        while lo < hi {
+            let pivot = a[(lo + hi) / 2]
+            var i = lo, j = hi
+            while i <= j {
+                while a[i] < pivot { i += 1 }
+                while a[j] > pivot { j -= 1 }
+                if i <= j {
+                    a.swapAt(i, j)
+                    i += 1
+                    j -= 1
+                }
+            }
+            if k <= j { hi = j } else if k >= i { lo = i } else { return a[k] }
+        }
+        return a[k]
     }
 
     static func lowerBound(_ a: [Double], _ v: Double) -> Int {

@@ -11,6 +11,8 @@ final class FieldSortCollector {
     let descending: Bool
     let searcher: Searcher
     let after: (value: Double?, id: String)?
+    /// Ids increase with doc numbers across the whole searcher: ties compare doc numbers, no id fetch.
+    let docOrderIsIdOrder: Bool
     private var heap: [Entry] = []   // worst at the top
     private(set) var totalHits = 0
 
@@ -19,6 +21,7 @@ final class FieldSortCollector {
         self.descending = descending
         self.searcher = searcher
         self.after = after
+        docOrderIsIdOrder = searcher.docOrderIsIdOrder
         heap.reserveCapacity(min(k, 1 << 16))
     }
 
@@ -45,6 +48,7 @@ final class FieldSortCollector {
     private func before(_ a: inout Entry, _ b: inout Entry) -> Bool {
         let c = compareValues(a.value, b.value)
         if c != 0 { return c < 0 }
+        if docOrderIsIdOrder { return a.doc < b.doc }
         let ia = id(&a), ib = id(&b)
         if ia != ib { return ia < ib }
         return a.doc < b.doc

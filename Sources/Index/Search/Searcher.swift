@@ -12,6 +12,9 @@ public final class Searcher: @unchecked Sendable {
     private let kTables: [UnsafeMutablePointer<Float>]
     /// Facet ordinal maps, built on first use.
     let ordinalMaps = OrdinalMapCache()
+    /// Every segment's ids are sorted and each segment's ids come after the previous one's, so doc
+    /// order is id order (as when a catalog is loaded in id order).
+    let docOrderIsIdOrder: Bool
 
     /// Opens the newest commit of the index in `directory`. With `verifyChecksums` every file's
     /// checksum is checked first (corruption is reported naming the file).
@@ -35,6 +38,16 @@ public final class Searcher: @unchecked Sendable {
             total += s.docCount
         }
         bases = b
+        var ordered = segments.allSatisfy { $0.meta.idsSorted }
+        if ordered {
+            var previous: [UInt8]?
+            for s in segments where s.docCount > 0 {
+                let first = Array(try s.ids.id(0).utf8), last = Array(try s.ids.id(s.docCount - 1).utf8)
+                if let p = previous, !p.lexicographicallyPrecedes(first) { ordered = false; break }
+                previous = last
+            }
+        }
+        docOrderIsIdOrder = ordered
         var fs = Array(repeating: FieldStats(), count: layout.textFields.count)
         for s in meta.segments {
             for (i, st) in s.textFieldStats.enumerated() where i < fs.count {

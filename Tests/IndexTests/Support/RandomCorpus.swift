@@ -31,12 +31,13 @@ struct RandomCorpus {
 
     var docs: [NaiveDoc] = []
 
-    init(count: Int, rng: inout SeededRandom) {
+    init(count: Int, rng: inout SeededRandom, shuffledIds: Bool = false) {
+        let idNumbers = shuffledIds ? Array((0..<count).shuffled(using: &rng)) : Array(0..<count)
         let L = RandomCorpus.schema
         let title = L.ordinal(of: "title")!, brand = L.ordinal(of: "brand")!, desc = L.ordinal(of: "description")!
         let sku = L.ordinal(of: "sku")!, color = L.ordinal(of: "color")!, price = L.ordinal(of: "price")!
         for i in 0..<count {
-            var d = NaiveDoc(id: "P\(String(format: "%05d", i))")
+            var d = NaiveDoc(id: "P\(String(format: "%05d", idNumbers[i]))")
             func words(_ n: Int, gaps: Bool) -> [(term: String, pos: Int)] {
                 var out: [(term: String, pos: Int)] = []
                 var pos = 0
