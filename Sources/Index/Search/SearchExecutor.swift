@@ -9,7 +9,32 @@ extension Searcher {
         let facetFields = Set(spec.facets.map { $0.field })
         let accumulators = spec.facets.map { FacetAccumulator(spec: $0, searcher: self) }
         // Facets that share a field share a sideways bit.
-        let sidewaysFields = Array(Set(spec.filters.map { $0.field }).intersection(facetFields)).sorted()
+        // A path filter on a field whose facets are all hierarchy facets under the same root: those
+        // facets only report counts under that root, so the root stays a base filter and only the
+        // rest of the path is sideways (a one-level path is not sideways at all).
+        func root(_ path: String, _ field: Int) -> String? {
+            guard let sep = layout.hierarchy[field] else { return nil }
+            return path.components(separatedBy: String(decoding: sep, as: UTF8.self))[0].trimmingSpaces()
+        }
+        var filters = spec.filters
+        var baseOnly = Set<Int>()   // indexes of filters that are never sideways
+        for (i, f) in spec.filters.enumerated() where facetFields.contains(f.field) {
+            guard case .path(let p) = f.kind, let r = root(p, f.field) else { continue }
+            let sameRoot = spec.facets.allSatisfy { facet in
+                guard facet.field == f.field else { return true }
+                if case .hierarchy(let fp?, _) = facet.kind { return root(fp, f.field) == r }
+                return false
+            }
+            guard sameRoot else { continue }
+            if r == p.trimmingSpaces() {
+                baseOnly.insert(i)
+            } else {
+                filters.append(Filter(field: f.field, kind: .path(r)))
+                baseOnly.insert(filters.count - 1)
+            }
+        }
+        let sidewaysFields = Array(Set(filters.indices.filter { !baseOnly.contains($0) }.map { filters[$0].field })
+            .intersection(facetFields)).sorted()
         let bitOf = Dictionary(uniqueKeysWithValues: sidewaysFields.enumerated().map { ($1, $0) })
         let facetBit = spec.facets.map { bitOf[$0.field] }
 
@@ -28,7 +53,7 @@ extension Searcher {
         for si in segments.indices {
             let seg = segments[si]
             topk.base = bases[si]
-            guard let plan = try filterPlan(spec.filters, segment: si, sideways: Set(sidewaysFields)) else { continue }
+            guard let plan = try filterPlan(filters, segment: si, sideways: Set(sidewaysFields), baseOnly: baseOnly) else { continue }
             var textScorer: Scorer?
             let matchAll: Bool
             if case .matchAll = q { matchAll = true } else {
@@ -45,7 +70,9 @@ extension Searcher {
             // Exhaustive: every document of query ∧ base filters; sideways filters decide which
             // facets count it.
             for a in accumulators { try a.beginSegment(seg, index: si) }
-            let sideways: [DocPredicate?] = sidewaysFields.map { plan.sideways[$0] }
+            let sidewaysRefs: [DocPredicate] = sidewaysFields.map { plan.sideways[$0] ?? NeverPredicate() }
+            let sideways = sidewaysRefs.map { Unmanaged.passUnretained($0) }
+            let predicates = plan.predicates.map { Unmanaged.passUnretained($0) }
             let nSide = sideways.count
             let sortColumn: NumericColumn? = { if case .field(let f, _) = spec.sort { return seg.docValues.numeric[f] }; return nil }()
             let base = bases[si]
@@ -53,11 +80,13 @@ extension Searcher {
             let hasPredicates = !plan.predicates.isEmpty
             // One match: base predicates, sideways mask, facets, hits.
             func visit(_ doc: UInt32, _ score: () -> Float?) {
-                if hasPredicates && plan.predicates.contains(where: { !$0.matches(doc) }) { return }
+                if hasPredicates {
+                    for p in predicates where !p._withUnsafeGuaranteedRef({ $0.matches(doc) }) { return }
+                }
                 var failed = 0
                 var failedBit = -1
                 if nSide > 0 {
-                    for b in 0..<nSide where !sideways[b]!.matches(doc) {
+                    for b in 0..<nSide where !sideways[b]._withUnsafeGuaranteedRef({ $0.matches(doc) }) {
                         failed += 1
                         failedBit = b
                         if failed > 1 { return }
@@ -92,7 +121,7 @@ extension Searcher {
             if let terms {
                 // Scores are needed only for relevance order, and only for documents that can enter the heap.
                 let needScores = fieldSort == nil
-                withExtendedLifetime(accumulators) {
+                withExtendedLifetime((accumulators, sidewaysRefs, plan)) {
                     BulkScorers.visitConjunction(terms, filters: plan.cursors, excluded: excluded,
                                                  minCompetitive: { needScores ? (relevanceAfter == nil ? topk.minCompetitive : -Float.infinity) : Float.infinity }) { doc, score in
                         visit(doc) { score }
@@ -103,9 +132,10 @@ extension Searcher {
                 continue
             }
             let driver = try driverScorer(textScorer, matchAll: matchAll, plan: plan, segment: si)
-            withExtendedLifetime(accumulators) {
-                while driver.nextDoc() != Scorer.noMoreDocs {
-                    visit(driver.doc) { driver.score() }
+            let d = Unmanaged.passUnretained(driver)
+            withExtendedLifetime((accumulators, sidewaysRefs, plan, driver)) {
+                while d._withUnsafeGuaranteedRef({ $0.nextDoc() }) != Scorer.noMoreDocs {
+                    visit(d._withUnsafeGuaranteedRef { $0.doc }) { d._withUnsafeGuaranteedRef { $0.score() } }
                 }
             }
             if let e = driver.corruption ?? plan.corruption { throw IndexError.corrupt(file: seg.meta.id, reason: e) }
@@ -187,12 +217,12 @@ extension Searcher {
     }
 
     /// nil when no document of the segment can pass the (non-sideways) filters.
-    func filterPlan(_ filters: [Filter], segment si: Int, sideways: Set<Int>) throws -> FilterPlan? {
+    func filterPlan(_ filters: [Filter], segment si: Int, sideways: Set<Int>, baseOnly: Set<Int> = []) throws -> FilterPlan? {
         let seg = segments[si]
         var plan = FilterPlan()
         var sidewaysParts: [Int: [DocPredicate]] = [:]
-        for f in filters {
-            let isSide = sideways.contains(f.field)
+        for (fi, f) in filters.enumerated() {
+            let isSide = sideways.contains(f.field) && !baseOnly.contains(fi)
             func termCursor(_ value: String) throws -> PostingsCursor? {
                 guard let slot = layout.keywordSlotOfField[f.field] else { return nil }
                 guard let info = try seg.termInfo(slot: slot, term: Array(value.utf8)) else { return nil }
