@@ -14,6 +14,10 @@ public enum IndexError: Error, CustomStringConvertible, Equatable, Sendable {
     case invalidQuery(String)
     /// A document cannot be indexed.
     case invalidDocument(String)
+    /// Another writer holds the index's write lock.
+    case locked(path: String, holder: String)
+    /// The writer was closed.
+    case closed(String)
 
     public var description: String {
         switch self {
@@ -25,6 +29,9 @@ public enum IndexError: Error, CustomStringConvertible, Equatable, Sendable {
         case .schema(let m): return "schema error: \(m)"
         case .invalidQuery(let m): return "invalid query: \(m)"
         case .invalidDocument(let m): return "invalid document: \(m)"
+        case .locked(let path, let holder):
+            return "the index at \(path) is open for writing by \(holder) (one writer at a time; stop it or send the changes to it)"
+        case .closed(let m): return "the index writer is closed: \(m)"
         }
     }
 }

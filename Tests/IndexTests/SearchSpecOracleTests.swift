@@ -110,6 +110,15 @@ import Testing
             let ctx = "seed \(seed) case \(qi): \(spec)"
             let want = naive.run(spec)
             let got = try searcher.search(spec)
+            check(spec, got: got, want: want, ids: ids, context: ctx)
+            if !want.ranked.isEmpty { previous = Array(want.ranked.prefix(40)) }
+        }
+    }
+
+    /// A search outcome against the brute-force one: total, the page (scores or sort values) and
+    /// every facet.
+    func check(_ spec: SearchSpec, got: SearchOutcome, want: NaiveSearcher.Outcome, ids: [String], context ctx: String) {
+        do {
             #expect(got.totalHits == want.total, "\(ctx): total \(got.totalHits) vs \(want.total)")
             #expect(got.totalIsExact)
             // The expected page.
@@ -145,7 +154,6 @@ import Testing
                 let e = expectedFacet(f, counts: want.facets[i], values: want.facetValues[i])
                 #expect(got.facets[i] == e, "\(ctx): facet \(i)\n got \(got.facets[i])\nwant \(e)")
             }
-            if !want.ranked.isEmpty { previous = Array(want.ranked.prefix(40)) }
         }
     }
 

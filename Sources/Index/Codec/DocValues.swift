@@ -359,9 +359,25 @@ public struct NumericColumn: @unchecked Sendable {
     public let minimum: Int64
     public let step: UInt64
     public let docCount: Int
+    /// Keeps the memory `data` and `presence` point into alive when it is not the segment's own
+    /// mapped file (a column of in-place updates).
+    let owner: AnyObject?
 
-    init(_ r: inout ByteReader, docCount: Int) throws {
+    init(data: UnsafeRawPointer, presence: UnsafeRawPointer?, width: Int, scale: Int, minimum: Int64, step: UInt64,
+         docCount: Int, owner: AnyObject?) {
+        self.data = data
+        self.presence = presence
+        self.width = width
+        self.scale = scale
+        self.minimum = minimum
+        self.step = step
         self.docCount = docCount
+        self.owner = owner
+    }
+
+    init(_ r: inout ByteReader, docCount: Int, owner: AnyObject? = nil) throws {
+        self.docCount = docCount
+        self.owner = owner
         scale = Int(try r.u8())
         minimum = Int64(bitPattern: try r.u64())
         step = try r.u64()
@@ -504,6 +520,12 @@ public struct DocValuesReader: @unchecked Sendable {
     public let numeric: [Int: NumericColumn]
     public let ordinals: [Int: OrdinalColumn]
 
+    init(file: IndexFile, numeric: [Int: NumericColumn], ordinals: [Int: OrdinalColumn]) {
+        self.file = file
+        self.numeric = numeric
+        self.ordinals = ordinals
+    }
+
     init(file: IndexFile, docCount: Int) throws {
         self.file = file
         let p = file.payload
@@ -527,7 +549,7 @@ public struct DocValuesReader: @unchecked Sendable {
             }
             var r = file.reader(at: offset)
             switch kind {
-            case .numeric: numeric[field] = try NumericColumn(&r, docCount: docCount)
+            case .numeric: numeric[field] = try NumericColumn(&r, docCount: docCount, owner: file.mapped)
             case .ordinal, .multiOrdinal: ordinals[field] = try OrdinalColumn(&r, kind: kind, docCount: docCount)
             }
             guard r.offset <= dirOffset else { throw IndexError.corrupt(file: file.name, reason: "doc values column overruns") }

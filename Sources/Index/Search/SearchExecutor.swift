@@ -220,6 +220,10 @@ extension Searcher {
     func filterPlan(_ filters: [Filter], segment si: Int, sideways: Set<Int>, baseOnly: Set<Int> = []) throws -> FilterPlan? {
         let seg = segments[si]
         var plan = FilterPlan()
+        if let d = seg.deleted {
+            if d.count >= seg.docCount { return nil }
+            plan.predicates.append(LiveDocsPredicate(d))
+        }
         var sidewaysParts: [Int: [DocPredicate]] = [:]
         for (fi, f) in filters.enumerated() {
             let isSide = sideways.contains(f.field) && !baseOnly.contains(fi)

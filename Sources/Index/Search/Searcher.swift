@@ -23,14 +23,21 @@ public final class Searcher: @unchecked Sendable {
         return try Searcher(directory: directory, meta: meta, verifyChecksums: verifyChecksums)
     }
 
-    public init(directory: String, meta: IndexMeta, verifyChecksums: Bool) throws {
-        self.directory = directory
-        self.meta = meta
+    public convenience init(directory: String, meta: IndexMeta, verifyChecksums: Bool) throws {
         let layout = try SchemaLayout(meta.schema)
-        self.layout = layout
-        segments = try meta.segments.map {
+        let readers = try meta.segments.map {
             try SegmentReader(directory: directory, meta: $0, textFieldCount: layout.textFields.count, verify: verifyChecksums)
         }
+        try self.init(directory: directory, meta: meta, layout: layout, readers: readers)
+    }
+
+    /// A searcher over segments that are already open (a new snapshot reuses the readers of the
+    /// segments it shares with the previous one).
+    init(directory: String, meta: IndexMeta, layout: SchemaLayout, readers: [SegmentReader]) throws {
+        self.directory = directory
+        self.meta = meta
+        self.layout = layout
+        segments = readers
         var b: [Int] = []
         var total = 0
         for s in segments {
@@ -65,7 +72,10 @@ public final class Searcher: @unchecked Sendable {
 
     deinit { for p in kTables { p.deallocate() } }
 
+    /// Document slots over all segments (deleted documents included until a merge drops them; BM25's N).
     public var docCount: Int { stats.docCount }
+    /// Documents that can be found (not deleted).
+    public var liveDocCount: Int { segments.reduce(0) { $0 + $1.liveDocCount } }
     public var schema: Schema { meta.schema }
 
     /// Segment and local doc of a global doc number.
@@ -115,7 +125,7 @@ public final class Searcher: @unchecked Sendable {
         for si in segments.indices {
             collector.base = bases[si]
             guard let scorer = try makeScorer(q, segment: si, ctx: ctx) else { continue }
-            try run(scorer, collector: collector)
+            try run(scorer, collector: collector, predicates: segments[si].deleted.map { [LiveDocsPredicate($0)] } ?? [])
             if let e = scorer.corruption { throw IndexError.corrupt(file: segments[si].meta.id, reason: e) }
         }
         let all = collector.sortedHits()
@@ -303,7 +313,7 @@ public final class Searcher: @unchecked Sendable {
 
     // MARK: - Running a scorer
 
-    func run(_ root: Scorer, collector: TopKCollector) throws {
+    func run(_ root: Scorer, collector: TopKCollector, predicates: [DocPredicate] = []) throws {
         // Fast paths: block-max conjunction and MaxScore disjunction over plain term scorers.
         var core = root
         var excluded: [Scorer] = []
@@ -312,20 +322,20 @@ public final class Searcher: @unchecked Sendable {
             excluded = re.excluded
         }
         if let t = core as? TermScorer, !t.checkFields {
-            BulkScorers.conjunction([t], excluded: excluded, collector: collector)
+            BulkScorers.conjunction([t], predicates: predicates, excluded: excluded, collector: collector)
             return
         }
         if let c = core as? ConjunctionScorer {
             let terms = c.children.compactMap { $0 as? TermScorer }
             if terms.count == c.children.count && !terms.contains(where: { $0.checkFields }) {
-                BulkScorers.conjunction(terms, excluded: excluded, collector: collector)
+                BulkScorers.conjunction(terms, predicates: predicates, excluded: excluded, collector: collector)
                 return
             }
         }
         if let d = core as? DisjunctionScorer, d.minimumMatch == 1 {
             let terms = d.children.compactMap { $0 as? TermScorer }
             if terms.count == d.children.count && !terms.contains(where: { $0.checkFields }) {
-                BulkScorers.maxScore(terms, excluded: excluded, collector: collector)
+                BulkScorers.maxScore(terms, predicates: predicates, excluded: excluded, collector: collector)
                 return
             }
         }
@@ -336,6 +346,7 @@ public final class Searcher: @unchecked Sendable {
                 collector.markPruned()
                 return
             }
+            if !predicates.isEmpty && predicates.contains(where: { !$0.matches(root.doc) }) { continue }
             collector.collect(root.doc, root.score())
         }
     }

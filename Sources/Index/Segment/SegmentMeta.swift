@@ -34,6 +34,35 @@ public struct SegmentMeta: Codable, Sendable, Equatable {
     /// Document ids are in strictly increasing byte order: the id column is searched directly and
     /// the dictionary holds no id terms.
     public var idsSorted: Bool
+    /// Deleted documents (tombstones) as of this commit; nil when none.
+    public var deletes: SideFile?
+    /// Numeric and boolean columns updated in place since the segment was written; nil when none.
+    public var updates: SideFile?
+
+    /// A file that belongs to a segment but changes between commits (named with the generation
+    /// that wrote it, so a commit never overwrites a file an older commit names).
+    public struct SideFile: Codable, Sendable, Equatable {
+        public var name: String
+        public var info: FileInfo
+        /// Deleted documents (deletes) or updated fields (updates).
+        public var count: Int
+        public init(name: String, info: FileInfo, count: Int) {
+            self.name = name
+            self.info = info
+            self.count = count
+        }
+    }
+
+    /// Documents not deleted.
+    public var liveDocCount: Int { docCount - (deletes?.count ?? 0) }
+
+    /// Every file of the segment with its size and checksum: the base files and the side files.
+    public var allFiles: [String: FileInfo] {
+        var f = files
+        if let d = deletes { f[d.name] = d.info }
+        if let u = updates { f[u.name] = u.info }
+        return f
+    }
 
     public init(id: String, docCount: Int, fieldCount: Int, textFieldStats: [FieldStats], files: [String: FileInfo],
                 idsSorted: Bool) {
@@ -47,7 +76,7 @@ public struct SegmentMeta: Codable, Sendable, Equatable {
 
     public enum CodingKeys: String, CodingKey {
         case id, docCount = "doc_count", fieldCount = "field_count", textFieldStats = "text_field_stats", files,
-             idsSorted = "ids_sorted"
+             idsSorted = "ids_sorted", deletes, updates
     }
 }
 

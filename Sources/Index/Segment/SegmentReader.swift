@@ -12,7 +12,35 @@ public final class SegmentReader: @unchecked Sendable {
     public let docValues: DocValuesReader
     /// Norm codes per text field (schema order of text fields).
     let normPointers: [UnsafePointer<UInt8>]
+    /// Tombstones: documents deleted or replaced since the segment was written (nil: none).
+    public let deleted: DeletedDocs?
+    /// Side files this reader has open (tombstones, in-place updates), for verification.
+    let sideFiles: [IndexFile]
+    /// Numeric fields whose column comes from the committed in-place updates file.
+    public let updatedFields: [Int]
+    /// Document slots, deleted ones included (doc numbers run 0 ..< docCount).
     public var docCount: Int { meta.docCount }
+    /// Documents not deleted.
+    public var liveDocCount: Int { docCount - (deleted?.count ?? 0) }
+
+    @inline(__always) public func isLive(_ doc: Int) -> Bool { deleted.map { !$0.isDeleted(doc) } ?? true }
+
+    /// The same segment with other tombstones and in-place updates (shares every file).
+    init(sharing base: SegmentReader, meta: SegmentMeta, deleted: DeletedDocs?, numeric: [Int: NumericColumn]) {
+        self.meta = meta
+        directory = base.directory
+        terms = base.terms
+        docsFile = base.docsFile
+        posFile = base.posFile
+        normsFile = base.normsFile
+        stored = base.stored
+        ids = base.ids
+        docValues = numeric.isEmpty ? base.docValues : base.docValues.replacing(numeric: numeric)
+        normPointers = base.normPointers
+        self.deleted = deleted.flatMap { $0.count > 0 ? $0 : nil }
+        sideFiles = base.sideFiles
+        updatedFields = base.updatedFields
+    }
 
     /// Opens the segment's files; `verify` checks every file's checksum first.
     public init(directory: String, meta: SegmentMeta, textFieldCount: Int, verify: Bool) throws {
@@ -37,7 +65,7 @@ public final class SegmentReader: @unchecked Sendable {
         normsFile = try open(.norms)
         stored = try StoredFieldsReader(file: try open(.store))
         ids = try IdColumnReader(file: try open(.ids))
-        docValues = try DocValuesReader(file: try open(.dv), docCount: meta.docCount)
+        var docValues = try DocValuesReader(file: try open(.dv), docCount: meta.docCount)
         var nr = normsFile.reader()
         let nf = Int(try nr.u32())
         let nd = Int(try nr.u32())
@@ -52,10 +80,40 @@ public final class SegmentReader: @unchecked Sendable {
         guard stored.docCount == meta.docCount, ids.docCount == meta.docCount else {
             throw IndexError.corrupt(file: meta.id, reason: "stored fields or ids disagree with the segment's document count")
         }
+        func openSide(_ side: SegmentMeta.SideFile, kind: String, version: UInt32) throws -> IndexFile {
+            let f = try IndexFile(path: directory + "/" + side.name, kind: kind, version: version, verify: verify)
+            guard side.info.size == UInt64(f.mapped.count), side.info.checksum == String(f.checksum, radix: 16) else {
+                throw IndexError.corrupt(file: side.name, reason: "size or checksum differs from the one recorded in the commit")
+            }
+            return f
+        }
+        var sides: [IndexFile] = []
+        var updatedFields: [Int] = []
+        if let d = meta.deletes {
+            let f = try openSide(d, kind: DeletedDocs.kind, version: DeletedDocs.version)
+            sides.append(f)
+            let dd = try DeletedDocs.read(file: f, docCount: meta.docCount, deleted: d.count)
+            deleted = dd.count > 0 ? dd : nil
+        } else {
+            deleted = nil
+        }
+        if let u = meta.updates {
+            let f = try openSide(u, kind: DocValuesFormat.kind, version: DocValuesFormat.version)
+            sides.append(f)
+            let upd = try DocValuesReader(file: f, docCount: meta.docCount)
+            guard upd.ordinals.isEmpty, upd.numeric.count == u.count else {
+                throw IndexError.corrupt(file: u.name, reason: "in-place updates hold \(upd.numeric.count) numeric and \(upd.ordinals.count) keyword columns, expected \(u.count) numeric")
+            }
+            docValues = docValues.replacing(numeric: upd.numeric)
+            updatedFields = upd.numeric.keys.sorted()
+        }
+        self.updatedFields = updatedFields
+        self.docValues = docValues
+        sideFiles = sides
     }
 
     /// All files of the segment, for verification.
-    var allFiles: [IndexFile] { [terms.file, docsFile, posFile, normsFile, stored.file, ids.file, docValues.file] }
+    var allFiles: [IndexFile] { [terms.file, docsFile, posFile, normsFile, stored.file, ids.file, docValues.file] + sideFiles }
 
     /// Recomputes every file's checksum.
     public func verifyChecksums() throws {
@@ -86,13 +144,19 @@ public final class SegmentReader: @unchecked Sendable {
 
     /// The segment-local doc with the given id, if any (binary search of the id column when ids are
     /// sorted, else through the id field's keyword slot).
-    public func doc(forId id: String, idSlot: Int) throws -> Int? {
-        if meta.idsSorted { return try ids.find(id) }
+    public func doc(forId id: String, idSlot: Int, includeDeleted: Bool = false) throws -> Int? {
+        if meta.idsSorted {
+            guard let d = try ids.find(id) else { return nil }
+            return includeDeleted || isLive(d) ? d : nil
+        }
         guard let info = try termInfo(slot: idSlot, term: Array(id.utf8)) else { return nil }
         let c = try postings(info, text: false)
-        c.nextDoc()
+        var found: Int?
+        while c.nextDoc() != PostingsCursor.noMoreDocs {
+            if includeDeleted || isLive(Int(c.doc)) { found = Int(c.doc) }
+        }
         if let e = c.corruption { throw IndexError.corrupt(file: docsFile.name, reason: e) }
-        return c.doc == PostingsCursor.noMoreDocs ? nil : Int(c.doc)
+        return found
     }
 }
 

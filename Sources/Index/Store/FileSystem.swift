@@ -71,6 +71,14 @@ public enum FileSystem {
         if fsync(fd) != 0 { throw IndexError.io(path: path, operation: "fsync", errno: errno, message: errnoMessage()) }
     }
 
+    /// fsync a file (after it was written without syncing).
+    public static func syncFile(_ path: String) throws {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw IndexError.io(path: path, operation: "open", errno: errno, message: errnoMessage()) }
+        defer { close(fd) }
+        if fsync(fd) != 0 { throw IndexError.io(path: path, operation: "fsync", errno: errno, message: errnoMessage()) }
+    }
+
     public static func size(_ path: String) -> UInt64? {
         var st = stat()
         guard stat(path, &st) == 0 else { return nil }

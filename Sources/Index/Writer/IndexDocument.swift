@@ -93,3 +93,13 @@ public enum IndexLimits {
     public static let maxStoredDepth = 4
     public static let maxStoredStringBytes = 16 << 20
 }
+
+extension StoredValue {
+    /// The stored form of a doc value: an integer when it is one, else a double; booleans as
+    /// booleans. nil when there is no value.
+    public static func numeric(_ v: Double?, boolean: Bool) -> StoredValue? {
+        guard let v else { return nil }
+        if boolean { return .bool(v != 0) }
+        return v == v.rounded() && abs(v) < 1e15 ? .int(Int64(v)) : .double(v)
+    }
+}

@@ -1,26 +1,41 @@
-/// Merges segments into one: documents keep their order (segment by segment), postings of equal
-/// keys are concatenated with their doc ids shifted, and norms, stored fields and ids are copied.
+/// Merges segments into one: documents keep their order (segment by segment), deleted documents
+/// are dropped, postings of equal keys are concatenated with their doc ids renumbered, and norms,
+/// stored fields, ids and doc values (with their in-place updates) are copied. Stored copies of
+/// numeric and boolean fields take their current doc value, so an in-place update survives.
 struct SegmentMerger {
     let directory: String
     let layout: SchemaLayout
-    let segments: [SegmentMeta]
+    let readers: [SegmentReader]
+    /// Per source segment: each old doc's number in the merged segment, or -1 if it was deleted.
+    let docMaps: [[Int32]]
 
     init(directory: String, layout: SchemaLayout, segments: [SegmentMeta]) throws {
-        self.directory = directory
-        self.layout = layout
-        self.segments = segments
-    }
-
-    func merge(into id: String, sync: Bool) throws -> SegmentMeta {
         let readers = try segments.map {
             try SegmentReader(directory: directory, meta: $0, textFieldCount: layout.textFields.count, verify: true)
         }
-        var bases: [UInt32] = []
-        var total = 0
+        self.init(directory: directory, layout: layout, readers: readers)
+    }
+
+    init(directory: String, layout: SchemaLayout, readers: [SegmentReader]) {
+        self.directory = directory
+        self.layout = layout
+        self.readers = readers
+        var maps: [[Int32]] = []
+        var next: Int32 = 0
         for r in readers {
-            bases.append(UInt32(total))
-            total += r.docCount
+            var m = [Int32](repeating: -1, count: r.docCount)
+            for d in 0..<r.docCount where r.isLive(d) {
+                m[d] = next
+                next += 1
+            }
+            maps.append(m)
         }
+        docMaps = maps
+    }
+
+    func merge(into id: String, sync: Bool) throws -> SegmentMeta {
+        let readers = self.readers
+        let total = readers.reduce(0) { $0 + $1.liveDocCount }
         var files: [String: FileInfo] = [:]
         func open(_ c: SegmentComponent) throws -> IndexFileWriter {
             try IndexFileWriter(path: directory + "/" + c.fileName(segment: id), kind: c.kind, version: c.version)
@@ -36,7 +51,12 @@ struct SegmentMerger {
         for t in 0..<nText {
             norms[t].reserveCapacity(total)
             for r in readers {
-                norms[t].append(contentsOf: UnsafeBufferPointer(start: r.norms(textField: t), count: r.docCount))
+                let src = UnsafeBufferPointer(start: r.norms(textField: t), count: r.docCount)
+                if r.deleted == nil {
+                    norms[t].append(contentsOf: src)
+                } else {
+                    for d in 0..<r.docCount where r.isLive(d) { norms[t].append(src[d]) }
+                }
             }
         }
         let nf = try open(.norms)
@@ -49,8 +69,18 @@ struct SegmentMerger {
         var stats = Array(repeating: FieldStats(), count: nText)
         for r in readers {
             for (t, s) in r.meta.textFieldStats.enumerated() where t < nText {
-                stats[t].sumLength += s.sumLength
-                stats[t].docCount += s.docCount
+                var st = s
+                if let del = r.deleted {
+                    // Deleted documents leave the statistics (their lengths as the norms record them).
+                    let np = r.norms(textField: t)
+                    for d in 0..<r.docCount where del.isDeleted(d) && np[d] != 0 {
+                        let len = UInt64(FieldNorm.decode(np[d]))
+                        st.sumLength = st.sumLength >= len ? st.sumLength - len : 0
+                        if st.docCount > 0 { st.docCount -= 1 }
+                    }
+                }
+                stats[t].sumLength += st.sumLength
+                stats[t].docCount += st.docCount
             }
         }
 
@@ -60,9 +90,27 @@ struct SegmentMerger {
         var idsSorted = true
         var lastId: [UInt8]?
         var idTerms: [[UInt8]] = []
+        let fields = layout.schema.fields
         for r in readers {
-            try r.stored.forEachDocument { values in stored.add(values.map { (UInt16($0.field), $0.value) }) }
-            for d in 0..<r.docCount {
+            // Stored numbers and booleans follow their column (which in-place updates changed).
+            let columns = r.docValues.numeric
+            var d = 0
+            try r.stored.forEachDocument { values in
+                defer { d += 1 }
+                guard r.isLive(d) else { return }
+                stored.add(values.map { v -> (UInt16, StoredValue) in
+                    guard let col = columns[v.field], v.field < fields.count else { return (UInt16(v.field), v.value) }
+                    let current = col.value(d)
+                    switch v.value {
+                    case .int(let i) where current != Double(i): break
+                    case .double(let x) where current != x: break
+                    case .bool(let b) where current != (b ? 1 : 0): break
+                    default: return (UInt16(v.field), v.value)
+                    }
+                    return (UInt16(v.field), StoredValue.numeric(current, boolean: fields[v.field].type == .boolean) ?? v.value)
+                })
+            }
+            for d in 0..<r.docCount where r.isLive(d) {
                 let s = try r.ids.id(d)
                 ids.add(s)
                 let b = Array(s.utf8)
@@ -80,7 +128,7 @@ struct SegmentMerger {
             var b = NumericColumnBuilder()
             for r in readers {
                 let col = r.docValues.numeric[f]
-                for d in 0..<r.docCount { b.add(col?.value(d)) }
+                for d in 0..<r.docCount where r.isLive(d) { b.add(col?.value(d)) }
             }
             numeric[f] = b
         }
@@ -88,11 +136,11 @@ struct SegmentMerger {
             var b = OrdinalColumnBuilder()
             for r in readers {
                 guard let col = r.docValues.ordinals[f] else {
-                    for _ in 0..<r.docCount { b.add([]) }
+                    for _ in 0..<r.liveDocCount { b.add([]) }
                     continue
                 }
                 let values = try col.dictionary.allValues()
-                for d in 0..<r.docCount {
+                for d in 0..<r.docCount where r.isLive(d) {
                     var vs: [[UInt8]] = []
                     col.forEachOrd(d) { vs.append(values[$0]) }
                     b.add(vs)
@@ -174,8 +222,12 @@ struct SegmentMerger {
                 let c = try readers[i].postings(info, text: text)
                 let srcMembers = info.members
                 let dstIndex: [Int] = srcMembers.map { m in (mask & ((1 << UInt32(m)) - 1)).nonzeroBitCount }
+                let map = docMaps[i]
                 while c.nextDoc() != PostingsCursor.noMoreDocs {
-                    buf.docs.append(bases[i] + c.doc)
+                    guard Int(c.doc) < map.count else { break }
+                    let nd = map[Int(c.doc)]
+                    if nd < 0 { continue }
+                    buf.docs.append(UInt32(nd))
                     guard text else { continue }
                     let base = buf.tfs.count
                     for _ in 0..<buf.k { buf.tfs.append(0) }
@@ -186,6 +238,12 @@ struct SegmentMerger {
                 }
                 if let e = c.corruption { throw IndexError.corrupt(file: readers[i].meta.id + ".docs", reason: e) }
             }
+            if buf.docs.isEmpty {
+                // Every document with the term was deleted.
+                for (i, _) in sources { live[i] = try iters[i].next() }
+                continue
+            }
+            if text && buf.k > 1 { buf.dropEmptyFields() }
             let groupFields = text ? layout.textGroups[slot].fields : []
             let info = enc.encode(buf, text: text, docsBase: docsFile.payloadOffset, posBase: posFile.payloadOffset) {
                 member in UnsafeBufferPointer(normPtrs[textIndexOf[groupFields[member]]])
@@ -233,5 +291,36 @@ extension StoredFieldsReader {
                 }
             }
         }
+    }
+}
+
+extension TermPostingsBuffer {
+    /// Removes fields of the mask in which no remaining document has the term (after deleted
+    /// documents were dropped), so every field of a term's mask has documents.
+    mutating func dropEmptyFields() {
+        let n = docs.count
+        var keep: [Bool] = Array(repeating: false, count: k)
+        for i in 0..<n {
+            for j in 0..<k where tfs[i * k + j] > 0 { keep[j] = true }
+        }
+        guard keep.contains(false) else { return }
+        var newMask: UInt32 = 0
+        var m = fieldMask
+        var j = 0
+        while m != 0 {
+            let bit = m & (~m &+ 1)
+            if keep[j] { newMask |= bit }
+            m &= m - 1
+            j += 1
+        }
+        let nk = newMask.nonzeroBitCount
+        var out: [UInt32] = []
+        out.reserveCapacity(n * nk)
+        for i in 0..<n {
+            for j in 0..<k where keep[j] { out.append(tfs[i * k + j]) }
+        }
+        tfs = out
+        fieldMask = newMask
+        k = nk
     }
 }

@@ -25,10 +25,17 @@ struct NaiveSearcher {
     /// Per document, per text field: term -> positions (ascending).
     let postings: [[Int: [String: [Int]]]]
 
-    init(schema: Schema, docs: [NaiveDoc]) throws {
+    /// Documents that take part in the statistics (N, df, lengths) but never match: tombstones
+    /// of a live index, still in their segment until a merge drops them.
+    let deleted: Set<Int>
+
+    /// `averageLengths` (per text field ordinal) replaces the computed average field lengths: after
+    /// merges dropped deleted documents, the index's averages come from quantised norms.
+    init(schema: Schema, docs: [NaiveDoc], deleted: Set<Int> = [], averageLengths: [Int: Float]? = nil) throws {
         self.schema = schema
         layout = try SchemaLayout(schema)
         self.docs = docs
+        self.deleted = deleted
         params = schema.bm25Parameters
         var avg: [Int: Float] = [:]
         var df: [Int: [String: Int]] = [:]
@@ -44,7 +51,7 @@ struct NaiveSearcher {
             avg[f] = n == 0 ? 1 : Float(Double(sum) / Double(n))
             df[f] = d
         }
-        self.avg = avg
+        self.avg = averageLengths ?? avg
         self.df = df
         postings = docs.map { d in
             var out: [Int: [String: [Int]]] = [:]
@@ -216,7 +223,7 @@ struct NaiveSearcher {
     func run(_ spec: SearchSpec) -> Outcome {
         let q = rewritePrefixes(spec.query)
         var scores: [Int: Float] = [:]
-        for (i, d) in docs.enumerated() { if let s = evaluate(q, d, i) { scores[i] = s } }
+        for (i, d) in docs.enumerated() where !deleted.contains(i) { if let s = evaluate(q, d, i) { scores[i] = s } }
         let facetFields = Set(spec.facets.map { $0.field })
         var ranked: [(doc: Int, score: Float, value: Double?)] = []
         var facets = Array(repeating: [String: Int](), count: spec.facets.count)
@@ -263,7 +270,7 @@ struct NaiveSearcher {
     func search(_ q: Query) -> [ScoredDoc] {
         var out: [ScoredDoc] = []
         let q = rewritePrefixes(q)
-        for (i, d) in docs.enumerated() {
+        for (i, d) in docs.enumerated() where !deleted.contains(i) {
             if let s = evaluate(q, d, i) { out.append(ScoredDoc(doc: i, score: s)) }
         }
         out.sort { $0.score > $1.score || ($0.score == $1.score && $0.doc < $1.doc) }
