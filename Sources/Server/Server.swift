@@ -14,18 +14,35 @@ import NIOCore
 /// - `GET /healthz`, `GET /api/v1/openapi.json`
 public struct APIServer: Sendable {
     public static let maxBody = 64 * 1024
+    public static let maxBulkBody = 32 << 20
     public static let maxPageLimit = 100
 
     public let service: SearchService
+    /// The live index behind the write endpoints (nil: a fixed index, writes answer 405).
+    public let serving: ServingIndex?
+    /// Bearer token the write endpoints require (nil: writes are disabled).
+    public let token: String?
 
-    public init(service: SearchService) { self.service = service }
+    public init(service: SearchService, serving: ServingIndex? = nil, token: String? = nil) {
+        self.service = service
+        self.serving = serving
+        self.token = token.flatMap { $0.isEmpty ? nil : $0 }
+    }
 
     public func makeRouter() -> Router<BasicRequestContext> {
         let router = Router()
         let api = self
         router.get("/healthz") { _, _ in
-            api.json(200, .object([("status", .string("ok")), ("documents", .number(Double(api.service.searcher.docCount))),
-                                   ("generation", .number(Double(api.service.searcher.meta.generation)))]))
+            let s = api.service.searcher
+            var obj: [(String, JSONValue)] = [("status", .string("ok")), ("documents", .number(Double(s.liveDocCount))),
+                                              ("segments", .number(Double(s.segments.count))),
+                                              ("commit", .number(Double(s.meta.generation)))]
+            if let sv = api.serving {
+                obj.append(("index_generation", .string(sv.generationName)))
+                obj.append(("writable", .bool(sv.updater != nil && api.token != nil)))
+                if let e = sv.lastError { obj.append(("last_error", .string(e))) }
+            }
+            return api.json(200, .object(obj))
         }
         router.get("/api/v1/openapi.json") { _, _ in
             Response(status: .ok, headers: [.contentType: "application/json"],
@@ -37,6 +54,37 @@ public struct APIServer: Sendable {
         router.get("/api/v1/products/{id}") { _, context in
             let id = context.parameters.get("id") ?? ""
             return api.handle { try api.product(id: id) }
+        }
+        router.put("/api/v1/products/{id}") { request, context in
+            let id = context.parameters.get("id") ?? ""
+            if let denied = api.authorize(request) { return denied }
+            let body: ByteBuffer
+            do { body = try await request.body.collect(upTo: Self.maxBody) } catch {
+                return api.json(413, .object([("error", .string("request body larger than \(Self.maxBody) bytes"))]))
+            }
+            return api.handle { try api.write(request) { u in try api.put(id: id, body: body, updater: u) } }
+        }
+        router.patch("/api/v1/products/{id}") { request, context in
+            let id = context.parameters.get("id") ?? ""
+            if let denied = api.authorize(request) { return denied }
+            let body: ByteBuffer
+            do { body = try await request.body.collect(upTo: Self.maxBody) } catch {
+                return api.json(413, .object([("error", .string("request body larger than \(Self.maxBody) bytes"))]))
+            }
+            return api.handle { try api.write(request) { u in try api.patch(id: id, body: body, updater: u) } }
+        }
+        router.delete("/api/v1/products/{id}") { request, context in
+            let id = context.parameters.get("id") ?? ""
+            if let denied = api.authorize(request) { return denied }
+            return api.handle { try api.write(request) { u in try api.delete(id: id, updater: u) } }
+        }
+        router.post("/api/v1/products/_bulk") { request, _ in
+            if let denied = api.authorize(request) { return denied }
+            let body: ByteBuffer
+            do { body = try await request.body.collect(upTo: Self.maxBulkBody) } catch {
+                return api.json(413, .object([("error", .string("bulk body larger than \(Self.maxBulkBody) bytes; send smaller batches"))]))
+            }
+            return api.handle { try api.write(request) { u in try api.bulk(body: body, request: request, updater: u) } }
         }
         router.post("/api/v1/search") { request, _ in
             let body: ByteBuffer
@@ -189,12 +237,119 @@ public struct APIServer: Sendable {
 
     func product(id: String) throws -> Response {
         guard !id.isEmpty, id.utf8.count <= 1024 else { throw APIError.badRequest("bad product id") }
-        guard let doc = try service.searcher.doc(forId: id) else { throw APIError.notFound("no product with id \"\(id)\"") }
+        let s = service.searcher
+        guard let doc = try s.doc(forId: id) else { throw APIError.notFound("no product with id \"\(id)\"") }
         var obj: [(String, JSONValue)] = [("id", .string(id))]
-        for (n, v) in try service.displayFields(doc: doc, wanted: ["*"]) where n != service.searcher.schema.idField {
+        for (n, v) in try service.displayFields(doc: doc, wanted: ["*"], in: s) where n != s.schema.idField {
             obj.append((n, v.json))
         }
         return json(200, .object(obj))
+    }
+
+    // MARK: - Writes
+
+    /// nil when the request may write; else the answer: 403 when writes are disabled, 401 when
+    /// the bearer token is missing or wrong (nothing is read or changed).
+    func authorize(_ request: Request) -> Response? {
+        guard let token else {
+            return json(403, .object([("error", .string("writes are disabled: start aisle serve with --token or AISLE_API_TOKEN"))]))
+        }
+        let header = request.headers[.authorization] ?? ""
+        let given = header.hasPrefix("Bearer ") ? String(header.dropFirst(7)) : ""
+        guard Self.constantTimeEqual(Array(given.utf8), Array(token.utf8)) else {
+            var r = json(401, .object([("error", .string(given.isEmpty ? "missing bearer token (Authorization: Bearer ...)" : "wrong bearer token"))]))
+            r.headers[.wwwAuthenticate] = "Bearer realm=\"aisle\""
+            return r
+        }
+        return nil
+    }
+
+    static func constantTimeEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool {
+        var diff = UInt8(a.count == b.count ? 0 : 1)
+        for i in 0..<max(a.count, b.count) {
+            diff |= (i < a.count ? a[i] : 0) ^ (i < b.count ? b[i] : 0)
+        }
+        return diff == 0
+    }
+
+    /// Runs a write against the live index; `?refresh=true` makes it searchable before answering.
+    func write(_ request: Request, _ body: (IndexUpdater) throws -> Response) throws -> Response {
+        guard let serving else {
+            throw APIError(status: 405, message: "this server serves a fixed index; writes need aisle serve over a live index")
+        }
+        guard let u = serving.updater else {
+            throw APIError(status: 409, message: "another process holds this index's write lock; this server only follows its commits")
+        }
+        let qs = try QueryString(request.uri.query)
+        for (k, _) in qs.pairs where !["refresh", "atomic"].contains(k) {
+            throw APIError.badRequest("unknown parameter \"\(k.prefix(40))\" (refresh, atomic)")
+        }
+        let response = try body(u)
+        if let r = try qs.one("refresh"), r == "true" || r == "wait_for" { try serving.refreshNow() }
+        return response
+    }
+
+    static func checkId(_ id: String) throws {
+        guard !id.isEmpty, id.utf8.count <= IndexLimits.maxIdBytes else {
+            throw APIError.badRequest("a product id is 1 to \(IndexLimits.maxIdBytes) bytes")
+        }
+    }
+
+    /// PUT: the body is the product; its id (if any) must be the path's.
+    func put(id: String, body: ByteBuffer, updater: IndexUpdater) throws -> Response {
+        try Self.checkId(id)
+        let data = Array(body.readableBytesView)
+        guard let open = data.firstIndex(where: { $0 != 0x20 && $0 != 0x09 && $0 != 0x0A && $0 != 0x0D }), data[open] == UInt8(ascii: "{") else {
+            throw APIError.badRequest("the body must be the product as a JSON object")
+        }
+        let value: JSONValue
+        do { value = try JSONValue.parse(String(decoding: data, as: UTF8.self)) } catch { throw APIError.badRequest(error.description) }
+        guard let members = value.objectValue else { throw APIError.badRequest("the body must be the product as a JSON object") }
+        let idField = updater.index.schema.idField
+        if let given = value[idField] ?? value["id"], given.stringValue != id {
+            throw APIError.badRequest("the body's \(idField) differs from the path's product id \"\(id)\"")
+        }
+        var w = JSONWriter(capacity: data.count + 64)
+        w.value(.object([("op", .string("upsert")), (idField, .string(id))] + members.filter { $0.0 != idField && $0.0 != "op" }))
+        let line = w.bytes
+        let (_, _) = try line.withUnsafeBufferPointer { p in
+            do { return try updater.apply(line: p) } catch let e as EngineError { throw APIError.badRequest(e.description) }
+        }
+        return json(200, .object([("result", .string("upserted")), ("id", .string(id))]))
+    }
+
+    /// PATCH: numeric and boolean fields set in place.
+    func patch(id: String, body: ByteBuffer, updater: IndexUpdater) throws -> Response {
+        try Self.checkId(id)
+        let data = Array(body.readableBytesView)
+        let value: JSONValue
+        do { value = try JSONValue.parse(String(decoding: data, as: UTF8.self)) } catch { throw APIError.badRequest(error.description) }
+        guard let members = value.objectValue else { throw APIError.badRequest("the body must be a JSON object of fields to set, e.g. {\"price\": 12.5}") }
+        var w = JSONWriter(capacity: data.count + 64)
+        w.value(.object([("op", .string("set")), ("id", .string(id))] + members.filter { $0.0 != "op" && $0.0 != "id" }))
+        let line = w.bytes
+        let (_, found) = try line.withUnsafeBufferPointer { p in
+            do { return try updater.apply(line: p) } catch let e as EngineError { throw APIError.badRequest(e.description) }
+        }
+        guard found else { throw APIError.notFound("no product with id \"\(id)\"") }
+        return json(200, .object([("result", .string("updated")), ("id", .string(id))]))
+    }
+
+    func delete(id: String, updater: IndexUpdater) throws -> Response {
+        try Self.checkId(id)
+        guard try updater.apply(.delete(id: id)) else { throw APIError.notFound("no product with id \"\(id)\"") }
+        return json(200, .object([("result", .string("deleted")), ("id", .string(id))]))
+    }
+
+    /// NDJSON of change lines; bad lines are reported and skipped (`atomic=true`: the batch is
+    /// rejected whole, 400, nothing applied).
+    func bulk(body: ByteBuffer, request: Request, updater: IndexUpdater) throws -> Response {
+        let qs = try QueryString(request.uri.query)
+        let atomic = try qs.one("atomic") == "true"
+        let data = Array(body.readableBytesView)
+        guard !data.isEmpty else { throw APIError.badRequest("the body is empty; send change lines (NDJSON)") }
+        let report = try data.withUnsafeBufferPointer { try updater.apply(lines: $0, atomic: atomic) }
+        return json(report.rejected ? 400 : 200, report.json)
     }
 }
 

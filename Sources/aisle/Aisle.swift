@@ -11,7 +11,8 @@ struct Aisle: AsyncParsableCommand {
         commandName: "aisle",
         abstract: "Aisle: a search-centric catalog engine for online shops.",
         version: "aisle \(version) (index format \(IndexMeta.formatVersion))",
-        subcommands: [IndexCommand.self, SearchCommand.self, RunCommand.self, ServeCommand.self, InspectCommand.self]
+        subcommands: [IndexCommand.self, SearchCommand.self, RunCommand.self, ServeCommand.self, UpdateCommand.self,
+                      CheckCommand.self, ExportCommand.self, InspectCommand.self]
     )
 }
 
@@ -41,9 +42,9 @@ struct InspectCommand: ParsableCommand {
     func run() throws {
         do {
             let s = try Searcher.open(directory: index)
-            print("\(s.docCount) documents, \(s.segments.count) segments, generation \(s.meta.generation)")
+            print("\(s.liveDocCount) documents, \(s.segments.count) segments, commit \(s.meta.generation)")
             for seg in s.segments {
-                print("segment \(seg.meta.id): \(seg.docCount) documents")
+                print("segment \(seg.meta.id): \(seg.liveDocCount) documents\(seg.deleted == nil ? "" : " (+\(seg.docCount - seg.liveDocCount) deleted)")")
                 print(try seg.spaceUsage(), terminator: "")
             }
         } catch {

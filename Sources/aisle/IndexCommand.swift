@@ -15,7 +15,8 @@ struct IndexCommand: ParsableCommand {
     @Option(help: "Analyzer for every text field (english, standard, plain, keyword).") var analyzer: String?
     @Option(help: "Input format: catalog, jsonl or tsv (default: guessed).") var format: String?
     @Flag(help: "Index the good lines and report how many bad ones were skipped.") var skipBad = false
-    @Flag(help: "Replace an existing index in the directory.") var overwrite = false
+    @Flag(help: "Replace an existing index in the directory (deletes it first).") var overwrite = false
+    @Flag(help: "Zero-downtime rebuild: build a new generation next to the live one, then switch to it atomically.") var replace = false
     @Flag(help: "Merge into a single segment at the end.") var merge = false
     @Option(help: "Indexing threads (default: up to 2).") var threads: Int?
     @Option(help: "Memory for in-memory segments, MiB (default 3072).") var memory: Int = 3072
@@ -50,7 +51,23 @@ struct IndexCommand: ParsableCommand {
             opts.memoryBudget = max(64, memory) << 20
             opts.merge = merge
             opts.progress = !quiet
-            let summary = try Indexer(corpus: c, directory: index, options: opts).run(schema: s)
+            var target = index
+            var generation: String?
+            var genLock: WriterLock?
+            if replace {
+                guard !overwrite else { throw EngineError.input("give --replace or --overwrite, not both") }
+                let name = try IndexGenerations.begin(root: index)
+                generation = name
+                target = index + "/" + name
+                genLock = try WriterLock(directory: target)
+            }
+            let summary = try Indexer(corpus: c, directory: target, options: opts).run(schema: s)
+            if let generation {
+                try IndexGenerations.publish(root: index, name: generation)
+                genLock?.release()
+                let removed = try IndexGenerations.retire(root: index, keep: [generation])
+                stderr("switched \(index) to generation \(generation)" + (removed.isEmpty ? "" : "; removed \(removed.filter { !$0.hasPrefix("seg_") && !$0.hasPrefix("commit_") }.joined(separator: ", "))") + " (generations still in use are removed by their server)")
+            }
             var line = "indexed \(formatCount(summary.documents)) documents (\(c.format.rawValue)) into \(index): "
             line += "\(formatBytes(summary.indexBytes)), \(summary.segments) segment\(summary.segments == 1 ? "" : "s"), "
             line += String(format: "%.1f s (%@ docs/s)", summary.seconds,

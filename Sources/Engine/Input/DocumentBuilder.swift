@@ -23,7 +23,7 @@ public final class DocumentBuilder {
         var def: FieldDefinition
     }
 
-    let writer: IndexWriter
+    let writer: any FieldRegistry
     let format: CorpusFormat
     var fields: [Compiled] = []
     var patterns: [Pattern] = []
@@ -34,7 +34,7 @@ public final class DocumentBuilder {
     var scratch: [UInt8] = []
     var analyzers: [String: any TextAnalyzer] = [:]
 
-    public init(writer: IndexWriter, format: CorpusFormat, header: [String] = []) throws {
+    public init(writer: any FieldRegistry, format: CorpusFormat, header: [String] = []) throws {
         self.writer = writer
         self.format = format
         let schema = writer.schema

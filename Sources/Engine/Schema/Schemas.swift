@@ -6,7 +6,8 @@ public enum Schemas {
     /// The default schema for the catalog JSONL format (`../shared/corpora/synth/README.md`):
     /// title^3, brand^2, the category levels^1 and description^1 as text; brand, each category level,
     /// category_path (a hierarchy: a filter on a path matches everything below it) and every
-    /// attributes.* as keywords; price, rating, review_count as numbers; in_stock as a boolean.
+    /// attributes.* as keywords; price, rating, review_count (and stock, popularity when present) as numbers;
+    /// in_stock as a boolean.
     /// The id and title are stored; brand, category, price and the other columns are shown from doc
     /// values.
     public static let catalog = Schema(idField: "id", fields: [
@@ -23,6 +24,9 @@ public enum Schemas {
         FieldDefinition(name: "rating", type: .numeric),
         FieldDefinition(name: "review_count", type: .numeric),
         FieldDefinition(name: "in_stock", type: .boolean),
+        // Not in the synth catalog; set in place by live updates (`{"op": "set", "stock": 3}`).
+        FieldDefinition(name: "stock", type: .numeric),
+        FieldDefinition(name: "popularity", type: .numeric),
         FieldDefinition(name: "attributes.*", type: .keyword),
     ], format: "catalog")
 

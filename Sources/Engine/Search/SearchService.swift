@@ -1,3 +1,4 @@
+import Synchronization
 import Foundation
 import AisleIndex
 
@@ -29,24 +30,55 @@ public struct SearchResponse: Sendable {
     public var tookMicros: Double
 }
 
-/// Runs search requests against one searcher (thread-safe: analyzers are shared and thread-safe,
-/// everything else is per call).
+/// Runs search requests against the current snapshot of an index (thread-safe: analyzers are
+/// shared and thread-safe, everything else is per call). Each request reads the snapshot once, so
+/// it sees one consistent state even while a live index refreshes.
 public final class SearchService: Sendable {
-    public let searcher: Searcher
-    private let parserAnd: QueryParser
-    private let parserOr: QueryParser
-    private let resolver: RequestResolver
+    /// The query parsers and filter resolver for one schema (rebuilt when a live index's schema grows).
+    struct Context: Sendable {
+        var fieldCount: Int
+        var parserAnd: QueryParser
+        var parserOr: QueryParser
+        var resolver: RequestResolver
 
-    public init(searcher: Searcher) throws {
-        self.searcher = searcher
-        parserAnd = try QueryParser(layout: searcher.layout, defaultOperator: .and)
-        var p = parserAnd
-        p.defaultOperator = .or
-        parserOr = p
-        resolver = RequestResolver(schema: searcher.schema, layout: searcher.layout)
+        init(layout: SchemaLayout) throws {
+            fieldCount = layout.schema.fields.count
+            parserAnd = try QueryParser(layout: layout, defaultOperator: .and)
+            parserOr = parserAnd
+            parserOr.defaultOperator = .or
+            resolver = RequestResolver(schema: layout.schema, layout: layout)
+        }
     }
 
-    public func parser(_ op: DefaultOperator) -> QueryParser { op == .and ? parserAnd : parserOr }
+    private let source: @Sendable () -> Searcher
+    private let contextCache: Mutex<Context>
+
+    /// A service over one fixed searcher.
+    public convenience init(searcher: Searcher) throws {
+        try self.init(source: { searcher })
+    }
+
+    /// A service over whatever snapshot `source` returns (a live index's newest).
+    public init(source: @escaping @Sendable () -> Searcher) throws {
+        self.source = source
+        contextCache = Mutex(try Context(layout: source().layout))
+    }
+
+    /// The current snapshot. Read it once per request and use that value throughout.
+    public var searcher: Searcher { source() }
+
+    func context(_ s: Searcher) throws -> Context {
+        let c = contextCache.withLock { $0 }
+        if c.fieldCount == s.layout.schema.fields.count { return c }
+        let fresh = try Context(layout: s.layout)
+        contextCache.withLock { $0 = fresh }
+        return fresh
+    }
+
+    public func parser(_ op: DefaultOperator) -> QueryParser {
+        let c = (try? context(searcher)) ?? contextCache.withLock { $0 }
+        return op == .and ? c.parserAnd : c.parserOr
+    }
 
     public func query(for request: SearchRequest) throws -> Query {
         try parser(request.op).parse(request.q)
@@ -54,13 +86,19 @@ public final class SearchService: Sendable {
 
     /// The index-level search for a request, and the facets' names.
     public func spec(for request: SearchRequest) throws -> (SearchSpec, [String]) {
+        try spec(for: request, in: searcher)
+    }
+
+    func spec(for request: SearchRequest, in s: Searcher) throws -> (SearchSpec, [String]) {
         try request.validate()
-        let filters = try resolver.filters(request.filters)
-        let facets = try resolver.facets(request.facets, filters: filters)
-        let sort = try resolver.sort(request.sort)
-        var spec = SearchSpec(query: try query(for: request), filters: filters, facets: facets.map { $0.spec }, sort: sort,
+        let ctx = try context(s)
+        let filters = try ctx.resolver.filters(request.filters)
+        let facets = try ctx.resolver.facets(request.facets, filters: filters)
+        let sort = try ctx.resolver.sort(request.sort)
+        var spec = SearchSpec(query: try (request.op == .and ? ctx.parserAnd : ctx.parserOr).parse(request.q), filters: filters,
+                              facets: facets.map { $0.spec }, sort: sort,
                               limit: request.limit, offset: request.offset,
-                              searchAfter: try resolver.searchAfter(request.searchAfter, sort: sort),
+                              searchAfter: try ctx.resolver.searchAfter(request.searchAfter, sort: sort),
                               trackTotalHits: request.trackTotalHits)
         if spec.searchAfter != nil && request.offset != 0 {
             throw EngineError.badRequest("use either offset or search_after, not both")
@@ -72,7 +110,8 @@ public final class SearchService: Sendable {
     /// Runs a request. `took_us` covers parsing, analysis, search and fetching ids and fields.
     public func search(_ request: SearchRequest, startedAt: UInt64? = nil) throws -> SearchResponse {
         let t0 = startedAt ?? DispatchTime.now().uptimeNanoseconds
-        let (spec, facetNames) = try spec(for: request)
+        let searcher = self.searcher
+        let (spec, facetNames) = try spec(for: request, in: searcher)
         let outcome: SearchOutcome
         do {
             outcome = try searcher.search(spec)
@@ -85,7 +124,7 @@ public final class SearchService: Sendable {
         let wanted = request.fields.map { Set($0) }
         for h in outcome.hits {
             var fields: [(name: String, value: StoredValue)] = []
-            if let wanted { fields = try displayFields(doc: h.doc, wanted: wanted) }
+            if let wanted { fields = try displayFields(doc: h.doc, wanted: wanted, in: searcher) }
             hits.append(SearchHit(doc: h.doc, id: try searcher.id(of: h.doc), score: h.score, sortValue: h.sortValue,
                                   fields: fields, explanation: request.explain ? try searcher.explain(spec.query, doc: h.doc) : nil))
         }
@@ -95,11 +134,18 @@ public final class SearchService: Sendable {
                               sort: spec.sort, showSort: request.sort != nil || request.searchAfter != nil, tookMicros: took)
     }
 
-    /// Stored fields, completed from doc values (brand, category, price... are kept as columns).
-    public func displayFields(doc: Int, wanted: Set<String>) throws -> [(name: String, value: StoredValue)] {
-        var out = try searcher.storedFields(of: doc).filter { wanted.contains("*") || wanted.contains($0.name) }
+    /// A document's fields for display: numbers and booleans from doc values (which in-place
+    /// updates change), the rest from stored fields, completed from doc values (brand, category...).
+    public func displayFields(doc: Int, wanted: Set<String>, in searcher: Searcher) throws -> [(name: String, value: StoredValue)] {
+        let columns = try searcher.docValueFields(of: doc)
+        let fields = searcher.schema.fields
+        let numericNames = Set(fields.filter { $0.type == .numeric || $0.type == .boolean }.map { $0.name })
+        let fromColumns = Set(columns.map { $0.name }).intersection(numericNames)
+        var out = try searcher.storedFields(of: doc).filter {
+            (wanted.contains("*") || wanted.contains($0.name)) && !(fromColumns.contains($0.name))
+        }
         var have = Set(out.map { $0.name })
-        for (name, v) in try searcher.docValueFields(of: doc) where !have.contains(name) && (wanted.contains("*") || wanted.contains(name)) {
+        for (name, v) in columns where !have.contains(name) && (wanted.contains("*") || wanted.contains(name)) {
             out.append((name, v))
             have.insert(name)
         }

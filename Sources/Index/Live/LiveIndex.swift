@@ -59,7 +59,7 @@ public final class LiveIndex: @unchecked Sendable {
     private let mergeQueue = DispatchQueue(label: "aisle.merge", qos: .utility)
 
     // Writer state (under `lock`).
-    private var schema: Schema
+    private var schemaValue: Schema
     private var layoutValue: SchemaLayout
     private var generation: UInt64
     private var previousGeneration: UInt64?
@@ -83,13 +83,15 @@ public final class LiveIndex: @unchecked Sendable {
     private var current: Searcher
 
     /// Opens the index in `directory` for writing (it must exist: see `create`).
-    public init(opening directory: String, options: Options = Options()) throws {
+    /// A path with generations (`CURRENT`) opens its current generation.
+    public init(opening root: String, options: Options = Options()) throws {
+        let directory = IndexGenerations.resolve(root)
         self.directory = directory
         self.options = options
         guard FileSystem.isDirectory(directory) else { throw IndexError.notAnIndex(path: directory) }
         writerLock = try WriterLock(directory: directory)
         let meta = try IndexMeta.readLatest(directory: directory)
-        schema = meta.schema
+        schemaValue = meta.schema
         layoutValue = try SchemaLayout(meta.schema)
         generation = meta.generation
         nextSegment = meta.nextSegment
@@ -124,7 +126,7 @@ public final class LiveIndex: @unchecked Sendable {
     public var searcher: Searcher { publishLock.withLock { current } }
 
     public var layout: SchemaLayout { lock.withLock { layoutValue } }
-    public var currentSchema: Schema { lock.withLock { schema } }
+    public var currentSchema: Schema { lock.withLock { schemaValue } }
     public var stats: Stats { lock.withLock { statsValue } }
     public var segmentCount: Int { lock.withLock { states.count } }
     public var committedGeneration: UInt64 { lock.withLock { generation } }
@@ -136,10 +138,10 @@ public final class LiveIndex: @unchecked Sendable {
     /// Ordinal of a field, creating it if `name` is an instance of a pattern field (`attributes.*`).
     public func fieldOrdinal(_ name: String) throws -> Int? {
         try lock.withLock {
-            if let o = schema.ordinal(of: name) { return o }
-            guard let p = schema.pattern(matching: name) else { return nil }
-            let o = schema.addInstance(name, of: p)
-            layoutValue = try SchemaLayout(schema)
+            if let o = schemaValue.ordinal(of: name) { return o }
+            guard let p = schemaValue.pattern(matching: name) else { return nil }
+            let o = schemaValue.addInstance(name, of: p)
+            layoutValue = try SchemaLayout(schemaValue)
             return o
         }
     }
@@ -201,8 +203,8 @@ public final class LiveIndex: @unchecked Sendable {
         try lock.withLock {
             try checkOpen()
             for (f, v) in values {
-                guard f >= 0, f < schema.fields.count else { throw IndexError.invalidDocument("no field with ordinal \(f)") }
-                let def = schema.fields[f]
+                guard f >= 0, f < schemaValue.fields.count else { throw IndexError.invalidDocument("no field with ordinal \(f)") }
+                let def = schemaValue.fields[f]
                 guard (def.type == .numeric || def.type == .boolean), layoutValue.numericColumns.contains(f) else {
                     throw IndexError.invalidDocument("field \(def.name) is not a numeric or boolean field with doc values; it cannot be set in place")
                 }
@@ -256,10 +258,15 @@ public final class LiveIndex: @unchecked Sendable {
     /// Waits for running merges, commits nothing, and releases the writer lock. Uncommitted
     /// changes are lost (call `commit()` first).
     public func close() {
-        lock.withLock {
+        let empty: Searcher? = lock.withLock {
             isClosed = true
             while mergesRunning > 0 { lock.wait() }
+            var meta = IndexMeta(schema: schemaValue)
+            meta.generation = generation
+            return try? Searcher(directory: directory, meta: meta, layout: layoutValue, readers: [])
         }
+        // Searches that still hold a snapshot keep it; the writer lets go of its own.
+        if let empty { publishLock.withLock { current = empty } }
         writerLock.release()
     }
 
@@ -335,7 +342,7 @@ public final class LiveIndex: @unchecked Sendable {
     private func publishLocked() throws -> Searcher {
         states.removeAll { $0.liveDocCount == 0 && !$0.merging }
         for st in states where st.viewStale { st.makeView() }
-        var meta = IndexMeta(schema: schema)
+        var meta = IndexMeta(schema: schemaValue)
         meta.generation = generation
         meta.segments = states.map { $0.meta }
         meta.nextSegment = nextSegment
@@ -388,7 +395,7 @@ public final class LiveIndex: @unchecked Sendable {
             }
         }
         for (k, v) in extra { userData[k] = v }
-        var meta = IndexMeta(schema: schema)
+        var meta = IndexMeta(schema: schemaValue)
         meta.generation = gen
         meta.segments = states.map { $0.meta }
         meta.nextSegment = nextSegment

@@ -18,7 +18,9 @@ public final class Searcher: @unchecked Sendable {
 
     /// Opens the newest commit of the index in `directory`. With `verifyChecksums` every file's
     /// checksum is checked first (corruption is reported naming the file).
-    public static func open(directory: String, verifyChecksums: Bool = true) throws -> Searcher {
+    /// A path with generations (`CURRENT`) opens its current generation.
+    public static func open(directory root: String, verifyChecksums: Bool = true) throws -> Searcher {
+        let directory = IndexGenerations.resolve(root)
         let meta = try IndexMeta.readLatest(directory: directory)
         return try Searcher(directory: directory, meta: meta, verifyChecksums: verifyChecksums)
     }

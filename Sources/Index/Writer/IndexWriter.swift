@@ -195,3 +195,15 @@ func segmentName(_ n: Int) -> String {
     let s = String(n)
     return "seg_" + String(repeating: "0", count: max(0, 6 - s.count)) + s
 }
+
+/// What turns records into documents needs from a writer: the schema, and ordinals for new
+/// instances of pattern fields (`attributes.*`).
+public protocol FieldRegistry: AnyObject, Sendable {
+    var schema: Schema { get }
+    func fieldOrdinal(_ name: String) throws -> Int?
+}
+
+extension IndexWriter: FieldRegistry {}
+extension LiveIndex: FieldRegistry {
+    public var schema: Schema { currentSchema }
+}
