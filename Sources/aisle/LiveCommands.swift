@@ -120,7 +120,8 @@ struct CheckCommand: ParsableCommand {
                              ("files", .number(Double(r.files))), ("bytes", .number(Double(r.bytes))),
                              ("terms", .number(Double(r.terms))), ("postings", .number(Double(r.postings))),
                              ("problems", .array(r.problems.map { .string($0) })),
-                             ("unreferenced", .array(r.unreferenced.map { .string($0) }))]))
+                             ("unreferenced", .array(r.unreferenced.map { .string($0) })),
+                             ("user_data", .object(r.userData.sorted { $0.key < $1.key }.map { ($0.key, .string($0.value)) }))]))
             print(String(decoding: w.bytes, as: UTF8.self))
         } else {
             print("commit \(r.generation): \(r.segments) segments, \(formatCount(r.documents)) documents (\(formatCount(r.deleted)) deleted), \(r.files) files, \(formatBytes(r.bytes)), \(formatCount(r.terms)) terms, \(formatCount(r.postings)) postings checked in \(String(format: "%.1f", secs)) s")

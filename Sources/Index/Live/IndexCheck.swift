@@ -9,6 +9,8 @@
 public struct IndexCheck: Sendable {
     public struct Report: Sendable {
         public var generation: UInt64 = 0
+        /// The commit's user data (e.g. how many change lines it includes).
+        public var userData: [String: String] = [:]
         public var segments = 0
         public var documents = 0
         public var deleted = 0
@@ -37,6 +39,7 @@ public struct IndexCheck: Sendable {
             return report
         }
         report.generation = meta.generation
+        report.userData = meta.userData
         report.segments = meta.segments.count
         let layout: SchemaLayout
         do { layout = try SchemaLayout(meta.schema) } catch {
