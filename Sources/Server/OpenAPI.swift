@@ -6,7 +6,7 @@ enum OpenAPI {
  "info": {
   "title": "Aisle search API",
   "version": "1",
-  "description": "Product search, facets and filters over an Aisle index. Errors answer {\"error\": message} with status 400 (bad input), 404 (unknown product), 413 (body too large) or 500."
+  "description": "Product search, facets and filters over an Aisle index. Errors answer {\"error\": message} with status 400 (bad input), 401 (missing or wrong bearer token), 403 (writes disabled), 404 (unknown product), 405 (writes to a fixed index), 409 (another process writes this index), 413 (body too large) or 500."
  },
  "paths": {
   "/healthz": {
@@ -219,11 +219,58 @@ enum OpenAPI {
       "$ref": "#/components/responses/Error"
      }
     }
+   },
+   "put": {
+    "summary": "Add or replace a product (the body is the product, as in the catalog JSONL)",
+    "security": [{"bearer": []}],
+    "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "string"}},
+                   {"name": "refresh", "in": "query", "required": false, "description": "true: searchable before the answer (otherwise within the server's --refresh-ms)", "schema": {"type": "boolean"}}],
+    "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "additionalProperties": true}}}},
+    "responses": {"200": {"$ref": "#/components/responses/WriteResult"}, "400": {"$ref": "#/components/responses/Error"}, "401": {"$ref": "#/components/responses/Error"},
+                  "403": {"$ref": "#/components/responses/Error"}, "404": {"$ref": "#/components/responses/Error"},
+                  "409": {"$ref": "#/components/responses/Error"}, "413": {"$ref": "#/components/responses/Error"}}
+   },
+   "patch": {
+    "summary": "Set numeric and boolean fields in place (price, in_stock, stock, rating, popularity...) without re-indexing text",
+    "security": [{"bearer": []}],
+    "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "string"}},
+                   {"name": "refresh", "in": "query", "required": false, "description": "true: searchable before the answer (otherwise within the server's --refresh-ms)", "schema": {"type": "boolean"}}],
+    "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "example": {"price": 12.5, "in_stock": false},
+                    "additionalProperties": {"oneOf": [{"type": "number"}, {"type": "boolean"}], "nullable": true}}}}},
+    "responses": {"200": {"$ref": "#/components/responses/WriteResult"}, "400": {"$ref": "#/components/responses/Error"}, "401": {"$ref": "#/components/responses/Error"},
+                  "403": {"$ref": "#/components/responses/Error"}, "404": {"$ref": "#/components/responses/Error"},
+                  "409": {"$ref": "#/components/responses/Error"}, "413": {"$ref": "#/components/responses/Error"}}
+   },
+   "delete": {
+    "summary": "Delete a product",
+    "security": [{"bearer": []}],
+    "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "string"}},
+                   {"name": "refresh", "in": "query", "required": false, "description": "true: searchable before the answer (otherwise within the server's --refresh-ms)", "schema": {"type": "boolean"}}],
+    "responses": {"200": {"$ref": "#/components/responses/WriteResult"}, "400": {"$ref": "#/components/responses/Error"}, "401": {"$ref": "#/components/responses/Error"},
+                  "403": {"$ref": "#/components/responses/Error"}, "404": {"$ref": "#/components/responses/Error"},
+                  "409": {"$ref": "#/components/responses/Error"}, "413": {"$ref": "#/components/responses/Error"}}
+   }
+  },
+  "/api/v1/products/_bulk": {
+   "post": {
+    "summary": "Apply change lines (NDJSON): {\"op\": \"upsert\", ...product}, {\"op\": \"delete\", \"id\": ...}, {\"op\": \"set\", \"id\": ..., \"price\": 12.5}. Bad lines are reported by number and skipped; atomic=true rejects the batch whole (400).",
+    "security": [{"bearer": []}],
+    "parameters": [{"name": "atomic", "in": "query", "required": false, "schema": {"type": "boolean"}},
+                   {"name": "refresh", "in": "query", "required": false, "schema": {"type": "boolean"}}],
+    "requestBody": {"required": true, "content": {"application/x-ndjson": {"schema": {"type": "string"}}}},
+    "responses": {
+     "200": {"description": "What was applied", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/BulkReport"}}}},
+     "400": {"description": "Rejected (atomic) or bad request", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/BulkReport"}}}},
+     "401": {"$ref": "#/components/responses/Error"}, "403": {"$ref": "#/components/responses/Error"},
+     "409": {"$ref": "#/components/responses/Error"}, "413": {"$ref": "#/components/responses/Error"}
+    }
    }
   }
  },
  "components": {
+  "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "description": "The token given to aisle serve (--token or AISLE_API_TOKEN). Missing or wrong: 401; none configured: writes answer 403."}},
   "responses": {
+   "WriteResult": {"description": "Accepted", "content": {"application/json": {"schema": {"type": "object", "properties": {"result": {"type": "string", "enum": ["upserted", "updated", "deleted"]}, "id": {"type": "string"}}}}}},
    "Error": {
     "description": "Error",
     "content": {
@@ -236,6 +283,10 @@ enum OpenAPI {
    }
   },
   "schemas": {
+   "BulkReport": {"type": "object", "properties": {"applied": {"type": "integer"}, "upserts": {"type": "integer"}, "deletes": {"type": "integer"},
+                  "sets": {"type": "integer"}, "rejected": {"type": "boolean"},
+                  "not_found": {"type": "array", "items": {"type": "object", "properties": {"line": {"type": "integer"}, "id": {"type": "string"}}}},
+                  "errors": {"type": "array", "items": {"type": "object", "properties": {"line": {"type": "integer"}, "error": {"type": "string"}}}}}},
    "Error": {
     "type": "object",
     "required": [

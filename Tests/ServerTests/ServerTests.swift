@@ -53,6 +53,9 @@ import Testing
         #expect(s == 200)
         #expect(v["openapi"]?.stringValue == "3.0.3")
         #expect(v["paths"]?["/api/v1/products/search"] != nil)
+        #expect(v["paths"]?["/api/v1/products/{id}"]?["patch"] != nil)
+        #expect(v["paths"]?["/api/v1/products/_bulk"]?["post"] != nil)
+        #expect(v["components"]?["securitySchemes"]?["bearer"] != nil)
     }
 
     @Test func categoryPage() async throws {

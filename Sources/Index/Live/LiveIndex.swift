@@ -347,7 +347,8 @@ public final class LiveIndex: @unchecked Sendable {
         meta.segments = states.map { $0.meta }
         meta.nextSegment = nextSegment
         meta.userData = userData
-        let s = try Searcher(directory: directory, meta: meta, layout: layoutValue, readers: states.map { $0.view })
+        let s = try Searcher(directory: directory, meta: meta, layout: layoutValue, readers: states.map { $0.view },
+                             sharing: publishLock.withLock { current })
         publishLock.withLock { current = s }
         dirty = buffer.map { $0.docCount > 0 } ?? false
         statsValue.refreshes += 1

@@ -11,7 +11,7 @@ public final class Searcher: @unchecked Sendable {
     /// K tables per text field, owned by the searcher.
     private let kTables: [UnsafeMutablePointer<Float>]
     /// Facet ordinal maps, built on first use.
-    let ordinalMaps = OrdinalMapCache()
+    let ordinalMaps: OrdinalMapCache
     /// Every segment's ids are sorted and each segment's ids come after the previous one's, so doc
     /// order is id order (as when a catalog is loaded in id order).
     let docOrderIsIdOrder: Bool
@@ -35,7 +35,15 @@ public final class Searcher: @unchecked Sendable {
 
     /// A searcher over segments that are already open (a new snapshot reuses the readers of the
     /// segments it shares with the previous one).
-    init(directory: String, meta: IndexMeta, layout: SchemaLayout, readers: [SegmentReader]) throws {
+    /// `sharing` passes the facet ordinal maps of a previous snapshot over the same segments (keyword
+    /// columns do not change with tombstones and numeric updates).
+    init(directory: String, meta: IndexMeta, layout: SchemaLayout, readers: [SegmentReader], sharing previous: Searcher? = nil) throws {
+        if let p = previous, p.segments.map({ $0.meta.id }) == readers.map({ $0.meta.id }),
+           p.layout.schema.fields.count == layout.schema.fields.count {
+            ordinalMaps = p.ordinalMaps
+        } else {
+            ordinalMaps = OrdinalMapCache()
+        }
         self.directory = directory
         self.meta = meta
         self.layout = layout
