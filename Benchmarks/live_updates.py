@@ -14,7 +14,7 @@ writes does to query latency. Runs against an `aisle serve` it starts over a cop
    GIL with the query thread) sends --rate price updates/s as small `_bulk` batches of `set` lines
    (every --batch-ms), paced by the wall clock, to random products. --markers-per-s of them set a
    product to a unique "marker" price (--marker-base + k * 0.01, above every price of the index,
-   checked before the run); a prober polls `POST /api/v1/search` {"q": "", "filters":
+   checked before the run); a prober polls `POST /api/v1/search` {"q": <its title>, "filters":
    {"price_min": m, "price_max": m}, "limit": 1} every --probe-ms until the marked product is the
    hit. Visibility latency = time of the probe answer that found it - time the bulk answer that
    carried the write arrived (an upper bound; its resolution, the time since the previous missed
@@ -36,6 +36,7 @@ Python 3 standard library only.
 import argparse
 import http.client
 import json
+import re
 import multiprocessing as mp
 import os
 import random
@@ -309,6 +310,19 @@ def _stream(cfg, started, finished):
                     cond.notify_all()
         c.close()
 
+    titles = {}   # product id -> query words of its title (probes search by title + exact price)
+
+    def probe_query(c, pid):
+        """The probe's words: the product's own title, so a probe is an ordinary text search narrowed
+        by the exact marker price (a filter-only browse would scan every document per probe)."""
+        if not cfg.get("probe_by_title", True):
+            return ""
+        if pid not in titles:
+            st, data, _, _ = c.request("GET", "/api/v1/products/" + pid, None)
+            words = re.findall(r"[A-Za-z0-9]+", json.loads(data).get("title", "")) if st == 200 else []
+            titles[pid] = " ".join(words[:6])
+        return titles[pid]
+
     def prober():
         c = Client(port)
         timeout = cfg["visibility_timeout"]
@@ -322,7 +336,8 @@ def _stream(cfg, started, finished):
                 items = sorted(pending.values(), key=lambda m: m.k)
             cycle = now()
             for mk in items:
-                body = '{"q":"","filters":{"price_min":%s,"price_max":%s},"limit":1}' % (mk.price, mk.price)
+                body = '{"q":%s,"filters":{"price_min":%s,"price_max":%s},"limit":1}' % (
+                    json.dumps(probe_query(c, mk.id)), mk.price, mk.price)
                 try:
                     st, data, t0, t1 = c.request("POST", "/api/v1/search", body)
                 except Exception as e:  # noqa: BLE001
