@@ -58,19 +58,13 @@ public struct APIServer: Sendable {
         router.put("/api/v1/products/{id}") { request, context in
             let id = context.parameters.get("id") ?? ""
             if let denied = api.authorize(request) { return denied }
-            let body: ByteBuffer
-            do { body = try await request.body.collect(upTo: Self.maxBody) } catch {
-                return api.json(413, .object([("error", .string("request body larger than \(Self.maxBody) bytes"))]))
-            }
+            guard let body = await api.collect(request, upTo: Self.maxBody) else { return api.tooLarge("request body larger than \(Self.maxBody) bytes") }
             return api.handle { try api.write(request) { u in try api.put(id: id, body: body, updater: u) } }
         }
         router.patch("/api/v1/products/{id}") { request, context in
             let id = context.parameters.get("id") ?? ""
             if let denied = api.authorize(request) { return denied }
-            let body: ByteBuffer
-            do { body = try await request.body.collect(upTo: Self.maxBody) } catch {
-                return api.json(413, .object([("error", .string("request body larger than \(Self.maxBody) bytes"))]))
-            }
+            guard let body = await api.collect(request, upTo: Self.maxBody) else { return api.tooLarge("request body larger than \(Self.maxBody) bytes") }
             return api.handle { try api.write(request) { u in try api.patch(id: id, body: body, updater: u) } }
         }
         router.delete("/api/v1/products/{id}") { request, context in
@@ -80,18 +74,12 @@ public struct APIServer: Sendable {
         }
         router.post("/api/v1/products/_bulk") { request, _ in
             if let denied = api.authorize(request) { return denied }
-            let body: ByteBuffer
-            do { body = try await request.body.collect(upTo: Self.maxBulkBody) } catch {
-                return api.json(413, .object([("error", .string("bulk body larger than \(Self.maxBulkBody) bytes; send smaller batches"))]))
-            }
+            guard let body = await api.collect(request, upTo: Self.maxBulkBody) else { return api.tooLarge("bulk body larger than \(Self.maxBulkBody) bytes; send smaller batches") }
             return api.handle { try api.write(request) { u in try api.bulk(body: body, request: request, updater: u) } }
         }
         router.post("/api/v1/search") { request, _ in
-            let body: ByteBuffer
-            do {
-                body = try await request.body.collect(upTo: Self.maxBody)
-            } catch {
-                return api.json(413, .object([("error", .string("request body larger than \(Self.maxBody) bytes"))]))
+            guard let body = await api.collect(request, upTo: Self.maxBody) else {
+                return api.tooLarge("request body larger than \(Self.maxBody) bytes")
             }
             return api.handle { try api.search(body: body) }
         }
@@ -106,6 +94,13 @@ public struct APIServer: Sendable {
     }
 
     // MARK: - Handlers
+
+    /// The request body, or nil when it is larger than `limit`.
+    func collect(_ request: Request, upTo limit: Int) async -> ByteBuffer? {
+        try? await request.body.collect(upTo: limit)
+    }
+
+    func tooLarge(_ message: String) -> Response { json(413, .object([("error", .string(message))])) }
 
     func handle(_ body: () throws -> Response) -> Response {
         do {

@@ -42,7 +42,7 @@ struct IndexCommand: ParsableCommand {
                 s = Schemas.withAnalyzer(s, analyzer)
             }
             if overwrite && FileManager.default.fileExists(atPath: index) {
-                guard (try? IndexMeta.readLatest(directory: index)) != nil || (try? FileManager.default.contentsOfDirectory(atPath: index))?.isEmpty == true else {
+                guard (try? IndexMeta.readLatest(directory: IndexGenerations.resolve(index))) != nil || (try? FileManager.default.contentsOfDirectory(atPath: index))?.isEmpty == true else {
                     throw EngineError.input("\(index) exists and is not an Aisle index; not overwriting it")
                 }
                 try FileManager.default.removeItem(atPath: index)

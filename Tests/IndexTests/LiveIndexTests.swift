@@ -22,14 +22,7 @@ import Testing
 
     static func document(_ d: NaiveDoc, ver: Int) -> IndexDocument {
         var doc = IndexDocument()
-        doc.id = d.id
-        for (f, toks) in d.text.sorted(by: { $0.key < $1.key }) {
-            for t in toks { doc.addToken(field: f, term: t.term, position: Int32(t.pos)) }
-        }
-        for (f, vals) in d.keywords.sorted(by: { $0.key < $1.key }) { for v in vals { doc.addKeyword(field: f, value: v) } }
-        for (f, v) in d.numbers.sorted(by: { $0.key < $1.key }) { doc.addNumber(field: f, value: v) }
-        for (f, v) in d.stored.sorted(by: { $0.key < $1.key }) { doc.addStored(field: f, value: v) }
-        doc.addStored(field: 0, value: .string(d.id))
+        d.fill(&doc)
         doc.addStored(field: Self.ver, value: .int(Int64(ver)))
         return doc
     }

@@ -40,6 +40,8 @@ public final class SearchService: Sendable {
         var parserAnd: QueryParser
         var parserOr: QueryParser
         var resolver: RequestResolver
+        /// Numeric and boolean fields: displayed from doc values, which in-place updates change.
+        var numericNames: Set<String>
 
         init(layout: SchemaLayout) throws {
             fieldCount = layout.schema.fields.count
@@ -47,6 +49,7 @@ public final class SearchService: Sendable {
             parserOr = parserAnd
             parserOr.defaultOperator = .or
             resolver = RequestResolver(schema: layout.schema, layout: layout)
+            numericNames = Set(layout.schema.fields.filter { $0.type == .numeric || $0.type == .boolean }.map { $0.name })
         }
     }
 
@@ -138,9 +141,7 @@ public final class SearchService: Sendable {
     /// updates change), the rest from stored fields, completed from doc values (brand, category...).
     public func displayFields(doc: Int, wanted: Set<String>, in searcher: Searcher) throws -> [(name: String, value: StoredValue)] {
         let columns = try searcher.docValueFields(of: doc)
-        let fields = searcher.schema.fields
-        let numericNames = Set(fields.filter { $0.type == .numeric || $0.type == .boolean }.map { $0.name })
-        let fromColumns = Set(columns.map { $0.name }).intersection(numericNames)
+        let fromColumns = Set(columns.map { $0.name }).intersection(try context(searcher).numericNames)
         var out = try searcher.storedFields(of: doc).filter {
             (wanted.contains("*") || wanted.contains($0.name)) && !(fromColumns.contains($0.name))
         }

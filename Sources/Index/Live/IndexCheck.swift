@@ -110,6 +110,7 @@ public struct IndexCheck: Sendable {
                 report.problems.append("segment \(m.id): \(describe(error))")
             }
             // Ids.
+            if idSlot == nil && !m.idsSorted { report.problems.append("segment \(m.id): ids are not sorted and not indexed") }
             do {
                 var previous: String?
                 for d in 0..<seg.docCount {
@@ -121,7 +122,6 @@ public struct IndexCheck: Sendable {
                     previous = id
                     guard seg.isLive(d) else { continue }
                     if !liveIds.insert(id).inserted { report.problems.append("id \(id) is live twice (segment \(m.id) doc \(d))") }
-                    if idSlot == nil && !m.idsSorted { report.problems.append("segment \(m.id): ids are not sorted and not indexed") ; break }
                 }
             } catch {
                 report.problems.append("segment \(m.id): \(describe(error))")

@@ -179,19 +179,10 @@ public final class LiveIndex: @unchecked Sendable {
     @discardableResult
     public func delete(id: String) throws -> Bool {
         try lock.withLock {
-            try checkOpen()
-            switch try locateLocked(id) {
-            case .buffer(let d):
+            try changeLocked(id, inBuffer: { d in
                 bufferDeleted.insert(d)
                 bufferIds[id] = nil
-            case .segment(let s, let d):
-                states[s].deleteDoc(d)
-            case nil:
-                return false
-            }
-            dirty = true
-            uncommitted = true
-            return true
+            }, inSegment: { st, d in st.deleteDoc(d) })
         }
     }
 
@@ -201,7 +192,7 @@ public final class LiveIndex: @unchecked Sendable {
     @discardableResult
     public func setValues(id: String, _ values: [(field: Int, value: Double?)]) throws -> Bool {
         try lock.withLock {
-            try checkOpen()
+            try checkOpen()   // before validating, so a closed writer says so
             for (f, v) in values {
                 guard f >= 0, f < schemaValue.fields.count else { throw IndexError.invalidDocument("no field with ordinal \(f)") }
                 let def = schemaValue.fields[f]
@@ -210,18 +201,25 @@ public final class LiveIndex: @unchecked Sendable {
                 }
                 if let v, !v.isFinite { throw IndexError.invalidDocument("field \(def.name): \(v) is not a finite number") }
             }
-            switch try locateLocked(id) {
-            case .buffer(let d):
+            return try changeLocked(id, inBuffer: { d in
                 for (f, v) in values { bufferUpdates[d, default: [:]][f] = .some(v) }
-            case .segment(let s, let d):
-                for (f, v) in values { states[s].setValue(d, field: f, v) }
-            case nil:
-                return false
-            }
-            dirty = true
-            uncommitted = true
-            return true
+            }, inSegment: { st, d in
+                for (f, v) in values { st.setValue(d, field: f, v) }
+            })
         }
+    }
+
+    /// Applies a change to the live document with `id` wherever it is; false if there is none.
+    private func changeLocked(_ id: String, inBuffer: (Int) -> Void, inSegment: (SegmentState, Int) -> Void) throws -> Bool {
+        try checkOpen()
+        switch try locateLocked(id) {
+        case .buffer(let d): inBuffer(d)
+        case .segment(let s, let d): inSegment(states[s], d)
+        case nil: return false
+        }
+        dirty = true
+        uncommitted = true
+        return true
     }
 
     /// Publishes everything written so far to searches and returns the new snapshot.
@@ -285,7 +283,6 @@ public final class LiveIndex: @unchecked Sendable {
             try flushBufferLocked()
             let all = Array(states.indices)
             guard all.count > 1 || states.contains(where: { $0.deletedCount > 0 }) else { return nil }
-            guard !all.isEmpty else { return nil }
             return startMergeLocked(all)
         }
         if let job { runMerge(job) }

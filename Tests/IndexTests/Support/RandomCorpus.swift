@@ -92,20 +92,27 @@ struct RandomCorpus {
                                 options: .init(sync: false, maxDocsPerSegment: perSegment))
         var doc = IndexDocument()
         for d in docs {
-            doc.reset()
-            doc.id = d.id
-            for (f, toks) in d.text.sorted(by: { $0.key < $1.key }) {
-                for t in toks { doc.addToken(field: f, term: t.term, position: Int32(t.pos)) }
-            }
-            for (f, vals) in d.keywords.sorted(by: { $0.key < $1.key }) { for v in vals { doc.addKeyword(field: f, value: v) } }
-            for (f, v) in d.numbers.sorted(by: { $0.key < $1.key }) { doc.addNumber(field: f, value: v) }
-            for (f, v) in d.stored.sorted(by: { $0.key < $1.key }) { doc.addStored(field: f, value: v) }
-            doc.addStored(field: 0, value: .string(d.id))
+            d.fill(&doc)
             try w.add(doc)
         }
         try w.commit()
         if merge { try w.forceMerge() }
         return try Searcher.open(directory: dir)
+    }
+}
+
+extension NaiveDoc {
+    /// The document as the index receives it (fields in ordinal order, the id stored as field 0).
+    func fill(_ doc: inout IndexDocument) {
+        doc.reset()
+        doc.id = id
+        for (f, toks) in text.sorted(by: { $0.key < $1.key }) {
+            for t in toks { doc.addToken(field: f, term: t.term, position: Int32(t.pos)) }
+        }
+        for (f, vals) in keywords.sorted(by: { $0.key < $1.key }) { for v in vals { doc.addKeyword(field: f, value: v) } }
+        for (f, v) in numbers.sorted(by: { $0.key < $1.key }) { doc.addNumber(field: f, value: v) }
+        for (f, v) in stored.sorted(by: { $0.key < $1.key }) { doc.addStored(field: f, value: v) }
+        doc.addStored(field: 0, value: .string(id))
     }
 }
 
