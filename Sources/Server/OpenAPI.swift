@@ -283,6 +283,17 @@ enum OpenAPI {
    }
   },
   "schemas": {
+   "Boost": {
+    "type": "object",
+    "required": ["field"],
+    "additionalProperties": false,
+    "properties": {
+     "field": {"type": "string"},
+     "weight": {"type": "number"},
+     "modifier": {"type": "string", "enum": ["none", "log1p", "sqrt"]},
+     "missing": {"type": "number"}
+    }
+   },
    "BulkReport": {"type": "object", "properties": {"applied": {"type": "integer"}, "upserts": {"type": "integer"}, "deletes": {"type": "integer"},
                   "sets": {"type": "integer"}, "rejected": {"type": "boolean"},
                   "not_found": {"type": "array", "items": {"type": "object", "properties": {"line": {"type": "integer"}, "id": {"type": "string"}}}},
@@ -494,6 +505,14 @@ enum OpenAPI {
       "type": "array",
       "minItems": 2,
       "maxItems": 2
+     },
+     "boost": {
+      "description": "Numeric ranking signals added to relevance scores: weight * modifier(value).",
+      "oneOf": [
+       {"type": "string"},
+       {"$ref": "#/components/schemas/Boost"},
+       {"type": "array", "maxItems": 8, "items": {"oneOf": [{"type": "string"}, {"$ref": "#/components/schemas/Boost"}]}}
+      ]
      },
      "track_total_hits": {
       "oneOf": [

@@ -46,6 +46,15 @@ import Testing
         case 2: spec.sort = .field(Self.rating, descending: true)
         default: spec.sort = .relevance
         }
+        if maybe(20) {
+            // Ranking signals from numeric columns (rating is missing on some documents).
+            for f in [Self.rating, Self.price, Self.stock].shuffled(using: &rng).prefix(Int.random(in: 1...2, using: &rng)) {
+                let modifier = ScoreBoost.Modifier.allCases.randomElement(using: &rng)!
+                // Small totals keep float rounding of the sum well under the comparison's tolerance.
+                let weight = Double(Int.random(in: -20...40, using: &rng)) / (modifier == .none ? 1000 : 10)
+                spec.boosts.append(ScoreBoost(field: f, weight: weight, modifier: modifier, missing: maybe(50) ? 0 : 2.5))
+            }
+        }
         spec.limit = [0, 1, 5, 10, 30].randomElement(using: &rng)!
         spec.offset = maybe(20) ? Int.random(in: 1...15, using: &rng) : 0
         spec.trackTotalHits = .exact

@@ -117,6 +117,43 @@ import Testing
         #expect(seen, "a write was not searchable within 2 s")
     }
 
+
+    /// In-place values reach scoring: a numeric boost ranks by the patched value after refresh.
+    @Test func patchedValuesChangeBoostedRankings() async throws {
+        let (sv, service, dir) = try Self.serving()
+        defer { sv.close(); try? FileManager.default.removeItem(atPath: dir) }
+        let api = APIServer(service: service, serving: sv, token: Self.token)
+        let body = "{\"q\": \"sofa\", \"operator\": \"or\", \"limit\": 20, \"boost\": [{\"field\": \"rating\", \"weight\": 100, \"modifier\": \"none\"}]}"
+        let plain = "{\"q\": \"sofa\", \"operator\": \"or\", \"limit\": 20}"
+        func ids(_ a: Answer) -> [String] { a.json["hits"]?.arrayValue?.compactMap { $0["id"]?.stringValue } ?? [] }
+        let textOrder = ids(try await call(api, .post, "/api/v1/search", body: plain, token: nil))
+        var r = try await call(api, .post, "/api/v1/search", body: body, token: nil)
+        let before = r.json["hits"]?.arrayValue?.compactMap { $0["id"]?.stringValue } ?? []
+        #expect(before.count >= 3, "the sample catalog has several sofas")
+        let last = try #require(before.last)
+        #expect(before.first != last)
+        // The weakest hit gets the best rating: it must come first once refreshed, with the boost in its score.
+        r = try await call(api, .patch, "/api/v1/products/\(last)?refresh=true", body: "{\"rating\": 50}")
+        #expect(r.status == 200)
+        r = try await call(api, .post, "/api/v1/search", body: body, token: nil)
+        let after = r.json["hits"]?.arrayValue ?? []
+        #expect(after.first?["id"]?.stringValue == last)
+        #expect((after.first?["score"]?.numberValue ?? 0) >= 5000)
+        #expect(after.count == before.count, "boosts change order, not matches")
+        // Without the boost the order is the text order again.
+        #expect(ids(try await call(api, .post, "/api/v1/search", body: plain, token: nil)) == textOrder)
+        #expect(Set(textOrder) == Set(before))
+        // Explain names the boost; bad boosts are clear errors.
+        r = try await call(api, .post, "/api/v1/search",
+                           body: "{\"q\": \"sofa\", \"limit\": 1, \"explain\": true, \"boost\": \"rating\"}", token: nil)
+        let explanation = r.json["hits"]?.arrayValue?.first?["explanation"]
+        #expect(explanation?["details"]?.arrayValue?.last?["description"]?.stringValue == "numeric boosts")
+        r = try await call(api, .post, "/api/v1/search", body: "{\"q\": \"sofa\", \"boost\": \"title\"}", token: nil)
+        #expect(r.status == 400)
+        #expect(r.json["error"]?.stringValue?.contains("cannot boost by \"title\"") == true)
+        r = try await call(api, .post, "/api/v1/search", body: "{\"q\": \"sofa\", \"boost\": {\"field\": \"rating\", \"modifier\": \"cube\"}}", token: nil)
+        #expect(r.status == 400)
+    }
     @Test func bulkReportsBadLinesAndAtomicRejects() async throws {
         let (sv, service, dir) = try Self.serving()
         defer { sv.close(); try? FileManager.default.removeItem(atPath: dir) }

@@ -142,6 +142,16 @@ struct RequestResolver {
         return .field(o, descending: desc)
     }
 
+    func boosts(_ reqs: [BoostRequest]) throws -> [ScoreBoost] {
+        try reqs.map { r in
+            guard let (o, def) = field(r.name), def.type == .numeric || def.type == .boolean, layout.numericColumns.contains(o) else {
+                let names = layout.numericColumns.sorted().map { schema.fields[$0].name }
+                throw EngineError.badRequest("cannot boost by \"\(r.name)\" (numeric fields: \(names.joined(separator: ", ")))")
+            }
+            return ScoreBoost(field: o, weight: r.weight, modifier: r.modifier, missing: r.missing)
+        }
+    }
+
     func searchAfter(_ a: [JSONValue]?, sort: SortSpec) throws -> SortPosition? {
         guard let a else { return nil }
         switch sort {

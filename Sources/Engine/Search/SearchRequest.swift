@@ -12,6 +12,49 @@ public struct FacetRequest: Sendable, Equatable {
     }
 }
 
+/// A numeric ranking signal as a request names it: `{"field": "popularity", "weight": 0.5,
+/// "modifier": "log1p", "missing": 0}` or just `"popularity"` (weight 1, log1p).
+public struct BoostRequest: Sendable, Equatable {
+    public var name: String
+    public var weight: Double = 1
+    public var modifier: ScoreBoost.Modifier = .log1p
+    public var missing: Double = 0
+    public init(name: String, weight: Double = 1, modifier: ScoreBoost.Modifier = .log1p, missing: Double = 0) {
+        self.name = name
+        self.weight = weight
+        self.modifier = modifier
+        self.missing = missing
+    }
+
+    static func parse(_ v: JSONValue) throws -> BoostRequest {
+        if let s = v.stringValue { return BoostRequest(name: s) }
+        guard let obj = v.objectValue else { throw EngineError.badRequest("a boost is a field name or an object with \"field\"") }
+        var b = BoostRequest(name: "")
+        for (k, x) in obj {
+            switch k {
+            case "field":
+                guard let s = x.stringValue else { throw EngineError.badRequest("boost field must be a string") }
+                b.name = s
+            case "weight", "factor":
+                guard let n = x.numberValue, n.isFinite, abs(n) <= 1e6 else { throw EngineError.badRequest("boost weight must be a number between -1e6 and 1e6") }
+                b.weight = n
+            case "modifier":
+                guard let s = x.stringValue, let m = ScoreBoost.Modifier(rawValue: s) else {
+                    throw EngineError.badRequest("boost modifier must be one of \(ScoreBoost.Modifier.allCases.map { $0.rawValue }.joined(separator: ", "))")
+                }
+                b.modifier = m
+            case "missing":
+                guard let n = x.numberValue, n.isFinite else { throw EngineError.badRequest("boost missing must be a number") }
+                b.missing = n
+            default:
+                throw EngineError.badRequest("unknown boost option \"\(k)\" (field, weight, modifier, missing)")
+            }
+        }
+        guard !b.name.isEmpty else { throw EngineError.badRequest("a boost object needs \"field\"") }
+        return b
+    }
+}
+
 /// One search, as the CLI flags, a JSON request line or an HTTP request describe it. Field names
 /// are resolved against the index's schema by `SearchService`.
 ///
@@ -20,6 +63,7 @@ public struct FacetRequest: Sendable, Equatable {
 /// "in_stock": true, "attributes.color": ["blue"]}, "facets": ["brand", "category", "price",
 /// {"field": "attributes.color", "size": 5}, {"field": "price", "ranges": [{"to": 25}, {"from": 25}]}],
 /// "sort": "relevance"|"price_asc"|"price_desc"|"rating"|"review_count", "search_after": [12.5, "P1"],
+/// "boost": [{"field": "popularity", "weight": 0.5, "modifier": "log1p"}],
 /// "track_total_hits": true|false|N, "explain": false, "fields": ["title", "price"]}`.
 public struct SearchRequest: Sendable, Equatable {
     public static let maxLimit = 1000
@@ -39,11 +83,13 @@ public struct SearchRequest: Sendable, Equatable {
     public var facets: [FacetRequest] = []
     public var sort: String?
     public var searchAfter: [JSONValue]?
+    /// Numeric ranking signals added to relevance scores.
+    public var boosts: [BoostRequest] = []
 
     public static func == (a: SearchRequest, b: SearchRequest) -> Bool {
         a.q == b.q && a.op == b.op && a.limit == b.limit && a.offset == b.offset && a.trackTotalHits == b.trackTotalHits
             && a.explain == b.explain && a.fields == b.fields && a.facets == b.facets && a.sort == b.sort
-            && a.searchAfter == b.searchAfter && a.filters.count == b.filters.count
+            && a.searchAfter == b.searchAfter && a.boosts == b.boosts && a.filters.count == b.filters.count
             && zip(a.filters, b.filters).allSatisfy { $0.key == $1.key && $0.value == $1.value }
     }
 
@@ -128,9 +174,16 @@ public struct SearchRequest: Sendable, Equatable {
                     throw EngineError.badRequest("search_after must be the [value, id] pair of the last hit's \"sort\"")
                 }
                 r.searchAfter = a
+            case "boost":
+                if kind == .array {
+                    r.boosts = try tape.elements(vn).map { try BoostRequest.parse(tape.value($0)) }
+                } else {
+                    r.boosts = [try BoostRequest.parse(tape.value(vn))]
+                }
+                guard r.boosts.count <= 8 else { throw EngineError.badRequest("at most 8 boosts per request") }
             default:
                 if let why = notYetSupported[key] { throw EngineError.badRequest("\(key): \(why)") }
-                throw EngineError.badRequest("unknown key \"\(key)\" (known: q, operator, limit, offset, filters, facets, sort, search_after, track_total_hits, explain, fields)")
+                throw EngineError.badRequest("unknown key \"\(key)\" (known: q, operator, limit, offset, filters, facets, sort, search_after, boost, track_total_hits, explain, fields)")
             }
         }
         try r.validate()

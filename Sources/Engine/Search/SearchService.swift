@@ -102,7 +102,7 @@ public final class SearchService: Sendable {
                               facets: facets.map { $0.spec }, sort: sort,
                               limit: request.limit, offset: request.offset,
                               searchAfter: try ctx.resolver.searchAfter(request.searchAfter, sort: sort),
-                              trackTotalHits: request.trackTotalHits)
+                              trackTotalHits: request.trackTotalHits, boosts: try ctx.resolver.boosts(request.boosts))
         if spec.searchAfter != nil && request.offset != 0 {
             throw EngineError.badRequest("use either offset or search_after, not both")
         }
@@ -129,12 +129,20 @@ public final class SearchService: Sendable {
             var fields: [(name: String, value: StoredValue)] = []
             if let wanted { fields = try displayFields(doc: h.doc, wanted: wanted, in: searcher) }
             hits.append(SearchHit(doc: h.doc, id: try searcher.id(of: h.doc), score: h.score, sortValue: h.sortValue,
-                                  fields: fields, explanation: request.explain ? try searcher.explain(spec.query, doc: h.doc) : nil))
+                                  fields: fields, explanation: request.explain ? try explanation(spec, doc: h.doc, score: h.score, in: searcher) : nil))
         }
         let took = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1000
         let facets = zip(facetNames, zip(spec.facets, outcome.facets)).map { NamedFacet(name: $0, kind: $1.0.kind, result: $1.1) }
         return SearchResponse(hits: hits, total: outcome.totalHits, totalIsExact: outcome.totalIsExact, facets: facets,
                               sort: spec.sort, showSort: request.sort != nil || request.searchAfter != nil, tookMicros: took)
+    }
+
+    /// Why a hit scored what it did: the text query's explanation, plus numeric boosts.
+    func explanation(_ spec: SearchSpec, doc: Int, score: Float, in searcher: Searcher) throws -> Explanation? {
+        let text = try searcher.explain(spec.query, doc: doc)
+        guard spec.sort == .relevance, let boosts = searcher.explainBoosts(spec.boosts, doc: doc) else { return text }
+        return Explanation(value: score, description: "sum of the text score and numeric boosts",
+                           details: (text.map { [$0] } ?? []) + [boosts])
     }
 
     /// A document's fields for display: numbers and booleans from doc values (which in-place

@@ -38,7 +38,9 @@ extension Searcher {
         let bitOf = Dictionary(uniqueKeysWithValues: sidewaysFields.enumerated().map { ($1, $0) })
         let facetBit = spec.facets.map { bitOf[$0.field] }
 
-        let exhaustive = !spec.facets.isEmpty || spec.sort != .relevance || spec.searchAfter != nil
+        // Numeric boosts add to scores beyond the text scorers' bounds: every match is scored.
+        let boosted = !spec.boosts.isEmpty && spec.sort == .relevance
+        let exhaustive = !spec.facets.isEmpty || spec.sort != .relevance || spec.searchAfter != nil || boosted
         let topk = TopKCollector(k: k, tracking: exhaustive ? .exact : spec.trackTotalHits)
         var fieldSort: FieldSortCollector?
         if case .field(_, let desc) = spec.sort {
@@ -77,6 +79,11 @@ extension Searcher {
             let sortColumn: NumericColumn? = { if case .field(let f, _) = spec.sort { return seg.docValues.numeric[f] }; return nil }()
             let base = bases[si]
             let accs = accumulators.map { Unmanaged.passUnretained($0) }
+            let boostColumns: [Int: NumericColumn] = boosted
+                ? Dictionary(uniqueKeysWithValues: spec.boosts.compactMap { b in seg.docValues.numeric[b.field].map { (b.field, $0) } }) : [:]
+            @inline(__always) func boost(_ doc: UInt32) -> Float {
+                ScoreBoost.total(spec.boosts) { f in boostColumns[f]?.value(Int(doc)) }
+            }
             let hasPredicates = !plan.predicates.isEmpty
             // One match: base predicates, sideways mask, facets, hits.
             func visit(_ doc: UInt32, _ score: () -> Float?) {
@@ -96,7 +103,8 @@ extension Searcher {
                     total += 1
                     if let fs = fieldSort {
                         fs.collect(doc: base + Int(doc), value: sortColumn.flatMap { $0.value(Int(doc)) })
-                    } else if let sc = score() {
+                    } else if var sc = score() {
+                        if boosted { sc += boost(doc) }
                         // Deep paging: only hits after the previous page's last one enter the heap.
                         if let after = relevanceAfter, !(sc < after.score || (sc == after.score && base + Int(doc) > after.doc)) {
                         } else {
@@ -123,7 +131,7 @@ extension Searcher {
                 let needScores = fieldSort == nil
                 withExtendedLifetime((accumulators, sidewaysRefs, plan)) {
                     BulkScorers.visitConjunction(terms, filters: plan.cursors, excluded: excluded,
-                                                 minCompetitive: { needScores ? (relevanceAfter == nil ? topk.minCompetitive : -Float.infinity) : Float.infinity }) { doc, score in
+                                                 minCompetitive: { needScores ? (relevanceAfter == nil && !boosted ? topk.minCompetitive : -Float.infinity) : Float.infinity }) { doc, score in
                         visit(doc) { score }
                     }
                 }
@@ -176,6 +184,15 @@ extension Searcher {
                 }
             case .equals:
                 guard def.type == .boolean else { throw IndexError.invalidQuery("field \(def.name) is not boolean") }
+            }
+        }
+        for b in spec.boosts {
+            let def = try field(b.field)
+            guard def.type == .numeric || def.type == .boolean, layout.numericColumns.contains(b.field) else {
+                throw IndexError.invalidQuery("cannot boost by \(def.name): only numeric and boolean fields with doc values boost")
+            }
+            guard b.weight.isFinite, b.missing.isFinite else {
+                throw IndexError.invalidQuery("boost by \(def.name): weight and missing must be finite numbers")
             }
         }
         for f in spec.facets {
@@ -338,6 +355,21 @@ extension Searcher {
 }
 
 extension Searcher {
+    /// How `boosts` add to global doc `doc`'s score: one detail per boost.
+    public func explainBoosts(_ boosts: [ScoreBoost], doc: Int) -> Explanation? {
+        guard !boosts.isEmpty, let (s, l) = locate(doc) else { return nil }
+        let seg = segments[s]
+        let names = meta.schema.fields
+        let details = boosts.map { b -> Explanation in
+            let v = seg.docValues.numeric[b.field]?.value(l)
+            let name = b.field < names.count ? names[b.field].name : "#\(b.field)"
+            return Explanation(value: Float(b.contribution(v)),
+                               description: "boost \(name) = \(v.map { "\($0)" } ?? "missing (\(b.missing))"): \(b.weight) · \(b.modifier.rawValue)")
+        }
+        return Explanation(value: ScoreBoost.total(boosts) { f in seg.docValues.numeric[f]?.value(l) },
+                           description: "numeric boosts", details: details)
+    }
+
     /// A document's doc values as displayable values: keyword columns by value, numbers, booleans.
     public func docValueFields(of doc: Int) throws -> [(name: String, value: StoredValue)] {
         guard let (s, l) = locate(doc) else { throw IndexError.invalidQuery("document \(doc) out of range") }

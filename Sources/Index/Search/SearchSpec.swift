@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// A full search request at the index level: the scored query, filters that narrow without
 /// changing scores, facets counted over the matches, sort order and paging.
 public struct SearchSpec: Sendable {
@@ -10,10 +16,15 @@ public struct SearchSpec: Sendable {
     /// Deep paging: only hits strictly after this position of the sort order.
     public var searchAfter: SortPosition?
     public var trackTotalHits: TotalHitsTracking
+    /// Ranking signals from numeric columns (popularity, rating, stock...) added to the text score
+    /// when sorting by relevance. They read the current doc values, so in-place updates change
+    /// rankings after the next refresh.
+    public var boosts: [ScoreBoost]
 
     public init(query: Query = .matchAll, filters: [Filter] = [], facets: [FacetSpec] = [], sort: SortSpec = .relevance,
                 limit: Int = 10, offset: Int = 0, searchAfter: SortPosition? = nil,
-                trackTotalHits: TotalHitsTracking = .upTo(10_000)) {
+                trackTotalHits: TotalHitsTracking = .upTo(10_000), boosts: [ScoreBoost] = []) {
+        self.boosts = boosts
         self.query = query
         self.filters = filters
         self.facets = facets
@@ -22,6 +33,44 @@ public struct SearchSpec: Sendable {
         self.offset = offset
         self.searchAfter = searchAfter
         self.trackTotalHits = trackTotalHits
+    }
+}
+
+/// A numeric ranking signal: `weight · modifier(value)` is added to a document's text score, with
+/// `missing` standing in for documents without a value. Modifiers are applied to values clamped at 0
+/// (`log1p`: ln(1 + v), `sqrt`: √v); `none` uses the value as it is.
+public struct ScoreBoost: Sendable, Equatable {
+    public enum Modifier: String, Sendable, CaseIterable {
+        case none, log1p, sqrt
+    }
+
+    public var field: Int
+    public var weight: Double
+    public var modifier: Modifier
+    public var missing: Double
+
+    public init(field: Int, weight: Double, modifier: Modifier = .log1p, missing: Double = 0) {
+        self.field = field
+        self.weight = weight
+        self.modifier = modifier
+        self.missing = missing
+    }
+
+    /// The amount added to the score for a document with `value`.
+    @inline(__always) public func contribution(_ value: Double?) -> Double {
+        let v = value ?? missing
+        switch modifier {
+        case .none: return weight * v
+        case .log1p: return weight * log1p(Swift.max(0, v))
+        case .sqrt: return weight * Swift.max(0, v).squareRoot()
+        }
+    }
+
+    /// The sum of several boosts' contributions, in the order given (the order fixes rounding).
+    public static func total(_ boosts: [ScoreBoost], _ values: (Int) -> Double?) -> Float {
+        var sum = 0.0
+        for b in boosts { sum += b.contribution(values(b.field)) }
+        return Float(sum)
     }
 }
 

@@ -234,7 +234,8 @@ struct NaiveSearcher {
             if failing.isEmpty {
                 var v: Double?
                 if case .field(let f, _) = spec.sort { v = d.numbers[f] }
-                ranked.append((i, s, v))
+                let boosted = spec.sort == .relevance && !spec.boosts.isEmpty ? s + ScoreBoost.total(spec.boosts) { d.numbers[$0] } : s
+                ranked.append((i, boosted, v))
             }
             for (fi, f) in spec.facets.enumerated() {
                 // Multi-select: a facet ignores filters on its own field.
