@@ -52,3 +52,33 @@ struct InspectCommand: ParsableCommand {
         }
     }
 }
+
+/// Ranking options shared by search, run, serve and eval.
+struct RankingFlags: ParsableArguments {
+    @Option(help: ArgumentHelp("Ranking options: a JSON object or a file holding one (e.g. '{\"typo\": false}'); see RELEVANCE.md.",
+                               valueName: "json|file"))
+    var ranking: String?
+    @Option(help: ArgumentHelp("Query-time synonyms file (Solr format: 'fridge, refrigerator', 'tv => television'); re-read when it changes.",
+                               valueName: "file"))
+    var synonyms: String?
+
+    func options() throws -> RankingOptions {
+        var o = RankingOptions()
+        guard let ranking else { return o }
+        let text: String
+        if ranking.trimmingCharacters(in: .whitespaces).hasPrefix("{") {
+            text = ranking
+        } else {
+            guard let d = FileManager.default.contents(atPath: ranking) else { throw EngineError.input("cannot read ranking options file \(ranking)") }
+            text = String(decoding: d, as: UTF8.self)
+        }
+        let v: JSONValue
+        do { v = try JSONValue.parse(text) } catch { throw EngineError.input("--ranking: \(error)") }
+        do { try o.apply(v) } catch let e as EngineError { throw EngineError.input("--ranking: \(e.description)") }
+        return o
+    }
+
+    func synonymSource() throws -> SynonymSource? {
+        try synonyms.map { try SynonymSource(path: $0) }
+    }
+}

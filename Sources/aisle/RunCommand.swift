@@ -15,12 +15,13 @@ struct RunCommand: ParsableCommand {
     @Option(help: "Hits per query.") var limit: Int = 100
     @Option(help: "How words combine: and, or.") var `operator`: String = "or"
     @Option(help: "Run tag (last column).") var tag: String = "aisle"
+    @OptionGroup var rankingFlags: RankingFlags
 
     func run() throws {
         do {
             guard let op = DefaultOperator(rawValue: `operator`.lowercased()) else { throw EngineError.input("--operator must be and or or") }
             let searcher = try Searcher.open(directory: index)
-            let service = try SearchService(searcher: searcher)
+            let service = try SearchService(searcher: searcher, ranking: try rankingFlags.options(), synonyms: try rankingFlags.synonymSource())
             let qs = try QueryFile.read(path: queries)
             guard let fh = FileHandle(forWritingAtPath: out) ?? {
                 _ = FileManager.default.createFile(atPath: out, contents: nil)

@@ -232,8 +232,9 @@ public struct QueryParser: Sendable {
 
     // MARK: - To index queries
 
-    /// Parses `text` into a query. An empty query matches everything.
-    public func parse(_ text: String) throws -> Query {
+    /// Parses `text` into a query. An empty query matches everything. With an `expander`, runs of
+    /// plain words are rewritten with the index's dictionary (typos, compounds, synonyms, proximity).
+    public func parse(_ text: String, expander: QueryExpander? = nil) throws -> Query {
         guard text.utf8.count <= Self.maxLength else {
             throw EngineError.badRequest("query is \(text.utf8.count) bytes; the limit is \(Self.maxLength)")
         }
@@ -246,7 +247,7 @@ public struct QueryParser: Sendable {
             throw EngineError.badRequest("unexpected input at column \(extra.column)")
         }
         var clauses = 0
-        return try build(node, clauses: &clauses) ?? .matchNone
+        return try build(node, clauses: &clauses, expander: expander) ?? .matchNone
     }
 
     /// Analysed terms of `text` in a text group, with positions.
@@ -281,8 +282,10 @@ public struct QueryParser: Sendable {
         if clauses > Self.maxClauses { throw EngineError.badRequest("the query has more than \(Self.maxClauses) clauses") }
     }
 
-    private func build(_ n: Node, clauses: inout Int) throws -> Query? {
+    private func build(_ n: Node, clauses: inout Int, expander: QueryExpander?) throws -> Query? {
         switch n {
+        case .word(nil, _, false, _) where expander != nil:
+            return try combine([n], op: defaultOperator, clauses: &clauses, expander: expander)
         case .word(let field, let text, let prefix, let col):
             try count(&clauses)
             guard let targets = try targets(field: field, column: col) else {
@@ -319,32 +322,48 @@ public struct QueryParser: Sendable {
             if perGroup.isEmpty { return nil }
             return perGroup.count == 1 ? perGroup[0] : .boolean(BooleanQuery(should: perGroup))
         case .not(let inner):
-            guard let q = try build(inner, clauses: &clauses) else { return nil }
+            guard let q = try build(inner, clauses: &clauses, expander: expander) else { return nil }
             return .boolean(BooleanQuery(must: [.matchAll], mustNot: [q]))
         case .required(let inner):
-            return try build(inner, clauses: &clauses)
+            return try build(inner, clauses: &clauses, expander: expander)
         case .or(let parts):
-            let qs = try parts.compactMap { try build($0, clauses: &clauses) }
+            let qs = try parts.compactMap { try build($0, clauses: &clauses, expander: expander) }
             if qs.isEmpty { return nil }
             return qs.count == 1 ? qs[0] : .boolean(BooleanQuery(should: qs))
         case .and(let parts):
-            return try combine(parts, op: .and, clauses: &clauses)
+            return try combine(parts, op: .and, clauses: &clauses, expander: expander)
         case .implicit(let parts):
-            return try combine(parts, op: defaultOperator, clauses: &clauses)
+            return try combine(parts, op: defaultOperator, clauses: &clauses, expander: expander)
         }
     }
 
     /// Combines sibling clauses: `-x` become must_not, `+x` must, the rest must (AND) or should (OR).
-    private func combine(_ parts: [Node], op: DefaultOperator, clauses: inout Int) throws -> Query? {
+    private func combine(_ parts: [Node], op: DefaultOperator, clauses: inout Int, expander: QueryExpander?) throws -> Query? {
         var must: [Query] = [], should: [Query] = [], excluded: [Query] = []
+        var parts = parts
+        // Plain words go to the expander together (it sees neighbours: compounds, synonyms, proximity).
+        if let expander, let targets = try targets(field: nil, column: 0), targets.count == 1 {
+            var words: [String] = []
+            parts = parts.filter { p in
+                if case .word(nil, let text, false, _) = p { words.append(text); return false }
+                return true
+            }
+            if !words.isEmpty {
+                for _ in words { try count(&clauses) }
+                let (g, mask) = targets[0]
+                let e = try expander.expand(words: words, group: g, mask: mask, analyzer: analyzers[g], and: op == .and)
+                if op == .and { must += e.clauses } else { should += e.clauses }
+                should += e.optional
+            }
+        }
         for p in parts {
             switch p {
             case .not(let inner):
-                if let q = try build(inner, clauses: &clauses) { excluded.append(q) }
+                if let q = try build(inner, clauses: &clauses, expander: expander) { excluded.append(q) }
             case .required(let inner):
-                if let q = try build(inner, clauses: &clauses) { must.append(q) }
+                if let q = try build(inner, clauses: &clauses, expander: expander) { must.append(q) }
             default:
-                guard let q = try build(p, clauses: &clauses) else { continue }
+                guard let q = try build(p, clauses: &clauses, expander: expander) else { continue }
                 // A multi-term word under AND is itself a must-list: flatten it.
                 if op == .and, case .boolean(let b) = q, b.should.isEmpty, b.mustNot.isEmpty, !b.must.isEmpty {
                     must += b.must

@@ -85,11 +85,13 @@ public struct SearchRequest: Sendable, Equatable {
     public var searchAfter: [JSONValue]?
     /// Numeric ranking signals added to relevance scores.
     public var boosts: [BoostRequest] = []
+    /// Overrides of the service's ranking options (`{"typo": false}`), checked when parsed.
+    public var ranking: JSONValue?
 
     public static func == (a: SearchRequest, b: SearchRequest) -> Bool {
         a.q == b.q && a.op == b.op && a.limit == b.limit && a.offset == b.offset && a.trackTotalHits == b.trackTotalHits
             && a.explain == b.explain && a.fields == b.fields && a.facets == b.facets && a.sort == b.sort
-            && a.searchAfter == b.searchAfter && a.boosts == b.boosts && a.filters.count == b.filters.count
+            && a.searchAfter == b.searchAfter && a.boosts == b.boosts && a.ranking == b.ranking && a.filters.count == b.filters.count
             && zip(a.filters, b.filters).allSatisfy { $0.key == $1.key && $0.value == $1.value }
     }
 
@@ -174,6 +176,11 @@ public struct SearchRequest: Sendable, Equatable {
                     throw EngineError.badRequest("search_after must be the [value, id] pair of the last hit's \"sort\"")
                 }
                 r.searchAfter = a
+            case "ranking":
+                let v = tape.value(vn)
+                var probe = RankingOptions()
+                try probe.apply(v)
+                r.ranking = v
             case "boost":
                 if kind == .array {
                     r.boosts = try tape.elements(vn).map { try BoostRequest.parse(tape.value($0)) }
@@ -183,7 +190,7 @@ public struct SearchRequest: Sendable, Equatable {
                 guard r.boosts.count <= 8 else { throw EngineError.badRequest("at most 8 boosts per request") }
             default:
                 if let why = notYetSupported[key] { throw EngineError.badRequest("\(key): \(why)") }
-                throw EngineError.badRequest("unknown key \"\(key)\" (known: q, operator, limit, offset, filters, facets, sort, search_after, boost, track_total_hits, explain, fields)")
+                throw EngineError.badRequest("unknown key \"\(key)\" (known: q, operator, limit, offset, filters, facets, sort, search_after, boost, ranking, track_total_hits, explain, fields)")
             }
         }
         try r.validate()

@@ -28,6 +28,8 @@ public struct SearchResponse: Sendable {
     /// Whether hits carry their sort position ("sort" in JSON).
     public var showSort: Bool
     public var tookMicros: Double
+    /// The AND query found too few products and the words were made optional.
+    public var relaxed = false
 }
 
 /// Runs search requests against the current snapshot of an index (thread-safe: analyzers are
@@ -55,16 +57,49 @@ public final class SearchService: Sendable {
 
     private let source: @Sendable () -> Searcher
     private let contextCache: Mutex<Context>
+    /// Ranking options requests start from (a request's `ranking` overrides them).
+    public let ranking: RankingOptions
+    /// Query-time synonyms, re-read when the file changes.
+    public let synonymSource: SynonymSource?
+    /// Synonyms compiled per text group for a rules version and field count.
+    private let compiledSynonyms = Mutex<(version: Int, fields: Int, maps: [SynonymMap?])?>(nil)
 
     /// A service over one fixed searcher.
-    public convenience init(searcher: Searcher) throws {
-        try self.init(source: { searcher })
+    public convenience init(searcher: Searcher, ranking: RankingOptions = RankingOptions(), synonyms: SynonymSource? = nil) throws {
+        try self.init(source: { searcher }, ranking: ranking, synonyms: synonyms)
     }
 
     /// A service over whatever snapshot `source` returns (a live index's newest).
-    public init(source: @escaping @Sendable () -> Searcher) throws {
+    public init(source: @escaping @Sendable () -> Searcher, ranking: RankingOptions = RankingOptions(),
+                synonyms: SynonymSource? = nil) throws {
         self.source = source
+        self.ranking = ranking
+        self.synonymSource = synonyms
         contextCache = Mutex(try Context(layout: source().layout))
+    }
+
+    /// The ranking options of a request: the service's, with the request's overrides.
+    public func rankingOptions(for request: SearchRequest) throws -> RankingOptions {
+        var o = ranking
+        if let r = request.ranking { try o.apply(r) }
+        return o
+    }
+
+    /// The synonyms in use, compiled for each text group's analyzer of `ctx`.
+    func synonymMaps(_ ctx: Context) -> [SynonymMap?] {
+        guard let src = synonymSource else { return [] }
+        let (rules, version) = src.current()
+        if let c = compiledSynonyms.withLock({ $0 }), c.version == version, c.fields == ctx.fieldCount { return c.maps }
+        let maps: [SynonymMap?] = ctx.parserAnd.layout.textGroups.indices.map { g in
+            rules.rules.isEmpty ? nil : rules.compiled(with: ctx.parserAnd.analyzer(group: g))
+        }
+        compiledSynonyms.withLock { $0 = (version, ctx.fieldCount, maps) }
+        return maps
+    }
+
+    func expander(_ options: RankingOptions, ctx: Context, searcher: Searcher) -> QueryExpander? {
+        guard options.expandsWords else { return nil }
+        return QueryExpander(searcher: searcher, options: options, synonyms: options.synonyms ? synonymMaps(ctx) : [])
     }
 
     /// The current snapshot. Read it once per request and use that value throughout.
@@ -83,8 +118,12 @@ public final class SearchService: Sendable {
         return op == .and ? c.parserAnd : c.parserOr
     }
 
+    /// The index query of a request, with the ranking options' rewriting.
     public func query(for request: SearchRequest) throws -> Query {
-        try parser(request.op).parse(request.q)
+        let s = searcher
+        let ctx = try context(s)
+        let parser = request.op == .and ? ctx.parserAnd : ctx.parserOr
+        return try parser.parse(request.q, expander: expander(try rankingOptions(for: request), ctx: ctx, searcher: s))
     }
 
     /// The index-level search for a request, and the facets' names.
@@ -92,13 +131,15 @@ public final class SearchService: Sendable {
         try spec(for: request, in: searcher)
     }
 
-    func spec(for request: SearchRequest, in s: Searcher) throws -> (SearchSpec, [String]) {
+    func spec(for request: SearchRequest, in s: Searcher, op: DefaultOperator? = nil) throws -> (SearchSpec, [String]) {
         try request.validate()
         let ctx = try context(s)
         let filters = try ctx.resolver.filters(request.filters)
         let facets = try ctx.resolver.facets(request.facets, filters: filters)
         let sort = try ctx.resolver.sort(request.sort)
-        var spec = SearchSpec(query: try (request.op == .and ? ctx.parserAnd : ctx.parserOr).parse(request.q), filters: filters,
+        let parser = (op ?? request.op) == .and ? ctx.parserAnd : ctx.parserOr
+        let query = try parser.parse(request.q, expander: expander(try rankingOptions(for: request), ctx: ctx, searcher: s))
+        var spec = SearchSpec(query: query, filters: filters,
                               facets: facets.map { $0.spec }, sort: sort,
                               limit: request.limit, offset: request.offset,
                               searchAfter: try ctx.resolver.searchAfter(request.searchAfter, sort: sort),
@@ -114,13 +155,29 @@ public final class SearchService: Sendable {
     public func search(_ request: SearchRequest, startedAt: UInt64? = nil) throws -> SearchResponse {
         let t0 = startedAt ?? DispatchTime.now().uptimeNanoseconds
         let searcher = self.searcher
-        let (spec, facetNames) = try spec(for: request, in: searcher)
-        let outcome: SearchOutcome
-        do {
-            outcome = try searcher.search(spec)
-        } catch let e as IndexError {
-            if case .invalidQuery(let m) = e { throw EngineError.badRequest(m) }
-            throw e
+        var (spec, facetNames) = try spec(for: request, in: searcher)
+        func run(_ spec: SearchSpec) throws -> SearchOutcome {
+            do {
+                return try searcher.search(spec)
+            } catch let e as IndexError {
+                if case .invalidQuery(let m) = e { throw EngineError.badRequest(m) }
+                throw e
+            }
+        }
+        var outcome = try run(spec)
+        var relaxed = false
+        // AND → OR: too few products have every word; the words become optional.
+        if request.op == .and, outcome.totalHits < (try rankingOptions(for: request)).relaxBelow,
+           try rankingOptions(for: request).relax, request.searchAfter == nil {
+            let (orSpec, _) = try self.spec(for: request, in: searcher, op: .or)
+            if orSpec.query != spec.query {
+                let more = try run(orSpec)
+                if more.totalHits > outcome.totalHits {
+                    outcome = more
+                    spec = orSpec
+                    relaxed = true
+                }
+            }
         }
         var hits: [SearchHit] = []
         hits.reserveCapacity(outcome.hits.count)
@@ -134,7 +191,8 @@ public final class SearchService: Sendable {
         let took = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1000
         let facets = zip(facetNames, zip(spec.facets, outcome.facets)).map { NamedFacet(name: $0, kind: $1.0.kind, result: $1.1) }
         return SearchResponse(hits: hits, total: outcome.totalHits, totalIsExact: outcome.totalIsExact, facets: facets,
-                              sort: spec.sort, showSort: request.sort != nil || request.searchAfter != nil, tookMicros: took)
+                              sort: spec.sort, showSort: request.sort != nil || request.searchAfter != nil, tookMicros: took,
+                              relaxed: relaxed)
     }
 
     /// Why a hit scored what it did: the text query's explanation, plus numeric boosts.
@@ -203,6 +261,7 @@ public final class SearchService: Sendable {
         w.number(r.total)
         w.raw(",\"total_relation\":")
         w.raw(r.totalIsExact ? "\"eq\"" : "\"gte\"")
+        if r.relaxed { w.raw(",\"relaxed\":true") }
         if !r.facets.isEmpty {
             w.raw(",\"facets\":{")
             for (i, f) in r.facets.enumerated() {

@@ -1,0 +1,112 @@
+import AisleIndex
+
+/// Query-time ranking features, each switchable per request (`"ranking": {...}` in a JSON request)
+/// or per server (`--ranking FILE`). The defaults are the configuration measured best on real
+/// product searches (RELEVANCE.md).
+public struct RankingOptions: Sendable, Equatable {
+    /// Typo tolerance for words the index does not know.
+    public var typo = true
+    /// Words shorter than this get no correction; from `typoTwoEdits` letters on, two edits are allowed.
+    public var typoMinLength = 4
+    public var typoTwoEdits = 8
+    /// How many corrections a word may expand to.
+    public var typoCandidates = 2
+    /// Weight of a corrected term relative to the typed one.
+    public var typoWeight = 0.8
+    /// A known word is still corrected when a candidate is this many times more frequent and the word
+    /// itself is in at most `typoRareDocs` documents (misspellings present in a few titles).
+    public var typoRareRatio = 0.0
+    public var typoRareDocs = 0
+
+    /// Query-time synonyms (from the server's synonyms file, if any).
+    public var synonyms = true
+    /// Weight of a synonym's terms relative to the typed words.
+    public var synonymWeight = 0.8
+
+    /// Compounds: an unknown word split into two known words that appear together (`tvstand` →
+    /// "tv stand"), and two adjacent words joined into a known word (`dish washer` → dishwasher).
+    public var compounds = true
+    public var compoundWeight = 0.9
+
+    /// Phrase and proximity boosts: adjacent query words found near each other (within
+    /// `proximitySlop` positions) add `proximityBoost` times their phrase score.
+    public var proximityBoost = 0.0
+    public var proximitySlop = 1
+
+    /// AND → OR relaxation: with operator "and", when the strict query finds fewer than
+    /// `relaxBelow` products, the words become optional (products matching more of them first).
+    public var relax = true
+    public var relaxBelow = 1
+
+    public init() {}
+
+    /// Everything off: plain BM25F over the typed words.
+    public static var none: RankingOptions {
+        var o = RankingOptions()
+        o.typo = false
+        o.synonyms = false
+        o.compounds = false
+        o.proximityBoost = 0
+        o.relax = false
+        return o
+    }
+
+    public var expandsWords: Bool { typo || synonyms || compounds || proximityBoost > 0 }
+
+    /// Applies `{"typo": false, "proximity_boost": 0.5, ...}` on top of these options. Unknown keys and
+    /// wrong types are errors.
+    public mutating func apply(_ v: JSONValue) throws {
+        guard let obj = v.objectValue else { throw EngineError.badRequest("ranking must be an object such as {\"typo\": false}") }
+        for (k, x) in obj {
+            func bool() throws -> Bool {
+                guard let b = x.boolValue else { throw EngineError.badRequest("ranking.\(k) must be true or false") }
+                return b
+            }
+            func number(_ lo: Double, _ hi: Double) throws -> Double {
+                guard let n = x.numberValue, n.isFinite, n >= lo, n <= hi else {
+                    throw EngineError.badRequest("ranking.\(k) must be a number from \(lo) to \(hi)")
+                }
+                return n
+            }
+            func int(_ lo: Int, _ hi: Int) throws -> Int {
+                let n = try number(Double(lo), Double(hi))
+                guard n == n.rounded() else { throw EngineError.badRequest("ranking.\(k) must be an integer") }
+                return Int(n)
+            }
+            switch k {
+            case "typo": typo = try bool()
+            case "typo_min_length": typoMinLength = try int(1, 64)
+            case "typo_two_edits": typoTwoEdits = try int(1, 64)
+            case "typo_candidates": typoCandidates = try int(1, 16)
+            case "typo_weight": typoWeight = try number(0, 10)
+            case "typo_rare_ratio": typoRareRatio = try number(0, 1e9)
+            case "typo_rare_docs": typoRareDocs = try int(0, 1_000_000_000)
+            case "synonyms": synonyms = try bool()
+            case "synonym_weight": synonymWeight = try number(0, 10)
+            case "compounds": compounds = try bool()
+            case "compound_weight": compoundWeight = try number(0, 10)
+            case "proximity_boost": proximityBoost = try number(0, 100)
+            case "proximity_slop": proximitySlop = try int(0, 100)
+            case "relax": relax = try bool()
+            case "relax_below": relaxBelow = try int(1, 10_000)
+            default:
+                throw EngineError.badRequest("unknown ranking option \"\(k)\" (\(Self.keys.joined(separator: ", ")))")
+            }
+        }
+    }
+
+    public static let keys = ["typo", "typo_min_length", "typo_two_edits", "typo_candidates", "typo_weight", "typo_rare_ratio",
+                              "typo_rare_docs", "synonyms", "synonym_weight", "compounds", "compound_weight",
+                              "proximity_boost", "proximity_slop", "relax", "relax_below"]
+
+    public var json: JSONValue {
+        .object([("typo", .bool(typo)), ("typo_min_length", .number(Double(typoMinLength))),
+                 ("typo_two_edits", .number(Double(typoTwoEdits))), ("typo_candidates", .number(Double(typoCandidates))),
+                 ("typo_weight", .number(typoWeight)), ("typo_rare_ratio", .number(typoRareRatio)),
+                 ("typo_rare_docs", .number(Double(typoRareDocs))), ("synonyms", .bool(synonyms)),
+                 ("synonym_weight", .number(synonymWeight)), ("compounds", .bool(compounds)),
+                 ("compound_weight", .number(compoundWeight)), ("proximity_boost", .number(proximityBoost)),
+                 ("proximity_slop", .number(Double(proximitySlop))), ("relax", .bool(relax)),
+                 ("relax_below", .number(Double(relaxBelow)))])
+    }
+}

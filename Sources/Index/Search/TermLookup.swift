@@ -1,0 +1,103 @@
+/// Dictionary lookups for query rewriting in the engine (typo tolerance, compounds): document
+/// frequencies and terms within a small edit distance. The index knows nothing of analyzers: terms
+/// are the analysed bytes of a slot.
+public struct FuzzyCandidate: Sendable, Equatable {
+    public var term: [UInt8]
+    /// Edits (insertions, deletions, substitutions, transpositions of adjacent bytes) from the asked term.
+    public var edits: Int
+    /// Documents containing the term, over every segment (deleted ones included until merged away).
+    public var docFrequency: Int
+}
+
+extension Searcher {
+    /// Documents containing `term` in `slot`, summed over segments.
+    public func docFrequency(slot: Int, term: [UInt8]) throws -> Int {
+        guard slot >= 0 && slot < layout.slotCount else { throw IndexError.invalidQuery("no field with slot \(slot)") }
+        var n = 0
+        for s in segments { n += Int(try s.termInfo(slot: slot, term: term)?.docCount ?? 0) }
+        return n
+    }
+
+    /// Terms of `slot` within `maxEdits` (optimal string alignment distance over bytes) of `term`
+    /// that share its first `prefixLength` bytes, best first (fewest edits, then most documents,
+    /// then byte order), at most `limit`. The term itself is not included. Like Lucene's fuzzy
+    /// query, the shared prefix bounds the scan to one part of the dictionary.
+    public func fuzzyTerms(slot: Int, term: [UInt8], maxEdits: Int, prefixLength: Int = 1, limit: Int = 16) throws -> [FuzzyCandidate] {
+        guard slot >= 0 && slot < layout.slotCount else { throw IndexError.invalidQuery("no field with slot \(slot)") }
+        guard maxEdits > 0, limit > 0, !term.isEmpty else { return [] }
+        let p = min(max(prefixLength, 0), term.count)
+        let seekKey = SegmentReader.key(slot: slot, term: Array(term[0..<p]))
+        var found: [[UInt8]: (edits: Int, df: Int)] = [:]
+        var scratch = EditDistanceScratch()
+        for s in segments {
+            var it = try s.terms.seek(seekKey)
+            while try it.next() {
+                let k = it.key
+                guard k.count >= seekKey.count, k[0..<seekKey.count].elementsEqual(seekKey) else { break }
+                let candidateLength = k.count - 2
+                guard abs(candidateLength - term.count) <= maxEdits else { continue }
+                let d = k.withUnsafeBufferPointer { kb in
+                    term.withUnsafeBufferPointer { tb in
+                        scratch.distance(tb, UnsafeBufferPointer(rebasing: kb[2...]), bound: maxEdits)
+                    }
+                }
+                guard d > 0 && d <= maxEdits else { continue }
+                let t = Array(k[2...])
+                let prev = found[t]?.df ?? 0
+                found[t] = (d, prev + Int(it.info.docCount))
+            }
+        }
+        return found.map { FuzzyCandidate(term: $0.key, edits: $0.value.edits, docFrequency: $0.value.df) }
+            .sorted { a, b in
+                if a.edits != b.edits { return a.edits < b.edits }
+                if a.docFrequency != b.docFrequency { return a.docFrequency > b.docFrequency }
+                return compareBytes2(a.term, b.term) < 0
+            }
+            .prefix(limit).map { $0 }
+    }
+}
+
+/// Optimal string alignment distance (Levenshtein plus transposition of adjacent symbols), with an
+/// early exit once every cell of a row exceeds the bound. Rows are reused between calls.
+public struct EditDistanceScratch {
+    var prev2: [Int] = []
+    var prev: [Int] = []
+    var cur: [Int] = []
+
+    public init() {}
+
+    /// The distance, or `bound + 1` when it is larger than `bound`.
+    public mutating func distance(_ a: UnsafeBufferPointer<UInt8>, _ b: UnsafeBufferPointer<UInt8>, bound: Int) -> Int {
+        let n = a.count, m = b.count
+        if abs(n - m) > bound { return bound + 1 }
+        if n == 0 { return min(m, bound + 1) }
+        if m == 0 { return min(n, bound + 1) }
+        if prev.count < m + 1 {
+            prev2 = Array(repeating: 0, count: m + 1)
+            prev = prev2
+            cur = prev2
+        }
+        for j in 0...m { prev[j] = j }
+        for i in 1...n {
+            cur[0] = i
+            var rowMin = i
+            let ai = a[i - 1]
+            for j in 1...m {
+                let cost = ai == b[j - 1] ? 0 : 1
+                var v = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost)
+                if i > 1 && j > 1 && ai == b[j - 2] && a[i - 2] == b[j - 1] { v = min(v, prev2[j - 2] + 1) }
+                cur[j] = v
+                if v < rowMin { rowMin = v }
+            }
+            if rowMin > bound { return bound + 1 }
+            swap(&prev2, &prev)
+            swap(&prev, &cur)
+        }
+        return min(prev[m], bound + 1)
+    }
+
+    /// Convenience over arrays.
+    public mutating func distance(_ a: [UInt8], _ b: [UInt8], bound: Int) -> Int {
+        a.withUnsafeBufferPointer { ab in b.withUnsafeBufferPointer { bb in distance(ab, bb, bound: bound) } }
+    }
+}
