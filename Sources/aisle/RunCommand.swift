@@ -6,50 +6,34 @@ import AisleIndex
 struct RunCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "run",
-        abstract: "Run a query file and write a TREC run file (qid Q0 docid rank score tag)."
+        abstract: "Run a query file and write a TREC run file (qid Q0 docid rank score tag).",
+        discussion: "Each query's request is the search options (--options / --options-json) merged with {\"q\": text, \"limit\": --limit}; hits are ranked by score, then id (as `aisle eval` ranks them)."
     )
 
     @Option(help: "The index directory.") var index: String
     @Option(help: "Queries: TSV with a header (query id, text) or JSON lines with qid and q.") var queries: String
     @Option(help: "Where to write the run file.") var out: String
-    @Option(help: "Hits per query.") var limit: Int = 100
-    @Option(help: "How words combine: and, or.") var `operator`: String = "or"
+    @Option(help: "Hits per query (at most 1000).") var limit: Int = 100
+    @Option(help: "How words combine: and, or (default or, unless the options say otherwise).") var `operator`: String?
+    @Option(help: "A JSON file of search request options for every query, e.g. {\"operator\": \"and\"}.") var options: String?
+    @Option(help: "Search request options as inline JSON (override --options' keys).") var optionsJson: String?
     @Option(help: "Run tag (last column).") var tag: String = "aisle"
-    @OptionGroup var rankingFlags: RankingFlags
+    @Option(help: "Query-time synonyms file (Solr format: 'fridge, refrigerator', 'tv => television').") var synonyms: String?
+    @Option(help: "Search threads.") var threads: Int = 1
+    @Flag(help: "No progress bar or summary.") var quiet = false
 
     func run() throws {
         do {
-            guard let op = DefaultOperator(rawValue: `operator`.lowercased()) else { throw EngineError.input("--operator must be and or or") }
-            let searcher = try Searcher.open(directory: index)
-            let service = try SearchService(searcher: searcher, ranking: try rankingFlags.options(), synonyms: try rankingFlags.synonymSource())
-            let qs = try QueryFile.read(path: queries)
-            guard let fh = FileHandle(forWritingAtPath: out) ?? {
-                _ = FileManager.default.createFile(atPath: out, contents: nil)
-                return FileHandle(forWritingAtPath: out)
-            }() else { throw EngineError.input("cannot write \(out)") }
-            try fh.truncate(atOffset: 0)
-            defer { try? fh.close() }
-            let bar = ProgressBar(label: "running", total: qs.count, unit: "queries")
-            var failed = 0
-            var buf = ""
-            for q in qs {
-                var req = SearchRequest(q: q.text, op: op, limit: limit)
-                req.trackTotalHits = .upTo(0)
-                do {
-                    let res = try service.search(req)
-                    for (i, h) in res.hits.enumerated() {
-                        buf += "\(q.id) Q0 \(h.id) \(i + 1) \(h.score) \(tag)\n"
-                    }
-                } catch {
-                    failed += 1
-                    stderr("query \(q.id): \(describe(error))")
-                }
-                if buf.utf8.count > 1 << 16 { fh.write(Data(buf.utf8)); buf = "" }
-                bar.advance(by: 1, items: 1)
+            var opts = try SearchOptions.load(file: options, json: optionsJson)
+            if let op = `operator` {
+                guard DefaultOperator(rawValue: op.lowercased()) != nil else { throw EngineError.input("--operator must be and or or") }
+                opts = .object(SearchOptions.merge(opts?.objectValue ?? [], [("operator", .string(op.lowercased()))]))
             }
-            fh.write(Data(buf.utf8))
-            bar.finish()
-            stderr("ran \(qs.count) queries into \(out)\(failed > 0 ? " (\(failed) failed)" : "")")
+            let qs = try readQueries(queries)
+            let ranked = try searchRun(index: index, queries: qs, options: opts, depth: limit, threads: threads, quiet: quiet, label: "running",
+                                   synonyms: synonyms)
+            try Run(rankings: ranked, tag: tag).write(to: out)
+            if !quiet { stderr("wrote \(out)") }
         } catch let e as ExitCode {
             throw e
         } catch {

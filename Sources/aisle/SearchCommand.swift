@@ -18,13 +18,14 @@ struct SearchCommand: ParsableCommand {
     @Flag(help: "Read JSON requests from standard input, one per line.") var stdin = false
     @Flag(help: "Count every match exactly (slower for broad queries).") var exactTotal = false
     @Flag(help: "Do not verify file checksums when opening the index.") var noVerify = false
+    @OptionGroup var rankingFlags: RankingFlags
     @Argument(help: "The query (query-string syntax: words, \"phrases\"~slop, -exclusions, OR, field:value, prefix*).")
     var query: [String] = []
 
     func run() throws {
         do {
             let searcher = try Searcher.open(directory: index, verifyChecksums: !noVerify)
-            let service = try SearchService(searcher: searcher)
+            let service = try SearchService(searcher: searcher, ranking: try rankingFlags.options(), synonyms: try rankingFlags.synonymSource())
             if stdin {
                 guard query.isEmpty else { throw EngineError.input("give either a query or --stdin, not both") }
                 service.serveLines(input: FileHandle.standardInput, output: FileHandle.standardOutput)

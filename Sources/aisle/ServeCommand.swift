@@ -24,6 +24,7 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Bearer token for write endpoints (default: $AISLE_API_TOKEN).") var token: String?
     @Option(help: "Make accepted writes searchable within this many milliseconds.") var refreshMs: Int = 100
     @Option(help: "Commit accepted writes at most this many milliseconds after they arrive.") var commitMs: Int = 2000
+    @OptionGroup var rankingFlags: RankingFlags
 
     func run() async throws {
         let serving: ServingIndex
@@ -33,7 +34,8 @@ struct ServeCommand: AsyncParsableCommand {
             o.refreshInterval = Double(max(5, refreshMs)) / 1000
             o.commitInterval = Double(max(10, commitMs)) / 1000
             serving = try ServingIndex(root: index, options: o)
-            service = try SearchService(source: { serving.searcher })
+            service = try SearchService(source: { serving.searcher }, ranking: try rankingFlags.options(),
+                                        synonyms: try rankingFlags.synonymSource())
         } catch {
             throw fail(describe(error))
         }
