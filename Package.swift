@@ -70,6 +70,7 @@ let package = Package(
             name: "aisle",
             dependencies: [
                 "AisleEngine",
+                "AisleAnalyzer",
                 "AisleServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],

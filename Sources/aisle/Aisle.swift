@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import AisleEngine
 import AisleIndex
+import AisleAnalyzer
 
 @main
 struct Aisle: AsyncParsableCommand {
@@ -12,7 +13,7 @@ struct Aisle: AsyncParsableCommand {
         abstract: "Aisle: a search-centric catalog engine for online shops.",
         version: "aisle \(version) (index format \(IndexMeta.formatVersion))",
         subcommands: [IndexCommand.self, SearchCommand.self, RunCommand.self, ServeCommand.self, UpdateCommand.self,
-                      CheckCommand.self, ExportCommand.self, InspectCommand.self, EvalCommand.self]
+                      CheckCommand.self, ExportCommand.self, InspectCommand.self, AnalyzeCommand.self, EvalCommand.self]
     )
 }
 
@@ -80,5 +81,28 @@ struct RankingFlags: ParsableArguments {
 
     func synonymSource() throws -> SynonymSource? {
         try synonyms.map { try SynonymSource(path: $0) }
+    }
+}
+
+struct AnalyzeCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "analyze",
+        abstract: "Show the terms an analyzer makes of a text (term, position, source offsets)."
+    )
+    @Option(help: "The analyzer: \(Analyzers.names.joined(separator: ", ")).") var analyzer: String = "product"
+    @Argument(help: "The text.") var text: [String]
+
+    func run() throws {
+        do {
+            let a = try Analyzers.named(analyzer)
+            let t = text.joined(separator: " ")
+            let bytes = Array(t.utf8)
+            a.analyze(t, firstPosition: 0) { term, pos, s, e in
+                let src = String(decoding: bytes[Int(s)..<Int(e)], as: UTF8.self)
+                print("\(pos)\t\(String(decoding: term, as: UTF8.self))\t\(src)")
+            }
+        } catch {
+            throw fail(describe(error))
+        }
     }
 }

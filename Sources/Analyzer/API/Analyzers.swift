@@ -5,12 +5,13 @@ import Synchronization
 /// | name | pipeline |
 /// | --- | --- |
 /// | `english` | ICU words -> NFKC case fold -> accent fold -> apostrophes -> elision -> possessive -> stop words -> Snowball English |
+/// | `product` | measurements normalised (`1/2 in.` = `1/2"`, `2x4`, `60W` = `60 watt`; ``MeasurementNormalizer``), then `english` |
 /// | `standard` | like `english` without stop words and stemming |
 /// | `plain` | lower-cased runs of letters and digits (on ASCII: Python's `re.findall(r"[a-z0-9]+", s.lower())`) |
 /// | `keyword` | the whole trimmed value as one term |
 public enum Analyzers {
     /// The names ``named(_:)`` accepts, sorted.
-    public static var names: [String] { ["english", "keyword", "plain", "standard"] }
+    public static var names: [String] { ["english", "keyword", "plain", "product", "standard"] }
 
     private static let cache = Mutex<[String: any TextAnalyzer]>([:])
 
@@ -23,6 +24,7 @@ public enum Analyzers {
             let analyzer: any TextAnalyzer
             switch name {
             case "english": analyzer = try makeEnglish()
+            case "product": analyzer = MeasurementAnalyzer(name: "product", inner: try makeEnglish(name: "product"))
             case "standard": analyzer = try makeStandard()
             case "plain": analyzer = try makePlain()
             case "keyword": analyzer = try makeKeyword()

@@ -54,9 +54,9 @@ public struct QueryExpander {
     public func expand(words: [String], group: Int, mask: FieldMask?, analyzer: any TextAnalyzer, and: Bool) throws -> Expansion {
         let text = words.joined(separator: " ")
         let bytes = Array(text.utf8)
-        let analysed = analyze(analyzer, text)
         var tokens: [Token] = []
-        for a in analysed {
+        var seen = Set<[UInt8]>()
+        for a in analyze(analyzer, text) where seen.insert(a.term).inserted {   // a repeated word counts once
             tokens.append(Token(term: a.term, position: a.position, start: a.start, end: a.end,
                                 docFrequency: try searcher.docFrequency(slot: group, term: a.term)))
         }
@@ -72,92 +72,99 @@ public struct QueryExpander {
             return a.count == 1 ? a[0].term : nil
         }
         func known(_ t: [UInt8]) throws -> Int { try searcher.docFrequency(slot: group, term: t) }
+        func isLetters<C: Collection>(_ s: C) -> Bool where C.Element == UInt8 {
+            s.allSatisfy { ($0 >= 0x61 && $0 <= 0x7A) || ($0 >= 0x41 && $0 <= 0x5A) || $0 >= 0x80 }
+        }
 
-        // Per word: the word and its alternatives.
-        for tok in tokens {
-            var alts: [Query] = [term(tok.term)]
+        // Joins: adjacent words whose concatenation the index knows (`dish washer` → dishwasher).
+        var joins: [Int: [UInt8]] = [:]
+        if options.compounds && tokens.count >= 2 {
+            for i in 0..<(tokens.count - 1) where tokens[i + 1].position == tokens[i].position + 1 {
+                let a = bytes[tokens[i].start..<tokens[i].end], b = bytes[tokens[i + 1].start..<tokens[i + 1].end]
+                guard isLetters(a), isLetters(b), a.count >= 2, b.count >= 2,
+                      let t = single(String(decoding: a + b, as: UTF8.self)), try known(t) >= 2 else { continue }
+                joins[i] = t
+            }
+        }
+
+        // One clause per word: the word and its alternatives, the best one counting.
+        var clauseTerms: [[[UInt8]]] = []     // per clause, its terms (for proximity)
+        for (i, tok) in tokens.enumerated() {
             let original = bytes[tok.start..<tok.end]
-            if tok.docFrequency == 0 && options.compounds && original.count >= 5 {
-                // The best split into two known words (by the rarer half's frequency).
-                var best: (a: [UInt8], b: [UInt8], df: Int)?
+            if tok.docFrequency == 0 && options.compounds && original.count >= 5 && isLetters(original) {
+                // An unknown word that is two known words written together, as the index has them side by side.
+                var best: (a: [UInt8], b: [UInt8], n: Int)?
                 let s = Array(original)
                 for cut in 2...(s.count - 2) {
                     guard let a = single(String(decoding: s[0..<cut], as: UTF8.self)),
-                          let b = single(String(decoding: s[cut...], as: UTF8.self)) else { continue }
-                    let df = min(try known(a), try known(b))
-                    if df > 0 && df > (best?.df ?? 0) { best = (a, b, df) }
+                          let b = single(String(decoding: s[cut...], as: UTF8.self)),
+                          try known(a) > 0, try known(b) > 0 else { continue }
+                    let together = try searcher.search(phrase([a, b], boost: 1), limit: 0, trackTotalHits: .exact).totalHits
+                    if together > 0 && together > (best?.n ?? 0) { best = (a, b, together) }
                 }
-                if let best { alts.append(phrase([best.a, best.b], boost: options.compoundWeight)) }
-            }
-            let rare = options.typoRareDocs > 0 && tok.docFrequency <= options.typoRareDocs
-            if options.typo && (tok.docFrequency == 0 || rare) && original.count >= options.typoMinLength && !Self.hasDigit(original) {
-                let edits = original.count >= options.typoTwoEdits ? 2 : 1
-                var cands = try searcher.fuzzyTerms(slot: group, term: tok.term, maxEdits: edits, prefixLength: 0,
-                                                    limit: options.typoCandidates * 4)
-                cands = cands.filter { !Self.hasDigit($0.term) }
-                if tok.docFrequency > 0 {
-                    cands = cands.filter { Double($0.docFrequency) >= options.typoRareRatio * Double(tok.docFrequency) }
-                }
-                for c in cands.prefix(options.typoCandidates) {
-                    alts.append(term(c.term, c.edits == 1 ? options.typoWeight : options.typoWeight * 0.75))
-                }
-            }
-            out.clauses.append(alts.count == 1 ? alts[0] : .boolean(BooleanQuery(should: alts)))
-        }
-
-        // Spans over several words: joined compounds and synonyms.
-        var spans: [(start: Int, length: Int, alternatives: [Query])] = []
-        if options.compounds && tokens.count >= 2 {
-            for i in 0..<(tokens.count - 1) where tokens[i + 1].position == tokens[i].position + 1 {
-                let joined = String(decoding: bytes[tokens[i].start..<tokens[i].end] + bytes[tokens[i + 1].start..<tokens[i + 1].end], as: UTF8.self)
-                guard let t = single(joined), try known(t) > 0 else { continue }
-                spans.append((i, 2, [term(t, options.compoundWeight)]))
-            }
-        }
-        if options.synonyms, group < synonyms.count, let map = synonyms[group], !map.isEmpty {
-            for m in map.matches(in: tokens.map { $0.term }) {
-                spans.append((m.start, m.length, m.alternatives.map { phrase($0, boost: options.synonymWeight) }))
-            }
-        }
-        if and {
-            // Non-overlapping spans, longest first: the span's words, or one of its alternatives.
-            var taken = Array(repeating: false, count: tokens.count)
-            var replaced: [Int: Query] = [:]
-            for s in spans.sorted(by: { $0.length > $1.length || ($0.length == $1.length && $0.start < $1.start) }) {
-                let range = s.start..<(s.start + s.length)
-                if range.contains(where: { taken[$0] }) {
-                    out.optional += s.alternatives
+                if let best {
+                    out.clauses.append(term(best.a, options.compoundWeight))
+                    out.clauses.append(term(best.b, options.compoundWeight))
+                    clauseTerms.append([best.a])
+                    clauseTerms.append([best.b])
                     continue
                 }
-                for i in range { taken[i] = true }
-                let words: Query = s.length == 1 ? out.clauses[s.start] : .boolean(BooleanQuery(must: Array(out.clauses[range])))
-                replaced[s.start] = .boolean(BooleanQuery(should: [words] + s.alternatives))
-                for i in range.dropFirst() { replaced[i] = .matchNone }
             }
-            if !replaced.isEmpty {
-                var clauses: [Query] = []
-                for i in out.clauses.indices {
-                    if let r = replaced[i] {
-                        if case .matchNone = r { continue }
-                        clauses.append(r)
-                    } else {
-                        clauses.append(out.clauses[i])
+            var alts: [(term: [UInt8], weight: Double)] = [(tok.term, 1)]
+            let rare = options.typoRareDocs > 0 && tok.docFrequency > 0 && tok.docFrequency <= options.typoRareDocs
+            if options.typo && (tok.docFrequency == 0 || rare) && original.count >= options.typoMinLength && isLetters(original) {
+                let edits = original.count >= options.typoTwoEdits ? 2 : 1
+                var cands = try searcher.fuzzyTerms(slot: group, term: tok.term, maxEdits: edits, prefixLength: 0, limit: 64)
+                    .filter { !Self.hasDigit($0.term) }
+                    .map { (c: $0, score: Double($0.docFrequency) * ($0.edits == 1 ? 1 : 0.2)) }
+                if let top = cands.map({ $0.score }).max(), top > 0 {
+                    cands = cands.filter { $0.score >= options.typoKeep * top }
+                        .sorted { $0.score > $1.score || ($0.score == $1.score && compareBytes($0.c.term, $1.c.term)) }
+                    for (c, score) in cands.prefix(options.typoCandidates) {
+                        if rare && Double(c.docFrequency) < options.typoRareRatio * Double(tok.docFrequency) { continue }
+                        alts.append((c.term, options.typoWeight * (score / top).squareRoot()))
                     }
                 }
-                out.clauses = clauses
             }
-        } else {
-            for s in spans { out.optional += s.alternatives }
+            if options.synonyms, group < synonyms.count, let map = synonyms[group] {
+                for alt in map.alternatives([tok.term][...]) where alt.count == 1 { alts.append((alt[0], options.synonymWeight)) }
+            }
+            if let j = joins[i] { alts.append((j, options.compoundWeight)) }
+            if i > 0, let j = joins[i - 1] { alts.append((j, options.compoundWeight)) }
+            // Each term once, at its best weight.
+            var best: [[UInt8]: Double] = [:]
+            var order: [[UInt8]] = []
+            for (t, w) in alts {
+                if let old = best[t] { best[t] = max(old, w) } else { best[t] = w; order.append(t) }
+            }
+            let qs = order.map { term($0, best[$0]!) }
+            out.clauses.append(qs.count == 1 ? qs[0] : .disMax(DisMaxQuery(clauses: qs)))
+            clauseTerms.append(order)
         }
 
-        // Proximity: adjacent known words close together.
-        if options.proximityBoost > 0 && tokens.count >= 2 {
-            for i in 0..<(tokens.count - 1) where tokens[i].docFrequency > 0 && tokens[i + 1].docFrequency > 0 {
-                out.optional.append(phrase([tokens[i].term, tokens[i + 1].term],
-                                           positions: [0, tokens[i + 1].position - tokens[i].position],
-                                           slop: options.proximitySlop, boost: options.proximityBoost))
+        // Synonyms over several words: optional phrases.
+        if options.synonyms, group < synonyms.count, let map = synonyms[group], !map.isEmpty {
+            for m in map.matches(in: tokens.map { $0.term }) where m.length > 1 || m.alternatives.contains(where: { $0.count > 1 }) {
+                for alt in m.alternatives where !(m.length == 1 && alt.count == 1) {
+                    out.optional.append(phrase(alt, boost: options.synonymWeight))
+                }
             }
+        }
+
+        // Proximity: adjacent words found side by side.
+        if options.proximityBoost > 0 && clauseTerms.count >= 2 {
+            for i in 0..<(clauseTerms.count - 1) {
+                let a = clauseTerms[i][0], b = clauseTerms[i + 1][0]
+                guard try known(a) > 0, try known(b) > 0 else { continue }
+                out.optional.append(phrase([a, b], slop: options.proximitySlop, boost: options.proximityBoost))
+            }
+        }
+
+        if !and && options.coordination && out.clauses.count > 1 && out.clauses.count <= options.coordinationMaxWords {
+            out.clauses = [.boolean(BooleanQuery(should: out.clauses, coordination: true))]
         }
         return out
     }
 }
+
+@inline(__always) func compareBytes(_ a: [UInt8], _ b: [UInt8]) -> Bool { a.lexicographicallyPrecedes(b) }

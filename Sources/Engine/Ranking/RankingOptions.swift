@@ -7,31 +7,38 @@ public struct RankingOptions: Sendable, Equatable {
     /// Typo tolerance for words the index does not know.
     public var typo = true
     /// Words shorter than this get no correction; from `typoTwoEdits` letters on, two edits are allowed.
-    public var typoMinLength = 4
-    public var typoTwoEdits = 8
-    /// How many corrections a word may expand to.
-    public var typoCandidates = 2
-    /// Weight of a corrected term relative to the typed one.
-    public var typoWeight = 0.8
+    public var typoMinLength = 3
+    public var typoTwoEdits = 6
+    /// How many corrections a word may expand to: candidates whose frequency (two-edit ones counted
+    /// at a fifth) is at least `typoKeep` times the best candidate's, at most this many.
+    public var typoCandidates = 3
+    public var typoKeep = 0.1
+    /// Weight of a corrected term relative to the typed one (times √(its frequency share)).
+    public var typoWeight = 0.7
     /// A known word is still corrected when a candidate is this many times more frequent and the word
     /// itself is in at most `typoRareDocs` documents (misspellings present in a few titles).
-    public var typoRareRatio = 0.0
-    public var typoRareDocs = 0
+    public var typoRareRatio = 50.0
+    public var typoRareDocs = 10
 
     /// Query-time synonyms (from the server's synonyms file, if any).
     public var synonyms = true
     /// Weight of a synonym's terms relative to the typed words.
-    public var synonymWeight = 0.8
+    public var synonymWeight = 0.7
 
     /// Compounds: an unknown word split into two known words that appear together (`tvstand` →
     /// "tv stand"), and two adjacent words joined into a known word (`dish washer` → dishwasher).
     public var compounds = true
-    public var compoundWeight = 0.9
+    public var compoundWeight = 1.0
+
+    /// Coordination: with operator "or", a product's score is scaled by the share of the query's
+    /// words it matches (queries of at most `coordinationMaxWords` words).
+    public var coordination = true
+    public var coordinationMaxWords = 6
 
     /// Phrase and proximity boosts: adjacent query words found near each other (within
     /// `proximitySlop` positions) add `proximityBoost` times their phrase score.
-    public var proximityBoost = 0.0
-    public var proximitySlop = 1
+    public var proximityBoost = 0.15
+    public var proximitySlop = 0
 
     /// AND → OR relaxation: with operator "and", when the strict query finds fewer than
     /// `relaxBelow` products, the words become optional (products matching more of them first).
@@ -47,11 +54,12 @@ public struct RankingOptions: Sendable, Equatable {
         o.synonyms = false
         o.compounds = false
         o.proximityBoost = 0
+        o.coordination = false
         o.relax = false
         return o
     }
 
-    public var expandsWords: Bool { typo || synonyms || compounds || proximityBoost > 0 }
+    public var expandsWords: Bool { typo || synonyms || compounds || coordination || proximityBoost > 0 }
 
     /// Applies `{"typo": false, "proximity_boost": 0.5, ...}` on top of these options. Unknown keys and
     /// wrong types are errors.
@@ -79,6 +87,9 @@ public struct RankingOptions: Sendable, Equatable {
             case "typo_two_edits": typoTwoEdits = try int(1, 64)
             case "typo_candidates": typoCandidates = try int(1, 16)
             case "typo_weight": typoWeight = try number(0, 10)
+            case "typo_keep": typoKeep = try number(0, 1)
+            case "coordination": coordination = try bool()
+            case "coordination_max_words": coordinationMaxWords = try int(2, 256)
             case "typo_rare_ratio": typoRareRatio = try number(0, 1e9)
             case "typo_rare_docs": typoRareDocs = try int(0, 1_000_000_000)
             case "synonyms": synonyms = try bool()
@@ -95,14 +106,16 @@ public struct RankingOptions: Sendable, Equatable {
         }
     }
 
-    public static let keys = ["typo", "typo_min_length", "typo_two_edits", "typo_candidates", "typo_weight", "typo_rare_ratio",
-                              "typo_rare_docs", "synonyms", "synonym_weight", "compounds", "compound_weight",
+    public static let keys = ["typo", "typo_min_length", "typo_two_edits", "typo_candidates", "typo_keep", "typo_weight",
+                              "typo_rare_ratio", "typo_rare_docs", "synonyms", "synonym_weight", "compounds", "compound_weight",
+                              "coordination", "coordination_max_words",
                               "proximity_boost", "proximity_slop", "relax", "relax_below"]
 
     public var json: JSONValue {
         .object([("typo", .bool(typo)), ("typo_min_length", .number(Double(typoMinLength))),
                  ("typo_two_edits", .number(Double(typoTwoEdits))), ("typo_candidates", .number(Double(typoCandidates))),
-                 ("typo_weight", .number(typoWeight)), ("typo_rare_ratio", .number(typoRareRatio)),
+                 ("typo_weight", .number(typoWeight)), ("typo_keep", .number(typoKeep)),
+                 ("coordination", .bool(coordination)), ("coordination_max_words", .number(Double(coordinationMaxWords))), ("typo_rare_ratio", .number(typoRareRatio)),
                  ("typo_rare_docs", .number(Double(typoRareDocs))), ("synonyms", .bool(synonyms)),
                  ("synonym_weight", .number(synonymWeight)), ("compounds", .bool(compounds)),
                  ("compound_weight", .number(compoundWeight)), ("proximity_boost", .number(proximityBoost)),

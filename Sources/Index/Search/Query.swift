@@ -8,6 +8,9 @@ public indirect enum Query: Sendable, Equatable {
     /// Every term of the slot that starts with a prefix (expanded at search time).
     case prefix(PrefixQuery)
     case boolean(BooleanQuery)
+    /// Any of the clauses; the score is the best clause's, plus `tieBreaker` times the others'
+    /// (alternatives of one word: a typo correction, a synonym, a compound).
+    case disMax(DisMaxQuery)
     /// Every document, score 0.
     case matchAll
     /// No document.
@@ -74,17 +77,32 @@ public struct PrefixQuery: Sendable, Equatable {
 
 /// must: every clause matches (scores add up); should: optional, adds score (with no must clause,
 /// at least `minimumShouldMatch` (default 1) must match); mustNot: excludes.
+/// `coordination` (only without must clauses): the summed score is multiplied by the share of
+/// should clauses the document matches, so products with more of the words rank first.
 public struct BooleanQuery: Sendable, Equatable {
     public var must: [Query]
     public var should: [Query]
     public var mustNot: [Query]
     public var minimumShouldMatch: Int
+    public var coordination: Bool
 
-    public init(must: [Query] = [], should: [Query] = [], mustNot: [Query] = [], minimumShouldMatch: Int = 0) {
+    public init(must: [Query] = [], should: [Query] = [], mustNot: [Query] = [], minimumShouldMatch: Int = 0,
+                coordination: Bool = false) {
         self.must = must
         self.should = should
         self.mustNot = mustNot
         self.minimumShouldMatch = minimumShouldMatch
+        self.coordination = coordination
+    }
+}
+
+public struct DisMaxQuery: Sendable, Equatable {
+    public var clauses: [Query]
+    public var tieBreaker: Float
+
+    public init(clauses: [Query], tieBreaker: Float = 0) {
+        self.clauses = clauses
+        self.tieBreaker = tieBreaker
     }
 }
 
@@ -99,6 +117,8 @@ extension Query {
             for q in b.must { q.collectTerms(into: &out) }
             for q in b.should { q.collectTerms(into: &out) }
             for q in b.mustNot { q.collectTerms(into: &out) }
+        case .disMax(let d):
+            for q in d.clauses { q.collectTerms(into: &out) }
         case .matchAll, .matchNone: break
         }
     }

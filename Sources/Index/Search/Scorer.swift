@@ -221,16 +221,33 @@ final class ConjunctionScorer: Scorer {
     }
 }
 
-/// At least `minimumMatch` of the children match; scores of the matching ones add up.
+/// At least `minimumMatch` of the children match. Scores of the matching ones add up (`sum`), add
+/// up and are scaled by the share of the query's clauses matched (`coordinated`: `of` counts clauses
+/// with no scorer in this segment too), or the best one counts plus `tieBreaker` times the others (`max`).
 final class DisjunctionScorer: Scorer {
+    enum Mode: Equatable {
+        case sum
+        case coordinated(of: Int)
+        case max(tieBreaker: Float)
+    }
+
     let children: [Scorer]
     let minimumMatch: Int
+    let mode: Mode
     private var started = false
     private let bound: Float
-    init(_ children: [Scorer], minimumMatch: Int = 1) {
+    init(_ children: [Scorer], minimumMatch: Int = 1, mode: Mode = .sum) {
         self.children = children
         self.minimumMatch = max(1, minimumMatch)
-        bound = children.reduce(0) { $0 + $1.maxScore }
+        self.mode = mode
+        switch mode {
+        case .sum, .coordinated:
+            // Coordination scales by at most 1: the sum stays an upper bound.
+            bound = children.reduce(0) { $0 + $1.maxScore }
+        case .max(let tie):
+            let m = children.reduce(0) { Swift.max($0, $1.maxScore) }
+            bound = m + tie * (children.reduce(0) { $0 + $1.maxScore } - m)
+        }
     }
     override var maxScore: Float { bound }
     override var cost: Int { children.reduce(0) { $0 + $1.cost } }
@@ -266,14 +283,38 @@ final class DisjunctionScorer: Scorer {
     }
 
     override func score() -> Float {
-        var s: Float = 0
-        for c in children where c.doc == doc { s += c.score() }
-        return s
+        switch mode {
+        case .sum:
+            var s: Float = 0
+            for c in children where c.doc == doc { s += c.score() }
+            return s
+        case .coordinated(let n):
+            var s: Float = 0
+            var k = 0
+            for c in children where c.doc == doc { s += c.score(); k += 1 }
+            return s * Float(k) / Float(n)
+        case .max(let tie):
+            var s: Float = 0
+            var m: Float = 0
+            for c in children where c.doc == doc {
+                let x = c.score()
+                s += x
+                if x > m { m = x }
+            }
+            return tie == 0 ? m : m + tie * (s - m)
+        }
     }
 
     override func explain() -> Explanation {
         let d = children.filter { $0.doc == doc }.map { $0.explain() }
-        return Explanation(value: d.reduce(0) { $0 + $1.value }, description: "any of", details: d)
+        switch mode {
+        case .sum:
+            return Explanation(value: d.reduce(0) { $0 + $1.value }, description: "any of", details: d)
+        case .coordinated(let n):
+            return Explanation(value: score(), description: "any of, sum times \(d.count)/\(n) clauses matched", details: d)
+        case .max(let tie):
+            return Explanation(value: score(), description: tie == 0 ? "best of" : "best of, plus \(tie) times the others", details: d)
+        }
     }
 }
 

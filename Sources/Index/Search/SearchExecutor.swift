@@ -321,7 +321,7 @@ extension Searcher {
                     return try check(text!, plan, si)
                 }
             }
-            if let d = core as? DisjunctionScorer, d.minimumMatch == 1 {
+            if let d = core as? DisjunctionScorer, d.minimumMatch == 1, d.mode == .sum {
                 let terms = d.children.compactMap { $0 as? TermScorer }
                 if terms.count == d.children.count && !terms.contains(where: { $0.checkFields }) {
                     BulkScorers.maxScore(terms, filters: plan.cursors, predicates: plan.predicates, excluded: excluded,

@@ -175,7 +175,10 @@ public final class Searcher: @unchecked Sendable {
             return .boolean(BooleanQuery(should: chosen.map { .term(TermQuery(slot: p.slot, term: $0, fields: p.fields, boost: p.boost)) }))
         case .boolean(let b):
             return .boolean(BooleanQuery(must: try b.must.map(rewrite), should: try b.should.map(rewrite),
-                                         mustNot: try b.mustNot.map(rewrite), minimumShouldMatch: b.minimumShouldMatch))
+                                         mustNot: try b.mustNot.map(rewrite), minimumShouldMatch: b.minimumShouldMatch,
+                                         coordination: b.coordination))
+        case .disMax(let d):
+            return .disMax(DisMaxQuery(clauses: try d.clauses.map(rewrite), tieBreaker: d.tieBreaker))
         default:
             return query
         }
@@ -220,7 +223,11 @@ public final class Searcher: @unchecked Sendable {
                 } else {
                     let msm = max(1, b.minimumShouldMatch)
                     guard shoulds.count >= msm else { return nil }
-                    required = shoulds.count == 1 ? shoulds[0] : DisjunctionScorer(shoulds, minimumMatch: msm)
+                    if b.coordination && b.should.count > 1 {
+                        required = DisjunctionScorer(shoulds, minimumMatch: msm, mode: .coordinated(of: b.should.count))
+                    } else {
+                        required = shoulds.count == 1 ? shoulds[0] : DisjunctionScorer(shoulds, minimumMatch: msm)
+                    }
                 }
             } else {
                 required = musts.count == 1 ? musts[0] : ConjunctionScorer(musts)
@@ -235,6 +242,11 @@ public final class Searcher: @unchecked Sendable {
                 }
             }
             return nots.isEmpty ? required : ReqExclScorer(required: required, excluded: nots)
+        case .disMax(let d):
+            var subs: [Scorer] = []
+            for c in d.clauses { if let x = try makeScorer(c, segment: si, ctx: ctx) { subs.append(x) } }
+            if subs.isEmpty { return nil }
+            return DisjunctionScorer(subs, minimumMatch: 1, mode: .max(tieBreaker: d.tieBreaker))
         }
     }
 
@@ -342,7 +354,7 @@ public final class Searcher: @unchecked Sendable {
                 return
             }
         }
-        if let d = core as? DisjunctionScorer, d.minimumMatch == 1 {
+        if let d = core as? DisjunctionScorer, d.minimumMatch == 1, d.mode == .sum {
             let terms = d.children.compactMap { $0 as? TermScorer }
             if terms.count == d.children.count && !terms.contains(where: { $0.checkFields }) {
                 BulkScorers.maxScore(terms, predicates: predicates, excluded: excluded, collector: collector)

@@ -139,10 +139,22 @@ struct NaiveSearcher {
             if b.must.isEmpty {
                 if b.should.isEmpty { return b.mustNot.isEmpty ? nil : s }
                 if nShould < max(1, b.minimumShouldMatch) { return nil }
+                if b.coordination && b.should.count > 1 { return s * Float(nShould) / Float(b.should.count) }
             } else if nShould < b.minimumShouldMatch {
                 return nil
             }
             return s
+        case .disMax(let d):
+            var s: Float = 0
+            var m: Float = 0
+            var any = false
+            for c in d.clauses {
+                guard let x = evaluate(c, doc, docIndex) else { continue }
+                any = true
+                s += x
+                if x > m { m = x }
+            }
+            return any ? (d.tieBreaker == 0 ? m : m + d.tieBreaker * (s - m)) : nil
         }
     }
 
@@ -152,7 +164,10 @@ struct NaiveSearcher {
         case .prefix(let p): return expand(p)
         case .boolean(let b):
             return .boolean(BooleanQuery(must: b.must.map(rewritePrefixes), should: b.should.map(rewritePrefixes),
-                                         mustNot: b.mustNot.map(rewritePrefixes), minimumShouldMatch: b.minimumShouldMatch))
+                                         mustNot: b.mustNot.map(rewritePrefixes), minimumShouldMatch: b.minimumShouldMatch,
+                                         coordination: b.coordination))
+        case .disMax(let d):
+            return .disMax(DisMaxQuery(clauses: d.clauses.map(rewritePrefixes), tieBreaker: d.tieBreaker))
         default: return q
         }
     }

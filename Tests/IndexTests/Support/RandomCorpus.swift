@@ -159,7 +159,19 @@ struct QueryGenerator {
     /// A query of one of the shapes the engine builds, plus nested ones.
     func query(_ rng: inout SeededRandom) -> Query {
         let n = Int.random(in: 1...4, using: &rng)
-        switch Int.random(in: 0..<8, using: &rng) {
+        switch Int.random(in: 0..<10, using: &rng) {
+        case 8:      // coordinated OR of words, each word a term or the best of its alternatives
+            let clauses: [Query] = (0..<max(2, n)).map { _ in
+                Int.random(in: 0..<2, using: &rng) == 0 ? term(&rng, restrict: false)
+                    : .disMax(DisMaxQuery(clauses: (0..<Int.random(in: 1...3, using: &rng)).map { _ in term(&rng, restrict: false) }))
+            }
+            let coordinated = Query.boolean(BooleanQuery(should: clauses, coordination: true))
+            // Sometimes with an optional phrase boost beside it, as the query expander builds.
+            return Int.random(in: 0..<2, using: &rng) == 0 ? coordinated
+                : .boolean(BooleanQuery(should: [coordinated, leaf(&rng)]))
+        case 9:
+            return .disMax(DisMaxQuery(clauses: (0..<n).map { _ in leaf(&rng) },
+                                       tieBreaker: [0, 0, 0.3].randomElement(using: &rng)!))
         case 0, 1:   // plain AND of terms (the bulk conjunction path)
             return .boolean(BooleanQuery(must: (0..<n).map { _ in term(&rng, restrict: false) }))
         case 2, 3:   // plain OR of terms (the MaxScore path)
