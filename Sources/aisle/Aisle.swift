@@ -59,7 +59,7 @@ struct RankingFlags: ParsableArguments {
     @Option(help: ArgumentHelp("Ranking options: a JSON object or a file holding one (e.g. '{\"typo\": false}'); see RELEVANCE.md.",
                                valueName: "json|file"))
     var ranking: String?
-    @Option(help: ArgumentHelp("Query-time synonyms file (Solr format: 'fridge, refrigerator', 'tv => television'); re-read when it changes.",
+    @Option(help: ArgumentHelp("Query-time synonyms file (Solr format: 'fridge, refrigerator', 'tv => television'; re-read when it changes); default: the built-in list; 'none': no synonyms.",
                                valueName: "file"))
     var synonyms: String?
 
@@ -80,7 +80,7 @@ struct RankingFlags: ParsableArguments {
     }
 
     func synonymSource() throws -> SynonymSource? {
-        try synonyms.map { try SynonymSource(path: $0) }
+        try SynonymSource.from(flag: synonyms)
     }
 }
 

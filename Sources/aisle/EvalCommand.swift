@@ -113,7 +113,7 @@ func readQueries(_ path: String) throws -> [QueryRecord] {
 func searchRun(index: String, queries: [QueryRecord], options: JSONValue?, depth: Int, threads: Int, quiet: Bool,
                label: String = "searching", synonyms: String? = nil) throws -> [(query: String, docs: [RankedDoc])] {
     guard FileManager.default.fileExists(atPath: index) else { throw EngineError.input("index directory \(index) does not exist") }
-    let service = try SearchService(searcher: try Searcher.open(directory: index), synonyms: try synonyms.map { try SynonymSource(path: $0) })
+    let service = try SearchService(searcher: try Searcher.open(directory: index), synonyms: try SynonymSource.from(flag: synonyms))
     let runner = try SearchRunner(service: service, options: options, depth: depth)
     let bar = ProgressBar(label: label, total: queries.count, unit: "queries", enabled: quiet ? false : nil)
     let t0 = Date()
@@ -205,7 +205,7 @@ struct EvalScoreCommand: ParsableCommand {
     var options: String?
     @Option(help: "Search request options as inline JSON (override --options' keys).")
     var optionsJson: String?
-    @Option(help: "Query-time synonyms file for searching (Solr format).")
+    @Option(help: "Query-time synonyms file for searching (Solr format); default: the built-in list; 'none': no synonyms.")
     var synonyms: String?
     @Option(help: "Results per query when searching (at most 1000).")
     var depth: Int = SearchRunner.defaultDepth

@@ -18,7 +18,7 @@ struct RunCommand: ParsableCommand {
     @Option(help: "A JSON file of search request options for every query, e.g. {\"operator\": \"and\"}.") var options: String?
     @Option(help: "Search request options as inline JSON (override --options' keys).") var optionsJson: String?
     @Option(help: "Run tag (last column).") var tag: String = "aisle"
-    @Option(help: "Query-time synonyms file (Solr format: 'fridge, refrigerator', 'tv => television').") var synonyms: String?
+    @Option(help: "Query-time synonyms file (Solr format: 'fridge, refrigerator', 'tv => television'); default: the built-in list; 'none': no synonyms.") var synonyms: String?
     @Option(help: "Search threads.") var threads: Int = 1
     @Flag(help: "No progress bar or summary.") var quiet = false
 

@@ -168,7 +168,7 @@ public struct MeasurementNormalizer: Sendable {
                 while i < n && Self.isAlnum(s[i]) { copy(i); i += 1 }
                 continue
             }
-            if parts.count == 1 && parts[0].unit == nil && parts[0].terms.count == 1 && parts[0].end - qStart == parts[0].terms[0].count {
+            if parts.count == 1 && parts[0].unit == nil && parts[0].terms.count == 1 && parts[0].terms[0].elementsEqual(s[qStart..<parts[0].end]) {
                 // A plain number: as it is.
                 for k in qStart..<parts[0].end { copy(k) }
                 i = parts[0].end

@@ -40,6 +40,16 @@ public struct RankingOptions: Sendable, Equatable {
     public var proximityBoost = 0.15
     public var proximitySlop = 0
 
+    /// Pseudo-relevance feedback: with operator "or", results after the first `feedbackKeep` come
+    /// from the query plus the `feedbackTerms` words most typical of the top `feedbackDocs` products
+    /// (so the tail of a long result list holds related products the words alone miss). Pages
+    /// that end within the first `feedbackKeep` results are unchanged and cost nothing extra.
+    public var feedback = true
+    public var feedbackDocs = 10
+    public var feedbackTerms = 30
+    public var feedbackWeight = 1.0
+    public var feedbackKeep = 10
+
     /// AND → OR relaxation: with operator "and", when the strict query finds fewer than
     /// `relaxBelow` products, the words become optional (products matching more of them first).
     public var relax = true
@@ -55,6 +65,7 @@ public struct RankingOptions: Sendable, Equatable {
         o.compounds = false
         o.proximityBoost = 0
         o.coordination = false
+        o.feedback = false
         o.relax = false
         return o
     }
@@ -98,6 +109,11 @@ public struct RankingOptions: Sendable, Equatable {
             case "compound_weight": compoundWeight = try number(0, 10)
             case "proximity_boost": proximityBoost = try number(0, 100)
             case "proximity_slop": proximitySlop = try int(0, 100)
+            case "feedback": feedback = try bool()
+            case "feedback_docs": feedbackDocs = try int(1, 100)
+            case "feedback_terms": feedbackTerms = try int(1, 200)
+            case "feedback_weight": feedbackWeight = try number(0, 100)
+            case "feedback_keep": feedbackKeep = try int(0, 1000)
             case "relax": relax = try bool()
             case "relax_below": relaxBelow = try int(1, 10_000)
             default:
@@ -109,7 +125,8 @@ public struct RankingOptions: Sendable, Equatable {
     public static let keys = ["typo", "typo_min_length", "typo_two_edits", "typo_candidates", "typo_keep", "typo_weight",
                               "typo_rare_ratio", "typo_rare_docs", "synonyms", "synonym_weight", "compounds", "compound_weight",
                               "coordination", "coordination_max_words",
-                              "proximity_boost", "proximity_slop", "relax", "relax_below"]
+                              "proximity_boost", "proximity_slop", "feedback", "feedback_docs", "feedback_terms",
+                              "feedback_weight", "feedback_keep", "relax", "relax_below"]
 
     public var json: JSONValue {
         .object([("typo", .bool(typo)), ("typo_min_length", .number(Double(typoMinLength))),
@@ -119,7 +136,10 @@ public struct RankingOptions: Sendable, Equatable {
                  ("typo_rare_docs", .number(Double(typoRareDocs))), ("synonyms", .bool(synonyms)),
                  ("synonym_weight", .number(synonymWeight)), ("compounds", .bool(compounds)),
                  ("compound_weight", .number(compoundWeight)), ("proximity_boost", .number(proximityBoost)),
-                 ("proximity_slop", .number(Double(proximitySlop))), ("relax", .bool(relax)),
+                 ("proximity_slop", .number(Double(proximitySlop))), ("feedback", .bool(feedback)),
+                 ("feedback_docs", .number(Double(feedbackDocs))), ("feedback_terms", .number(Double(feedbackTerms))),
+                 ("feedback_weight", .number(feedbackWeight)), ("feedback_keep", .number(Double(feedbackKeep))),
+                 ("relax", .bool(relax)),
                  ("relax_below", .number(Double(relaxBelow)))])
     }
 }

@@ -148,8 +148,22 @@ public final class SynonymSource: Sendable {
     }
     private let state: Mutex<State>
 
+    /// Fixed rules that are never reloaded (the built-in list, or rules given inline).
+    public init(rules: SynonymRules, name: String = "built-in") {
+        path = ""
+        self.name = name
+        state = Mutex(State(rules: rules, modified: nil, size: 0, checkedAt: 0, error: nil, version: 1))
+    }
+
+    /// The built-in synonyms (``DefaultSynonyms``).
+    public static let builtIn = SynonymSource(rules: (try? SynonymRules.parse(DefaultSynonyms.text, source: "built-in synonyms")) ?? SynonymRules())
+
+    /// What the rules come from: the file's path, or "built-in".
+    public let name: String
+
     public init(path: String) throws {
         self.path = path
+        name = path
         let rules = try SynonymRules.load(path: path)
         let (m, s) = Self.stamp(path)
         state = Mutex(State(rules: rules, modified: m, size: s, checkedAt: DispatchTime.now().uptimeNanoseconds, error: nil, version: 1))
@@ -162,6 +176,7 @@ public final class SynonymSource: Sendable {
 
     /// The current rules and their version (which changes on every successful reload).
     public func current() -> (rules: SynonymRules, version: Int) {
+        if path.isEmpty { return state.withLock { ($0.rules, $0.version) } }
         let now = DispatchTime.now().uptimeNanoseconds
         let due = state.withLock { s -> Bool in
             if now - s.checkedAt < 1_000_000_000 { return false }
@@ -175,6 +190,7 @@ public final class SynonymSource: Sendable {
     /// Re-reads the file if its modification time or size changed. Returns the error, if any.
     @discardableResult
     public func reloadIfChanged(force: Bool = false) -> String? {
+        if path.isEmpty { return nil }
         let (m, s) = Self.stamp(path)
         let changed = state.withLock { st in force || st.modified != m || st.size != s }
         guard changed else { return state.withLock { $0.error } }
@@ -201,4 +217,13 @@ public final class SynonymSource: Sendable {
 
     /// The last reload error (nil when the rules in use are the file's).
     public var lastError: String? { state.withLock { $0.error } }
+}
+
+extension SynonymSource {
+    /// What a `--synonyms` flag names: nil → the built-in list, "none" → no synonyms, else a file.
+    public static func from(flag: String?) throws -> SynonymSource? {
+        guard let flag else { return .builtIn }
+        if flag == "none" { return nil }
+        return try SynonymSource(path: flag)
+    }
 }

@@ -65,13 +65,13 @@ public final class SearchService: Sendable {
     private let compiledSynonyms = Mutex<(version: Int, fields: Int, maps: [SynonymMap?])?>(nil)
 
     /// A service over one fixed searcher.
-    public convenience init(searcher: Searcher, ranking: RankingOptions = RankingOptions(), synonyms: SynonymSource? = nil) throws {
+    public convenience init(searcher: Searcher, ranking: RankingOptions = RankingOptions(), synonyms: SynonymSource? = .builtIn) throws {
         try self.init(source: { searcher }, ranking: ranking, synonyms: synonyms)
     }
 
     /// A service over whatever snapshot `source` returns (a live index's newest).
     public init(source: @escaping @Sendable () -> Searcher, ranking: RankingOptions = RankingOptions(),
-                synonyms: SynonymSource? = nil) throws {
+                synonyms: SynonymSource? = .builtIn) throws {
         self.source = source
         self.ranking = ranking
         self.synonymSource = synonyms
@@ -179,6 +179,12 @@ public final class SearchService: Sendable {
                 }
             }
         }
+        // Pseudo-relevance feedback fills the tail of long result lists (the head stays as it is).
+        let ranking = try rankingOptions(for: request)
+        if ranking.feedback, request.op == .or || relaxed, spec.sort == .relevance, spec.searchAfter == nil,
+           spec.offset + spec.limit > ranking.feedbackKeep, !outcome.hits.isEmpty {
+            outcome.hits = try feedbackHits(spec, ranking: ranking, in: searcher, run: run) ?? outcome.hits
+        }
         var hits: [SearchHit] = []
         hits.reserveCapacity(outcome.hits.count)
         let wanted = request.fields.map { Set($0) }
@@ -193,6 +199,35 @@ public final class SearchService: Sendable {
         return SearchResponse(hits: hits, total: outcome.totalHits, totalIsExact: outcome.totalIsExact, facets: facets,
                               sort: spec.sort, showSort: request.sort != nil || request.searchAfter != nil, tookMicros: took,
                               relaxed: relaxed)
+    }
+
+    /// The page of `spec` with pseudo-relevance feedback: the first `feedbackKeep` results of the
+    /// query, then the results of the widened query. Totals and facets stay the query's own.
+    func feedbackHits(_ spec: SearchSpec, ranking: RankingOptions, in searcher: Searcher,
+                      run: (SearchSpec) throws -> SearchOutcome) throws -> [SearchHitResult]? {
+        let window = spec.offset + spec.limit
+        var first = spec
+        first.facets = []
+        first.offset = 0
+        first.limit = max(window, ranking.feedbackDocs, ranking.feedbackKeep)
+        first.trackTotalHits = .upTo(0)
+        let head = try run(first).hits
+        let ctx = try context(searcher)
+        let fb = Feedback(searcher: searcher, parser: ctx.parserOr, options: ranking)
+        guard let widened = try fb.expand(spec.query, top: head.prefix(ranking.feedbackDocs).map { ($0.doc, $0.score) }) else { return nil }
+        var second = first
+        second.query = widened
+        second.limit = window + ranking.feedbackKeep
+        let kept = head.prefix(ranking.feedbackKeep)
+        let keptDocs = Set(kept.map { $0.doc })
+        var tail = try run(second).hits.filter { !keptDocs.contains($0.doc) }
+        // Scores stay monotone down the list: the tail is scaled to start below the head's last score.
+        if let last = kept.last?.score, let top = tail.first?.score, top >= last, top > 0 {
+            let f = last.nextDown / top
+            for i in tail.indices { tail[i].score *= f }
+        }
+        let merged = Array(kept) + tail
+        return Array(merged.dropFirst(spec.offset).prefix(spec.limit))
     }
 
     /// Why a hit scored what it did: the text query's explanation, plus numeric boosts.

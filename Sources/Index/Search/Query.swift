@@ -127,4 +127,8 @@ extension Query {
 public struct TermKey: Hashable, Sendable {
     public var slot: Int
     public var term: [UInt8]
+    public init(slot: Int, term: [UInt8]) {
+        self.slot = slot
+        self.term = term
+    }
 }
