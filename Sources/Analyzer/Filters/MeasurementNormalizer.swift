@@ -197,9 +197,17 @@ public final class MeasurementAnalyzer: TextAnalyzer {
     public let inner: any TextAnalyzer
     let normalizer = MeasurementNormalizer()
 
+    /// The canonical unit names as this analyzer indexes them (after stemming), and `x`.
+    public let unitTerms: Set<[UInt8]>
+
     public init(name: String, inner: any TextAnalyzer) {
         self.name = name
         self.inner = inner
+        var terms: Set<[UInt8]> = [Array("x".utf8)]
+        for canon in Set(MeasurementNormalizer.units.map { $0.1 }) {
+            inner.analyze(canon, firstPosition: 0) { t, _, _, _ in terms.insert(Array(t)) }
+        }
+        unitTerms = terms
     }
 
     @discardableResult

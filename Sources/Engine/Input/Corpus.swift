@@ -65,12 +65,12 @@ public final class Corpus: @unchecked Sendable {
             }
             dataStart = min(firstEnd + 1, all.count)
             firstDataLine = 2
-            self.schema = try schema ?? Schemas.tsv(header: header)
+            self.schema = try schema ?? Schemas.withDefaultAnalyzer(Schemas.tsv(header: header))
         case .catalog:
             header = []
             dataStart = 0
             firstDataLine = 1
-            self.schema = schema ?? Schemas.catalog
+            self.schema = schema ?? Schemas.withDefaultAnalyzer(Schemas.catalog)
         case .jsonl:
             header = []
             dataStart = 0
@@ -82,7 +82,7 @@ public final class Corpus: @unchecked Sendable {
                 do { v = try JSONValue.parse(firstLine) } catch {
                     throw EngineError.badLine(line: 1, message: error.description)
                 }
-                self.schema = try Schemas.inferred(from: v)
+                self.schema = Schemas.withDefaultAnalyzer(try Schemas.inferred(from: v))
             }
         }
     }

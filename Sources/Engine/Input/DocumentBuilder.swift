@@ -172,13 +172,29 @@ public final class DocumentBuilder {
         }
     }
 
+    /// For analyzers that normalise measurements: the unit terms that, like numbers, do not count
+    /// toward a field's length (nil: every token counts).
+    static func uncountedTerms(_ a: any TextAnalyzer) -> Set<[UInt8]>? {
+        guard let m = a as? MeasurementAnalyzer else { return nil }
+        return m.unitTerms
+    }
+
     @discardableResult
     private func addText(_ bytes: UnsafeBufferPointer<UInt8>, field f: Compiled, position: Int32, doc: inout IndexDocument) throws -> Int32 {
         guard let a = f.analyzer else { return position }
         let ord = f.ordinal
-        return a.analyze(utf8: bytes, firstPosition: position) { term, pos, _, _ in
-            doc.addToken(field: ord, term: term, position: pos)
+        guard let uncounted = Self.uncountedTerms(a) else {
+            return a.analyze(utf8: bytes, firstPosition: position) { term, pos, _, _ in
+                doc.addToken(field: ord, term: term, position: pos)
+            }
         }
+        var discount = 0
+        let end = a.analyze(utf8: bytes, firstPosition: position) { term, pos, _, _ in
+            doc.addToken(field: ord, term: term, position: pos)
+            if let c = term.first, (c >= 0x30 && c <= 0x39) || uncounted.contains(Array(term)) { discount += 1 }
+        }
+        doc.discountLength(field: ord, by: discount)
+        return end
     }
 
     private func add(node: Int, field f: Compiled, doc: inout IndexDocument) throws {

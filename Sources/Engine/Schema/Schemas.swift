@@ -86,6 +86,18 @@ public enum Schemas {
         }
     }
 
+    /// The analyzer of text fields in the built-in and inferred schemas: English with measurement
+    /// normalisation (`product`). A schema file may name any analyzer; a text field that names none is
+    /// analysed with `english` (what indexes made before `product` existed used).
+    public static let defaultAnalyzer = "product"
+
+    /// Text fields without an analyzer get `defaultAnalyzer`.
+    public static func withDefaultAnalyzer(_ schema: Schema) -> Schema {
+        var s = schema
+        for i in s.fields.indices where s.fields[i].type == .text && s.fields[i].analyzer == nil { s.fields[i].analyzer = defaultAnalyzer }
+        return s
+    }
+
     /// Sets every text field's analyzer to `name`.
     public static func withAnalyzer(_ schema: Schema, _ name: String) -> Schema {
         var s = schema

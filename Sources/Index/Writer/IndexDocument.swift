@@ -32,6 +32,9 @@ public struct IndexDocument: Sendable {
     public internal(set) var keywords: [KeywordRef] = []
     public internal(set) var numbers: [(field: UInt16, value: Double)] = []
     public internal(set) var stored: [(field: UInt16, value: StoredValue)] = []
+    /// Tokens of a field that do not count toward its length for BM25 (measurements in product
+    /// titles: a title full of sizes is not a long title).
+    public internal(set) var lengthDiscounts: [(field: UInt16, count: UInt32)] = []
 
     public init() {
         bytes.reserveCapacity(4096)
@@ -45,6 +48,13 @@ public struct IndexDocument: Sendable {
         keywords.removeAll(keepingCapacity: true)
         numbers.removeAll(keepingCapacity: true)
         stored.removeAll(keepingCapacity: true)
+        lengthDiscounts.removeAll(keepingCapacity: true)
+    }
+
+    /// `count` tokens of text field `field` do not count toward its length.
+    public mutating func discountLength(field: Int, by count: Int) {
+        guard count > 0 else { return }
+        lengthDiscounts.append((UInt16(field), UInt32(min(count, Int(UInt32.max)))))
     }
 
     /// Adds one analysed token of a text field.

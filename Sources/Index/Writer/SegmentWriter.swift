@@ -158,6 +158,11 @@ public final class SegmentWriter {
                 fieldLen[Int(textIndexOf[f])] += 1
                 scratch.append(UInt64(id) << 37 | UInt64(memberOf[f]) << 32 | UInt64(t.position))
             }
+            for (f, n) in doc.lengthDiscounts where Int(f) < nFields && groupOf[Int(f)] >= 0 {
+                let t = Int(textIndexOf[Int(f)])
+                // A field with tokens keeps a length of at least 1.
+                if fieldLen[t] > 0 { fieldLen[t] = max(1, fieldLen[t] - min(fieldLen[t], numericCast(n))) }
+            }
             scratch.sort()
             // One posting per distinct term.
             var i = 0
