@@ -7,9 +7,10 @@
 /// | `1-1/2` | `1 1f2` | mixed numbers: the whole and the fraction |
 /// | `4in`, `4 in.`, `4"`, `4-inch`, `4 inches` | `4 inch` | number and canonical unit (table below) |
 /// | `2x4`, `2 in. x 4 in.`, `24 X 24`, `4*8` | `2x4 2 inch 4 inch` | the first two dimensions as one term, plus each |
+/// | `5'` | `5` | an apostrophe after a number is dropped (shoppers use it for feet and inches alike) |
 ///
 /// A standalone `x` between dimensions is dropped. Units (after a number only): inch (in, ", ''),
-/// ft (feet, foot, '), gal, lb, oz, volt (v), watt (w), amp (a), mm, cm, qt, gauge (ga), btu, gpf,
+/// ft (feet, foot), gal, lb, oz, volt (v), watt (w), amp (a), mm, cm, qt, gauge (ga), btu, gpf,
 /// cuft (cu. ft.), sqft (sq. ft.), pack (pk, pc, piece), light (lite), gang, tier.
 ///
 /// Every output byte remembers the input byte range it came from, so tokens keep offsets into
@@ -21,7 +22,9 @@ public struct MeasurementNormalizer: Sendable {
     static let units: [(String, String)] = {
         let table: [(String, [String])] = [
             ("inch", ["inches", "inch", "in.", "in", "\"", "''", "\u{201D}", "\u{2033}"]),
-            ("ft", ["feet", "foot", "ft.", "ft", "'", "\u{2019}", "\u{2032}"]),
+            ("ft", ["feet", "foot", "ft.", "ft"]),
+            // An apostrophe after a number is dropped: shoppers write it for feet and for inches alike.
+            ("", ["'", "\u{2019}", "\u{2032}"]),
             ("gal", ["gallons", "gallon", "gal.", "gal"]),
             ("lb", ["pounds", "pound", "lbs.", "lbs", "lb.", "lb"]),
             ("oz", ["ounces", "ounce", "oz.", "oz"]),
@@ -182,7 +185,7 @@ public struct MeasurementNormalizer: Sendable {
             }
             for p in parts {
                 for t in p.terms { put(t, p.start, p.end); put([0x20], p.start, p.start) }
-                if let unit = p.unit { put(unit, p.start, p.end); put([0x20], p.end, p.end) }
+                if let unit = p.unit, !unit.isEmpty { put(unit, p.start, p.end); put([0x20], p.end, p.end) }
             }
             i = j
         }
@@ -204,7 +207,7 @@ public final class MeasurementAnalyzer: TextAnalyzer {
         self.name = name
         self.inner = inner
         var terms: Set<[UInt8]> = [Array("x".utf8)]
-        for canon in Set(MeasurementNormalizer.units.map { $0.1 }) {
+        for canon in Set(MeasurementNormalizer.units.map { $0.1 }) where !canon.isEmpty {
             inner.analyze(canon, firstPosition: 0) { t, _, _, _ in terms.insert(Array(t)) }
         }
         unitTerms = terms

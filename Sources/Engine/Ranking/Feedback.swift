@@ -17,6 +17,7 @@ struct Feedback {
         case .prefix, .matchAll, .matchNone: break
         case .boolean(let b): for c in b.must + b.should { terms(of: c, into: &out) }
         case .disMax(let d): for c in d.clauses { terms(of: c, into: &out) }
+        case .constant(let c): terms(of: c.query, into: &out)
         }
     }
 

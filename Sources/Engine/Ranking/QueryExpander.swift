@@ -1,3 +1,4 @@
+import Foundation
 import AisleAnalyzer
 import AisleIndex
 
@@ -129,8 +130,8 @@ public struct QueryExpander {
             if options.synonyms, group < synonyms.count, let map = synonyms[group] {
                 for alt in map.alternatives([tok.term][...]) where alt.count == 1 { alts.append((alt[0], options.synonymWeight)) }
             }
+            // The joined word is an alternative of the first of the two words only (not counted twice).
             if let j = joins[i] { alts.append((j, options.compoundWeight)) }
-            if i > 0, let j = joins[i - 1] { alts.append((j, options.compoundWeight)) }
             // Each term once, at its best weight.
             var best: [[UInt8]: Double] = [:]
             var order: [[UInt8]] = []
@@ -151,12 +152,31 @@ public struct QueryExpander {
             }
         }
 
-        // Proximity: adjacent words found side by side.
+        // Proximity: consecutive words (or their alternatives) found side by side add a fixed bonus,
+        // `proximityBoost` times the query's mean word weight (idf times the group's top field boost).
         if options.proximityBoost > 0 && clauseTerms.count >= 2 {
-            for i in 0..<(clauseTerms.count - 1) {
-                let a = clauseTerms[i][0], b = clauseTerms[i + 1][0]
-                guard try known(a) > 0, try known(b) > 0 else { continue }
-                out.optional.append(phrase([a, b], slop: options.proximitySlop, boost: options.proximityBoost))
+            let n = Double(max(searcher.docCount, 1))
+            var idfs: [Double] = []
+            var knownTerms: [[[UInt8]]] = []
+            for ts in clauseTerms {
+                var best = 0.0
+                var k: [[UInt8]] = []
+                for t in ts {
+                    let df = try known(t)
+                    guard df > 0 else { continue }
+                    k.append(t)
+                    best = max(best, log(1 + (n - Double(df) + 0.5) / (Double(df) + 0.5)))
+                }
+                idfs.append(best)
+                knownTerms.append(Array(k.prefix(3)))
+            }
+            let fieldBoost = searcher.layout.textGroups[group].fields.map { Double(searcher.schema.fields[$0].effectiveBoost) }.max() ?? 1
+            let bonus = options.proximityBoost * idfs.reduce(0, +) / Double(idfs.count) * fieldBoost
+            for i in 0..<(knownTerms.count - 1) where !knownTerms[i].isEmpty && !knownTerms[i + 1].isEmpty && bonus > 0 {
+                var pairs: [Query] = []
+                for a in knownTerms[i] { for b in knownTerms[i + 1] { pairs.append(phrase([a, b], slop: options.proximitySlop, boost: 1)) } }
+                out.optional.append(.constant(ConstantQuery(query: pairs.count == 1 ? pairs[0] : .disMax(DisMaxQuery(clauses: pairs)),
+                                                            score: Float(bonus))))
             }
         }
 

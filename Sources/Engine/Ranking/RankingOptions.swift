@@ -35,9 +35,9 @@ public struct RankingOptions: Sendable, Equatable {
     public var coordination = true
     public var coordinationMaxWords = 6
 
-    /// Phrase and proximity boosts: adjacent query words found near each other (within
-    /// `proximitySlop` positions) add `proximityBoost` times their phrase score.
-    public var proximityBoost = 0.15
+    /// Proximity: each pair of consecutive query words found side by side (within `proximitySlop`
+    /// extra positions) adds `proximityBoost` times the query's mean word weight.
+    public var proximityBoost = 0.3
     public var proximitySlop = 0
 
     /// Pseudo-relevance feedback: with operator "or", results after the first `feedbackKeep` come

@@ -11,6 +11,8 @@ public indirect enum Query: Sendable, Equatable {
     /// Any of the clauses; the score is the best clause's, plus `tieBreaker` times the others'
     /// (alternatives of one word: a typo correction, a synonym, a compound).
     case disMax(DisMaxQuery)
+    /// The documents of `query`, each scoring `score` (a fixed bonus, e.g. for words found side by side).
+    case constant(ConstantQuery)
     /// Every document, score 0.
     case matchAll
     /// No document.
@@ -96,6 +98,16 @@ public struct BooleanQuery: Sendable, Equatable {
     }
 }
 
+public struct ConstantQuery: Sendable, Equatable {
+    public var query: Query
+    public var score: Float
+
+    public init(query: Query, score: Float) {
+        self.query = query
+        self.score = score
+    }
+}
+
 public struct DisMaxQuery: Sendable, Equatable {
     public var clauses: [Query]
     public var tieBreaker: Float
@@ -119,6 +131,8 @@ extension Query {
             for q in b.mustNot { q.collectTerms(into: &out) }
         case .disMax(let d):
             for q in d.clauses { q.collectTerms(into: &out) }
+        case .constant(let c):
+            c.query.collectTerms(into: &out)
         case .matchAll, .matchNone: break
         }
     }

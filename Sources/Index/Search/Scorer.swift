@@ -383,4 +383,7 @@ final class ConstantScorer: Scorer {
     override func nextDoc() -> UInt32 { doc = inner.nextDoc(); return doc }
     override func advance(_ target: UInt32) -> UInt32 { doc = inner.advance(target); return doc }
     override func score() -> Float { value }
+    override func explain() -> Explanation {
+        Explanation(value: value, description: "constant", details: [inner.explain()])
+    }
 }

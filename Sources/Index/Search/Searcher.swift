@@ -179,6 +179,8 @@ public final class Searcher: @unchecked Sendable {
                                          coordination: b.coordination))
         case .disMax(let d):
             return .disMax(DisMaxQuery(clauses: try d.clauses.map(rewrite), tieBreaker: d.tieBreaker))
+        case .constant(let c):
+            return .constant(ConstantQuery(query: try rewrite(c.query), score: c.score))
         default:
             return query
         }
@@ -247,6 +249,9 @@ public final class Searcher: @unchecked Sendable {
             for c in d.clauses { if let x = try makeScorer(c, segment: si, ctx: ctx) { subs.append(x) } }
             if subs.isEmpty { return nil }
             return DisjunctionScorer(subs, minimumMatch: 1, mode: .max(tieBreaker: d.tieBreaker))
+        case .constant(let c):
+            guard let inner = try makeScorer(c.query, segment: si, ctx: ctx) else { return nil }
+            return ConstantScorer(inner, value: c.score)
         }
     }
 

@@ -155,6 +155,8 @@ struct NaiveSearcher {
                 if x > m { m = x }
             }
             return any ? (d.tieBreaker == 0 ? m : m + d.tieBreaker * (s - m)) : nil
+        case .constant(let c):
+            return evaluate(c.query, doc, docIndex) == nil ? nil : c.score
         }
     }
 
@@ -168,6 +170,8 @@ struct NaiveSearcher {
                                          coordination: b.coordination))
         case .disMax(let d):
             return .disMax(DisMaxQuery(clauses: d.clauses.map(rewritePrefixes), tieBreaker: d.tieBreaker))
+        case .constant(let c):
+            return .constant(ConstantQuery(query: rewritePrefixes(c.query), score: c.score))
         default: return q
         }
     }

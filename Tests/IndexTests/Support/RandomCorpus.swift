@@ -167,8 +167,11 @@ struct QueryGenerator {
             }
             let coordinated = Query.boolean(BooleanQuery(should: clauses, coordination: true))
             // Sometimes with an optional phrase boost beside it, as the query expander builds.
-            return Int.random(in: 0..<2, using: &rng) == 0 ? coordinated
-                : .boolean(BooleanQuery(should: [coordinated, leaf(&rng)]))
+            switch Int.random(in: 0..<3, using: &rng) {
+            case 0: return coordinated
+            case 1: return .boolean(BooleanQuery(should: [coordinated, leaf(&rng)]))
+            default: return .boolean(BooleanQuery(should: [coordinated, .constant(ConstantQuery(query: leaf(&rng), score: 0.75))]))
+            }
         case 9:
             return .disMax(DisMaxQuery(clauses: (0..<n).map { _ in leaf(&rng) },
                                        tieBreaker: [0, 0, 0.3].randomElement(using: &rng)!))
