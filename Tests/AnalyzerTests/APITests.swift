@@ -3,7 +3,7 @@ import Testing
 
 @Suite struct APITests {
     @Test func namesAndLookup() throws {
-        #expect(Analyzers.names == ["english", "keyword", "plain", "standard"])
+        #expect(Analyzers.names == ["english", "keyword", "plain", "product", "standard"])
         for name in Analyzers.names {
             let analyzer = try Analyzers.named(name)
             #expect(analyzer.name == name)
@@ -19,7 +19,7 @@ import Testing
         } catch let error as AnalyzerError {
             #expect(error.kind == .unknown(name: "klingon", available: Analyzers.names))
             #expect(error == AnalyzerError.unknown("klingon", available: Analyzers.names))
-            #expect(error.description == "unknown analyzer \"klingon\"; available analyzers: english, keyword, plain, standard")
+            #expect(error.description == "unknown analyzer \"klingon\"; available analyzers: english, keyword, plain, product, standard")
         } catch {
             Issue.record("unexpected error \(error)")
         }
@@ -75,6 +75,9 @@ import Testing
             switch name {
             case "english", "standard":
                 #expect(sources == ["Café", "ÉCRAN", "Samsung’s", "55", "QN55Q80C", "l'été", "東京タワー"])
+            case "product":
+                // A measurement's terms (55, inch) both point at the whole measurement.
+                #expect(sources == ["Café", "ÉCRAN", "Samsung’s", "55\"", "55\"", "QN55Q80C", "l'été", "東京タワー"])
             case "plain":
                 #expect(sources == ["Café", "ÉCRAN", "Samsung", "s", "55", "QN55Q80C", "l", "été", "東京タワー"])
             default:

@@ -77,6 +77,13 @@ import Testing
         }
     }
 
+    @Test func aQuoteAfterADigitIsAnInchMark() throws {
+        // `55" tv` is a size, not an unclosed phrase; a quote elsewhere still opens a phrase.
+        #expect(try parse(#"55" tv"#) == .boolean(BooleanQuery(must: [term("55"), term("tv")])))
+        #expect(throws: EngineError.self) { try parse(#"55 "tv"#) }
+        #expect(try parse(#"1/2" "copper pipe""#) != .matchNone)
+    }
+
     @Test func longQueriesAreRejected() {
         #expect(throws: EngineError.self) { try parse(String(repeating: "a ", count: 1200)) }
         #expect(throws: EngineError.self) { try parse((0..<300).map { "w\($0)" }.joined(separator: " ")) }

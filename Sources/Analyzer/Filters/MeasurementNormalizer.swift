@@ -7,6 +7,7 @@
 /// | `1-1/2` | `1 1f2` | mixed numbers: the whole and the fraction |
 /// | `4in`, `4 in.`, `4"`, `4-inch`, `4 inches` | `4 inch` | number and canonical unit (table below) |
 /// | `2x4`, `2 in. x 4 in.`, `24 X 24`, `4*8` | `2x4 2 inch 4 inch` | the first two dimensions as one term, plus each |
+/// | `.5`, `11,000` | `0.5`, `11000` | one way to write a number |
 /// | `5'` | `5` | an apostrophe after a number is dropped (shoppers use it for feet and inches alike) |
 ///
 /// A standalone `x` between dimensions is dropped. Units (after a number only): inch (in, ", ''),
@@ -99,7 +100,8 @@ public struct MeasurementNormalizer: Sendable {
         /// A quantity at i: a number, a fraction or a mixed number. Returns its terms and end.
         func quantity(_ i: Int) -> (terms: [[UInt8]], end: Int)? {
             guard let a = number(i) else { return nil }
-            let first = Array(s[i..<a]).filter { $0 != 0x2C }
+            var first = Array(s[i..<a]).filter { $0 != 0x2C }
+            if first.first == 0x2E { first.insert(0x30, at: 0) }   // .5 → 0.5
             // a-b/c (mixed) or a/b (fraction); spaces allowed around the slash.
             var j = skipSpace(a)
             if j < n && s[j] == 0x2F {

@@ -115,7 +115,9 @@ public struct QueryParser: Sendable {
             }
             var j = i
             var text = ""
-            while j < chars.count && !isSpace(chars[j]) && chars[j] != "(" && chars[j] != ")" && chars[j] != "\"" {
+            // A quote right after a digit is an inch mark (`1/2"`, `55"`), not the start of a phrase.
+            while j < chars.count && !isSpace(chars[j]) && chars[j] != "(" && chars[j] != ")"
+                    && (chars[j] != "\"" || (j > i && chars[j - 1].isASCII && chars[j - 1].isNumber)) {
                 if chars[j] == ":" && !text.isEmpty && j + 1 < chars.count && !isSpace(chars[j + 1]) { break }
                 text.append(chars[j])
                 j += 1

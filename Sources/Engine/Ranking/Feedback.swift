@@ -60,6 +60,7 @@ struct Feedback {
         let extra: [Query] = chosen.map {
             .term(TermQuery(slot: group, term: $0.term, boost: Float(options.feedbackWeight * $0.vote / sum)))
         }
-        return .boolean(BooleanQuery(should: [query] + extra))
+        // Only products the query matches: feedback reorders the tail, it does not widen the results.
+        return .boolean(BooleanQuery(must: [query], should: extra))
     }
 }

@@ -40,10 +40,11 @@ public struct RankingOptions: Sendable, Equatable {
     public var proximityBoost = 0.3
     public var proximitySlop = 0
 
-    /// Pseudo-relevance feedback: with operator "or", results after the first `feedbackKeep` come
-    /// from the query plus the `feedbackTerms` words most typical of the top `feedbackDocs` products
-    /// (so the tail of a long result list holds related products the words alone miss). Pages
-    /// that end within the first `feedbackKeep` results are unchanged and cost nothing extra.
+    /// Pseudo-relevance feedback: with operator "or", the products after the first `feedbackKeep`
+    /// are ordered by the query plus the `feedbackTerms` words most typical of the top
+    /// `feedbackDocs` products, so the tail of a long result list favours products like the best
+    /// ones. The results themselves (and totals, facets) are the query's; pages that end within the
+    /// first `feedbackKeep` results are unchanged and cost nothing extra.
     public var feedback = true
     public var feedbackDocs = 10
     public var feedbackTerms = 30
