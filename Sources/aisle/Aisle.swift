@@ -56,16 +56,17 @@ struct InspectCommand: ParsableCommand {
 
 /// Ranking options shared by search, run, serve and eval.
 struct RankingFlags: ParsableArguments {
-    @Option(help: ArgumentHelp("Ranking options: a JSON object or a file holding one (e.g. '{\"typo\": false}'); see RELEVANCE.md.",
+    @Option(help: ArgumentHelp("Ranking options over the index's defaults: a JSON object or a file holding one (e.g. '{\"typo\": false}'); see README.",
                                valueName: "json|file"))
     var ranking: String?
     @Option(help: ArgumentHelp("Query-time synonyms file (Solr format: 'fridge, refrigerator', 'tv => television'; re-read when it changes); default: the built-in list; 'none': no synonyms.",
                                valueName: "file"))
     var synonyms: String?
 
-    func options() throws -> RankingOptions {
+    /// The --ranking JSON, checked (applied over each index's defaults).
+    func options() throws -> JSONValue? {
         var o = RankingOptions()
-        guard let ranking else { return o }
+        guard let ranking else { return nil }
         let text: String
         if ranking.trimmingCharacters(in: .whitespaces).hasPrefix("{") {
             text = ranking
@@ -76,7 +77,7 @@ struct RankingFlags: ParsableArguments {
         let v: JSONValue
         do { v = try JSONValue.parse(text) } catch { throw EngineError.input("--ranking: \(error)") }
         do { try o.apply(v) } catch let e as EngineError { throw EngineError.input("--ranking: \(e.description)") }
-        return o
+        return v
     }
 
     func synonymSource() throws -> SynonymSource? {

@@ -55,6 +55,10 @@ import Testing
                 spec.boosts.append(ScoreBoost(field: f, weight: weight, modifier: modifier, missing: maybe(50) ? 0 : 2.5))
             }
         }
+        if maybe(20) {
+            // Two-phase ranking over every match (small windows: `rescoreWithASmallWindow`).
+            spec.rescore = Rescore(query: gen.query(&rng), window: 100_000)
+        }
         spec.limit = [0, 1, 5, 10, 30].randomElement(using: &rng)!
         spec.offset = maybe(20) ? Int.random(in: 1...15, using: &rng) : 0
         spec.trackTotalHits = .exact
@@ -163,6 +167,43 @@ import Testing
                 let e = expectedFacet(f, counts: want.facets[i], values: want.facetValues[i])
                 #expect(got.facets[i] == e, "\(ctx): facet \(i)\n got \(got.facets[i])\nwant \(e)")
             }
+        }
+    }
+
+    /// A small rescoring window: the hits are a subset of the first query's matches, each scored by
+    /// the second query as the naive searcher scores it, in order; the window bounds how many.
+    @Test func rescoreWithASmallWindow() throws {
+        var (rng, seed) = SeededRandom.fromEnvironment("rescore")
+        let corpus = RandomCorpus(count: 1500, rng: &rng)
+        let dir = temporaryDirectory("rescore")
+        defer { removeDirectory(dir) }
+        let searcher = try corpus.buildIndex(at: dir, perSegment: 600)
+        let naive = try NaiveSearcher(schema: searcher.schema, docs: corpus.docs)
+        let gen = QueryGenerator(layout: searcher.layout)
+        for qi in 0..<150 {
+            var spec = SearchSpec(query: gen.query(&rng), limit: 10)
+            let second = gen.query(&rng)
+            let window = Int.random(in: 1...40, using: &rng)
+            spec.rescore = Rescore(query: second, window: window)
+            spec.trackTotalHits = .exact
+            let ctx = "seed \(seed) case \(qi): \(spec)"
+            let got = try searcher.search(spec)
+            let first = Dictionary(uniqueKeysWithValues: naive.search(spec.query).map { ($0.doc, $0.score) })
+            let full = Dictionary(uniqueKeysWithValues: naive.search(second).map { ($0.doc, $0.score) })
+            #expect(got.totalHits == first.count, "\(ctx): total")
+            #expect(got.hits.count <= min(window, 10), "\(ctx): window")
+            for h in got.hits {
+                #expect(first[h.doc] != nil, "\(ctx): \(h.doc) is not a match of the first query")
+                guard let want = full[h.doc] else { Issue.record("\(ctx): \(h.doc) does not match the second query"); continue }
+                #expect(abs(want - h.score) <= 1e-4, "\(ctx): score \(h.score) vs \(want)")
+            }
+            #expect(zip(got.hits, got.hits.dropFirst()).allSatisfy { $0.score >= $1.score }, "\(ctx): order")
+            // Every match of both queries among the first query's best `window` is there (the first
+            // phase's order decides which; allow near-ties at the window's edge).
+            let ranked = naive.search(spec.query)
+            if ranked.count > window, abs(ranked[window - 1].score - ranked[window].score) <= 1e-4 { continue }
+            let expected = ranked.prefix(window).filter { full[$0.doc] != nil }.count
+            #expect(got.hits.count == min(expected, 10), "\(ctx): \(got.hits.count) hits, expected \(min(expected, 10))")
         }
     }
 

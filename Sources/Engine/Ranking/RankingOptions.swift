@@ -18,7 +18,7 @@ public struct RankingOptions: Sendable, Equatable {
     /// A known word is still corrected when a candidate is this many times more frequent and the word
     /// itself is in at most `typoRareDocs` documents (misspellings present in a few titles).
     public var typoRareRatio = 50.0
-    public var typoRareDocs = 10
+    public var typoRareDocs = 0
 
     /// Query-time synonyms (from the server's synonyms file, if any).
     public var synonyms = true
@@ -51,6 +51,11 @@ public struct RankingOptions: Sendable, Equatable {
     public var feedbackWeight = 1.0
     public var feedbackKeep = 10
 
+    /// Two-phase ranking: a rewritten query's matches are found and ranked without the proximity
+    /// bonuses on the pruned MaxScore path, keeping every product within the bonuses' total of the
+    /// page's last score (at most `rescoreWindow`); those are then ranked with the bonuses.
+    public var rescoreWindow = 1000
+
     /// AND → OR relaxation: with operator "and", when the strict query finds fewer than
     /// `relaxBelow` products, the words become optional (products matching more of them first).
     public var relax = true
@@ -69,6 +74,15 @@ public struct RankingOptions: Sendable, Equatable {
         o.feedback = false
         o.relax = false
         return o
+    }
+
+    /// An index's defaults: every feature for indexes analysed for people (`product`, `english`,
+    /// `standard`); plain BM25 when every text field uses `plain` or `keyword`, the analyzers for
+    /// exact, engine-to-engine comparable term matching (as the benchmarks against other engines
+    /// use).
+    public static func defaults(for layout: SchemaLayout) -> RankingOptions {
+        let raw = !layout.textGroups.isEmpty && layout.textGroups.allSatisfy { $0.analyzer == "plain" || $0.analyzer == "keyword" }
+        return raw ? .none : RankingOptions()
     }
 
     public var expandsWords: Bool { typo || synonyms || compounds || coordination || proximityBoost > 0 }
@@ -115,6 +129,7 @@ public struct RankingOptions: Sendable, Equatable {
             case "feedback_terms": feedbackTerms = try int(1, 200)
             case "feedback_weight": feedbackWeight = try number(0, 100)
             case "feedback_keep": feedbackKeep = try int(0, 1000)
+            case "rescore_window": rescoreWindow = try int(1, 100_000)
             case "relax": relax = try bool()
             case "relax_below": relaxBelow = try int(1, 10_000)
             default:
@@ -127,7 +142,7 @@ public struct RankingOptions: Sendable, Equatable {
                               "typo_rare_ratio", "typo_rare_docs", "synonyms", "synonym_weight", "compounds", "compound_weight",
                               "coordination", "coordination_max_words",
                               "proximity_boost", "proximity_slop", "feedback", "feedback_docs", "feedback_terms",
-                              "feedback_weight", "feedback_keep", "relax", "relax_below"]
+                              "feedback_weight", "feedback_keep", "rescore_window", "relax", "relax_below"]
 
     public var json: JSONValue {
         .object([("typo", .bool(typo)), ("typo_min_length", .number(Double(typoMinLength))),
@@ -140,7 +155,7 @@ public struct RankingOptions: Sendable, Equatable {
                  ("proximity_slop", .number(Double(proximitySlop))), ("feedback", .bool(feedback)),
                  ("feedback_docs", .number(Double(feedbackDocs))), ("feedback_terms", .number(Double(feedbackTerms))),
                  ("feedback_weight", .number(feedbackWeight)), ("feedback_keep", .number(Double(feedbackKeep))),
-                 ("relax", .bool(relax)),
+                 ("rescore_window", .number(Double(rescoreWindow))), ("relax", .bool(relax)),
                  ("relax_below", .number(Double(relaxBelow)))])
     }
 }

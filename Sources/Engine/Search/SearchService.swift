@@ -57,30 +57,37 @@ public final class SearchService: Sendable {
 
     private let source: @Sendable () -> Searcher
     private let contextCache: Mutex<Context>
-    /// Ranking options requests start from (a request's `ranking` overrides them).
-    public let ranking: RankingOptions
+    /// Changes to the index's default ranking options for every request (a request's own
+    /// `ranking` applies on top).
+    public let rankingOverrides: JSONValue?
     /// Query-time synonyms, re-read when the file changes.
     public let synonymSource: SynonymSource?
     /// Synonyms compiled per text group for a rules version and field count.
     private let compiledSynonyms = Mutex<(version: Int, fields: Int, maps: [SynonymMap?])?>(nil)
 
     /// A service over one fixed searcher.
-    public convenience init(searcher: Searcher, ranking: RankingOptions = RankingOptions(), synonyms: SynonymSource? = .builtIn) throws {
+    public convenience init(searcher: Searcher, ranking: JSONValue? = nil, synonyms: SynonymSource? = .builtIn) throws {
         try self.init(source: { searcher }, ranking: ranking, synonyms: synonyms)
     }
 
     /// A service over whatever snapshot `source` returns (a live index's newest).
-    public init(source: @escaping @Sendable () -> Searcher, ranking: RankingOptions = RankingOptions(),
+    public init(source: @escaping @Sendable () -> Searcher, ranking: JSONValue? = nil,
                 synonyms: SynonymSource? = .builtIn) throws {
         self.source = source
-        self.ranking = ranking
+        if let ranking { var probe = RankingOptions(); try probe.apply(ranking) }
+        self.rankingOverrides = ranking
         self.synonymSource = synonyms
         contextCache = Mutex(try Context(layout: source().layout))
     }
 
     /// The ranking options of a request: the service's, with the request's overrides.
     public func rankingOptions(for request: SearchRequest) throws -> RankingOptions {
-        var o = ranking
+        try rankingOptions(for: request, layout: searcher.layout)
+    }
+
+    func rankingOptions(for request: SearchRequest, layout: SchemaLayout) throws -> RankingOptions {
+        var o = RankingOptions.defaults(for: layout)
+        if let r = rankingOverrides { try o.apply(r) }
         if let r = request.ranking { try o.apply(r) }
         return o
     }
@@ -123,7 +130,7 @@ public final class SearchService: Sendable {
         let s = searcher
         let ctx = try context(s)
         let parser = request.op == .and ? ctx.parserAnd : ctx.parserOr
-        return try parser.parse(request.q, expander: expander(try rankingOptions(for: request), ctx: ctx, searcher: s))
+        return try parser.parse(request.q, expander: expander(try rankingOptions(for: request, layout: s.layout), ctx: ctx, searcher: s))
     }
 
     /// The index-level search for a request, and the facets' names.
@@ -138,12 +145,25 @@ public final class SearchService: Sendable {
         let facets = try ctx.resolver.facets(request.facets, filters: filters)
         let sort = try ctx.resolver.sort(request.sort)
         let parser = (op ?? request.op) == .and ? ctx.parserAnd : ctx.parserOr
-        let query = try parser.parse(request.q, expander: expander(try rankingOptions(for: request), ctx: ctx, searcher: s))
+        let ranking = try rankingOptions(for: request, layout: s.layout)
+        let full = try parser.parse(request.q, expander: expander(ranking, ctx: ctx, searcher: s))
+        // Rewritten queries rank in two phases: the flat form finds the matches (the same ones) and
+        // the best `rescoreWindow` by BM25 with pruning; the full query orders those.
+        let recall = full.recallForm()
+        let query = recall
         var spec = SearchSpec(query: query, filters: filters,
                               facets: facets.map { $0.spec }, sort: sort,
                               limit: request.limit, offset: request.offset,
                               searchAfter: try ctx.resolver.searchAfter(request.searchAfter, sort: sort),
                               trackTotalHits: request.trackTotalHits, boosts: try ctx.resolver.boosts(request.boosts))
+        if recall != full {
+            if spec.sort == .relevance && spec.searchAfter == nil {
+                spec.rescore = Rescore(query: full, window: max(ranking.rescoreWindow, request.offset + request.limit),
+                                       maxGain: full.constantGain())
+            } else if spec.sort == .relevance {
+                spec.query = full   // deep paging by score needs the final scores
+            }
+        }
         if spec.searchAfter != nil && request.offset != 0 {
             throw EngineError.badRequest("use either offset or search_after, not both")
         }
@@ -167,8 +187,8 @@ public final class SearchService: Sendable {
         var outcome = try run(spec)
         var relaxed = false
         // AND → OR: too few products have every word; the words become optional.
-        if request.op == .and, outcome.totalHits < (try rankingOptions(for: request)).relaxBelow,
-           try rankingOptions(for: request).relax, request.searchAfter == nil {
+        let ranking = try rankingOptions(for: request, layout: searcher.layout)
+        if request.op == .and, outcome.totalHits < ranking.relaxBelow, ranking.relax, request.searchAfter == nil {
             let (orSpec, _) = try self.spec(for: request, in: searcher, op: .or)
             if orSpec.query != spec.query {
                 let more = try run(orSpec)
@@ -179,8 +199,7 @@ public final class SearchService: Sendable {
                 }
             }
         }
-        // Pseudo-relevance feedback fills the tail of long result lists (the head stays as it is).
-        let ranking = try rankingOptions(for: request)
+        // Pseudo-relevance feedback orders the tail of long result lists (the head stays as it is).
         if ranking.feedback, request.op == .or || relaxed, spec.sort == .relevance, spec.searchAfter == nil,
            spec.offset + spec.limit > ranking.feedbackKeep, !outcome.hits.isEmpty {
             outcome.hits = try feedbackHits(spec, ranking: ranking, in: searcher, run: run) ?? outcome.hits
@@ -214,9 +233,14 @@ public final class SearchService: Sendable {
         let head = try run(first).hits
         let ctx = try context(searcher)
         let fb = Feedback(searcher: searcher, parser: ctx.parserOr, options: ranking)
-        guard let widened = try fb.expand(spec.query, top: head.prefix(ranking.feedbackDocs).map { ($0.doc, $0.score) }) else { return nil }
+        let scoring = spec.rescore?.query ?? spec.query
+        guard let widened = try fb.expand(scoring, top: head.prefix(ranking.feedbackDocs).map { ($0.doc, $0.score) }) else { return nil }
         var second = first
-        second.query = widened
+        if let r = spec.rescore {
+            second.rescore = Rescore(query: widened, window: max(r.window, window + ranking.feedbackKeep))
+        } else {
+            second.query = widened
+        }
         second.limit = window + ranking.feedbackKeep
         let kept = head.prefix(ranking.feedbackKeep)
         let keptDocs = Set(kept.map { $0.doc })
@@ -232,7 +256,7 @@ public final class SearchService: Sendable {
 
     /// Why a hit scored what it did: the text query's explanation, plus numeric boosts.
     func explanation(_ spec: SearchSpec, doc: Int, score: Float, in searcher: Searcher) throws -> Explanation? {
-        let text = try searcher.explain(spec.query, doc: doc)
+        let text = try searcher.explain(spec.rescore?.query ?? spec.query, doc: doc)
         guard spec.sort == .relevance, let boosts = searcher.explainBoosts(spec.boosts, doc: doc) else { return text }
         return Explanation(value: score, description: "sum of the text score and numeric boosts",
                            details: (text.map { [$0] } ?? []) + [boosts])

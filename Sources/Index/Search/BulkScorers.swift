@@ -91,10 +91,40 @@ enum BulkScorers {
     /// "non-essential": candidates come only from the essential terms, and non-essential terms are
     /// probed only while the candidate can still compete. A window where no term is essential is
     /// skipped whole.
-    static func maxScore(_ scorers: [TermScorer], filters: [PostingsCursor] = [], predicates: [DocPredicate] = [],
+    /// `groups`: the clause of each term (a clause scores its best term: a word and its
+    /// alternatives); nil: every term its own clause, scores summed. `coordination` > 0: the sum over
+    /// clauses is multiplied by (clauses matched) / `coordination`. Both only lower a document's
+    /// score below the summed term bounds, so the pruning stays exact.
+    static func maxScore(_ scorers: [TermScorer], groups: [Int]? = nil, coordination: Int = 0,
+                         filters: [PostingsCursor] = [], predicates: [DocPredicate] = [],
                          excluded: [Scorer], collector: TopKCollector) {
         withExtendedLifetime(scorers) {
             let n = scorers.count
+            let grouped = groups != nil || coordination > 0
+            let clauseCount = (groups?.max() ?? (n - 1)) + 1
+            let group = UnsafeMutablePointer<Int>.allocate(capacity: max(n, 1))
+            let best = UnsafeMutablePointer<Float>.allocate(capacity: max(clauseCount, 1))
+            let seen = UnsafeMutablePointer<Bool>.allocate(capacity: max(clauseCount, 1))
+            defer { group.deallocate(); best.deallocate(); seen.deallocate() }
+            for i in 0..<n { group[i] = groups?[i] ?? i }
+            /// The clause-wise score of a candidate from the term scores gathered in `best`/`seen`.
+            @inline(__always) func finish() -> Float {
+                var sum: Float = 0
+                var matched = 0
+                for g in 0..<clauseCount where seen[g] {
+                    sum += best[g]
+                    matched += 1
+                    seen[g] = false
+                    best[g] = 0
+                }
+                return coordination > 0 ? sum * Float(matched) / Float(coordination) : sum
+            }
+            if grouped { for g in 0..<clauseCount { best[g] = 0; seen[g] = false } }
+            @inline(__always) func add(_ term: Int, _ x: Float) {
+                let g = group[term]
+                if x > best[g] || !seen[g] { best[g] = max(best[g], x) }
+                seen[g] = true
+            }
             let s = UnsafeMutablePointer<Unmanaged<TermScorer>>.allocate(capacity: n)
             let c = UnsafeMutablePointer<Unmanaged<PostingsCursor>>.allocate(capacity: n)
             let wmax = UnsafeMutablePointer<Float>.allocate(capacity: n)
@@ -172,7 +202,9 @@ enum BulkScorers {
                             } else {
                                 var score: Float = 0
                                 for j in firstEssential..<n where c[order[j]]._withUnsafeGuaranteedRef({ $0.doc }) == cand {
-                                    score += s[order[j]]._withUnsafeGuaranteedRef { $0.score() }
+                                    let x = s[order[j]]._withUnsafeGuaranteedRef { $0.score() }
+                                    score += x
+                                    if grouped { add(order[j], x) }
                                 }
                                 var j = firstEssential - 1
                                 var competitive = true
@@ -180,11 +212,18 @@ enum BulkScorers {
                                     if score + ub[j] <= minComp { competitive = false; break }
                                     let t = order[j]
                                     if c[t]._withUnsafeGuaranteedRef({ $0.advance(cand) }) == cand {
-                                        score += s[t]._withUnsafeGuaranteedRef { $0.score() }
+                                        let x = s[t]._withUnsafeGuaranteedRef { $0.score() }
+                                        score += x
+                                        if grouped { add(t, x) }
                                     }
                                     j -= 1
                                 }
-                                if competitive { collector.collect(cand, score) } else { collector.countOnly() }
+                                if grouped {
+                                    let final = finish()
+                                    if competitive { collector.collect(cand, final) } else { collector.countOnly() }
+                                } else {
+                                    if competitive { collector.collect(cand, score) } else { collector.countOnly() }
+                                }
                             }
                         }
                         for j in firstEssential..<n where c[order[j]]._withUnsafeGuaranteedRef({ $0.doc }) == cand {

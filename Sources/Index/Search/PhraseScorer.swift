@@ -178,6 +178,12 @@ final class PhraseScorer: Scorer {
 
     override func nextDoc() -> UInt32 { align(cursors[order[0]].nextDoc()) }
     override func advance(_ target: UInt32) -> UInt32 { align(cursors[order[0]].advance(target)) }
+    override func score(at target: UInt32) -> Float? {
+        for c in order where cursors[c].advance(target) != target { return nil }
+        guard matchPositions() else { return nil }
+        doc = target
+        return score()
+    }
 
     override func score() -> Float {
         var s: Float = 0

@@ -18,6 +18,11 @@ class Scorer {
     var corruption: String? { nil }
     /// Explains the score of the current match.
     func explain() -> Explanation { Explanation(value: score(), description: "score") }
+    /// The score of `target` if it matches, else nil, for rescoring given documents in increasing
+    /// order. Unlike `advance`, it never searches past `target` for the next match (a phrase
+    /// would check positions of every document on the way); after a nil the scorer may be anywhere
+    /// at or before the next target, so only `score(at:)` with larger targets may follow.
+    func score(at target: UInt32) -> Float? { advance(target) == target ? score() : nil }
 }
 
 /// Per-field scoring data for a term in one segment (index j of the term's field mask).
@@ -219,6 +224,14 @@ final class ConjunctionScorer: Scorer {
         let d = children.map { $0.explain() }
         return Explanation(value: d.reduce(0) { $0 + $1.value }, description: "all of", details: d)
     }
+    override func score(at target: UInt32) -> Float? {
+        var s: Float = 0
+        for c in children {
+            guard let x = c.score(at: target) else { return nil }
+            s += x
+        }
+        return s
+    }
 }
 
 /// At least `minimumMatch` of the children match. Scores of the matching ones add up (`sum`), add
@@ -305,6 +318,61 @@ final class DisjunctionScorer: Scorer {
         }
     }
 
+    override func score(at target: UInt32) -> Float? {
+        var sum: Float = 0, best: Float = 0
+        var k = 0
+        for c in children {
+            guard let x = c.score(at: target) else { continue }
+            sum += x
+            if x > best { best = x }
+            k += 1
+        }
+        guard k >= minimumMatch else { return nil }
+        switch mode {
+        case .sum: return sum
+        case .coordinated(let n): return sum * Float(k) / Float(n)
+        case .max(let tie): return tie == 0 ? best : best + tie * (sum - best)
+        }
+    }
+
+    /// When every clause is a plain term or the best of plain terms: the terms, each one's clause
+    /// (nil: one clause per term) and the coordination divisor (0: none), for the MaxScore bulk path.
+    var termClauses: (terms: [TermScorer], groups: [Int]?, coordination: Int)? {
+        guard minimumMatch == 1 else { return nil }
+        var terms: [TermScorer] = []
+        var groups: [Int] = []
+        var plain = true
+        switch mode {
+        case .max(let tie):
+            guard tie == 0 else { return nil }
+            for c in children {
+                guard let t = c as? TermScorer, !t.checkFields else { return nil }
+                terms.append(t)
+                groups.append(0)
+            }
+            return (terms, groups, 0)
+        case .sum, .coordinated:
+            for (g, c) in children.enumerated() {
+                if let t = c as? TermScorer, !t.checkFields {
+                    terms.append(t)
+                    groups.append(g)
+                } else if let d = c as? DisjunctionScorer, d.mode == .max(tieBreaker: 0), d.minimumMatch == 1 {
+                    for x in d.children {
+                        guard let t = x as? TermScorer, !t.checkFields else { return nil }
+                        terms.append(t)
+                        groups.append(g)
+                    }
+                    plain = false
+                } else {
+                    return nil
+                }
+            }
+        }
+        let coordination: Int
+        if case .coordinated(let n) = mode { coordination = n } else { coordination = 0 }
+        return (terms, plain ? nil : groups, coordination)
+    }
+
     override func explain() -> Explanation {
         let d = children.filter { $0.doc == doc }.map { $0.explain() }
         switch mode {
@@ -342,6 +410,10 @@ final class ReqExclScorer: Scorer {
     override func advance(_ target: UInt32) -> UInt32 { skipExcluded(required.advance(target)) }
     override func score() -> Float { required.score() }
     override func explain() -> Explanation { required.explain() }
+    override func score(at target: UInt32) -> Float? {
+        guard let s = required.score(at: target) else { return nil }
+        return excluded.contains(where: { $0.score(at: target) != nil }) ? nil : s
+    }
 }
 
 /// Matches of `required`; matching `optional` clauses add their scores.
@@ -367,6 +439,11 @@ final class ReqOptScorer: Scorer {
         for o in optional where o.advance(doc) == doc { d.append(o.explain()) }
         return Explanation(value: d.reduce(0) { $0 + $1.value }, description: "required plus optional", details: d)
     }
+    override func score(at target: UInt32) -> Float? {
+        guard var s = required.score(at: target) else { return nil }
+        for o in optional { if let x = o.score(at: target) { s += x } }
+        return s
+    }
 }
 
 /// Wraps a scorer and replaces its score by a constant.
@@ -386,4 +463,5 @@ final class ConstantScorer: Scorer {
     override func explain() -> Explanation {
         Explanation(value: value, description: "constant", details: [inner.explain()])
     }
+    override func score(at target: UInt32) -> Float? { inner.score(at: target) == nil ? nil : value }
 }

@@ -5,7 +5,8 @@ extension Searcher {
         try validate(spec)
         let q = try rewrite(spec.query)
         let ctx = try QueryContext(searcher: self, query: q)
-        let k = spec.offset + spec.limit
+        let rescore = spec.sort == .relevance && spec.searchAfter == nil ? spec.rescore : nil
+        let k = max(spec.offset + spec.limit, rescore.map { $0.window } ?? 0)
         let facetFields = Set(spec.facets.map { $0.field })
         let accumulators = spec.facets.map { FacetAccumulator(spec: $0, searcher: self) }
         // Facets that share a field share a sideways bit.
@@ -41,7 +42,8 @@ extension Searcher {
         // Numeric boosts add to scores beyond the text scorers' bounds: every match is scored.
         let boosted = !spec.boosts.isEmpty && spec.sort == .relevance
         let exhaustive = !spec.facets.isEmpty || spec.sort != .relevance || spec.searchAfter != nil || boosted
-        let topk = TopKCollector(k: k, tracking: exhaustive ? .exact : spec.trackTotalHits)
+        let topk = TopKCollector(k: k, tracking: exhaustive ? .exact : spec.trackTotalHits,
+                                 rankK: rescore?.maxGain != nil ? spec.offset + spec.limit : nil, slack: rescore?.maxGain ?? 0)
         var fieldSort: FieldSortCollector?
         if case .field(_, let desc) = spec.sort {
             var after: (Double?, String)?
@@ -154,12 +156,43 @@ extension Searcher {
         if let fs = fieldSort {
             hits = fs.sorted().map { SearchHitResult(doc: $0.doc, score: 0, sortValue: $0.value) }
         } else {
-            hits = topk.sortedHits().map { SearchHitResult(doc: $0.doc, score: $0.score, sortValue: nil) }
+            hits = (rescore?.maxGain != nil ? topk.sortedHitsWithinSlack() : topk.sortedHits())
+                .map { SearchHitResult(doc: $0.doc, score: $0.score, sortValue: nil) }
             if !exhaustive { total = topk.totalHits }
+            if let rescore {
+                hits = try self.rescore(Array(hits.prefix(rescore.window)), with: rescore.query, boosts: boosted ? spec.boosts : [])
+            }
         }
-        hits = spec.offset < hits.count ? Array(hits[spec.offset...]) : []
+        hits = spec.offset < hits.count ? Array(hits[spec.offset...].prefix(spec.limit)) : []
         return SearchOutcome(hits: hits, totalHits: total, totalIsExact: exhaustive || !topk.pruned,
                              facets: accumulators.map { $0.result() })
+    }
+
+    /// Scores `hits` with `query` (plus numeric boosts), drops those it does not match, and orders
+    /// them by the new score (ties: doc order).
+    func rescore(_ hits: [SearchHitResult], with query: Query, boosts: [ScoreBoost]) throws -> [SearchHitResult] {
+        guard !hits.isEmpty else { return hits }
+        let q = try rewrite(query)
+        let ctx = try QueryContext(searcher: self, query: q)
+        var bySegment: [Int: [Int]] = [:]
+        for h in hits {
+            guard let (s, l) = locate(h.doc) else { continue }
+            bySegment[s, default: []].append(l)
+        }
+        var out: [SearchHitResult] = []
+        out.reserveCapacity(hits.count)
+        for (si, locals) in bySegment {
+            guard let scorer = try makeScorer(q, segment: si, ctx: ctx) else { continue }
+            let seg = segments[si]
+            for l in locals.sorted() {
+                guard var sc = scorer.score(at: UInt32(l)) else { continue }
+                if !boosts.isEmpty { sc += ScoreBoost.total(boosts) { f in seg.docValues.numeric[f]?.value(l) } }
+                out.append(SearchHitResult(doc: bases[si] + l, score: sc, sortValue: nil))
+            }
+            if let e = scorer.corruption { throw IndexError.corrupt(file: seg.meta.id, reason: e) }
+        }
+        out.sort { $0.score > $1.score || ($0.score == $1.score && $0.doc < $1.doc) }
+        return out
     }
 
     /// Checks fields and kinds: clear errors instead of empty results.
@@ -321,13 +354,10 @@ extension Searcher {
                     return try check(text!, plan, si)
                 }
             }
-            if let d = core as? DisjunctionScorer, d.minimumMatch == 1, d.mode == .sum {
-                let terms = d.children.compactMap { $0 as? TermScorer }
-                if terms.count == d.children.count && !terms.contains(where: { $0.checkFields }) {
-                    BulkScorers.maxScore(terms, filters: plan.cursors, predicates: plan.predicates, excluded: excluded,
-                                         collector: collector)
-                    return try check(text!, plan, si)
-                }
+            if let d = core as? DisjunctionScorer, let f = d.termClauses {
+                BulkScorers.maxScore(f.terms, groups: f.groups, coordination: f.coordination, filters: plan.cursors,
+                                     predicates: plan.predicates, excluded: excluded, collector: collector)
+                return try check(text!, plan, si)
             }
         } else if !plan.cursors.isEmpty && excluded.isEmpty {
             // Browsing with filter postings only.

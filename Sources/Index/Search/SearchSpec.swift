@@ -20,6 +20,10 @@ public struct SearchSpec: Sendable {
     /// when sorting by relevance. They read the current doc values, so in-place updates change
     /// rankings after the next refresh.
     public var boosts: [ScoreBoost]
+    /// Two-phase ranking: `query` finds the matches and the best `rescore.window` of them by its
+    /// (fast, prunable) score; those are then ranked by `rescore.query`'s score, and those it does
+    /// not match are dropped. Relevance order only, without `searchAfter`.
+    public var rescore: Rescore?
 
     public init(query: Query = .matchAll, filters: [Filter] = [], facets: [FacetSpec] = [], sort: SortSpec = .relevance,
                 limit: Int = 10, offset: Int = 0, searchAfter: SortPosition? = nil,
@@ -71,6 +75,22 @@ public struct ScoreBoost: Sendable, Equatable {
         var sum = 0.0
         for b in boosts { sum += b.contribution(values(b.field)) }
         return Float(sum)
+    }
+}
+
+/// The second phase of a two-phase ranking (`SearchSpec.rescore`).
+public struct Rescore: Sendable, Equatable {
+    public var query: Query
+    public var window: Int
+    /// When the second query scores every document at most `maxGain` above the first (fixed
+    /// bonuses), the first phase keeps only documents within `maxGain` of the page's last score, and
+    /// prunes accordingly: the result is then the same as rescoring every match (up to `window`).
+    public var maxGain: Float?
+
+    public init(query: Query, window: Int, maxGain: Float? = nil) {
+        self.query = query
+        self.window = window
+        self.maxGain = maxGain
     }
 }
 

@@ -359,12 +359,10 @@ public final class Searcher: @unchecked Sendable {
                 return
             }
         }
-        if let d = core as? DisjunctionScorer, d.minimumMatch == 1, d.mode == .sum {
-            let terms = d.children.compactMap { $0 as? TermScorer }
-            if terms.count == d.children.count && !terms.contains(where: { $0.checkFields }) {
-                BulkScorers.maxScore(terms, predicates: predicates, excluded: excluded, collector: collector)
-                return
-            }
+        if let d = core as? DisjunctionScorer, let f = d.termClauses {
+            BulkScorers.maxScore(f.terms, groups: f.groups, coordination: f.coordination, predicates: predicates,
+                                 excluded: excluded, collector: collector)
+            return
         }
         // Generic: visit every match.
         let bound = root.maxScore

@@ -46,11 +46,47 @@ final class TopKCollector {
     private(set) var pruned = false
     var base = 0
 
-    init(k: Int, tracking: TotalHitsTracking) {
+    /// Two-phase ranking: besides the best `k`, only documents within `slack` of the best
+    /// `rankK`'s lowest score matter (a second phase adds at most `slack`), so pruning uses that.
+    private let rankK: Int
+    private let slack: Float
+    private var rankHeap: [Float] = []
+
+    init(k: Int, tracking: TotalHitsTracking, rankK: Int? = nil, slack: Float = 0) {
         self.k = k
         trackLimit = tracking.limit
+        self.rankK = min(rankK ?? k, k)
+        self.slack = slack
         scores.reserveCapacity(k)
         docs.reserveCapacity(k)
+    }
+
+    private var usesRankHeap: Bool { rankK < k && rankK > 0 }
+
+    @inline(__always) private func noteRank(_ score: Float) {
+        if rankHeap.count < rankK {
+            rankHeap.append(score)
+            var i = rankHeap.count - 1
+            while i > 0 {
+                let p = (i - 1) / 2
+                if rankHeap[i] < rankHeap[p] { rankHeap.swapAt(i, p); i = p } else { break }
+            }
+            if rankHeap.count == rankK { updateThreshold() }
+        } else if score > rankHeap[0] {
+            rankHeap[0] = score
+            var i = 0
+            let n = rankHeap.count
+            while true {
+                let l = 2 * i + 1, r = l + 1
+                var m = i
+                if l < n && rankHeap[l] < rankHeap[m] { m = l }
+                if r < n && rankHeap[r] < rankHeap[m] { m = r }
+                if m == i { break }
+                rankHeap.swapAt(i, m)
+                i = m
+            }
+            updateThreshold()
+        }
     }
 
     /// Whether scorers may skip documents now.
@@ -62,7 +98,9 @@ final class TopKCollector {
     /// Counts a match known not to compete.
     @inline(__always) func countOnly() {
         totalHits &+= 1
-        if threshold == -Float.infinity && totalHits >= trackLimit && scores.count >= k { updateThreshold() }
+        if threshold == -Float.infinity && totalHits >= trackLimit && (scores.count >= k || (usesRankHeap && rankHeap.count >= rankK)) {
+            updateThreshold()
+        }
     }
 
     /// `a` ranks below `b`: lower score, or same score and higher doc.
@@ -77,6 +115,7 @@ final class TopKCollector {
             return
         }
         let doc = base &+ Int(localDoc)
+        if usesRankHeap { noteRank(score) }
         if scores.count < k {
             scores.append(score)
             docs.append(doc)
@@ -95,9 +134,21 @@ final class TopKCollector {
         }
     }
 
+    /// Documents the rank heap would not admit within `slack` are never needed: the best-first hits
+    /// are cut there (two-phase ranking).
+    func sortedHitsWithinSlack() -> [ScoredDoc] {
+        let all = sortedHits()
+        guard usesRankHeap, rankHeap.count >= rankK else { return all }
+        let floor = rankHeap[0] - slack
+        return all.filter { $0.score >= floor }
+    }
+
     @inline(__always) private func updateThreshold() {
-        if scores.count >= k {
-            minCompetitive = k == 0 ? Float.infinity : scores[0]
+        var m = -Float.infinity
+        if scores.count >= k { m = k == 0 ? Float.infinity : scores[0] }
+        if usesRankHeap && rankHeap.count >= rankK { m = max(m, rankHeap[0] - slack) }
+        if m > -Float.infinity {
+            minCompetitive = m
             if totalHits >= trackLimit { threshold = minCompetitive }
         }
     }

@@ -271,6 +271,16 @@ struct NaiveSearcher {
         switch spec.sort {
         case .relevance:
             ranked.sort { $0.score > $1.score || ($0.score == $1.score && $0.doc < $1.doc) }
+            if let r = spec.rescore, spec.searchAfter == nil {
+                // The best `window` by the first query, scored by the second; unmatched ones dropped.
+                let rq = rewritePrefixes(r.query)
+                ranked = ranked.prefix(r.window).compactMap { h in
+                    guard let s = evaluate(rq, docs[h.doc], h.doc) else { return nil }
+                    let d = docs[h.doc]
+                    return (h.doc, spec.boosts.isEmpty ? s : s + ScoreBoost.total(spec.boosts) { d.numbers[$0] }, nil)
+                }
+                ranked.sort { $0.score > $1.score || ($0.score == $1.score && $0.doc < $1.doc) }
+            }
         case .field(_, let desc):
             ranked.sort { a, b in
                 switch (a.value, b.value) {
