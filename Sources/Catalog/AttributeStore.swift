@@ -265,22 +265,23 @@ public final class MongoAttributeStore: AttributeStore, @unchecked Sendable {
             throw CatalogError.unavailable("cannot connect to MongoDB at \(shown): \(BSON.errorMessage(err))")
         }
         mongoc_client_set_appname(c, "aisle")
+        // Fail now, clearly, if nothing answers.
+        let ping = try BSON.parse(json: Array("{\"ping\": 1}".utf8))
+        let ok = BSON.withStorage { reply -> Bool in
+            bson_init(reply)   // the call initialises it too, but not on every error path
+            defer { bson_destroy(reply) }
+            return mongoc_client_command_simple(c, "admin", ping, nil, reply, &err)
+        }
+        bson_destroy(ping)
+        if !ok {
+            let m = BSON.errorMessage(err)
+            mongoc_client_destroy(c)
+            throw CatalogError.unavailable("cannot connect to MongoDB at \(shown): \(m)")
+        }
         let dbName = database ?? mongoc_uri_get_database(u).map { String(cString: $0) } ?? AttributeStores.database
         client = c
         collection = mongoc_client_get_collection(c, dbName, AttributeStores.collection)
         location = "MongoDB \(shown) \(dbName).\(AttributeStores.collection)"
-        // Fail now, clearly, if nothing answers.
-        let ping = try BSON.parse(json: Array("{\"ping\": 1}".utf8))
-        defer { bson_destroy(ping) }
-        let ok = BSON.withStorage { reply -> Bool in
-            defer { bson_destroy(reply) }
-            return mongoc_client_command_simple(c, "admin", ping, nil, reply, &err)
-        }
-        if !ok {
-            mongoc_collection_destroy(collection)
-            mongoc_client_destroy(c)
-            throw CatalogError.unavailable("cannot connect to MongoDB at \(shown): \(BSON.errorMessage(err))")
-        }
     }
 
     deinit {
@@ -293,6 +294,7 @@ public final class MongoAttributeStore: AttributeStore, @unchecked Sendable {
         if let r = rest.range(of: "://") { rest = rest[r.upperBound...] }
         if let at = rest.lastIndex(of: "@") { rest = rest[rest.index(after: at)...] }
         if let q = rest.firstIndex(of: "?") { rest = rest[..<q] }
+        while rest.hasSuffix("/") { rest = rest.dropLast() }
         return String(rest)
     }
 
@@ -359,6 +361,7 @@ public final class MongoAttributeStore: AttributeStore, @unchecked Sendable {
         try fill(bulk)
         var err = bson_error_t()
         let ok = BSON.withStorage { reply -> UInt32 in
+            bson_init(reply)
             defer { bson_destroy(reply) }
             return mongoc_bulk_operation_execute(bulk, reply, &err)
         }

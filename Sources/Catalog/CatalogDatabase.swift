@@ -256,7 +256,7 @@ public final class CatalogDatabase: @unchecked Sendable {
     /// finished (below the oldest running one), so a later read can never find a change that
     /// belongs before the last one returned.
     public func changes(after position: ChangePosition, limit: Int = 5000) throws -> [CatalogChange] {
-        let horizon = try conn.exec("SELECT pg_snapshot_xmin(pg_current_snapshot())::text")[0, 0] ?? "0"
+        let horizon = try horizon()
         return try conn.withResult("""
             SELECT id, txid::text, product_id, kind FROM catalog_changes
             WHERE (txid, id) > ($1::xid8, $2::bigint) AND txid < $3::xid8
@@ -270,9 +270,37 @@ public final class CatalogDatabase: @unchecked Sendable {
         }
     }
 
+    private var seesEveryBackend: Bool?
+
+    /// The oldest transaction id that may still add rows to the change log: the oldest running
+    /// transaction of this database (transaction ids are cluster-wide, and one in another database
+    /// cannot write here, so it must not hold the log back), else the snapshot's xmax. The snapshot
+    /// is taken first, then the running transactions of this database are read: one that started
+    /// in between has an id at or above the snapshot's xmax. Roles that cannot see other roles'
+    /// backends (neither superuser nor pg_read_all_stats) use the cluster-wide xmin instead
+    /// (correct too, only slower to move past unrelated long transactions).
+    func horizon() throws -> String {
+        if seesEveryBackend == nil {
+            seesEveryBackend = try conn.exec("SELECT (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) OR pg_has_role(current_user, 'pg_read_all_stats', 'MEMBER')")[0, 0] == "t"
+        }
+        let snap = try conn.exec("SELECT pg_current_snapshot()::text")[0, 0] ?? "0:0:"
+        guard seesEveryBackend == true else {
+            return try conn.exec("SELECT pg_snapshot_xmin($1::pg_snapshot)::text", [snap])[0, 0] ?? "0"
+        }
+        return try conn.exec("""
+            SELECT coalesce(min(x), pg_snapshot_xmax($1::pg_snapshot))::text
+            FROM pg_snapshot_xip($1::pg_snapshot) AS x
+            WHERE (x::text::numeric % 4294967296) IN (
+                SELECT backend_xid::text::numeric FROM pg_stat_activity
+                WHERE datname = current_database() AND backend_xid IS NOT NULL
+                UNION ALL
+                SELECT transaction::text::numeric FROM pg_prepared_xacts WHERE database = current_database())
+            """, [snap])[0, 0] ?? "0"
+    }
+
     /// The position after every finished change now in the log.
     public func latestPosition() throws -> ChangePosition {
-        let horizon = try conn.exec("SELECT pg_snapshot_xmin(pg_current_snapshot())::text")[0, 0] ?? "0"
+        let horizon = try horizon()
         let r = try conn.exec("SELECT txid::text, id FROM catalog_changes WHERE txid < $1::xid8 ORDER BY txid DESC, id DESC LIMIT 1", [horizon])
         guard r.count > 0, let t = r[0, 0].flatMap(UInt64.init), let i = r[0, 1].flatMap(Int64.init) else { return .start }
         return ChangePosition(txid: t, id: i)

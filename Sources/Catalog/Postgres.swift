@@ -54,7 +54,7 @@ public final class PGConnection: @unchecked Sendable {
         guard PQstatus(c) == CONNECTION_OK else {
             let msg = String(cString: PQerrorMessage(c)).trimmingCharacters(in: .whitespacesAndNewlines)
             PQfinish(c)
-            throw CatalogError.unavailable("cannot connect to PostgreSQL at \(loc): \(msg.replacingOccurrences(of: "\n", with: " "))")
+            throw CatalogError.unavailable("cannot connect to PostgreSQL at \(loc): \(Self.oneLine(msg))")
         }
         conn = c
         location = loc
@@ -63,6 +63,10 @@ public final class PGConnection: @unchecked Sendable {
     }
 
     deinit { PQfinish(conn) }
+
+    static func oneLine(_ s: String) -> String {
+        s.split(whereSeparator: { $0 == "\n" || $0 == "\t" }).map { $0.trimmingCharacters(in: .whitespaces) }.joined(separator: " ")
+    }
 
     /// `host:port/db` of a URL or conninfo, without credentials.
     public static func describe(_ url: String) -> String {
@@ -122,7 +126,7 @@ public final class PGConnection: @unchecked Sendable {
     private func lostOrError(_ res: OpaquePointer?) -> CatalogError {
         if PQstatus(conn) != CONNECTION_OK {
             let msg = String(cString: PQerrorMessage(conn)).trimmingCharacters(in: .whitespacesAndNewlines)
-            return .unavailable("lost the connection to PostgreSQL at \(location): \(msg.replacingOccurrences(of: "\n", with: " "))")
+            return .unavailable("lost the connection to PostgreSQL at \(location): \(Self.oneLine(msg))")
         }
         guard let res else { return .database(message: String(cString: PQerrorMessage(conn)), sqlstate: nil) }
         let msg = String(cString: PQresultErrorMessage(res)).trimmingCharacters(in: .whitespacesAndNewlines)
