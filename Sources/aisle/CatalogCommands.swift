@@ -59,6 +59,7 @@ struct CatalogLoadCommand: ParsableCommand {
                                              defaultStock: defaultStock)
             let bar = ProgressBar(label: "loading", total: data.count, unit: "rows", enabled: quiet ? false : nil)
             var batch: [ProductRecord] = []
+            var batchRows: [Int] = []
             var docs: [AttributeDocument] = []
             var batchNo = 0
             var batchFirstRow = 1
@@ -73,8 +74,9 @@ struct CatalogLoadCommand: ParsableCommand {
                 // Unique ids within the batch: a later row replaces an earlier one.
                 var seen: [String: Int] = [:]
                 var unique: [ProductRecord] = []
-                for p in batch {
-                    if let i = seen[p.id] { unique[i] = p } else { seen[p.id] = unique.count; unique.append(p) }
+                var uniqueRows: [Int] = []
+                for (p, r) in zip(batch, batchRows) {
+                    if let i = seen[p.id] { unique[i] = p; uniqueRows[i] = r } else { seen[p.id] = unique.count; unique.append(p); uniqueRows.append(r) }
                 }
                 do {
                     // Attribute documents first (so a product is never searchable before its attributes),
@@ -90,14 +92,21 @@ struct CatalogLoadCommand: ParsableCommand {
                 } catch {
                     if atomic { _ = try? db.conn.exec("ROLLBACK") }
                     bar.finish()
+                    // COPY names the staging line: translate it to the corpus row.
+                    var detail = describe(error)
+                    if let r = detail.range(of: "COPY aisle_stage, line "),
+                       let n = Int(detail[r.upperBound...].prefix(while: { $0.isNumber })), n >= 1, n <= uniqueRows.count {
+                        detail = "row \(uniqueRows[n - 1]): " + detail
+                    }
                     let what = atomic ? "the load was rolled back: nothing was loaded"
                         : "batch \(batchNo) (rows \(formatCount(batchFirstRow))-\(formatCount(lastRow))) was rolled back; \(formatCount(loaded)) rows before it are loaded"
-                    throw CatalogError.input("\(describe(error)); \(what)")
+                    throw CatalogError.input("\(detail); \(what)")
                 }
                 loaded += unique.count
                 bar.advance(by: offset - lastOffset, items: batch.count)
                 lastOffset = offset
                 batch.removeAll(keepingCapacity: true)
+                batchRows.removeAll(keepingCapacity: true)
                 docs.removeAll(keepingCapacity: true)
                 batchFirstRow = lastRow + 1
             }
@@ -106,7 +115,7 @@ struct CatalogLoadCommand: ParsableCommand {
             var start = 0
             var i = 0
             while i <= data.count {
-                if i == data.count || data[i] == 0x0A {
+                if (i == data.count && start < data.count) || (i < data.count && data[i] == 0x0A) {
                     row += 1
                     var end = i
                     if end > start && data[end - 1] == 0x0D { end -= 1 }
@@ -116,6 +125,7 @@ struct CatalogLoadCommand: ParsableCommand {
                         do {
                             let (p, d) = try reader.read(line)
                             batch.append(p)
+                            batchRows.append(row)
                             if let d { docs.append(d) }
                         } catch {
                             if atomic { _ = try? db.conn.exec("ROLLBACK") }
