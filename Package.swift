@@ -6,7 +6,8 @@
 //   AisleIndex     -> CZstd                        (inverted index; knows no ICU, no database)
 //   AisleEngine    -> AisleIndex, AisleAnalyzer    (schema-driven documents, corpus readers, query parser)
 //   AisleServer    -> AisleEngine, Hummingbird     (the HTTP JSON API)
-//   aisle          -> AisleServer, ArgumentParser  (the CLI; the composition root)
+//   AisleCatalog   -> CLibPQ, CMongoc              (PostgreSQL catalog, attribute documents; knows no index)
+//   aisle          -> AisleServer, AisleCatalog, ArgumentParser  (the CLI; the composition root)
 import PackageDescription
 
 let swiftSettings: [SwiftSetting] = [
@@ -27,6 +28,7 @@ let package = Package(
         .library(name: "AisleIndex", targets: ["AisleIndex"]),
         .library(name: "AisleAnalyzer", targets: ["AisleAnalyzer"]),
         .library(name: "AisleEngine", targets: ["AisleEngine"]),
+        .library(name: "AisleCatalog", targets: ["AisleCatalog"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -41,6 +43,9 @@ let package = Package(
         ),
         .systemLibrary(name: "CStemmer", path: "Sources/CStemmer", providers: [.apt(["libstemmer-dev"])]),
         .systemLibrary(name: "CZstd", path: "Sources/CZstd", providers: [.apt(["libzstd-dev"])]),
+        .systemLibrary(name: "CLibPQ", path: "Sources/CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
+        .systemLibrary(name: "CMongoc", path: "Sources/CMongoc", pkgConfig: "libmongoc-1.0",
+                       providers: [.apt(["libmongoc-dev", "libbson-dev"])]),
 
         .target(
             name: "AisleAnalyzer",
@@ -66,12 +71,19 @@ let package = Package(
             path: "Sources/Server",
             swiftSettings: swiftSettings
         ),
+        .target(
+            name: "AisleCatalog",
+            dependencies: ["CLibPQ", "CMongoc"],
+            path: "Sources/Catalog",
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "aisle",
             dependencies: [
                 "AisleEngine",
                 "AisleAnalyzer",
                 "AisleServer",
+                "AisleCatalog",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Sources/aisle",
@@ -89,5 +101,7 @@ let package = Package(
         .testTarget(name: "AisleServerTests",
                     dependencies: ["AisleServer", .product(name: "HummingbirdTesting", package: "hummingbird")],
                     path: "Tests/ServerTests", swiftSettings: swiftSettings),
+        .testTarget(name: "AisleCatalogTests", dependencies: ["AisleCatalog", "AisleEngine", "aisle"],
+                    path: "Tests/CatalogTests", swiftSettings: swiftSettings),
     ]
 )

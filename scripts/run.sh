@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# The main job: installs what is missing, builds Aisle (release), indexes the sample catalog and
-# serves the search API. Environment:
-#   AISLE_CORPUS   corpus to index (default: corpora/sample-catalog.jsonl)
-#   AISLE_DATA     where the index goes (default: .aisle-data)
+# The main job: installs what is missing, builds Aisle (release), starts a local PostgreSQL (and
+# Redis) unless DATABASE_URL is given, loads the sample catalog into it, rebuilds the index from the
+# catalog and serves the search API, following the catalog's changes. Environment:
+#   AISLE_CORPUS   catalog to load (default: corpora/sample-catalog.jsonl)
+#   AISLE_DATA     where the index and attribute documents go (default: .aisle-data)
+#   DATABASE_URL / REDIS_URL / MONGODB_URI   use these stores instead of local throwaway ones
 #   AISLE_HOST / AISLE_PORT   where to serve (default 127.0.0.1:8080)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,13 +18,22 @@ echo "== building (release)" >&2
 swift build -c release
 AISLE=".build/release/aisle"
 
-echo "== indexing $CORPUS" >&2
-"$AISLE" index --corpus "$CORPUS" --index "$DATA/index" --overwrite
+if [ -z "${DATABASE_URL:-}" ]; then
+  echo "== starting local PostgreSQL and Redis (scripts/services.sh; stopped when this script ends)" >&2
+  eval "$(scripts/services.sh start)"
+  trap 'scripts/services.sh stop' EXIT
+fi
+export AISLE_ATTRIBUTES="${AISLE_ATTRIBUTES:-$DATA/product_attributes.json}"
+
+echo "== loading $CORPUS into the catalog" >&2
+"$AISLE" catalog load --corpus "$CORPUS"
+echo "== rebuilding the index from the catalog" >&2
+"$AISLE" reindex --index "$DATA/catalog-index"
 
 for q in "sofa" '"coffee table"' "tv OR television"; do
   echo
-  echo "\$ aisle search --index $DATA/index '$q'"
-  "$AISLE" search --index "$DATA/index" --limit 3 "$q"
+  echo "\$ aisle search --index $DATA/catalog-index '$q'"
+  "$AISLE" search --index "$DATA/catalog-index" --limit 3 "$q"
 done
 HOST="${AISLE_HOST:-127.0.0.1}"
 PORT="${AISLE_PORT:-8080}"
@@ -30,4 +41,5 @@ echo
 echo "== serving on http://$HOST:$PORT  (Ctrl-C stops)" >&2
 echo "   curl 'http://$HOST:$PORT/api/v1/products/search?q=sofa&category=Furniture&sort=price_asc'" >&2
 echo "   curl -XPOST http://$HOST:$PORT/api/v1/search -d '{\"q\": \"lamp\", \"facets\": [\"brand\", \"price\"]}'" >&2
-exec "$AISLE" serve --index "$DATA/index" --host "$HOST" --port "$PORT"
+echo "   catalog changes show up in search: psql \"$DATABASE_URL\" -c \"UPDATE products SET price = 9.99 WHERE id = 'S0001'\"" >&2
+"$AISLE" serve --index "$DATA/catalog-index" --host "$HOST" --port "$PORT"

@@ -3,7 +3,8 @@
 # Needs root (or sudo) only when something is missing.
 set -euo pipefail
 
-PACKAGES=(libicu-dev libstemmer-dev libzstd-dev)
+PACKAGES=(libicu-dev libstemmer-dev libzstd-dev libpq-dev libmongoc-dev libbson-dev postgresql redis-server)
+command -v python3 >/dev/null 2>&1 || PACKAGES+=(python3)   # scripts/mongo_wire_server.py, benchmarks
 
 missing=()
 for p in "${PACKAGES[@]}"; do

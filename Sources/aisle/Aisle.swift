@@ -13,7 +13,8 @@ struct Aisle: AsyncParsableCommand {
         abstract: "Aisle: a search-centric catalog engine for online shops.",
         version: "aisle \(version) (index format \(IndexMeta.formatVersion))",
         subcommands: [IndexCommand.self, SearchCommand.self, RunCommand.self, ServeCommand.self, UpdateCommand.self,
-                      CheckCommand.self, ExportCommand.self, InspectCommand.self, AnalyzeCommand.self, EvalCommand.self]
+                      CheckCommand.self, ExportCommand.self, InspectCommand.self, AnalyzeCommand.self, EvalCommand.self,
+                      CatalogCommand.self, ReindexCommand.self, SyncCommand.self]
     )
 }
 

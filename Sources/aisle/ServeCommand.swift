@@ -25,6 +25,7 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Make accepted writes searchable within this many milliseconds.") var refreshMs: Int = 100
     @Option(help: "Commit accepted writes at most this many milliseconds after they arrive.") var commitMs: Int = 2000
     @OptionGroup var rankingFlags: RankingFlags
+    @OptionGroup(title: "Catalog (follow PostgreSQL's change log when a database is given or DATABASE_URL is set)") var catalog: ServeCatalogOptions
 
     func run() async throws {
         let serving: ServingIndex
@@ -44,7 +45,8 @@ struct ServeCommand: AsyncParsableCommand {
         let docs = service.searcher.liveDocCount
         let h = host, p = port
         let mode = serving.updater == nil ? "read-only (another process writes)" : (tok?.isEmpty == false ? "writes with bearer token" : "writes disabled (no token)")
-        defer { serving.close() }
+        let sync = catalog.startSync(serving: serving)
+        defer { sync?.stop(); serving.close() }
         try await APIServer(service: service, serving: serving, token: tok).run(host: host, port: port) {
             stderr("serving \(formatCount(docs)) documents from \(index) on http://\(h):\(p), \(mode)")
         }

@@ -1,0 +1,152 @@
+import Foundation
+import Testing
+import AisleCatalog
+
+/// The catalog schema, loading and the change log against a real PostgreSQL (AISLE_TEST_DATABASE_URL).
+@Suite(.enabled(if: TestEnv.database != nil, Comment(rawValue: TestEnv.noDatabase)))
+struct PostgresTests {
+    static func products(_ n: Int, prefix: String = "P") -> [ProductRecord] {
+        (0..<n).map { i in
+            ProductRecord(id: String(format: "\(prefix)%04d", i), sku: "SKU\(i)", title: "Product \(i)", description: "desc \(i)",
+                          brand: "Brand \(i % 3)", category: ["Dept \(i % 2)", "Cat \(i % 4)", "Leaf \(i % 5)"],
+                          price: String(format: "%d.%02d", 10 + i, i % 100), currency: "USD", rating: i % 2 == 0 ? "4.5" : nil,
+                          reviewCount: i, available: 5 + i % 3)
+        }
+    }
+
+    @Test func migrationsAreVersionedAndIdempotent() throws {
+        let t = try TestDatabase()
+        let db = try CatalogDatabase(url: t.url, migrate: false)
+        #expect(try db.migrate() == CatalogMigrations.all.map { $0.version })
+        #expect(try db.migrate() == [])
+        let again = try CatalogDatabase(url: t.url)           // start-up applies nothing new
+        #expect(try again.schemaVersion() == CatalogMigrations.all.last!.version)
+        let rows = try db.conn.exec("SELECT version, name FROM schema_migrations ORDER BY version")
+        #expect(rows.count == CatalogMigrations.all.count)
+        let tables = Set(try db.conn.exec("SELECT tablename FROM pg_tables WHERE schemaname = 'public'").rows.compactMap { $0[0] })
+        #expect(tables.isSuperset(of: ["categories", "brands", "products", "inventory", "catalog_changes", "schema_migrations"]))
+    }
+
+    @Test func loadBuildsTheCategoryTreeBrandsAndInventoryAndIsIdempotent() throws {
+        let t = try TestDatabase()
+        let db = try CatalogDatabase(url: t.url)
+        let ps = Self.products(40)
+        try db.conn.transaction { try db.upsert(products: ps) }
+        #expect(try db.productCount() == 40)
+        let cats = try db.conn.exec("SELECT c.path, c.depth, p.path FROM categories c LEFT JOIN categories p ON p.id = c.parent_id ORDER BY c.path")
+        #expect(cats.count == 2 + 4 + 20)
+        for r in cats.rows {
+            let depth = Int(r[1]!)!
+            #expect(depth == 1 ? r[2] == nil : r[0]!.hasPrefix(r[2]! + " > "), "\(r)")
+        }
+        #expect(try db.conn.exec("SELECT count(*) FROM brands")[0, 0] == "3")
+        let back = try db.products(ids: ["P0003", "P0004", "nope"]).sorted { $0.id < $1.id }
+        #expect(back == [ps[3], ps[4]])
+        // The same rows again: nothing changes, nothing is logged.
+        let head = try db.latestPosition()
+        try db.conn.transaction { try db.upsert(products: ps) }
+        #expect(try db.latestPosition() == head)
+        #expect(try db.changes(after: head).isEmpty)
+        // One changed row: one change.
+        var c = ps
+        c[7].title = "Renamed"
+        try db.conn.transaction { try db.upsert(products: c) }
+        let ch = try db.changes(after: head)
+        #expect(ch.map { $0.productId } == ["P0007"] && ch.first?.kind == .update)
+    }
+
+    @Test func triggersLogEveryChangeInItsTransaction() throws {
+        let t = try TestDatabase()
+        let db = try CatalogDatabase(url: t.url)
+        try db.conn.transaction { try db.upsert(products: Self.products(5)) }
+        let inserted = try db.changes(after: .start)
+        #expect(Set(inserted.filter { $0.kind == .insert }.map { $0.productId }) == Set(Self.products(5).map { $0.id }))
+        #expect(inserted.filter { $0.kind == .stock }.count == 5)
+        var pos = inserted.last!.position
+        func next() throws -> [String] {
+            let c = try db.changes(after: pos)
+            if let l = c.last { pos = l.position }
+            return c.map { "\($0.productId):\($0.kind.rawValue)" }
+        }
+        #expect(try db.setPrice(id: "P0001", price: "9.99"))
+        #expect(try next() == ["P0001:price"])
+        #expect(try db.setStock(id: "P0002", available: 0))
+        #expect(try next() == ["P0002:stock"])
+        try db.conn.exec("UPDATE products SET description = 'new' WHERE id = $1", ["P0003"])
+        #expect(try next() == ["P0003:update"])
+        try db.conn.exec("UPDATE products SET title = title WHERE id = $1", ["P0003"])     // no real change
+        #expect(try next() == [])
+        #expect(try db.touchAttributes(ids: ["P0004"]) == 1)
+        #expect(try next() == ["P0004:update"])
+        try db.conn.exec("UPDATE brands SET name = 'Renamed' WHERE name = $1", ["Brand 0"])
+        #expect(Set(try next()) == ["P0000:update", "P0003:update"])
+        #expect(try db.delete(id: "P0000"))
+        #expect(Set(try next()) == ["P0000:delete", "P0000:stock"])
+        // A rolled-back transaction leaves nothing in the log.
+        try? db.conn.transaction {
+            _ = try db.setPrice(id: "P0001", price: "1.00")
+            throw CatalogError.input("roll back")
+        }
+        #expect(try next() == [])
+        // Ids cannot change.
+        #expect(throws: CatalogError.self) { try db.conn.exec("UPDATE products SET id = 'X' WHERE id = 'P0001'") }
+    }
+
+    /// The reader never moves past a change of a transaction that is still running: a change
+    /// committed later with a lower id is still delivered.
+    @Test func theLogIsReadOnlyBelowTheOldestRunningTransaction() throws {
+        let t = try TestDatabase()
+        let db = try CatalogDatabase(url: t.url)
+        try db.conn.transaction { try db.upsert(products: Self.products(3)) }
+        var pos = try db.latestPosition()
+        let slow = try CatalogDatabase(url: t.url)
+        try slow.conn.exec("BEGIN")
+        #expect(try slow.setPrice(id: "P0000", price: "1.11"))     // logged first, committed last
+        #expect(try db.setPrice(id: "P0001", price: "2.22"))
+        #expect(try db.changes(after: pos).isEmpty)                  // held back by the running transaction
+        try slow.conn.exec("COMMIT")
+        let got = try db.changes(after: pos)
+        #expect(got.map { $0.productId } == ["P0000", "P0001"])
+        pos = try #require(got.last).position
+        #expect(try db.changes(after: pos).isEmpty)
+        #expect(try db.pendingChanges(after: pos) == 0)
+    }
+
+    @Test func streamingReadsOneSnapshotInIdOrder() throws {
+        let t = try TestDatabase()
+        let db = try CatalogDatabase(url: t.url)
+        var ps = Self.products(25)
+        ps[3].status = "draft"
+        try db.conn.transaction { try db.upsert(products: ps) }
+        let writer = try CatalogDatabase(url: t.url)
+        var seen: [String] = []
+        var batches = 0
+        var start: ChangePosition?
+        try db.streamProducts(batchSize: 7, start: { p, total in
+            start = p
+            #expect(total == 24)
+        }, batch: { rows in
+            if batches == 0 { _ = try writer.setPrice(id: "P0020", price: "777") }   // after the snapshot
+            batches += 1
+            seen += rows.map { $0.id }
+            for r in rows where r.id == "P0020" { #expect(r.price != "777") }
+        })
+        #expect(seen == ps.filter { $0.isActive }.map { $0.id })
+        #expect(batches == 4)
+        // The change made during the stream comes after the stream's position.
+        let later = try db.changes(after: start!)
+        #expect(later.contains { $0.productId == "P0020" && $0.kind == .price })
+    }
+
+    @Test func listenWakesOnAChange() throws {
+        let t = try TestDatabase()
+        let db = try CatalogDatabase(url: t.url)
+        try db.conn.transaction { try db.upsert(products: Self.products(2)) }
+        try db.listen()
+        _ = try db.waitForChanges(timeout: 0)
+        let other = try CatalogDatabase(url: t.url)
+        #expect(try other.setPrice(id: "P0001", price: "3.50"))
+        #expect(try db.waitForChanges(timeout: 5))
+        #expect(try !db.waitForChanges(timeout: 0.05))
+    }
+}
