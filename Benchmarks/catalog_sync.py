@@ -211,6 +211,7 @@ class Stream:
         self.reserved = reserved
         self.rng = random.Random(seed)
         self.stop = threading.Event()
+        self.markers_done = threading.Event()   # set when the marker thread has made its last change
         self.sent = 0
         self.late_slices = 0
         self.markers = []          # [id, price, t_commit, t_found, probes]
@@ -286,13 +287,14 @@ class Stream:
             self.errors.append("markers: %r" % e)
         finally:
             pg.close()
+            self.markers_done.set()
 
     def prober(self, port_ref, titles, timeout, probe_ms):
         conn = None
         while True:
             with self.lock:
                 pending = [m for m in self.markers if m[3] is None and now() - m[2] < timeout]
-                done_all = self.stop.is_set() and not pending
+                done_all = self.markers_done.is_set() and not pending
             if done_all:
                 break
             if not pending:
@@ -359,6 +361,7 @@ def summarize(s, dur):
             "visibility_ms": {"p50": pct(found, 50), "p95": pct(found, 95), "p99": pct(found, 99),
                               "max": max(found) if found else None},
             "probes_per_marker": (sum(m[4] for m in s.markers) / len(s.markers)) if s.markers else None,
+            "missed": [(m[0], m[1]) for m in lost][:10],
             "errors": s.errors[:5]}
 
 
@@ -539,6 +542,8 @@ def main():
                                 "PASS" if C["pass"] else "FAIL"))
         for e in V["errors"] + C["errors"]:
             print("error: " + e)
+        for pid, price in V["missed"] + C["missed"]:
+            print("not found within %.0f s: %s at price %s" % (a.visibility_timeout, pid, price))
         if a.json:
             with open(a.json, "w") as f:
                 json.dump(out, f, indent=1)
