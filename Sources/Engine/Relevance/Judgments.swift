@@ -29,15 +29,7 @@ public struct Judgments: Sendable {
 
     /// Reads a judgment file; errors name the file and the line.
     public static func read(path: String) throws -> Judgments {
-        guard FileManager.default.fileExists(atPath: path) else { throw EngineError.input("judgment file \(path) does not exist") }
-        guard let data = FileManager.default.contents(atPath: path) else { throw EngineError.input("cannot read judgment file \(path)") }
-        do {
-            return try parse(String(decoding: data, as: UTF8.self))
-        } catch let EngineError.badLine(line, message) {
-            throw EngineError.input("\(path): line \(line): \(message)")
-        } catch let EngineError.input(m) {
-            throw EngineError.input("\(path): \(m)")
-        }
+        try readInputFile(path, kind: "judgment file", parse: parse)
     }
 
     public static func parse(_ text: String) throws -> Judgments {

@@ -58,15 +58,7 @@ public struct Run: Sendable {
     }
 
     public static func read(path: String) throws -> Run {
-        guard FileManager.default.fileExists(atPath: path) else { throw EngineError.input("run file \(path) does not exist") }
-        guard let data = FileManager.default.contents(atPath: path) else { throw EngineError.input("cannot read run file \(path)") }
-        do {
-            return try parse(String(decoding: data, as: UTF8.self))
-        } catch let EngineError.badLine(line, message) {
-            throw EngineError.input("\(path): line \(line): \(message)")
-        } catch let EngineError.input(m) {
-            throw EngineError.input("\(path): \(m)")
-        }
+        try readInputFile(path, kind: "run file", parse: parse)
     }
 
     public static func parse(_ text: String) throws -> Run {
@@ -138,5 +130,18 @@ public struct Run: Sendable {
     static func formatScore(_ d: Double) -> String {
         if let f = Float(exactly: d) { return "\(f)" }
         return "\(d)"
+    }
+}
+
+/// Reads a text input file (judgments, runs) and parses it; errors name the file and the line.
+func readInputFile<T>(_ path: String, kind: String, parse: (String) throws -> T) throws -> T {
+    guard FileManager.default.fileExists(atPath: path) else { throw EngineError.input("\(kind) \(path) does not exist") }
+    guard let data = FileManager.default.contents(atPath: path) else { throw EngineError.input("cannot read \(kind) \(path)") }
+    do {
+        return try parse(String(decoding: data, as: UTF8.self))
+    } catch let EngineError.badLine(line, message) {
+        throw EngineError.input("\(path): line \(line): \(message)")
+    } catch let EngineError.input(m) {
+        throw EngineError.input("\(path): \(m)")
     }
 }
