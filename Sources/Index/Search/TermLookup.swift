@@ -20,31 +20,18 @@ extension Searcher {
 
     /// Terms of `slot` within `maxEdits` (optimal string alignment distance over bytes) of `term`
     /// that share its first `prefixLength` bytes, best first (fewest edits, then most documents,
-    /// then byte order), at most `limit`. The term itself is not included. Like Lucene's fuzzy
-    /// query, the shared prefix bounds the scan to one part of the dictionary.
+    /// then byte order), at most `limit`. The term itself is not included. Scans each segment's
+    /// `FuzzyVocabulary` (terms grouped by length, filtered by a byte signature before the distance).
     public func fuzzyTerms(slot: Int, term: [UInt8], maxEdits: Int, prefixLength: Int = 1, limit: Int = 16) throws -> [FuzzyCandidate] {
         guard slot >= 0 && slot < layout.slotCount else { throw IndexError.invalidQuery("no field with slot \(slot)") }
         guard maxEdits > 0, limit > 0, !term.isEmpty else { return [] }
         let p = min(max(prefixLength, 0), term.count)
-        let seekKey = SegmentReader.key(slot: slot, term: Array(term[0..<p]))
         var found: [[UInt8]: (edits: Int, df: Int)] = [:]
         var scratch = EditDistanceScratch()
         for s in segments {
-            var it = try s.terms.seek(seekKey)
-            while try it.next() {
-                let k = it.key
-                guard k.count >= seekKey.count, k[0..<seekKey.count].elementsEqual(seekKey) else { break }
-                let candidateLength = k.count - 2
-                guard abs(candidateLength - term.count) <= maxEdits else { continue }
-                let d = k.withUnsafeBufferPointer { kb in
-                    term.withUnsafeBufferPointer { tb in
-                        scratch.distance(tb, UnsafeBufferPointer(rebasing: kb[2...]), bound: maxEdits)
-                    }
-                }
-                guard d > 0 && d <= maxEdits else { continue }
-                let t = Array(k[2...])
+            try s.fuzzy.vocabulary(segment: s, slot: slot).scan(term: term, maxEdits: maxEdits, prefixLength: p, scratch: &scratch) { t, d, df in
                 let prev = found[t]?.df ?? 0
-                found[t] = (d, prev + Int(it.info.docCount))
+                found[t] = (d, prev + df)
             }
         }
         return found.map { FuzzyCandidate(term: $0.key, edits: $0.value.edits, docFrequency: $0.value.df) }

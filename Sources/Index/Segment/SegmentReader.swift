@@ -18,6 +18,8 @@ public final class SegmentReader: @unchecked Sendable {
     let sideFiles: [IndexFile]
     /// Numeric fields whose column comes from the committed in-place updates file.
     public let updatedFields: [Int]
+    /// Terms laid out for typo lookups, built on first use (shared with readers over the same files).
+    let fuzzy: FuzzyVocabularies
     /// Document slots, deleted ones included (doc numbers run 0 ..< docCount).
     public var docCount: Int { meta.docCount }
     /// Documents not deleted.
@@ -40,12 +42,14 @@ public final class SegmentReader: @unchecked Sendable {
         self.deleted = deleted.flatMap { $0.count > 0 ? $0 : nil }
         sideFiles = base.sideFiles
         updatedFields = base.updatedFields
+        fuzzy = base.fuzzy
     }
 
     /// Opens the segment's files; `verify` checks every file's checksum first.
     public init(directory: String, meta: SegmentMeta, textFieldCount: Int, verify: Bool) throws {
         self.meta = meta
         self.directory = directory
+        fuzzy = FuzzyVocabularies()
         func open(_ c: SegmentComponent) throws -> IndexFile {
             let name = c.fileName(segment: meta.id)
             let f = try IndexFile(path: directory + "/" + name, kind: c.kind, version: c.version, verify: verify)

@@ -1,0 +1,88 @@
+/// The terms of one slot of a segment, laid out for fuzzy scans: grouped by length (a term of
+/// length n is within e edits only of terms of length n-e ... n+e), each with its document
+/// frequency and a 64-bit signature of the bytes it contains. One edit changes the set of a term's
+/// bytes by at most two members (a substitution drops one and adds one; an insertion or a deletion
+/// changes one; a transposition none), so terms whose signatures differ in more than 2e bits are
+/// skipped without computing a distance. Built once per segment on first use, from the
+/// dictionary, and shared by every searcher over that segment.
+final class FuzzyVocabulary: Sendable {
+    /// Terms of one length, concatenated, with their document frequencies and signatures.
+    struct LengthGroup: Sendable {
+        var bytes: [UInt8] = []
+        var docFrequencies: [UInt32] = []
+        var signatures: [UInt64] = []
+    }
+
+    /// Indexed by term length.
+    let groups: [LengthGroup]
+    let termCount: Int
+
+    init(segment: SegmentReader, slot: Int) throws {
+        var groups: [LengthGroup] = []
+        var count = 0
+        let prefix = SegmentReader.key(slot: slot, term: [])
+        var it = try segment.terms.seek(prefix)
+        while try it.next() {
+            guard it.slot == slot else { break }
+            let length = it.key.count - 2
+            guard length > 0 else { continue }
+            if groups.count <= length { groups += Array(repeating: LengthGroup(), count: length + 1 - groups.count) }
+            groups[length].bytes.append(contentsOf: it.key[2...])
+            groups[length].docFrequencies.append(it.info.docCount)
+            groups[length].signatures.append(Self.signature(it.key[2...]))
+            count += 1
+        }
+        self.groups = groups
+        termCount = count
+    }
+
+    @inline(__always) static func signature<C: Collection>(_ term: C) -> UInt64 where C.Element == UInt8 {
+        var s: UInt64 = 0
+        for b in term { s |= 1 << UInt64(b & 63) }
+        return s
+    }
+
+    /// Every term within `maxEdits` of `term` (0 excluded) that starts with its first `prefixLength`
+    /// bytes, passed to `found` with its distance and document frequency.
+    func scan(term: [UInt8], maxEdits: Int, prefixLength: Int, scratch: inout EditDistanceScratch,
+              found: ([UInt8], Int, Int) -> Void) {
+        let n = term.count
+        let sig = Self.signature(term)
+        let maxBits = 2 * maxEdits
+        term.withUnsafeBufferPointer { tb in
+            for length in max(1, n - maxEdits)...(n + maxEdits) where length < groups.count {
+                let g = groups[length]
+                g.bytes.withUnsafeBufferPointer { bytes in
+                    for i in 0..<g.signatures.count where (g.signatures[i] ^ sig).nonzeroBitCount <= maxBits {
+                        let candidate = UnsafeBufferPointer(rebasing: bytes[(i * length)..<((i + 1) * length)])
+                        if prefixLength > 0 {
+                            guard length >= prefixLength else { continue }
+                            var same = true
+                            for k in 0..<prefixLength where candidate[k] != tb[k] { same = false; break }
+                            guard same else { continue }
+                        }
+                        let d = scratch.distance(tb, candidate, bound: maxEdits)
+                        if d > 0 && d <= maxEdits { found(Array(candidate), d, Int(g.docFrequencies[i])) }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// A segment's fuzzy vocabularies per slot, built on first use (thread-safe).
+final class FuzzyVocabularies: @unchecked Sendable {
+    private let lock = StateLock()
+    private var bySlot: [Int: FuzzyVocabulary] = [:]
+
+    func vocabulary(segment: SegmentReader, slot: Int) throws -> FuzzyVocabulary {
+        if let v = lock.withLock({ bySlot[slot] }) { return v }
+        // Built outside the lock (two racing builders make equal vocabularies; the first one stays).
+        let v = try FuzzyVocabulary(segment: segment, slot: slot)
+        return lock.withLock {
+            if let old = bySlot[slot] { return old }
+            bySlot[slot] = v
+            return v
+        }
+    }
+}
