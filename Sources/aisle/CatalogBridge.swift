@@ -201,7 +201,7 @@ final class CatalogSync: @unchecked Sendable {
     }
 
     let url: String
-    let attributes: any AttributeStore
+    let attributeStore: AttributeStoreLoader
     let serving: ServingIndex
     let options: Options
     private let stopFlag = Atomic<Bool>(false)
@@ -209,14 +209,17 @@ final class CatalogSync: @unchecked Sendable {
     private var thread: Thread?
     private let log: (String) -> Void
 
-    init(url: String, attributes: any AttributeStore, serving: ServingIndex, options: Options = Options(),
+    init(url: String, attributes: AttributeStoreLoader, serving: ServingIndex, options: Options = Options(),
          log: @escaping (String) -> Void = { stderr($0) }) {
         self.url = url
-        self.attributes = attributes
+        self.attributeStore = attributes
         self.serving = serving
         self.options = options
         self.log = log
     }
+
+    /// The attribute documents, waiting for them only when a change needs them (an upsert).
+    var attributes: any AttributeStore { get throws { try attributeStore.get() } }
 
     var status: Status { state.withLock { $0 } }
 
@@ -336,7 +339,7 @@ final class CatalogSync: @unchecked Sendable {
         for p in try db.products(ids: order) { rows[p.id] = p }
         let numbersOnly: Set<CatalogChange.Kind> = [.price, .stock]
         let full = order.filter { id in rows[id]?.isActive == true && !kinds[id]!.isSubset(of: numbersOnly) }
-        var docs = try attributes.documents(ids: full)
+        var docs = full.isEmpty ? [:] : try attributes.documents(ids: full)
         var sets = 0, upserts = 0, deletes = 0
         for id in order {
             let line: String
@@ -377,6 +380,40 @@ final class CatalogSync: @unchecked Sendable {
                 return true
             }
         }
+    }
+}
+
+/// An attribute store opened on a thread of its own (the file store reads the whole file, seconds
+/// for a million documents), so that a server answers searches and applies price and stock changes
+/// meanwhile; what needs the documents waits for them.
+final class AttributeStoreLoader: @unchecked Sendable {
+    private let cond = NSCondition()
+    private var result: Result<any AttributeStore, Error>?
+
+    /// Already open.
+    init(ready store: any AttributeStore) {
+        result = .success(store)
+    }
+
+    /// Opens the store in the background.
+    init(opening open: @escaping @Sendable () throws -> any AttributeStore) {
+        let t = Thread { [self] in
+            let r = Result { try open() }
+            cond.lock()
+            result = r
+            cond.broadcast()
+            cond.unlock()
+        }
+        t.name = "aisle-attribute-store"
+        t.start()
+    }
+
+    func get() throws -> any AttributeStore {
+        cond.lock()
+        while result == nil { cond.wait() }
+        let r = result!
+        cond.unlock()
+        return try r.get()
     }
 }
 

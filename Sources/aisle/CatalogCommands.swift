@@ -297,7 +297,7 @@ struct SyncCommand: ParsableCommand {
             serving.start()
             var so = CatalogSync.Options()
             so.commitInterval = Double(max(10, commitMs)) / 1000
-            let sync = CatalogSync(url: s.url, attributes: s.attributes, serving: serving, options: so)
+            let sync = CatalogSync(url: s.url, attributes: AttributeStoreLoader(ready: s.attributes), serving: serving, options: so)
             signal(SIGINT, SIG_IGN)
             signal(SIGTERM, SIG_IGN)
             let signals = [SIGINT, SIGTERM].map { sig -> DispatchSourceSignal in
@@ -347,14 +347,19 @@ struct ServeCatalogOptions: ParsableArguments {
             stderr("catalog sync: not following the catalog (another process writes the index)")
             return nil
         }
-        do {
-            let s = try CatalogStores.open(database: url, attributes: stores.attributes)
-            let sync = CatalogSync(url: s.url, attributes: s.attributes, serving: serving)
-            sync.start()
-            return sync
-        } catch {
-            stderr("catalog sync: not following the catalog: \(describe(error))")
-            return nil
-        }
+        // The attribute documents load in the background: searches (and price and stock changes)
+        // do not wait for them.
+        let file = stores.attributes
+        let attributes = AttributeStoreLoader(opening: {
+            do {
+                return try AttributeStores.open(mongoURI: nil, file: file)
+            } catch {
+                stderr("catalog sync: cannot open the attribute documents (changes other than price and stock wait for them): \(describe(error))")
+                throw error
+            }
+        })
+        let sync = CatalogSync(url: url, attributes: attributes, serving: serving)
+        sync.start()
+        return sync
     }
 }
