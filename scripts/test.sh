@@ -17,6 +17,14 @@ if [ -z "${AISLE_TEST_DATABASE_URL:-}" ]; then
   unset DATABASE_URL REDIS_URL MONGODB_URI
 fi
 
+# pytrec_eval (trec_eval's code, from PyPI) for the cross-checks of `aisle eval` against score.py;
+# without it (no network) those tests skip, saying so.
+if ! python3 -c "import pytrec_eval" >/dev/null 2>&1; then
+  python3 -m pip install --quiet pytrec-eval-terrier >/dev/null 2>&1 \
+    || python3 -m pip install --quiet --break-system-packages pytrec-eval-terrier >/dev/null 2>&1 \
+    || echo "test: could not install pytrec-eval-terrier; the score.py cross-checks will skip" >&2
+fi
+
 echo "== build" >&2
 swift build --build-tests
 echo "== test" >&2
@@ -24,4 +32,17 @@ swift test --skip-build "$@"
 if [ $# -eq 0 ]; then
   echo "== relevance gate (corpora/relevance/baseline.json)" >&2
   "$(swift build --show-bin-path)/aisle" eval gate --baseline corpora/relevance/baseline.json --quiet
+  if python3 -c "import pytrec_eval" >/dev/null 2>&1; then
+    echo "== aisle eval against trec_eval (pytrec_eval) on the fixture run" >&2
+    BIN="$(swift build --show-bin-path)/aisle"
+    WORK="$(mktemp -d)"
+    "$BIN" index --corpus corpora/sample-catalog.jsonl --index "$WORK/index" --quiet
+    "$BIN" eval --index "$WORK/index" --queries corpora/relevance/queries.tsv --qrels corpora/relevance/qrels.tsv \
+      --options-json '{"operator": "or"}' --write-run "$WORK/run.txt" --quiet >/dev/null
+    python3 scripts/check_eval.py "$WORK/run.txt" corpora/relevance/qrels.tsv --aisle "$BIN" -- --k 1,5,10 --recall-k 10,100 | tail -1
+    python3 scripts/check_eval.py "$WORK/run.txt" corpora/relevance/qrels.tsv --aisle "$BIN" -- --condensed --rel-min-gain 2 --min-judged 3 | tail -1
+    rm -rf "$WORK"
+  else
+    echo "== skipped: aisle eval against trec_eval (python3 cannot import pytrec_eval)" >&2
+  fi
 fi
