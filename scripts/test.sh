@@ -30,11 +30,11 @@ swift build --build-tests
 echo "== test" >&2
 swift test --skip-build "$@"
 if [ $# -eq 0 ]; then
+  BIN="$(swift build --show-bin-path)/aisle"
   echo "== relevance gate (corpora/relevance/baseline.json)" >&2
-  "$(swift build --show-bin-path)/aisle" eval gate --baseline corpora/relevance/baseline.json --quiet
+  "$BIN" eval gate --baseline corpora/relevance/baseline.json --quiet
   if python3 -c "import pytrec_eval" >/dev/null 2>&1; then
     echo "== aisle eval against trec_eval (pytrec_eval) on the fixture run" >&2
-    BIN="$(swift build --show-bin-path)/aisle"
     WORK="$(mktemp -d)"
     "$BIN" index --corpus corpora/sample-catalog.jsonl --index "$WORK/index" --quiet
     "$BIN" eval --index "$WORK/index" --queries corpora/relevance/queries.tsv --qrels corpora/relevance/qrels.tsv \

@@ -303,6 +303,13 @@ struct CatalogCLITests {
         #expect(eventually(10) { price("S0002") == 12.34 }, "\((try? String(contentsOfFile: e.dir + "/serve.log", encoding: .utf8)) ?? "")")
         #expect(try db.delete(id: "G00003"))
         #expect(eventually(10) { Self.get("http://127.0.0.1:\(port)/api/v1/products/G00003").0 == 404 })
+        // A title change is an upsert, which joins the attribute documents (the server loads them in
+        // the background): the new title is searchable together with the product's attributes.
+        try db.conn.exec("UPDATE products SET title = $2 WHERE id = $1", ["G00002", "Retitled beacon lamp"])
+        #expect(eventually(10) {
+            let (_, r) = Self.get("http://127.0.0.1:\(port)/api/v1/products/search?q=%2Bbeacon%20%2Battributes.color:c2")
+            return r?["results"]?.arrayValue?.first?["id"]?.stringValue == "G00002"
+        }, "\((try? String(contentsOfFile: e.dir + "/serve.log", encoding: .utf8)) ?? "")")
         // A rebuild publishes a new generation: the server switches and keeps following from the
         // rebuild's position; a change made after the rebuild's snapshot is applied to it.
         #expect(try e.run(["reindex", "--index", idx, "--quiet"]).status == 0)

@@ -15,11 +15,9 @@ final class FuzzyVocabulary: Sendable {
 
     /// Indexed by term length.
     let groups: [LengthGroup]
-    let termCount: Int
 
     init(segment: SegmentReader, slot: Int) throws {
         var groups: [LengthGroup] = []
-        var count = 0
         let prefix = SegmentReader.key(slot: slot, term: [])
         var it = try segment.terms.seek(prefix)
         while try it.next() {
@@ -30,10 +28,8 @@ final class FuzzyVocabulary: Sendable {
             groups[length].bytes.append(contentsOf: it.key[2...])
             groups[length].docFrequencies.append(it.info.docCount)
             groups[length].signatures.append(Self.signature(it.key[2...]))
-            count += 1
         }
         self.groups = groups
-        termCount = count
     }
 
     @inline(__always) static func signature<C: Collection>(_ term: C) -> UInt64 where C.Element == UInt8 {
