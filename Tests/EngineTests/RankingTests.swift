@@ -169,6 +169,23 @@ import Testing
         #expect(!(try search("copper pipe", op: "and")).relaxed)
     }
 
+    @Test func relaxationKeepsFieldClausesRequired() throws {
+        // No title has copper and toilet: the words relax, the field clause typed in the query stays a filter.
+        #expect(try search("copper title:toilet", op: "and", ranking: #"{"relax": false}"#).total == 0)
+        let r = try search("copper title:toilet", op: "and", limit: 50)
+        #expect(r.relaxed)
+        let toilets = Set(Self.titles.filter { $0.1.lowercased().contains("toilet") }.map { $0.0 })
+        #expect(Set(ids(r)) == toilets, "every toilet, and nothing else (no copper pipes)")
+        // A group of field clauses is a filter too; a plain OR request is left as it was asked.
+        let g = try search("copper (title:seat OR title:plunger)", op: "and", limit: 50)
+        #expect(g.relaxed)
+        #expect(Set(ids(g)) == ["T01", "T02", "T20"])
+        #expect(Set(ids(try search("copper title:toilet", op: "or", limit: 50))).isSuperset(of: ["T11", "T12", "T13"]))
+        // Field clauses only, nothing has both: no relaxation, no results.
+        let none = try search("title:copper title:toilet", op: "and")
+        #expect(none.total == 0 && !none.relaxed)
+    }
+
     @Test func feedbackReordersOnlyTheTailAndIsTheSameAtEveryPageSize() throws {
         // The first 10 are the query's own; any window is a prefix of the longest one.
         let long = ids(try search("white toilet pipe", limit: 50))

@@ -26,6 +26,9 @@ public struct QueryParser: Sendable {
     public var defaultOperator: DefaultOperator
     /// Text fields searched by unqualified words (nil: all).
     public var defaultFields: Set<String>?
+    /// With the OR operator, field clauses (`brand:acme`, `color:"dark red"`) are still required:
+    /// AND → OR relaxation makes the words optional, never a filter typed into the query.
+    public var fieldClausesRequired = false
 
     public init(layout: SchemaLayout, defaultOperator: DefaultOperator = .and) throws {
         self.layout = layout
@@ -366,6 +369,10 @@ public struct QueryParser: Sendable {
                 if let q = try build(inner, clauses: &clauses, expander: expander) { must.append(q) }
             default:
                 guard let q = try build(p, clauses: &clauses, expander: expander) else { continue }
+                if op == .or && fieldClausesRequired && Self.isFieldClause(p) {
+                    must.append(q)
+                    continue
+                }
                 // A multi-term word under AND is itself a must-list: flatten it.
                 if op == .and, case .boolean(let b) = q, b.should.isEmpty, b.mustNot.isEmpty, !b.must.isEmpty {
                     must += b.must
@@ -388,6 +395,19 @@ public struct QueryParser: Sendable {
             return .boolean(BooleanQuery(must: must, should: should, mustNot: excluded))
         }
         return must.first ?? should.first
+    }
+
+    /// A word or phrase qualified with a field (`brand:acme`), or a group of them
+    /// (`(color:red OR color:blue)`).
+    static func isFieldClause(_ n: Node) -> Bool {
+        switch n {
+        case .word(let field, _, _, _), .phrase(let field, _, _, _): return field != nil
+        case .required(let inner): return isFieldClause(inner)
+        case .or(let parts), .and(let parts), .implicit(let parts):
+            return parts.contains { if case .not = $0 { return false }; return true }
+                && parts.allSatisfy { if case .not = $0 { return true }; return isFieldClause($0) }
+        case .not: return false
+        }
     }
 
     private func isPlainTermList(_ qs: [Query]) -> Bool {

@@ -41,6 +41,8 @@ public final class SearchService: Sendable {
         var fieldCount: Int
         var parserAnd: QueryParser
         var parserOr: QueryParser
+        /// OR for AND → OR relaxation: the words become optional, field clauses stay required.
+        var parserRelaxed: QueryParser
         var resolver: RequestResolver
         /// Numeric and boolean fields: displayed from doc values, which in-place updates change.
         var numericNames: Set<String>
@@ -50,6 +52,8 @@ public final class SearchService: Sendable {
             parserAnd = try QueryParser(layout: layout, defaultOperator: .and)
             parserOr = parserAnd
             parserOr.defaultOperator = .or
+            parserRelaxed = parserOr
+            parserRelaxed.fieldClausesRequired = true
             resolver = RequestResolver(schema: layout.schema, layout: layout)
             numericNames = Set(layout.schema.fields.filter { $0.type == .numeric || $0.type == .boolean }.map { $0.name })
         }
@@ -138,13 +142,14 @@ public final class SearchService: Sendable {
         try spec(for: request, in: searcher)
     }
 
-    func spec(for request: SearchRequest, in s: Searcher, op: DefaultOperator? = nil) throws -> (SearchSpec, [String]) {
+    /// `relaxing`: the request's AND relaxed to OR (words optional, field clauses required).
+    func spec(for request: SearchRequest, in s: Searcher, relaxing: Bool = false) throws -> (SearchSpec, [String]) {
         try request.validate()
         let ctx = try context(s)
         let filters = try ctx.resolver.filters(request.filters)
         let facets = try ctx.resolver.facets(request.facets, filters: filters)
         let sort = try ctx.resolver.sort(request.sort)
-        let parser = (op ?? request.op) == .and ? ctx.parserAnd : ctx.parserOr
+        let parser = relaxing ? ctx.parserRelaxed : request.op == .and ? ctx.parserAnd : ctx.parserOr
         let ranking = try rankingOptions(for: request, layout: s.layout)
         let full = try parser.parse(request.q, expander: expander(ranking, ctx: ctx, searcher: s))
         // Rewritten queries rank in two phases: the flat form finds the matches (the same ones) and
@@ -189,7 +194,7 @@ public final class SearchService: Sendable {
         // AND → OR: too few products have every word; the words become optional.
         let ranking = try rankingOptions(for: request, layout: searcher.layout)
         if request.op == .and, outcome.totalHits < ranking.relaxBelow, ranking.relax, request.searchAfter == nil {
-            let (orSpec, _) = try self.spec(for: request, in: searcher, op: .or)
+            let (orSpec, _) = try self.spec(for: request, in: searcher, relaxing: true)
             if orSpec.query != spec.query {
                 let more = try run(orSpec)
                 if more.totalHits > outcome.totalHits {
