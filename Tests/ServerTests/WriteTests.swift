@@ -184,6 +184,37 @@ import Testing
         #expect(try await price(api, "S0004") == 3, "bad requests changed nothing")
     }
 
+    @Test func typoVocabulariesOfNewSegmentsAreBuiltInTheBackground() async throws {
+        let (sv, service, dir) = try Self.serving()
+        defer { sv.close(); try? FileManager.default.removeItem(atPath: dir) }
+        func built(_ s: Searcher) -> Bool {
+            s.segments.allSatisfy { seg in s.layout.textGroups.indices.allSatisfy { seg.fuzzy.isBuilt(slot: $0) } }
+        }
+        func waitUntilBuilt() async throws -> Bool {
+            for _ in 0..<500 {
+                sv.tick()
+                if built(sv.searcher) { return true }
+                try await Task.sleep(nanoseconds: 10_000_000)
+            }
+            return false
+        }
+        #expect(!built(sv.searcher), "nothing is built when the index opens")
+        #expect(try await waitUntilBuilt(), "the opened segments' vocabularies are built")
+        let first = sv.fuzzyVocabulariesWarmed
+        #expect(first > 0)
+        // A write makes a new segment; after the refresh, it is built too (and the old ones not again).
+        let api = APIServer(service: service, serving: sv, token: Self.token)
+        let put = try await call(api, .put, "/api/v1/products/W0001?refresh=true", body: #"{"title": "Quartzite Kettle"}"#)
+        #expect(put.status == 200 || put.status == 201)
+        #expect(sv.searcher.segments.count >= 2)
+        #expect(try await waitUntilBuilt())
+        #expect(sv.fuzzyVocabulariesWarmed > first)
+        #expect(sv.fuzzyVocabulariesWarmed <= first + sv.searcher.layout.textGroups.count * (sv.searcher.segments.count - 1))
+        // And a typo query finds the new product through it.
+        let r = try await call(api, .post, "/api/v1/search", body: #"{"q": "qaurtzite kettle", "operator": "and"}"#, token: nil)
+        #expect(r.json["hits"]?.arrayValue?.compactMap { $0["id"]?.stringValue } == ["W0001"])
+    }
+
     @Test func servingSwitchesToARebuiltGenerationAndRetiresTheOld() throws {
         let (sv0, _, dir) = try Self.serving()
         sv0.close()

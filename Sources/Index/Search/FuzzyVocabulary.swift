@@ -71,6 +71,8 @@ final class FuzzyVocabularies: @unchecked Sendable {
     private let lock = StateLock()
     private var bySlot: [Int: FuzzyVocabulary] = [:]
 
+    func isBuilt(slot: Int) -> Bool { lock.withLock { bySlot[slot] != nil } }
+
     func vocabulary(segment: SegmentReader, slot: Int) throws -> FuzzyVocabulary {
         if let v = lock.withLock({ bySlot[slot] }) { return v }
         // Built outside the lock (two racing builders make equal vocabularies; the first one stays).

@@ -9,6 +9,25 @@ public struct FuzzyCandidate: Sendable, Equatable {
     public var docFrequency: Int
 }
 
+/// Builds the typo vocabularies of a snapshot's segments (`Searcher.fuzzyWarmup()`).
+public struct FuzzyWarmup: @unchecked Sendable {
+    let segments: [SegmentReader]
+    let slots: Int
+
+    /// Builds what is not built yet; returns how many vocabularies it built.
+    @discardableResult
+    public func run() throws -> Int {
+        var built = 0
+        for s in segments {
+            for slot in 0..<slots where !s.fuzzy.isBuilt(slot: slot) {
+                _ = try s.fuzzy.vocabulary(segment: s, slot: slot)
+                built += 1
+            }
+        }
+        return built
+    }
+}
+
 extension Searcher {
     /// Documents containing `term` in `slot`, summed over segments.
     public func docFrequency(slot: Int, term: [UInt8]) throws -> Int {
@@ -17,6 +36,16 @@ extension Searcher {
         for s in segments { n += Int(try s.termInfo(slot: slot, term: term)?.docCount ?? 0) }
         return n
     }
+
+    /// Builds the typo vocabularies (what `fuzzyTerms` scans) of the text slots of every segment
+    /// that has none yet, so that the first typo query reaching a new segment does not pay for it
+    /// (about 40 ms for a 1M-product segment). Returns how many it built.
+    @discardableResult
+    public func warmFuzzyVocabularies() throws -> Int { try fuzzyWarmup().run() }
+
+    /// The same work as `warmFuzzyVocabularies`, to run later (on another thread) without keeping
+    /// this snapshot alive: it holds the segments only.
+    public func fuzzyWarmup() -> FuzzyWarmup { FuzzyWarmup(segments: segments, slots: layout.textGroups.count) }
 
     /// Terms of `slot` within `maxEdits` (optimal string alignment distance over bytes) of `term`
     /// that share its first `prefixLength` bytes, best first (fewest edits, then most documents,
