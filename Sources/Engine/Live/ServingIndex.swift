@@ -78,8 +78,6 @@ public final class ServingIndex: @unchecked Sendable {
         set { lock.withLock { _lastError = newValue } }
     }
     private var _lastError: String?
-    /// The snapshot whose segments' typo vocabularies were last built in the background.
-    private var warmedSearcher: ObjectIdentifier?
     private let warming = Atomic<Bool>(false)
     /// Typo vocabularies built in the background so far (for tests).
     public var fuzzyVocabulariesWarmed: Int { warmedCount.load(ordering: .relaxed) }
@@ -170,12 +168,10 @@ public final class ServingIndex: @unchecked Sendable {
     /// generation switches) on a background queue, off the search path and off this thread, one
     /// round at a time.
     func warmNewSegments(_ s: Searcher) {
-        let id = ObjectIdentifier(s)
-        guard id != warmedSearcher, warming.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged else { return }
-        warmedSearcher = id
         // The work holds the segments, not the snapshot: a retired generation is removed as soon
         // as no search holds a snapshot of it.
         let work = s.fuzzyWarmup()
+        guard !work.isDone, warming.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged else { return }
         DispatchQueue.global(qos: .utility).async { [self] in
             defer { warming.store(false, ordering: .releasing) }
             if let n = try? work.run() { warmedCount.add(n, ordering: .relaxed) }

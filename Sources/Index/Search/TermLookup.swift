@@ -14,6 +14,11 @@ public struct FuzzyWarmup: @unchecked Sendable {
     let segments: [SegmentReader]
     let slots: Int
 
+    /// Every vocabulary is built already.
+    public var isDone: Bool {
+        segments.allSatisfy { s in (0..<slots).allSatisfy { s.fuzzy.isBuilt(slot: $0) } }
+    }
+
     /// Builds what is not built yet; returns how many vocabularies it built.
     @discardableResult
     public func run() throws -> Int {
@@ -37,14 +42,9 @@ extension Searcher {
         return n
     }
 
-    /// Builds the typo vocabularies (what `fuzzyTerms` scans) of the text slots of every segment
-    /// that has none yet, so that the first typo query reaching a new segment does not pay for it
-    /// (about 40 ms for a 1M-product segment). Returns how many it built.
-    @discardableResult
-    public func warmFuzzyVocabularies() throws -> Int { try fuzzyWarmup().run() }
-
-    /// The same work as `warmFuzzyVocabularies`, to run later (on another thread) without keeping
-    /// this snapshot alive: it holds the segments only.
+    /// Building the typo vocabularies (what `fuzzyTerms` scans) of the text slots ahead of the first
+    /// typo query that reaches a segment (about 40 ms for a 1M-product segment), to run on another
+    /// thread without keeping this snapshot alive: it holds the segments only.
     public func fuzzyWarmup() -> FuzzyWarmup { FuzzyWarmup(segments: segments, slots: layout.textGroups.count) }
 
     /// Terms of `slot` within `maxEdits` (optimal string alignment distance over bytes) of `term`
