@@ -33,6 +33,8 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-extras", from: "1.35.2"),
     ],
     targets: [
         // C shims. ICU's public header must include no ICU header (Foundation ships its own ICU).
@@ -67,7 +69,11 @@ let package = Package(
         ),
         .target(
             name: "AisleServer",
-            dependencies: ["AisleEngine", .product(name: "Hummingbird", package: "hummingbird")],
+            dependencies: ["AisleEngine", "AisleIndex", "AisleAnalyzer",
+                           .product(name: "Hummingbird", package: "hummingbird"),
+                           .product(name: "HummingbirdCore", package: "hummingbird"),
+                           .product(name: "NIOCore", package: "swift-nio"),
+                           .product(name: "NIOHTTPTypes", package: "swift-nio-extras")],
             path: "Sources/Server",
             swiftSettings: swiftSettings
         ),

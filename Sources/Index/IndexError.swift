@@ -18,6 +18,8 @@ public enum IndexError: Error, CustomStringConvertible, Equatable, Sendable {
     case locked(path: String, holder: String)
     /// The writer was closed.
     case closed(String)
+    /// A search ran past its deadline (`SearchDeadline`) and stopped.
+    case timedOut(milliseconds: Int)
 
     public var description: String {
         switch self {
@@ -32,6 +34,7 @@ public enum IndexError: Error, CustomStringConvertible, Equatable, Sendable {
         case .locked(let path, let holder):
             return "the index at \(path) is open for writing by \(holder) (one writer at a time; stop it or send the changes to it)"
         case .closed(let m): return "the index writer is closed: \(m)"
+        case .timedOut(let ms): return "the search ran past its deadline of \(ms) ms and was stopped"
         }
     }
 }

@@ -3,7 +3,9 @@ import AisleEngine
 import AisleIndex
 import Foundation
 import Hummingbird
+import HummingbirdCore
 import NIOCore
+import Synchronization
 
 /// The HTTP JSON API over a search service.
 ///
@@ -17,16 +19,76 @@ public struct APIServer: Sendable {
     public static let maxBulkBody = 32 << 20
     public static let maxPageLimit = 100
 
+    /// How the server shares its machine: threads, queues and connection limits.
+    public struct Options: Sendable {
+        /// Threads that run searches (default: twice the cores, at least 4: a slow search does not
+        /// hold up the others).
+        public var searchThreads = max(4, 2 * ProcessInfo.processInfo.activeProcessorCount)
+        /// Searches waiting for a thread at most; past that the answer is 503 at once.
+        public var searchQueue = 64
+        /// Writes run one at a time on their own thread; at most this many wait.
+        public var writeQueue = 16
+        /// A search running longer than this (seconds) lowers its thread's priority.
+        public var demoteAfter = 0.02
+        public var connections = ConnectionLimits()
+        public init() {}
+    }
+
     public let service: SearchService
     /// The live index behind the write endpoints (nil: a fixed index, writes answer 405).
     public let serving: ServingIndex?
     /// Bearer token the write endpoints require (nil: writes are disabled).
     public let token: String?
+    public let options: Options
+    let searchPool: WorkPool
+    let writePool: WorkPool
+    let connections = ConnectionCounter()
 
-    public init(service: SearchService, serving: ServingIndex? = nil, token: String? = nil) {
+    public init(service: SearchService, serving: ServingIndex? = nil, token: String? = nil, options: Options = Options()) {
         self.service = service
         self.serving = serving
         self.token = token.flatMap { $0.isEmpty ? nil : $0 }
+        self.options = options
+        searchPool = WorkPool(name: "aisle-search", threads: options.searchThreads, queueLimit: options.searchQueue)
+        writePool = WorkPool(name: "aisle-write", threads: 1, queueLimit: options.writeQueue)
+    }
+
+    /// Runs a search-side handler on the search pool, with the service's deadline (counted from
+    /// now, queueing included); 503 when the pool is full or the deadline passes.
+    func searching(_ body: @escaping @Sendable (SearchDeadline?) throws -> Response) async -> Response {
+        let deadline = service.makeDeadline()
+        let pool = searchPool
+        if let d = deadline, options.demoteAfter > 0 {
+            d.slowAfter = UInt64(options.demoteAfter * 1e9)
+            d.onSlow = { WorkPool.demoteCurrentThread(pool) }
+        }
+        do {
+            return try await pool.submit { [api = self] in
+                if let d = deadline, d.checkNow() { throw IndexError.timedOut(milliseconds: Int(api.service.limits.timeout * 1000)) }
+                return api.handle { try body(deadline) }
+            }
+        } catch let b as WorkPool.Busy {
+            return busy("the server is busy: \(b.queued) searches are waiting; retry shortly")
+        } catch {
+            return handle { throw error }
+        }
+    }
+
+    /// Runs a write on the write thread (one at a time, in arrival order); 503 when its queue is full.
+    func writing(_ body: @escaping @Sendable () throws -> Response) async -> Response {
+        do {
+            return try await writePool.submit { [api = self] in api.handle { try body() } }
+        } catch let b as WorkPool.Busy {
+            return busy("the server is busy: \(b.queued) writes are waiting; retry shortly")
+        } catch {
+            return handle { throw error }
+        }
+    }
+
+    func busy(_ message: String) -> Response {
+        var r = json(503, .object([("error", .string(message))]))
+        r.headers[.retryAfter] = "1"
+        return r
     }
 
     public func makeRouter() -> Router<BasicRequestContext> {
@@ -36,7 +98,14 @@ public struct APIServer: Sendable {
             let s = api.service.searcher
             var obj: [(String, JSONValue)] = [("status", .string("ok")), ("documents", .number(Double(s.liveDocCount))),
                                               ("segments", .number(Double(s.segments.count))),
-                                              ("commit", .number(Double(s.meta.generation)))]
+                                              ("commit", .number(Double(s.meta.generation))),
+                                              ("searches_running", .number(Double(api.searchPool.active))),
+                                              ("searches_queued", .number(Double(api.searchPool.queued))),
+                                              ("searches_refused", .number(Double(api.searchPool.rejected.load(ordering: .relaxed)))),
+                                              ("searches_demoted", .number(Double(api.searchPool.demotions.load(ordering: .relaxed)))),
+                                              ("connections", .number(Double(api.connections.open.load(ordering: .relaxed)))),
+                                              ("connections_refused", .number(Double(api.connections.refused.load(ordering: .relaxed)))),
+                                              ("connections_timed_out", .number(Double(api.connections.timedOut.load(ordering: .relaxed))))]
             if let sv = api.serving {
                 obj.append(("index_generation", .string(sv.generationName)))
                 obj.append(("writable", .bool(sv.updater != nil && api.token != nil)))
@@ -49,48 +118,62 @@ public struct APIServer: Sendable {
                      body: .init(byteBuffer: ByteBuffer(string: OpenAPI.document)))
         }
         router.get("/api/v1/products/search") { request, _ in
-            api.handle { try api.productSearch(query: request.uri.query) }
+            let query = request.uri.query
+            return await api.searching { d in try api.productSearch(query: query, deadline: d) }
         }
         router.get("/api/v1/products/{id}") { _, context in
             let id = context.parameters.get("id") ?? ""
-            return api.handle { try api.product(id: id) }
+            return await api.searching { _ in try api.product(id: id) }
         }
         router.put("/api/v1/products/{id}") { request, context in
             let id = context.parameters.get("id") ?? ""
             if let denied = api.authorize(request) { return denied }
             guard let body = await api.collect(request, upTo: Self.maxBody) else { return api.tooLarge("request body larger than \(Self.maxBody) bytes") }
-            return api.handle { try api.write(request) { u in try api.put(id: id, body: body, updater: u) } }
+            let query = request.uri.query
+            return await api.writing { try api.write(query) { u in try api.put(id: id, body: body, updater: u) } }
         }
         router.patch("/api/v1/products/{id}") { request, context in
             let id = context.parameters.get("id") ?? ""
             if let denied = api.authorize(request) { return denied }
             guard let body = await api.collect(request, upTo: Self.maxBody) else { return api.tooLarge("request body larger than \(Self.maxBody) bytes") }
-            return api.handle { try api.write(request) { u in try api.patch(id: id, body: body, updater: u) } }
+            let query = request.uri.query
+            return await api.writing { try api.write(query) { u in try api.patch(id: id, body: body, updater: u) } }
         }
         router.delete("/api/v1/products/{id}") { request, context in
             let id = context.parameters.get("id") ?? ""
             if let denied = api.authorize(request) { return denied }
-            return api.handle { try api.write(request) { u in try api.delete(id: id, updater: u) } }
+            let query = request.uri.query
+            return await api.writing { try api.write(query) { u in try api.delete(id: id, updater: u) } }
         }
         router.post("/api/v1/products/_bulk") { request, _ in
             if let denied = api.authorize(request) { return denied }
             guard let body = await api.collect(request, upTo: Self.maxBulkBody) else { return api.tooLarge("bulk body larger than \(Self.maxBulkBody) bytes; send smaller batches") }
-            return api.handle { try api.write(request) { u in try api.bulk(body: body, request: request, updater: u) } }
+            let query = request.uri.query
+            return await api.writing { try api.write(query) { u in try api.bulk(body: body, query: query, updater: u) } }
         }
         router.post("/api/v1/search") { request, _ in
             guard let body = await api.collect(request, upTo: Self.maxBody) else {
                 return api.tooLarge("request body larger than \(Self.maxBody) bytes")
             }
-            return api.handle { try api.search(body: body) }
+            return await api.searching { d in try api.search(body: body, deadline: d) }
         }
         return router
     }
 
+    /// The HTTP/1 channel: connection cap, idle and read timeouts.
+    func serverBuilder() -> HTTPServerBuilder {
+        let limits = options.connections, counter = connections
+        return .http1(configuration: .init(additionalChannelHandlers: [ConnectionGuard(limits: limits, counter: counter)]))
+    }
+
     /// Runs the server until it is stopped.
     public func run(host: String, port: Int, onStart: (@Sendable () -> Void)? = nil) async throws {
-        let app = Application(router: makeRouter(), configuration: .init(address: .hostname(host, port: port), serverName: "aisle"),
+        let app = Application(router: makeRouter(), server: serverBuilder(),
+                              configuration: .init(address: .hostname(host, port: port), serverName: "aisle"),
                               onServerRunning: { _ in onStart?() })
         try await app.runService()
+        searchPool.stop()
+        writePool.stop()
     }
 
     // MARK: - Handlers
@@ -111,6 +194,12 @@ public struct APIServer: Sendable {
             return json(400, .object([("error", .string(e.description))]))
         } catch let e as IndexError {
             if case .invalidQuery(let m) = e { return json(400, .object([("error", .string(m))])) }
+            if case .invalidDocument(let m) = e { return json(400, .object([("error", .string(m))])) }
+            if case .timedOut = e {
+                var r = json(503, .object([("error", .string(e.description + "; narrow the query or retry"))]))
+                r.headers[.retryAfter] = "1"
+                return r
+            }
             return json(500, .object([("error", .string("internal error: \(e.description)"))]))
         } catch {
             return json(500, .object([("error", .string("internal error: \(error)"))]))
@@ -131,7 +220,7 @@ public struct APIServer: Sendable {
     static let searchParameters: Set<String> = ["q", "category", "brand", "min_price", "max_price", "in_stock", "sort", "page", "limit"]
 
     /// The shop page: parameters to a request with brand, category and price facets, exact total.
-    func productSearch(query: String?) throws -> Response {
+    func productSearch(query: String?, deadline: SearchDeadline? = nil) throws -> Response {
         let t0 = DispatchTime.now().uptimeNanoseconds
         let qs = try QueryString(query)
         for (k, _) in qs.pairs where !Self.searchParameters.contains(k) && !k.hasPrefix("attributes.") {
@@ -165,7 +254,7 @@ public struct APIServer: Sendable {
             req.sort = s
         }
         req.facets = [FacetRequest(name: "brand", size: 20), FacetRequest(name: "category"), FacetRequest(name: "price")]
-        let res = try service.search(req, startedAt: t0)
+        let res = try service.search(req, startedAt: t0, deadline: deadline)
         let terms = Snippets.queryTerms(req.q, service: service)
         var w = JSONWriter(capacity: 4096)
         w.raw("{\"results\":[")
@@ -209,13 +298,19 @@ public struct APIServer: Sendable {
         } else {
             w.raw("}")
         }
+        if res.relaxed { w.raw(",\"relaxed\":true") }
+        if res.lenientSyntax { w.raw(",\"query_syntax\":\"lenient\"") }
+        if !res.warnings.isEmpty {
+            w.raw(",\"warnings\":")
+            w.value(.array(res.warnings.map { .string($0) }))
+        }
         w.raw(",\"took_us\":")
         w.number(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1000)
         w.raw("}")
         return bytes(200, w.bytes)
     }
 
-    func search(body: ByteBuffer) throws -> Response {
+    func search(body: ByteBuffer, deadline: SearchDeadline? = nil) throws -> Response {
         let t0 = DispatchTime.now().uptimeNanoseconds
         let data = Array(body.readableBytesView)
         guard !data.isEmpty else { throw APIError.badRequest("the request body is empty; send the query JSON") }
@@ -224,7 +319,7 @@ public struct APIServer: Sendable {
             do { try tape.parse(p) } catch let e as JSONError { throw APIError.badRequest(e.description) }
             return try SearchRequest.parse(tape: tape, node: tape.root)
         }
-        let res = try service.search(req, startedAt: t0)
+        let res = try service.search(req, startedAt: t0, deadline: deadline)
         var w = JSONWriter(capacity: 4096)
         SearchService.json(res, into: &w)
         return bytes(200, w.bytes)
@@ -268,14 +363,14 @@ public struct APIServer: Sendable {
     }
 
     /// Runs a write against the live index; `?refresh=true` makes it searchable before answering.
-    func write(_ request: Request, _ body: (IndexUpdater) throws -> Response) throws -> Response {
+    func write(_ query: String?, _ body: (IndexUpdater) throws -> Response) throws -> Response {
         guard let serving else {
             throw APIError(status: 405, message: "this server serves a fixed index; writes need aisle serve over a live index")
         }
         guard let u = serving.updater else {
             throw APIError(status: 409, message: "another process holds this index's write lock; this server only follows its commits")
         }
-        let qs = try QueryString(request.uri.query)
+        let qs = try QueryString(query)
         for (k, _) in qs.pairs where !["refresh", "atomic"].contains(k) {
             throw APIError.badRequest("unknown parameter \"\(k.prefix(40))\" (refresh, atomic)")
         }
@@ -290,60 +385,69 @@ public struct APIServer: Sendable {
         }
     }
 
-    /// PUT: the body is the product; its id (if any) must be the path's.
+    /// PUT: the body is the product (a JSON object, parsed once); its id (if any) must be the path's.
     func put(id: String, body: ByteBuffer, updater: IndexUpdater) throws -> Response {
         try Self.checkId(id)
         let data = Array(body.readableBytesView)
         guard let open = data.firstIndex(where: { $0 != 0x20 && $0 != 0x09 && $0 != 0x0A && $0 != 0x0D }), data[open] == UInt8(ascii: "{") else {
             throw APIError.badRequest("the body must be the product as a JSON object")
         }
-        let value: JSONValue
-        do { value = try JSONValue.parse(String(decoding: data, as: UTF8.self)) } catch { throw APIError.badRequest(error.description) }
-        guard let members = value.objectValue else { throw APIError.badRequest("the body must be the product as a JSON object") }
-        let idField = updater.index.schema.idField
-        if let given = value[idField] ?? value["id"], given.stringValue != id {
-            throw APIError.badRequest("the body's \(idField) differs from the path's product id \"\(id)\"")
-        }
-        var w = JSONWriter(capacity: data.count + 64)
-        w.value(.object([("op", .string("upsert")), (idField, .string(id))] + members.filter { $0.0 != idField && $0.0 != "op" }))
-        let line = w.bytes
-        let (_, _) = try line.withUnsafeBufferPointer { p in
-            do { return try updater.apply(line: p) } catch let e as EngineError { throw APIError.badRequest(e.description) }
+        try Self.writing {
+            try data.withUnsafeBufferPointer { p in
+                do { try updater.upsert(id: id, body: p) } catch let e as EngineError { throw APIError.badRequest(e.description) }
+            }
         }
         return json(200, .object([("result", .string("upserted")), ("id", .string(id))]))
     }
 
-    /// PATCH: numeric and boolean fields set in place.
+    /// PATCH: numeric and boolean fields set in place (the body parsed once).
     func patch(id: String, body: ByteBuffer, updater: IndexUpdater) throws -> Response {
         try Self.checkId(id)
         let data = Array(body.readableBytesView)
-        let value: JSONValue
-        do { value = try JSONValue.parse(String(decoding: data, as: UTF8.self)) } catch { throw APIError.badRequest(error.description) }
-        guard let members = value.objectValue else { throw APIError.badRequest("the body must be a JSON object of fields to set, e.g. {\"price\": 12.5}") }
-        var w = JSONWriter(capacity: data.count + 64)
-        w.value(.object([("op", .string("set")), ("id", .string(id))] + members.filter { $0.0 != "op" && $0.0 != "id" }))
-        let line = w.bytes
-        let (_, found) = try line.withUnsafeBufferPointer { p in
-            do { return try updater.apply(line: p) } catch let e as EngineError { throw APIError.badRequest(e.description) }
+        let found = try Self.writing {
+            try data.withUnsafeBufferPointer { p in
+                do { return try updater.set(id: id, body: p) } catch let e as EngineError { throw APIError.badRequest(e.description) }
+            }
         }
         guard found else { throw APIError.notFound("no product with id \"\(id)\"") }
         return json(200, .object([("result", .string("updated")), ("id", .string(id))]))
     }
 
+    /// Runs one write: a document the index refuses is 400; an index that cannot write (a full
+    /// disk, a closed writer) is 503, and nothing of the write was applied.
+    static func writing<T>(_ body: () throws -> T) throws -> T {
+        do {
+            return try body()
+        } catch let e as IndexError {
+            switch e {
+            case .invalidDocument(let m), .schema(let m): throw APIError.badRequest(m)
+            case .io, .closed:
+                throw APIError(status: 503, message: "the index could not write (\(e.description)); nothing was changed, retry later")
+            default: throw e
+            }
+        }
+    }
+
     func delete(id: String, updater: IndexUpdater) throws -> Response {
         try Self.checkId(id)
-        guard try updater.apply(.delete(id: id)) else { throw APIError.notFound("no product with id \"\(id)\"") }
+        guard try Self.writing({ try updater.apply(.delete(id: id)) }) else { throw APIError.notFound("no product with id \"\(id)\"") }
         return json(200, .object([("result", .string("deleted")), ("id", .string(id))]))
     }
 
     /// NDJSON of change lines; bad lines are reported and skipped (`atomic=true`: the batch is
     /// rejected whole, 400, nothing applied).
-    func bulk(body: ByteBuffer, request: Request, updater: IndexUpdater) throws -> Response {
-        let qs = try QueryString(request.uri.query)
+    func bulk(body: ByteBuffer, query: String?, updater: IndexUpdater) throws -> Response {
+        let qs = try QueryString(query)
         let atomic = try qs.one("atomic") == "true"
         let data = Array(body.readableBytesView)
         guard !data.isEmpty else { throw APIError.badRequest("the body is empty; send change lines (NDJSON)") }
         let report = try data.withUnsafeBufferPointer { try updater.apply(lines: $0, atomic: atomic) }
+        if report.stoppedAtLine != nil {
+            // The index could not write: the report lists what was applied; the rest can be resent.
+            var r = json(503, report.json)
+            r.headers[.retryAfter] = "1"
+            return r
+        }
         return json(report.rejected ? 400 : 200, report.json)
     }
 }

@@ -196,6 +196,10 @@ final class CatalogSync: @unchecked Sendable {
         var sets = 0
         var upserts = 0
         var deletes = 0
+        /// Rows the index refused (a price out of range, too many attribute keys...): skipped and
+        /// reported, never retried forever.
+        var skipped = 0
+        var lastSkipped: String?
         var lastError: String?
         var running = false
     }
@@ -372,12 +376,24 @@ final class CatalogSync: @unchecked Sendable {
     private func applyLine(_ line: String, _ updater: IndexUpdater) throws -> Bool {
         var bytes = Array(line.utf8)
         return try bytes.withUnsafeMutableBufferPointer { b in
+            func skip(_ message: String) -> Bool {
+                // A row the index cannot take (a price beyond the schema's range, too many attribute
+                // keys): reported and skipped, so one bad row never stops the sync; the product keeps
+                // its last good state in the index.
+                let m = "catalog sync: skipped a row the index refuses: \(message) (change \(line.prefix(120)))"
+                log(m)
+                state.withLock { $0.skipped += 1; $0.lastSkipped = m }
+                return true
+            }
             do {
                 return try updater.apply(line: UnsafeBufferPointer(b)).1
             } catch let e as EngineError {
-                // A row the index cannot take (should not happen: the catalog validates): report, skip.
-                log("catalog sync: cannot apply \(line.prefix(120)): \(e.description)")
-                return true
+                return skip(e.description)
+            } catch let e as IndexError {
+                switch e {
+                case .invalidDocument(let m), .schema(let m): return skip(m)
+                default: throw e
+                }
             }
         }
     }

@@ -316,7 +316,7 @@ struct SyncCommand: ParsableCommand {
                 if let head, let p = st.committed, p >= head { break }
                 if !st.running { break }
                 if Date().timeIntervalSince(lastReport) >= 10, st.applied != reported {
-                    stderr("catalog sync: \(formatCount(st.applied)) changes applied (\(formatCount(st.sets)) sets, \(formatCount(st.upserts)) upserts, \(formatCount(st.deletes)) deletes), position \(st.position.map { "\($0)" } ?? "-")")
+                    stderr("catalog sync: \(formatCount(st.applied)) changes applied (\(formatCount(st.sets)) sets, \(formatCount(st.upserts)) upserts, \(formatCount(st.deletes)) deletes, \(formatCount(st.skipped)) bad rows skipped), position \(st.position.map { "\($0)" } ?? "-")")
                     lastReport = Date()
                     reported = st.applied
                 }
@@ -326,7 +326,7 @@ struct SyncCommand: ParsableCommand {
             _ = signals
             serving.close()
             let st = sync.status
-            stderr("catalog sync stopped: \(formatCount(st.applied)) changes applied (\(formatCount(st.sets)) sets, \(formatCount(st.upserts)) upserts, \(formatCount(st.deletes)) deletes), committed position \(st.committed.map { "\($0)" } ?? "-")")
+            stderr("catalog sync stopped: \(formatCount(st.applied)) changes applied (\(formatCount(st.sets)) sets, \(formatCount(st.upserts)) upserts, \(formatCount(st.deletes)) deletes, \(formatCount(st.skipped)) bad rows skipped), committed position \(st.committed.map { "\($0)" } ?? "-")")
             if st.position == nil, let e = st.lastError { throw CatalogError.input(e) }
         } catch let e as ExitCode {
             throw e

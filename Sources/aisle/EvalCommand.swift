@@ -113,7 +113,8 @@ func readQueries(_ path: String) throws -> [QueryRecord] {
 func searchRun(index: String, queries: [QueryRecord], options: JSONValue?, depth: Int, threads: Int, quiet: Bool,
                label: String = "searching", synonyms: String? = nil) throws -> [(query: String, docs: [RankedDoc])] {
     guard FileManager.default.fileExists(atPath: index) else { throw EngineError.input("index directory \(index) does not exist") }
-    let service = try SearchService(searcher: try Searcher.open(directory: index), synonyms: try SynonymSource.from(flag: synonyms))
+    let service = try SearchService(searcher: try Searcher.open(directory: index), synonyms: try SynonymSource.from(flag: synonyms),
+                                    limits: .offline)
     let runner = try SearchRunner(service: service, options: options, depth: depth)
     let bar = ProgressBar(label: label, total: queries.count, unit: "queries", enabled: quiet ? false : nil)
     let t0 = Date()

@@ -41,7 +41,9 @@ struct UpdateCommand: ParsableCommand {
                     bar.advance(by: end - last, items: 1)
                     last = end
                 }
-                if !report.rejected { try live.commit(userData: ["changes_file": changes, "changes_lines": String(report.lines)]) }
+                if !report.rejected && report.stoppedAtLine == nil {
+                    try live.commit(userData: ["changes_file": changes, "changes_lines": String(report.lines)])
+                }
             } else {
                 // In chunks of whole lines, committing after each.
                 var start = 0
@@ -62,6 +64,13 @@ struct UpdateCommand: ParsableCommand {
                     report.notFound += r.notFound
                     report.errors += r.errors
                     report.lines += r.lines
+                    if let stop = r.stoppedAtLine {
+                        report.stoppedAtLine = stop
+                        report.notAttempted = r.notAttempted
+                        var rest = end
+                        while rest < data.count { if data[rest] == 0x0A { report.notAttempted += 1 }; rest += 1 }
+                        break
+                    }
                     lines += n
                     lineNo += n
                     try live.commit(userData: ["changes_file": changes, "changes_lines": String(lines + (end == data.count && data.last != 0x0A ? 1 : 0))])
@@ -70,6 +79,14 @@ struct UpdateCommand: ParsableCommand {
                 }
             }
             bar.finish()
+            if let stop = report.stoppedAtLine {
+                // The index could not write: say exactly what was applied, and keep it if the disk allows.
+                let message = report.errors.last?.message ?? "write failed"
+                let kept = (try? live.commit(userData: ["changes_file": changes, "changes_lines": String(stop - 1)])) != nil
+                stderr("stopped at line \(stop): \(message)")
+                stderr("lines before \(stop) were applied (\(formatCount(report.applied)) changes, \(kept ? "committed" : "NOT committed: the commit failed too")); line \(stop) and \(formatCount(report.notAttempted)) later line\(report.notAttempted == 1 ? "" : "s") were not")
+                throw ExitCode(1)
+            }
             live.waitForMerges()
             let secs = Date().timeIntervalSince(t0)
             if report.rejected {

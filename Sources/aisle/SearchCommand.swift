@@ -18,6 +18,7 @@ struct SearchCommand: ParsableCommand {
     @Flag(help: "Read JSON requests from standard input, one per line.") var stdin = false
     @Flag(help: "Count every match exactly (slower for broad queries).") var exactTotal = false
     @Flag(help: "Do not verify file checksums when opening the index.") var noVerify = false
+    @Flag(help: "Search the plain words when the query's syntax is broken (as the HTTP API does), instead of an error.") var lenient = false
     @OptionGroup var rankingFlags: RankingFlags
     @Argument(help: "The query (query-string syntax: words, \"phrases\"~slop, -exclusions, OR, field:value, prefix*).")
     var query: [String] = []
@@ -36,6 +37,7 @@ struct SearchCommand: ParsableCommand {
             }
             var req = SearchRequest(q: query.joined(separator: " "), op: op, limit: limit, offset: offset)
             req.explain = explain
+            req.syntax = lenient ? .lenient : .strict
             req.fields = ["*"]
             if exactTotal { req.trackTotalHits = .exact }
             let res = try service.search(req)

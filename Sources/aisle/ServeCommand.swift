@@ -24,6 +24,14 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Bearer token for write endpoints (default: $AISLE_API_TOKEN).") var token: String?
     @Option(help: "Make accepted writes searchable within this many milliseconds.") var refreshMs: Int = 100
     @Option(help: "Commit accepted writes at most this many milliseconds after they arrive.") var commitMs: Int = 2000
+    @Option(help: ArgumentHelp("What one search may cost, over the defaults: a JSON object or a file holding one (e.g. '{\"timeout_ms\": 1000}'); see README, \"Limits\".",
+                               valueName: "json|file"))
+    var limits: String?
+    @Option(help: "Threads that run searches (default: twice the cores, at least 4).") var searchThreads: Int?
+    @Option(help: "Searches that may wait for a thread; more are answered 503 at once.") var searchQueue: Int = 64
+    @Option(help: "Open connections at most; more are closed at once.") var maxConnections: Int = 512
+    @Option(help: "Close a connection with no request in progress after this many milliseconds (slow or idle clients).") var idleTimeoutMs: Int = 15_000
+    @Option(help: "A request's body must arrive within this many milliseconds of its head.") var readTimeoutMs: Int = 10_000
     @OptionGroup var rankingFlags: RankingFlags
     @OptionGroup(title: "Catalog (follow PostgreSQL's change log when a database is given or DATABASE_URL is set)") var catalog: ServeCatalogOptions
 
@@ -34,12 +42,23 @@ struct ServeCommand: AsyncParsableCommand {
             var o = ServingIndex.Options()
             o.refreshInterval = Double(max(5, refreshMs)) / 1000
             o.commitInterval = Double(max(10, commitMs)) / 1000
+            guard (1...65535).contains(port) else { throw EngineError.input("--port must be from 1 to 65535, got \(port)") }
+            guard searchThreads.map({ (1...1024).contains($0) }) ?? true, (0...100_000).contains(searchQueue),
+                  (1...1_000_000).contains(maxConnections), idleTimeoutMs >= 0, readTimeoutMs >= 0 else {
+                throw EngineError.input("--search-threads must be 1 to 1024, --search-queue 0 to 100000, --max-connections 1 to 1000000, timeouts not negative")
+            }
             serving = try ServingIndex(root: index, options: o)
             service = try SearchService(source: { serving.searcher }, ranking: try rankingFlags.options(),
-                                        synonyms: try rankingFlags.synonymSource())
+                                        synonyms: try rankingFlags.synonymSource(), limits: try Self.loadLimits(limits))
         } catch {
             throw fail(describe(error))
         }
+        var options = APIServer.Options()
+        if let searchThreads { options.searchThreads = searchThreads }
+        options.searchQueue = searchQueue
+        options.connections.maxConnections = maxConnections
+        options.connections.idleTimeout = Double(idleTimeoutMs) / 1000
+        options.connections.readTimeout = Double(readTimeoutMs) / 1000
         serving.start()
         let tok = token ?? ProcessInfo.processInfo.environment["AISLE_API_TOKEN"]
         let docs = service.searcher.liveDocCount
@@ -47,8 +66,25 @@ struct ServeCommand: AsyncParsableCommand {
         let mode = serving.updater == nil ? "read-only (another process writes)" : (tok?.isEmpty == false ? "writes with bearer token" : "writes disabled (no token)")
         let sync = catalog.startSync(serving: serving)
         defer { sync?.stop(); serving.close() }
-        try await APIServer(service: service, serving: serving, token: tok).run(host: host, port: port) {
+        try await APIServer(service: service, serving: serving, token: tok, options: options).run(host: host, port: port) {
             stderr("serving \(formatCount(docs)) documents from \(index) on http://\(h):\(p), \(mode)")
         }
+    }
+
+    /// `--limits`: a JSON object or a file holding one, over the defaults.
+    static func loadLimits(_ flag: String?) throws -> SearchLimits {
+        var l = SearchLimits()
+        guard let flag else { return l }
+        let text: String
+        if flag.trimmingCharacters(in: .whitespaces).hasPrefix("{") {
+            text = flag
+        } else {
+            guard let d = FileManager.default.contents(atPath: flag) else { throw EngineError.input("cannot read limits file \(flag)") }
+            text = String(decoding: d, as: UTF8.self)
+        }
+        let v: JSONValue
+        do { v = try JSONValue.parse(text) } catch { throw EngineError.input("--limits: \(error)") }
+        do { try l.apply(v) } catch let e as EngineError { throw EngineError.input("--limits: \(e.description)") }
+        return l
     }
 }

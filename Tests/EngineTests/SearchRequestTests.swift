@@ -49,14 +49,15 @@ import Testing
     @Test func batchModeAnswersEveryLineInOrder() throws {
         let (svc, _, dir) = try buildIndex(corpus: fixture("sample-catalog.jsonl"))
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let input = [#"{"q":"sofa","limit":2}"#, "not json", #"{"q":"\"unclosed"}"#, "", #"{"q":"lamp","operator":"or","limit":1}"#].joined(separator: "\n") + "\n"
+        let input = [#"{"q":"sofa","limit":2}"#, "not json", #"{"q":"\"unclosed","syntax":"strict"}"#, "", #"{"q":"lamp","operator":"or","limit":1}"#,
+                     #"{"q":"\"velvet sofa"}"#].joined(separator: "\n") + "\n"
         let inPipe = Pipe(), outPipe = Pipe()
         inPipe.fileHandleForWriting.write(Data(input.utf8))
         try inPipe.fileHandleForWriting.close()
         svc.serveLines(input: inPipe.fileHandleForReading, output: outPipe.fileHandleForWriting)
         try outPipe.fileHandleForWriting.close()
         let lines = String(decoding: outPipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).split(separator: "\n")
-        #expect(lines.count == 4)
+        #expect(lines.count == 5)
         let first = try JSONValue.parse(String(lines[0]))
         #expect(first["hits"]?.arrayValue?.count == 2)
         #expect(first["total"]?.numberValue ?? 0 >= 2)
@@ -64,5 +65,8 @@ import Testing
         #expect(try JSONValue.parse(String(lines[1]))["error"]?.stringValue?.contains("invalid JSON") == true)
         #expect(try JSONValue.parse(String(lines[2]))["error"]?.stringValue?.contains("never closed") == true)
         #expect(try JSONValue.parse(String(lines[3]))["hits"]?.arrayValue?.count == 1)
+        // JSON requests are lenient by default: the unclosed quote searches the plain words, and says so.
+        let lenient = try JSONValue.parse(String(lines[4]))
+        #expect(lenient["query_syntax"]?.stringValue == "lenient" && (lenient["hits"]?.arrayValue?.count ?? 0) >= 1)
     }
 }

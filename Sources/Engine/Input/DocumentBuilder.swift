@@ -108,14 +108,23 @@ public final class DocumentBuilder {
         return node
     }
 
-    /// Builds the document of one JSON line.
-    public func build(json line: UnsafeBufferPointer<UInt8>, into doc: inout IndexDocument) throws {
+    /// Builds the document of one JSON line. `id`: the document's id when the record has none (a
+    /// record that has one must agree with it).
+    public func build(json line: UnsafeBufferPointer<UInt8>, into doc: inout IndexDocument, id: String? = nil) throws {
         doc.reset()
         do { try tape.parse(line) } catch { throw EngineError.input(error.description) }
         guard tape.kind(tape.root) == .object else { throw EngineError.input("a record must be a JSON object") }
         for f in fields {
             guard let node = resolve(f.path, literal: f.literalKey) else { continue }
             try add(node: node, field: f, doc: &doc)
+        }
+        if let id {
+            if doc.id.isEmpty {
+                doc.id = id
+                doc.addStored(field: fields[idField].ordinal, value: .string(id))
+            } else if doc.id != id {
+                throw EngineError.input("the body's \(fields[idField].def.name) \"\(doc.id.prefix(60))\" differs from the product id \"\(id.prefix(60))\"")
+            }
         }
         if doc.id.isEmpty { throw EngineError.input("missing id (field \"\(fields[idField].def.name)\")") }
         for p in patterns {
@@ -126,16 +135,14 @@ public final class DocumentBuilder {
             }
             var members: [(String, Int)] = []
             tape.forEachMember(obj) { k, v in members.append((tape.string(k), v)) }
+            // New keys are registered together: all of them or, past the index's limit, none.
+            let unknown = members.map { p.prefix + $0.0 }.filter { instanceOrdinals[$0] == nil }
+            if !unknown.isEmpty {
+                for (name, o) in zip(unknown, try writer.fieldOrdinals(unknown)) { if let o { instanceOrdinals[name] = o } }
+            }
             for (k, v) in members {
                 let name = p.prefix + k
-                let ordinal: Int
-                if let o = instanceOrdinals[name] {
-                    ordinal = o
-                } else {
-                    guard let o = try writer.fieldOrdinal(name) else { continue }
-                    instanceOrdinals[name] = o
-                    ordinal = o
-                }
+                guard let ordinal = instanceOrdinals[name] else { continue }
                 var def = p.def
                 def.name = name
                 try add(node: v, field: Compiled(ordinal: ordinal, def: def, literalKey: name, path: [], analyzer: nil), doc: &doc)
@@ -227,13 +234,13 @@ public final class DocumentBuilder {
                         if f.def.isKeywordIndexed { doc.addKeyword(field: f.ordinal, value: s) }
                         if f.def.isStored { storedValues.append(.string(s)) }
                     }
-                    pos = next + IndexLimits.valuePositionGap
+                    pos = next.addingReportingOverflow(IndexLimits.valuePositionGap).overflow ? .max : next + IndexLimits.valuePositionGap
                 case .number, .bool:
                     let s = String(decoding: tape.rawBytes(v), as: UTF8.self)
                     let next = try s.utf8.withContiguousStorageIfAvailable { try addText($0, field: f, position: pos, doc: &doc) } ?? pos
                     if f.def.isKeywordIndexed { doc.addKeyword(field: f.ordinal, value: s) }
                     if f.def.isStored { storedValues.append(.string(s)) }
-                    pos = next + IndexLimits.valuePositionGap
+                    pos = next.addingReportingOverflow(IndexLimits.valuePositionGap).overflow ? .max : next + IndexLimits.valuePositionGap
                 default:
                     throw EngineError.input("field \(name): expected text, found \(describe(k))")
                 }
@@ -273,6 +280,7 @@ public final class DocumentBuilder {
                     d = x
                 default: throw EngineError.input("field \(name): expected a number, found \(describe(k))")
                 }
+                if let problem = f.def.numberProblem(d) { throw EngineError.input(problem) }
                 doc.addNumber(field: f.ordinal, value: d)
                 if f.def.isStored { storedValues.append(d == d.rounded() && abs(d) < 1e15 ? .int(Int64(d)) : .double(d)) }
             }

@@ -39,6 +39,7 @@ public struct JSONTape {
     /// Parses one JSON document (surrounding whitespace allowed).
     public mutating func parse(_ input: UnsafeBufferPointer<UInt8>) throws(JSONError) {
         nodes.removeAll(keepingCapacity: true)
+        guard input.count < Int(UInt32.max) else { throw JSONError(offset: 0, message: "a JSON document of 4 GiB or more") }
         base = input.baseAddress ?? UnsafePointer(bitPattern: 1)!
         length = input.count
         var p = 0
@@ -204,8 +205,22 @@ public struct JSONTape {
             if p < length && (base[p] == UInt8(ascii: "+") || base[p] == UInt8(ascii: "-")) { p += 1 }
             guard p < length, isDigit(base[p]) else { throw JSONError(offset: start, message: "bad number: exponent digits expected") }
             while p < length && isDigit(base[p]) { p += 1 }
+            try checkRange(start, p)
+        } else if p - start > 300 {
+            try checkRange(start, p)
         }
         nodes.append(Node(kind: .number, flag: false, start: UInt32(start), end: UInt32(p), next: UInt32(nodes.count + 1), count: 0))
+    }
+
+    /// A number beyond `Double`'s range (`1e999`) is an error, not infinity: every consumer would
+    /// otherwise have to tell infinity from a real value (re-encoded, it becomes `null`).
+    private func checkRange(_ start: Int, _ end: Int) throws(JSONError) {
+        var buf = [CChar](repeating: 0, count: end - start + 1)
+        for k in 0..<(end - start) { buf[k] = CChar(bitPattern: base[start + k]) }
+        guard strtod(buf, nil).isFinite else {
+            let text = String(decoding: UnsafeBufferPointer(start: base + start, count: min(end - start, 40)), as: UTF8.self)
+            throw JSONError(offset: start, message: "the number \(text)\(end - start > 40 ? "..." : "") is out of range (beyond ±1.8e308)")
+        }
     }
 
     // MARK: - Reading

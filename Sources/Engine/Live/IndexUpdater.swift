@@ -26,6 +26,12 @@ public struct ChangeReport: Sendable {
     public var sets = 0
     /// Deletes and sets of ids that have no live product: (line, id).
     public var notFound: [(line: Int, id: String)] = []
+    /// The line at which the batch stopped because the index could not write (a full disk, a
+    /// closed writer); that line is in `errors`, nothing after it was attempted, and every line
+    /// before it that is not in `errors` or `notFound` was applied.
+    public var stoppedAtLine: Int?
+    /// Non-blank lines after `stoppedAtLine`, not attempted.
+    public var notAttempted = 0
     /// Lines that could not be parsed or applied: (line, message). Nothing of them was applied.
     public var errors: [(line: Int, message: String)] = []
     /// With `atomic`, a batch with any bad line is rejected whole.
@@ -39,7 +45,8 @@ public struct ChangeReport: Sendable {
     public var json: JSONValue {
         .object([("applied", .number(Double(applied))), ("upserts", .number(Double(upserts))),
                  ("deletes", .number(Double(deletes))), ("sets", .number(Double(sets))),
-                 ("rejected", .bool(rejected)),
+                 ("rejected", .bool(rejected))] + (stoppedAtLine.map { [("stopped_at_line", JSONValue.number(Double($0))),
+                                                                    ("not_attempted", .number(Double(notAttempted)))] } ?? []) + [
                  ("not_found", .array(notFound.prefix(1000).map { .object([("line", .number(Double($0.line))), ("id", .string($0.id))]) })),
                  ("errors", .array(errors.prefix(1000).map { .object([("line", .number(Double($0.line))), ("error", .string($0.message))]) }))])
     }
@@ -81,28 +88,54 @@ public final class IndexUpdater: @unchecked Sendable {
         case "upsert", "index", "put":
             try builder.build(json: line, into: &doc)
             return .upsert(doc)
-        case "delete":
-            return .delete(id: try id(root))
         case "set", "patch":
             let id = try id(root)
-            var values: [(field: Int, value: Double?)] = []
-            var problems: [String] = []
-            let schema = index.schema
-            let layout = index.layout
-            let idKey = schema.idField
-            tape.forEachMember(root) { k, v in
-                let name = tape.string(k)
-                guard name != "op", name != "id", name != idKey else { return }
-                do { values.append(try Self.value(field: name, node: v, tape: tape, schema: schema, layout: layout)) } catch {
-                    problems.append("\(error)")
-                }
-            }
-            if let p = problems.first { throw EngineError.input(p) }
-            guard !values.isEmpty else { throw EngineError.input("a set change names no field to set (e.g. \"price\": 12.5)") }
-            return .set(id: id, values: values)
+            return .set(id: id, values: try setValues(root))
+        case "delete":
+            return .delete(id: try id(root))
         default:
             throw EngineError.input("unknown op \"\(op.prefix(40))\" (upsert, delete or set)")
         }
+    }
+
+    /// The fields an object sets in place (`op`, `id` and the id field are skipped).
+    private func setValues(_ root: Int) throws -> [(field: Int, value: Double?)] {
+        var values: [(field: Int, value: Double?)] = []
+        var problems: [String] = []
+        let schema = index.schema
+        let layout = index.layout
+        let idKey = schema.idField
+        tape.forEachMember(root) { k, v in
+            let name = tape.string(k)
+            guard name != "op", name != "id", name != idKey else { return }
+            do { values.append(try Self.value(field: name, node: v, tape: tape, schema: schema, layout: layout)) } catch {
+                problems.append("\(error)")
+            }
+        }
+        if let p = problems.first { throw EngineError.input(p) }
+        guard !values.isEmpty else { throw EngineError.input("a set change names no field to set (e.g. \"price\": 12.5)") }
+        return values
+    }
+
+    /// A product whose JSON object is `body` (no `op`), its id given apart (a PUT's path): parsed
+    /// once and applied.
+    public func upsert(id: String, body: UnsafeBufferPointer<UInt8>) throws {
+        lock.lock()
+        defer { lock.unlock() }
+        try builder.build(json: body, into: &doc, id: id)
+        try index.upsert(doc)
+    }
+
+    /// The numeric and boolean fields of the JSON object `body` set in place on product `id` (a
+    /// PATCH): parsed once and applied; false when there is no such product.
+    public func set(id: String, body: UnsafeBufferPointer<UInt8>) throws -> Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        do { try tape.parse(body) } catch { throw EngineError.input(error.description) }
+        guard tape.kind(tape.root) == .object else {
+            throw EngineError.input("the body must be a JSON object of fields to set, e.g. {\"price\": 12.5}")
+        }
+        return try index.setValues(id: id, try setValues(tape.root))
     }
 
     private func id(_ root: Int) throws -> String {
@@ -114,6 +147,7 @@ public final class IndexUpdater: @unchecked Sendable {
             guard !s.isEmpty, s.utf8.count <= IndexLimits.maxIdBytes else { throw EngineError.input("\"id\" must be a non-empty string of at most \(IndexLimits.maxIdBytes) bytes") }
             return s
         case .number:
+            guard tape.rawBytes(n).count <= IndexLimits.maxIdBytes else { throw EngineError.input("\"id\" is longer than \(IndexLimits.maxIdBytes) bytes") }
             return String(decoding: tape.rawBytes(n), as: UTF8.self)
         default:
             throw EngineError.input("\"id\" must be a string")
@@ -137,7 +171,7 @@ public final class IndexUpdater: @unchecked Sendable {
             return (f, tape.bool(node) ? 1 : 0)
         case .number where def.type == .numeric:
             let v = tape.number(node)
-            guard v.isFinite else { throw EngineError.input("field \(name): not a finite number") }
+            if let problem = def.numberProblem(v) { throw EngineError.input(problem) }
             return (f, v)
         default:
             throw EngineError.input("field \(name) takes \(def.type == .boolean ? "true or false" : "a number")")
@@ -192,19 +226,26 @@ public final class IndexUpdater: @unchecked Sendable {
                 start = i + 1
                 if !line.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) && !(i == data.count && line.isEmpty) {
                     report.lines += 1
-                    do {
-                        if atomic {
-                            parsed.append((lineNo, try parse(line)))
-                        } else {
-                            let (c, found) = try apply(line: line)
-                            record(c, found, lineNo)
+                    if report.stoppedAtLine != nil {
+                        report.notAttempted += 1
+                    } else {
+                        do {
+                            if atomic {
+                                parsed.append((lineNo, try parse(line)))
+                            } else {
+                                let (c, found) = try apply(line: line)
+                                record(c, found, lineNo)
+                            }
+                        } catch let e as IndexError where Self.stopsBatch(e) {
+                            // The index cannot write: this line failed (nothing of it applied) and the
+                            // rest is not attempted; the report says exactly what was applied.
+                            report.errors.append((lineNo, e.description))
+                            report.stoppedAtLine = lineNo
+                        } catch let e as IndexError {
+                            report.errors.append((lineNo, e.description))
+                        } catch {
+                            report.errors.append((lineNo, (error as? EngineError)?.description ?? "\(error)"))
                         }
-                    } catch let e as IndexError {
-                        if case .closed = e { throw e }
-                        if case .io = e { throw e }
-                        report.errors.append((lineNo, e.description))
-                    } catch {
-                        report.errors.append((lineNo, (error as? EngineError)?.description ?? "\(error)"))
                     }
                     onLine?(i)
                 }
@@ -216,8 +257,27 @@ public final class IndexUpdater: @unchecked Sendable {
                 report.rejected = true
                 return report
             }
-            for (line, c) in parsed { record(c, try apply(c), line) }
+            // All or nothing: the buffer is written out first (an I/O error there changes nothing),
+            // then the batch is applied without touching the disk.
+            do {
+                try index.withoutFlushes {
+                    for (line, c) in parsed { record(c, try apply(c), line) }
+                }
+            } catch let e as IndexError where Self.stopsBatch(e) && report.applied == 0 {
+                report.errors.append((parsed.first?.line ?? firstLine, e.description))
+                report.stoppedAtLine = parsed.first?.line ?? firstLine
+                report.notAttempted = max(0, parsed.count - 1)
+                report.rejected = true
+            }
         }
         return report
+    }
+
+    /// Errors after which a batch stops: the index cannot write.
+    static func stopsBatch(_ e: IndexError) -> Bool {
+        switch e {
+        case .io, .closed: return true
+        default: return false
+        }
     }
 }

@@ -25,7 +25,7 @@ public enum QueryFile {
                 let id: String
                 switch idv {
                 case .string(let s)?: id = s
-                case .number(let d)?: id = d == d.rounded() ? String(Int64(d)) : String(d)
+                case .number(let d)?: id = Int64(exactly: d).map { String($0) } ?? String(d)
                 default: throw EngineError.badLine(line: i + 1, message: "no qid")
                 }
                 guard let q = (v["q"] ?? v["query"] ?? v["text"])?.stringValue else {

@@ -6,6 +6,33 @@ public enum DefaultOperator: String, Sendable, CaseIterable {
     case and, or
 }
 
+/// How a query string's syntax errors are handled: `strict` answers them with an error naming the
+/// column; `lenient` (the shopper-facing default) searches the plain words instead, the way
+/// Elasticsearch's `simple_query_string` never fails on a stray quote, parenthesis or `AND`.
+public enum QuerySyntax: String, Sendable, CaseIterable {
+    case strict, lenient
+}
+
+/// What a query may cost before it runs. Over a limit the query is refused (400) with a message
+/// naming the limit; nothing about the limits depends on the index's size.
+public struct QueryLimits: Sendable, Equatable {
+    /// Parts of the parsed query: words, phrases, field qualifiers, operators (NOT, -, +, AND, OR)
+    /// and groups.
+    public var maxNodes = 256
+    /// Parentheses nested inside each other.
+    public var maxDepth = 32
+    /// Prefix words (`sof*`) expand to at most `PrefixQuery.defaultMaxExpansions` terms each; all of
+    /// a query's prefix words together to at most this many.
+    public var maxPrefixExpansions = 512
+    public init() {}
+}
+
+/// A syntax error in a query string (the lenient parser falls back to the plain words).
+struct QuerySyntaxError: Error, CustomStringConvertible {
+    var message: String
+    var description: String { message }
+}
+
 /// Parses the query-string syntax into an index `Query`:
 ///
 /// - words: `black sofa` (combined with the default operator, AND or OR)
@@ -29,6 +56,7 @@ public struct QueryParser: Sendable {
     /// With the OR operator, field clauses (`brand:acme`, `color:"dark red"`) are still required:
     /// AND → OR relaxation makes the words optional, never a filter typed into the query.
     public var fieldClausesRequired = false
+    public var limits = QueryLimits()
 
     public init(layout: SchemaLayout, defaultOperator: DefaultOperator = .and) throws {
         self.layout = layout
@@ -98,7 +126,7 @@ public struct QueryParser: Sendable {
                 var text = ""
                 while j < chars.count && chars[j] != "\"" { text.append(chars[j]); j += 1 }
                 guard j < chars.count else {
-                    throw EngineError.badRequest("unterminated phrase: the quote at column \(col) is never closed")
+                    throw QuerySyntaxError(message: "unterminated phrase: the quote at column \(col) is never closed")
                 }
                 j += 1
                 var slop = 0
@@ -107,7 +135,7 @@ public struct QueryParser: Sendable {
                     var digits = ""
                     while k < chars.count && chars[k].isASCII && chars[k].isNumber { digits.append(chars[k]); k += 1 }
                     guard let n = Int(digits), n <= 100 else {
-                        throw EngineError.badRequest("phrase slop at column \(j + 1) must be a number from 0 to 100")
+                        throw QuerySyntaxError(message: "phrase slop at column \(j + 1) must be a number from 0 to 100")
                     }
                     slop = n
                     j = k
@@ -140,17 +168,37 @@ public struct QueryParser: Sendable {
 
     struct Parser {
         var toks: [Tok]
+        let limits: QueryLimits
         var i = 0
+        var nodes = 0
+        var depth = 0
         var peek: Tok? { i < toks.count ? toks[i] : nil }
+
+        init(toks: [Tok], limits: QueryLimits) {
+            self.toks = toks
+            self.limits = limits
+        }
+
+        func syntax(_ m: String) -> QuerySyntaxError { QuerySyntaxError(message: m) }
+
+        /// Every part of the query counts toward `limits.maxNodes`.
+        mutating func countNode() throws {
+            nodes += 1
+            if nodes > limits.maxNodes {
+                throw EngineError.badRequest("the query has more than \(limits.maxNodes) parts (words, phrases, fields, operators and groups count); the limit is \(limits.maxNodes)")
+            }
+        }
 
         mutating func parseOr() throws -> Node {
             var parts = [try parseAnd()]
             while case .or(let c)? = peek {
                 i += 1
-                guard let p = peek, !isCloser(p) else { throw EngineError.badRequest("OR at column \(c) needs a clause after it") }
+                guard let p = peek, !isCloser(p) else { throw syntax("OR at column \(c) needs a clause after it") }
                 parts.append(try parseAnd())
             }
-            return parts.count == 1 ? parts[0] : .or(parts)
+            if parts.count == 1 { return parts[0] }
+            try countNode()
+            return .or(parts)
         }
 
         func isCloser(_ t: Tok) -> Bool {
@@ -168,11 +216,12 @@ public struct QueryParser: Sendable {
                 case .or, .rparen: break
                 case .and(let c):
                     i += 1
-                    guard let n = peek, !isCloser(n) else { throw EngineError.badRequest("AND at column \(c) needs a clause after it") }
+                    guard let n = peek, !isCloser(n) else { throw syntax("AND at column \(c) needs a clause after it") }
                     let prev = implicit.removeLast()
                     let next = try parseUnary()
-                    if !implicit.isEmpty { explicit.append(.implicit(implicit)); implicit = [] }
+                    if !implicit.isEmpty { explicit.append(.implicit(implicit)); implicit = []; try countNode() }
                     explicit.append(.and([prev, next]))
+                    try countNode()
                     continue
                 default:
                     implicit.append(try parseUnary())
@@ -180,79 +229,169 @@ public struct QueryParser: Sendable {
                 }
                 break
             }
-            if explicit.isEmpty { return implicit.count == 1 ? implicit[0] : .implicit(implicit) }
-            if !implicit.isEmpty { explicit.append(.implicit(implicit)) }
+            if explicit.isEmpty {
+                if implicit.count == 1 { return implicit[0] }
+                try countNode()
+                return .implicit(implicit)
+            }
+            if !implicit.isEmpty { explicit.append(.implicit(implicit)); try countNode() }
+            try countNode()
             return .and(explicit)
         }
 
+        /// A clause with its prefix operators (`-`, `NOT`, `+`), read without recursion: a run of
+        /// them costs one node each and collapses (`NOT NOT x` requires x, `+ + x` is `+x`).
         mutating func parseUnary() throws -> Node {
-            guard let t = peek else { throw EngineError.badRequest("the query ends where a clause was expected") }
-            switch t {
-            case .minus(let c), .not(let c):
-                i += 1
-                guard let n = peek, !isCloser(n) else { throw EngineError.badRequest("the exclusion at column \(c) needs a clause") }
-                return .not(try parseUnary())
-            case .plus(let c):
-                i += 1
-                guard let n = peek, !isCloser(n) else { throw EngineError.badRequest("the + at column \(c) needs a clause") }
-                return .required(try parseUnary())
-            default:
-                return try parsePrimary(field: nil)
+            var negate: [Bool] = []   // per operator, in order: true for - / NOT, false for +
+            while let t = peek {
+                switch t {
+                case .minus(let c), .not(let c):
+                    i += 1
+                    guard let n = peek, !isCloser(n) else { throw syntax("the exclusion at column \(c) needs a clause") }
+                    try countNode()
+                    negate.append(true)
+                case .plus(let c):
+                    i += 1
+                    guard let n = peek, !isCloser(n) else { throw syntax("the + at column \(c) needs a clause") }
+                    try countNode()
+                    negate.append(false)
+                default:
+                    var node = try parsePrimary(field: nil)
+                    for isNot in negate.reversed() {
+                        switch (isNot, node) {
+                        case (true, .not(let inner)): node = .required(inner)
+                        case (true, .required(let inner)): node = .not(inner)
+                        case (true, _): node = .not(node)
+                        case (false, .required), (false, .not): break
+                        case (false, _): node = .required(node)
+                        }
+                    }
+                    return node
+                }
             }
+            throw syntax("the query ends where a clause was expected")
         }
 
         mutating func parsePrimary(field: String?) throws -> Node {
-            guard let t = peek else { throw EngineError.badRequest("the query ends where a clause was expected") }
+            guard let t = peek else { throw syntax("the query ends where a clause was expected") }
             i += 1
             switch t {
             case .lparen(let c):
-                guard field == nil else { throw EngineError.badRequest("a field cannot apply to parentheses (column \(c))") }
-                guard let n = peek else { throw EngineError.badRequest("the parenthesis at column \(c) is never closed") }
-                if case .rparen = n { throw EngineError.badRequest("empty parentheses at column \(c)") }
+                guard field == nil else { throw syntax("a field cannot apply to parentheses (column \(c))") }
+                guard let n = peek else { throw syntax("the parenthesis at column \(c) is never closed") }
+                if case .rparen = n { throw syntax("empty parentheses at column \(c)") }
+                depth += 1
+                defer { depth -= 1 }
+                if depth > limits.maxDepth {
+                    throw EngineError.badRequest("the query nests parentheses deeper than \(limits.maxDepth) (column \(c)); the limit is \(limits.maxDepth)")
+                }
                 let inner = try parseOr()
-                guard case .rparen? = peek else { throw EngineError.badRequest("the parenthesis at column \(c) is never closed") }
+                guard case .rparen? = peek else { throw syntax("the parenthesis at column \(c) is never closed") }
                 i += 1
                 return inner
             case .rparen(let c):
-                throw EngineError.badRequest("unexpected ')' at column \(c)")
+                throw syntax("unexpected ')' at column \(c)")
             case .word(let w, let c):
+                try countNode()
                 let prefix = w.count > 1 && w.hasSuffix("*")
                 return .word(field: field, text: prefix ? String(w.dropLast()) : w, prefix: prefix, column: c)
             case .phrase(let p, let c, let slop):
+                try countNode()
                 return .phrase(field: field, text: p, slop: slop, column: c)
             case .field(let f, let c):
-                guard field == nil else { throw EngineError.badRequest("nested field at column \(c)") }
-                guard let n = peek else { throw EngineError.badRequest("field \(f) at column \(c) has no value") }
+                guard field == nil else { throw syntax("nested field at column \(c)") }
+                guard let n = peek else { throw syntax("field \(f) at column \(c) has no value") }
+                try countNode()
                 switch n {
                 case .word, .phrase: return try parsePrimary(field: f)
-                default: throw EngineError.badRequest("field \(f) at column \(c) needs a word or a phrase")
+                default: throw syntax("field \(f) at column \(c) needs a word or a phrase")
                 }
             case .and(let c), .or(let c):
-                throw EngineError.badRequest("\(t == .and(c) ? "AND" : "OR") at column \(c) needs a clause before it")
+                throw syntax("\(t == .and(c) ? "AND" : "OR") at column \(c) needs a clause before it")
             case .minus(let c), .plus(let c), .not(let c):
-                throw EngineError.badRequest("unexpected operator at column \(c)")
+                throw syntax("unexpected operator at column \(c)")
             }
         }
     }
 
     // MARK: - To index queries
 
-    /// Parses `text` into a query. An empty query matches everything. With an `expander`, runs of
-    /// plain words are rewritten with the index's dictionary (typos, compounds, synonyms, proximity).
+    /// Parses `text` into a query (strict syntax: errors name the column). An empty query matches
+    /// everything. With an `expander`, runs of plain words are rewritten with the index's dictionary
+    /// (typos, compounds, synonyms, proximity).
     public func parse(_ text: String, expander: QueryExpander? = nil) throws -> Query {
+        try parse(text, expander: expander, syntax: .strict).query
+    }
+
+    /// A parsed query, and whether its syntax was broken and the plain words were searched instead.
+    public struct Parsed: Sendable {
+        public var query: Query
+        public var lenient: Bool
+    }
+
+    /// Parses `text`; with `.lenient`, a syntax error (an unclosed quote or parenthesis, a dangling
+    /// `AND`, an unknown `field:`) searches the plain words of the text instead (`Parsed.lenient`).
+    /// Limits (`limits`, `maxLength`) are errors either way.
+    public func parse(_ text: String, expander: QueryExpander?, syntax: QuerySyntax) throws -> Parsed {
         guard text.utf8.count <= Self.maxLength else {
             throw EngineError.badRequest("query is \(text.utf8.count) bytes; the limit is \(Self.maxLength)")
         }
+        do {
+            return Parsed(query: try parseStrict(text, expander: expander), lenient: false)
+        } catch let e as QuerySyntaxError {
+            guard syntax == .lenient else { throw EngineError.badRequest(e.message) }
+        }
+        let plain = Self.plainWords(text)
+        if plain.isEmpty { return Parsed(query: .matchNone, lenient: true) }
+        do {
+            return Parsed(query: try parseStrict(plain, expander: expander), lenient: true)
+        } catch let e as QuerySyntaxError {
+            throw EngineError.badRequest(e.message)   // plain words have no syntax; kept as a safety net
+        }
+    }
+
+    private func parseStrict(_ text: String, expander: QueryExpander?) throws -> Query {
         let toks = try tokenize(text)
         if toks.isEmpty { return .matchAll }
-        var p = Parser(toks: toks)
+        var p = Parser(toks: toks, limits: limits)
         let node = try p.parseOr()
         if let extra = p.peek {
-            if case .rparen(let c) = extra { throw EngineError.badRequest("unexpected ')' at column \(c)") }
-            throw EngineError.badRequest("unexpected input at column \(extra.column)")
+            if case .rparen(let c) = extra { throw QuerySyntaxError(message: "unexpected ')' at column \(c)") }
+            throw QuerySyntaxError(message: "unexpected input at column \(extra.column)")
         }
+        var state = BuildState()
+        return try build(node, state: &state, expander: expander) ?? .matchNone
+    }
+
+    /// The words of a query string with its syntax removed: quotes (but inch marks after a digit),
+    /// parentheses, colons, leading `-`/`+`, `~N` and the operators AND, OR, NOT. What is left
+    /// parses without error.
+    public static func plainWords(_ text: String) -> String {
+        var words: [Substring] = []
+        var cleaned = ""
+        cleaned.reserveCapacity(text.utf8.count)
+        var previous: Character?
+        for c in text {
+            switch c {
+            case "(", ")", ":", "~", "\t", "\n", "\r": cleaned.append(" ")
+            case "\"": cleaned.append(previous.map { $0.isASCII && $0.isNumber } == true ? "\"" : " ")
+            default: cleaned.append(c)
+            }
+            previous = c
+        }
+        for part in cleaned.split(separator: " ") {
+            var w = part
+            while let f = w.first, f == "-" || f == "+" { w = w.dropFirst() }
+            guard !w.isEmpty, w != "AND", w != "OR", w != "NOT" else { continue }
+            words.append(w)
+        }
+        return words.joined(separator: " ")
+    }
+
+    /// Counts while a parsed query becomes an index query.
+    struct BuildState {
         var clauses = 0
-        return try build(node, clauses: &clauses, expander: expander) ?? .matchNone
+        var prefixExpansions = 0
     }
 
     /// Analysed terms of `text` in a text group, with positions.
@@ -276,30 +415,40 @@ public struct QueryParser: Sendable {
         }
         guard let ord = layout.schema.ordinal(of: field) else {
             let known = layout.schema.fields.filter { !$0.isPattern && $0.type != .numeric && $0.type != .boolean }.map { $0.name }
-            throw EngineError.badRequest("unknown field \"\(field)\" at column \(column) (searchable fields: \(known.joined(separator: ", ")))")
+            let shown = known.prefix(40).joined(separator: ", ") + (known.count > 40 ? ", … (\(known.count) in all)" : "")
+            throw QuerySyntaxError(message: "unknown field \"\(field.prefix(60))\" at column \(column) (searchable fields: \(shown))")
         }
         if let g = layout.groupOfField[ord] { return [(g.group, FieldMask(1) << UInt32(g.member))] }
         return nil   // keyword-only field
     }
 
-    private func count(_ clauses: inout Int) throws {
-        clauses += 1
-        if clauses > Self.maxClauses { throw EngineError.badRequest("the query has more than \(Self.maxClauses) clauses") }
+    private func chargePrefix(_ state: inout BuildState) throws {
+        state.prefixExpansions += PrefixQuery.defaultMaxExpansions
+        if state.prefixExpansions > limits.maxPrefixExpansions {
+            throw EngineError.badRequest("the query's prefix words (word*) expand to more than \(limits.maxPrefixExpansions) terms (\(PrefixQuery.defaultMaxExpansions) each); the limit is \(limits.maxPrefixExpansions)")
+        }
     }
 
-    private func build(_ n: Node, clauses: inout Int, expander: QueryExpander?) throws -> Query? {
+    private func count(_ state: inout BuildState) throws {
+        state.clauses += 1
+        if state.clauses > Self.maxClauses { throw EngineError.badRequest("the query has more than \(Self.maxClauses) clauses") }
+    }
+
+    private func build(_ n: Node, state: inout BuildState, expander: QueryExpander?) throws -> Query? {
         switch n {
         case .word(nil, _, false, _) where expander != nil:
-            return try combine([n], op: defaultOperator, clauses: &clauses, expander: expander)
+            return try combine([n], op: defaultOperator, state: &state, expander: expander)
         case .word(let field, let text, let prefix, let col):
-            try count(&clauses)
+            try count(&state)
             guard let targets = try targets(field: field, column: col) else {
+                if prefix { try chargePrefix(&state) }
                 return keywordQuery(field: field!, value: text, prefix: prefix)
             }
             var perGroup: [Query] = []
             for (g, mask) in targets {
                 if prefix {
                     guard let norm = analyzers[g].normalize(text), !norm.isEmpty else { continue }
+                    try chargePrefix(&state)
                     perGroup.append(.prefix(PrefixQuery(slot: g, prefix: Array(norm.utf8), fields: mask)))
                     continue
                 }
@@ -313,7 +462,7 @@ public struct QueryParser: Sendable {
             if perGroup.isEmpty { return nil }
             return perGroup.count == 1 ? perGroup[0] : .boolean(BooleanQuery(should: perGroup))
         case .phrase(let field, let text, let slop, let col):
-            try count(&clauses)
+            try count(&state)
             guard let targets = try targets(field: field, column: col) else {
                 return keywordQuery(field: field!, value: text, prefix: false)
             }
@@ -327,23 +476,23 @@ public struct QueryParser: Sendable {
             if perGroup.isEmpty { return nil }
             return perGroup.count == 1 ? perGroup[0] : .boolean(BooleanQuery(should: perGroup))
         case .not(let inner):
-            guard let q = try build(inner, clauses: &clauses, expander: expander) else { return nil }
+            guard let q = try build(inner, state: &state, expander: expander) else { return nil }
             return .boolean(BooleanQuery(must: [.matchAll], mustNot: [q]))
         case .required(let inner):
-            return try build(inner, clauses: &clauses, expander: expander)
+            return try build(inner, state: &state, expander: expander)
         case .or(let parts):
-            let qs = try parts.compactMap { try build($0, clauses: &clauses, expander: expander) }
+            let qs = try parts.compactMap { try build($0, state: &state, expander: expander) }
             if qs.isEmpty { return nil }
             return qs.count == 1 ? qs[0] : .boolean(BooleanQuery(should: qs))
         case .and(let parts):
-            return try combine(parts, op: .and, clauses: &clauses, expander: expander)
+            return try combine(parts, op: .and, state: &state, expander: expander)
         case .implicit(let parts):
-            return try combine(parts, op: defaultOperator, clauses: &clauses, expander: expander)
+            return try combine(parts, op: defaultOperator, state: &state, expander: expander)
         }
     }
 
     /// Combines sibling clauses: `-x` become must_not, `+x` must, the rest must (AND) or should (OR).
-    private func combine(_ parts: [Node], op: DefaultOperator, clauses: inout Int, expander: QueryExpander?) throws -> Query? {
+    private func combine(_ parts: [Node], op: DefaultOperator, state: inout BuildState, expander: QueryExpander?) throws -> Query? {
         var must: [Query] = [], should: [Query] = [], excluded: [Query] = []
         var parts = parts
         // Plain words go to the expander together (it sees neighbours: compounds, synonyms, proximity).
@@ -354,7 +503,7 @@ public struct QueryParser: Sendable {
                 return true
             }
             if !words.isEmpty {
-                for _ in words { try count(&clauses) }
+                for _ in words { try count(&state) }
                 let (g, mask) = targets[0]
                 let e = try expander.expand(words: words, group: g, mask: mask, analyzer: analyzers[g], and: op == .and)
                 if op == .and { must += e.clauses } else { should += e.clauses }
@@ -364,11 +513,11 @@ public struct QueryParser: Sendable {
         for p in parts {
             switch p {
             case .not(let inner):
-                if let q = try build(inner, clauses: &clauses, expander: expander) { excluded.append(q) }
+                if let q = try build(inner, state: &state, expander: expander) { excluded.append(q) }
             case .required(let inner):
-                if let q = try build(inner, clauses: &clauses, expander: expander) { must.append(q) }
+                if let q = try build(inner, state: &state, expander: expander) { must.append(q) }
             default:
-                guard let q = try build(p, clauses: &clauses, expander: expander) else { continue }
+                guard let q = try build(p, state: &state, expander: expander) else { continue }
                 if op == .or && fieldClausesRequired && Self.isFieldClause(p) {
                     must.append(q)
                     continue

@@ -20,11 +20,28 @@ public struct QueryExpander {
     public let options: RankingOptions
     /// Compiled synonyms per text group (nil: none).
     public let synonyms: [SynonymMap?]
+    /// Typo look-ups and compound phrase counts left for this query (nil: unbounded); when they run
+    /// out, the remaining words are searched as typed.
+    public var probes: ProbeBudget?
+    /// Unknown words longer than this (bytes) are not split into compounds.
+    public var maxCompoundWordBytes = Int.max
+    /// The search's deadline; the rewriting stops with `IndexError.timedOut` past it.
+    public var deadline: SearchDeadline?
 
-    public init(searcher: Searcher, options: RankingOptions, synonyms: [SynonymMap?] = []) {
+    public init(searcher: Searcher, options: RankingOptions, synonyms: [SynonymMap?] = [],
+                probes: ProbeBudget? = nil, maxCompoundWordBytes: Int = Int.max, deadline: SearchDeadline? = nil) {
         self.searcher = searcher
         self.options = options
         self.synonyms = synonyms
+        self.probes = probes
+        self.maxCompoundWordBytes = maxCompoundWordBytes
+        self.deadline = deadline
+    }
+
+    /// One probe from the budget, after checking the deadline.
+    func probe() throws -> Bool {
+        try deadline?.check()
+        return probes?.take() ?? true
     }
 
     /// What a run of words became: one clause per analysed word (each the word or its
@@ -92,7 +109,8 @@ public struct QueryExpander {
         var clauseTerms: [[[UInt8]]] = []     // per clause, its terms (for proximity)
         for (i, tok) in tokens.enumerated() {
             let original = bytes[tok.start..<tok.end]
-            if tok.docFrequency == 0 && options.compounds && original.count >= 5 && isLetters(original) {
+            if tok.docFrequency == 0 && options.compounds && original.count >= 5 && original.count <= maxCompoundWordBytes
+                && isLetters(original) {
                 // An unknown word that is two known words written together, as the index has them side by side.
                 var best: (a: [UInt8], b: [UInt8], n: Int)?
                 let s = Array(original)
@@ -100,7 +118,9 @@ public struct QueryExpander {
                     guard let a = single(String(decoding: s[0..<cut], as: UTF8.self)),
                           let b = single(String(decoding: s[cut...], as: UTF8.self)),
                           try known(a) > 0, try known(b) > 0 else { continue }
-                    let together = try searcher.search(phrase([a, b], boost: 1), limit: 0, trackTotalHits: .exact).totalHits
+                    guard try probe() else { break }
+                    let together = try searcher.search(phrase([a, b], boost: 1), limit: 0, trackTotalHits: .exact,
+                                                       deadline: deadline).totalHits
                     if together > 0 && together > (best?.n ?? 0) { best = (a, b, together) }
                 }
                 if let best {
@@ -113,7 +133,8 @@ public struct QueryExpander {
             }
             var alts: [(term: [UInt8], weight: Double)] = [(tok.term, 1)]
             let rare = options.typoRareDocs > 0 && tok.docFrequency > 0 && tok.docFrequency <= options.typoRareDocs
-            if options.typo && (tok.docFrequency == 0 || rare) && original.count >= options.typoMinLength && isLetters(original) {
+            if options.typo && (tok.docFrequency == 0 || rare) && original.count >= options.typoMinLength && isLetters(original),
+               try probe() {
                 let edits = original.count >= options.typoTwoEdits ? 2 : 1
                 var cands = try searcher.fuzzyTerms(slot: group, term: tok.term, maxEdits: edits, prefixLength: 0, limit: 64)
                     .filter { !Self.hasDigit($0.term) }

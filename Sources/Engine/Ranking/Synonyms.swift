@@ -179,7 +179,8 @@ public final class SynonymSource: Sendable {
         if path.isEmpty { return state.withLock { ($0.rules, $0.version) } }
         let now = DispatchTime.now().uptimeNanoseconds
         let due = state.withLock { s -> Bool in
-            if now - s.checkedAt < 1_000_000_000 { return false }
+            // `now` was read before the lock: another thread may have stored a later time.
+            if now <= s.checkedAt || now - s.checkedAt < 1_000_000_000 { return false }
             s.checkedAt = now
             return true
         }

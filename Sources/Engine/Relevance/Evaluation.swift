@@ -85,11 +85,13 @@ public struct EvalSettings: Sendable, Equatable {
             s = try preset(name)
         }
         func ints(_ x: JSONValue, _ key: String) throws -> [Int] {
-            if let n = x.numberValue, n == n.rounded() { return [Int(n)] }
+            if let n = x.numberValue, let i = Int(exactly: n), (-1_000_000...1_000_000).contains(i) { return [i] }
             guard let a = x.arrayValue else { throw EngineError.input("settings.\(key) must be an integer or a list of integers") }
             return try a.map {
-                guard let n = $0.numberValue, n == n.rounded() else { throw EngineError.input("settings.\(key) must be a list of integers") }
-                return Int(n)
+                guard let n = $0.numberValue, let i = Int(exactly: n), (-1_000_000...1_000_000).contains(i) else {
+                    throw EngineError.input("settings.\(key) must be a list of integers")
+                }
+                return i
             }
         }
         for (k, x) in obj {
@@ -104,8 +106,10 @@ public struct EvalSettings: Sendable, Equatable {
                     s.gainScale = n == 0 ? nil : n
                 }
             case "min_judged":
-                guard let n = x.numberValue, n == n.rounded() else { throw EngineError.input("settings.min_judged must be an integer") }
-                s.minJudged = Int(n)
+                guard let n = x.numberValue, let i = Int(exactly: n), (-1_000_000_000...1_000_000_000).contains(i) else {
+                    throw EngineError.input("settings.min_judged must be an integer")
+                }
+                s.minJudged = i
             case "rel_min_gain":
                 guard let n = x.numberValue else { throw EngineError.input("settings.rel_min_gain must be a number") }
                 s.relMinGain = n

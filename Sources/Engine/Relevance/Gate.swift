@@ -128,8 +128,10 @@ public struct RelevanceBaseline: Sendable {
             b.options = o
         }
         if let d = v["depth"] {
-            guard let n = d.numberValue, n == n.rounded(), n >= 1 else { throw EngineError.input("\"depth\" must be a positive integer") }
-            b.depth = Int(n)
+            guard let n = d.numberValue, let depth = Int(exactly: n), depth >= 1, depth <= 1_000_000 else {
+                throw EngineError.input("\"depth\" must be a positive integer")
+            }
+            b.depth = depth
         }
         if let s = v["settings"] { b.settings = try EvalSettings.parse(s) }
         if let t = v["tolerance"], !t.isNull {
@@ -143,8 +145,14 @@ public struct RelevanceBaseline: Sendable {
                 return (k, n)
             }
         }
-        if let z = v["zero_result"]?.numberValue { b.zeroResult = Int(z) }
-        if let q = v["queries_evaluated"]?.numberValue { b.queryCount = Int(q) }
+        if let z = v["zero_result"]?.numberValue {
+            guard let n = Int(exactly: z), n >= 0 else { throw EngineError.input("\"zero_result\" must be a non-negative integer") }
+            b.zeroResult = n
+        }
+        if let q = v["queries_evaluated"]?.numberValue {
+            guard let n = Int(exactly: q), n >= 0 else { throw EngineError.input("\"queries_evaluated\" must be a non-negative integer") }
+            b.queryCount = n
+        }
         return b
     }
 
@@ -242,7 +250,7 @@ public enum RelevanceGate {
         if let over {
             options = .object(SearchOptions.merge(b.options?.objectValue ?? [], over.objectValue ?? []))
         }
-        let service = try SearchService(searcher: try Searcher.open(directory: dir))
+        let service = try SearchService(searcher: try Searcher.open(directory: dir), limits: .offline)
         let runner = try SearchRunner(service: service, options: options, depth: b.depth)
         let bar = progress ? ProgressBar(label: "gate", total: queries.count, unit: "queries") : nil
         let outcome = runner.run(queries, threads: threads, progress: bar)

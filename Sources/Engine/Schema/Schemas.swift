@@ -10,6 +10,9 @@ public enum Schemas {
     /// in_stock as a boolean.
     /// The id and title are stored; brand, category, price and the other columns are shown from doc
     /// values.
+    /// The largest price the catalog schema accepts (in the catalog's currency): 1,000,000,000.
+    public static let maxPrice = 1e9
+
     public static let catalog = Schema(idField: "id", fields: [
         FieldDefinition(name: "id", type: .keyword, stored: true),
         FieldDefinition(name: "title", type: .text, boost: 3, stored: true),
@@ -20,12 +23,12 @@ public enum Schemas {
         FieldDefinition(name: "category_l2", type: .keyword, source: "category[1]"),
         FieldDefinition(name: "category_l3", type: .keyword, source: "category[2]"),
         FieldDefinition(name: "category_path", type: .keyword, hierarchy: " > "),
-        FieldDefinition(name: "price", type: .numeric),
-        FieldDefinition(name: "rating", type: .numeric),
-        FieldDefinition(name: "review_count", type: .numeric),
+        FieldDefinition(name: "price", type: .numeric, min: 0, max: Schemas.maxPrice),
+        FieldDefinition(name: "rating", type: .numeric, min: 0, max: 5),
+        FieldDefinition(name: "review_count", type: .numeric, min: 0, max: 1e12),
         FieldDefinition(name: "in_stock", type: .boolean),
         // Not in the synth catalog; set in place by live updates (`{"op": "set", "stock": 3}`).
-        FieldDefinition(name: "stock", type: .numeric),
+        FieldDefinition(name: "stock", type: .numeric, min: 0, max: 1e12),
         FieldDefinition(name: "popularity", type: .numeric),
         FieldDefinition(name: "attributes.*", type: .keyword),
     ], format: "catalog")

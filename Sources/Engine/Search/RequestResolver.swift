@@ -33,7 +33,7 @@ struct RequestResolver {
     func strings(_ v: JSONValue, key: String) throws -> [String] {
         switch v {
         case .string(let s): return [s]
-        case .number(let d): return [d == d.rounded() ? String(Int64(d)) : String(d)]
+        case .number(let d): return [Self.keywordText(d)]
         case .bool(let b): return [b ? "true" : "false"]
         case .array(let a):
             guard !a.isEmpty, a.count <= 1000 else { throw EngineError.badRequest("filter \(key): give 1 to 1000 values") }
@@ -43,6 +43,13 @@ struct RequestResolver {
             }
         default: throw EngineError.badRequest("filter \(key): expected a string or an array of strings, found \(v.typeName)")
         }
+    }
+
+    /// A number given as a keyword value, as its text: integers without a fraction (`42`, not
+    /// `42.0`) when they are exact, anything else as Swift prints it (never a trapping conversion).
+    static func keywordText(_ d: Double) -> String {
+        if let i = Int64(exactly: d), i > -(1 << 53), i < (1 << 53) { return String(i) }
+        return String(d)
     }
 
     func filters(_ raw: [(key: String, value: JSONValue)]) throws -> [Filter] {
@@ -76,9 +83,13 @@ struct RequestResolver {
                 out.append(Filter(field: o, kind: .equals(b)))
             case .numeric:
                 if let n = value.numberValue {
+                    guard n.isFinite else { throw EngineError.badRequest("filter \(key): expected a finite number") }
                     out.append(Filter(field: o, kind: .range(min: n, max: n)))
                 } else if value.objectValue != nil {
                     let lo = value["min"]?.numberValue, hi = value["max"]?.numberValue
+                    guard lo?.isFinite ?? true, hi?.isFinite ?? true else {
+                        throw EngineError.badRequest("filter \(key): min and max must be finite numbers")
+                    }
                     out.append(Filter(field: o, kind: .range(min: lo, max: hi)))
                 } else {
                     throw EngineError.badRequest("filter \(key): expected a number or {\"min\": .., \"max\": ..}")
@@ -156,12 +167,12 @@ struct RequestResolver {
         guard let a else { return nil }
         switch sort {
         case .relevance:
-            guard let s = a[0].numberValue, let d = a[1].numberValue, d == d.rounded(), d >= 0 else {
-                throw EngineError.badRequest("search_after for relevance is [score, doc] from the last hit's \"sort\"")
+            guard let s = a[0].numberValue, Float(s).isFinite, let d = a[1].numberValue, let doc = Int(exactly: d), doc >= 0 else {
+                throw EngineError.badRequest("search_after for relevance is [score, doc] from the last hit's \"sort\" (a finite score and a non-negative integer doc)")
             }
-            return .relevance(score: Float(s), doc: Int(d))
+            return .relevance(score: Float(s), doc: doc)
         case .field:
-            guard let id = a[1].stringValue, a[0].isNull || a[0].numberValue != nil else {
+            guard let id = a[1].stringValue, a[0].isNull || a[0].numberValue?.isFinite == true else {
                 throw EngineError.badRequest("search_after is [value, id] from the last hit's \"sort\"")
             }
             return .field(value: a[0].numberValue, id: id)

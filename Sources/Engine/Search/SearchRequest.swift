@@ -87,11 +87,15 @@ public struct SearchRequest: Sendable, Equatable {
     public var boosts: [BoostRequest] = []
     /// Overrides of the service's ranking options (`{"typo": false}`), checked when parsed.
     public var ranking: JSONValue?
+    /// Broken query syntax: searched as plain words (`lenient`, the default of JSON requests) or
+    /// answered with an error naming the column (`strict`).
+    public var syntax: QuerySyntax = .lenient
 
     public static func == (a: SearchRequest, b: SearchRequest) -> Bool {
         a.q == b.q && a.op == b.op && a.limit == b.limit && a.offset == b.offset && a.trackTotalHits == b.trackTotalHits
             && a.explain == b.explain && a.fields == b.fields && a.facets == b.facets && a.sort == b.sort
-            && a.searchAfter == b.searchAfter && a.boosts == b.boosts && a.ranking == b.ranking && a.filters.count == b.filters.count
+            && a.searchAfter == b.searchAfter && a.boosts == b.boosts && a.ranking == b.ranking && a.syntax == b.syntax
+            && a.filters.count == b.filters.count
             && zip(a.filters, b.filters).allSatisfy { $0.key == $1.key && $0.value == $1.value }
     }
 
@@ -107,8 +111,8 @@ public struct SearchRequest: Sendable, Equatable {
             throw EngineError.badRequest("limit must be between 0 and \(Self.maxLimit), got \(limit)")
         }
         guard offset >= 0 else { throw EngineError.badRequest("offset must not be negative, got \(offset)") }
-        guard offset + limit <= Self.maxWindow else {
-            throw EngineError.badRequest("offset + limit must be at most \(Self.maxWindow) (got \(offset + limit)); page deeper with a narrower query")
+        guard offset <= Self.maxWindow - limit else {
+            throw EngineError.badRequest("offset + limit must be at most \(Self.maxWindow) (got offset \(offset), limit \(limit)); page deeper with a narrower query")
         }
         guard q.utf8.count <= QueryParser.maxLength else {
             throw EngineError.badRequest("q is \(q.utf8.count) bytes; the limit is \(QueryParser.maxLength)")
@@ -135,6 +139,11 @@ public struct SearchRequest: Sendable, Equatable {
             case "q", "query":
                 guard kind == .string || kind == .null else { throw EngineError.badRequest("q must be a string") }
                 r.q = kind == .null ? "" : tape.string(vn)
+            case "syntax":
+                guard kind == .string, let sx = QuerySyntax(rawValue: tape.string(vn).lowercased()) else {
+                    throw EngineError.badRequest("syntax must be \"lenient\" (broken syntax searches the plain words) or \"strict\" (it is an error)")
+                }
+                r.syntax = sx
             case "operator":
                 guard kind == .string, let op = DefaultOperator(rawValue: tape.string(vn).lowercased()) else {
                     throw EngineError.badRequest("operator must be \"and\" or \"or\"")
@@ -190,7 +199,7 @@ public struct SearchRequest: Sendable, Equatable {
                 guard r.boosts.count <= 8 else { throw EngineError.badRequest("at most 8 boosts per request") }
             default:
                 if let why = notYetSupported[key] { throw EngineError.badRequest("\(key): \(why)") }
-                throw EngineError.badRequest("unknown key \"\(key)\" (known: q, operator, limit, offset, filters, facets, sort, search_after, boost, ranking, track_total_hits, explain, fields)")
+                throw EngineError.badRequest("unknown key \"\(key)\" (known: q, operator, syntax, limit, offset, filters, facets, sort, search_after, boost, ranking, track_total_hits, explain, fields)")
             }
         }
         try r.validate()

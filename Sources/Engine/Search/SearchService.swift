@@ -30,6 +30,10 @@ public struct SearchResponse: Sendable {
     public var tookMicros: Double
     /// The AND query found too few products and the words were made optional.
     public var relaxed = false
+    /// The query's syntax was broken and its plain words were searched (lenient syntax).
+    public var lenientSyntax = false
+    /// What the answer could not do as asked (a limit reached), for the client to show or log.
+    public var warnings: [String] = []
 }
 
 /// Runs search requests against the current snapshot of an index (thread-safe: analyzers are
@@ -47,9 +51,10 @@ public final class SearchService: Sendable {
         /// Numeric and boolean fields: displayed from doc values, which in-place updates change.
         var numericNames: Set<String>
 
-        init(layout: SchemaLayout) throws {
+        init(layout: SchemaLayout, limits: QueryLimits) throws {
             fieldCount = layout.schema.fields.count
             parserAnd = try QueryParser(layout: layout, defaultOperator: .and)
+            parserAnd.limits = limits
             parserOr = parserAnd
             parserOr.defaultOperator = .or
             parserRelaxed = parserOr
@@ -66,22 +71,26 @@ public final class SearchService: Sendable {
     public let rankingOverrides: JSONValue?
     /// Query-time synonyms, re-read when the file changes.
     public let synonymSource: SynonymSource?
+    /// What one search may cost (query size, probes, ranking overrides, explain, timeout).
+    public let limits: SearchLimits
     /// Synonyms compiled per text group for a rules version and field count.
     private let compiledSynonyms = Mutex<(version: Int, fields: Int, maps: [SynonymMap?])?>(nil)
 
     /// A service over one fixed searcher.
-    public convenience init(searcher: Searcher, ranking: JSONValue? = nil, synonyms: SynonymSource? = .builtIn) throws {
-        try self.init(source: { searcher }, ranking: ranking, synonyms: synonyms)
+    public convenience init(searcher: Searcher, ranking: JSONValue? = nil, synonyms: SynonymSource? = .builtIn,
+                            limits: SearchLimits = SearchLimits()) throws {
+        try self.init(source: { searcher }, ranking: ranking, synonyms: synonyms, limits: limits)
     }
 
     /// A service over whatever snapshot `source` returns (a live index's newest).
     public init(source: @escaping @Sendable () -> Searcher, ranking: JSONValue? = nil,
-                synonyms: SynonymSource? = .builtIn) throws {
+                synonyms: SynonymSource? = .builtIn, limits: SearchLimits = SearchLimits()) throws {
         self.source = source
         if let ranking { var probe = RankingOptions(); try probe.apply(ranking) }
         self.rankingOverrides = ranking
         self.synonymSource = synonyms
-        contextCache = Mutex(try Context(layout: source().layout))
+        self.limits = limits
+        contextCache = Mutex(try Context(layout: source().layout, limits: limits.query))
     }
 
     /// The ranking options of a request: the service's, with the request's overrides.
@@ -92,7 +101,10 @@ public final class SearchService: Sendable {
     func rankingOptions(for request: SearchRequest, layout: SchemaLayout) throws -> RankingOptions {
         var o = RankingOptions.defaults(for: layout)
         if let r = rankingOverrides { try o.apply(r) }
-        if let r = request.ranking { try o.apply(r) }
+        if let r = request.ranking {
+            try o.apply(r)
+            o = limits.clamp(o)   // a request asks; the server's limits decide
+        }
         return o
     }
 
@@ -108,9 +120,12 @@ public final class SearchService: Sendable {
         return maps
     }
 
-    func expander(_ options: RankingOptions, ctx: Context, searcher: Searcher) -> QueryExpander? {
+    func expander(_ options: RankingOptions, ctx: Context, searcher: Searcher, deadline: SearchDeadline? = nil,
+                  probes: ProbeBudget? = nil) -> QueryExpander? {
         guard options.expandsWords else { return nil }
-        return QueryExpander(searcher: searcher, options: options, synonyms: options.synonyms ? synonymMaps(ctx) : [])
+        return QueryExpander(searcher: searcher, options: options, synonyms: options.synonyms ? synonymMaps(ctx) : [],
+                             probes: probes ?? ProbeBudget(limit: limits.maxProbes),
+                             maxCompoundWordBytes: limits.maxCompoundWordBytes, deadline: deadline)
     }
 
     /// The current snapshot. Read it once per request and use that value throughout.
@@ -119,7 +134,7 @@ public final class SearchService: Sendable {
     func context(_ s: Searcher) throws -> Context {
         let c = contextCache.withLock { $0 }
         if c.fieldCount == s.layout.schema.fields.count { return c }
-        let fresh = try Context(layout: s.layout)
+        let fresh = try Context(layout: s.layout, limits: limits.query)
         contextCache.withLock { $0 = fresh }
         return fresh
     }
@@ -134,24 +149,39 @@ public final class SearchService: Sendable {
         let s = searcher
         let ctx = try context(s)
         let parser = request.op == .and ? ctx.parserAnd : ctx.parserOr
-        return try parser.parse(request.q, expander: expander(try rankingOptions(for: request, layout: s.layout), ctx: ctx, searcher: s))
+        return try parser.parse(request.q, expander: expander(try rankingOptions(for: request, layout: s.layout), ctx: ctx, searcher: s),
+                                syntax: request.syntax).query
     }
 
     /// The index-level search for a request, and the facets' names.
     public func spec(for request: SearchRequest) throws -> (SearchSpec, [String]) {
-        try spec(for: request, in: searcher)
+        let r = try resolve(request, in: searcher)
+        return (r.spec, r.facetNames)
+    }
+
+    /// A request resolved against one snapshot.
+    struct Resolved {
+        var spec: SearchSpec
+        var facetNames: [String]
+        var lenient: Bool
     }
 
     /// `relaxing`: the request's AND relaxed to OR (words optional, field clauses required).
-    func spec(for request: SearchRequest, in s: Searcher, relaxing: Bool = false) throws -> (SearchSpec, [String]) {
+    func resolve(_ request: SearchRequest, in s: Searcher, relaxing: Bool = false, deadline: SearchDeadline? = nil,
+                 probes: ProbeBudget? = nil) throws -> Resolved {
         try request.validate()
+        if request.explain && request.limit > limits.maxExplainHits {
+            throw EngineError.badRequest("explain is for pages of at most \(limits.maxExplainHits) hits (limit max_explain_hits); ask for a smaller limit")
+        }
         let ctx = try context(s)
         let filters = try ctx.resolver.filters(request.filters)
         let facets = try ctx.resolver.facets(request.facets, filters: filters)
         let sort = try ctx.resolver.sort(request.sort)
         let parser = relaxing ? ctx.parserRelaxed : request.op == .and ? ctx.parserAnd : ctx.parserOr
         let ranking = try rankingOptions(for: request, layout: s.layout)
-        let full = try parser.parse(request.q, expander: expander(ranking, ctx: ctx, searcher: s))
+        let parsed = try parser.parse(request.q, expander: expander(ranking, ctx: ctx, searcher: s, deadline: deadline, probes: probes),
+                                      syntax: request.syntax)
+        let full = parsed.query
         // Rewritten queries rank in two phases: the flat form finds the matches (the same ones) and
         // the best `rescoreWindow` by BM25 with pruning; the full query orders those.
         let recall = full.recallForm()
@@ -173,14 +203,26 @@ public final class SearchService: Sendable {
             throw EngineError.badRequest("use either offset or search_after, not both")
         }
         spec.limit = request.limit
-        return (spec, facets.map { $0.name })
+        spec.deadline = deadline
+        return Resolved(spec: spec, facetNames: facets.map { $0.name }, lenient: parsed.lenient)
+    }
+
+    /// The deadline of a search that starts now: the service's timeout (nil: none).
+    public func makeDeadline() -> SearchDeadline? {
+        limits.timeout > 0 ? SearchDeadline.after(seconds: limits.timeout) : nil
     }
 
     /// Runs a request. `took_us` covers parsing, analysis, search and fetching ids and fields.
-    public func search(_ request: SearchRequest, startedAt: UInt64? = nil) throws -> SearchResponse {
+    /// `deadline`: when to give up (`IndexError.timedOut`); nil: the service's `limits.timeout` from now.
+    public func search(_ request: SearchRequest, startedAt: UInt64? = nil, deadline: SearchDeadline? = nil) throws -> SearchResponse {
         let t0 = startedAt ?? DispatchTime.now().uptimeNanoseconds
+        let deadline = deadline ?? makeDeadline()
+        try deadline?.check()
         let searcher = self.searcher
-        var (spec, facetNames) = try spec(for: request, in: searcher)
+        let probes = ProbeBudget(limit: limits.maxProbes)
+        let resolved = try resolve(request, in: searcher, deadline: deadline, probes: probes)
+        var spec = resolved.spec
+        let facetNames = resolved.facetNames
         func run(_ spec: SearchSpec) throws -> SearchOutcome {
             do {
                 return try searcher.search(spec)
@@ -194,7 +236,7 @@ public final class SearchService: Sendable {
         // AND → OR: too few products have every word; the words become optional.
         let ranking = try rankingOptions(for: request, layout: searcher.layout)
         if request.op == .and, outcome.totalHits < ranking.relaxBelow, ranking.relax, request.searchAfter == nil {
-            let (orSpec, _) = try self.spec(for: request, in: searcher, relaxing: true)
+            let orSpec = try resolve(request, in: searcher, relaxing: true, deadline: deadline, probes: probes).spec
             if orSpec.query != spec.query {
                 let more = try run(orSpec)
                 if more.totalHits > outcome.totalHits {
@@ -220,9 +262,14 @@ public final class SearchService: Sendable {
         }
         let took = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1000
         let facets = zip(facetNames, zip(spec.facets, outcome.facets)).map { NamedFacet(name: $0, kind: $1.0.kind, result: $1.1) }
-        return SearchResponse(hits: hits, total: outcome.totalHits, totalIsExact: outcome.totalIsExact, facets: facets,
-                              sort: spec.sort, showSort: request.sort != nil || request.searchAfter != nil, tookMicros: took,
-                              relaxed: relaxed)
+        var response = SearchResponse(hits: hits, total: outcome.totalHits, totalIsExact: outcome.totalIsExact, facets: facets,
+                                      sort: spec.sort, showSort: request.sort != nil || request.searchAfter != nil, tookMicros: took,
+                                      relaxed: relaxed)
+        response.lenientSyntax = resolved.lenient
+        if probes.ranOut {
+            response.warnings.append("query rewriting stopped after \(probes.limit) typo and compound look-ups (limit max_probes); the remaining words were searched as typed")
+        }
+        return response
     }
 
     /// The page of `spec` with pseudo-relevance feedback: the first `feedbackKeep` results of the
@@ -326,6 +373,11 @@ public final class SearchService: Sendable {
         w.raw(",\"total_relation\":")
         w.raw(r.totalIsExact ? "\"eq\"" : "\"gte\"")
         if r.relaxed { w.raw(",\"relaxed\":true") }
+        if r.lenientSyntax { w.raw(",\"query_syntax\":\"lenient\"") }
+        if !r.warnings.isEmpty {
+            w.raw(",\"warnings\":")
+            w.value(.array(r.warnings.map { .string($0) }))
+        }
         if !r.facets.isEmpty {
             w.raw(",\"facets\":{")
             for (i, f) in r.facets.enumerated() {
@@ -370,16 +422,20 @@ public final class SearchService: Sendable {
     /// Batch mode: one JSON request per input line, one JSON result per output line, in order.
     /// A bad line answers `{"error": ...}` and the loop goes on.
     public func serveLines(input: FileHandle, output: FileHandle) {
-        var reader = LineReader(handle: input)
+        let maxLine = 1 << 20
+        var reader = LineReader(handle: input, maxLength: maxLine)
         var tape = JSONTape()
         var w = JSONWriter(capacity: 4096)
-        let maxLine = 1 << 20
-        while let line = reader.next() {
+        while let next = reader.next() {
             let t0 = DispatchTime.now().uptimeNanoseconds
             w.bytes.removeAll(keepingCapacity: true)
-            if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) { continue }
+            var line: [UInt8] = []
+            if case .line(let l) = next { line = l }
+            if case .line = next, line.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) { continue }
             do {
-                guard line.count <= maxLine else { throw EngineError.badRequest("request line longer than \(maxLine) bytes") }
+                if case .tooLong(let n) = next {
+                    throw EngineError.badRequest("request line of \(n) bytes or more is longer than \(maxLine) bytes; skipped")
+                }
                 // The tape points into `line`: read it only while the buffer is pinned.
                 let req = try line.withUnsafeBufferPointer { p -> SearchRequest in
                     do { try tape.parse(p) } catch let e as JSONError {
@@ -419,27 +475,58 @@ extension Explanation {
     }
 }
 
-/// Reads lines from a file handle with a large buffer.
+/// Reads lines from a file handle with a large buffer, holding at most `maxLength` bytes of one
+/// line: a longer line is skipped to its end (never buffered whole) and reported as `tooLong`.
 struct LineReader {
+    enum Line {
+        case line([UInt8])
+        /// A line longer than the limit, of at least this many bytes, skipped.
+        case tooLong(Int)
+    }
+
     let handle: FileHandle
+    let maxLength: Int
     var buffer: [UInt8] = []
     var start = 0
     var eof = false
+    /// Bytes of an over-long line skipped so far (0: not in one).
+    var skipping = 0
 
-    init(handle: FileHandle) { self.handle = handle }
+    init(handle: FileHandle, maxLength: Int = 1 << 20) {
+        self.handle = handle
+        self.maxLength = maxLength
+    }
 
-    mutating func next() -> [UInt8]? {
+    mutating func next() -> Line? {
         while true {
             if let nl = buffer[start...].firstIndex(of: 0x0A) {
+                if skipping > 0 {
+                    let n = skipping + (nl - start)
+                    skipping = 0
+                    start = nl + 1
+                    return .tooLong(n)
+                }
                 let line = Array(buffer[start..<nl])
                 start = nl + 1
-                return line
+                return line.count > maxLength ? .tooLong(line.count) : .line(line)
+            }
+            // No newline in what is buffered: past the limit, drop it and remember the line is too long.
+            if buffer.count - start > maxLength {
+                skipping += buffer.count - start
+                buffer.removeAll(keepingCapacity: true)
+                start = 0
             }
             if eof {
+                if skipping > 0 {
+                    let n = skipping + (buffer.count - start)
+                    skipping = 0
+                    start = buffer.count
+                    return .tooLong(n)
+                }
                 if start < buffer.count {
                     let line = Array(buffer[start...])
                     start = buffer.count
-                    return line
+                    return line.count > maxLength ? .tooLong(line.count) : .line(line)
                 }
                 return nil
             }

@@ -84,14 +84,16 @@ struct StoredFieldsWriter {
         block.removeAll()
     }
 
+    /// The file's bytes. Repeatable (a flush that failed on I/O is retried): the trailer goes on a copy.
     mutating func finish() -> [UInt8] {
         flushBlock()
-        let io = UInt64(out.count)
-        for (d, o) in index { out.u32(d); out.u64(o) }
-        out.u64(io)
-        out.u32(UInt32(index.count))
-        out.u32(docCount)
-        return out.bytes
+        var file = out
+        let io = UInt64(file.count)
+        for (d, o) in index { file.u32(d); file.u64(o) }
+        file.u64(io)
+        file.u32(UInt32(index.count))
+        file.u32(docCount)
+        return file.bytes
     }
 }
 
@@ -158,7 +160,7 @@ public struct StoredFieldsReader: @unchecked Sendable {
                 if d == doc {
                     var out: [(field: Int, value: StoredValue)] = []
                     for _ in 0..<nv {
-                        let f = try br.vint(max: 1 << 16)
+                        let f = try br.vint(max: (1 << 16) - 1)
                         out.append((f, try StoredFieldsFormat.decode(&br)))
                     }
                     return out
@@ -213,12 +215,14 @@ struct IdColumnWriter {
         count += 1
     }
 
+    /// The file's bytes. Repeatable: the trailer goes on a copy.
     mutating func finish() -> [UInt8] {
-        let io = UInt64(out.count)
-        for o in offsets { out.u64(o) }
-        out.u64(io)
-        out.u32(UInt32(count))
-        return out.bytes
+        var file = out
+        let io = UInt64(file.count)
+        for o in offsets { file.u64(o) }
+        file.u64(io)
+        file.u32(UInt32(count))
+        return file.bytes
     }
 }
 

@@ -38,7 +38,7 @@ public enum IndexGenerations {
         try FileSystem.makeDirectories(root)
         var n = 1
         for name in try FileSystem.list(root) where name.hasPrefix(prefix) {
-            if let k = Int(name.dropFirst(prefix.count)) { n = max(n, k + 1) }
+            if let k = Int(name.dropFirst(prefix.count)), k >= 0, k < 99_999_999 { n = max(n, k + 1) }
         }
         let s = String(n)
         let name = prefix + String(repeating: "0", count: max(0, 6 - s.count)) + s

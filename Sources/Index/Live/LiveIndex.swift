@@ -38,6 +38,8 @@ public final class LiveIndex: @unchecked Sendable {
         public var maxSegments = 48
         /// Verify every file's checksum when opening.
         public var verifyChecksums = true
+        /// Instances of pattern fields (`attributes.*` keys) the index may have at most.
+        public var maxPatternFields = IndexLimits.defaultMaxPatternFields
 
         public init() {}
     }
@@ -71,6 +73,8 @@ public final class LiveIndex: @unchecked Sendable {
     private var bufferDeleted: Set<Int> = []
     private var bufferUpdates: [Int: [Int: Double?]] = [:]
     private var reserved: Set<String> = []
+    /// A batch is being applied (`withoutFlushes`): upserts do not write the buffer out.
+    private var holdFlushes = false
     private var dirty = false               // changed since the last published snapshot
     private var uncommitted = false         // changed since the last commit
     private var mergesRunning = 0
@@ -137,27 +141,37 @@ public final class LiveIndex: @unchecked Sendable {
 
     /// Ordinal of a field, creating it if `name` is an instance of a pattern field (`attributes.*`).
     public func fieldOrdinal(_ name: String) throws -> Int? {
+        try fieldOrdinals([name])[0]
+    }
+
+    /// Ordinals of several names, the new pattern instances among them added together or not at
+    /// all (past `options.maxPatternFields` instances: an error, and the schema is unchanged).
+    public func fieldOrdinals(_ names: [String]) throws -> [Int?] {
         try lock.withLock {
-            if let o = schemaValue.ordinal(of: name) { return o }
-            guard let p = schemaValue.pattern(matching: name) else { return nil }
-            let o = schemaValue.addInstance(name, of: p)
-            layoutValue = try SchemaLayout(schemaValue)
-            return o
+            var schema = schemaValue
+            let out = try schema.ordinalsAddingInstances(names, maxInstances: options.maxPatternFields)
+            if schema.fields.count != schemaValue.fields.count {
+                layoutValue = try SchemaLayout(schema)
+                schemaValue = schema
+            }
+            return out
         }
     }
 
     // MARK: - Writing
 
     /// Adds a document, replacing any live document with the same id.
+    ///
+    /// Either the document is accepted (in memory; searchable at the next refresh, durable at the
+    /// next commit) or the call throws and nothing changed: a full buffer is written out *before*
+    /// the document is added, so an I/O error (a full disk) refuses this document instead of
+    /// failing after it was taken in.
     public func upsert(_ doc: IndexDocument) throws {
         guard !doc.id.isEmpty else { throw IndexError.invalidDocument("document has no id") }
         try lock.withLock {
             try checkOpen()
-            switch try locateLocked(doc.id) {
-            case .buffer(let d): bufferDeleted.insert(d)
-            case .segment(let s, let d): states[s].deleteDoc(d)
-            case nil: break
-            }
+            if let b = buffer, b.memoryBytes >= options.memoryBudget, !holdFlushes { try flushBufferLocked() }
+            let previous = try locateLocked(doc.id)
             let w: SegmentWriter
             if let b = buffer {
                 w = b
@@ -168,11 +182,29 @@ public final class LiveIndex: @unchecked Sendable {
             }
             let d = w.docCount
             try w.add(doc)
+            // The old version goes only once the new one is in.
+            switch previous {
+            case .buffer(let old): bufferDeleted.insert(old)
+            case .segment(let s, let old): states[s].deleteDoc(old)
+            case nil: break
+            }
             bufferIds[doc.id] = d
             dirty = true
             uncommitted = true
-            if w.memoryBytes >= options.memoryBudget { try flushBufferLocked() }
         }
+    }
+
+    /// Runs `body` (a batch of changes) without writing the buffer out in between: the buffer is
+    /// written first if it is full, so no change of the batch can fail on I/O (it may exceed the
+    /// memory budget by the batch's size). An error before `body` runs changes nothing.
+    public func withoutFlushes<T>(_ body: () throws -> T) throws -> T {
+        try lock.withLock {
+            try checkOpen()
+            if let b = buffer, b.memoryBytes >= options.memoryBudget { try flushBufferLocked() }
+            holdFlushes = true
+        }
+        defer { lock.withLock { holdFlushes = false } }
+        return try body()
     }
 
     /// Deletes the live document with `id`; false if there is none.

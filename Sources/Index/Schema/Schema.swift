@@ -32,13 +32,21 @@ public struct FieldDefinition: Codable, Sendable, Equatable {
     /// For keyword fields holding a path (`Furniture > Sofas > Loveseats`): the separator. Every
     /// prefix of the path is indexed too, so a filter on `Furniture > Sofas` matches everything below.
     public var hierarchy: String?
+    /// For numeric fields: the smallest and largest value a document may have (a price is at least
+    /// 0, a rating at most 5). Every write path rejects a value outside them, naming the field.
+    /// Whatever they say, values are finite and within ±`IndexLimits.maxNumericMagnitude`.
+    public var min: Double?
+    public var max: Double?
 
     public enum CodingKeys: String, CodingKey {
-        case name, type, analyzer, boost, stored, keyword, source, docValues = "doc_values", hierarchy
+        case name, type, analyzer, boost, stored, keyword, source, docValues = "doc_values", hierarchy, min, max
     }
 
     public init(name: String, type: FieldType, analyzer: String? = nil, boost: Float? = nil, stored: Bool? = nil,
-                keyword: Bool? = nil, source: String? = nil, docValues: Bool? = nil, hierarchy: String? = nil) {
+                keyword: Bool? = nil, source: String? = nil, docValues: Bool? = nil, hierarchy: String? = nil,
+                min: Double? = nil, max: Double? = nil) {
+        self.min = min
+        self.max = max
         self.name = name
         self.type = type
         self.analyzer = analyzer
@@ -48,6 +56,21 @@ public struct FieldDefinition: Codable, Sendable, Equatable {
         self.source = source
         self.docValues = docValues
         self.hierarchy = hierarchy
+    }
+
+    /// Why `value` cannot be this numeric field's value (nil: it can).
+    public func numberProblem(_ value: Double) -> String? {
+        guard value.isFinite else { return "field \(name) must be a finite number" }
+        let limit = IndexLimits.maxNumericMagnitude
+        if let lo = min, value < lo { return "field \(name) must be at least \(Self.show(lo)), got \(Self.show(value))" }
+        if let hi = max, value > hi { return "field \(name) must be at most \(Self.show(hi)), got \(Self.show(value))" }
+        guard abs(value) <= limit else { return "field \(name) must be within ±\(Self.show(limit)), got \(Self.show(value))" }
+        return nil
+    }
+
+    static func show(_ d: Double) -> String {
+        if let i = Int64(exactly: d), i > -(1 << 53), i < (1 << 53) { return String(i) }
+        return String(d)
     }
 
     public var isStored: Bool { stored ?? false }
@@ -123,12 +146,19 @@ public struct Schema: Codable, Sendable, Equatable {
             if let h = f.hierarchy {
                 guard f.isKeywordIndexed, !h.isEmpty else { throw IndexError.schema("field \(f.name): hierarchy needs a keyword field and a non-empty separator") }
             }
+            if f.min != nil || f.max != nil {
+                guard f.type == .numeric else { throw IndexError.schema("field \(f.name): min and max apply to numeric fields only") }
+                for b in [f.min, f.max].compactMap({ $0 }) where !(b.isFinite && abs(b) <= IndexLimits.maxNumericMagnitude) {
+                    throw IndexError.schema("field \(f.name): min and max must be finite numbers within ±\(IndexLimits.maxNumericMagnitude)")
+                }
+                if let lo = f.min, let hi = f.max, lo > hi { throw IndexError.schema("field \(f.name): min \(lo) is above max \(hi)") }
+            }
             if f.name == idField && f.type != .keyword {
                 throw IndexError.schema("id field \(f.name) must be of type keyword")
             }
         }
         try bm25Parameters.validate()
-        if fields.count > 60000 { throw IndexError.schema("too many fields (\(fields.count))") }
+        if fields.count > SchemaLayout.maxFields { throw IndexError.schema("too many fields (\(fields.count)); the limit is \(SchemaLayout.maxFields)") }
     }
 
     public func field(named name: String) -> FieldDefinition? { fields.first { $0.name == name } }
@@ -140,6 +170,53 @@ public struct Schema: Codable, Sendable, Equatable {
     }
 
     /// Adds a concrete field for an instance of a pattern field; returns its ordinal.
+    /// Names of pattern instances (`attributes.some key`) are at most this long.
+    public static let maxInstanceNameBytes = 256
+
+    /// Instances of pattern fields (`attributes.color` of `attributes.*`) in the schema.
+    public var patternInstanceCount: Int {
+        let prefixes = fields.filter { $0.isPattern }.map { String($0.name.dropLast(1)) }
+        guard !prefixes.isEmpty else { return 0 }
+        return fields.reduce(0) { n, f in
+            !f.isPattern && prefixes.contains(where: { f.name.hasPrefix($0) && f.name.count > $0.count }) ? n + 1 : n
+        }
+    }
+
+    /// Ordinals of `names`, adding the instances of pattern fields among them all together, or
+    /// none of them: it throws (leaving the schema as it was) when they would take the schema past
+    /// `maxInstances` pattern instances or past the field limit. nil for a name no field matches.
+    public mutating func ordinalsAddingInstances(_ names: [String], maxInstances: Int) throws -> [Int?] {
+        var out: [Int?] = []
+        var fresh: [(name: String, pattern: FieldDefinition)] = []
+        var seen = Set<String>()
+        for n in names {
+            // A key such as `*` or `x.*` would name a pattern, not a field.
+            if n.hasSuffix(".*") || n.hasSuffix("*") {
+                throw IndexError.invalidDocument("field name \"\(n.prefix(60))\" ends with \"*\", which names patterns")
+            }
+            if let o = ordinal(of: n) { out.append(o); continue }
+            guard let p = pattern(matching: n) else { out.append(nil); continue }
+            guard n.utf8.count <= Self.maxInstanceNameBytes else {
+                throw IndexError.invalidDocument("field name \"\(n.prefix(40))…\" is \(n.utf8.count) bytes; names of \(p.name) fields are at most \(Self.maxInstanceNameBytes)")
+            }
+            if seen.insert(n).inserted { fresh.append((n, p)) }
+            out.append(-1)
+        }
+        guard !fresh.isEmpty else { return out }
+        let have = patternInstanceCount
+        if have + fresh.count > maxInstances {
+            let example = fresh[0].pattern.name
+            throw IndexError.invalidDocument("the document would add \(fresh.count) new \(example) field\(fresh.count == 1 ? "" : "s") to the index's \(have); an index has at most \(maxInstances) (max_attribute_fields); reuse existing keys")
+        }
+        if fields.count + fresh.count > SchemaLayout.maxFields {
+            throw IndexError.invalidDocument("the schema would have more than \(SchemaLayout.maxFields) fields")
+        }
+        var ordinals: [String: Int] = [:]
+        for (n, p) in fresh { ordinals[n] = addInstance(n, of: p) }
+        for (i, n) in names.enumerated() where out[i] == -1 { out[i] = ordinals[n] }
+        return out
+    }
+
     public mutating func addInstance(_ name: String, of pattern: FieldDefinition) -> Int {
         var f = pattern
         f.name = name
@@ -156,6 +233,9 @@ public struct Schema: Codable, Sendable, Equatable {
 
 /// The index-level view of a schema: ordinals, text groups, inverted slots. Derived, never stored.
 public struct SchemaLayout: Sendable {
+    /// Fields a schema may have at most (field ordinals are stored in 16 bits).
+    public static let maxFields = 60_000
+
     public struct TextGroup: Sendable, Equatable {
         public var analyzer: String
         /// Field ordinals of the group, in schema order.

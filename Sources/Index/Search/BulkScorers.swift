@@ -33,8 +33,10 @@ enum BulkScorers {
             let hasPredicates = !predicates.isEmpty
             var windowEnd: Int64 = -1
             var windowMax: Float = .infinity
+            let deadline = collector.deadline
             var doc = lead._withUnsafeGuaranteedRef { $0.nextDoc() }
             outer: while doc != PostingsCursor.noMoreDocs {
+                if deadline.tick() { break }
                 if collector.canPrune && n == 0 {
                     // Only filters: every remaining match scores 0 and cannot beat the heap.
                     collector.markPruned()
@@ -138,7 +140,9 @@ enum BulkScorers {
             }
             let hasExclusions = !excluded.isEmpty
             let noMore = PostingsCursor.noMoreDocs
+            let deadline = collector.deadline
             while true {
+                if deadline.tick() { return }
                 // The window: from the smallest current doc to the first block end.
                 var windowMin = noMore
                 for i in 0..<n {
@@ -180,6 +184,7 @@ enum BulkScorers {
                 if firstEssential < n {
                     // Candidates in the window.
                     while true {
+                        if deadline.tick() { return }
                         var cand = noMore
                         for j in firstEssential..<n {
                             let d = c[order[j]]._withUnsafeGuaranteedRef { $0.doc }
@@ -257,6 +262,7 @@ extension BulkScorers {
     /// while `minCompetitive()` is set, a window of blocks whose summed upper bounds do not exceed it
     /// is visited with a nil score.
     static func visitConjunction(_ scorers: [TermScorer], filters: [PostingsCursor], excluded: [Scorer],
+                                 deadline: SearchDeadline? = nil,
                                  minCompetitive: () -> Float, visit: (UInt32, Float?) -> Void) {
         let sorted = scorers.sorted { $0.cost < $1.cost }
         let all = (sorted.map { $0.cursor } + filters).sorted { $0.info.docCount < $1.info.docCount }
@@ -278,6 +284,7 @@ extension BulkScorers {
             var windowMax: Float = .infinity
             var doc = lead._withUnsafeGuaranteedRef { $0.nextDoc() }
             outer: while doc != PostingsCursor.noMoreDocs {
+                if deadline.tick() { break }
                 var i = 1
                 while i < m {
                     let d = a[i]._withUnsafeGuaranteedRef { $0.advance(doc) }

@@ -1,3 +1,5 @@
+import Foundation
+
 /// Counts one facet over the matches, segment by segment.
 final class FacetAccumulator {
     let spec: FacetSpec
@@ -26,9 +28,12 @@ final class FacetAccumulator {
     private var matched: [UInt64] = []
     private var usePostings = false
 
-    init(spec: FacetSpec, searcher: Searcher) {
+    let deadline: SearchDeadline?
+
+    init(spec: FacetSpec, searcher: Searcher, deadline: SearchDeadline? = nil) {
         self.spec = spec
         self.searcher = searcher
+        self.deadline = deadline
         if case .ranges(let r?) = spec.kind { rangeCounts = Array(repeating: 0, count: r.count) }
     }
 
@@ -64,12 +69,15 @@ final class FacetAccumulator {
     @inline(__always) func count(_ doc: UInt32) {
         let d = Int(doc)
         if let data = fastData, let c = counts32 {
-            // Slot 0 counts documents without a value.
-            c[Int(unpackWide(data, d, width: fastWidth))] &+= 1
+            // Slot 0 counts documents without a value. An ordinal past the dictionary (a damaged
+            // file) is not counted rather than written out of bounds.
+            let o = Int(unpackWide(data, d, width: fastWidth))
+            if o < countsSize { c[o] &+= 1 }
             return
         }
         if let col = ordinalColumn, let c = counts32 {
-            col.forEachOrd(d) { c[$0 &+ 1] &+= 1 }
+            let size = countsSize
+            col.forEachOrd(d) { o in if o >= 0 && o &+ 1 < size { c[o &+ 1] &+= 1 } }
             return
         }
         if usePostings {
@@ -101,6 +109,7 @@ final class FacetAccumulator {
         var it = try seg.terms.seek(prefix)
         while try it.next() {
             guard it.key.count >= 2, it.key[0] == prefix[0], it.key[1] == prefix[1] else { break }
+            if deadline.tick() { break }
             let c = try seg.postings(it.info, text: false)
             var n = 0
             while c.nextDoc() != PostingsCursor.noMoreDocs {
@@ -188,41 +197,62 @@ final class FacetAccumulator {
         return r
     }
 
+    /// At most this many automatic buckets (normally five or six).
+    static let maxAutomaticBuckets = 12
+
     /// About five buckets of a "nice" width (1, 2, 2.5 or 5 times a power of ten) from the values'
     /// minimum to their 95th percentile, the last one open-ended. Linear time: the percentile by
     /// selection, the counts by arithmetic.
+    ///
+    /// Never fails and never loops: for any input (extreme, infinite or NaN values, spans beyond
+    /// `Double`'s range, steps below the values' precision) it answers at most
+    /// `maxAutomaticBuckets` increasing buckets whose counts sum to the number of values, falling
+    /// back to fewer buckets (one, open at both ends) when no width fits. Infinite and NaN values
+    /// (which no write path accepts, but an old index may hold) fall into the first or last bucket.
     static func niceBuckets(_ input: [Double]) -> [FacetResult.RangeCount] {
         guard !input.isEmpty else { return [] }
-        var values = input
+        let single = [FacetResult.RangeCount(from: nil, to: nil, count: input.count)]
+        var values = input.allSatisfy({ $0.isFinite }) ? input : input.filter { $0.isFinite }
+        guard !values.isEmpty else { return single }
         let lo = values.min()!
         let hi = select(&values, Int(Double(values.count - 1) * 0.95))
-        if hi <= lo {
-            return [FacetResult.RangeCount(from: nil, to: nil, count: values.count)]
-        }
-        let raw = (hi - lo) / 5
-        var mag = 1.0
-        while mag * 10 <= raw { mag *= 10 }
-        while mag > raw { mag /= 10 }
+        let span = hi - lo
+        guard hi > lo, span.isFinite else { return single }
+        let raw = span / 5
+        guard raw.isNormal else { return single }
+        var mag = Foundation.pow(10.0, Foundation.log10(raw).rounded(.down))
+        guard mag.isFinite, mag > 0 else { return single }
+        if mag > raw { mag /= 10 }
+        if mag * 10 <= raw { mag *= 10 }
         let step = [1.0, 2.0, 2.5, 5.0, 10.0].map { $0 * mag }.first { $0 >= raw } ?? 10 * mag
+        guard step.isFinite, step > 0 else { return single }
+        let first = (lo / step).rounded(.down) * step
+        let n = (hi - first) / step
+        guard first.isFinite, n.isFinite, n >= 0 else { return single }
+        let count = Int(min(n.rounded(.down), Double(Self.maxAutomaticBuckets - 1))) + 1
+        // Edges by multiplication (no accumulated error, no loop on a step below the precision);
+        // edges that round to the same value are dropped.
         var edges: [Double] = []
-        var e = (lo / step).rounded(.down) * step
-        while e <= hi {
+        for i in 0..<count {
+            let e = first + Double(i) * step
+            guard e.isFinite, e <= hi else { break }
+            if let last = edges.last, !(e > last) { continue }
             edges.append(e)
-            e += step
         }
+        guard edges.count >= 2 else { return single }
         var counts = [Int](repeating: 0, count: edges.count)
-        let first = edges[0]
+        let lastIndex = edges.count - 1
         for v in input {
-            var i = Int(((v - first) / step).rounded(.down))
-            if i < 0 { i = 0 }
-            if i >= edges.count { i = edges.count - 1 }
+            var i: Int
+            let x = (v - first) / step
+            if v.isNaN || x >= Double(lastIndex) { i = lastIndex } else if !(x > 0) { i = 0 } else { i = Int(x) }
             // Guard against rounding at the edges.
             while i > 0 && v < edges[i] { i -= 1 }
-            while i + 1 < edges.count && v >= edges[i + 1] { i += 1 }
+            while i < lastIndex && v >= edges[i + 1] { i += 1 }
             counts[i] += 1
         }
         return edges.indices.map { i in
-            FacetResult.RangeCount(from: i == 0 ? nil : edges[i], to: i + 1 < edges.count ? edges[i + 1] : nil, count: counts[i])
+            FacetResult.RangeCount(from: i == 0 ? nil : edges[i], to: i < lastIndex ? edges[i + 1] : nil, count: counts[i])
         }
     }
 

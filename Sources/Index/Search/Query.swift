@@ -68,7 +68,10 @@ public struct PrefixQuery: Sendable, Equatable {
     /// At most this many terms (the first ones in byte order) are searched.
     public var maxExpansions: Int
 
-    public init(slot: Int, prefix: [UInt8], fields: FieldMask? = nil, boost: Float = 1, maxExpansions: Int = 64) {
+    /// Terms a prefix expands to at most, unless told otherwise.
+    public static let defaultMaxExpansions = 64
+
+    public init(slot: Int, prefix: [UInt8], fields: FieldMask? = nil, boost: Float = 1, maxExpansions: Int = PrefixQuery.defaultMaxExpansions) {
         self.slot = slot
         self.prefix = prefix
         self.fields = fields

@@ -1,14 +1,17 @@
 extension Searcher {
     /// Runs a full search: query, filters, facets, sort and paging.
     public func search(_ spec: SearchSpec) throws -> SearchOutcome {
-        guard spec.limit >= 0, spec.offset >= 0 else { throw IndexError.invalidQuery("limit and offset must not be negative") }
+        guard spec.limit >= 0, spec.offset >= 0, spec.limit <= Int.max / 4 - spec.offset else {
+            throw IndexError.invalidQuery("limit and offset must not be negative")
+        }
+        let deadline = spec.deadline
         try validate(spec)
         let q = try rewrite(spec.query)
         let ctx = try QueryContext(searcher: self, query: q)
         let rescore = spec.sort == .relevance && spec.searchAfter == nil ? spec.rescore : nil
         let k = max(spec.offset + spec.limit, rescore.map { $0.window } ?? 0)
         let facetFields = Set(spec.facets.map { $0.field })
-        let accumulators = spec.facets.map { FacetAccumulator(spec: $0, searcher: self) }
+        let accumulators = spec.facets.map { FacetAccumulator(spec: $0, searcher: self, deadline: deadline) }
         // Facets that share a field share a sideways bit.
         // A path filter on a field whose facets are all hierarchy facets under the same root: those
         // facets only report counts under that root, so the root stays a base filter and only the
@@ -44,6 +47,7 @@ extension Searcher {
         let exhaustive = !spec.facets.isEmpty || spec.sort != .relevance || spec.searchAfter != nil || boosted
         let topk = TopKCollector(k: k, tracking: exhaustive ? .exact : spec.trackTotalHits,
                                  rankK: rescore?.maxGain != nil ? spec.offset + spec.limit : nil, slack: rescore?.maxGain ?? 0)
+        topk.deadline = deadline
         var fieldSort: FieldSortCollector?
         if case .field(_, let desc) = spec.sort {
             var after: (Double?, String)?
@@ -55,6 +59,7 @@ extension Searcher {
         var total = 0
 
         for si in segments.indices {
+            try deadline?.throwIfExpired()
             let seg = segments[si]
             topk.base = bases[si]
             guard let plan = try filterPlan(filters, segment: si, sideways: Set(sidewaysFields), baseOnly: baseOnly) else { continue }
@@ -132,7 +137,7 @@ extension Searcher {
                 // Scores are needed only for relevance order, and only for documents that can enter the heap.
                 let needScores = fieldSort == nil
                 withExtendedLifetime((accumulators, sidewaysRefs, plan)) {
-                    BulkScorers.visitConjunction(terms, filters: plan.cursors, excluded: excluded,
+                    BulkScorers.visitConjunction(terms, filters: plan.cursors, excluded: excluded, deadline: deadline,
                                                  minCompetitive: { needScores ? (relevanceAfter == nil && !boosted ? topk.minCompetitive : -Float.infinity) : Float.infinity }) { doc, score in
                         visit(doc) { score }
                     }
@@ -145,6 +150,7 @@ extension Searcher {
             let d = Unmanaged.passUnretained(driver)
             withExtendedLifetime((accumulators, sidewaysRefs, plan, driver)) {
                 while d._withUnsafeGuaranteedRef({ $0.nextDoc() }) != Scorer.noMoreDocs {
+                    if deadline.tick() { break }
                     visit(d._withUnsafeGuaranteedRef { $0.doc }) { d._withUnsafeGuaranteedRef { $0.score() } }
                 }
             }
@@ -152,6 +158,7 @@ extension Searcher {
             for a in accumulators { try a.endSegment(seg) }
         }
 
+        try deadline?.throwIfExpired()
         var hits: [SearchHitResult]
         if let fs = fieldSort {
             hits = fs.sorted().map { SearchHitResult(doc: $0.doc, score: 0, sortValue: $0.value) }
@@ -367,7 +374,9 @@ extension Searcher {
         }
         let driver = try driverScorer(text, matchAll: text == nil, plan: plan, segment: si)
         let bound = driver.maxScore
+        let deadline = collector.deadline
         while driver.nextDoc() != Scorer.noMoreDocs {
+            if deadline.tick() { break }
             if collector.canPrune && bound <= collector.threshold {
                 collector.markPruned()
                 break

@@ -24,6 +24,8 @@ public struct SearchSpec: Sendable {
     /// (fast, prunable) score; those are then ranked by `rescore.query`'s score, and those it does
     /// not match are dropped. Relevance order only, without `searchAfter`.
     public var rescore: Rescore?
+    /// When the search gives up (`IndexError.timedOut`); nil: never.
+    public var deadline: SearchDeadline?
 
     public init(query: Query = .matchAll, filters: [Filter] = [], facets: [FacetSpec] = [], sort: SortSpec = .relevance,
                 limit: Int = 10, offset: Int = 0, searchAfter: SortPosition? = nil,

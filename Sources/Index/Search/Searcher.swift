@@ -68,8 +68,8 @@ public final class Searcher: @unchecked Sendable {
         var fs = Array(repeating: FieldStats(), count: layout.textFields.count)
         for s in meta.segments {
             for (i, st) in s.textFieldStats.enumerated() where i < fs.count {
-                fs[i].sumLength += st.sumLength
-                fs[i].docCount += st.docCount
+                fs[i].sumLength &+= st.sumLength   // checked against the segments' sizes when they open
+                fs[i].docCount &+= st.docCount
             }
         }
         stats = BM25Statistics(parameters: meta.schema.bm25Parameters, docCount: total, fieldStats: fs)
@@ -127,17 +127,20 @@ public final class Searcher: @unchecked Sendable {
 
     /// Runs `query` and returns hits `offset ..< offset + limit`, best first (ties: lower doc first).
     public func search(_ query: Query, limit: Int, offset: Int = 0,
-                       trackTotalHits: TotalHitsTracking = .upTo(10_000)) throws -> TopDocs {
-        guard limit >= 0, offset >= 0 else { throw IndexError.invalidQuery("limit and offset must not be negative") }
+                       trackTotalHits: TotalHitsTracking = .upTo(10_000), deadline: SearchDeadline? = nil) throws -> TopDocs {
+        guard limit >= 0, offset >= 0, limit <= Int.max / 2 - offset else { throw IndexError.invalidQuery("limit and offset must not be negative") }
         let q = try rewrite(query)
         let ctx = try QueryContext(searcher: self, query: q)
         let collector = TopKCollector(k: offset + limit, tracking: trackTotalHits)
+        collector.deadline = deadline
         for si in segments.indices {
+            try deadline?.throwIfExpired()
             collector.base = bases[si]
             guard let scorer = try makeScorer(q, segment: si, ctx: ctx) else { continue }
             try run(scorer, collector: collector, predicates: segments[si].deleted.map { [LiveDocsPredicate($0)] } ?? [])
             if let e = scorer.corruption { throw IndexError.corrupt(file: segments[si].meta.id, reason: e) }
         }
+        try deadline?.throwIfExpired()
         let all = collector.sortedHits()
         let page = offset < all.count ? Array(all[offset...]) : []
         return TopDocs(hits: page, totalHits: collector.totalHits, totalIsExact: !collector.pruned)
@@ -366,7 +369,9 @@ public final class Searcher: @unchecked Sendable {
         }
         // Generic: visit every match.
         let bound = root.maxScore
+        let deadline = collector.deadline
         while root.nextDoc() != Scorer.noMoreDocs {
+            if deadline.tick() { return }
             if collector.canPrune && bound <= collector.threshold {
                 collector.markPruned()
                 return

@@ -45,6 +45,8 @@ final class TopKCollector {
     private(set) var threshold: Float = -Float.infinity
     private(set) var pruned = false
     var base = 0
+    /// The search's deadline: the loops feeding this collector stop once it has passed.
+    var deadline: SearchDeadline?
 
     /// Two-phase ranking: besides the best `k`, only documents within `slack` of the best
     /// `rankK`'s lowest score matter (a second phase adds at most `slack`), so pruning uses that.

@@ -60,7 +60,11 @@ public struct IndexMeta: Codable, Sendable, Equatable {
         do {
             let m = try JSONDecoder().decode(IndexMeta.self, from: json)
             guard m.formatVersion == formatVersion else {
-                throw IndexError.unsupportedVersion(file: f.name, found: UInt32(m.formatVersion), supported: UInt32(formatVersion))
+                throw IndexError.unsupportedVersion(file: f.name, found: UInt32(clamping: m.formatVersion), supported: UInt32(formatVersion))
+            }
+            // Counters that the writer increments: out-of-range values are damage, not a crash later.
+            guard m.generation < UInt64(1) << 62, m.nextSegment >= 0, m.nextSegment < 1 << 40 else {
+                throw IndexError.corrupt(file: f.name, reason: "generation \(m.generation) or next segment \(m.nextSegment) out of range")
             }
             return m
         } catch let e as IndexError {

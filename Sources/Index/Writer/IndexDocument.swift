@@ -102,6 +102,12 @@ public enum IndexLimits {
     public static let maxStoredValues = 65_535
     public static let maxStoredDepth = 4
     public static let maxStoredStringBytes = 16 << 20
+    /// No numeric value is larger in magnitude (whatever a field's own `min`/`max`): doubles hold
+    /// every integer exactly up to 9e15, and facet buckets, boosts and sorts stay meaningful.
+    public static let maxNumericMagnitude = 1e15
+    /// Instances of pattern fields (distinct `attributes.*` keys) an index may have, unless its
+    /// writer is told otherwise (`--max-attribute-fields`).
+    public static let defaultMaxPatternFields = 1_024
 }
 
 extension StoredValue {

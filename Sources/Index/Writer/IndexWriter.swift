@@ -14,8 +14,13 @@ public final class IndexWriter: Sendable {
         public var sync = true
         /// Flush after this many documents (tests use it to make many segments).
         public var maxDocsPerSegment = Int.max
+        /// Instances of pattern fields (`attributes.*` keys) an index may have at most.
+        public var maxPatternFields = IndexLimits.defaultMaxPatternFields
+        /// A segment writer's postings arena holds at most 4 GiB: budgets are capped below it.
+        public static let maxMemoryBudget = 3 << 30
+
         public init(memoryBudget: Int = 1 << 30, sync: Bool = true, maxDocsPerSegment: Int = Int.max) {
-            self.memoryBudget = memoryBudget
+            self.memoryBudget = min(max(memoryBudget, 1 << 20), Self.maxMemoryBudget)
             self.sync = sync
             self.maxDocsPerSegment = maxDocsPerSegment
         }
@@ -70,12 +75,20 @@ public final class IndexWriter: Sendable {
     /// Ordinal of a field, creating it if `name` is an instance of a pattern field (`attributes.*`).
     /// nil if the schema has no such field. Thread-safe; ordinals never change once given.
     public func fieldOrdinal(_ name: String) throws -> Int? {
-        try state.withLock { s -> Int? in
-            if let o = s.meta.schema.ordinal(of: name) { return o }
-            guard let p = s.meta.schema.pattern(matching: name) else { return nil }
-            let o = s.meta.schema.addInstance(name, of: p)
-            s.layout = try SchemaLayout(s.meta.schema)
-            return o
+        try fieldOrdinals([name])[0]
+    }
+
+    /// Ordinals of several names, the new pattern instances among them added together or not at
+    /// all (past `options.maxPatternFields` instances: an error, and the schema is unchanged).
+    public func fieldOrdinals(_ names: [String]) throws -> [Int?] {
+        try state.withLock { s -> [Int?] in
+            var schema = s.meta.schema
+            let out = try schema.ordinalsAddingInstances(names, maxInstances: options.maxPatternFields)
+            if schema.fields.count != s.meta.schema.fields.count {
+                s.layout = try SchemaLayout(schema)
+                s.meta.schema = schema
+            }
+            return out
         }
     }
 
@@ -201,6 +214,8 @@ func segmentName(_ n: Int) -> String {
 public protocol FieldRegistry: AnyObject, Sendable {
     var schema: Schema { get }
     func fieldOrdinal(_ name: String) throws -> Int?
+    /// Ordinals of several names; the pattern instances among them are created together or not at all.
+    func fieldOrdinals(_ names: [String]) throws -> [Int?]
 }
 
 extension IndexWriter: FieldRegistry {}

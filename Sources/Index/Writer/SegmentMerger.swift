@@ -99,15 +99,15 @@ struct SegmentMerger {
                 defer { d += 1 }
                 guard r.isLive(d) else { return }
                 stored.add(values.map { v -> (UInt16, StoredValue) in
-                    guard let col = columns[v.field], v.field < fields.count else { return (UInt16(v.field), v.value) }
+                    guard let col = columns[v.field], v.field < fields.count else { return (UInt16(truncatingIfNeeded: v.field), v.value) }
                     let current = col.value(d)
                     switch v.value {
                     case .int(let i) where current != Double(i): break
                     case .double(let x) where current != x: break
                     case .bool(let b) where current != (b ? 1 : 0): break
-                    default: return (UInt16(v.field), v.value)
+                    default: return (UInt16(truncatingIfNeeded: v.field), v.value)
                     }
-                    return (UInt16(v.field), StoredValue.numeric(current, boolean: fields[v.field].type == .boolean) ?? v.value)
+                    return (UInt16(truncatingIfNeeded: v.field), StoredValue.numeric(current, boolean: fields[v.field].type == .boolean) ?? v.value)
                 })
             }
             for d in 0..<r.docCount where r.isLive(d) {
@@ -284,7 +284,7 @@ extension StoredFieldsReader {
                     let nv = try br.vint(max: 1 << 16)
                     var out: [(field: Int, value: StoredValue)] = []
                     for _ in 0..<nv {
-                        let f = try br.vint(max: 1 << 16)
+                        let f = try br.vint(max: (1 << 16) - 1)
                         out.append((f, try StoredFieldsFormat.decode(&br)))
                     }
                     try body(out)

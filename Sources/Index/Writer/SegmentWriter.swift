@@ -140,10 +140,18 @@ public final class SegmentWriter {
     }
 
     /// Adds a document; its id is `docCount` before the call.
+    /// Every check comes before the first change, so a document that is refused leaves nothing
+    /// behind (no postings that the next document would inherit).
     public func add(_ doc: IndexDocument) throws {
         try Self.validate(doc)
         let docId = Int32(docCount)
         let nFields = groupOf.count
+        for t in doc.tokens where !(Int(t.field) < nFields && groupOf[Int(t.field)] >= 0) {
+            throw IndexError.invalidDocument("field ordinal \(t.field) is not a text field")
+        }
+        for k in doc.keywords where !(Int(k.field) < nFields && keywordSlotOf[Int(k.field)] >= 0) {
+            throw IndexError.invalidDocument("field ordinal \(k.field) is not keyword-indexed")
+        }
         for i in 0..<fieldLen.count { fieldLen[i] = 0 }
         scratch.removeAll(keepingCapacity: true)
         try doc.bytes.withUnsafeBufferPointer { bytes in
