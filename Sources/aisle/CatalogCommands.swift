@@ -214,11 +214,13 @@ struct ReindexCommand: ParsableCommand {
     @Option(help: "Rows per FETCH from the cursor.") var batchSize: Int = 2000
     @Option(help: "Indexing threads (default: up to 2).") var threads: Int?
     @Option(help: "Memory for in-memory segments, MiB.") var memory: Int = 3072
+    @Option(help: "Distinct attributes.* keys the index may have at most.") var maxAttributeFields = IndexLimits.defaultMaxPatternFields
     @Flag(help: "No progress bar.") var quiet = false
 
     func run() throws {
         do {
             let t0 = Date()
+            guard (1...50_000).contains(maxAttributeFields) else { throw CatalogError.input("--max-attribute-fields must be from 1 to 50000") }
             let s = try CatalogStores.open(database: stores.database, attributes: stores.attributes)
             let db = try CatalogDatabase(url: s.url)
             if FileManager.default.fileExists(atPath: index), IndexGenerations.current(root: index) == nil,
@@ -231,6 +233,7 @@ struct ReindexCommand: ParsableCommand {
             let genLock = try WriterLock(directory: target)
             var opts = Indexer.Options(threads: threads ?? min(2, ProcessInfo.processInfo.activeProcessorCount))
             opts.memoryBudget = max(64, memory) << 20
+            opts.maxPatternFields = maxAttributeFields
             var indexer: StreamIndexer?
             var position = ChangePosition.start
             var fetched = 0

@@ -20,6 +20,7 @@ struct IndexCommand: ParsableCommand {
     @Flag(help: "Merge into a single segment at the end.") var merge = false
     @Option(help: "Indexing threads (default: up to 2).") var threads: Int?
     @Option(help: "Memory for in-memory segments, MiB (default 3072).") var memory: Int = 3072
+    @Option(help: "Distinct attributes.* keys the index may have at most.") var maxAttributeFields = IndexLimits.defaultMaxPatternFields
     @Flag(help: "No progress bar.") var quiet = false
 
     func run() throws {
@@ -50,6 +51,8 @@ struct IndexCommand: ParsableCommand {
             var opts = Indexer.Options(threads: threads ?? min(2, ProcessInfo.processInfo.activeProcessorCount), skipBad: skipBad)
             opts.memoryBudget = max(64, memory) << 20
             opts.merge = merge
+            guard (1...50_000).contains(maxAttributeFields) else { throw EngineError.input("--max-attribute-fields must be from 1 to 50000") }
+            opts.maxPatternFields = maxAttributeFields
             opts.progress = !quiet
             var target = index
             var generation: String?

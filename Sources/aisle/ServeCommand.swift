@@ -32,6 +32,7 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Open connections at most; more are closed at once.") var maxConnections: Int = 512
     @Option(help: "Close a connection with no request in progress after this many milliseconds (slow or idle clients).") var idleTimeoutMs: Int = 15_000
     @Option(help: "A request's body must arrive within this many milliseconds of its head.") var readTimeoutMs: Int = 10_000
+    @Option(help: "Distinct attributes.* keys the index may have at most; a write adding more is refused.") var maxAttributeFields = IndexLimits.defaultMaxPatternFields
     @OptionGroup var rankingFlags: RankingFlags
     @OptionGroup(title: "Catalog (follow PostgreSQL's change log when a database is given or DATABASE_URL is set)") var catalog: ServeCatalogOptions
 
@@ -42,11 +43,13 @@ struct ServeCommand: AsyncParsableCommand {
             var o = ServingIndex.Options()
             o.refreshInterval = Double(max(5, refreshMs)) / 1000
             o.commitInterval = Double(max(10, commitMs)) / 1000
-            guard (1...65535).contains(port) else { throw EngineError.input("--port must be from 1 to 65535, got \(port)") }
+            guard (0...65535).contains(port) else { throw EngineError.input("--port must be from 0 (any free port) to 65535, got \(port)") }
             guard searchThreads.map({ (1...1024).contains($0) }) ?? true, (0...100_000).contains(searchQueue),
                   (1...1_000_000).contains(maxConnections), idleTimeoutMs >= 0, readTimeoutMs >= 0 else {
                 throw EngineError.input("--search-threads must be 1 to 1024, --search-queue 0 to 100000, --max-connections 1 to 1000000, timeouts not negative")
             }
+            guard (1...50_000).contains(maxAttributeFields) else { throw EngineError.input("--max-attribute-fields must be from 1 to 50000") }
+            o.live.maxPatternFields = maxAttributeFields
             serving = try ServingIndex(root: index, options: o)
             service = try SearchService(source: { serving.searcher }, ranking: try rankingFlags.options(),
                                         synonyms: try rankingFlags.synonymSource(), limits: try Self.loadLimits(limits))

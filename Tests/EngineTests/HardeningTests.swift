@@ -224,6 +224,86 @@ import Testing
         #expect(atomic.rejected && atomic.applied == 0)
     }
 
+    // MARK: - A full disk
+
+    /// A tmpfs at a new directory (nil when mounting is not allowed here).
+    static func mountTmpfs(megabytes: Int) -> String? {
+        let dir = tempDir("tmpfs")
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/bin/mount")
+        p.arguments = ["-t", "tmpfs", "-o", "size=\(megabytes)m", "tmpfs", dir]
+        p.standardError = FileHandle.nullDevice
+        guard (try? p.run()) != nil else { return nil }
+        p.waitUntilExit()
+        return p.terminationStatus == 0 ? dir : nil
+    }
+
+    static func unmount(_ dir: String) {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/bin/umount")
+        p.arguments = [dir]
+        try? p.run()
+        p.waitUntilExit()
+        try? FileManager.default.removeItem(atPath: dir)
+    }
+
+    static func fill(_ path: String) {
+        FileManager.default.createFile(atPath: path, contents: nil)
+        guard let h = FileHandle(forWritingAtPath: path) else { return }
+        let chunk = Data(repeating: 0x41, count: 4096)
+        var n = 0
+        while (try? h.write(contentsOf: chunk)) != nil { n += 1; if n > 1 << 18 { break } }
+        try? h.close()
+    }
+
+    /// A bulk batch that meets a full disk stops at the line that could not be written and says
+    /// exactly what was applied; once there is space again, exactly those lines are searchable.
+    @Test func aBulkBatchOnAFullDiskReportsWhatWasApplied() throws {
+        guard let mnt = Self.mountTmpfs(megabytes: 8) else {
+            print("skipped: cannot mount a tmpfs here (needs root); the full-disk bulk test did not run")
+            return
+        }
+        defer { Self.unmount(mnt) }
+        var o = LiveIndex.Options()
+        o.sync = false
+        o.backgroundMerges = false
+        o.memoryBudget = 24 << 10
+        let live = try LiveIndex.create(directory: mnt + "/index", schema: Schemas.catalog, options: o)
+        defer { live.close() }
+        let u = try IndexUpdater(index: live)
+        Self.fill(mnt + "/filler")
+        let lines = (0..<3000).map { i in
+            i % 7 == 3 ? #"{"op":"upsert","id":"B\#(i)","title":"bad","price":-1}"#
+                : #"{"op":"upsert","id":"P\#(i)","title":"velvet sofa number \#(i) with a long description of its cushions","price":\#(i)}"#
+        }
+        var body = Array(lines.joined(separator: "\n").utf8)
+        let report = try body.withUnsafeMutableBufferPointer { try u.apply(lines: UnsafeBufferPointer($0), atomic: false) }
+        let stop = try #require(report.stoppedAtLine, "the disk never filled")
+        #expect(report.errors.last?.line == stop && report.errors.last?.message.contains("No space") == true)
+        #expect(report.notAttempted == lines.count - stop)
+        #expect(report.json["stopped_at_line"]?.numberValue == Double(stop))
+        let bad = Set(report.errors.map { $0.line })
+        let applied = (1..<stop).filter { !bad.contains($0) }
+        #expect(report.upserts == applied.count)
+        try FileManager.default.removeItem(atPath: mnt + "/filler")
+        try live.refresh()
+        let s = live.searcher
+        #expect(s.liveDocCount == applied.count)
+        for line in applied { #expect(try s.doc(forId: "P\(line - 1)") != nil, "line \(line) was reported applied") }
+        #expect(try s.doc(forId: "P\(stop - 1)") == nil, "the failing line became visible")
+        // An atomic batch never writes in the middle: with room in the buffer it is taken whole (in
+        // memory); when the buffer must be written first and the disk is full, nothing of it is.
+        Self.fill(mnt + "/filler")
+        var more = Array((0..<3000).map { #"{"op":"upsert","id":"Q\#($0)","title":"oak table \#($0) solid wood legs and drawer"}"# }.joined(separator: "\n").utf8)
+        let first = try more.withUnsafeMutableBufferPointer { try u.apply(lines: UnsafeBufferPointer($0), atomic: true) }
+        #expect(first.stoppedAtLine == nil && first.upserts == 3000)
+        let second = try more.withUnsafeMutableBufferPointer { try u.apply(lines: UnsafeBufferPointer($0), atomic: true) }
+        #expect(second.stoppedAtLine == 1 && second.rejected && second.applied == 0 && second.notAttempted == 2999)
+        try FileManager.default.removeItem(atPath: mnt + "/filler")
+        try live.refresh()
+        #expect(live.searcher.liveDocCount == applied.count + 3000)
+    }
+
     // MARK: - Attribute keys
 
     @Test func attributeKeysAreCappedBeforeAnySchemaChange() throws {

@@ -123,7 +123,7 @@ import Testing
         let (sv, service, dir) = try Self.serving()
         defer { sv.close(); try? FileManager.default.removeItem(atPath: dir) }
         let api = APIServer(service: service, serving: sv, token: Self.token)
-        let body = "{\"q\": \"sofa\", \"operator\": \"or\", \"limit\": 20, \"boost\": [{\"field\": \"rating\", \"weight\": 100, \"modifier\": \"none\"}]}"
+        let body = "{\"q\": \"sofa\", \"operator\": \"or\", \"limit\": 20, \"boost\": [{\"field\": \"popularity\", \"weight\": 100, \"modifier\": \"none\"}]}"
         let plain = "{\"q\": \"sofa\", \"operator\": \"or\", \"limit\": 20}"
         func ids(_ a: Answer) -> [String] { a.json["hits"]?.arrayValue?.compactMap { $0["id"]?.stringValue } ?? [] }
         let textOrder = ids(try await call(api, .post, "/api/v1/search", body: plain, token: nil))
@@ -133,7 +133,7 @@ import Testing
         let last = try #require(before.last)
         #expect(before.first != last)
         // The weakest hit gets the best rating: it must come first once refreshed, with the boost in its score.
-        r = try await call(api, .patch, "/api/v1/products/\(last)?refresh=true", body: "{\"rating\": 50}")
+        r = try await call(api, .patch, "/api/v1/products/\(last)?refresh=true", body: "{\"popularity\": 50}")
         #expect(r.status == 200)
         r = try await call(api, .post, "/api/v1/search", body: body, token: nil)
         let after = r.json["hits"]?.arrayValue ?? []

@@ -16,6 +16,8 @@ public struct Indexer {
         /// Merge into one segment at the end.
         public var merge = false
         public var progress = true
+        /// Distinct `attributes.*` keys the index may have at most.
+        public var maxPatternFields = IndexLimits.defaultMaxPatternFields
 
         public init(threads: Int = min(2, ProcessInfo.processInfo.activeProcessorCount), skipBad: Bool = false) {
             self.threads = max(1, threads)
@@ -49,8 +51,9 @@ public struct Indexer {
         let t0 = Date()
         let writer: IndexWriter
         do {
-            writer = try IndexWriter(creating: directory, schema: schema,
-                                     options: .init(memoryBudget: options.memoryBudget / options.threads, sync: options.sync))
+            var wo = IndexWriter.Options(memoryBudget: options.memoryBudget / options.threads, sync: options.sync)
+            wo.maxPatternFields = options.maxPatternFields
+            writer = try IndexWriter(creating: directory, schema: schema, options: wo)
         } catch let e as IndexError {
             throw EngineError.input(e.description)
         }

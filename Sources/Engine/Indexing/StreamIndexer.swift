@@ -35,8 +35,9 @@ public final class StreamIndexer: @unchecked Sendable {
         self.format = format
         self.progress = progress
         do {
-            writer = try IndexWriter(creating: directory, schema: schema,
-                                     options: .init(memoryBudget: options.memoryBudget / options.threads, sync: options.sync))
+            var wo = IndexWriter.Options(memoryBudget: options.memoryBudget / options.threads, sync: options.sync)
+            wo.maxPatternFields = options.maxPatternFields
+            writer = try IndexWriter(creating: directory, schema: schema, options: wo)
         } catch let e as IndexError {
             throw EngineError.input(e.description)
         }

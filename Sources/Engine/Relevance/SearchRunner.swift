@@ -73,7 +73,9 @@ public struct SearchRunner: Sendable {
 
     /// The request for one query text.
     public func request(for text: String, limit: Int? = nil) throws -> SearchRequest {
-        let v = JSONValue.object(options + [("q", .string(text)), ("limit", .number(Double(limit ?? depth)))])
+        // Query files are checked strictly (a syntax error is a failed query, reported), unless the
+        // options say `"syntax": "lenient"`.
+        let v = JSONValue.object([("syntax", .string("strict"))] + options + [("q", .string(text)), ("limit", .number(Double(limit ?? depth)))])
         var bytes = Array(v.jsonText.utf8)
         var tape = JSONTape()
         return try bytes.withUnsafeMutableBufferPointer { p in
