@@ -90,7 +90,7 @@ final class WorkPool: @unchecked Sendable {
                 Self.demoted = false
                 // Back to normal priority; without the privilege to do so, this thread ends and a
                 // fresh one (at normal priority) starts when work comes.
-                retire = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, 0) != 0
+                retire = !Self.restoreCurrentThread()
             }
             condition.lock()
             running -= 1
@@ -144,11 +144,29 @@ final class WorkPool: @unchecked Sendable {
         set { pthread_setspecific(demotedKey, newValue ? UnsafeRawPointer(bitPattern: 1) : nil) }
     }
 
-    /// Lowers the calling thread's priority (Linux: per thread) for the rest of its job.
+    /// Linux's SCHED_IDLE policy: the thread runs only when no normal thread wants the CPU, and a
+    /// normal thread that wakes up preempts it at once (a nice level alone does not: under EEVDF the
+    /// woken thread may wait out the running one's slice, milliseconds on every hop of a request).
+    static let schedIdle: Int32 = 5
+    static let schedOther: Int32 = 0
+
+    /// Lowers the calling thread's priority (Linux: per thread) for the rest of its job: SCHED_IDLE,
+    /// or nice +10 where that is refused.
     static func demoteCurrentThread(_ pool: WorkPool?) {
         guard !demoted else { return }
         demoted = true
         pool?.demotions.add(1, ordering: .relaxed)
-        _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, 10)
+        var param = sched_param(sched_priority: 0)
+        if sched_setscheduler(0, schedIdle, &param) != 0 {
+            _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, 10)
+        }
+    }
+
+    /// Back to the normal policy and nice 0; false when the system does not allow it.
+    static func restoreCurrentThread() -> Bool {
+        var param = sched_param(sched_priority: 0)
+        let policy = sched_getscheduler(0)
+        if policy != schedOther && sched_setscheduler(0, schedOther, &param) != 0 { return false }
+        return setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, 0) == 0
     }
 }
