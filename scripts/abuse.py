@@ -4,7 +4,8 @@
 Usage:
     scripts/abuse.py --aisle BIN [--index DIR] [--products 3000] [--seed N]
                      [--seconds S] [--quick] [--report FILE.json] [--markdown FILE.md]
-                     [--max-rss-growth-mb 300] [--max-search-ms 5000] [--verbose]
+                     [--max-rss-growth-mb 300] [--max-search-ms 5000] [--max-restarts 25]
+                     [--verbose]
 
     e.g. scripts/abuse.py --aisle .build/debug/aisle --quick
          AISLE_ABUSE_SEED=42 scripts/abuse.py --aisle .build/release/aisle --report abuse.json
@@ -32,10 +33,15 @@ What it does:
       concurrent        4 writers (read-your-write checks) + 4 readers + 1 expensive searcher
                         for --seconds (default 10, --quick 4)
       routes            unknown routes, wrong methods, odd ids, protocol garbage
- 4. Every answer must be 2xx, 4xx or exactly 503 (with Retry-After); cases with a known answer
-    must get it (a 503 is always allowed). Searches must answer within --max-search-ms.
+ 4. Every answer must be 2xx, 4xx or exactly 503 (with Retry-After); 400 / 401 / 413 / 503 carry a
+    JSON error body; cases with a known answer must get it (a 503 is always allowed). Searches
+    must answer within --max-search-ms. A connection error is a failure except where the case
+    provokes one on purpose (raw protocol garbage, slow and idle connections, the connection cap).
     Resident memory (VmRSS) is sampled before / after every class; its growth must stay below
     --max-rss-growth-mb. The server must still be alive at the end.
+    When a request gets no answer because the server died, the crash is recorded against that
+    case (with the fatal error and top frames from the server's log) and the server is restarted
+    on the same index, so the remaining cases still run (at most --max-restarts times).
  5. Prints a table per class (cases, statuses, worst latency, survived, RSS before -> after),
     writes --report JSON / --markdown if asked, lists every failure, and exits 1 if there was
     any (0 otherwise). The seed printed first replays the run (AISLE_ABUSE_SEED=N).
@@ -43,11 +49,11 @@ What it does:
 Only the Python standard library is used; the temp dir and the server are always cleaned up.
 """
 import argparse
-import errno
 import http.client
 import json
 import os
 import random
+import re
 import select
 import shutil
 import signal
@@ -213,16 +219,21 @@ def request(port, method, path, body=None, headers=None, timeout=15.0, chunked=F
 
 
 def parse_raw_response(buf):
-    """(status, headers, body, complete) of the first HTTP response in buf."""
-    head, sep, rest = buf.partition(b"\r\n\r\n")
-    if not sep:
-        return None, {}, b"", False
-    lines = head.split(b"\r\n")
-    parts = lines[0].split(b" ", 2)
-    try:
-        status = int(parts[1])
-    except (IndexError, ValueError):
-        return None, {}, b"", True
+    """(status, headers, body, complete) of the first final HTTP response in buf (1xx skipped)."""
+    while True:
+        head, sep, rest = buf.partition(b"\r\n\r\n")
+        if not sep:
+            return None, {}, b"", False
+        lines = head.split(b"\r\n")
+        parts = lines[0].split(b" ", 2)
+        try:
+            status = int(parts[1])
+        except (IndexError, ValueError):
+            return None, {}, b"", True
+        if 100 <= status < 200 and status != 101:
+            buf = rest
+            continue
+        break
     headers = {}
     for line in lines[1:]:
         k, _, v = line.partition(b":")
@@ -333,6 +344,35 @@ class Recorder:
             print(f"  FAIL [{cls}] {label}: {status} {detail}", flush=True)
 
 
+def check_scores(ans):
+    """A 200 search answer is JSON whose hits / results carry numeric scores (not null / NaN)."""
+    if ans.status != 200:
+        return None
+    j = ans.json()
+    if not isinstance(j, dict):
+        return f"200 whose body is not a JSON object: {ans.body[:200]!r}"
+    hits = j.get("hits", j.get("results"))
+    if not isinstance(hits, list):
+        return f"200 without hits / results: {ans.body[:200]!r}"
+    bad = [h for h in hits if not isinstance(h.get("score"), (int, float))]
+    if bad:
+        return f"{len(bad)} of {len(hits)} hits have a non-numeric score, e.g. {json.dumps(bad[0])[:120]}"
+    return None
+
+
+def both(*checks):
+    """One check running several (the first problem wins)."""
+    checks = [c for c in checks if c]
+
+    def check(ans):
+        for c in checks:
+            problem = c(ans)
+            if problem:
+                return problem
+        return None
+    return check
+
+
 class Tester:
     """The running server plus helpers that send a request, judge and record it."""
 
@@ -363,14 +403,15 @@ class Tester:
     def judge(self, cls, label, ans, expect=None, allow_close=False, max_ms=None, check=None, json_error=True):
         """Records the case; records a failure when the answer breaks a rule. Returns ans."""
         status = ans.status if ans.status is not None else ("closed" if ans.closed else "error")
-        self.rec.add(cls, label, status, ans.ms)
         with self.death_lock:
-            self.recent = (self.recent + [label])[-6:]
+            self.recent = (self.recent + [label])[-4:]
+        if ans.status is None and not (allow_close and ans.closed) and self.check_died(cls, label):
+            self.rec.add(cls, label, "crash", ans.ms)
+            return ans
+        self.rec.add(cls, label, status, ans.ms)
         problem = None
         if ans.status is None:
             if not (allow_close and ans.closed):
-                if self.check_died(cls, label):
-                    return ans
                 problem = f"no answer: {ans.error}"
         elif not status_ok(ans.status):
             problem = f"status {ans.status} is not {OK_STATUS}: {ans.body[:300]!r}"
@@ -400,10 +441,12 @@ class Tester:
 
     def search(self, cls, label, body, expect=None, **kw):
         kw.setdefault("max_ms", self.args.max_search_ms)
+        kw["check"] = both(check_scores, kw.get("check"))
         return self.post(cls, label, "/api/v1/search", body, expect, **kw)
 
     def page(self, cls, label, pairs, expect=None, **kw):
         kw.setdefault("max_ms", self.args.max_search_ms)
+        kw["check"] = both(check_scores, kw.get("check"))
         path = "/api/v1/products/search" + ("?" + (pairs if isinstance(pairs, str) else qs(pairs)) if pairs else "")
         return self.get(cls, label, path, expect, **kw)
 
@@ -428,8 +471,8 @@ class Tester:
             if srv.alive():
                 return False
             rc, why = srv.proc.returncode, srv.crash_summary()
-            self.rec.fail(cls, label, "crash", f"the server died (exit {rc}) on this request or just before it "
-                                               f"(last cases: {'; '.join(self.recent)}): {why}; restarting it")
+            self.rec.fail(cls, label, "crash", f"the server died (exit {rc}): {why} [on this request or just "
+                                               f"before it; the last cases: {'; '.join(self.recent[:-1]) or '-'}]")
             self.deaths[cls] = self.deaths.get(cls, 0) + 1
             print(f"abuse: [{cls}] the server died after {label!r}: {why}; restarting", flush=True)
             srv.start()
@@ -679,7 +722,8 @@ def broken_queries(t, rng, n_random):
         ("9 prefix words", " ".join(x[:2] + "*" for x in uniq[:9]), S400, S400, False),
         ("9 prefix one-letter", " ".join(c + "*" for c in "abcdefghi"), S400, S400, False),
         ("fields with prefixes", " ".join(f"title:{x[:1]}*" for x in uniq[:9]), S400, S400, False),
-        ("255 words OR-ed", " OR ".join(uniq[:255]), S200, S200, False),
+        ("128 words OR-ed (255 parts)", " OR ".join(uniq[:128]), S200, S200, False),
+        ("255 words OR-ed (operators count)", " OR ".join(uniq[:255]), S400, S400, False),
         ("260 words OR-ed", " OR ".join(uniq[:260]), S400, S400, False),
         ("x AND y AND z", "oak AND table AND desk", S200, S200, False),
         ("130 words AND-ed", " AND ".join(uniq[:130]), S400, S400, False),
@@ -963,7 +1007,7 @@ def class_query_strings(t, rng):
     t.raw(c, "fragment", base % b"q=sofa#frag", {200, 400})
     t.raw(c, "100 KB query string", base % (b"q=" + b"a" * 100_000), {400, 414, 431})
     t.raw(c, "1 MB query string", base % (b"q=" + b"a" * 1_000_000), {400, 414, 431})
-    t.get(c, "POST route with GET query garbage", "/api/v1/openapi.json?%zz", {200, 400})
+    t.get(c, "openapi.json with query garbage", "/api/v1/openapi.json?%zz", {200, 400})
     t.get(c, "healthz with params", "/healthz?x=%zz&y", {200, 400})
 
 
@@ -978,7 +1022,7 @@ def class_writes(t, rng):
     t.remember(pid)
     t.send(c, "PUT good", "PUT", path + "?refresh=true", prod, S200)
     status, got = t.product(pid)
-    if status != 200 or got.get("price") != 123.45:
+    if status != 200 or got is None or got.get("price") != 123.45:
         t.rec.fail(c, "PUT good", status, f"GET after PUT ?refresh=true: {got}")
 
     def unchanged(label, field="price", value=123.45):
@@ -1035,7 +1079,7 @@ def class_writes(t, rng):
     t.send(c, "PATCH unknown param", "PATCH", path + "?refresh=true&force=1", '{"price": 9}', S400)
     t.send(c, "PATCH price 12.5", "PATCH", path + "?refresh=true", '{"price": 12.5, "rating": 4}', S200)
     st, g = t.product(pid)
-    if st != 200 or g.get("price") != 12.5 or g.get("rating") != 4:
+    if st != 200 or g is None or g.get("price") != 12.5 or g.get("rating") != 4:
         t.rec.fail(c, "PATCH price 12.5", st, f"after PATCH ?refresh=true the product is {g}")
     t.send(c, "PATCH price 1e9", "PATCH", path + "?refresh=true", '{"price": 1e9}', S200)
     t.send(c, "PATCH price 0", "PATCH", path + "?refresh=true", '{"price": 0}', S200)
@@ -1081,7 +1125,7 @@ def class_writes(t, rng):
     # Attribute-key explosion: 4,000 new keys in one PUT.
     boom = pfx + "attrs"
     t.remember(boom)
-    attrs = {f"z{args_seed_tag(t)}{i:04d}": "v" for i in range(4000)}
+    attrs = {f"q{i:03x}": "v" for i in range(4000)}
     body = jdump(dict(make_product(rng, boom), attributes=attrs))
     if len(body) > BODY_LIMIT:
         t.rec.fail(c, "PUT 4000 attribute keys", None, f"test bug: body is {len(body)} bytes")
@@ -1149,16 +1193,35 @@ def class_writes(t, rng):
     t.judge(c, "_bulk 33 MiB", a, S413)
     del body
 
+    # Ids a URL path must escape (space, non-ASCII, "/", "%"): the path segment is percent-decoded,
+    # so GET / PATCH / DELETE / PUT on the escaped path reach the product with the decoded id.
+    for i, odd in enumerate([pfx + "sp ace", pfx + "caf\u00e9", pfx + "a/b?c"]):
+        t.remember(odd)
+        esc = "/api/v1/products/" + urllib.parse.quote(odd, safe="")
+        p = make_product(rng, odd)
+        t.send(c, f"_bulk upsert odd id #{i}", "POST", "/api/v1/products/_bulk?refresh=true", jdump(dict(p, op="upsert")), S200)
+        t.get(c, f"GET escaped id {odd[len(pfx):]!r}", esc, S200,
+              check=lambda a, odd=odd: None if (a.json() or {}).get("id") == odd else f"answered {a.body[:150]!r}")
+        t.send(c, f"PATCH escaped id {odd[len(pfx):]!r}", "PATCH", esc + "?refresh=true", '{"price": 3.5}', S200)
+        tok = random_token(rng)
+        body = {k: v for k, v in p.items() if k != "id"}     # the id comes from the path
+        put = t.send(c, f"PUT escaped id {odd[len(pfx):]!r}", "PUT", esc + "?refresh=true",
+                     jdump(dict(body, title=p["title"] + " " + tok)), S200)
+        a = request(t.port, "POST", "/api/v1/search", {"q": tok, "limit": 5})
+        got = [h["id"] for h in (a.json() or {}).get("hits", [])] if a.status == 200 and put.status == 200 else None
+        if got is not None and got != [odd]:
+            t.rec.fail(c, f"PUT escaped id {odd[len(pfx):]!r}", a.status,
+                       f"PUT {esc} stored the product under {got}, expected [{odd!r}] (the path is not percent-decoded)")
+            for x in got:
+                t.remember(x)
+        t.send(c, f"DELETE escaped id {odd[len(pfx):]!r}", "DELETE", esc + "?refresh=true", None, S200)
+
     # DELETE and read-after-delete.
     t.send(c, "DELETE", "DELETE", path + "?refresh=true", None, S200)
     st, _ = t.product(pid)
     if st != 404:
         t.rec.fail(c, "DELETE", st, "product still there after DELETE ?refresh=true")
     t.send(c, "DELETE again", "DELETE", path + "?refresh=true", None, S404)
-
-
-def args_seed_tag(t):
-    return str(t.args.seed % 1000)
 
 
 def class_slow_connections(t, rng):
@@ -1280,7 +1343,7 @@ def class_slow_connections(t, rng):
     if ok:
         t.page(c, "search after the cap flood", [("q", "sofa")], S200)
         h = request(port, "GET", "/healthz", timeout=2).json() or {}
-        t.rec.add(c, f"healthz: {h.get('connections_refused')} refused, {h.get('connections_timed_out')} timed out", 200, 0)
+        return {"connections_refused": h.get("connections_refused"), "connections_timed_out": h.get("connections_timed_out")}
 
 
 def class_concurrent(t, rng):
@@ -1467,9 +1530,7 @@ def class_concurrent(t, rng):
         if th.is_alive():
             t.rec.fail(c, "thread", None, f"{th.name} still running {seconds + 60} s after the end")
     h = request(t.port, "GET", "/healthz", timeout=2).json() or {}
-    print(f"  concurrent: {stats['writes']} writes ({stats['verified']} verified), {stats['reads']} reads, "
-          f"{stats['503']} answers 503, {stats['anomalies']} anomalies; server: searches_refused "
-          f"{h.get('searches_refused')}, searches_demoted {h.get('searches_demoted')}", flush=True)
+    stats.update(searches_refused=h.get("searches_refused"), searches_demoted=h.get("searches_demoted"))
     return stats
 
 
@@ -1497,8 +1558,9 @@ def class_routes(t, rng):
     t.send(c, "GET /api/v1/products/_bulk", "GET", "/api/v1/products/_bulk", None, S404, token=False)
     for m in ("OPTIONS", "TRACE", "PROPFIND", "FOO", "CONNECT"):
         t.send(c, f"{m} /api/v1/search", m, "/api/v1/search", None, {400, 404, 405}, token=False, json_error=False)
-    t.send(c, "HEAD /healthz", "HEAD", "/healthz", None, {200, 404, 405}, token=False, json_error=False)
-    ids = [("2 KB id", "i" * 2048, S400), ("1025-byte id", "i" * 1025, S400), ("1024-byte id", "i" * 1024, S404),
+    t.send(c, "HEAD /healthz", "HEAD", "/healthz", None, {200}, token=False, json_error=False)
+    ids = [("2 KB id", "i" * 2048, S400), ("1025-byte id", "i" * 1025, S400), ("1024-byte id", "i" * 1024, S400),
+           ("512-byte id", "i" * 512, S404), ("513-byte id", "i" * 513, S400),
            ("%00", "%00", {400, 404}), ("a%00b", "a%00b", {400, 404}), ("..", "..", {400, 404}),
            ("%2E%2E", "%2E%2E", {400, 404}), ("../../healthz", "../../healthz", {200, 400, 404}),
            ("%2F..%2Fhealthz", "%2F..%2Fhealthz", {400, 404}), ("snowman", "%E2%98%83", S404),
@@ -1624,10 +1686,9 @@ class Server:
         for i, x in enumerate(lines):
             if x.rstrip().endswith("crashed:"):
                 for y in lines[i + 1:i + 40]:
-                    if " in aisle at " in y and "/Sources/" in y:
-                        fn, _, where = y.partition(" in aisle at ")
-                        frames.append(fn.split("]")[-1].strip().split(" + ")[0].strip() + " @ " +
-                                      where.strip().split("/Sources/")[-1])
+                    m = re.search(r"0x[0-9a-f]+ (.*?)(?: \+ \d+)? in aisle at \S*/Sources/(\S+)", y)
+                    if m:
+                        frames.append(f"{m.group(1)} @ {m.group(2)}")
                     if len(frames) >= 3:
                         break
                 break
@@ -1672,10 +1733,16 @@ def mb(x):
     return "?" if x is None else f"{x:.0f}"
 
 
+def survived_text(r):
+    if r["crashes"]:
+        return f"NO (crashed {r['crashes']}x, restarted)"
+    return "yes" if r["survived"] else "NO"
+
+
 def print_table(rows):
     hdr = ["class", "cases", "statuses", "worst ms", "survived", "RSS MB", "fails"]
     data = [[r["class"], str(r["cases"]), r["statuses_text"], f"{r['worst_ms']:.0f}",
-             "yes" if r["survived"] else "NO", f"{mb(r['rss_before_mb'])} -> {mb(r['rss_after_mb'])}",
+             survived_text(r), f"{mb(r['rss_before_mb'])} -> {mb(r['rss_after_mb'])}" + ("*" if r["crashes"] else ""),
              str(r["failures"])] for r in rows]
     widths = [max(len(h), *(len(d[i]) for d in data)) for i, h in enumerate(hdr)]
     line = "  ".join(h.ljust(w) for h, w in zip(hdr, widths))
@@ -1683,6 +1750,8 @@ def print_table(rows):
     print("-" * len(line))
     for d in data:
         print("  ".join(x.ljust(w) for x, w in zip(d, widths)))
+    if any(r["crashes"] for r in rows):
+        print("* RSS of the restarted server")
 
 
 def markdown(rows, meta):
@@ -1694,7 +1763,7 @@ def markdown(rows, meta):
              "| --- | ---: | --- | ---: | --- | --- | ---: |"]
     for r in rows:
         lines.append(f"| {r['class']} | {r['cases']} | {r['statuses_text']} | {r['worst_ms']:.0f} | "
-                     f"{'yes' if r['survived'] else 'no'} | {mb(r['rss_before_mb'])} -> {mb(r['rss_after_mb'])} | {r['failures']} |")
+                     f"{survived_text(r)} | {mb(r['rss_before_mb'])} -> {mb(r['rss_after_mb'])}{'*' if r['crashes'] else ''} | {r['failures']} |")
     if meta["failures"]:
         lines += ["", "## Failures", "", "| class | case | status | detail |", "| --- | --- | --- | --- |"]
         for f in meta["failures"]:
@@ -1716,6 +1785,8 @@ def main():
     ap.add_argument("--max-rss-growth-mb", type=float, default=300.0, help="allowed RSS growth (default 300)")
     ap.add_argument("--max-search-ms", type=float, default=(DEADLINE_S + 3.0) * 1000,
                     help="a search must answer within this (default: 2 s deadline + 3 s slack = 5000)")
+    ap.add_argument("--max-restarts", type=int, default=25,
+                    help="stop the run after the server had to be restarted this often (default 25)")
     ap.add_argument("--verbose", action="store_true", help="print failures as they happen")
     args = ap.parse_args()
     if args.seed is None:
@@ -1750,8 +1821,9 @@ def main():
         for name, fn in CLASSES:
             before = t.rss_mb()
             t0 = time.monotonic()
+            details = None
             try:
-                fn(t, random.Random(rng.random()))
+                details = fn(t, random.Random(rng.random()))
             except Exception as e:  # a bug in the test itself: report it, keep going
                 import traceback
                 traceback.print_exc()
@@ -1764,11 +1836,16 @@ def main():
             after = t.rss_mb()
             if not alive:
                 t.check_died(name, "(after the class)", wait=0)
-            rows.append({"class": name, "survived": survived, "rss_before_mb": before, "rss_after_mb": after,
-                         "seconds": round(time.monotonic() - t0, 2)})
+            rows.append({"class": name, "survived": survived, "crashes": t.deaths.get(name, 0),
+                         "rss_before_mb": None if before is None else round(before, 1),
+                         "rss_after_mb": None if after is None else round(after, 1),
+                         "seconds": round(time.monotonic() - t0, 2), "details": details or {}})
             print(f"abuse: {name}: {sum(1 for x in rec.cases if x[0] == name)} cases in {time.monotonic() - t0:.1f} s, "
-                  f"{sum(1 for f in rec.failures if f[0] == name)} failure(s), RSS {mb(before)} -> {mb(after)} MB",
-                  flush=True)
+                  f"{sum(1 for f in rec.failures if f[0] == name)} failure(s), RSS {mb(before)} -> {mb(after)} MB"
+                  + ("; " + ", ".join(f"{k} {v}" for k, v in details.items()) if details else ""), flush=True)
+            if server.starts - 1 > args.max_restarts:
+                rec.fail(name, "restarts", None, f"the server crashed more than --max-restarts {args.max_restarts} times; stopping")
+                break
         rss_end = t.rss_mb()
         if not server.alive():
             rec.fail("end", "alive", None, f"the server exited with {server.proc.returncode}")
@@ -1798,7 +1875,7 @@ def main():
     failures = [{"class": f[0], "case": f[1], "status": f[2], "detail": f[3]} for f in rec.failures]
     meta = {"seed": args.seed, "aisle": args.aisle, "index": args.index or "(generated)",
             "products": args.products if not args.index else None, "seconds": args.seconds,
-            "rss_start_mb": rss_start, "rss_end_mb": rss_end, "failures": failures, "ok": not failures,
+            "rss_start_mb": rss_start and round(rss_start, 1), "rss_end_mb": rss_end and round(rss_end, 1), "failures": failures, "ok": not failures,
             "server_exit": exit_info[0] if exit_info else None}
     if args.report:
         with open(args.report, "w") as f:

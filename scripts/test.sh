@@ -31,6 +31,8 @@ echo "== test" >&2
 swift test --skip-build "$@"
 if [ $# -eq 0 ]; then
   BIN="$(swift build --show-bin-path)/aisle"
+  echo "== abuse: hostile requests against a real aisle serve (scripts/abuse.py)" >&2
+  python3 scripts/abuse.py --aisle "$BIN" --quick
   echo "== relevance gate (corpora/relevance/baseline.json)" >&2
   "$BIN" eval gate --baseline corpora/relevance/baseline.json --quiet
   if python3 -c "import pytrec_eval" >/dev/null 2>&1; then

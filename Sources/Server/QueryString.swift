@@ -12,11 +12,11 @@ struct QueryString {
         }
     }
 
-    static func decode(_ s: Substring) throws -> String {
+    static func decode(_ s: Substring, plusIsSpace: Bool = true) throws -> String {
         var bytes: [UInt8] = []
         var it = Array(s.utf8)[...]
         while let b = it.popFirst() {
-            if b == UInt8(ascii: "+") {
+            if b == UInt8(ascii: "+") && plusIsSpace {
                 bytes.append(0x20)
             } else if b == UInt8(ascii: "%") {
                 guard it.count >= 2, let h = hex(it[it.startIndex]), let l = hex(it[it.startIndex + 1]) else {

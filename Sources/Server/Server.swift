@@ -94,6 +94,7 @@ public struct APIServer: Sendable {
     public func makeRouter() -> Router<BasicRequestContext> {
         let router = Router()
         let api = self
+        router.head("/healthz") { _, _ in Response(status: .ok) }
         router.get("/healthz") { _, _ in
             let s = api.service.searcher
             var obj: [(String, JSONValue)] = [("status", .string("ok")), ("documents", .number(Double(s.liveDocCount))),
@@ -122,39 +123,41 @@ public struct APIServer: Sendable {
             return await api.searching { d in try api.productSearch(query: query, deadline: d) }
         }
         router.get("/api/v1/products/{id}") { _, context in
-            let id = context.parameters.get("id") ?? ""
+            guard let id = Self.pathId(context.parameters.get("id")) else { return api.badPath() }
             return await api.searching { _ in try api.product(id: id) }
         }
         router.put("/api/v1/products/{id}") { request, context in
-            let id = context.parameters.get("id") ?? ""
             if let denied = api.authorize(request) { return denied }
-            guard let body = await api.collect(request, upTo: Self.maxBody) else { return api.tooLarge("request body larger than \(Self.maxBody) bytes") }
+            guard let id = Self.pathId(context.parameters.get("id")) else { return api.badPath() }
+            let read = await api.read(request, upTo: Self.maxBody, tooLarge: "request body larger than \(Self.maxBody) bytes")
+            guard case .ok(let body) = read else { return read.response! }
             let query = request.uri.query
             return await api.writing { try api.write(query) { u in try api.put(id: id, body: body, updater: u) } }
         }
         router.patch("/api/v1/products/{id}") { request, context in
-            let id = context.parameters.get("id") ?? ""
             if let denied = api.authorize(request) { return denied }
-            guard let body = await api.collect(request, upTo: Self.maxBody) else { return api.tooLarge("request body larger than \(Self.maxBody) bytes") }
+            guard let id = Self.pathId(context.parameters.get("id")) else { return api.badPath() }
+            let read = await api.read(request, upTo: Self.maxBody, tooLarge: "request body larger than \(Self.maxBody) bytes")
+            guard case .ok(let body) = read else { return read.response! }
             let query = request.uri.query
             return await api.writing { try api.write(query) { u in try api.patch(id: id, body: body, updater: u) } }
         }
         router.delete("/api/v1/products/{id}") { request, context in
-            let id = context.parameters.get("id") ?? ""
             if let denied = api.authorize(request) { return denied }
+            guard let id = Self.pathId(context.parameters.get("id")) else { return api.badPath() }
             let query = request.uri.query
             return await api.writing { try api.write(query) { u in try api.delete(id: id, updater: u) } }
         }
         router.post("/api/v1/products/_bulk") { request, _ in
             if let denied = api.authorize(request) { return denied }
-            guard let body = await api.collect(request, upTo: Self.maxBulkBody) else { return api.tooLarge("bulk body larger than \(Self.maxBulkBody) bytes; send smaller batches") }
+            let read = await api.read(request, upTo: Self.maxBulkBody, tooLarge: "bulk body larger than \(Self.maxBulkBody) bytes; send smaller batches")
+            guard case .ok(let body) = read else { return read.response! }
             let query = request.uri.query
             return await api.writing { try api.write(query) { u in try api.bulk(body: body, query: query, updater: u) } }
         }
         router.post("/api/v1/search") { request, _ in
-            guard let body = await api.collect(request, upTo: Self.maxBody) else {
-                return api.tooLarge("request body larger than \(Self.maxBody) bytes")
-            }
+            let read = await api.read(request, upTo: Self.maxBody, tooLarge: "request body larger than \(Self.maxBody) bytes")
+            guard case .ok(let body) = read else { return read.response! }
             return await api.searching { d in try api.search(body: body, deadline: d) }
         }
         return router
@@ -178,12 +181,34 @@ public struct APIServer: Sendable {
 
     // MARK: - Handlers
 
-    /// The request body, or nil when it is larger than `limit`.
-    func collect(_ request: Request, upTo limit: Int) async -> ByteBuffer? {
-        try? await request.body.collect(upTo: limit)
+    /// A product id from the path, percent-decoded (`zz%20sp%20ace` is the id `zz sp ace`); nil when
+    /// the escapes are malformed.
+    static func pathId(_ raw: String?) -> String? {
+        guard let raw else { return "" }
+        return try? QueryString.decode(Substring(raw), plusIsSpace: false)
+    }
+
+    /// A request body, or the answer when it cannot be had: 413 when it is larger than the limit,
+    /// 400 when it cannot be read (a malformed chunked encoding). A body can be read only once.
+    enum Body {
+        case ok(ByteBuffer)
+        case refused(Response)
+        var response: Response? { if case .refused(let r) = self { return r }; return nil }
+    }
+
+    func read(_ request: Request, upTo limit: Int, tooLarge message: String) async -> Body {
+        do {
+            return .ok(try await request.body.collect(upTo: limit))
+        } catch is NIOTooManyBytesError {
+            return .refused(tooLarge(message))
+        } catch {
+            return .refused(json(400, .object([("error", .string("the request body could not be read: \(error)"))])))
+        }
     }
 
     func tooLarge(_ message: String) -> Response { json(413, .object([("error", .string(message))])) }
+
+    func badPath() -> Response { json(400, .object([("error", .string("malformed percent escape in the product id"))])) }
 
     func handle(_ body: () throws -> Response) -> Response {
         do {
@@ -326,7 +351,7 @@ public struct APIServer: Sendable {
     }
 
     func product(id: String) throws -> Response {
-        guard !id.isEmpty, id.utf8.count <= 1024 else { throw APIError.badRequest("bad product id") }
+        guard !id.isEmpty, id.utf8.count <= IndexLimits.maxIdBytes else { throw APIError.badRequest("a product id is 1 to \(IndexLimits.maxIdBytes) bytes") }
         let s = service.searcher
         guard let doc = try s.doc(forId: id) else { throw APIError.notFound("no product with id \"\(id)\"") }
         var obj: [(String, JSONValue)] = [("id", .string(id))]

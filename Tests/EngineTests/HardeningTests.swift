@@ -48,6 +48,19 @@ import Testing
         #expect(m?.contains("search_after") == true, "\(after): \(m ?? "accepted")")
     }
 
+    /// Found by scripts/abuse.py: `a AND b AND c` emptied a list and trapped; two boosts on one
+    /// field trapped building a dictionary; a huge boost `missing` made every score infinite (null).
+    @Test func andChainsDuplicateBoostsAndHugeMissingValues() throws {
+        let chain = try svc.search(SearchRequest(q: "velvet AND sofa AND chesterfield", op: .or, limit: 10))
+        let plain = try svc.search(SearchRequest(q: "velvet sofa chesterfield", op: .and, limit: 10))
+        #expect(!chain.hits.isEmpty && chain.hits.map { $0.id } == plain.hits.map { $0.id })
+        #expect(try QueryParser(layout: svc.searcher.layout, defaultOperator: .or).parse("a1 AND b2 AND c3 d4 AND e5") != .matchNone)
+        #expect(failure { _ = try QueryParser(layout: self.svc.searcher.layout).parse("sofa AND AND lamp") } != nil)
+        let twice = try svc.search(try request(#"{"q": "sofa", "boost": [{"field": "rating", "weight": 1}, {"field": "rating", "weight": 2}]}"#))
+        #expect(!twice.hits.isEmpty && twice.hits.allSatisfy { $0.score.isFinite })
+        #expect(failure { _ = try self.request(#"{"q": "sofa", "boost": [{"field": "rating", "missing": 1e308, "modifier": "none"}]}"#) }?.contains("missing") == true)
+    }
+
     // MARK: - The query budget
 
     @Test func notChainsCollapseAndCostLittle() throws {

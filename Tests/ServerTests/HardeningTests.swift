@@ -57,6 +57,22 @@ import Glibc
         #expect(after["title"]?.stringValue != "x")
     }
 
+    /// Found by scripts/abuse.py: ids in product URLs are percent-decoded, HEAD /healthz answers.
+    @Test func productIdsInPathsArePercentDecoded() async throws {
+        let (sv, service, dir) = try WriteTests.serving()
+        defer { sv.close(); try? FileManager.default.removeItem(atPath: dir) }
+        let api = APIServer(service: service, serving: sv, token: WriteTests.token)
+        let put = try await Self.call(api, .put, "/api/v1/products/zz%20sp%C3%A9ce%2Fx?refresh=true", body: #"{"title": "Spaced sofa", "price": 3}"#)
+        #expect(put.status == 200 && put.json["id"]?.stringValue == "zz spéce/x")
+        let got = try await Self.call(api, .get, "/api/v1/products/zz%20sp%C3%A9ce%2Fx")
+        #expect(got.status == 200 && got.json["title"]?.stringValue == "Spaced sofa")
+        let patched = try await Self.call(api, .patch, "/api/v1/products/zz%20sp%C3%A9ce%2Fx?refresh=true", body: #"{"price": 4}"#)
+        #expect(patched.status == 200)
+        #expect(try await Self.call(api, .get, "/api/v1/products/zz%zz").status == 400)
+        #expect(try await Self.call(api, .delete, "/api/v1/products/zz%20sp%C3%A9ce%2Fx").status == 200)
+        #expect(try await Self.call(api, .head, "/healthz").status == 200)
+    }
+
     @Test func shoppersTypingIsNeverAnError() async throws {
         let api = APIServer(service: ServerTests.service)
         for q in [#"1/2%22%20pipe%20(copper"#, "sofa%20AND", "sofa%20OR", "%22velvet", "colour:red", "(((", "-", "AND"] {

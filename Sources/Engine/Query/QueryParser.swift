@@ -193,6 +193,7 @@ public struct QueryParser: Sendable {
             var parts = [try parseAnd()]
             while case .or(let c)? = peek {
                 i += 1
+                try countNode()
                 guard let p = peek, !isCloser(p) else { throw syntax("OR at column \(c) needs a clause after it") }
                 parts.append(try parseAnd())
             }
@@ -216,12 +217,19 @@ public struct QueryParser: Sendable {
                 case .or, .rparen: break
                 case .and(let c):
                     i += 1
-                    guard let n = peek, !isCloser(n) else { throw syntax("AND at column \(c) needs a clause after it") }
-                    let prev = implicit.removeLast()
-                    let next = try parseUnary()
-                    if !implicit.isEmpty { explicit.append(.implicit(implicit)); implicit = []; try countNode() }
-                    explicit.append(.and([prev, next]))
                     try countNode()
+                    guard let n = peek, !isCloser(n) else { throw syntax("AND at column \(c) needs a clause after it") }
+                    let next = try parseUnary()
+                    if let prev = implicit.popLast() {
+                        if !implicit.isEmpty { explicit.append(.implicit(implicit)); implicit = []; try countNode() }
+                        explicit.append(.and([prev, next]))
+                        try countNode()
+                    } else if case .and(let parts)? = explicit.last {
+                        // `a AND b AND c`: the chain goes on.
+                        explicit[explicit.count - 1] = .and(parts + [next])
+                    } else {
+                        throw syntax("AND at column \(c) needs a clause before it")
+                    }
                     continue
                 default:
                     implicit.append(try parseUnary())

@@ -44,7 +44,9 @@ public struct BoostRequest: Sendable, Equatable {
                 }
                 b.modifier = m
             case "missing":
-                guard let n = x.numberValue, n.isFinite else { throw EngineError.badRequest("boost missing must be a number") }
+                guard let n = x.numberValue, n.isFinite, abs(n) <= IndexLimits.maxNumericMagnitude else {
+                    throw EngineError.badRequest("boost missing must be a number within ±1e15")
+                }
                 b.missing = n
             default:
                 throw EngineError.badRequest("unknown boost option \"\(k)\" (field, weight, modifier, missing)")

@@ -254,7 +254,8 @@ public final class SearchService: Sendable {
         var hits: [SearchHit] = []
         hits.reserveCapacity(outcome.hits.count)
         let wanted = request.fields.map { Set($0) }
-        for h in outcome.hits {
+        for (i, h) in outcome.hits.enumerated() {
+            if i & 15 == 15 { try deadline?.check() }   // fetching fields for a big page counts too
             var fields: [(name: String, value: StoredValue)] = []
             if let wanted { fields = try displayFields(doc: h.doc, wanted: wanted, in: searcher) }
             hits.append(SearchHit(doc: h.doc, id: try searcher.id(of: h.doc), score: h.score, sortValue: h.sortValue,

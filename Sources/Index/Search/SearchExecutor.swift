@@ -87,7 +87,7 @@ extension Searcher {
             let base = bases[si]
             let accs = accumulators.map { Unmanaged.passUnretained($0) }
             let boostColumns: [Int: NumericColumn] = boosted
-                ? Dictionary(uniqueKeysWithValues: spec.boosts.compactMap { b in seg.docValues.numeric[b.field].map { (b.field, $0) } }) : [:]
+                ? Dictionary(spec.boosts.compactMap { b in seg.docValues.numeric[b.field].map { (b.field, $0) } }, uniquingKeysWith: { a, _ in a }) : [:]
             @inline(__always) func boost(_ doc: UInt32) -> Float {
                 ScoreBoost.total(spec.boosts) { f in boostColumns[f]?.value(Int(doc)) }
             }
