@@ -301,6 +301,15 @@ struct CatalogCLITests {
         }
         #expect(try db.setPrice(id: "S0002", price: "12.34"))
         #expect(eventually(10) { price("S0002") == 12.34 }, "\((try? String(contentsOfFile: e.dir + "/serve.log", encoding: .utf8)) ?? "")")
+        // A row the index refuses (a price beyond the schema's maximum, which PostgreSQL's numeric
+        // takes) is skipped and reported, never retried forever: the product keeps its last good
+        // price and the changes after it are applied.
+        #expect(try db.setPrice(id: "S0002", price: "1e300"))
+        #expect(try db.setPrice(id: "S0004", price: "7.5"))
+        #expect(eventually(10) { price("S0004") == 7.5 }, "\((try? String(contentsOfFile: e.dir + "/serve.log", encoding: .utf8)) ?? "")")
+        #expect(price("S0002") == 12.34)
+        #expect(((try? String(contentsOfFile: e.dir + "/serve.log", encoding: .utf8)) ?? "").contains("skipped a row the index refuses"))
+        #expect(try db.setPrice(id: "S0002", price: "12.34"))
         #expect(try db.delete(id: "G00003"))
         #expect(eventually(10) { Self.get("http://127.0.0.1:\(port)/api/v1/products/G00003").0 == 404 })
         // A title change is an upsert, which joins the attribute documents (the server loads them in
