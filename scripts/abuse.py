@@ -1806,6 +1806,7 @@ def main():
     server, rows, t = None, [], None
     exit_info = None
     rss_start = rss_end = None
+    documents = None
     try:
         idx = os.path.abspath(args.index) if args.index else build_index(aisle, work, args.products, args.seed)
         token = "".join(rng.choice(string.ascii_letters + string.digits) for _ in range(32))
@@ -1818,6 +1819,7 @@ def main():
             rec.fail("setup", "healthz", 200, f"the index is not writable: {h}")
         t.discover()
         rss_start = t.rss_mb()
+        documents = (request(t.port, "GET", "/healthz", timeout=2).json() or {}).get("documents")
         for name, fn in CLASSES:
             before = t.rss_mb()
             t0 = time.monotonic()
@@ -1874,7 +1876,7 @@ def main():
           f"(exit {exit_info[0] if exit_info else '?'})")
     failures = [{"class": f[0], "case": f[1], "status": f[2], "detail": f[3]} for f in rec.failures]
     meta = {"seed": args.seed, "aisle": args.aisle, "index": args.index or "(generated)",
-            "products": args.products if not args.index else None, "seconds": args.seconds,
+            "products": documents if documents is not None else args.products, "seconds": args.seconds,
             "rss_start_mb": rss_start and round(rss_start, 1), "rss_end_mb": rss_end and round(rss_end, 1), "failures": failures, "ok": not failures,
             "server_exit": exit_info[0] if exit_info else None}
     if args.report:
