@@ -173,16 +173,10 @@ import Testing
 /// Random text for the fuzz tests: syntax-heavy query strings, JSON built from the keys the
 /// decoders know with hostile values, and byte-level mutations.
 struct Fuzz {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
+    var mix: RelevanceScorePyTests.Mix
+    init(seed: UInt64) { mix = RelevanceScorePyTests.Mix(state: seed) }
 
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
+    mutating func next() -> UInt64 { mix.next() }
 
     mutating func int(_ n: Int) -> Int { n <= 1 ? 0 : Int(next() % UInt64(n)) }
     mutating func bool() -> Bool { next() & 1 == 0 }
