@@ -29,6 +29,7 @@ let package = Package(
         .library(name: "AisleAnalyzer", targets: ["AisleAnalyzer"]),
         .library(name: "AisleEngine", targets: ["AisleEngine"]),
         .library(name: "AisleCatalog", targets: ["AisleCatalog"]),
+        .library(name: "AisleSync", targets: ["AisleSync"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -69,7 +70,7 @@ let package = Package(
         ),
         .target(
             name: "AisleServer",
-            dependencies: ["AisleEngine", "AisleIndex", "AisleAnalyzer",
+            dependencies: ["AisleEngine", "AisleIndex",
                            .product(name: "Hummingbird", package: "hummingbird"),
                            .product(name: "HummingbirdCore", package: "hummingbird"),
                            .product(name: "NIOCore", package: "swift-nio"),
@@ -83,31 +84,42 @@ let package = Package(
             path: "Sources/Catalog",
             swiftSettings: swiftSettings
         ),
+        .target(
+            name: "AisleSync",
+            dependencies: ["AisleCatalog", "AisleEngine", "AisleIndex"],
+            path: "Sources/Sync",
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "aisle",
             dependencies: [
                 "AisleEngine",
+                "AisleIndex",
                 "AisleAnalyzer",
                 "AisleServer",
                 "AisleCatalog",
+                "AisleSync",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Sources/aisle",
             swiftSettings: swiftSettings
         ),
 
-        .testTarget(name: "AisleAnalyzerTests", dependencies: ["AisleAnalyzer"], path: "Tests/AnalyzerTests",
+        .testTarget(name: "AisleAnalyzerTests", dependencies: ["AisleAnalyzer", "CICUShim"], path: "Tests/AnalyzerTests",
                     swiftSettings: swiftSettings),
         .testTarget(name: "AisleIndexTests", dependencies: ["AisleIndex"], path: "Tests/IndexTests",
                     swiftSettings: swiftSettings),
-        .testTarget(name: "AisleEngineTests", dependencies: ["AisleEngine"], path: "Tests/EngineTests",
+        .testTarget(name: "AisleEngineTests", dependencies: ["AisleEngine", "AisleIndex"], path: "Tests/EngineTests",
                     swiftSettings: swiftSettings),
-        .testTarget(name: "AisleCLITests", dependencies: ["AisleEngine", "aisle"], path: "Tests/CLITests",
+        .testTarget(name: "AisleCLITests", dependencies: ["AisleEngine", "AisleIndex", "aisle"], path: "Tests/CLITests",
                     swiftSettings: swiftSettings),
         .testTarget(name: "AisleServerTests",
-                    dependencies: ["AisleServer", .product(name: "HummingbirdTesting", package: "hummingbird")],
+                    dependencies: ["AisleServer", "AisleEngine", "AisleIndex",
+                                   .product(name: "Hummingbird", package: "hummingbird"),
+                                   .product(name: "HummingbirdTesting", package: "hummingbird"),
+                                   .product(name: "NIOCore", package: "swift-nio")],
                     path: "Tests/ServerTests", swiftSettings: swiftSettings),
-        .testTarget(name: "AisleCatalogTests", dependencies: ["AisleCatalog", "AisleEngine", "aisle"],
+        .testTarget(name: "AisleCatalogTests", dependencies: ["AisleCatalog", "AisleEngine", "AisleIndex", "AisleSync", "aisle"],
                     path: "Tests/CatalogTests", swiftSettings: swiftSettings),
     ]
 )

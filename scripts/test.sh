@@ -25,6 +25,9 @@ if ! python3 -c "import pytrec_eval" >/dev/null 2>&1; then
     || echo "test: could not install pytrec-eval-terrier; the score.py cross-checks will skip" >&2
 fi
 
+echo "== module graph (scripts/check_imports.py: imports match Package.swift, the architecture's rules hold)" >&2
+python3 scripts/check_imports.py
+python3 scripts/check_imports.py --self-test | tail -1
 echo "== build" >&2
 swift build --build-tests
 echo "== test" >&2

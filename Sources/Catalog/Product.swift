@@ -29,7 +29,8 @@ public indirect enum AttributeValue: Sendable, Equatable {
         }
     }
 
-    static func format(_ d: Double) -> String {
+    /// A double's JSON text as the catalog writes it (`2.0`, `2.5`).
+    public static func format(_ d: Double) -> String {
         if d == d.rounded(), abs(d) < 1e15 { return String(Int64(d)) + ".0" }
         return "\(d)"
     }
@@ -120,38 +121,6 @@ public struct ProductRecord: Sendable, Equatable {
     public var stock: Int { max(0, available - reserved) }
     public var inStock: Bool { stock > 0 }
     public var isActive: Bool { status == "active" }
-
-    /// The product as one line of the catalog JSONL format (the synth corpus's fields, plus
-    /// `stock`, `sku`, `currency`), with its attributes (a JSON object, or nil for none).
-    public func catalogJSON(attributesJSON: String?) -> String {
-        var s = "{\"id\":"
-        s.reserveCapacity(256 + description.utf8.count)
-        JSONText.string(id, into: &s)
-        s += ",\"title\":"
-        JSONText.string(title, into: &s)
-        s += ",\"description\":"
-        JSONText.string(description, into: &s)
-        s += ",\"brand\":"
-        if let brand { JSONText.string(brand, into: &s) } else { s += "null" }
-        s += ",\"category\":["
-        for (i, c) in category.enumerated() {
-            if i > 0 { s += "," }
-            JSONText.string(c, into: &s)
-        }
-        s += "],\"category_path\":"
-        JSONText.string(categoryPath, into: &s)
-        s += ",\"price\":" + price
-        s += ",\"rating\":" + (rating ?? "null")
-        s += ",\"review_count\":" + String(reviewCount)
-        s += ",\"in_stock\":" + (inStock ? "true" : "false")
-        s += ",\"stock\":" + String(stock)
-        if let sku { s += ",\"sku\":"; JSONText.string(sku, into: &s) }
-        s += ",\"currency\":"
-        JSONText.string(currency, into: &s)
-        s += ",\"attributes\":" + (attributesJSON ?? "{}")
-        s += "}"
-        return s
-    }
 
     /// Checks the fields the schema constrains; the message names the field.
     public func validate() throws {

@@ -1,4 +1,3 @@
-import AisleAnalyzer
 import AisleEngine
 import AisleIndex
 import Foundation
@@ -243,6 +242,9 @@ public struct APIServer: Sendable {
     }
 
     static let searchParameters: Set<String> = ["q", "category", "brand", "min_price", "max_price", "in_stock", "sort", "page", "limit"]
+    /// The sorts the shop page offers.
+    static let pageSorts: [SortRequest] = [.relevance, .field(ProductFields.price, descending: false), .field(ProductFields.price, descending: true),
+                                           .field(ProductFields.rating, descending: nil), .field(ProductFields.reviewCount, descending: nil)]
 
     /// The shop page: parameters to a request with brand, category and price facets, exact total.
     func productSearch(query: String?, deadline: SearchDeadline? = nil) throws -> Response {
@@ -258,41 +260,46 @@ public struct APIServer: Sendable {
         }
         var req = SearchRequest(q: try qs.one("q") ?? "", op: .and, limit: limit, offset: (page - 1) * limit)
         req.trackTotalHits = .exact
-        req.fields = ["title", "brand", "price", "category_path"]
-        var filters: [(key: String, value: JSONValue)] = []
-        if let c = try qs.one("category"), !c.isEmpty { filters.append(("category", .string(c))) }
+        typealias F = ProductFields
+        req.fields = [F.title, F.brand, F.price, F.categoryPath]
+        var filters: [FilterRequest] = []
+        if let c = try qs.one("category"), !c.isEmpty { filters.append(FilterRequest(field: F.category, .values([c]))) }
         let brands = qs.all("brand").filter { !$0.isEmpty }
-        if !brands.isEmpty { filters.append(("brand", .array(brands.map { .string($0) }))) }
-        if let v = try qs.number("min_price") { filters.append(("price_min", .number(v))) }
-        if let v = try qs.number("max_price") { filters.append(("price_max", .number(v))) }
+        if !brands.isEmpty { filters.append(FilterRequest(field: F.brand, .values(brands))) }
+        let lo = try qs.number("min_price"), hi = try qs.number("max_price")
+        if lo != nil || hi != nil {
+            if let lo, let hi, lo > hi { throw APIError.badRequest("filter price: minimum \(lo) is above maximum \(hi)") }
+            filters.append(FilterRequest(field: F.price, .range(min: lo, max: hi), key: "min_price/max_price"))
+        }
         if let s = try qs.one("in_stock"), !s.isEmpty {
             guard s == "true" || s == "false" else { throw APIError.badRequest("in_stock must be true or false") }
-            filters.append(("in_stock", .bool(s == "true")))
+            filters.append(FilterRequest(field: F.inStock, .flag(s == "true")))
         }
-        for (k, _) in qs.pairs where k.hasPrefix("attributes.") && !filters.contains(where: { $0.key == k }) {
-            filters.append((k, .array(qs.all(k).map { .string($0) })))
+        for (k, _) in qs.pairs where k.hasPrefix(F.attributePrefix) && !filters.contains(where: { $0.field == k }) {
+            filters.append(FilterRequest(field: k, .values(qs.all(k))))
         }
         req.filters = filters
         if let s = try qs.one("sort"), !s.isEmpty {
-            let known = ["relevance", "price_asc", "price_desc", "rating", "review_count"]
-            guard known.contains(s) else { throw APIError.badRequest("sort must be one of \(known.joined(separator: ", ")), got \"\(s.prefix(40))\"") }
-            req.sort = s
+            let known = Self.pageSorts.map { $0.name }
+            guard let sort = Self.pageSorts.first(where: { $0.name == s }) else {
+                throw APIError.badRequest("sort must be one of \(known.joined(separator: ", ")), got \"\(s.prefix(40))\"")
+            }
+            req.sort = sort
         }
-        req.facets = [FacetRequest(name: "brand", size: 20), FacetRequest(name: "category"), FacetRequest(name: "price")]
+        req.facets = [FacetRequest(name: F.brand, size: 20), FacetRequest(name: F.category), FacetRequest(name: F.price)]
         let res = try service.search(req, startedAt: t0, deadline: deadline)
-        let terms = Snippets.queryTerms(req.q, service: service)
         var w = JSONWriter(capacity: 4096)
         w.raw("{\"results\":[")
         for (i, h) in res.hits.enumerated() {
             if i > 0 { w.raw(",") }
             func field(_ n: String) -> StoredValue? { h.fields.first { $0.name == n }?.value }
             var obj: [(String, JSONValue)] = [("id", .string(h.id))]
-            let title: String = { if case .string(let t)? = field("title") { return t }; return "" }()
+            let title: String = { if case .string(let t)? = field(F.title) { return t }; return "" }()
             obj.append(("title", .string(title)))
-            obj.append(("brand", field("brand")?.json ?? .null))
-            obj.append(("price", field("price")?.json ?? .null))
-            obj.append(("category", field("category_path")?.json ?? .null))
-            obj.append(("snippet", .string(Snippets.highlight(title, terms: terms, service: service))))
+            obj.append(("brand", field(F.brand)?.json ?? .null))
+            obj.append(("price", field(F.price)?.json ?? .null))
+            obj.append(("category", field(F.categoryPath)?.json ?? .null))
+            obj.append(("snippet", .string(Snippets.highlight(title, ranges: service.highlights(in: title, terms: res.highlightTerms)))))
             obj.append(("score", .number(Double(h.score))))
             w.value(.object(obj))
         }
@@ -307,17 +314,17 @@ public struct APIServer: Sendable {
         for (i, f) in res.facets.enumerated() {
             if i > 0 { w.raw(",") }
             switch f.name {
-            case "brand": w.key("brands")
-            case "category": w.key("categories")
+            case ProductFields.brand: w.key("brands")
+            case ProductFields.category: w.key("categories")
             default: w.key("price_ranges")
             }
-            if f.name == "price" {
+            if f.name == ProductFields.price {
                 w.value(SearchService.facetJSON(f)["ranges"] ?? .array([]))
             } else {
                 w.value(SearchService.facetJSON(f))
             }
         }
-        if let p = res.facets.first(where: { $0.name == "price" })?.result {
+        if let p = res.facets.first(where: { $0.name == ProductFields.price })?.result {
             w.raw("},\"price_stats\":")
             w.value(.object([("min", p.min.map { .number($0) } ?? .null), ("max", p.max.map { .number($0) } ?? .null)]))
         } else {
@@ -455,7 +462,7 @@ public struct APIServer: Sendable {
 
     func delete(id: String, updater: IndexUpdater) throws -> Response {
         try Self.checkId(id)
-        guard try Self.writing({ try updater.apply(.delete(id: id)) }) else { throw APIError.notFound("no product with id \"\(id)\"") }
+        guard try Self.writing({ try updater.apply(RecordChange.delete(id: id)) }) else { throw APIError.notFound("no product with id \"\(id)\"") }
         return json(200, .object([("result", .string("deleted")), ("id", .string(id))]))
     }
 

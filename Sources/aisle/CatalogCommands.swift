@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import AisleCatalog
+import AisleSync
 import AisleEngine
 import AisleIndex
 
@@ -223,43 +224,13 @@ struct ReindexCommand: ParsableCommand {
             guard (1...50_000).contains(maxAttributeFields) else { throw CatalogError.input("--max-attribute-fields must be from 1 to 50000") }
             let s = try CatalogStores.open(database: stores.database, attributes: stores.attributes)
             let db = try CatalogDatabase(url: s.url)
-            if FileManager.default.fileExists(atPath: index), IndexGenerations.current(root: index) == nil,
-               (try? IndexMeta.readLatest(directory: index)) == nil, (try? FileManager.default.contentsOfDirectory(atPath: index))?.isEmpty == false {
-                throw CatalogError.input("\(index) exists and is not an Aisle index; not writing into it")
-            }
-            // The zero-downtime switch of `aisle index --replace`: a new generation, published when complete.
-            let name = try IndexGenerations.begin(root: index)
-            let target = index + "/" + name
-            let genLock = try WriterLock(directory: target)
             var opts = Indexer.Options(threads: threads ?? min(2, ProcessInfo.processInfo.activeProcessorCount))
             opts.memoryBudget = max(64, memory) << 20
             opts.maxPatternFields = maxAttributeFields
-            var indexer: StreamIndexer?
-            var position = ChangePosition.start
-            var fetched = 0
-            do {
-                try db.streamProducts(batchSize: batchSize, start: { pos, total in
-                    position = pos
-                    let bar = ProgressBar(label: "reindexing", total: total, unit: "docs", enabled: quiet ? false : nil)
-                    indexer = try StreamIndexer(directory: target, schema: Schemas.withDefaultAnalyzer(Schemas.catalog), format: .catalog, options: opts, progress: bar)
-                }, batch: { rows in
-                    let docs = try s.attributes.documents(ids: rows.map { $0.id })
-                    try indexer!.add(rows.map { Array($0.catalogJSON(attributesJSON: docs[$0.id]?.attributesJSON).utf8) })
-                    fetched += rows.count
-                })
-            } catch {
-                indexer?.abandon()
-                genLock.release()
-                try? FileManager.default.removeItem(atPath: target)
-                throw error
+            let summary = try CatalogReindex.run(db: db, attributes: s.attributes, index: index, options: opts, batchSize: batchSize) { total in
+                ProgressBar(label: "reindexing", total: total, unit: "docs", enabled: quiet ? false : nil)
             }
-            var userData = position.userData
-            userData["corpus"] = "postgresql \(db.conn.location)"
-            userData["format"] = "catalog"
-            let summary = try indexer!.finish(userData: userData)
-            try IndexGenerations.publish(root: index, name: name)
-            genLock.release()
-            try IndexGenerations.retire(root: index, keep: [name])
+            let name = summary.generation, position = summary.position
             let secs = Date().timeIntervalSince(t0)
             stderr("reindexed \(formatCount(summary.documents)) products from \(db.conn.location) (attributes: \(s.attributes.location)) into \(index) generation \(name): \(formatBytes(summary.indexBytes)), \(summary.segments) segment\(summary.segments == 1 ? "" : "s"), " + String(format: "%.1f s (%@ docs/s)", secs, formatCount(Int(Double(summary.documents) / max(secs, 0.001)))) + "; consistent with change-log position \(position)")
         } catch let e as ExitCode {
@@ -298,9 +269,9 @@ struct SyncCommand: ParsableCommand {
             let serving = try ServingIndex(root: index, options: o)
             guard serving.updater != nil else { throw CatalogError.input("the index at \(index) is open for writing by another process (a server follows the catalog itself)") }
             serving.start()
-            var so = CatalogSync.Options()
+            var so = CatalogFollower.Options()
             so.commitInterval = Double(max(10, commitMs)) / 1000
-            let sync = CatalogSync(url: s.url, attributes: AttributeStoreLoader(ready: s.attributes), serving: serving, options: so)
+            let sync = CatalogFollower(url: s.url, attributes: AttributeStoreLoader(ready: s.attributes), serving: serving, options: so)
             signal(SIGINT, SIG_IGN)
             signal(SIGTERM, SIG_IGN)
             let signals = [SIGINT, SIGTERM].map { sig -> DispatchSourceSignal in
@@ -344,7 +315,7 @@ struct ServeCatalogOptions: ParsableArguments {
     @OptionGroup var stores: StoreOptions
     @Flag(help: "Do not follow the catalog even when DATABASE_URL is set.") var noSync = false
 
-    func startSync(serving: ServingIndex) -> CatalogSync? {
+    func startSync(serving: ServingIndex) -> CatalogFollower? {
         guard !noSync, let url = CatalogDatabase.url(stores.database) else { return nil }
         guard serving.updater != nil else {
             stderr("catalog sync: not following the catalog (another process writes the index)")
@@ -361,7 +332,7 @@ struct ServeCatalogOptions: ParsableArguments {
                 throw error
             }
         })
-        let sync = CatalogSync(url: url, attributes: attributes, serving: serving)
+        let sync = CatalogFollower(url: url, attributes: attributes, serving: serving)
         sync.start()
         return sync
     }

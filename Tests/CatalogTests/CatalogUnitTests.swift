@@ -2,32 +2,85 @@ import Foundation
 import Testing
 import AisleCatalog
 import AisleEngine
+@testable import AisleIndex
+import AisleSync
 
 /// The catalog's value types and the libbson file store (no server needed).
 @Suite struct CatalogUnitTests {
-    @Test func productRendersAsACatalogRecordTheEngineReads() throws {
-        let p = ProductRecord(id: "P\"1", sku: "SKU-1", title: "Oak \"Bench\"\n2", description: "tab\there \\ back", brand: "Acme",
-                              category: ["Furniture", "Benches"], price: "129.50", currency: "USD", rating: "4.5",
-                              reviewCount: 12, available: 3, reserved: 1)
-        let line = p.catalogJSON(attributesJSON: "{\"color\":\"oak\",\"width_in\":48}")
-        let v = try JSONValue.parse(line)
-        #expect(v["id"]?.stringValue == "P\"1")
-        #expect(v["title"]?.stringValue == "Oak \"Bench\"\n2")
-        #expect(v["description"]?.stringValue == "tab\there \\ back")
-        #expect(v["category"]?.arrayValue?.compactMap { $0.stringValue } == ["Furniture", "Benches"])
-        #expect(v["category_path"]?.stringValue == "Furniture > Benches")
-        #expect(v["price"]?.numberValue == 129.5)
-        #expect(v["rating"]?.numberValue == 4.5)
-        #expect(v["stock"]?.numberValue == 2)
-        #expect(v["in_stock"]?.boolValue == true)
-        #expect(v["attributes"]?["width_in"]?.numberValue == 48)
-        var q = p
-        q.reserved = 3
-        q.rating = nil
-        let w = try JSONValue.parse(q.catalogJSON(attributesJSON: nil))
-        #expect(w["in_stock"]?.boolValue == false)
-        #expect(w["rating"]?.isNull == true)
-        #expect(w["attributes"]?.objectValue?.isEmpty == true)
+    /// The JSON line the catalog used to write for the index (before typed records): the oracle
+    /// the typed path (`CatalogDocuments`) must build the same index document as.
+    static func referenceLine(_ p: ProductRecord, _ attributesJSON: String?) -> String {
+        var s = "{\"id\":"
+        JSONText.string(p.id, into: &s)
+        s += ",\"title\":"
+        JSONText.string(p.title, into: &s)
+        s += ",\"description\":"
+        JSONText.string(p.description, into: &s)
+        s += ",\"brand\":"
+        if let brand = p.brand { JSONText.string(brand, into: &s) } else { s += "null" }
+        s += ",\"category\":["
+        for (i, c) in p.category.enumerated() {
+            if i > 0 { s += "," }
+            JSONText.string(c, into: &s)
+        }
+        s += "],\"category_path\":"
+        JSONText.string(p.categoryPath, into: &s)
+        s += ",\"price\":" + p.price + ",\"rating\":" + (p.rating ?? "null") + ",\"review_count\":" + String(p.reviewCount)
+        s += ",\"in_stock\":" + (p.inStock ? "true" : "false") + ",\"stock\":" + String(p.stock)
+        s += ",\"attributes\":" + (attributesJSON ?? "{}") + "}"
+        return s
+    }
+
+    /// Everything an index document holds, in a comparable form.
+    static func dump(_ d: IndexDocument) -> String {
+        func term(_ start: UInt32, _ n: UInt32) -> String { String(decoding: d.bytes[Int(start)..<Int(start + n)], as: UTF8.self) }
+        var s = "id \(d.id)\n"
+        for t in d.tokens { s += "t \(t.field) \(t.position) \(term(t.start, t.length))\n" }
+        for k in d.keywords { s += "k \(k.field) \(term(k.start, k.length))\n" }
+        for n in d.numbers { s += "n \(n.field) \(n.value.bitPattern)\n" }
+        for v in d.stored { s += "s \(v.field) \(v.value)\n" }
+        for l in d.lengthDiscounts { s += "l \(l.field) \(l.count)\n" }
+        return s
+    }
+
+    /// Catalog rows become index documents as typed records, exactly as they did as JSON lines:
+    /// every product of the sample catalog and a hostile one (quotes, control characters, no brand,
+    /// no rating, nested, numeric and boolean attributes), field by field.
+    @Test func typedRecordsBuildWhatJSONLinesBuilt() throws {
+        let dir = TestEnv.temp("typed-records")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        var wo = IndexWriter.Options()
+        wo.sync = false
+        let writer = try IndexWriter(creating: dir, schema: Schemas.withDefaultAnalyzer(Schemas.catalog), options: wo)
+        let typed = try DocumentBuilder(writer: writer, format: .catalog)
+        let lines = try DocumentBuilder(writer: writer, format: .catalog)
+        var cases: [(ProductRecord, AttributeDocument?)] = []
+        let text = try String(contentsOfFile: TestEnv.root + "/corpora/sample-catalog.jsonl", encoding: .utf8)
+        let rows = text.split(separator: "\n").map(String.init)
+        var reader = try CorpusRowReader(firstLine: rows[0], defaultStock: 7)
+        for r in rows {
+            var b = Array(r.utf8)
+            cases.append(try b.withUnsafeMutableBufferPointer { try reader.read(UnsafeBufferPointer($0)) })
+        }
+        let hostile = ProductRecord(id: "P\"1", sku: "SKU-1", title: "Oak \"Bench\"\n2 1/2\" wide", description: "tab\there \\ back",
+                                    brand: nil, category: ["Furniture", "Benches"], price: "129.50", currency: "USD", rating: nil,
+                                    reviewCount: 12, available: 3, reserved: 1)
+        cases.append((hostile, AttributeDocument(productId: hostile.id, category: nil, attributes: [
+            AttributeField("color", .string("oak")), AttributeField("width_in", .int(48)), AttributeField("depth", .double(20.5)),
+            AttributeField("height", .double(30)), AttributeField("outdoor", .bool(false)), AttributeField("tags", .array([.string("a"), .string("b")])),
+            AttributeField("none", .null)])))
+        cases.append((ProductRecord(id: "Z", title: "Plain", price: "0", available: 0), nil))
+        var a = IndexDocument(), b = IndexDocument()
+        for (p, attrs) in cases {
+            try typed.build(record: CatalogDocuments.record(p, attrs), into: &a)
+            var line = Array(Self.referenceLine(p, attrs?.attributesJSON).utf8)
+            try line.withUnsafeMutableBufferPointer { try lines.build(json: UnsafeBufferPointer($0), into: &b) }
+            #expect(Self.dump(a) == Self.dump(b), "\(p.id)")
+        }
+        // In-place values: the same numbers as the set line had.
+        let u = CatalogDocuments.numbers(hostile)
+        #expect(u.map { $0.name } == ["price", "rating", "review_count", "stock", "in_stock"])
+        if case .number(let d) = u[0].value { #expect(d.text == "129.50" && d.value == 129.5) } else { Issue.record("price") }
     }
 
     @Test func validationNamesTheField() {

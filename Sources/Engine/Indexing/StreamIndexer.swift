@@ -2,7 +2,7 @@ import Foundation
 import AisleIndex
 
 /// Builds an index from records that arrive as a stream (a database cursor, not a file): the
-/// producer hands batches of JSON lines to `add`, worker threads analyse and invert them into
+/// producer hands batches of typed records to `add`, worker threads analyse and invert them into
 /// their own segments (as `Indexer` does for the parts of a file), and `finish` commits the
 /// segments with the given user data. `add` blocks while the workers are behind, so memory
 /// stays bounded. Batches are taken in order, so each segment's ids increase when the stream's do.
@@ -18,7 +18,7 @@ public final class StreamIndexer: @unchecked Sendable {
     private let writer: IndexWriter
     private let format: CorpusFormat
     private let cond = NSCondition()
-    private var queue: [[[UInt8]]] = []
+    private var queue: [[Record]] = []
     private var closed = false
     private var failure: Error?
     private var segments: [[SegmentMeta]]
@@ -53,9 +53,9 @@ public final class StreamIndexer: @unchecked Sendable {
         }
     }
 
-    /// Queues a batch of records (one JSON object each); blocks while the workers are behind.
-    /// Throws the first worker error (a record that could not be indexed).
-    public func add(_ records: [[UInt8]]) throws {
+    /// Queues a batch of records; blocks while the workers are behind. Throws the first worker
+    /// error (a record that could not be indexed).
+    public func add(_ records: [Record]) throws {
         cond.lock()
         defer { cond.unlock() }
         while queue.count >= maxQueued && failure == nil { cond.wait() }
@@ -92,10 +92,9 @@ public final class StreamIndexer: @unchecked Sendable {
             guard let b = builder else { break }
             do {
                 for rec in batch {
-                    try rec.withUnsafeBufferPointer { line in
-                        do { try b.build(json: line, into: &doc) } catch let e as EngineError {
-                            throw EngineError.input("record \(String(decoding: line.prefix(80), as: UTF8.self))…: \(e.description)")
-                        }
+                    do { try b.build(record: rec, into: &doc) } catch let e as EngineError {
+                        let id: String = { if case .text(let s)? = rec[b.idFieldName] { return s }; return "?" }()
+                        throw EngineError.input("record \(id.prefix(80)): \(e.description)")
                     }
                     let known = seg.layout.schema.fields.count
                     if doc.keywords.contains(where: { Int($0.field) >= known }) { writer.refreshLayout(of: seg) }

@@ -71,6 +71,9 @@ public final class DocumentBuilder {
         }
     }
 
+    /// The name of the schema's id field.
+    public var idFieldName: String { fields[idField].def.name }
+
     static func parsePath(_ s: String) throws -> [Step] {
         var out: [Step] = []
         for part in s.split(separator: ".", omittingEmptySubsequences: false) {
@@ -90,17 +93,17 @@ public final class DocumentBuilder {
         return out
     }
 
-    func resolve(_ path: [Step], literal: String) -> Int? {
-        if let v = tape.member(tape.root, literal) { return v }
+    func resolve<S: DocumentSource>(_ src: S, _ path: [Step], literal: String) -> S.Value? {
+        if let v = src.member(src.rootNode, literal) { return v }
         guard path.count > 1 else { return nil }
-        var node = tape.root
+        var node = src.rootNode
         for step in path {
             switch step {
             case .key(let k):
-                guard let v = tape.member(node, k) else { return nil }
+                guard let v = src.member(node, k) else { return nil }
                 node = v
             case .index(let i):
-                let els = tape.elements(node)
+                let els = src.elements(node)
                 guard i < els.count else { return nil }
                 node = els[i]
             }
@@ -111,12 +114,24 @@ public final class DocumentBuilder {
     /// Builds the document of one JSON line. `id`: the document's id when the record has none (a
     /// record that has one must agree with it).
     public func build(json line: UnsafeBufferPointer<UInt8>, into doc: inout IndexDocument, id: String? = nil) throws {
-        doc.reset()
         do { try tape.parse(line) } catch { throw EngineError.input(error.description) }
-        guard tape.kind(tape.root) == .object else { throw EngineError.input("a record must be a JSON object") }
+        guard tape.kind(tape.root) == .object else {
+            doc.reset()
+            throw EngineError.input("a record must be a JSON object")
+        }
+        try build(from: tape, into: &doc, id: id)
+    }
+
+    /// Builds the document of a typed record (by the same rules as a JSON line).
+    public func build(record: Record, into doc: inout IndexDocument, id: String? = nil) throws {
+        try build(from: RecordSource(record: record), into: &doc, id: id)
+    }
+
+    func build<S: DocumentSource>(from src: S, into doc: inout IndexDocument, id: String?) throws {
+        doc.reset()
         for f in fields {
-            guard let node = resolve(f.path, literal: f.literalKey) else { continue }
-            try add(node: node, field: f, doc: &doc)
+            guard let node = resolve(src, f.path, literal: f.literalKey) else { continue }
+            try add(src, node: node, field: f, doc: &doc)
         }
         if let id {
             if doc.id.isEmpty {
@@ -128,13 +143,12 @@ public final class DocumentBuilder {
         }
         if doc.id.isEmpty { throw EngineError.input("missing id (field \"\(fields[idField].def.name)\")") }
         for p in patterns {
-            guard let obj = resolve(p.path, literal: String(p.prefix.dropLast())) else { continue }
-            guard tape.kind(obj) == .object else {
-                if tape.kind(obj) == .null { continue }
+            guard let obj = resolve(src, p.path, literal: String(p.prefix.dropLast())) else { continue }
+            guard src.kind(obj) == .object else {
+                if src.kind(obj) == .null { continue }
                 throw EngineError.input("field \(p.prefix)*: expected an object")
             }
-            var members: [(String, Int)] = []
-            tape.forEachMember(obj) { k, v in members.append((tape.string(k), v)) }
+            let members = src.members(obj)
             // New keys are registered together: all of them or, past the index's limit, none.
             let unknown = members.map { p.prefix + $0.0 }.filter { instanceOrdinals[$0] == nil }
             if !unknown.isEmpty {
@@ -145,7 +159,7 @@ public final class DocumentBuilder {
                 guard let ordinal = instanceOrdinals[name] else { continue }
                 var def = p.def
                 def.name = name
-                try add(node: v, field: Compiled(ordinal: ordinal, def: def, literalKey: name, path: [], analyzer: nil), doc: &doc)
+                try add(src, node: v, field: Compiled(ordinal: ordinal, def: def, literalKey: name, path: [], analyzer: nil), doc: &doc)
             }
         }
     }
@@ -204,39 +218,39 @@ public final class DocumentBuilder {
         return end
     }
 
-    private func add(node: Int, field f: Compiled, doc: inout IndexDocument) throws {
-        let kind = tape.kind(node)
+    private func add<S: DocumentSource>(_ src: S, node: S.Value, field f: Compiled, doc: inout IndexDocument) throws {
+        let kind = src.kind(node)
         if kind == .null { return }
         let name = f.def.name
         if f.ordinal == fields[idField].ordinal && f.path.count > 0 {
             switch kind {
-            case .string: doc.id = tape.string(node)
-            case .number: doc.id = String(decoding: tape.rawBytes(node), as: UTF8.self)
+            case .string: doc.id = src.string(node)
+            case .number: doc.id = src.scalarText(node)
             default: throw EngineError.input("field \(name): the id must be a string or a number, found \(describe(kind))")
             }
             if doc.id.isEmpty { throw EngineError.input("field \(name): empty id") }
             doc.addStored(field: f.ordinal, value: .string(doc.id))   // the id term is added by the index
             return
         }
-        let values: [Int] = kind == .array ? tape.elements(node) : [node]
+        let values: [S.Value] = kind == .array ? src.elements(node) : [node]
         switch f.def.type {
         case .text:
             var pos: Int32 = 0
             var storedValues: [StoredValue] = []
             for v in values {
-                let k = tape.kind(v)
+                let k = src.kind(v)
                 switch k {
                 case .null: continue
                 case .string:
-                    let next = try tape.withStringBytes(v, scratch: &scratch) { try addText($0, field: f, position: pos, doc: &doc) }
+                    let next = try src.withStringBytes(v, scratch: &scratch) { try addText($0, field: f, position: pos, doc: &doc) }
                     if f.def.isKeywordIndexed || f.def.isStored {
-                        let s = tape.string(v)
+                        let s = src.string(v)
                         if f.def.isKeywordIndexed { doc.addKeyword(field: f.ordinal, value: s) }
                         if f.def.isStored { storedValues.append(.string(s)) }
                     }
                     pos = next.addingReportingOverflow(IndexLimits.valuePositionGap).overflow ? .max : next + IndexLimits.valuePositionGap
                 case .number, .bool:
-                    let s = String(decoding: tape.rawBytes(v), as: UTF8.self)
+                    let s = src.scalarText(v)
                     let next = try s.utf8.withContiguousStorageIfAvailable { try addText($0, field: f, position: pos, doc: &doc) } ?? pos
                     if f.def.isKeywordIndexed { doc.addKeyword(field: f.ordinal, value: s) }
                     if f.def.isStored { storedValues.append(.string(s)) }
@@ -251,12 +265,12 @@ public final class DocumentBuilder {
         case .keyword:
             var storedValues: [StoredValue] = []
             for v in values {
-                let k = tape.kind(v)
+                let k = src.kind(v)
                 let s: String
                 switch k {
                 case .null: continue
-                case .string: s = tape.string(v)
-                case .number, .bool: s = String(decoding: tape.rawBytes(v), as: UTF8.self)
+                case .string: s = src.string(v)
+                case .number, .bool: s = src.scalarText(v)
                 default: throw EngineError.input("field \(name): expected a keyword value, found \(describe(k))")
                 }
                 doc.addKeyword(field: f.ordinal, value: s)
@@ -268,14 +282,14 @@ public final class DocumentBuilder {
         case .numeric:
             var storedValues: [StoredValue] = []
             for v in values {
-                let k = tape.kind(v)
+                let k = src.kind(v)
                 let d: Double
                 switch k {
                 case .null: continue
-                case .number: d = tape.number(v)
+                case .number: d = src.number(v)
                 case .string:
-                    guard let x = Double(tape.string(v).trimmingSpaces()), x.isFinite else {
-                        throw EngineError.input("field \(name): expected a number, found \"\(tape.string(v).prefix(40))\"")
+                    guard let x = Double(src.string(v).trimmingSpaces()), x.isFinite else {
+                        throw EngineError.input("field \(name): expected a number, found \"\(src.string(v).prefix(40))\"")
                     }
                     d = x
                 default: throw EngineError.input("field \(name): expected a number, found \(describe(k))")
@@ -289,12 +303,12 @@ public final class DocumentBuilder {
             }
         case .boolean:
             for v in values {
-                let k = tape.kind(v)
+                let k = src.kind(v)
                 let b: Bool
                 switch k {
                 case .null: continue
-                case .bool: b = tape.bool(v)
-                case .string where ["true", "false"].contains(tape.string(v)): b = tape.string(v) == "true"
+                case .bool: b = src.bool(v)
+                case .string where ["true", "false"].contains(src.string(v)): b = src.string(v) == "true"
                 default: throw EngineError.input("field \(name): expected true or false, found \(describe(k))")
                 }
                 doc.addNumber(field: f.ordinal, value: b ? 1 : 0)

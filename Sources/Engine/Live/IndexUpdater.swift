@@ -19,6 +19,15 @@ public enum Change: Sendable {
     }
 }
 
+/// A change as typed values, from producers inside the process (the catalog follower): no JSON.
+public enum RecordChange: Sendable {
+    /// Add a product, replacing any live product with the same id.
+    case upsert(Record)
+    /// Set numeric and boolean fields in place, by name (`.null` removes a value).
+    case set(id: String, values: [(name: String, value: FieldValue)])
+    case delete(id: String)
+}
+
 /// What a batch of change lines did.
 public struct ChangeReport: Sendable {
     public var upserts = 0
@@ -100,15 +109,18 @@ public final class IndexUpdater: @unchecked Sendable {
 
     /// The fields an object sets in place (`op`, `id` and the id field are skipped).
     private func setValues(_ root: Int) throws -> [(field: Int, value: Double?)] {
+        try setValues(tape, tape.members(root))
+    }
+
+    /// The fields `members` set in place, checked (`op`, `id` and the id field are skipped).
+    private func setValues<S: DocumentSource>(_ src: S, _ members: [(String, S.Value)]) throws -> [(field: Int, value: Double?)] {
         var values: [(field: Int, value: Double?)] = []
         var problems: [String] = []
         let schema = index.schema
         let layout = index.layout
         let idKey = schema.idField
-        tape.forEachMember(root) { k, v in
-            let name = tape.string(k)
-            guard name != "op", name != "id", name != idKey else { return }
-            do { values.append(try Self.value(field: name, node: v, tape: tape, schema: schema, layout: layout)) } catch {
+        for (name, v) in members where name != "op" && name != "id" && name != idKey {
+            do { values.append(try Self.value(field: name, node: v, source: src, schema: schema, layout: layout)) } catch {
                 problems.append("\(error)")
             }
         }
@@ -155,7 +167,7 @@ public final class IndexUpdater: @unchecked Sendable {
     }
 
     /// A field to set in place: numeric or boolean with doc values.
-    static func value(field name: String, node: Int, tape: JSONTape, schema: Schema, layout: SchemaLayout) throws -> (field: Int, value: Double?) {
+    static func value<S: DocumentSource>(field name: String, node: S.Value, source tape: S, schema: Schema, layout: SchemaLayout) throws -> (field: Int, value: Double?) {
         guard let f = schema.ordinal(of: name) else {
             let settable = schema.fields.enumerated().filter { layout.numericColumns.contains($0.offset) }.map { $0.element.name }
             throw EngineError.input("unknown field \"\(name.prefix(60))\" (fields that can be set in place: \(settable.joined(separator: ", ")))")
@@ -175,6 +187,27 @@ public final class IndexUpdater: @unchecked Sendable {
             return (f, v)
         default:
             throw EngineError.input("field \(name) takes \(def.type == .boolean ? "true or false" : "a number")")
+        }
+    }
+
+    /// Applies one typed change (a record to upsert, values to set by field name, an id to
+    /// delete), checked by the same rules as a change line; false when a delete or set names no
+    /// live product.
+    @discardableResult
+    public func apply(_ change: RecordChange) throws -> Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        switch change {
+        case .upsert(let record):
+            try builder.build(record: record, into: &doc)
+            try index.upsert(doc)
+            return true
+        case .set(let id, let values):
+            let src = RecordSource(record: Record(values))
+            let checked = try setValues(src, values.map { ($0.name, $0.value) })
+            return try index.setValues(id: id, checked)
+        case .delete(let id):
+            return try index.delete(id: id)
         }
     }
 

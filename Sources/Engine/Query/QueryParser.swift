@@ -335,6 +335,9 @@ public struct QueryParser: Sendable {
     public struct Parsed: Sendable {
         public var query: Query
         public var lenient: Bool
+        /// The analysed terms (first text group) of the words and phrases the query searches, not
+        /// of those it excludes: what a result's title highlights.
+        public var highlightTerms: Set<[UInt8]> = []
     }
 
     /// Parses `text`; with `.lenient`, a syntax error (an unclosed quote or parenthesis, a dangling
@@ -345,22 +348,24 @@ public struct QueryParser: Sendable {
             throw EngineError.badRequest("query is \(text.utf8.count) bytes; the limit is \(Self.maxLength)")
         }
         do {
-            return Parsed(query: try parseStrict(text, expander: expander), lenient: false)
+            let (q, terms) = try parseStrict(text, expander: expander)
+            return Parsed(query: q, lenient: false, highlightTerms: terms)
         } catch let e as QuerySyntaxError {
             guard syntax == .lenient else { throw EngineError.badRequest(e.message) }
         }
         let plain = Self.plainWords(text)
         if plain.isEmpty { return Parsed(query: .matchNone, lenient: true) }
         do {
-            return Parsed(query: try parseStrict(plain, expander: expander), lenient: true)
+            let (q, terms) = try parseStrict(plain, expander: expander)
+            return Parsed(query: q, lenient: true, highlightTerms: terms)
         } catch let e as QuerySyntaxError {
             throw EngineError.badRequest(e.message)   // plain words have no syntax; kept as a safety net
         }
     }
 
-    private func parseStrict(_ text: String, expander: QueryExpander?) throws -> Query {
+    private func parseStrict(_ text: String, expander: QueryExpander?) throws -> (Query, Set<[UInt8]>) {
         let toks = try tokenize(text)
-        if toks.isEmpty { return .matchAll }
+        if toks.isEmpty { return (.matchAll, []) }
         var p = Parser(toks: toks, limits: limits)
         let node = try p.parseOr()
         if let extra = p.peek {
@@ -368,7 +373,8 @@ public struct QueryParser: Sendable {
             throw QuerySyntaxError(message: "unexpected input at column \(extra.column)")
         }
         var state = BuildState()
-        return try build(node, state: &state, expander: expander) ?? .matchNone
+        let q = try build(node, state: &state, expander: expander) ?? .matchNone
+        return (q, state.highlight)
     }
 
     /// The words of a query string with its syntax removed: quotes (but inch marks after a digit),
@@ -400,6 +406,13 @@ public struct QueryParser: Sendable {
     struct BuildState {
         var clauses = 0
         var prefixExpansions = 0
+        /// Inside an exclusion (its words are not highlighted).
+        var negated = 0
+        var highlight: Set<[UInt8]> = []
+
+        mutating func note(_ terms: [(term: [UInt8], position: Int32)], group: Int) {
+            if group == 0 && negated == 0 { for t in terms { highlight.insert(t.term) } }
+        }
     }
 
     /// Analysed terms of `text` in a text group, with positions.
@@ -461,6 +474,7 @@ public struct QueryParser: Sendable {
                     continue
                 }
                 let terms = analyze(text, group: g)
+                state.note(terms, group: g)
                 if terms.isEmpty { continue }
                 let qs: [Query] = terms.map { .term(TermQuery(slot: g, term: $0.term, fields: mask)) }
                 if qs.count == 1 { perGroup.append(qs[0]) } else {
@@ -477,6 +491,7 @@ public struct QueryParser: Sendable {
             var perGroup: [Query] = []
             for (g, mask) in targets {
                 let terms = analyze(text, group: g)
+                state.note(terms, group: g)
                 if terms.isEmpty { continue }
                 perGroup.append(.phrase(PhraseQuery(slot: g, terms: terms.map { $0.term }, positions: terms.map { $0.position },
                                                     slop: slop, fields: mask)))
@@ -484,6 +499,8 @@ public struct QueryParser: Sendable {
             if perGroup.isEmpty { return nil }
             return perGroup.count == 1 ? perGroup[0] : .boolean(BooleanQuery(should: perGroup))
         case .not(let inner):
+            state.negated += 1
+            defer { state.negated -= 1 }
             guard let q = try build(inner, state: &state, expander: expander) else { return nil }
             return .boolean(BooleanQuery(must: [.matchAll], mustNot: [q]))
         case .required(let inner):
@@ -514,6 +531,7 @@ public struct QueryParser: Sendable {
                 for _ in words { try count(&state) }
                 let (g, mask) = targets[0]
                 let e = try expander.expand(words: words, group: g, mask: mask, analyzer: analyzers[g], and: op == .and)
+                state.note(e.typed.map { ($0, 0) }, group: g)
                 if op == .and { must += e.clauses } else { should += e.clauses }
                 should += e.optional
             }
@@ -521,6 +539,8 @@ public struct QueryParser: Sendable {
         for p in parts {
             switch p {
             case .not(let inner):
+                state.negated += 1
+                defer { state.negated -= 1 }
                 if let q = try build(inner, state: &state, expander: expander) { excluded.append(q) }
             case .required(let inner):
                 if let q = try build(inner, state: &state, expander: expander) { must.append(q) }

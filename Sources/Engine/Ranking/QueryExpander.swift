@@ -50,6 +50,8 @@ public struct QueryExpander {
     public struct Expansion {
         public var clauses: [Query] = []
         public var optional: [Query] = []
+        /// The analysed terms of the words as typed.
+        public var typed: [[UInt8]] = []
     }
 
     struct Token {
@@ -79,6 +81,7 @@ public struct QueryExpander {
                                 docFrequency: try searcher.docFrequency(slot: group, term: a.term)))
         }
         var out = Expansion()
+        out.typed = tokens.map { $0.term }
         if tokens.isEmpty { return out }
         func term(_ t: [UInt8], _ boost: Double = 1) -> Query { .term(TermQuery(slot: group, term: t, fields: mask, boost: Float(boost))) }
         func phrase(_ ts: [[UInt8]], positions: [Int32]? = nil, slop: Int = 0, boost: Double) -> Query {

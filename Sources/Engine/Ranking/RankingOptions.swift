@@ -90,51 +90,53 @@ public struct RankingOptions: Sendable, Equatable {
     /// Applies `{"typo": false, "proximity_boost": 0.5, ...}` on top of these options. Unknown keys and
     /// wrong types are errors.
     public mutating func apply(_ v: JSONValue) throws {
-        guard let obj = v.objectValue else { throw EngineError.badRequest("ranking must be an object such as {\"typo\": false}") }
-        for (k, x) in obj {
-            func bool() throws -> Bool {
-                guard let b = x.boolValue else { throw EngineError.badRequest("ranking.\(k) must be true or false") }
-                return b
+        try RankingPatch.parse(v).apply(to: &self)
+    }
+
+    /// Sets one option by its key, checked.
+    mutating func set(_ k: String, _ x: RankingPatch.Value) throws {
+        func bool() throws -> Bool {
+            guard case .bool(let b) = x else { throw EngineError.badRequest("ranking.\(k) must be true or false") }
+            return b
+        }
+        func number(_ lo: Double, _ hi: Double) throws -> Double {
+            guard case .number(let n) = x, n.isFinite, n >= lo, n <= hi else {
+                throw EngineError.badRequest("ranking.\(k) must be a number from \(lo) to \(hi)")
             }
-            func number(_ lo: Double, _ hi: Double) throws -> Double {
-                guard let n = x.numberValue, n.isFinite, n >= lo, n <= hi else {
-                    throw EngineError.badRequest("ranking.\(k) must be a number from \(lo) to \(hi)")
-                }
-                return n
-            }
-            func int(_ lo: Int, _ hi: Int) throws -> Int {
-                let n = try number(Double(lo), Double(hi))
-                guard n == n.rounded() else { throw EngineError.badRequest("ranking.\(k) must be an integer") }
-                return Int(n)
-            }
-            switch k {
-            case "typo": typo = try bool()
-            case "typo_min_length": typoMinLength = try int(1, 64)
-            case "typo_two_edits": typoTwoEdits = try int(1, 64)
-            case "typo_candidates": typoCandidates = try int(1, 16)
-            case "typo_weight": typoWeight = try number(0, 10)
-            case "typo_keep": typoKeep = try number(0, 1)
-            case "coordination": coordination = try bool()
-            case "coordination_max_words": coordinationMaxWords = try int(2, 256)
-            case "typo_rare_ratio": typoRareRatio = try number(0, 1e9)
-            case "typo_rare_docs": typoRareDocs = try int(0, 1_000_000_000)
-            case "synonyms": synonyms = try bool()
-            case "synonym_weight": synonymWeight = try number(0, 10)
-            case "compounds": compounds = try bool()
-            case "compound_weight": compoundWeight = try number(0, 10)
-            case "proximity_boost": proximityBoost = try number(0, 100)
-            case "proximity_slop": proximitySlop = try int(0, 100)
-            case "feedback": feedback = try bool()
-            case "feedback_docs": feedbackDocs = try int(1, 100)
-            case "feedback_terms": feedbackTerms = try int(1, 200)
-            case "feedback_weight": feedbackWeight = try number(0, 100)
-            case "feedback_keep": feedbackKeep = try int(0, 1000)
-            case "rescore_window": rescoreWindow = try int(1, 100_000)
-            case "relax": relax = try bool()
-            case "relax_below": relaxBelow = try int(1, 10_000)
-            default:
-                throw EngineError.badRequest("unknown ranking option \"\(k)\" (\(Self.keys.joined(separator: ", ")))")
-            }
+            return n
+        }
+        func int(_ lo: Int, _ hi: Int) throws -> Int {
+            let n = try number(Double(lo), Double(hi))
+            guard let i = Int(exactly: n) else { throw EngineError.badRequest("ranking.\(k) must be an integer") }
+            return i
+        }
+        switch k {
+        case "typo": typo = try bool()
+        case "typo_min_length": typoMinLength = try int(1, 64)
+        case "typo_two_edits": typoTwoEdits = try int(1, 64)
+        case "typo_candidates": typoCandidates = try int(1, 16)
+        case "typo_weight": typoWeight = try number(0, 10)
+        case "typo_keep": typoKeep = try number(0, 1)
+        case "coordination": coordination = try bool()
+        case "coordination_max_words": coordinationMaxWords = try int(2, 256)
+        case "typo_rare_ratio": typoRareRatio = try number(0, 1e9)
+        case "typo_rare_docs": typoRareDocs = try int(0, 1_000_000_000)
+        case "synonyms": synonyms = try bool()
+        case "synonym_weight": synonymWeight = try number(0, 10)
+        case "compounds": compounds = try bool()
+        case "compound_weight": compoundWeight = try number(0, 10)
+        case "proximity_boost": proximityBoost = try number(0, 100)
+        case "proximity_slop": proximitySlop = try int(0, 100)
+        case "feedback": feedback = try bool()
+        case "feedback_docs": feedbackDocs = try int(1, 100)
+        case "feedback_terms": feedbackTerms = try int(1, 200)
+        case "feedback_weight": feedbackWeight = try number(0, 100)
+        case "feedback_keep": feedbackKeep = try int(0, 1000)
+        case "rescore_window": rescoreWindow = try int(1, 100_000)
+        case "relax": relax = try bool()
+        case "relax_below": relaxBelow = try int(1, 10_000)
+        default:
+            throw EngineError.badRequest("unknown ranking option \"\(k.prefix(60))\" (\(Self.keys.joined(separator: ", ")))")
         }
     }
 
@@ -157,5 +159,49 @@ public struct RankingOptions: Sendable, Equatable {
                  ("feedback_weight", .number(feedbackWeight)), ("feedback_keep", .number(Double(feedbackKeep))),
                  ("rescore_window", .number(Double(rescoreWindow))), ("relax", .bool(relax)),
                  ("relax_below", .number(Double(relaxBelow)))])
+    }
+}
+
+/// Changes to ranking options (a request's `ranking`, a server's `--ranking`), checked when parsed:
+/// each key is a known option and each value in its range.
+public struct RankingPatch: Sendable, Equatable {
+    public enum Value: Sendable, Equatable {
+        case bool(Bool)
+        case number(Double)
+    }
+
+    public struct Change: Sendable, Equatable {
+        public var key: String
+        public var value: Value
+    }
+
+    public private(set) var changes: [Change] = []
+
+    public init() {}
+
+    /// `{"typo": false, "rescore_window": 500}`; unknown keys, wrong types and values out of range
+    /// are errors.
+    public static func parse(_ v: JSONValue) throws -> RankingPatch {
+        guard let obj = v.objectValue else { throw EngineError.badRequest("ranking must be an object such as {\"typo\": false}") }
+        var patch = RankingPatch()
+        var probe = RankingOptions()
+        for (k, x) in obj {
+            let value: Value
+            switch x {
+            case .bool(let b): value = .bool(b)
+            case .number(let n): value = .number(n)
+            default: value = .number(.nan)   // the option's own check names what it takes
+            }
+            try probe.set(k, value)
+            patch.changes.append(Change(key: k, value: value))
+        }
+        return patch
+    }
+
+    public var isEmpty: Bool { changes.isEmpty }
+
+    /// The options with these changes (each was checked when parsed).
+    public func apply(to o: inout RankingOptions) {
+        for c in changes { try? o.set(c.key, c.value) }
     }
 }

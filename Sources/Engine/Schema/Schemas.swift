@@ -1,6 +1,31 @@
 import Foundation
 import AisleIndex
 
+/// The field names of the built-in catalog schema, defined once: the schema, the HTTP API, the
+/// catalog sync and the request aliases use these.
+public enum ProductFields {
+    public static let id = "id"
+    public static let title = "title"
+    public static let brand = "brand"
+    public static let category = "category"
+    public static let description = "description"
+    public static let categoryPath = "category_path"
+    public static let price = "price"
+    public static let rating = "rating"
+    public static let reviewCount = "review_count"
+    public static let inStock = "in_stock"
+    public static let stock = "stock"
+    public static let popularity = "popularity"
+    /// The object whose every key is a keyword field `attributes.<key>`.
+    public static let attributes = "attributes"
+    public static let attributesPattern = attributes + ".*"
+    public static let attributePrefix = attributes + "."
+    /// The levels of `category` as keyword fields (`category[0]` ...).
+    public static let categoryLevels = ["category_l1", "category_l2", "category_l3"]
+    /// The numbers and flags that change in place (`set`), as the catalog sends them.
+    public static let inPlace = [price, rating, reviewCount, stock, inStock]
+}
+
 /// Built-in schemas and schema files.
 public enum Schemas {
     /// The default schema for the catalog JSONL format (`../shared/corpora/synth/README.md`):
@@ -13,25 +38,28 @@ public enum Schemas {
     /// The largest price the catalog schema accepts (in the catalog's currency): 1,000,000,000.
     public static let maxPrice = 1e9
 
-    public static let catalog = Schema(idField: "id", fields: [
-        FieldDefinition(name: "id", type: .keyword, stored: true),
-        FieldDefinition(name: "title", type: .text, boost: 3, stored: true),
-        FieldDefinition(name: "brand", type: .text, boost: 2, keyword: true),
-        FieldDefinition(name: "category", type: .text, boost: 1, source: "category"),
-        FieldDefinition(name: "description", type: .text, boost: 1),
-        FieldDefinition(name: "category_l1", type: .keyword, source: "category[0]"),
-        FieldDefinition(name: "category_l2", type: .keyword, source: "category[1]"),
-        FieldDefinition(name: "category_l3", type: .keyword, source: "category[2]"),
-        FieldDefinition(name: "category_path", type: .keyword, hierarchy: " > "),
-        FieldDefinition(name: "price", type: .numeric, min: 0, max: Schemas.maxPrice),
-        FieldDefinition(name: "rating", type: .numeric, min: 0, max: 5),
-        FieldDefinition(name: "review_count", type: .numeric, min: 0, max: 1e12),
-        FieldDefinition(name: "in_stock", type: .boolean),
-        // Not in the synth catalog; set in place by live updates (`{"op": "set", "stock": 3}`).
-        FieldDefinition(name: "stock", type: .numeric, min: 0, max: 1e12),
-        FieldDefinition(name: "popularity", type: .numeric),
-        FieldDefinition(name: "attributes.*", type: .keyword),
-    ], format: "catalog")
+    public static let catalog: Schema = {
+        typealias F = ProductFields
+        return Schema(idField: F.id, fields: [
+            FieldDefinition(name: F.id, type: .keyword, stored: true),
+            FieldDefinition(name: F.title, type: .text, boost: 3, stored: true),
+            FieldDefinition(name: F.brand, type: .text, boost: 2, keyword: true),
+            FieldDefinition(name: F.category, type: .text, boost: 1, source: F.category),
+            FieldDefinition(name: F.description, type: .text, boost: 1),
+            FieldDefinition(name: F.categoryLevels[0], type: .keyword, source: F.category + "[0]"),
+            FieldDefinition(name: F.categoryLevels[1], type: .keyword, source: F.category + "[1]"),
+            FieldDefinition(name: F.categoryLevels[2], type: .keyword, source: F.category + "[2]"),
+            FieldDefinition(name: F.categoryPath, type: .keyword, hierarchy: " > "),
+            FieldDefinition(name: F.price, type: .numeric, min: 0, max: Schemas.maxPrice),
+            FieldDefinition(name: F.rating, type: .numeric, min: 0, max: 5),
+            FieldDefinition(name: F.reviewCount, type: .numeric, min: 0, max: 1e12),
+            FieldDefinition(name: F.inStock, type: .boolean),
+            // Not in the synth catalog; set in place by live updates (`{"op": "set", "stock": 3}`).
+            FieldDefinition(name: F.stock, type: .numeric, min: 0, max: 1e12),
+            FieldDefinition(name: F.popularity, type: .numeric),
+            FieldDefinition(name: F.attributesPattern, type: .keyword),
+        ], format: "catalog")
+    }()
 
     /// The schema for a TSV file with a header: the first column is the id, every other column a
     /// stored text field named by the header.

@@ -8,7 +8,7 @@ struct RequestResolver {
 
     /// The hierarchy field that `category` stands for (category_path in the catalog schema).
     var categoryField: Int? {
-        if let o = schema.ordinal(of: "category"), layout.hierarchy[o] != nil { return o }
+        if let o = schema.ordinal(of: ProductFields.category), layout.hierarchy[o] != nil { return o }
         return layout.hierarchy.keys.sorted().first
     }
 
@@ -26,23 +26,8 @@ struct RequestResolver {
             case .text: if f.keyword == true { names.append(f.name) }
             }
         }
-        if categoryField != nil && !names.contains("category") { names.append("category") }
+        if categoryField != nil && !names.contains(ProductFields.category) { names.append(ProductFields.category) }
         return names.joined(separator: ", ")
-    }
-
-    func strings(_ v: JSONValue, key: String) throws -> [String] {
-        switch v {
-        case .string(let s): return [s]
-        case .number(let d): return [Self.keywordText(d)]
-        case .bool(let b): return [b ? "true" : "false"]
-        case .array(let a):
-            guard !a.isEmpty, a.count <= 1000 else { throw EngineError.badRequest("filter \(key): give 1 to 1000 values") }
-            return try a.map {
-                guard let s = $0.stringValue else { throw EngineError.badRequest("filter \(key): values must be strings") }
-                return s
-            }
-        default: throw EngineError.badRequest("filter \(key): expected a string or an array of strings, found \(v.typeName)")
-        }
     }
 
     /// A number given as a keyword value, as its text: integers without a fraction (`42`, not
@@ -52,53 +37,61 @@ struct RequestResolver {
         return String(d)
     }
 
-    func filters(_ raw: [(key: String, value: JSONValue)]) throws -> [Filter] {
+    func filters(_ requests: [FilterRequest]) throws -> [Filter] {
         var out: [Filter] = []
         var ranges: [Int: (Double?, Double?)] = [:]
         var order: [Int] = []
-        for (key, value) in raw {
-            if value.isNull { continue }
-            if key == "category", let c = categoryField, !(field("category")?.1.isKeywordIndexed ?? false) {
-                guard let s = value.stringValue else { throw EngineError.badRequest("filter category: expected a path such as \"Furniture > Sofas\"") }
-                out.append(Filter(field: c, kind: .path(s)))
+        for r in requests {
+            var r = r
+            // `x_min` / `x_max` where x is not numeric but `x_min` is a field: that field, equal to the number.
+            if case .range(let lo, let hi) = r.condition, r.key != r.field, field(r.field)?.1.type != .numeric, field(r.key) != nil {
+                r = FilterRequest(field: r.key, .number((lo ?? hi)!), key: r.key)
+            }
+            let key = r.key
+            if r.field == ProductFields.category, let c = categoryField, !(field(ProductFields.category)?.1.isKeywordIndexed ?? false) {
+                guard case .values(let v) = r.condition, v.count == 1 else {
+                    throw EngineError.badRequest("filter category: expected a path such as \"Furniture > Sofas\"")
+                }
+                out.append(Filter(field: c, kind: .path(v[0])))
                 continue
             }
-            for suffix in ["_min", "_max"] where key.hasSuffix(suffix) {
-                let base = String(key.dropLast(4))
-                if let (o, def) = field(base), def.type == .numeric {
-                    guard let n = value.numberValue, n.isFinite else { throw EngineError.badRequest("filter \(key): expected a number, found \(value.typeName)") }
-                    if ranges[o] == nil { order.append(o) }
-                    var r = ranges[o] ?? (nil, nil)
-                    if suffix == "_min" { r.0 = n } else { r.1 = n }
-                    ranges[o] = r
-                }
-            }
-            if key.hasSuffix("_min") || key.hasSuffix("_max"), let (_, def) = field(String(key.dropLast(4))), def.type == .numeric { continue }
-            guard let (o, def) = field(key) else {
-                throw EngineError.badRequest("unknown filter \"\(key)\" (filterable: \(filterableNames))")
+            guard let (o, def) = field(r.field) else {
+                throw EngineError.badRequest("unknown filter \"\(key.prefix(80))\" (filterable: \(filterableNames))")
             }
             switch def.type {
             case .boolean:
-                guard let b = value.boolValue else { throw EngineError.badRequest("filter \(key): expected true or false") }
+                guard case .flag(let b) = r.condition else { throw EngineError.badRequest("filter \(key): expected true or false") }
                 out.append(Filter(field: o, kind: .equals(b)))
             case .numeric:
-                if let n = value.numberValue {
-                    guard n.isFinite else { throw EngineError.badRequest("filter \(key): expected a finite number") }
-                    out.append(Filter(field: o, kind: .range(min: n, max: n)))
-                } else if value.objectValue != nil {
-                    let lo = value["min"]?.numberValue, hi = value["max"]?.numberValue
-                    guard lo?.isFinite ?? true, hi?.isFinite ?? true else {
-                        throw EngineError.badRequest("filter \(key): min and max must be finite numbers")
+                let bounds: (Double?, Double?)
+                switch r.condition {
+                case .number(let n): bounds = (n, n)
+                case .range(let lo, let hi):
+                    if key != r.field {
+                        // `price_min` and `price_max` merge into one range.
+                        if ranges[o] == nil { order.append(o) }
+                        var x = ranges[o] ?? (nil, nil)
+                        if let lo { x.0 = lo }
+                        if let hi { x.1 = hi }
+                        ranges[o] = x
+                        continue
                     }
-                    out.append(Filter(field: o, kind: .range(min: lo, max: hi)))
-                } else {
+                    bounds = (lo, hi)
+                default:
                     throw EngineError.badRequest("filter \(key): expected a number or {\"min\": .., \"max\": ..}")
                 }
+                out.append(Filter(field: o, kind: .range(min: bounds.0, max: bounds.1)))
             case .keyword, .text:
                 guard def.isKeywordIndexed else {
                     throw EngineError.badRequest("filter \(key): \(key) is a text field; filter on keyword fields (\(filterableNames))")
                 }
-                let values = try strings(value, key: key)
+                let values: [String]
+                switch r.condition {
+                case .values(let v): values = v
+                case .number(let d): values = [Self.keywordText(d)]
+                case .flag(let b): values = [b ? "true" : "false"]
+                case .range: throw EngineError.badRequest("filter \(key): \(r.field) is not numeric; ranges apply to numeric fields")
+                }
                 if layout.hierarchy[o] != nil && values.count == 1 {
                     out.append(Filter(field: o, kind: .path(values[0])))
                 } else {
@@ -119,14 +112,14 @@ struct RequestResolver {
     /// Facet specs and the names their results go under.
     func facets(_ reqs: [FacetRequest], filters: [Filter]) throws -> [(name: String, spec: FacetSpec)] {
         try reqs.map { r in
-            if r.name == "category", let c = categoryField, !(field("category")?.1.isKeywordIndexed ?? false) {
+            if r.name == ProductFields.category, let c = categoryField, !(field(ProductFields.category)?.1.isKeywordIndexed ?? false) {
                 var path: String?
                 for f in filters where f.field == c { if case .path(let p) = f.kind { path = p } }
                 return (r.name, FacetSpec(field: c, kind: .hierarchy(path: path, size: r.size ?? 20)))
             }
             guard let (o, def) = field(r.name) else {
                 let names = schema.fields.filter { !$0.isPattern && ($0.isKeywordIndexed || $0.type == .numeric) && $0.name != schema.idField }.map { $0.name }
-                throw EngineError.badRequest("unknown facet \"\(r.name)\" (facetable: \((names + (categoryField != nil ? ["category"] : [])).joined(separator: ", ")))")
+                throw EngineError.badRequest("unknown facet \"\(r.name)\" (facetable: \((names + (categoryField != nil ? [ProductFields.category] : [])).joined(separator: ", ")))")
             }
             switch def.type {
             case .numeric:
@@ -139,16 +132,13 @@ struct RequestResolver {
         }
     }
 
-    func sort(_ s: String?) throws -> SortSpec {
-        guard let s, s != "relevance", !s.isEmpty else { return .relevance }
-        var name = s
-        var desc = true
-        if s.hasSuffix("_asc") { name = String(s.dropLast(4)); desc = false } else if s.hasSuffix("_desc") { name = String(s.dropLast(5)) }
-        // "price" alone sorts ascending; "rating", "review_count" descending (best first).
-        if name == s && name == "price" { desc = false }
+    func sort(_ s: SortRequest?) throws -> SortSpec {
+        guard let s, case .field(let name, let given) = s else { return .relevance }
+        // A price sorts ascending unless told otherwise; counts and ratings best first.
+        let desc = given ?? (name != ProductFields.price)
         guard let (o, def) = field(name), def.type == .numeric || def.type == .boolean, layout.numericColumns.contains(o) else {
             let names = layout.numericColumns.map { schema.fields[$0].name }
-            throw EngineError.badRequest("cannot sort by \"\(s)\" (relevance, or \(names.flatMap { ["\($0)_asc", "\($0)_desc"] }.joined(separator: ", ")))")
+            throw EngineError.badRequest("cannot sort by \"\(s.name.prefix(80))\" (relevance, or \(names.flatMap { ["\($0)_asc", "\($0)_desc"] }.joined(separator: ", ")))")
         }
         return .field(o, descending: desc)
     }
@@ -163,19 +153,18 @@ struct RequestResolver {
         }
     }
 
-    func searchAfter(_ a: [JSONValue]?, sort: SortSpec) throws -> SortPosition? {
+    func searchAfter(_ a: SearchAfterRequest?, sort: SortSpec) throws -> SortPosition? {
         guard let a else { return nil }
-        switch sort {
-        case .relevance:
-            guard let s = a[0].numberValue, Float(s).isFinite, let d = a[1].numberValue, let doc = Int(exactly: d), doc >= 0 else {
-                throw EngineError.badRequest("search_after for relevance is [score, doc] from the last hit's \"sort\" (a finite score and a non-negative integer doc)")
-            }
+        switch (sort, a.tie) {
+        case (.relevance, .doc(let doc)):
+            guard let s = a.value else { throw EngineError.badRequest("search_after for relevance is [score, doc] from the last hit's \"sort\"") }
             return .relevance(score: Float(s), doc: doc)
-        case .field:
-            guard let id = a[1].stringValue, a[0].isNull || a[0].numberValue?.isFinite == true else {
-                throw EngineError.badRequest("search_after is [value, id] from the last hit's \"sort\"")
-            }
-            return .field(value: a[0].numberValue, id: id)
+        case (.relevance, .id):
+            throw EngineError.badRequest("search_after for relevance is [score, doc] from the last hit's \"sort\"")
+        case (.field, .id(let id)):
+            return .field(value: a.value, id: id)
+        case (.field, .doc):
+            throw EngineError.badRequest("search_after is [value, id] from the last hit's \"sort\"")
         }
     }
 }

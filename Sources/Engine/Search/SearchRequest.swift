@@ -57,6 +57,118 @@ public struct BoostRequest: Sendable, Equatable {
     }
 }
 
+/// A filter as a request names it: a field (or the `category` alias) and a condition, checked
+/// against the index's schema when the request runs.
+public struct FilterRequest: Sendable, Equatable {
+    public enum Condition: Sendable, Equatable {
+        /// A keyword field: any of these values (one value on a hierarchy: that path and below).
+        case values([String])
+        /// A number: equal on a numeric field, a keyword value on a keyword field.
+        case number(Double)
+        case flag(Bool)
+        /// A numeric field between two inclusive bounds (nil: open).
+        case range(min: Double?, max: Double?)
+    }
+
+    public var field: String
+    public var condition: Condition
+    /// The key as the request wrote it (`price_min`, `min_price`), for messages; a key with a
+    /// `_min`/`_max` suffix that is itself a field's name is that field.
+    public var key: String
+
+    public init(field: String, _ condition: Condition, key: String? = nil) {
+        self.field = field
+        self.condition = condition
+        self.key = key ?? field
+    }
+
+    /// `"brand": ["Acme"]`, `"price_min": 10`, `"in_stock": true`, `"price": {"min": 1, "max": 9}`,
+    /// as the JSON API writes filters; nil for `null` (no filter).
+    static func parse(key: String, _ v: JSONValue) throws -> FilterRequest? {
+        if v.isNull { return nil }
+        for (suffix, isMin) in [("_min", true), ("_max", false)] where key.hasSuffix(suffix) && key.count > suffix.count {
+            guard let n = v.numberValue, n.isFinite else { throw EngineError.badRequest("filter \(key): expected a number, found \(v.typeName)") }
+            return FilterRequest(field: String(key.dropLast(suffix.count)), .range(min: isMin ? n : nil, max: isMin ? nil : n), key: key)
+        }
+        switch v {
+        case .string(let s): return FilterRequest(field: key, .values([s]))
+        case .number(let d):
+            guard d.isFinite else { throw EngineError.badRequest("filter \(key): expected a finite number") }
+            return FilterRequest(field: key, .number(d))
+        case .bool(let b): return FilterRequest(field: key, .flag(b))
+        case .array(let a):
+            guard !a.isEmpty, a.count <= 1000 else { throw EngineError.badRequest("filter \(key): give 1 to 1000 values") }
+            return FilterRequest(field: key, .values(try a.map {
+                guard let s = $0.stringValue else { throw EngineError.badRequest("filter \(key): values must be strings") }
+                return s
+            }))
+        case .object:
+            for (k, _) in v.objectValue! where k != "min" && k != "max" {
+                throw EngineError.badRequest("filter \(key): expected {\"min\": .., \"max\": ..}, found key \"\(k.prefix(40))\"")
+            }
+            let lo = v["min"], hi = v["max"]
+            for b in [lo, hi] {
+                if let b, !b.isNull, !(b.numberValue?.isFinite ?? false) {
+                    throw EngineError.badRequest("filter \(key): min and max must be finite numbers")
+                }
+            }
+            return FilterRequest(field: key, .range(min: lo?.numberValue, max: hi?.numberValue))
+        case .null: return nil
+        }
+    }
+}
+
+/// A sort as a request names it.
+public enum SortRequest: Sendable, Equatable {
+    case relevance
+    /// A numeric field; `descending` nil: the field's natural order (a price ascending, counts and
+    /// ratings best first).
+    case field(String, descending: Bool?)
+
+    /// `relevance`, `price_asc`, `price_desc`, `rating`, ... (`<field>_asc` / `<field>_desc`).
+    public init(parsing s: String) {
+        if s.isEmpty || s == "relevance" { self = .relevance; return }
+        if s.hasSuffix("_asc") { self = .field(String(s.dropLast(4)), descending: false); return }
+        if s.hasSuffix("_desc") { self = .field(String(s.dropLast(5)), descending: true); return }
+        self = .field(s, descending: nil)
+    }
+
+    /// The name a request writes.
+    public var name: String {
+        switch self {
+        case .relevance: return "relevance"
+        case .field(let f, let d?): return f + (d ? "_desc" : "_asc")
+        case .field(let f, nil): return f
+        }
+    }
+}
+
+/// Deep paging: the last hit's `sort` pair.
+public struct SearchAfterRequest: Sendable, Equatable {
+    public enum Tie: Sendable, Equatable {
+        /// Relevance order: the document number.
+        case doc(Int)
+        /// Field order: the id.
+        case id(String)
+    }
+
+    /// The score (relevance) or the sort value (nil: a product without one).
+    public var value: Double?
+    public var tie: Tie
+
+    static func parse(_ a: [JSONValue]) throws -> SearchAfterRequest {
+        guard a.count == 2 else { throw EngineError.badRequest("search_after must be the [value, id] pair of the last hit's \"sort\"") }
+        guard a[0].isNull || a[0].numberValue.map({ Float($0).isFinite }) == true else {
+            throw EngineError.badRequest("search_after: the value must be a finite number or null")
+        }
+        if let id = a[1].stringValue { return SearchAfterRequest(value: a[0].numberValue, tie: .id(id)) }
+        guard let s = a[0].numberValue, let d = a[1].numberValue, let doc = Int(exactly: d), doc >= 0 else {
+            throw EngineError.badRequest("search_after for relevance is [score, doc] from the last hit's \"sort\" (a finite score and a non-negative integer doc)")
+        }
+        return SearchAfterRequest(value: s, tie: .doc(doc))
+    }
+}
+
 /// One search, as the CLI flags, a JSON request line or an HTTP request describe it. Field names
 /// are resolved against the index's schema by `SearchService`.
 ///
@@ -80,26 +192,18 @@ public struct SearchRequest: Sendable, Equatable {
     public var explain = false
     /// Stored fields to return with each hit (nil: none; ["*"]: all).
     public var fields: [String]?
-    /// Filters by key (a field name, `<numeric>_min` / `_max`, or `category`), raw JSON values.
-    public var filters: [(key: String, value: JSONValue)] = []
+    public var filters: [FilterRequest] = []
     public var facets: [FacetRequest] = []
-    public var sort: String?
-    public var searchAfter: [JSONValue]?
+    /// nil: relevance (hits then carry no `sort`).
+    public var sort: SortRequest?
+    public var searchAfter: SearchAfterRequest?
     /// Numeric ranking signals added to relevance scores.
     public var boosts: [BoostRequest] = []
-    /// Overrides of the service's ranking options (`{"typo": false}`), checked when parsed.
-    public var ranking: JSONValue?
+    /// Changes to the service's ranking options (`{"typo": false}`), checked when parsed.
+    public var ranking: RankingPatch?
     /// Broken query syntax: searched as plain words (`lenient`, the default of JSON requests) or
     /// answered with an error naming the column (`strict`).
     public var syntax: QuerySyntax = .lenient
-
-    public static func == (a: SearchRequest, b: SearchRequest) -> Bool {
-        a.q == b.q && a.op == b.op && a.limit == b.limit && a.offset == b.offset && a.trackTotalHits == b.trackTotalHits
-            && a.explain == b.explain && a.fields == b.fields && a.facets == b.facets && a.sort == b.sort
-            && a.searchAfter == b.searchAfter && a.boosts == b.boosts && a.ranking == b.ranking && a.syntax == b.syntax
-            && a.filters.count == b.filters.count
-            && zip(a.filters, b.filters).allSatisfy { $0.key == $1.key && $0.value == $1.value }
-    }
 
     public init(q: String = "", op: DefaultOperator = .and, limit: Int = 10, offset: Int = 0) {
         self.q = q
@@ -172,8 +276,8 @@ public struct SearchRequest: Sendable, Equatable {
                 }
             case "filters":
                 guard kind == .object else { throw EngineError.badRequest("filters must be an object such as {\"brand\": [\"Acme\"], \"price_max\": 50}") }
-                var fs: [(key: String, value: JSONValue)] = []
-                tape.forEachMember(vn) { k, v in fs.append((tape.string(k), tape.value(v))) }
+                var fs: [FilterRequest] = []
+                try tape.forEachMember(vn) { k, v in if let f = try FilterRequest.parse(key: tape.string(k), tape.value(v)) { fs.append(f) } }
                 r.filters = fs
             case "facets":
                 guard kind == .array else { throw EngineError.badRequest("facets must be an array of field names or objects") }
@@ -181,17 +285,14 @@ public struct SearchRequest: Sendable, Equatable {
                 guard r.facets.count <= 32 else { throw EngineError.badRequest("at most 32 facets per request") }
             case "sort":
                 guard kind == .string else { throw EngineError.badRequest("sort must be a string such as \"price_asc\"") }
-                r.sort = tape.string(vn)
+                r.sort = SortRequest(parsing: tape.string(vn))
             case "search_after":
                 guard kind == .array, let a = tape.value(vn).arrayValue, a.count == 2 else {
                     throw EngineError.badRequest("search_after must be the [value, id] pair of the last hit's \"sort\"")
                 }
-                r.searchAfter = a
+                r.searchAfter = try SearchAfterRequest.parse(a)
             case "ranking":
-                let v = tape.value(vn)
-                var probe = RankingOptions()
-                try probe.apply(v)
-                r.ranking = v
+                r.ranking = try RankingPatch.parse(tape.value(vn))
             case "boost":
                 if kind == .array {
                     r.boosts = try tape.elements(vn).map { try BoostRequest.parse(tape.value($0)) }

@@ -34,6 +34,9 @@ public struct SearchResponse: Sendable {
     public var lenientSyntax = false
     /// What the answer could not do as asked (a limit reached), for the client to show or log.
     public var warnings: [String] = []
+    /// The analysed terms of what the query searched (not what it excluded), for highlighting:
+    /// `SearchService.highlights(in:terms:)`.
+    public var highlightTerms: Set<[UInt8]> = []
 }
 
 /// Runs search requests against the current snapshot of an index (thread-safe: analyzers are
@@ -68,7 +71,7 @@ public final class SearchService: Sendable {
     private let contextCache: Mutex<Context>
     /// Changes to the index's default ranking options for every request (a request's own
     /// `ranking` applies on top).
-    public let rankingOverrides: JSONValue?
+    public let rankingOverrides: RankingPatch?
     /// Query-time synonyms, re-read when the file changes.
     public let synonymSource: SynonymSource?
     /// What one search may cost (query size, probes, ranking overrides, explain, timeout).
@@ -86,8 +89,7 @@ public final class SearchService: Sendable {
     public init(source: @escaping @Sendable () -> Searcher, ranking: JSONValue? = nil,
                 synonyms: SynonymSource? = .builtIn, limits: SearchLimits = SearchLimits()) throws {
         self.source = source
-        if let ranking { var probe = RankingOptions(); try probe.apply(ranking) }
-        self.rankingOverrides = ranking
+        self.rankingOverrides = try ranking.map { try RankingPatch.parse($0) }
         self.synonymSource = synonyms
         self.limits = limits
         contextCache = Mutex(try Context(layout: source().layout, limits: limits.query))
@@ -100,9 +102,9 @@ public final class SearchService: Sendable {
 
     func rankingOptions(for request: SearchRequest, layout: SchemaLayout) throws -> RankingOptions {
         var o = RankingOptions.defaults(for: layout)
-        if let r = rankingOverrides { try o.apply(r) }
+        rankingOverrides?.apply(to: &o)
         if let r = request.ranking {
-            try o.apply(r)
+            r.apply(to: &o)
             o = limits.clamp(o)   // a request asks; the server's limits decide
         }
         return o
@@ -126,6 +128,17 @@ public final class SearchService: Sendable {
         return QueryExpander(searcher: searcher, options: options, synonyms: options.synonyms ? synonymMaps(ctx) : [],
                              probes: probes ?? ProbeBudget(limit: limits.maxProbes),
                              maxCompoundWordBytes: limits.maxCompoundWordBytes, deadline: deadline)
+    }
+
+    /// The byte ranges of `text` whose analysed terms (with the index's first text group's analyzer,
+    /// as the query's words were analysed) are among `terms`: what a result highlights.
+    public func highlights(in text: String, terms: Set<[UInt8]>) -> [Range<Int>] {
+        guard !terms.isEmpty, let ctx = try? context(searcher), !ctx.parserAnd.layout.textGroups.isEmpty else { return [] }
+        var ranges: [Range<Int>] = []
+        _ = ctx.parserAnd.analyzer(group: 0).analyze(text, firstPosition: 0) { term, _, start, end in
+            if terms.contains(Array(term)) { ranges.append(Int(start)..<Int(end)) }
+        }
+        return ranges
     }
 
     /// The current snapshot. Read it once per request and use that value throughout.
@@ -164,6 +177,7 @@ public final class SearchService: Sendable {
         var spec: SearchSpec
         var facetNames: [String]
         var lenient: Bool
+        var highlightTerms: Set<[UInt8]>
     }
 
     /// `relaxing`: the request's AND relaxed to OR (words optional, field clauses required).
@@ -204,7 +218,7 @@ public final class SearchService: Sendable {
         }
         spec.limit = request.limit
         spec.deadline = deadline
-        return Resolved(spec: spec, facetNames: facets.map { $0.name }, lenient: parsed.lenient)
+        return Resolved(spec: spec, facetNames: facets.map { $0.name }, lenient: parsed.lenient, highlightTerms: parsed.highlightTerms)
     }
 
     /// The deadline of a search that starts now: the service's timeout (nil: none).
@@ -267,6 +281,7 @@ public final class SearchService: Sendable {
                                       sort: spec.sort, showSort: request.sort != nil || request.searchAfter != nil, tookMicros: took,
                                       relaxed: relaxed)
         response.lenientSyntax = resolved.lenient
+        response.highlightTerms = resolved.highlightTerms
         if probes.ranOut {
             response.warnings.append("query rewriting stopped after \(probes.limit) typo and compound look-ups (limit max_probes); the remaining words were searched as typed")
         }
