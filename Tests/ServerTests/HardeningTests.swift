@@ -107,13 +107,19 @@ import Glibc
         o.searchQueue = 1
         let api = APIServer(service: ServerTests.service, options: o)
         let gate = DispatchSemaphore(value: 0)
-        // Two running and one waiting: the pool is full.
-        var blockers: [Task<Int, Error>] = []
-        for i in 0..<3 {
-            blockers.append(Task { try await api.searchPool.submit { gate.wait(); return 1 } })
-            while api.searchPool.active + api.searchPool.queued < i + 1 { try await Task.sleep(nanoseconds: 1_000_000) }
+        defer { for _ in 0..<3 { gate.signal() } }
+        // Two running, then one waiting: the pool is full. (Each step waits for the pool to settle,
+        // at most 10 s, so a submit never races the threads' start.)
+        func settle(_ done: () -> Bool) async throws {
+            let end = Date(timeIntervalSinceNow: 10)
+            while !done() && Date() < end { try await Task.sleep(nanoseconds: 1_000_000) }
         }
-        while api.searchPool.active < 2 { try await Task.sleep(nanoseconds: 1_000_000) }
+        var blockers: [Task<Int, Error>] = []
+        for _ in 0..<2 { blockers.append(Task { try await api.searchPool.submit { gate.wait(); return 1 } }) }
+        try await settle { api.searchPool.active == 2 }
+        blockers.append(Task { try await api.searchPool.submit { gate.wait(); return 1 } })
+        try await settle { api.searchPool.queued == 1 }
+        #expect(api.searchPool.active == 2 && api.searchPool.queued == 1)
         let t0 = Date()
         let busy = try await Self.call(api, .get, "/api/v1/products/search?q=sofa")
         #expect(busy.status == 503 && busy.headers[.retryAfter] == "1" && busy.json["error"]?.stringValue?.contains("busy") == true)
@@ -122,7 +128,7 @@ import Glibc
         #expect((health.json["searches_refused"]?.numberValue ?? 0) >= 1)
         #expect(Date().timeIntervalSince(t0) < 5)
         for _ in 0..<3 { gate.signal() }
-        for b in blockers { _ = try await b.value }
+        for b in blockers { _ = try? await b.value }
         let ok = try await Self.call(api, .get, "/api/v1/products/search?q=sofa")
         #expect(ok.status == 200)
     }

@@ -70,8 +70,7 @@ public final class ServingIndex: @unchecked Sendable {
     private let lock = NSLock()
     private var generation: Generation
     private var retired: [Generation] = []
-    private var thread: Thread?
-    private let stopFlag = Atomic<Bool>(false)
+    private var loop: BackgroundLoop?
     /// The last error of the background work (refresh, commit, switching), for /healthz.
     public private(set) var lastError: String? {
         get { lock.withLock { _lastError } }
@@ -106,12 +105,13 @@ public final class ServingIndex: @unchecked Sendable {
     public var live: LiveIndex? { lock.withLock { generation.live } }
     public var generationName: String { lock.withLock { generation.name ?? "." } }
 
-    /// Starts the background thread.
+    /// Starts the background work (a `BackgroundLoop`: refresh, commit, generation watch).
     public func start() {
-        let t = Thread { [self] in loop() }
-        t.name = "aisle-refresh"
-        thread = t
-        t.start()
+        let l = BackgroundLoop(name: "aisle-refresh", interval: max(0.005, min(options.refreshInterval, options.watchInterval))) { [weak self] in
+            self?.tick()
+        }
+        lock.withLock { loop = l }
+        l.start()
     }
 
     /// Makes accepted writes searchable now (for `refresh=true` requests).
@@ -121,19 +121,11 @@ public final class ServingIndex: @unchecked Sendable {
 
     /// Stops the thread, commits what is uncommitted and closes the writer.
     public func close() {
-        stopFlag.store(true, ordering: .relaxed)
-        while let t = thread, !t.isFinished { usleep(10_000) }
+        lock.withLock { loop }?.cancel()
         let g = lock.withLock { generation }
         if let l = g.live {
             if l.hasUncommittedChanges { _ = try? l.commit() }
             l.close()
-        }
-    }
-
-    private func loop() {
-        while !stopFlag.load(ordering: .relaxed) {
-            usleep(UInt32(max(0.005, min(options.refreshInterval, options.watchInterval)) * 1_000_000))
-            tick()
         }
     }
 

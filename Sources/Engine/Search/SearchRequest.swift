@@ -158,11 +158,11 @@ public struct SearchAfterRequest: Sendable, Equatable {
 
     static func parse(_ a: [JSONValue]) throws -> SearchAfterRequest {
         guard a.count == 2 else { throw EngineError.badRequest("search_after must be the [value, id] pair of the last hit's \"sort\"") }
-        guard a[0].isNull || a[0].numberValue.map({ Float($0).isFinite }) == true else {
+        guard a[0].isNull || a[0].numberValue?.isFinite == true else {
             throw EngineError.badRequest("search_after: the value must be a finite number or null")
         }
         if let id = a[1].stringValue { return SearchAfterRequest(value: a[0].numberValue, tie: .id(id)) }
-        guard let s = a[0].numberValue, let d = a[1].numberValue, let doc = Int(exactly: d), doc >= 0 else {
+        guard let s = a[0].numberValue, Float(s).isFinite, let d = a[1].numberValue, let doc = Int(exactly: d), doc >= 0 else {
             throw EngineError.badRequest("search_after for relevance is [score, doc] from the last hit's \"sort\" (a finite score and a non-negative integer doc)")
         }
         return SearchAfterRequest(value: s, tie: .doc(doc))

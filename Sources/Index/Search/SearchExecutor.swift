@@ -125,12 +125,9 @@ extension Searcher {
             }
             var terms: [TermScorer]?
             var excluded: [Scorer] = []
-            var core: Scorer? = textScorer
-            if let re = textScorer as? ReqExclScorer { core = re.required; excluded = re.excluded }
-            if let t = core as? TermScorer, !t.checkFields { terms = [t] }
-            if let c = core as? ConjunctionScorer {
-                let ts = c.children.compactMap { $0 as? TermScorer }
-                if ts.count == c.children.count && !ts.contains(where: { $0.checkFields }) { terms = ts }
+            if let t = textScorer, case .conjunction(let ts, let ex) = ScoringPlan.choose(t) {
+                terms = ts
+                excluded = ex
             }
             if matchAll && !plan.cursors.isEmpty { terms = [] }
             if let terms {
@@ -341,32 +338,11 @@ extension Searcher {
 
     /// Top k by relevance with pruning; filters joined to the fast paths where possible.
     func runRanked(_ text: Scorer?, plan: FilterPlan, segment si: Int, collector: TopKCollector) throws {
-        defer { }
-        var core: Scorer? = text
-        var excluded: [Scorer] = []
-        if let re = text as? ReqExclScorer {
-            core = re.required
-            excluded = re.excluded
-        }
-        if let core {
-            if let t = core as? TermScorer, !t.checkFields {
-                BulkScorers.conjunction([t], filters: plan.cursors, predicates: plan.predicates, excluded: excluded, collector: collector)
-                return try check(text!, plan, si)
+        if let text {
+            if ScoringPlan.choose(text).runRanked(filters: plan.cursors, predicates: plan.predicates, collector: collector) {
+                return try check(text, plan, si)
             }
-            if let c = core as? ConjunctionScorer {
-                let terms = c.children.compactMap { $0 as? TermScorer }
-                if terms.count == c.children.count && !terms.contains(where: { $0.checkFields }) {
-                    BulkScorers.conjunction(terms, filters: plan.cursors, predicates: plan.predicates, excluded: excluded,
-                                            collector: collector)
-                    return try check(text!, plan, si)
-                }
-            }
-            if let d = core as? DisjunctionScorer, let f = d.termClauses {
-                BulkScorers.maxScore(f.terms, groups: f.groups, coordination: f.coordination, filters: plan.cursors,
-                                     predicates: plan.predicates, excluded: excluded, collector: collector)
-                return try check(text!, plan, si)
-            }
-        } else if !plan.cursors.isEmpty && excluded.isEmpty {
+        } else if !plan.cursors.isEmpty {
             // Browsing with filter postings only.
             BulkScorers.conjunction([], filters: plan.cursors, predicates: plan.predicates, excluded: [], collector: collector)
             if let e = plan.corruption { throw IndexError.corrupt(file: segments[si].meta.id, reason: e) }

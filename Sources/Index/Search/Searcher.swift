@@ -344,29 +344,7 @@ public final class Searcher: @unchecked Sendable {
     // MARK: - Running a scorer
 
     func run(_ root: Scorer, collector: TopKCollector, predicates: [DocPredicate] = []) throws {
-        // Fast paths: block-max conjunction and MaxScore disjunction over plain term scorers.
-        var core = root
-        var excluded: [Scorer] = []
-        if let re = root as? ReqExclScorer {
-            core = re.required
-            excluded = re.excluded
-        }
-        if let t = core as? TermScorer, !t.checkFields {
-            BulkScorers.conjunction([t], predicates: predicates, excluded: excluded, collector: collector)
-            return
-        }
-        if let c = core as? ConjunctionScorer {
-            let terms = c.children.compactMap { $0 as? TermScorer }
-            if terms.count == c.children.count && !terms.contains(where: { $0.checkFields }) {
-                BulkScorers.conjunction(terms, predicates: predicates, excluded: excluded, collector: collector)
-                return
-            }
-        }
-        if let d = core as? DisjunctionScorer, let f = d.termClauses {
-            BulkScorers.maxScore(f.terms, groups: f.groups, coordination: f.coordination, predicates: predicates,
-                                 excluded: excluded, collector: collector)
-            return
-        }
+        if ScoringPlan.choose(root).runRanked(filters: [], predicates: predicates, collector: collector) { return }
         // Generic: visit every match.
         let bound = root.maxScore
         let deadline = collector.deadline
