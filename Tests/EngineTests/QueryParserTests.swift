@@ -89,3 +89,28 @@ import Testing
         #expect(throws: EngineError.self) { try parse((0..<300).map { "w\($0)" }.joined(separator: " ")) }
     }
 }
+
+/// Parsing is pure (the schema only) and happens once: a parsed query rewrites with either
+/// operator exactly as a direct parse with that operator does.
+@Suite struct ParseOnceTests {
+    static let layout = QueryParserTests.layout
+
+    @Test(arguments: ["black sofas", #""leather sofa"~2 -brown"#, "title:sofa OR lamp*", "a1 AND b2 OR (c3 -d4)", "+sofa NOT NOT leather", ""])
+    func aParsedQueryRewritesAsADirectParse(_ q: String) throws {
+        let and = try QueryParser(layout: Self.layout, defaultOperator: .and)
+        var or = and
+        or.defaultOperator = .or
+        let parsed = try and.parseQuery(q, syntax: .strict)
+        #expect(try and.rewrite(parsed, expander: nil).query == and.parse(q))
+        #expect(try or.rewrite(parsed, expander: nil).query == or.parse(q))
+        // Rewriting twice gives the same query (the analyses it kept are the same).
+        #expect(try or.rewrite(parsed, expander: nil).query == or.rewrite(parsed, expander: nil).query)
+    }
+
+    @Test func unknownFieldsAreFoundWhenParsing() throws {
+        let p = try QueryParser(layout: Self.layout)
+        #expect(throws: EngineError.self) { _ = try p.parseQuery("colour:red", syntax: .strict) }
+        let lenient = try p.parseQuery("colour:red", syntax: .lenient)
+        #expect(lenient.lenient)
+    }
+}

@@ -78,7 +78,7 @@ public struct QueryParser: Sendable {
 
     // MARK: - Syntax
 
-    indirect enum Node {
+    indirect enum Node: Sendable {
         case word(field: String?, text: String, prefix: Bool, column: Int)
         case phrase(field: String?, text: String, slop: Int, column: Int)
         case not(Node)
@@ -331,7 +331,8 @@ public struct QueryParser: Sendable {
         try parse(text, expander: expander, syntax: .strict).query
     }
 
-    /// A parsed query, and whether its syntax was broken and the plain words were searched instead.
+    /// A query rewritten into an index query, whether its syntax was broken and the plain words were
+    /// searched instead, and what a result highlights.
     public struct Parsed: Sendable {
         public var query: Query
         public var lenient: Bool
@@ -340,41 +341,66 @@ public struct QueryParser: Sendable {
         public var highlightTerms: Set<[UInt8]> = []
     }
 
-    /// Parses `text`; with `.lenient`, a syntax error (an unclosed quote or parenthesis, a dangling
-    /// `AND`, an unknown `field:`) searches the plain words of the text instead (`Parsed.lenient`).
-    /// Limits (`limits`, `maxLength`) are errors either way.
+    /// `parseQuery` then `rewrite`.
     public func parse(_ text: String, expander: QueryExpander?, syntax: QuerySyntax) throws -> Parsed {
+        try rewrite(try parseQuery(text, syntax: syntax), expander: expander)
+    }
+
+    /// Parses `text` into its syntax tree, with nothing but the schema: no searches, no index.
+    /// Fields are checked here; with `.lenient`, a syntax error (an unclosed quote or parenthesis, a
+    /// dangling `AND`, an unknown `field:`) parses the plain words of the text instead
+    /// (`ParsedQuery.lenient`). Limits (`limits`, `maxLength`) are errors either way.
+    public func parseQuery(_ text: String, syntax: QuerySyntax) throws -> ParsedQuery {
         guard text.utf8.count <= Self.maxLength else {
             throw EngineError.badRequest("query is \(text.utf8.count) bytes; the limit is \(Self.maxLength)")
         }
         do {
-            let (q, terms) = try parseStrict(text, expander: expander)
-            return Parsed(query: q, lenient: false, highlightTerms: terms)
+            return ParsedQuery(tree: try syntaxTree(text), lenient: false, empty: .matchAll)
         } catch let e as QuerySyntaxError {
             guard syntax == .lenient else { throw EngineError.badRequest(e.message) }
         }
         let plain = Self.plainWords(text)
-        if plain.isEmpty { return Parsed(query: .matchNone, lenient: true) }
+        if plain.isEmpty { return ParsedQuery(tree: nil, lenient: true, empty: .matchNone) }
         do {
-            let (q, terms) = try parseStrict(plain, expander: expander)
-            return Parsed(query: q, lenient: true, highlightTerms: terms)
+            return ParsedQuery(tree: try syntaxTree(plain), lenient: true, empty: .matchAll)
         } catch let e as QuerySyntaxError {
             throw EngineError.badRequest(e.message)   // plain words have no syntax; kept as a safety net
         }
     }
 
-    private func parseStrict(_ text: String, expander: QueryExpander?) throws -> (Query, Set<[UInt8]>) {
+    /// Rewrites a parsed query into an index query with this parser's operator: words analysed with
+    /// their fields' analyzers and, with an `expander`, runs of plain words rewritten against the
+    /// index (typos, compounds, synonyms, proximity). The same parsed query can be rewritten again
+    /// (AND relaxed to OR); its analyses are kept in it and reused.
+    public func rewrite(_ parsed: ParsedQuery, expander: QueryExpander?) throws -> Parsed {
+        guard let tree = parsed.tree else { return Parsed(query: parsed.empty, lenient: parsed.lenient) }
+        var state = BuildState(cache: parsed.analyses)
+        let q = try build(tree, state: &state, expander: expander) ?? .matchNone
+        return Parsed(query: q, lenient: parsed.lenient, highlightTerms: state.highlight)
+    }
+
+    /// The syntax tree of `text` (nil: no clause), fields checked against the schema.
+    private func syntaxTree(_ text: String) throws -> Node? {
         let toks = try tokenize(text)
-        if toks.isEmpty { return (.matchAll, []) }
+        if toks.isEmpty { return nil }
         var p = Parser(toks: toks, limits: limits)
         let node = try p.parseOr()
         if let extra = p.peek {
             if case .rparen(let c) = extra { throw QuerySyntaxError(message: "unexpected ')' at column \(c)") }
             throw QuerySyntaxError(message: "unexpected input at column \(extra.column)")
         }
-        var state = BuildState()
-        let q = try build(node, state: &state, expander: expander) ?? .matchNone
-        return (q, state.highlight)
+        try checkFields(node)
+        return node
+    }
+
+    /// Unknown fields are syntax errors (`colour:red`), found before any rewriting.
+    private func checkFields(_ n: Node) throws {
+        switch n {
+        case .word(let field?, _, _, let col), .phrase(let field?, _, _, let col): _ = try targets(field: field, column: col)
+        case .word, .phrase: break
+        case .not(let i), .required(let i): try checkFields(i)
+        case .and(let ps), .or(let ps), .implicit(let ps): for x in ps { try checkFields(x) }
+        }
     }
 
     /// The words of a query string with its syntax removed: quotes (but inch marks after a digit),
@@ -404,6 +430,7 @@ public struct QueryParser: Sendable {
 
     /// Counts while a parsed query becomes an index query.
     struct BuildState {
+        let cache: AnalysisCache
         var clauses = 0
         var prefixExpansions = 0
         /// Inside an exclusion (its words are not highlighted).
@@ -473,7 +500,7 @@ public struct QueryParser: Sendable {
                     perGroup.append(.prefix(PrefixQuery(slot: g, prefix: Array(norm.utf8), fields: mask)))
                     continue
                 }
-                let terms = analyze(text, group: g)
+                let terms = state.cache.analyze(text, group: g, with: analyzers[g])
                 state.note(terms, group: g)
                 if terms.isEmpty { continue }
                 let qs: [Query] = terms.map { .term(TermQuery(slot: g, term: $0.term, fields: mask)) }
@@ -490,7 +517,7 @@ public struct QueryParser: Sendable {
             }
             var perGroup: [Query] = []
             for (g, mask) in targets {
-                let terms = analyze(text, group: g)
+                let terms = state.cache.analyze(text, group: g, with: analyzers[g])
                 state.note(terms, group: g)
                 if terms.isEmpty { continue }
                 perGroup.append(.phrase(PhraseQuery(slot: g, terms: terms.map { $0.term }, positions: terms.map { $0.position },
@@ -530,7 +557,7 @@ public struct QueryParser: Sendable {
             if !words.isEmpty {
                 for _ in words { try count(&state) }
                 let (g, mask) = targets[0]
-                let e = try expander.expand(words: words, group: g, mask: mask, analyzer: analyzers[g], and: op == .and)
+                let e = try expander.expand(words: words, group: g, mask: mask, analyzer: analyzers[g], and: op == .and, cache: state.cache)
                 state.note(e.typed.map { ($0, 0) }, group: g)
                 if op == .and { must += e.clauses } else { should += e.clauses }
                 should += e.optional
@@ -595,5 +622,42 @@ public struct QueryParser: Sendable {
         guard let ord = layout.schema.ordinal(of: field), let slot = layout.keywordSlotOfField[ord] else { return .matchNone }
         if prefix { return .prefix(PrefixQuery(slot: slot, prefix: Array(value.utf8))) }
         return .term(TermQuery(slot: slot, term: value))
+    }
+}
+
+/// A query string parsed into its syntax tree (`QueryParser.parseQuery`): pure, made once per
+/// request, rewritten into index queries as often as needed (`QueryParser.rewrite`: the query as
+/// asked, then AND relaxed to OR). The analyses made while rewriting are kept and reused.
+public struct ParsedQuery: Sendable {
+    let tree: QueryParser.Node?
+    /// The syntax was broken and the plain words were parsed.
+    public let lenient: Bool
+    /// The query when there is no clause: everything (an empty query) or nothing (only syntax).
+    let empty: Query
+    let analyses = AnalysisCache()
+}
+
+/// Analyses of query text per text group, made once for all the rewrites of a parsed query.
+final class AnalysisCache: @unchecked Sendable {
+    struct Token: Sendable {
+        var term: [UInt8]
+        var position: Int32
+        var start: Int
+        var end: Int
+    }
+
+    private var tokens: [String: [Token]] = [:]
+
+    func tokens(_ text: String, group: Int, with analyzer: any TextAnalyzer) -> [Token] {
+        let key = String(group) + "\u{0}" + text
+        if let t = tokens[key] { return t }
+        var out: [Token] = []
+        _ = analyzer.analyze(text, firstPosition: 0) { t, p, s, e in out.append(Token(term: Array(t), position: p, start: Int(s), end: Int(e))) }
+        tokens[key] = out
+        return out
+    }
+
+    func analyze(_ text: String, group: Int, with analyzer: any TextAnalyzer) -> [(term: [UInt8], position: Int32)] {
+        tokens(text, group: group, with: analyzer).map { ($0.term, $0.position) }
     }
 }

@@ -71,12 +71,12 @@ public struct QueryExpander {
     }
 
     /// Expands `words` (plain, unqualified) in text group `group`. `and`: every word is required.
-    public func expand(words: [String], group: Int, mask: FieldMask?, analyzer: any TextAnalyzer, and: Bool) throws -> Expansion {
+    func expand(words: [String], group: Int, mask: FieldMask?, analyzer: any TextAnalyzer, and: Bool, cache: AnalysisCache) throws -> Expansion {
         let text = words.joined(separator: " ")
         let bytes = Array(text.utf8)
         var tokens: [Token] = []
         var seen = Set<[UInt8]>()
-        for a in analyze(analyzer, text) where seen.insert(a.term).inserted {   // a repeated word counts once
+        for a in cache.tokens(text, group: group, with: analyzer) where seen.insert(a.term).inserted {   // a repeated word counts once
             tokens.append(Token(term: a.term, position: a.position, start: a.start, end: a.end,
                                 docFrequency: try searcher.docFrequency(slot: group, term: a.term)))
         }

@@ -181,8 +181,9 @@ public final class SearchService: Sendable {
     }
 
     /// `relaxing`: the request's AND relaxed to OR (words optional, field clauses required).
+    /// `parsed`: the request's query already parsed (a relaxed rewrite reuses it); nil: parse it.
     func resolve(_ request: SearchRequest, in s: Searcher, relaxing: Bool = false, deadline: SearchDeadline? = nil,
-                 probes: ProbeBudget? = nil) throws -> Resolved {
+                 probes: ProbeBudget? = nil, parsed given: ParsedQuery? = nil) throws -> Resolved {
         try request.validate()
         if request.explain && request.limit > limits.maxExplainHits {
             throw EngineError.badRequest("explain is for pages of at most \(limits.maxExplainHits) hits (limit max_explain_hits); ask for a smaller limit")
@@ -193,8 +194,8 @@ public final class SearchService: Sendable {
         let sort = try ctx.resolver.sort(request.sort)
         let parser = relaxing ? ctx.parserRelaxed : request.op == .and ? ctx.parserAnd : ctx.parserOr
         let ranking = try rankingOptions(for: request, layout: s.layout)
-        let parsed = try parser.parse(request.q, expander: expander(ranking, ctx: ctx, searcher: s, deadline: deadline, probes: probes),
-                                      syntax: request.syntax)
+        let syntaxTree = try given ?? parser.parseQuery(request.q, syntax: request.syntax)
+        let parsed = try parser.rewrite(syntaxTree, expander: expander(ranking, ctx: ctx, searcher: s, deadline: deadline, probes: probes))
         let full = parsed.query
         // Rewritten queries rank in two phases: the flat form finds the matches (the same ones) and
         // the best `rescoreWindow` by BM25 with pruning; the full query orders those.
@@ -234,7 +235,9 @@ public final class SearchService: Sendable {
         try deadline?.check()
         let searcher = self.searcher
         let probes = ProbeBudget(limit: limits.maxProbes)
-        let resolved = try resolve(request, in: searcher, deadline: deadline, probes: probes)
+        // The query is parsed once; the rewrite as asked and the relaxed one share it.
+        let parsedQuery = try context(searcher).parserAnd.parseQuery(request.q, syntax: request.syntax)
+        let resolved = try resolve(request, in: searcher, deadline: deadline, probes: probes, parsed: parsedQuery)
         var spec = resolved.spec
         let facetNames = resolved.facetNames
         func run(_ spec: SearchSpec) throws -> SearchOutcome {
@@ -250,7 +253,7 @@ public final class SearchService: Sendable {
         // AND → OR: too few products have every word; the words become optional.
         let ranking = try rankingOptions(for: request, layout: searcher.layout)
         if request.op == .and, outcome.totalHits < ranking.relaxBelow, ranking.relax, request.searchAfter == nil {
-            let orSpec = try resolve(request, in: searcher, relaxing: true, deadline: deadline, probes: probes).spec
+            let orSpec = try resolve(request, in: searcher, relaxing: true, deadline: deadline, probes: probes, parsed: parsedQuery).spec
             if orSpec.query != spec.query {
                 let more = try run(orSpec)
                 if more.totalHits > outcome.totalHits {
