@@ -156,7 +156,7 @@ import Testing
                 #expect(Self.isClear(error), "\(String(decoding: line, as: UTF8.self).prefix(300)): \(error)")
                 refused += 1
             }
-            var row = Array(f.tsvLine().utf8)
+            let row = Array(f.tsvLine().utf8)
             do {
                 try row.withUnsafeBufferPointer { try tsv.build(tsv: $0, into: &doc) }
                 ok += 1

@@ -10,37 +10,10 @@ extension Searcher {
         let ctx = try QueryContext(searcher: self, query: q)
         let rescore = spec.sort == .relevance && spec.searchAfter == nil ? spec.rescore : nil
         let k = max(spec.offset + spec.limit, rescore.map { $0.window } ?? 0)
-        let facetFields = Set(spec.facets.map { $0.field })
         let accumulators = spec.facets.map { FacetAccumulator(spec: $0, searcher: self, deadline: deadline) }
-        // Facets that share a field share a sideways bit.
-        // A path filter on a field whose facets are all hierarchy facets under the same root: those
-        // facets only report counts under that root, so the root stays a base filter and only the
-        // rest of the path is sideways (a one-level path is not sideways at all).
-        func root(_ path: String, _ field: Int) -> String? {
-            guard let sep = layout.hierarchy[field] else { return nil }
-            return path.components(separatedBy: String(decoding: sep, as: UTF8.self))[0].trimmingSpaces()
-        }
-        var filters = spec.filters
-        var baseOnly = Set<Int>()   // indexes of filters that are never sideways
-        for (i, f) in spec.filters.enumerated() where facetFields.contains(f.field) {
-            guard case .path(let p) = f.kind, let r = root(p, f.field) else { continue }
-            let sameRoot = spec.facets.allSatisfy { facet in
-                guard facet.field == f.field else { return true }
-                if case .hierarchy(let fp?, _) = facet.kind { return root(fp, f.field) == r }
-                return false
-            }
-            guard sameRoot else { continue }
-            if r == p.trimmingSpaces() {
-                baseOnly.insert(i)
-            } else {
-                filters.append(Filter(field: f.field, kind: .path(r)))
-                baseOnly.insert(filters.count - 1)
-            }
-        }
-        let sidewaysFields = Array(Set(filters.indices.filter { !baseOnly.contains($0) }.map { filters[$0].field })
-            .intersection(facetFields)).sorted()
-        let bitOf = Dictionary(uniqueKeysWithValues: sidewaysFields.enumerated().map { ($1, $0) })
-        let facetBit = spec.facets.map { bitOf[$0.field] }
+        let sideways = sidewaysPlan(spec)
+        let filters = sideways.filters, baseOnly = sideways.baseOnly, sidewaysFields = sideways.fields
+        let facetBit = sideways.facetBit
 
         // Numeric boosts add to scores beyond the text scorers' bounds: every match is scored.
         let boosted = !spec.boosts.isEmpty && spec.sort == .relevance
@@ -155,21 +128,73 @@ extension Searcher {
             for a in accumulators { try a.endSegment(seg) }
         }
 
-        try deadline?.throwIfExpired()
+        let hits = try finish(spec, topk: topk, fieldSort: fieldSort, rescore: rescore, boosted: boosted)
+        if !exhaustive { total = topk.totalHits }
+        return SearchOutcome(hits: hits, totalHits: total, totalIsExact: exhaustive || !topk.pruned,
+                             facets: accumulators.map { $0.result() })
+    }
+
+    /// Which filters narrow only some facets (multi-select facets, drill sideways).
+    struct SidewaysPlan {
+        /// The spec's filters, plus the roots of hierarchy paths kept as base filters.
+        var filters: [Filter]
+        /// Indexes of filters that are never sideways.
+        var baseOnly: Set<Int>
+        /// Fields of sideways filters that are faceted, in bit order.
+        var fields: [Int]
+        /// Per facet, the bit of its field's sideways filter (nil: none).
+        var facetBit: [Int?]
+    }
+
+    /// Facets that share a field share a sideways bit. A path filter on a field whose facets are
+    /// all hierarchy facets under the same root: those facets only report counts under that root,
+    /// so the root stays a base filter and only the rest of the path is sideways (a one-level path
+    /// is not sideways at all).
+    func sidewaysPlan(_ spec: SearchSpec) -> SidewaysPlan {
+        let facetFields = Set(spec.facets.map { $0.field })
+        func root(_ path: String, _ field: Int) -> String? {
+            guard let sep = layout.hierarchy[field] else { return nil }
+            return path.components(separatedBy: String(decoding: sep, as: UTF8.self))[0].trimmingSpaces()
+        }
+        var filters = spec.filters
+        var baseOnly = Set<Int>()
+        for (i, f) in spec.filters.enumerated() where facetFields.contains(f.field) {
+            guard case .path(let p) = f.kind, let r = root(p, f.field) else { continue }
+            let sameRoot = spec.facets.allSatisfy { facet in
+                guard facet.field == f.field else { return true }
+                if case .hierarchy(let fp?, _) = facet.kind { return root(fp, f.field) == r }
+                return false
+            }
+            guard sameRoot else { continue }
+            if r == p.trimmingSpaces() {
+                baseOnly.insert(i)
+            } else {
+                filters.append(Filter(field: f.field, kind: .path(r)))
+                baseOnly.insert(filters.count - 1)
+            }
+        }
+        let fields = Array(Set(filters.indices.filter { !baseOnly.contains($0) }.map { filters[$0].field })
+            .intersection(facetFields)).sorted()
+        let bitOf = Dictionary(uniqueKeysWithValues: fields.enumerated().map { ($1, $0) })
+        return SidewaysPlan(filters: filters, baseOnly: baseOnly, fields: fields, facetBit: spec.facets.map { bitOf[$0.field] })
+    }
+
+    /// The page: from the field-sort heap, or the relevance heap (within the rescore slack, then
+    /// rescored), cut to `offset ..< offset + limit`.
+    func finish(_ spec: SearchSpec, topk: TopKCollector, fieldSort: FieldSortCollector?, rescore: Rescore?,
+                boosted: Bool) throws -> [SearchHitResult] {
+        try spec.deadline?.throwIfExpired()
         var hits: [SearchHitResult]
         if let fs = fieldSort {
             hits = fs.sorted().map { SearchHitResult(doc: $0.doc, score: 0, sortValue: $0.value) }
         } else {
             hits = (rescore?.maxGain != nil ? topk.sortedHitsWithinSlack() : topk.sortedHits())
                 .map { SearchHitResult(doc: $0.doc, score: $0.score, sortValue: nil) }
-            if !exhaustive { total = topk.totalHits }
             if let rescore {
                 hits = try self.rescore(Array(hits.prefix(rescore.window)), with: rescore.query, boosts: boosted ? spec.boosts : [])
             }
         }
-        hits = spec.offset < hits.count ? Array(hits[spec.offset...].prefix(spec.limit)) : []
-        return SearchOutcome(hits: hits, totalHits: total, totalIsExact: exhaustive || !topk.pruned,
-                             facets: accumulators.map { $0.result() })
+        return spec.offset < hits.count ? Array(hits[spec.offset...].prefix(spec.limit)) : []
     }
 
     /// Scores `hits` with `query` (plus numeric boosts), drops those it does not match, and orders
