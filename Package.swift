@@ -1,13 +1,15 @@
 // swift-tools-version:6.1
 // Aisle: a search-centric catalog engine for online shops.
 //
-// Module graph (dependencies point one way):
-//   AisleAnalyzer  -> CICUShim, CStemmer          (text analysis; knows no index)
-//   AisleIndex     -> CZstd                        (inverted index; knows no ICU, no database)
-//   AisleEngine    -> AisleIndex, AisleAnalyzer    (schema-driven documents, corpus readers, query parser)
-//   AisleServer    -> AisleEngine, Hummingbird     (the HTTP JSON API)
-//   AisleCatalog   -> CLibPQ, CMongoc              (PostgreSQL catalog, attribute documents; knows no index)
-//   aisle          -> AisleServer, AisleCatalog, ArgumentParser  (the CLI; the composition root)
+// Module graph (dependencies point one way; scripts/check_imports.py checks that every import is
+// declared here and that the rules of ARCHITECTURE.md hold):
+//   AisleIndex     -> CZstd                          (inverted index; knows no ICU, no database)
+//   AisleAnalyzer  -> CICUShim, CStemmer             (text analysis; knows no index)
+//   AisleEngine    -> AisleIndex, AisleAnalyzer      (schemas, typed records, query parser, search service)
+//   AisleCatalog   -> CLibPQ, CMongoc                (PostgreSQL catalog, attribute documents; knows no index)
+//   AisleSync      -> AisleCatalog, AisleEngine, AisleIndex  (catalog rows -> typed records, change-log follower, reindex)
+//   AisleServer    -> AisleEngine, AisleIndex, Hummingbird, NIO  (the HTTP JSON API)
+//   aisle          -> AisleServer, AisleSync, AisleCatalog, AisleEngine, AisleIndex, ArgumentParser  (wiring only)
 import PackageDescription
 
 let swiftSettings: [SwiftSetting] = [

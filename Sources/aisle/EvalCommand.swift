@@ -81,44 +81,28 @@ struct EvalSettingsOptions: ParsableArguments {
 }
 
 /// Loads judgments, optionally drops judged queries a query file lacks (or fails on them).
-func loadJudgments(_ path: String, queries: [QueryRecord]?, queryFile: String?, settings: EvalSettings, ignoreMissing: Bool) throws -> Judgments {
-    var j = try Judgments.read(path: path)
-    if j.duplicates > 0 { stderr("note: \(j.duplicates) judgment\(j.duplicates == 1 ? "" : "s") repeated an earlier (query, document) pair; the last grade counts") }
-    if let queries, let queryFile {
-        let missing = Evaluator.queriesMissing(from: queries, judgments: j, settings: settings)
-        if !missing.isEmpty {
-            guard ignoreMissing else { throw Evaluator.missingQueriesError(missing, queryFile: queryFile) }
-            stderr("note: left out \(missing.count) judged quer\(missing.count == 1 ? "y" : "ies") that the query file lacks")
-            for q in missing { j.grades[q] = nil }
-            j.queryOrder.removeAll { j.grades[$0] == nil }
-        }
-    }
-    return j
+typealias Reports = RelevanceReports
+
+/// The relevance library's inputs with their notes printed (the CLI's edge).
+func readQueries(_ path: String) throws -> [QueryRecord] {
+    var notes: Reports.Notes = []
+    defer { notes.forEach { stderr($0) } }
+    return try Reports.readQueries(path, notes: &notes)
 }
 
-func readQueries(_ path: String) throws -> [QueryRecord] {
-    guard FileManager.default.fileExists(atPath: path) else { throw EngineError.input("query file \(path) does not exist") }
-    let qs: [QueryRecord]
-    do { qs = try QueryFile.read(path: path) } catch let EngineError.badLine(line, m) {
-        throw EngineError.input("\(path): line \(line): \(m)")
-    }
-    guard !qs.isEmpty else { throw EngineError.input("the query file \(path) has no queries") }
-    var seen = Set<String>()
-    let dups = qs.filter { !seen.insert($0.id).inserted }.count
-    if dups > 0 { stderr("note: \(dups) quer\(dups == 1 ? "y id is" : "y ids are") repeated in \(path); the last one counts") }
-    return qs
+func loadJudgments(_ path: String, queries: [QueryRecord]?, queryFile: String?, settings: EvalSettings, ignoreMissing: Bool) throws -> Judgments {
+    var notes: Reports.Notes = []
+    defer { notes.forEach { stderr($0) } }
+    return try Reports.loadJudgments(path, queries: queries, queryFile: queryFile, settings: settings, ignoreMissing: ignoreMissing, notes: &notes)
 }
 
 /// Runs a query file against an index with search options; prints failures and a summary line.
 func searchRun(index: String, queries: [QueryRecord], options: JSONValue?, depth: Int, threads: Int, quiet: Bool,
                label: String = "searching", synonyms: String? = nil) throws -> [(query: String, docs: [RankedDoc])] {
-    guard FileManager.default.fileExists(atPath: index) else { throw EngineError.input("index directory \(index) does not exist") }
-    let service = try SearchService(searcher: try Searcher.open(directory: index), synonyms: try SynonymSource.from(flag: synonyms),
-                                    limits: .offline)
-    let runner = try SearchRunner(service: service, options: options, depth: depth)
     let bar = ProgressBar(label: label, total: queries.count, unit: "queries", enabled: quiet ? false : nil)
     let t0 = Date()
-    let outcome = runner.run(queries, threads: threads, progress: bar)
+    let outcome = try Reports.search(index: index, queries: queries, options: options, depth: depth, threads: threads,
+                                     synonyms: synonyms, progress: bar)
     bar.finish()
     for f in outcome.failures.prefix(10) { stderr("query \(f.query): \(f.message)") }
     if outcome.failures.count > 10 { stderr("... \(outcome.failures.count - 10) more failed queries") }
@@ -127,35 +111,6 @@ func searchRun(index: String, queries: [QueryRecord], options: JSONValue?, depth
                       outcome.failures.isEmpty ? "" : " (\(outcome.failures.count) failed: they count as zero-result queries)"))
     }
     return outcome.rankings
-}
-
-func idRankings(_ r: [(query: String, docs: [RankedDoc])]) -> [String: [String]] {
-    var out: [String: [String]] = [:]
-    for (q, docs) in r { out[q] = docs.map { $0.id } }
-    return out
-}
-
-func idRankings(_ r: [String: [RankedDoc]]) -> [String: [String]] { r.mapValues { $0.map { $0.id } } }
-
-func f4(_ d: Double?) -> String {
-    guard let d, d.isFinite else { return "n/a" }
-    return String(format: "%.4f", d)
-}
-
-func settingsLine(_ s: EvalSettings) -> String {
-    var parts: [String] = []
-    if let p = s.preset { parts.append("preset \(p)") }
-    parts.append("gain \(s.gain.name)" + (s.gainScale.map { " (rounded to 1/\(GainFormat.num($0)))" } ?? ""))
-    parts.append("relevant: gain >= \(GainFormat.num(s.relMinGain))")
-    parts.append("min judged \(s.minJudged)")
-    parts.append("ndcg@k = \(s.condensed ? "condensed" : "uncondensed")")
-    parts.append("run order \(s.order.rawValue)")
-    if s.allQueries { parts.append("all queries averaged") }
-    return parts.joined(separator: ", ")
-}
-
-enum GainFormat {
-    static func num(_ d: Double) -> String { d == d.rounded() && abs(d) < 1e15 ? String(Int64(d)) : String(d) }
 }
 
 /// Writes text to a file, or to standard output for "-".
@@ -167,10 +122,6 @@ func writeOutput(_ text: String, to path: String) throws {
     do { try Data(text.utf8).write(to: URL(fileURLWithPath: path)) } catch {
         throw EngineError.input("cannot write \(path): \(error.localizedDescription)")
     }
-}
-
-func tsvField(_ s: String) -> String {
-    s.replacingOccurrences(of: "\t", with: " ").replacingOccurrences(of: "\n", with: " ")
 }
 
 // MARK: - aisle eval [score]
@@ -242,14 +193,14 @@ struct EvalScoreCommand: ParsableCommand {
             let rankings: [String: [String]]
             if let runFile {
                 let r = try Run.read(path: runFile)
-                rankings = idRankings(r.rankings(order: s.order))
+                rankings = Reports.idRankings(r.rankings(order: s.order))
                 try Evaluator.checkOverlap(rankings: rankings, judgments: judgments, what: "run")
             } else {
                 let opts = try SearchOptions.load(file: options, json: optionsJson)
                 let ranked = try searchRun(index: index!, queries: qs!, options: opts, depth: depth, threads: threads, quiet: quiet,
                                            synonyms: synonyms)
                 if let writeRun { try Run(rankings: ranked, tag: tag).write(to: writeRun) }
-                rankings = idRankings(ranked)
+                rankings = Reports.idRankings(ranked)
                 try Evaluator.checkOverlap(rankings: rankings, judgments: judgments, what: "query file")
             }
             let report = try Evaluator.evaluate(rankings: rankings, judgments: judgments, settings: s)
@@ -258,12 +209,12 @@ struct EvalScoreCommand: ParsableCommand {
             }
             if let perQuery {
                 let texts = Dictionary((qs ?? []).map { ($0.id, $0.text) }, uniquingKeysWith: { _, b in b })
-                try writeOutput(try Self.perQueryText(report, texts: texts, format: perQueryFormat, path: perQuery), to: perQuery)
+                try writeOutput(try Reports.perQueryText(report, texts: texts, format: perQueryFormat, path: perQuery), to: perQuery)
             }
             if json {
                 print(report.json.jsonText)
             } else {
-                print(Self.text(report, label: runFile ?? index!))
+                print(Reports.scoreText(report, label: runFile ?? index!))
             }
         } catch let e as ExitCode {
             throw e
@@ -272,51 +223,6 @@ struct EvalScoreCommand: ParsableCommand {
         }
     }
 
-    static func text(_ r: EvalReport, label: String) -> String {
-        let s = r.settings
-        var out = "run: \(label)\n"
-        out += "settings: \(settingsLine(s))\n"
-        out += "queries: \(r.queries) judged with >= \(s.minJudged) judgments (NDCG over \(r.queriesNDCG) with a positive gain, binary metrics over \(r.queriesBinary) with a relevant document)\n"
-        out += "zero_result: \(r.zeroResult)\n"
-        let width = (r.metricNames.map { $0.count }.max() ?? 10) + 2
-        for m in r.metricNames {
-            var line = m.padding(toLength: width, withPad: " ", startingAt: 0) + f4(r.means[m])
-            if m == s.primaryMetric {
-                line += "  (\(s.condensed ? "condensed" : "uncondensed")" + (r.primaryStandardError.map { ", standard error \(f4($0))" } ?? "") + ")"
-            }
-            out += line + "\n"
-        }
-        if r.rankedWithoutJudgments > 0 {
-            out += "note: \(r.rankedWithoutJudgments) ranked queries have no judgments (ignored)\n"
-        }
-        return String(out.dropLast())
-    }
-
-    static func perQueryText(_ r: EvalReport, texts: [String: String], format: String?, path: String) throws -> String {
-        let fmt = format ?? ((path.hasSuffix(".jsonl") || path.hasSuffix(".json")) ? "jsonl" : "tsv")
-        var out = ""
-        switch fmt {
-        case "tsv":
-            out = "query_id\ttext\tjudged\trelevant\tretrieved\t" + r.metricNames.joined(separator: "\t") + "\n"
-            for q in r.perQuery {
-                out += "\(tsvField(q.id))\t\(tsvField(texts[q.id] ?? ""))\t\(q.judged)\t\(q.relevant)\t\(q.retrieved)"
-                for m in r.metricNames { out += "\t" + (q.values[m].map { String(format: "%.6f", $0) } ?? "") }
-                out += "\n"
-            }
-        case "jsonl":
-            for q in r.perQuery {
-                var o: [(String, JSONValue)] = [("query_id", .string(q.id))]
-                if let t = texts[q.id] { o.append(("text", .string(t))) }
-                o += [("judged", .number(Double(q.judged))), ("relevant", .number(Double(q.relevant))),
-                      ("retrieved", .number(Double(q.retrieved)))]
-                for m in r.metricNames { if let v = q.values[m] { o.append((m, .number(v))) } }
-                out += JSONValue.object(o).jsonText + "\n"
-            }
-        default:
-            throw EngineError.input("--per-query-format must be tsv or jsonl")
-        }
-        return out
-    }
 }
 
 // MARK: - aisle eval compare
@@ -350,18 +256,18 @@ struct EvalCompareCommand: ParsableCommand {
     @Option(help: "Search options file for both sides.") var options: String?
     @Option(help: "Search options JSON for both sides.") var optionsJson: String?
     @Option(help: "Synonyms file for both sides (unless a side names its own).") var synonyms: String?
-    @Option(help: "Side A: synonyms file.") var aSynonyms: String?
-    @Option(help: "Side B: synonyms file.") var bSynonyms: String?
-    @Option(help: "Side A: index directory.") var aIndex: String?
-    @Option(help: "Side A: search options file (over the shared options).") var aOptions: String?
-    @Option(help: "Side A: search options JSON (over the shared options).") var aOptionsJson: String?
-    @Option(help: "Side A: a run file instead of searching.") var aRun: String?
-    @Option(help: "Side A: a name for the output.") var aLabel: String?
-    @Option(help: "Side B: index directory.") var bIndex: String?
-    @Option(help: "Side B: search options file (over the shared options).") var bOptions: String?
-    @Option(help: "Side B: search options JSON (over the shared options).") var bOptionsJson: String?
-    @Option(help: "Side B: a run file instead of searching.") var bRun: String?
-    @Option(help: "Side B: a name for the output.") var bLabel: String?
+    @Option(help: "Reports.Side A: synonyms file.") var aSynonyms: String?
+    @Option(help: "Reports.Side B: synonyms file.") var bSynonyms: String?
+    @Option(help: "Reports.Side A: index directory.") var aIndex: String?
+    @Option(help: "Reports.Side A: search options file (over the shared options).") var aOptions: String?
+    @Option(help: "Reports.Side A: search options JSON (over the shared options).") var aOptionsJson: String?
+    @Option(help: "Reports.Side A: a run file instead of searching.") var aRun: String?
+    @Option(help: "Reports.Side A: a name for the output.") var aLabel: String?
+    @Option(help: "Reports.Side B: index directory.") var bIndex: String?
+    @Option(help: "Reports.Side B: search options file (over the shared options).") var bOptions: String?
+    @Option(help: "Reports.Side B: search options JSON (over the shared options).") var bOptionsJson: String?
+    @Option(help: "Reports.Side B: a run file instead of searching.") var bRun: String?
+    @Option(help: "Reports.Side B: a name for the output.") var bLabel: String?
     @Option(help: "Results per query when searching.") var depth: Int = SearchRunner.defaultDepth
     @Option(help: "Search threads.") var threads: Int = 1
     @OptionGroup var metrics: EvalSettingsOptions
@@ -374,21 +280,12 @@ struct EvalCompareCommand: ParsableCommand {
     @Flag(help: "Leave out judged queries that the query file lacks (default: an error).") var ignoreMissingQueries = false
     @Flag(help: "No progress bars.") var quiet = false
 
-    struct Side {
-        var name: String
-        var label: String
-        var run: String?
-        var index: String?
-        var options: JSONValue?
-        var synonyms: String?
-    }
-
-    func side(_ name: String, index: String?, options: String?, optionsJson: String?, run: String?, label: String?) throws -> Side {
+    func side(_ name: String, index: String?, options: String?, optionsJson: String?, run: String?, label: String?) throws -> Reports.Side {
         if let run {
             if index != nil || options != nil || optionsJson != nil {
                 throw EngineError.input("side \(name): give --\(name)-run or an index with options, not both")
             }
-            return Side(name: name, label: label ?? run, run: run)
+            return Reports.Side(name: name, label: label ?? run, run: run)
         }
         guard let idx = index ?? self.index else {
             throw EngineError.input("side \(name): give --\(name)-run FILE, --\(name)-index DIR or a shared --index DIR")
@@ -401,7 +298,7 @@ struct EvalCompareCommand: ParsableCommand {
         if label == nil, let m = merged { l += " " + m.jsonText }
         let syn = (name == "a" ? aSynonyms : bSynonyms) ?? synonyms
         if let syn, label == nil { l += " synonyms=" + syn }
-        return Side(name: name, label: l, index: idx, options: merged, synonyms: syn)
+        return Reports.Side(name: name, label: l, index: idx, options: merged, synonyms: syn)
     }
 
     func run() throws {
@@ -414,13 +311,13 @@ struct EvalCompareCommand: ParsableCommand {
             let qs = try queries.map { try readQueries($0) }
             let judgments = try loadJudgments(qrels, queries: searching ? qs : nil, queryFile: queries, settings: s,
                                               ignoreMissing: ignoreMissingQueries)
-            func evaluate(_ side: Side) throws -> EvalReport {
+            func evaluate(_ side: Reports.Side) throws -> EvalReport {
                 let rankings: [String: [String]]
                 if let run = side.run {
-                    rankings = idRankings(try Run.read(path: run).rankings(order: s.order))
+                    rankings = Reports.idRankings(try Run.read(path: run).rankings(order: s.order))
                     try Evaluator.checkOverlap(rankings: rankings, judgments: judgments, what: "run \(run)")
                 } else {
-                    rankings = idRankings(try searchRun(index: side.index!, queries: qs!, options: side.options, depth: depth,
+                    rankings = Reports.idRankings(try searchRun(index: side.index!, queries: qs!, options: side.options, depth: depth,
                                                         threads: threads, quiet: quiet, label: "side \(side.name.uppercased())",
                                                         synonyms: side.synonyms))
                     try Evaluator.checkOverlap(rankings: rankings, judgments: judgments, what: "query file")
@@ -433,26 +330,13 @@ struct EvalCompareCommand: ParsableCommand {
             let c = try PairedComparison.compare(ra, rb, metric: metricName, permutations: permutations, seed: seed)
             let texts = Dictionary((qs ?? []).map { ($0.id, $0.text) }, uniquingKeysWith: { _, x in x })
             if let perQuery {
-                var out = ""
-                if perQuery.hasSuffix(".jsonl") || perQuery.hasSuffix(".json") {
-                    for q in c.queries {
-                        var o: [(String, JSONValue)] = [("query_id", .string(q.id))]
-                        if let t = texts[q.id] { o.append(("text", .string(t))) }
-                        o += [("a", .number(q.a)), ("b", .number(q.b)), ("delta", .number(q.delta))]
-                        out += JSONValue.object(o).jsonText + "\n"
-                    }
-                } else {
-                    out = "query_id\ttext\ta\tb\tdelta\n"
-                    for q in c.queries {
-                        out += "\(tsvField(q.id))\t\(tsvField(texts[q.id] ?? ""))\t" + String(format: "%.6f\t%.6f\t%+.6f", q.a, q.b, q.delta) + "\n"
-                    }
-                }
+                let out = Reports.comparisonPerQuery(c, texts: texts, path: perQuery)
                 try writeOutput(out, to: perQuery)
             }
             if json {
-                print(Self.json(c, a: a, b: b, ra: ra, rb: rb, texts: texts, worst: worst).jsonText)
+                print(Reports.comparisonJSON(c, a: a, b: b, ra: ra, rb: rb, texts: texts, worst: worst).jsonText)
             } else {
-                print(Self.text(c, a: a, b: b, ra: ra, rb: rb, texts: texts, worst: worst))
+                print(Reports.comparisonText(c, a: a, b: b, ra: ra, rb: rb, texts: texts, worst: worst))
             }
         } catch let e as ExitCode {
             throw e
@@ -461,75 +345,6 @@ struct EvalCompareCommand: ParsableCommand {
         }
     }
 
-    static func summaryMetrics(_ r: EvalReport) -> [String] {
-        let s = r.settings
-        return s.cutoffs.flatMap { ["ndcg@\($0)_condensed", "ndcg@\($0)_uncondensed"] } + ["map", "mrr"]
-            + s.cutoffs.map { "p@\($0)" } + s.recallCutoffs.map { "recall@\($0)" }
-    }
-
-    static func text(_ c: PairedComparison, a: Side, b: Side, ra: EvalReport, rb: EvalReport, texts: [String: String], worst: Int) -> String {
-        var out = "settings: \(settingsLine(ra.settings))\n"
-        out += "A: \(a.label)\nB: \(b.label)\n\n"
-        out += "metric                 A        B      B - A\n"
-        for m in summaryMetrics(ra) {
-            let x = ra.means[m], y = rb.means[m]
-            out += m.padding(toLength: 20, withPad: " ", startingAt: 0) + "  \(f4(x))   \(f4(y))   "
-            out += (x != nil && y != nil ? String(format: "%+.4f", y! - x!) : "n/a") + "\n"
-        }
-        out += "zero_result".padding(toLength: 20, withPad: " ", startingAt: 0)
-            + String(format: "  %6d   %6d   %+d\n", ra.zeroResult, rb.zeroResult, rb.zeroResult - ra.zeroResult)
-        out += "\n\(c.metric) over \(c.queries.count) queries: A \(f4(c.meanA)), B \(f4(c.meanB))\n"
-        out += String(format: "B - A = %+.4f  (SE %.4f, 95%% CI %+.4f .. %+.4f)\n", c.meanDelta, c.standardError,
-                      c.meanDelta - 1.96 * c.standardError, c.meanDelta + 1.96 * c.standardError)
-        out += "queries better \(c.wins), worse \(c.losses), tied \(c.ties)\n"
-        out += String(format: "paired randomization test (%d sign flips, seed %llu): p = %.4g\n", c.permutations, c.seed, c.randomizationP)
-        out += String(format: "paired t-test: t = %.3f, df = %d, p = %.4g\n", c.t, c.degreesOfFreedom, c.tTestP)
-        let w = c.worse
-        if w.isEmpty {
-            out += "no query got worse"
-        } else if worst <= 0 {
-            out += "\(w.count) queries got worse (list them with --worst N)"
-        } else {
-            out += "queries that got worse (\(min(worst, w.count)) of \(w.count), worst first):\n"
-            for q in w.prefix(worst) {
-                out += String(format: "  %+.4f  %.4f -> %.4f  ", q.delta, q.a, q.b) + q.id
-                if let t = texts[q.id] { out += "  \"\(t)\"" }
-                out += "\n"
-            }
-            out = String(out.dropLast())
-        }
-        return out
-    }
-
-    static func json(_ c: PairedComparison, a: Side, b: Side, ra: EvalReport, rb: EvalReport, texts: [String: String], worst: Int) -> JSONValue {
-        func sideJSON(_ s: Side, _ r: EvalReport) -> JSONValue {
-            var o: [(String, JSONValue)] = [("label", .string(s.label))]
-            if let run = s.run { o.append(("run", .string(run))) }
-            if let i = s.index { o.append(("index", .string(i))) }
-            if let opts = s.options { o.append(("options", opts)) }
-            o.append(("mean", .number(c.queries.isEmpty ? .nan : (s.name == "a" ? c.meanA : c.meanB))))
-            o.append(("zero_result", .number(Double(r.zeroResult))))
-            o.append(("metrics", .object(r.metricNames.compactMap { m in r.means[m].map { (m, .number($0)) } })))
-            return .object(o)
-        }
-        func q(_ x: PairedComparison.Query) -> JSONValue {
-            var o: [(String, JSONValue)] = [("query_id", .string(x.id))]
-            if let t = texts[x.id] { o.append(("text", .string(t))) }
-            o += [("a", .number(x.a)), ("b", .number(x.b)), ("delta", .number(x.delta))]
-            return .object(o)
-        }
-        return .object([
-            ("metric", .string(c.metric)), ("queries", .number(Double(c.queries.count))),
-            ("a", sideJSON(a, ra)), ("b", sideJSON(b, rb)),
-            ("mean_delta", .number(c.meanDelta)), ("standard_error", .number(c.standardError)),
-            ("wins", .number(Double(c.wins))), ("losses", .number(Double(c.losses))), ("ties", .number(Double(c.ties))),
-            ("randomization", .object([("permutations", .number(Double(c.permutations))), ("seed", .number(Double(c.seed))),
-                                       ("p", .number(c.randomizationP))])),
-            ("t_test", .object([("t", .number(c.t)), ("df", .number(Double(c.degreesOfFreedom))), ("p", .number(c.tTestP))])),
-            ("worse", .array(c.worse.prefix(worst).map(q))),
-            ("config", ra.settings.json),
-        ])
-    }
 }
 
 // MARK: - aisle eval gate
@@ -575,7 +390,7 @@ struct EvalGateCommand: ParsableCommand {
                 r.checks = try RelevanceGate.check(nb, report: r.report, tolerance: tolerance)
                 for c in r.checks {
                     let old = b.metrics.first { $0.0 == c.metric }?.1
-                    print("\(c.metric.padding(toLength: 22, withPad: " ", startingAt: 0)) \(f4(old)) -> \(f4(c.current))")
+                    print("\(c.metric.padding(toLength: 22, withPad: " ", startingAt: 0)) \(Reports.f4(old)) -> \(Reports.f4(c.current))")
                 }
                 print("updated \(baseline) (\(r.report.queries) queries, zero_result \(r.report.zeroResult))")
                 return
@@ -590,24 +405,9 @@ struct EvalGateCommand: ParsableCommand {
             throw fail("the baseline \(baseline) has no metric values yet: run with --update to record them")
         }
         if json {
-            var o: [(String, JSONValue)] = [("passed", .bool(result.passed)), ("tolerance", .number(result.tolerance))]
-            o.append(("checks", .array(result.checks.map {
-                .object([("metric", .string($0.metric)), ("baseline", .number($0.baseline)), ("current", .number($0.current)),
-                         ("delta", .number($0.delta)), ("failed", .bool($0.failed))])
-            })))
-            o.append(("zero_result", .object([("baseline", b.zeroResult.map { .number(Double($0)) } ?? .null),
-                                              ("current", .number(Double(result.report.zeroResult)))])))
-            print(JSONValue.object(o).jsonText)
+            print(Reports.gateJSON(result, baseline: b).jsonText)
         } else {
-            print("baseline: \(baseline) (\(result.report.queries) queries; tolerance \(GainFormat.num(result.tolerance)))")
-            for c in result.checks {
-                let mark = c.failed ? "FAIL" : (c.delta > result.tolerance ? "better" : "ok")
-                print(String(format: "  %@ %.4f -> %.4f  (%+.4f)  %@", c.metric.padding(toLength: 22, withPad: " ", startingAt: 0),
-                             c.baseline, c.current, c.delta, mark))
-            }
-            if let z = b.zeroResult, z != result.report.zeroResult {
-                print("  zero_result            \(z) -> \(result.report.zeroResult)")
-            }
+            print(Reports.gateText(result, baseline: b, path: baseline))
         }
         if !result.failures.isEmpty { stderr("note: \(result.failures.count) queries failed (\(result.failures[0].query): \(result.failures[0].message))") }
         if !result.passed {
