@@ -66,19 +66,9 @@ struct RankingFlags: ParsableArguments {
 
     /// The --ranking JSON, checked (applied over each index's defaults).
     func options() throws -> JSONValue? {
-        var o = RankingOptions()
         guard let ranking else { return nil }
-        let text: String
-        if ranking.trimmingCharacters(in: .whitespaces).hasPrefix("{") {
-            text = ranking
-        } else {
-            guard let d = FileManager.default.contents(atPath: ranking) else { throw EngineError.input("cannot read ranking options file \(ranking)") }
-            text = String(decoding: d, as: UTF8.self)
-        }
-        let v: JSONValue
-        do { v = try JSONValue.parse(text) } catch { throw EngineError.input("--ranking: \(error)") }
-        do { try o.apply(v) } catch let e as EngineError { throw EngineError.input("--ranking: \(e.description)") }
-        return v
+        var o = RankingOptions()
+        return try jsonFlag(ranking, name: "ranking", what: "ranking options") { try o.apply($0) }
     }
 
     func synonymSource() throws -> SynonymSource? {
@@ -107,4 +97,20 @@ struct AnalyzeCommand: ParsableCommand {
             throw fail(describe(error))
         }
     }
+}
+
+/// A flag that takes a JSON object inline or a file holding one (`--ranking`, `--limits`), parsed and
+/// checked by `check`; errors name the flag.
+func jsonFlag(_ value: String, name: String, what: String, check: (JSONValue) throws -> Void) throws -> JSONValue {
+    let text: String
+    if value.trimmingCharacters(in: .whitespaces).hasPrefix("{") {
+        text = value
+    } else {
+        guard let d = FileManager.default.contents(atPath: value) else { throw EngineError.input("cannot read \(what) file \(value)") }
+        text = String(decoding: d, as: UTF8.self)
+    }
+    let v: JSONValue
+    do { v = try JSONValue.parse(text) } catch { throw EngineError.input("--\(name): \(error)") }
+    do { try check(v) } catch let e as EngineError { throw EngineError.input("--\(name): \(e.description)") }
+    return v
 }

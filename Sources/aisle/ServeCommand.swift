@@ -80,16 +80,7 @@ struct ServeCommand: AsyncParsableCommand {
     static func loadLimits(_ flag: String?) throws -> SearchLimits {
         var l = SearchLimits()
         guard let flag else { return l }
-        let text: String
-        if flag.trimmingCharacters(in: .whitespaces).hasPrefix("{") {
-            text = flag
-        } else {
-            guard let d = FileManager.default.contents(atPath: flag) else { throw EngineError.input("cannot read limits file \(flag)") }
-            text = String(decoding: d, as: UTF8.self)
-        }
-        let v: JSONValue
-        do { v = try JSONValue.parse(text) } catch { throw EngineError.input("--limits: \(error)") }
-        do { try l.apply(v) } catch let e as EngineError { throw EngineError.input("--limits: \(e.description)") }
+        _ = try jsonFlag(flag, name: "limits", what: "limits") { try l.apply($0) }
         return l
     }
 }
