@@ -8,8 +8,9 @@
 //   AisleEngine    -> AisleIndex, AisleAnalyzer      (schemas, typed records, query parser, search service)
 //   AisleCatalog   -> CLibPQ, CMongoc                (PostgreSQL catalog, attribute documents; knows no index)
 //   AisleSync      -> AisleCatalog, AisleEngine, AisleIndex  (catalog rows -> typed records, change-log follower, reindex)
-//   AisleServer    -> AisleEngine, AisleIndex, Hummingbird, NIO  (the HTTP JSON API)
-//   aisle          -> AisleServer, AisleSync, AisleCatalog, AisleEngine, AisleIndex, ArgumentParser  (wiring only)
+//   AisleCommerce  -> AisleCatalog, CHiredis, CArgon2  (customers, sessions, carts; imports no search module)
+//   AisleServer    -> AisleEngine, AisleIndex, AisleCommerce, Hummingbird, NIO  (the HTTP JSON API)
+//   aisle          -> AisleServer, AisleSync, AisleCommerce, AisleCatalog, AisleEngine, AisleIndex, ArgumentParser  (wiring only)
 import PackageDescription
 
 let swiftSettings: [SwiftSetting] = [
@@ -32,6 +33,7 @@ let package = Package(
         .library(name: "AisleEngine", targets: ["AisleEngine"]),
         .library(name: "AisleCatalog", targets: ["AisleCatalog"]),
         .library(name: "AisleSync", targets: ["AisleSync"]),
+        .library(name: "AisleCommerce", targets: ["AisleCommerce"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -51,6 +53,9 @@ let package = Package(
         .systemLibrary(name: "CLibPQ", path: "Sources/CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
         .systemLibrary(name: "CMongoc", path: "Sources/CMongoc", pkgConfig: "libmongoc-1.0",
                        providers: [.apt(["libmongoc-dev", "libbson-dev"])]),
+        // hiredis 0.14: no pkgConfig (its .pc adds a flag SwiftPM refuses); libargon2 for password hashes.
+        .systemLibrary(name: "CHiredis", path: "Sources/CHiredis", providers: [.apt(["libhiredis-dev"])]),
+        .systemLibrary(name: "CArgon2", path: "Sources/CArgon2", providers: [.apt(["libargon2-dev"])]),
 
         .target(
             name: "AisleAnalyzer",
@@ -72,7 +77,7 @@ let package = Package(
         ),
         .target(
             name: "AisleServer",
-            dependencies: ["AisleEngine", "AisleIndex",
+            dependencies: ["AisleEngine", "AisleIndex", "AisleCommerce",
                            .product(name: "Hummingbird", package: "hummingbird"),
                            .product(name: "HummingbirdCore", package: "hummingbird"),
                            .product(name: "NIOCore", package: "swift-nio"),
@@ -92,6 +97,12 @@ let package = Package(
             path: "Sources/Sync",
             swiftSettings: swiftSettings
         ),
+        .target(
+            name: "AisleCommerce",
+            dependencies: ["AisleCatalog", "CHiredis", "CArgon2"],
+            path: "Sources/Commerce",
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "aisle",
             dependencies: [
@@ -101,6 +112,7 @@ let package = Package(
                 "AisleServer",
                 "AisleCatalog",
                 "AisleSync",
+                "AisleCommerce",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Sources/aisle",
@@ -115,8 +127,10 @@ let package = Package(
                     swiftSettings: swiftSettings),
         .testTarget(name: "AisleCLITests", dependencies: ["AisleEngine", "AisleIndex", "aisle"], path: "Tests/CLITests",
                     swiftSettings: swiftSettings),
+        .testTarget(name: "AisleCommerceTests", dependencies: ["AisleCommerce", "AisleCatalog"], path: "Tests/CommerceTests",
+                    swiftSettings: swiftSettings),
         .testTarget(name: "AisleServerTests",
-                    dependencies: ["AisleServer", "AisleEngine", "AisleIndex",
+                    dependencies: ["AisleServer", "AisleEngine", "AisleIndex", "AisleCommerce", "AisleCatalog",
                                    .product(name: "Hummingbird", package: "hummingbird"),
                                    .product(name: "HummingbirdTesting", package: "hummingbird"),
                                    .product(name: "NIOCore", package: "swift-nio")],

@@ -3,7 +3,7 @@
 # Needs root (or sudo) only when something is missing.
 set -euo pipefail
 
-PACKAGES=(libicu-dev libstemmer-dev libzstd-dev libpq-dev libmongoc-dev libbson-dev postgresql redis-server)
+PACKAGES=(libicu-dev libstemmer-dev libzstd-dev libpq-dev libmongoc-dev libbson-dev libhiredis-dev libargon2-dev postgresql redis-server)
 command -v python3 >/dev/null 2>&1 || PACKAGES+=(python3)   # scripts/mongo_wire_server.py, benchmarks
 
 missing=()

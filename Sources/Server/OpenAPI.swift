@@ -6,7 +6,7 @@ enum OpenAPI {
  "info": {
   "title": "Aisle search API",
   "version": "1",
-  "description": "Product search, facets and filters over an Aisle index. Errors answer {\"error\": message} with status 400 (bad input, including a query over its limits), 401 (missing or wrong bearer token), 403 (writes disabled), 404 (unknown product), 405 (writes to a fixed index), 409 (another process writes this index), 413 (body too large) or 503 with Retry-After (the search queue is full, a search ran past its deadline, or the index could not write). Search is lenient about query syntax unless the request says \"syntax\": \"strict\"."
+  "description": "Product search, facets and filters over an Aisle index. Errors answer {\"error\": message} with status 400 (bad input, including a query over its limits), 401 (missing or wrong bearer token), 403 (writes disabled), 404 (unknown product), 405 (writes to a fixed index), 409 (another process writes this index), 413 (body too large) or 503 with Retry-After (the search queue is full, a search ran past its deadline, or the index could not write). Search is lenient about query syntax unless the request says \"syntax\": \"strict\". The commerce routes (customers, sessions, carts; mounted when the server has DATABASE_URL and REDIS_URL) add: 401 (no session or an expired one, a guest session where a customer is needed, or a wrong email or password), 409 (an email already registered, an inactive product, a cart line over 99 or a cart over 100 lines), 412 with the cart's current version (If-Match names another version), 429 with Retry-After (too many failed logins for an email) and 503 when a store is down (\"cart store unavailable: ...\" for Redis, \"customer store unavailable: ...\" for PostgreSQL; search keeps serving) or commerce is not configured. Money in commerce answers is an exact decimal string such as \"19.99\"."
  },
  "paths": {
   "/healthz": {
@@ -541,6 +541,533 @@ enum OpenAPI {
      }
     }
    }
+  },
+  "/api/v1/customers": {
+   "post": {
+    "summary": "Register a customer (the password is stored as an argon2id hash)",
+    "requestBody": {
+     "required": true,
+     "content": {
+      "application/json": {
+       "schema": {
+        "$ref": "#/components/schemas/CustomerCreate"
+       }
+      }
+     }
+    },
+    "responses": {
+     "201": {
+      "description": "The new customer",
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/Customer"
+        }
+       }
+      }
+     },
+     "400": {
+      "$ref": "#/components/responses/Error"
+     },
+     "409": {
+      "description": "The email is already registered (compared case-insensitively)",
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/Error"
+        }
+       }
+      }
+     },
+     "413": {
+      "$ref": "#/components/responses/Error"
+     },
+     "503": {
+      "$ref": "#/components/responses/StoreUnavailable"
+     }
+    }
+   }
+  },
+  "/api/v1/customers/me": {
+   "get": {
+    "summary": "The customer of the session",
+    "security": [
+     {
+      "bearerAuth": []
+     },
+     {
+      "aisle_session": []
+     }
+    ],
+    "responses": {
+     "200": {
+      "description": "The customer",
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/Customer"
+        }
+       }
+      }
+     },
+     "401": {
+      "$ref": "#/components/responses/NoSession"
+     },
+     "503": {
+      "$ref": "#/components/responses/StoreUnavailable"
+     }
+    }
+   },
+   "patch": {
+    "summary": "Change the name or the shipping address of the session's customer",
+    "security": [
+     {
+      "bearerAuth": []
+     },
+     {
+      "aisle_session": []
+     }
+    ],
+    "requestBody": {
+     "required": true,
+     "content": {
+      "application/json": {
+       "schema": {
+        "$ref": "#/components/schemas/CustomerUpdate"
+       }
+      }
+     }
+    },
+    "responses": {
+     "200": {
+      "description": "The customer",
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/Customer"
+        }
+       }
+      }
+     },
+     "400": {
+      "$ref": "#/components/responses/Error"
+     },
+     "401": {
+      "$ref": "#/components/responses/NoSession"
+     },
+     "413": {
+      "$ref": "#/components/responses/Error"
+     },
+     "503": {
+      "$ref": "#/components/responses/StoreUnavailable"
+     }
+    }
+   }
+  },
+  "/api/v1/sessions": {
+   "post": {
+    "summary": "Start a guest session ({} or no body) or log in (email, password), merging a guest cart",
+    "description": "A login with guest_token (or the aisle_session cookie of a guest session) merges that guest cart into the customer's: quantities are summed and capped at 99, the guest cart is gone afterwards, and the answer says merged_lines. Repeating the login does not add the guest cart twice.",
+    "security": [
+     {},
+     {
+      "aisle_session": []
+     }
+    ],
+    "requestBody": {
+     "required": false,
+     "content": {
+      "application/json": {
+       "schema": {
+        "$ref": "#/components/schemas/SessionCreate"
+       }
+      }
+     }
+    },
+    "responses": {
+     "201": {
+      "description": "The new session, with its token (the only time it is sent)",
+      "headers": {
+       "Set-Cookie": {
+        "$ref": "#/components/headers/SetSessionCookie"
+       }
+      },
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/Session"
+        }
+       }
+      }
+     },
+     "400": {
+      "$ref": "#/components/responses/Error"
+     },
+     "401": {
+      "description": "wrong email or password",
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/Error"
+        }
+       }
+      }
+     },
+     "413": {
+      "$ref": "#/components/responses/Error"
+     },
+     "429": {
+      "$ref": "#/components/responses/Throttled"
+     },
+     "503": {
+      "$ref": "#/components/responses/StoreUnavailable"
+     }
+    }
+   }
+  },
+  "/api/v1/sessions/current": {
+   "get": {
+    "summary": "The session sent with the request (its token is not repeated)",
+    "security": [
+     {
+      "bearerAuth": []
+     },
+     {
+      "aisle_session": []
+     }
+    ],
+    "responses": {
+     "200": {
+      "description": "The session, without token",
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/Session"
+        }
+       }
+      }
+     },
+     "401": {
+      "$ref": "#/components/responses/NoSession"
+     },
+     "503": {
+      "$ref": "#/components/responses/StoreUnavailable"
+     }
+    }
+   },
+   "delete": {
+    "summary": "Log out: end the session and clear its cookie",
+    "security": [
+     {
+      "bearerAuth": []
+     },
+     {
+      "aisle_session": []
+     }
+    ],
+    "responses": {
+     "204": {
+      "description": "Ended",
+      "headers": {
+       "Set-Cookie": {
+        "$ref": "#/components/headers/ClearSessionCookie"
+       }
+      }
+     },
+     "401": {
+      "$ref": "#/components/responses/NoSession"
+     },
+     "503": {
+      "$ref": "#/components/responses/StoreUnavailable"
+     }
+    }
+   }
+  },
+  "/api/v1/cart": {
+   "get": {
+    "summary": "The session's cart with current prices, total and warnings",
+    "security": [
+     {
+      "bearerAuth": []
+     },
+     {
+      "aisle_session": []
+     }
+    ],
+    "responses": {
+     "200": {
+      "description": "The cart",
+      "headers": {
+       "ETag": {
+        "$ref": "#/components/headers/ETag"
+       }
+      },
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/Cart"
+        }
+       }
+      }
+     },
+     "401": {
+      "$ref": "#/components/responses/NoSession"
+     },
+     "503": {
+      "$ref": "#/components/responses/StoreUnavailable"
+     }
+    }
+   },
+   "delete": {
+    "summary": "Empty the cart",
+    "security": [
+     {
+      "bearerAuth": []
+     },
+     {
+      "aisle_session": []
+     }
+    ],
+    "parameters": [
+     {
+      "$ref": "#/components/parameters/IfMatch"
+     }
+    ],
+    "responses": {
+     "200": {
+      "description": "The empty cart's version",
+      "headers": {
+       "ETag": {
+        "$ref": "#/components/headers/ETag"
+       }
+      },
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/CartCleared"
+        }
+       }
+      }
+     },
+     "401": {
+      "$ref": "#/components/responses/NoSession"
+     },
+     "412": {
+      "$ref": "#/components/responses/VersionMismatch"
+     },
+     "503": {
+      "$ref": "#/components/responses/StoreUnavailable"
+     }
+    }
+   }
+  },
+  "/api/v1/cart/items": {
+   "post": {
+    "summary": "Add a quantity of a product to the cart (to its line if it has one)",
+    "security": [
+     {
+      "bearerAuth": []
+     },
+     {
+      "aisle_session": []
+     }
+    ],
+    "parameters": [
+     {
+      "$ref": "#/components/parameters/IfMatch"
+     }
+    ],
+    "requestBody": {
+     "required": true,
+     "content": {
+      "application/json": {
+       "schema": {
+        "$ref": "#/components/schemas/CartItemAdd"
+       }
+      }
+     }
+    },
+    "responses": {
+     "200": {
+      "description": "The line",
+      "headers": {
+       "ETag": {
+        "$ref": "#/components/headers/ETag"
+       }
+      },
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/CartLineChange"
+        }
+       }
+      }
+     },
+     "400": {
+      "$ref": "#/components/responses/Error"
+     },
+     "401": {
+      "$ref": "#/components/responses/NoSession"
+     },
+     "404": {
+      "description": "Unknown product",
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/Error"
+        }
+       }
+      }
+     },
+     "409": {
+      "description": "The product is not active, the line would go over 99, or the cart would have more than 100 lines",
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/Error"
+        }
+       }
+      }
+     },
+     "412": {
+      "$ref": "#/components/responses/VersionMismatch"
+     },
+     "413": {
+      "$ref": "#/components/responses/Error"
+     },
+     "503": {
+      "$ref": "#/components/responses/StoreUnavailable"
+     }
+    }
+   }
+  },
+  "/api/v1/cart/items/{product_id}": {
+   "patch": {
+    "summary": "Set a line's quantity (0 removes the line)",
+    "security": [
+     {
+      "bearerAuth": []
+     },
+     {
+      "aisle_session": []
+     }
+    ],
+    "parameters": [
+     {
+      "$ref": "#/components/parameters/CartProductId"
+     },
+     {
+      "$ref": "#/components/parameters/IfMatch"
+     }
+    ],
+    "requestBody": {
+     "required": true,
+     "content": {
+      "application/json": {
+       "schema": {
+        "$ref": "#/components/schemas/CartItemUpdate"
+       }
+      }
+     }
+    },
+    "responses": {
+     "200": {
+      "description": "The line",
+      "headers": {
+       "ETag": {
+        "$ref": "#/components/headers/ETag"
+       }
+      },
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/CartLineChange"
+        }
+       }
+      }
+     },
+     "400": {
+      "$ref": "#/components/responses/Error"
+     },
+     "401": {
+      "$ref": "#/components/responses/NoSession"
+     },
+     "404": {
+      "description": "The product is not in the cart",
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/Error"
+        }
+       }
+      }
+     },
+     "412": {
+      "$ref": "#/components/responses/VersionMismatch"
+     },
+     "413": {
+      "$ref": "#/components/responses/Error"
+     },
+     "503": {
+      "$ref": "#/components/responses/StoreUnavailable"
+     }
+    }
+   },
+   "delete": {
+    "summary": "Remove a line",
+    "security": [
+     {
+      "bearerAuth": []
+     },
+     {
+      "aisle_session": []
+     }
+    ],
+    "parameters": [
+     {
+      "$ref": "#/components/parameters/CartProductId"
+     },
+     {
+      "$ref": "#/components/parameters/IfMatch"
+     }
+    ],
+    "responses": {
+     "200": {
+      "description": "The removed line (quantity 0)",
+      "headers": {
+       "ETag": {
+        "$ref": "#/components/headers/ETag"
+       }
+      },
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/CartLineChange"
+        }
+       }
+      }
+     },
+     "401": {
+      "$ref": "#/components/responses/NoSession"
+     },
+     "404": {
+      "description": "The product is not in the cart",
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/Error"
+        }
+       }
+      }
+     },
+     "412": {
+      "$ref": "#/components/responses/VersionMismatch"
+     },
+     "503": {
+      "$ref": "#/components/responses/StoreUnavailable"
+     }
+    }
+   }
   }
  },
  "components": {
@@ -549,6 +1076,17 @@ enum OpenAPI {
     "type": "http",
     "scheme": "bearer",
     "description": "The token given to aisle serve (--token or AISLE_API_TOKEN). Missing or wrong: 401; none configured: writes answer 403."
+   },
+   "bearerAuth": {
+    "type": "http",
+    "scheme": "bearer",
+    "description": "A session token from POST /api/v1/sessions (43 characters base64url, 256 random bits): Authorization: Bearer <token>. Missing, unknown or expired: 401. Not the write token of the product endpoints."
+   },
+   "aisle_session": {
+    "type": "apiKey",
+    "in": "cookie",
+    "name": "aisle_session",
+    "description": "The same session token as the cookie POST /api/v1/sessions sets (HttpOnly; SameSite=Strict; Path=/), for browsers."
    }
   },
   "responses": {
@@ -593,6 +1131,51 @@ enum OpenAPI {
        "type": "integer"
       },
       "description": "Seconds to wait before retrying"
+     }
+    },
+    "content": {
+     "application/json": {
+      "schema": {
+       "$ref": "#/components/schemas/Error"
+      }
+     }
+    }
+   },
+   "StoreUnavailable": {
+    "description": "A commerce store is down or not configured; nothing was changed and search keeps serving: \"cart store unavailable: Redis at 127.0.0.1:6379: Connection refused\", \"customer store unavailable: ...\" (PostgreSQL) or \"commerce is not configured: ...\" (aisle serve without REDIS_URL / DATABASE_URL). The server reconnects on its own.",
+    "content": {
+     "application/json": {
+      "schema": {
+       "$ref": "#/components/schemas/Error"
+      }
+     }
+    }
+   },
+   "NoSession": {
+    "description": "No session, an unknown or expired one (or, for customer routes, a guest session)",
+    "content": {
+     "application/json": {
+      "schema": {
+       "$ref": "#/components/schemas/Error"
+      }
+     }
+    }
+   },
+   "VersionMismatch": {
+    "description": "If-Match names another version than the cart's; nothing was changed",
+    "content": {
+     "application/json": {
+      "schema": {
+       "$ref": "#/components/schemas/VersionConflict"
+      }
+     }
+    }
+   },
+   "Throttled": {
+    "description": "Too many failed logins for this email; retry after the given seconds",
+    "headers": {
+     "Retry-After": {
+      "$ref": "#/components/headers/RetryAfter"
      }
     },
     "content": {
@@ -1032,6 +1615,490 @@ enum OpenAPI {
       },
       "description": "Soft limits the answer reached (e.g. max_probes)"
      }
+    }
+   },
+   "Address": {
+    "type": "object",
+    "nullable": true,
+    "description": "A shipping address; null when there is none (PATCH with null removes it)",
+    "required": [
+     "line1",
+     "city",
+     "postal_code",
+     "country"
+    ],
+    "properties": {
+     "name": {
+      "type": "string"
+     },
+     "line1": {
+      "type": "string"
+     },
+     "line2": {
+      "type": "string"
+     },
+     "city": {
+      "type": "string"
+     },
+     "region": {
+      "type": "string"
+     },
+     "postal_code": {
+      "type": "string"
+     },
+     "country": {
+      "type": "string"
+     }
+    }
+   },
+   "Customer": {
+    "type": "object",
+    "required": [
+     "id",
+     "email",
+     "name",
+     "shipping_address",
+     "created_at"
+    ],
+    "properties": {
+     "id": {
+      "type": "integer"
+     },
+     "email": {
+      "type": "string",
+      "format": "email"
+     },
+     "name": {
+      "type": "string"
+     },
+     "shipping_address": {
+      "$ref": "#/components/schemas/Address"
+     },
+     "created_at": {
+      "type": "string",
+      "format": "date-time"
+     }
+    },
+    "example": {
+     "id": 12,
+     "email": "a@b.example",
+     "name": "Ann",
+     "shipping_address": null,
+     "created_at": "2026-12-05T13:00:00Z"
+    }
+   },
+   "CustomerCreate": {
+    "type": "object",
+    "required": [
+     "email",
+     "password",
+     "name"
+    ],
+    "properties": {
+     "email": {
+      "type": "string",
+      "format": "email",
+      "description": "Unique, compared case-insensitively (409 when taken)"
+     },
+     "password": {
+      "type": "string",
+      "format": "password",
+      "description": "Stored only as an argon2id hash"
+     },
+     "name": {
+      "type": "string"
+     }
+    }
+   },
+   "CustomerUpdate": {
+    "type": "object",
+    "description": "Only the given fields change",
+    "properties": {
+     "name": {
+      "type": "string"
+     },
+     "shipping_address": {
+      "$ref": "#/components/schemas/Address"
+     }
+    }
+   },
+   "SessionCreate": {
+    "type": "object",
+    "description": "{} or no body: a new guest session. email and password: log in as that customer; the guest cart of guest_token (or of the aisle_session cookie) is merged into the customer's cart (quantities summed, capped at 99) and is gone afterwards.",
+    "properties": {
+     "email": {
+      "type": "string",
+      "format": "email"
+     },
+     "password": {
+      "type": "string",
+      "format": "password"
+     },
+     "guest_token": {
+      "type": "string",
+      "description": "The guest session whose cart to merge (default: the aisle_session cookie's)"
+     }
+    }
+   },
+   "Session": {
+    "type": "object",
+    "required": [
+     "kind",
+     "customer_id",
+     "expires_at"
+    ],
+    "properties": {
+     "token": {
+      "type": "string",
+      "pattern": "^[A-Za-z0-9_-]{43}$",
+      "description": "256 random bits, base64url; only in the answer of POST /api/v1/sessions (Redis keys the session by its SHA-256)"
+     },
+     "kind": {
+      "type": "string",
+      "enum": [
+       "guest",
+       "customer"
+      ]
+     },
+     "customer_id": {
+      "type": "integer",
+      "nullable": true
+     },
+     "expires_at": {
+      "type": "string",
+      "format": "date-time",
+      "description": "Guest sessions: 30 minutes (--guest-session-ttl); customer sessions: 14 days, sliding (--customer-session-ttl)"
+     },
+     "merged_lines": {
+      "type": "integer",
+      "description": "Only on a login that merged a guest cart: how many of its lines were merged"
+     }
+    },
+    "example": {
+     "token": "q3Vb0xYpZ8mJ2sL5tR7wA1cE4gH6jK9nP0uX2zB3dF5",
+     "kind": "customer",
+     "customer_id": 12,
+     "expires_at": "2026-12-19T13:00:00Z",
+     "merged_lines": 3
+    }
+   },
+   "CartItemAdd": {
+    "type": "object",
+    "required": [
+     "product_id",
+     "quantity"
+    ],
+    "properties": {
+     "product_id": {
+      "type": "string"
+     },
+     "quantity": {
+      "type": "integer",
+      "minimum": 1,
+      "maximum": 99,
+      "description": "Added to the line's quantity (a line over 99: 409)"
+     }
+    }
+   },
+   "CartItemUpdate": {
+    "type": "object",
+    "required": [
+     "quantity"
+    ],
+    "properties": {
+     "quantity": {
+      "type": "integer",
+      "minimum": 0,
+      "maximum": 99,
+      "description": "The line's new quantity; 0 removes the line"
+     }
+    }
+   },
+   "CartLineChange": {
+    "type": "object",
+    "description": "The changed line and the cart's new version and counts",
+    "required": [
+     "product_id",
+     "quantity",
+     "version",
+     "item_count",
+     "line_count"
+    ],
+    "properties": {
+     "product_id": {
+      "type": "string"
+     },
+     "quantity": {
+      "type": "integer",
+      "minimum": 0,
+      "maximum": 99,
+      "description": "0 when the line was removed"
+     },
+     "version": {
+      "type": "integer",
+      "description": "The cart's version after the change (also in ETag)"
+     },
+     "item_count": {
+      "type": "integer",
+      "description": "Sum of the cart's quantities"
+     },
+     "line_count": {
+      "type": "integer"
+     }
+    },
+    "example": {
+     "product_id": "S0001",
+     "quantity": 3,
+     "version": 7,
+     "item_count": 5,
+     "line_count": 2
+    }
+   },
+   "CartWarning": {
+    "type": "object",
+    "required": [
+     "code"
+    ],
+    "properties": {
+     "code": {
+      "type": "string",
+      "enum": [
+       "price_changed",
+       "out_of_stock",
+       "not_enough_stock",
+       "unavailable"
+      ],
+      "description": "price_changed: the price differs from the one when added (was, now); out_of_stock; not_enough_stock: fewer in stock than the quantity (available); unavailable: the product is gone or no longer active (price and subtotal are null)"
+     },
+     "was": {
+      "type": "string",
+      "pattern": "^[0-9]+\\.[0-9]{2,}$",
+      "description": "price_changed: the price when added: an exact decimal as a JSON string with at least 2 decimals (never a JSON number: binary floating point cannot hold 0.30 or 19.99 exactly)",
+      "example": "10.00"
+     },
+     "now": {
+      "type": "string",
+      "pattern": "^[0-9]+\\.[0-9]{2,}$",
+      "description": "price_changed: the current price: an exact decimal as a JSON string with at least 2 decimals (never a JSON number: binary floating point cannot hold 0.30 or 19.99 exactly)",
+      "example": "12.00"
+     },
+     "available": {
+      "type": "integer",
+      "description": "not_enough_stock: how many are in stock"
+     }
+    }
+   },
+   "CartLine": {
+    "type": "object",
+    "required": [
+     "product_id",
+     "name",
+     "quantity",
+     "price",
+     "subtotal",
+     "added_price",
+     "warnings"
+    ],
+    "properties": {
+     "product_id": {
+      "type": "string"
+     },
+     "name": {
+      "type": "string"
+     },
+     "quantity": {
+      "type": "integer",
+      "minimum": 1,
+      "maximum": 99
+     },
+     "price": {
+      "type": "string",
+      "pattern": "^[0-9]+\\.[0-9]{2,}$",
+      "description": "The current price; null when the product is unavailable: an exact decimal as a JSON string with at least 2 decimals (never a JSON number: binary floating point cannot hold 0.30 or 19.99 exactly)",
+      "example": "10.00",
+      "nullable": true
+     },
+     "subtotal": {
+      "type": "string",
+      "pattern": "^[0-9]+\\.[0-9]{2,}$",
+      "description": "price x quantity; null when the product is unavailable: an exact decimal as a JSON string with at least 2 decimals (never a JSON number: binary floating point cannot hold 0.30 or 19.99 exactly)",
+      "example": "30.00",
+      "nullable": true
+     },
+     "added_price": {
+      "type": "string",
+      "pattern": "^[0-9]+\\.[0-9]{2,}$",
+      "description": "The price when the line was added: an exact decimal as a JSON string with at least 2 decimals (never a JSON number: binary floating point cannot hold 0.30 or 19.99 exactly)",
+      "example": "10.00"
+     },
+     "warnings": {
+      "type": "array",
+      "items": {
+       "$ref": "#/components/schemas/CartWarning"
+      }
+     }
+    }
+   },
+   "Cart": {
+    "type": "object",
+    "required": [
+     "items",
+     "total",
+     "currency",
+     "item_count",
+     "line_count",
+     "version"
+    ],
+    "properties": {
+     "items": {
+      "type": "array",
+      "items": {
+       "$ref": "#/components/schemas/CartLine"
+      }
+     },
+     "total": {
+      "type": "string",
+      "pattern": "^[0-9]+\\.[0-9]{2,}$",
+      "description": "The sum of the subtotals of the lines whose product is still active: an exact decimal as a JSON string with at least 2 decimals (never a JSON number: binary floating point cannot hold 0.30 or 19.99 exactly)",
+      "example": "30.00"
+     },
+     "currency": {
+      "type": "string",
+      "example": "USD"
+     },
+     "item_count": {
+      "type": "integer",
+      "description": "Sum of the quantities"
+     },
+     "line_count": {
+      "type": "integer",
+      "maximum": 100
+     },
+     "version": {
+      "type": "integer",
+      "description": "Changes with every change of the cart (also in ETag)"
+     }
+    },
+    "example": {
+     "items": [
+      {
+       "product_id": "S0001",
+       "name": "Oak bench",
+       "quantity": 3,
+       "price": "10.00",
+       "subtotal": "30.00",
+       "added_price": "10.00",
+       "warnings": []
+      },
+      {
+       "product_id": "S0002",
+       "name": "Floor lamp",
+       "quantity": 2,
+       "price": null,
+       "subtotal": null,
+       "added_price": "24.50",
+       "warnings": [
+        {
+         "code": "unavailable"
+        }
+       ]
+      }
+     ],
+     "total": "30.00",
+     "currency": "USD",
+     "item_count": 5,
+     "line_count": 2,
+     "version": 7
+    }
+   },
+   "CartCleared": {
+    "type": "object",
+    "required": [
+     "version",
+     "item_count",
+     "line_count"
+    ],
+    "properties": {
+     "version": {
+      "type": "integer"
+     },
+     "item_count": {
+      "type": "integer",
+      "enum": [
+       0
+      ]
+     },
+     "line_count": {
+      "type": "integer",
+      "enum": [
+       0
+      ]
+     }
+    }
+   },
+   "VersionConflict": {
+    "type": "object",
+    "required": [
+     "error",
+     "version"
+    ],
+    "properties": {
+     "error": {
+      "type": "string"
+     },
+     "version": {
+      "type": "integer",
+      "description": "The cart's current version"
+     }
+    }
+   }
+  },
+  "headers": {
+   "ETag": {
+    "description": "The cart's version, quoted (\"7\"); send it back as If-Match",
+    "schema": {
+     "type": "string",
+     "pattern": "^\"[0-9]+\"$",
+     "example": "\"7\""
+    }
+   },
+   "SetSessionCookie": {
+    "description": "aisle_session=<token>; Path=/; Max-Age=<session TTL in seconds>; HttpOnly; SameSite=Strict",
+    "schema": {
+     "type": "string"
+    }
+   },
+   "ClearSessionCookie": {
+    "description": "Clears the aisle_session cookie (it expires at once)",
+    "schema": {
+     "type": "string"
+    }
+   },
+   "RetryAfter": {
+    "description": "Seconds to wait before retrying",
+    "schema": {
+     "type": "integer"
+    }
+   }
+  },
+  "parameters": {
+   "IfMatch": {
+    "name": "If-Match",
+    "in": "header",
+    "required": false,
+    "description": "The cart version the change is based on (7 or \"7\", as in ETag); when the cart's version differs the change is not made and the answer is 412 with the current version. Without it the change applies to whatever the cart holds.",
+    "schema": {
+     "type": "string",
+     "pattern": "^(\"[0-9]+\"|[0-9]+)$"
+    }
+   },
+   "CartProductId": {
+    "name": "product_id",
+    "in": "path",
+    "required": true,
+    "description": "The product id of the cart line",
+    "schema": {
+     "type": "string"
     }
    }
   }

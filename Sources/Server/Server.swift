@@ -1,3 +1,4 @@
+import AisleCommerce
 import AisleEngine
 import AisleIndex
 import Foundation
@@ -30,6 +31,9 @@ public struct APIServer: Sendable {
         /// A search running longer than this (seconds) lowers its thread's priority.
         public var demoteAfter = 0.02
         public var connections = ConnectionLimits()
+        /// Threads that run cart, session and customer requests (they wait on Redis and PostgreSQL).
+        public var commerceThreads = 16
+        public var commerceQueue = 256
         public init() {}
     }
 
@@ -39,17 +43,25 @@ public struct APIServer: Sendable {
     /// Bearer token the write endpoints require (nil: writes are disabled).
     public let token: String?
     public let options: Options
+    /// Customers, sessions and carts (or why they are not there).
+    public let commerceMount: CommerceMount
     let searchPool: WorkPool
     let writePool: WorkPool
+    let commercePool: WorkPool
     let connections = ConnectionCounter()
 
-    public init(service: SearchService, serving: ServingIndex? = nil, token: String? = nil, options: Options = Options()) {
+    public static let commerceNotConfigured = "commerce is not configured: customers, sessions and carts need REDIS_URL (or --redis) and a catalog database (DATABASE_URL or --database)"
+
+    public init(service: SearchService, serving: ServingIndex? = nil, token: String? = nil, options: Options = Options(),
+                commerce: CommerceMount = .missing(APIServer.commerceNotConfigured)) {
         self.service = service
+        self.commerceMount = commerce
         self.serving = serving
         self.token = token.flatMap { $0.isEmpty ? nil : $0 }
         self.options = options
         searchPool = WorkPool(name: "aisle-search", threads: options.searchThreads, queueLimit: options.searchQueue)
         writePool = WorkPool(name: "aisle-write", threads: 1, queueLimit: options.writeQueue)
+        commercePool = WorkPool(name: "aisle-commerce", threads: options.commerceThreads, queueLimit: options.commerceQueue)
     }
 
     /// Runs a search-side handler on the search pool, with the service's deadline (counted from
@@ -113,6 +125,7 @@ public struct APIServer: Sendable {
             }
             return api.json(200, .object(obj))
         }
+        addCommerceRoutes(router)
         router.get("/api/v1/openapi.json") { _, _ in
             Response(status: .ok, headers: [.contentType: "application/json"],
                      body: .init(byteBuffer: ByteBuffer(string: OpenAPI.document)))

@@ -1,5 +1,7 @@
 import ArgumentParser
 import Foundation
+import AisleCatalog
+import AisleCommerce
 import AisleEngine
 import AisleIndex
 import AisleServer
@@ -36,6 +38,7 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Distinct attributes.* keys the index may have at most; a write adding more is refused.") var maxAttributeFields = IndexLimits.defaultMaxPatternFields
     @OptionGroup var rankingFlags: RankingFlags
     @OptionGroup(title: "Catalog (follow PostgreSQL's change log when a database is given or DATABASE_URL is set)") var catalog: ServeCatalogOptions
+    @OptionGroup(title: "Customers, sessions and carts (need Redis and the catalog's PostgreSQL)") var commerce: CommerceOptions
 
     func run() async throws {
         let serving: ServingIndex
@@ -69,10 +72,12 @@ struct ServeCommand: AsyncParsableCommand {
         let docs = service.searcher.liveDocCount
         let h = host, p = port
         let mode = serving.updater == nil ? "read-only (another process writes)" : (tok?.isEmpty == false ? "writes with bearer token" : "writes disabled (no token)")
+        let mount = commerce.mount(database: catalog.stores.database)
         let sync = catalog.startSync(serving: serving)
         defer { sync?.stop(); serving.close() }
-        try await APIServer(service: service, serving: serving, token: tok, options: options).run(host: host, port: port) {
+        try await APIServer(service: service, serving: serving, token: tok, options: options, commerce: mount).run(host: host, port: port) {
             stderr("serving \(formatCount(docs)) documents from \(index) on http://\(h):\(p), \(mode)")
+            if case .missing(let why) = mount { stderr(why) }
         }
     }
 
@@ -82,5 +87,32 @@ struct ServeCommand: AsyncParsableCommand {
         guard let flag else { return l }
         _ = try jsonFlag(flag, name: "limits", what: "limits") { try l.apply($0) }
         return l
+    }
+}
+
+struct CommerceOptions: ParsableArguments {
+    @Option(help: "Redis URL for sessions and carts (default: $REDIS_URL).") var redis: String?
+    @Option(help: "Seconds a guest session lives without use (each request renews it).") var guestSessionTtl = 30 * 60
+    @Option(help: "Seconds a customer session lives without use (each request renews it).") var customerSessionTtl = 14 * 24 * 3600
+    @Option(help: "Seconds an untouched cart lives (each change renews it).") var cartTtl = 7 * 24 * 3600
+
+    /// Customers, sessions and carts when Redis and the catalog are configured; else why not.
+    func mount(database: String?) -> CommerceMount {
+        let redisURL = redis ?? ProcessInfo.processInfo.environment["REDIS_URL"]
+        guard let redisURL, !redisURL.isEmpty, let pg = CatalogDatabase.url(database) else { return .missing(APIServer.commerceNotConfigured) }
+        for (name, v) in [("--guest-session-ttl", guestSessionTtl), ("--customer-session-ttl", customerSessionTtl), ("--cart-ttl", cartTtl)]
+        where !(1...(365 * 24 * 3600)).contains(v) {
+            return .missing("commerce is not available: \(name) must be 1 second to 1 year, got \(v)")
+        }
+        var config = CommerceConfig()
+        config.guestSessionTTL = guestSessionTtl
+        config.customerSessionTTL = customerSessionTtl
+        config.cartTTL = cartTtl
+        do {
+            let c = try Commerce(redis: try RedisPool(url: redisURL), postgres: PostgresPool(url: pg), config: config)
+            return .ready(c)
+        } catch {
+            return .missing("commerce is not available: \(error)")
+        }
     }
 }

@@ -1,0 +1,195 @@
+import AisleCatalog
+import Foundation
+
+/// How long things live and how much a cart may hold.
+public struct CommerceConfig: Sendable {
+    /// Seconds a guest session lives without use (slides with every request).
+    public var guestSessionTTL = 30 * 60
+    /// Seconds a customer session lives without use.
+    public var customerSessionTTL = 14 * 24 * 3600
+    /// Seconds an untouched cart lives (refreshed by every change).
+    public var cartTTL = 7 * 24 * 3600
+    public var maxQuantity = 99
+    public var maxLines = 100
+    /// Failed logins per email before it is refused for `loginWindow` seconds.
+    public var loginFailures = 5
+    public var loginWindow = 15 * 60
+    /// Redis key prefix.
+    public var keyPrefix = "aisle:"
+    public var password = PasswordHasher()
+    public init() {}
+}
+
+/// Customers, sessions and carts: the shop's side behind search. Customers live in PostgreSQL
+/// (argon2id hashes), sessions and carts in Redis; product names, prices and stock are read from
+/// the catalog's tables. Every method validates its input and answers `CommerceError`s.
+public final class Commerce: Sendable {
+    public let config: CommerceConfig
+    public let customers: CustomerStore
+    public let sessions: SessionStore
+    public let carts: CartStore
+    public let catalog: CatalogReader
+    public let throttle: LoginThrottle
+    public let redis: RedisPool
+    public let postgres: PostgresPool
+    /// A hash of a random password: unknown emails are verified against it, so they cost what a
+    /// wrong password costs (no user enumeration by timing).
+    let decoyHash: String
+
+    public init(redis: RedisPool, postgres: PostgresPool, config: CommerceConfig = CommerceConfig(), migrate: Bool = true) throws {
+        self.config = config
+        self.redis = redis
+        self.postgres = postgres
+        customers = CustomerStore(pool: postgres)
+        sessions = SessionStore(redis: redis, prefix: config.keyPrefix, guestTTL: config.guestSessionTTL, customerTTL: config.customerSessionTTL)
+        carts = CartStore(redis: redis, prefix: config.keyPrefix, ttl: config.cartTTL, maxQuantity: config.maxQuantity, maxLines: config.maxLines)
+        catalog = CatalogReader(pool: postgres)
+        throttle = LoginThrottle(redis: redis, prefix: config.keyPrefix, limit: config.loginFailures, window: config.loginWindow)
+        decoyHash = try config.password.hash(SessionToken.make())
+        if migrate { try inStore("customer store") { try postgres.withConnection { try CommerceMigrations.migrate($0) } } }
+    }
+
+    // MARK: - Validation
+
+    public static func email(_ raw: String?) throws -> String {
+        guard let raw else { throw CommerceError.invalid("email is required") }
+        let e = raw.trimmingCharacters(in: .whitespaces)
+        let parts = e.split(separator: "@", omittingEmptySubsequences: false)
+        guard e.utf8.count <= 254, parts.count == 2, !parts[0].isEmpty, parts[1].contains("."), !parts[1].hasPrefix("."),
+              !parts[1].hasSuffix("."), !e.unicodeScalars.contains(where: { $0.properties.isWhitespace || $0.value < 0x20 || $0.value == 0x7F }) else {
+            throw CommerceError.invalid("email must be an address like name@example.com (at most 254 bytes)")
+        }
+        return e
+    }
+
+    public static func password(_ raw: String?) throws -> String {
+        guard let raw else { throw CommerceError.invalid("password is required") }
+        guard raw.count >= 8, raw.utf8.count <= 256 else { throw CommerceError.invalid("password must have 8 to 256 bytes (at least 8 characters)") }
+        return raw
+    }
+
+    public static func name(_ raw: String?, field: String = "name") throws -> String {
+        guard let raw else { throw CommerceError.invalid("\(field) is required") }
+        let n = raw.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !n.isEmpty, n.count <= 200, !n.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) else {
+            throw CommerceError.invalid("\(field) must have 1 to 200 characters and no control characters")
+        }
+        return n
+    }
+
+    public static func productId(_ raw: String?) throws -> String {
+        guard let raw, !raw.isEmpty else { throw CommerceError.invalid("product_id is required (a product id string)") }
+        guard raw.utf8.count <= 256, !raw.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) else {
+            throw CommerceError.invalid("product_id must have 1 to 256 bytes and no control characters")
+        }
+        return raw
+    }
+
+    public func quantity(_ q: Int?, allowZero: Bool) throws -> Int {
+        let lo = allowZero ? 0 : 1
+        guard let q, (lo...config.maxQuantity).contains(q) else {
+            throw CommerceError.invalid("quantity must be a whole number from \(lo) to \(config.maxQuantity)")
+        }
+        return q
+    }
+
+    // MARK: - Customers and sessions
+
+    public func register(email: String?, password: String?, name: String?) throws -> Customer {
+        let e = try Self.email(email), p = try Self.password(password), n = try Self.name(name)
+        return try customers.create(email: e, passwordHash: try config.password.hash(p), name: n)
+    }
+
+    public func startGuestSession() throws -> IssuedSession { try sessions.start(customerId: nil) }
+
+    /// Logs in. Wrong password and unknown email answer the same error after the same work.
+    /// A guest session's token (`guestToken`) has its cart merged into the customer's and ends.
+    public func logIn(email: String?, password: String?, guestToken: String?) throws -> IssuedSession {
+        let e = try Self.email(email)
+        guard let password, !password.isEmpty, password.utf8.count <= 256 else {
+            throw CommerceError.invalid("password is required (at most 256 bytes)")
+        }
+        if let wait = try throttle.blocked(e) { throw CommerceError.throttled(retryAfter: wait) }
+        let found = try customers.credentials(email: e)
+        let ok = config.password.verify(password, against: found?.1 ?? decoyHash) && found != nil
+        guard ok, let customer = found?.0 else {
+            try throttle.failed(e)
+            throw CommerceError.unauthorized("wrong email or password")
+        }
+        try throttle.succeeded(e)
+        var issued = try sessions.start(customerId: customer.id)
+        if let guestToken, let guest = try sessions.session(token: guestToken), guest.kind == .guest {
+            issued.mergedLines = try carts.merge(guestOwner: guest.cartOwner, into: issued.session.cartOwner) ?? 0
+            try sessions.end(guest)
+        }
+        return issued
+    }
+
+    /// The session of a token; 401 when there is none.
+    public func session(token: String?) throws -> Session {
+        guard let token, !token.isEmpty else {
+            throw CommerceError.unauthorized("no session: send Authorization: Bearer <token> or the aisle_session cookie (POST /api/v1/sessions starts one)")
+        }
+        guard let s = try sessions.session(token: token) else {
+            throw CommerceError.unauthorized("the session has expired or does not exist; start a new one with POST /api/v1/sessions")
+        }
+        return s
+    }
+
+    public func logOut(_ session: Session) throws { try sessions.end(session) }
+
+    public func customer(of session: Session) throws -> Customer {
+        guard let id = session.customerId else { throw CommerceError.unauthorized("this is a guest session: log in as a customer") }
+        guard let c = try customers.customer(id: id) else { throw CommerceError.unauthorized("the customer of this session no longer exists") }
+        return c
+    }
+
+    public func updateCustomer(of session: Session, _ change: CustomerChange) throws -> Customer {
+        guard let id = session.customerId else { throw CommerceError.unauthorized("this is a guest session: log in as a customer") }
+        var c = change
+        if let n = change.name { c.name = try Self.name(n) }
+        if let a = change.shippingAddress, let address = a {
+            var v = address
+            v.line1 = try Self.name(address.line1, field: "shipping_address.line1")
+            v.city = try Self.name(address.city, field: "shipping_address.city")
+            v.postalCode = try Self.name(address.postalCode, field: "shipping_address.postal_code")
+            v.country = try Self.name(address.country, field: "shipping_address.country")
+            v.name = try address.name.map { try Self.name($0, field: "shipping_address.name") }
+            v.line2 = try address.line2.map { try Self.name($0, field: "shipping_address.line2") }
+            v.region = try address.region.map { try Self.name($0, field: "shipping_address.region") }
+            c.shippingAddress = .some(v)
+        }
+        guard let updated = try customers.update(id: id, c) else { throw CommerceError.unauthorized("the customer of this session no longer exists") }
+        return updated
+    }
+
+    // MARK: - The cart
+
+    public func cart(of session: Session) throws -> CartView {
+        let stored = try carts.read(owner: session.cartOwner)
+        let products = try catalog.products(stored.lines.map(\.productId))
+        return try CartView.build(stored, catalog: products)
+    }
+
+    public func addItem(_ session: Session, productId: String?, quantity: Int?, ifMatch: Int?) throws -> LineChange {
+        let id = try Self.productId(productId)
+        let q = try self.quantity(quantity, allowZero: false)
+        guard let p = try catalog.products([id])[id] else { throw CommerceError.notFound("no product with id \(id)") }
+        guard p.active else { throw CommerceError.conflict("product \(id) is not for sale (discontinued or a draft)") }
+        return try carts.add(owner: session.cartOwner, productId: id, quantity: q, price: p.price, ifMatch: ifMatch)
+    }
+
+    public func setItem(_ session: Session, productId: String?, quantity: Int?, ifMatch: Int?) throws -> LineChange {
+        let id = try Self.productId(productId)
+        let q = try self.quantity(quantity, allowZero: true)
+        return try carts.set(owner: session.cartOwner, productId: id, quantity: q, ifMatch: ifMatch)
+    }
+
+    public func removeItem(_ session: Session, productId: String?, ifMatch: Int?) throws -> LineChange {
+        try carts.set(owner: session.cartOwner, productId: try Self.productId(productId), quantity: 0, ifMatch: ifMatch)
+    }
+
+    public func clearCart(_ session: Session, ifMatch: Int?) throws -> LineChange {
+        try carts.clear(owner: session.cartOwner, ifMatch: ifMatch)
+    }
+}

@@ -1,0 +1,208 @@
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import NIOCore
+import Testing
+import AisleCatalog
+import AisleCommerce
+@testable import AisleEngine
+@testable import AisleServer
+
+/// The commerce routes over HTTP, with real PostgreSQL and Redis (`scripts/test.sh` starts them):
+/// status codes, cookies, bearer tokens, ETag / If-Match, bad input, a store that is down.
+enum CommerceRoutesEnv {
+    static let database = ProcessInfo.processInfo.environment["AISLE_TEST_DATABASE_URL"].flatMap { $0.isEmpty ? nil : $0 }
+    static let redis = ProcessInfo.processInfo.environment["AISLE_TEST_REDIS_URL"].flatMap { $0.isEmpty ? nil : $0 }
+    static let ready = database != nil && redis != nil
+    static let skipped = "AISLE_TEST_DATABASE_URL and AISLE_TEST_REDIS_URL are not both set: commerce route tests skipped (scripts/test.sh starts PostgreSQL and Redis)"
+}
+
+@Suite(.enabled(if: CommerceRoutesEnv.ready, Comment(rawValue: CommerceRoutesEnv.skipped)))
+struct CommerceRoutesTests {
+
+    /// A database of its own with two products, and a Redis key prefix of its own.
+    final class Stores {
+        let admin: PGConnection
+        let name: String
+        let catalog: CatalogDatabase
+        let commerce: Commerce
+
+        init(redisURL: String? = nil) throws {
+            let base = CommerceRoutesEnv.database!
+            admin = try PGConnection(url: base)
+            name = "aisle_h_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "").prefix(16)
+            try admin.exec("CREATE DATABASE \(name)")
+            var url = base
+            if let q = url.firstIndex(of: "?") { url = String(url[..<q]) }
+            url = String(url[..<url.range(of: "/", options: .backwards)!.lowerBound]) + "/" + name
+            catalog = try CatalogDatabase(url: url)
+            try catalog.conn.execScript("""
+            INSERT INTO products (id, title, price) VALUES ('dime', 'A <b>dime</b>', 0.10), ('a b/c', 'Odd id', 2.50);
+            INSERT INTO products (id, title, price, status) VALUES ('old', 'Old', 1, 'discontinued');
+            INSERT INTO inventory (product_id, available) VALUES ('dime', 100), ('a b/c', 100);
+            """)
+            var c = CommerceConfig()
+            c.keyPrefix = "h\(UUID().uuidString.prefix(8)):"
+            c.password.memoryKiB = 1024
+            commerce = try Commerce(redis: try RedisPool(url: redisURL ?? CommerceRoutesEnv.redis!), postgres: PostgresPool(url: url), config: c)
+        }
+
+        deinit { _ = try? admin.exec("DROP DATABASE IF EXISTS \(name) WITH (FORCE)") }
+    }
+
+    struct Answer {
+        var status: Int
+        var headers: HTTPFields
+        var body: JSONValue?
+        subscript(_ key: String) -> JSONValue? { body?[key] }
+    }
+
+    func app(_ mount: CommerceMount) -> some ApplicationProtocol {
+        Application(router: APIServer(service: ServerTests.service, commerce: mount).makeRouter())
+    }
+
+    func call(_ app: some ApplicationProtocol, _ method: HTTPRequest.Method, _ uri: String, _ body: String? = nil,
+              headers: HTTPFields = [:]) async throws -> Answer {
+        try await app.test(.router) { client in
+            try await client.execute(uri: uri, method: method, headers: headers, body: body.map { ByteBuffer(string: $0) }) { r in
+                let text = String(buffer: r.body)
+                return Answer(status: Int(r.status.code), headers: r.headers, body: text.isEmpty ? nil : try JSONValue.parse(text))
+            }
+        }
+    }
+
+    static func bearer(_ token: String) -> HTTPFields { [.authorization: "Bearer \(token)"] }
+
+    @Test func guestCartWithTheCookieThenLoginMergesIt() async throws {
+        let stores = try Stores()
+        let app = app(.ready(stores.commerce))
+        let start = try await call(app, .post, "/api/v1/sessions")
+        #expect(start.status == 201 && start["kind"]?.stringValue == "guest" && start["customer_id"]?.isNull == true)
+        let token = try #require(start["token"]?.stringValue)
+        let cookie = try #require(start.headers[.setCookie])
+        #expect(cookie == "aisle_session=\(token); Path=/; Max-Age=1800; HttpOnly; SameSite=Strict")
+        let jar: HTTPFields = [.cookie: "theme=dark; aisle_session=\(token)"]
+
+        let add = try await call(app, .post, "/api/v1/cart/items", #"{"product_id": "dime", "quantity": 3}"#, headers: jar)
+        #expect(add.status == 200 && add["quantity"]?.numberValue == 3 && add.headers[.eTag] == "\"1\"")
+        let cart = try await call(app, .get, "/api/v1/cart", headers: jar)
+        #expect(cart.status == 200 && cart.headers[.eTag] == "\"1\"")
+        #expect(cart["total"]?.stringValue == "0.30" && cart["currency"]?.stringValue == "USD" && cart["item_count"]?.numberValue == 3)
+        let line = try #require(cart["items"]?.arrayValue?.first)
+        #expect(line["price"]?.stringValue == "0.10" && line["subtotal"]?.stringValue == "0.30" && line["name"]?.stringValue == "A <b>dime</b>")
+
+        let reg = try await call(app, .post, "/api/v1/customers", #"{"email": "Ann@Example.com", "password": "correct horse", "name": "Ann"}"#)
+        #expect(reg.status == 201 && reg["email"]?.stringValue == "Ann@Example.com" && reg["id"]?.numberValue != nil)
+        #expect(reg.body.map { "\($0)" }?.contains("correct horse") == false)
+        let dup = try await call(app, .post, "/api/v1/customers", #"{"email": "ann@example.com", "password": "correct horse", "name": "Ann"}"#)
+        #expect(dup.status == 409)
+
+        // Logging in with the guest cookie merges its cart and ends the guest session.
+        let login = try await call(app, .post, "/api/v1/sessions", #"{"email": "ann@example.com", "password": "correct horse"}"#, headers: jar)
+        #expect(login.status == 201 && login["kind"]?.stringValue == "customer" && login["merged_lines"]?.numberValue == 1)
+        let customerToken = try #require(login["token"]?.stringValue)
+        #expect(login.headers[.setCookie]?.contains("Max-Age=1209600; HttpOnly; SameSite=Strict") == true)
+        let mine = try await call(app, .get, "/api/v1/cart", headers: Self.bearer(customerToken))
+        #expect(mine["items"]?.arrayValue?.first?["quantity"]?.numberValue == 3)
+        #expect(try await call(app, .get, "/api/v1/cart", headers: jar).status == 401)
+
+        let me = try await call(app, .get, "/api/v1/customers/me", headers: Self.bearer(customerToken))
+        #expect(me.status == 200 && me["name"]?.stringValue == "Ann")
+        let patched = try await call(app, .patch, "/api/v1/customers/me",
+                                     #"{"name": "Ann B", "shipping_address": {"line1": "1 Main St", "city": "Springfield", "postal_code": "12345", "country": "US"}}"#,
+                                     headers: Self.bearer(customerToken))
+        #expect(patched.status == 200 && patched["shipping_address"]?["city"]?.stringValue == "Springfield")
+
+        let out = try await call(app, .delete, "/api/v1/sessions/current", headers: Self.bearer(customerToken))
+        #expect(out.status == 204 && out.headers[.setCookie]?.contains("Max-Age=0") == true)
+        #expect(try await call(app, .get, "/api/v1/customers/me", headers: Self.bearer(customerToken)).status == 401)
+    }
+
+    @Test func wrongPasswordAndUnknownEmailLookTheSame() async throws {
+        let stores = try Stores()
+        let app = app(.ready(stores.commerce))
+        _ = try await call(app, .post, "/api/v1/customers", #"{"email": "ann@example.com", "password": "correct horse", "name": "Ann"}"#)
+        let wrong = try await call(app, .post, "/api/v1/sessions", #"{"email": "ann@example.com", "password": "wrong horse"}"#)
+        let unknown = try await call(app, .post, "/api/v1/sessions", #"{"email": "zed@example.com", "password": "wrong horse"}"#)
+        #expect(wrong.status == 401 && unknown.status == 401 && wrong.body == unknown.body)
+        for _ in 0..<4 { _ = try await call(app, .post, "/api/v1/sessions", #"{"email": "ann@example.com", "password": "wrong horse"}"#) }
+        let throttled = try await call(app, .post, "/api/v1/sessions", #"{"email": "ann@example.com", "password": "correct horse"}"#)
+        #expect(throttled.status == 429 && Int(throttled.headers[.retryAfter] ?? "") ?? 0 > 0)
+    }
+
+    @Test func ifMatchAndETag() async throws {
+        let stores = try Stores()
+        let app = app(.ready(stores.commerce))
+        let token = try #require(try await call(app, .post, "/api/v1/sessions", "{}")["token"]?.stringValue)
+        var h = Self.bearer(token)
+        _ = try await call(app, .post, "/api/v1/cart/items", #"{"product_id": "dime", "quantity": 1}"#, headers: h)
+        h[.ifMatch] = "\"0\""
+        let stale = try await call(app, .patch, "/api/v1/cart/items/dime", #"{"quantity": 5}"#, headers: h)
+        #expect(stale.status == 412 && stale["version"]?.numberValue == 1 && stale.headers[.eTag] == "\"1\"")
+        h[.ifMatch] = "\"1\""
+        let fresh = try await call(app, .patch, "/api/v1/cart/items/dime", #"{"quantity": 5}"#, headers: h)
+        #expect(fresh.status == 200 && fresh["quantity"]?.numberValue == 5 && fresh.headers[.eTag] == "\"2\"")
+        h[.ifMatch] = "soon"
+        #expect(try await call(app, .delete, "/api/v1/cart", headers: h).status == 400)
+        h[.ifMatch] = "2"
+        let cleared = try await call(app, .delete, "/api/v1/cart", headers: h)
+        #expect(cleared.status == 200 && cleared["version"]?.numberValue == 3)
+    }
+
+    @Test func badInputGetsAClearErrorAndChangesNothing() async throws {
+        let stores = try Stores()
+        let app = app(.ready(stores.commerce))
+        let token = try #require(try await call(app, .post, "/api/v1/sessions")["token"]?.stringValue)
+        let h = Self.bearer(token)
+        let cases: [(HTTPRequest.Method, String, String?, Int, String)] = [
+            (.post, "/api/v1/cart/items", "{", 400, "not valid JSON"),
+            (.post, "/api/v1/cart/items", "[1]", 400, "must be a JSON object"),
+            (.post, "/api/v1/cart/items", "", 400, "JSON object body"),
+            (.post, "/api/v1/cart/items", #"{"product_id": "dime", "quantity": 1.5}"#, 400, "whole number"),
+            (.post, "/api/v1/cart/items", #"{"product_id": "dime", "quantity": 1e300}"#, 400, "whole number"),
+            (.post, "/api/v1/cart/items", #"{"product_id": "dime", "quantity": "2"}"#, 400, "whole number"),
+            (.post, "/api/v1/cart/items", #"{"product_id": 7, "quantity": 1}"#, 400, "product_id must be a string"),
+            (.post, "/api/v1/cart/items", #"{"product_id": "dime", "quantity": 1, "qty": 2}"#, 400, "unknown field qty"),
+            (.post, "/api/v1/cart/items", #"{"product_id": "dime", "quantity": 0}"#, 400, "quantity must be"),
+            (.post, "/api/v1/cart/items", #"{"product_id": "nope", "quantity": 1}"#, 404, "no product"),
+            (.post, "/api/v1/cart/items", #"{"product_id": "old", "quantity": 1}"#, 409, "not for sale"),
+            (.patch, "/api/v1/cart/items/dime", #"{"quantity": 1}"#, 404, "not in the cart"),
+            (.patch, "/api/v1/cart/items/%zz", #"{"quantity": 1}"#, 400, "percent escape"),
+            (.delete, "/api/v1/cart/items/dime", nil, 404, "not in the cart"),
+            (.post, "/api/v1/customers", #"{"email": "x", "password": "correct horse", "name": "X"}"#, 400, "email must be"),
+            (.post, "/api/v1/sessions", #"{"guest_token": "abc"}"#, 400, "unknown field"),
+            (.post, "/api/v1/cart/items", String(repeating: " ", count: 70_000), 413, "larger than"),
+        ]
+        for (method, uri, body, status, message) in cases {
+            let a = try await call(app, method, uri, body, headers: h)
+            #expect(a.status == status && a["error"]?.stringValue?.contains(message) == true, "\(method) \(uri) \(body?.prefix(60) ?? ""): \(a.status) \(String(describing: a.body))")
+        }
+        // Percent-encoded ids in the path reach the right line.
+        _ = try await call(app, .post, "/api/v1/cart/items", #"{"product_id": "a b/c", "quantity": 2}"#, headers: h)
+        let odd = try await call(app, .patch, "/api/v1/cart/items/a%20b%2Fc", #"{"quantity": 4}"#, headers: h)
+        #expect(odd.status == 200 && odd["quantity"]?.numberValue == 4)
+        let cart = try await call(app, .get, "/api/v1/cart", headers: h)
+        #expect(cart["items"]?.arrayValue?.count == 1 && cart["version"]?.numberValue == 2)
+        // No session, a malformed one, a wrong scheme: 401 naming what to do.
+        for headers: HTTPFields in [[:], [.authorization: "Bearer nope"], [.authorization: "Basic abc"], [.cookie: "aisle_session="]] {
+            let a = try await call(app, .get, "/api/v1/cart", headers: headers)
+            #expect(a.status == 401 && a["error"]?.stringValue?.contains("session") == true)
+        }
+    }
+
+    @Test func notConfiguredOrStoreDownIs503AndSearchGoesOn() async throws {
+        let missing = app(.missing(APIServer.commerceNotConfigured))
+        let a = try await call(missing, .get, "/api/v1/cart")
+        #expect(a.status == 503 && a["error"]?.stringValue?.contains("REDIS_URL") == true)
+        #expect(try await call(missing, .get, "/api/v1/products/search?q=sofa").status == 200)
+
+        let stores = try Stores(redisURL: "redis://127.0.0.1:1/0")
+        let down = app(.ready(stores.commerce))
+        let b = try await call(down, .post, "/api/v1/sessions")
+        #expect(b.status == 503 && b["error"]?.stringValue == "cart store unavailable: Redis at 127.0.0.1:1: Connection refused")
+        #expect(b.headers[.retryAfter] == "1")
+        #expect(try await call(down, .get, "/api/v1/products/search?q=sofa").status == 200)
+        // Customers live in PostgreSQL: registering still works.
+        #expect(try await call(down, .post, "/api/v1/customers", #"{"email": "a@b.co", "password": "correct horse", "name": "A"}"#).status == 201)
+    }
+}
