@@ -98,6 +98,7 @@ function setup(thread)
   thread:set("update_share", params.update_share)
   thread:set("max_adds", params.max_adds)
   thread:set("seed", params.seed)
+  thread:set("interval_us", params.interval_us or 0)
   -- wrk calls request() once on its first thread to check the request; that call is not sent.
   thread:set("dry_first", i == 0)
 end
@@ -192,6 +193,19 @@ local function choose()
   end
   count.capped = count.capped + 1   -- every shared line is at this client's cap: update the private line instead
   return private_op()
+end
+
+-- Pacing (--rate): each client sends on a fixed schedule, interval_us apart (staggered start); a
+-- client that is behind sends at once. wrk calls delay() before each request (whole milliseconds).
+local next_due = nil
+function delay()
+    if (interval_us or 0) <= 0 or not now_us then return 0 end
+    local t = now_us()
+    if not next_due then next_due = t + math.random() * interval_us end
+    local d = next_due - t
+    next_due = math.max(next_due, t - interval_us) + interval_us
+    if d <= 0 then return 0 end
+    return math.floor(d / 1000)
 end
 
 function request()

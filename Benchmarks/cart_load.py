@@ -63,6 +63,7 @@ import sys
 import threading
 import time
 
+COMMERCE_THREADS = None
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 HERE = os.path.dirname(os.path.abspath(__file__))
 now = time.monotonic
@@ -416,7 +417,8 @@ def make_plan(port, products, pairs, carts_per_pair, rng):
 def write_config(path, out_path, plan, a, seed):
     with open(path, "w") as f:
         for k, v in (("ops_per_cart", a.ops_per_cart), ("get_share", a.get_share), ("update_share", a.update_share),
-                     ("max_adds", a.max_adds), ("seed", seed), ("out", out_path)):
+                     ("max_adds", a.max_adds), ("seed", seed), ("out", out_path),
+                     ("interval_us", int(a.clients * 1e6 / a.rate) if a.rate > 0 else 0)):
             f.write("param %s %s\n" % (k, v))
         for pair, lst in plan.items():
             for token, p0, p1, shared in lst:
@@ -705,7 +707,8 @@ def probe(port, products, redis, n, rng):
 
 def start_server(aisle, index, port, env, log_path):
     logf = open(log_path, "a")
-    p = subprocess.Popen([aisle, "serve", "--index", index, "--port", str(port)], env=env, stdout=logf, stderr=subprocess.STDOUT)
+    extra = ["--commerce-threads", str(COMMERCE_THREADS)] if COMMERCE_THREADS else []
+    p = subprocess.Popen([aisle, "serve", "--index", index, "--port", str(port)] + extra, env=env, stdout=logf, stderr=subprocess.STDOUT)
     t0 = now()
     while now() - t0 < 300:
         if p.poll() is not None:
@@ -741,8 +744,13 @@ def main():
     ap.add_argument("--timeout", type=int, default=10, help="wrk --timeout, seconds (latencies above it are not recorded)")
     ap.add_argument("--probe-ops", type=int, default=200, help="operations of each kind in the Redis probe (0: no probe)")
     ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--rate", type=float, default=0.0,
+                    help="offered operations/s in total, paced per client (0: as fast as the clients can go, closed loop)")
+    ap.add_argument("--commerce-threads", type=int, default=None, help="aisle serve --commerce-threads")
     ap.add_argument("--json", help="write the figures here")
     a = ap.parse_args()
+    global COMMERCE_THREADS
+    COMMERCE_THREADS = a.commerce_threads
     if a.clients < 2 or a.clients % 2:
         sys.exit("--clients must be even (clients work in pairs)")
     if 2 * a.max_adds > 99:
@@ -869,8 +877,10 @@ def main():
         out["pass"] = all(t["pass"] for t in T.values())
 
         print()
-        print("cart load: %s, %s products, %d cores, wrk -t%d -c%d, %d x %.0f s (+ %.0f s warm-up), %d ops per client per cart"
-              % (aisle, format(n, ","), out["cores"], a.clients, a.clients, a.repeat, a.seconds, a.warmup_seconds, a.ops_per_cart))
+        print("cart load: %s, %s products, %d cores, wrk -t%d -c%d, %d x %.0f s (+ %.0f s warm-up), %d ops per client per cart, %s%s"
+              % (aisle, format(n, ","), out["cores"], a.clients, a.clients, a.repeat, a.seconds, a.warmup_seconds, a.ops_per_cart,
+                 "offered %s ops/s (paced)" % format(int(a.rate), ",") if a.rate > 0 else "closed loop (as fast as the clients go)",
+                 ", --commerce-threads %d" % a.commerce_threads if a.commerce_threads else ""))
         mix = runs[0]["mix"] if runs else warm["mix"]
         print("mix: %.1f%% GET /api/v1/cart, %.1f%% writes (POST add %d, PATCH %d, first add of the private line %d in run 1)"
               % (100 * (mix["get_share"] or 0), 100 * (mix["write_share"] or 0), mix["add"], mix["patch"], mix["post_private"]))
