@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The main job: installs what is missing, builds Aisle (release), starts a local PostgreSQL (and
-# Redis) unless DATABASE_URL is given, loads the sample catalog into it, rebuilds the index from the
+# The main job: installs what is missing, builds Aisle (release), starts a local PostgreSQL and
+# Redis (sessions and carts) unless DATABASE_URL is given, loads the sample catalog into it, rebuilds the index from the
 # catalog and serves the search API, following the catalog's changes. Environment:
 #   AISLE_CORPUS   catalog to load (default: corpora/sample-catalog.jsonl)
 #   AISLE_DATA     where the index and attribute documents go (default: .aisle-data)
@@ -41,5 +41,13 @@ echo
 echo "== serving on http://$HOST:$PORT  (Ctrl-C stops)" >&2
 echo "   curl 'http://$HOST:$PORT/api/v1/products/search?q=sofa&category=Furniture&sort=price_asc'" >&2
 echo "   curl -XPOST http://$HOST:$PORT/api/v1/search -d '{\"q\": \"lamp\", \"facets\": [\"brand\", \"price\"]}'" >&2
+if [ -n "${REDIS_URL:-}" ]; then
+  echo "   customers, sessions and carts (Redis at $REDIS_URL):" >&2
+  echo "   curl -c /tmp/aisle-cookies -XPOST http://$HOST:$PORT/api/v1/sessions                      # a guest session (cookie)" >&2
+  echo "   curl -b /tmp/aisle-cookies -XPOST http://$HOST:$PORT/api/v1/cart/items -d '{\"product_id\": \"S0001\", \"quantity\": 2}'" >&2
+  echo "   curl -b /tmp/aisle-cookies http://$HOST:$PORT/api/v1/cart" >&2
+  echo "   curl -XPOST http://$HOST:$PORT/api/v1/customers -d '{\"email\": \"ann@example.com\", \"password\": \"correct horse\", \"name\": \"Ann\"}'" >&2
+  echo "   curl -b /tmp/aisle-cookies -c /tmp/aisle-cookies -XPOST http://$HOST:$PORT/api/v1/sessions -d '{\"email\": \"ann@example.com\", \"password\": \"correct horse\"}'  # log in, guest cart merged" >&2
+fi
 echo "   catalog changes show up in search: psql \"$DATABASE_URL\" -c \"UPDATE products SET price = 9.99 WHERE id = 'S0001'\"" >&2
 "$AISLE" serve --index "$DATA/catalog-index" --host "$HOST" --port "$PORT"
