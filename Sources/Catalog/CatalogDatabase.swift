@@ -279,7 +279,7 @@ public final class CatalogDatabase: @unchecked Sendable {
     /// in between has an id at or above the snapshot's xmax. Roles that cannot see other roles'
     /// backends (neither superuser nor pg_read_all_stats) use the cluster-wide xmin instead
     /// (correct too, only slower to move past unrelated long transactions).
-    func horizon() throws -> String {
+    public func horizon() throws -> String {
         if seesEveryBackend == nil {
             seesEveryBackend = try conn.exec("SELECT (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) OR pg_has_role(current_user, 'pg_read_all_stats', 'MEMBER')")[0, 0] == "t"
         }

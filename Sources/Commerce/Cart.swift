@@ -166,6 +166,40 @@ public struct CartStore: Sendable {
     return {merged, dropped, v}
     """)
 
+    /// ARGV: ttl, then (field, quantity) pairs. Takes an order's quantities out of the cart (a line
+    /// bought in full goes; one added to since keeps the rest). Returns {version, lines removed}.
+    static let removeOrdered = RedisScript(common + """
+    local removed = 0
+    local changed = false
+    for i = 2, #ARGV, 2 do
+      local cur = redis.call('HGET', KEYS[1], ARGV[i])
+      if cur then
+        local left = qty(cur) - tonumber(ARGV[i + 1])
+        if left <= 0 then
+          redis.call('HDEL', KEYS[1], ARGV[i])
+          removed = removed + 1
+        else
+          redis.call('HSET', KEYS[1], ARGV[i], left .. rest(cur))
+        end
+        changed = true
+      end
+    end
+    local v = version()
+    if changed then v = bump(ARGV[1]) end
+    return {v, removed}
+    """)
+
+    /// After an order commits: its quantities leave the cart.
+    @discardableResult
+    public func removeOrdered(owner: String, lines: [(productId: String, quantity: Int)]) throws -> Int {
+        guard !lines.isEmpty else { return 0 }
+        var args = [String(ttl)]
+        for l in lines { args += [Self.field(l.productId), String(l.quantity)] }
+        let r = try inStore(Self.store) { try redis.run(Self.removeOrdered, keys: [key(owner)], args: args) }
+        guard let a = r.array, a.count == 2, let removed = a[1].integer else { throw CommerceError.internalError("cart store: unexpected reply \(r)") }
+        return Int(removed)
+    }
+
     static func field(_ productId: String) -> String { "p:" + productId }
 
     func change(_ script: RedisScript, owner: String, productId: String, args: [String]) throws -> (status: Int, change: LineChange) {

@@ -1,5 +1,6 @@
 import AisleCatalog
 import Foundation
+import Synchronization
 
 /// How long things live and how much a cart may hold.
 public struct CommerceConfig: Sendable {
@@ -14,6 +15,10 @@ public struct CommerceConfig: Sendable {
     /// Failed logins per email before it is refused for `loginWindow` seconds.
     public var loginFailures = 5
     public var loginWindow = 15 * 60
+    /// Seconds an unpaid order holds its stock before it expires.
+    public var orderExpiry = 30 * 60
+    /// Seconds between the expiry sweeper's runs.
+    public var sweepInterval = 5.0
     /// Redis key prefix.
     public var keyPrefix = "aisle:"
     public var password = PasswordHasher()
@@ -30,6 +35,9 @@ public final class Commerce: Sendable {
     public let carts: CartStore
     public let catalog: CatalogReader
     public let throttle: LoginThrottle
+    public let orders: OrderStore
+    public let inventory: InventoryStore
+    public let projector: OrderProjector
     public let redis: RedisPool
     public let postgres: PostgresPool
     /// A hash of a random password: unknown emails are verified against it, so they cost what a
@@ -45,8 +53,15 @@ public final class Commerce: Sendable {
         carts = CartStore(redis: redis, prefix: config.keyPrefix, ttl: config.cartTTL, maxQuantity: config.maxQuantity, maxLines: config.maxLines)
         catalog = CatalogReader(pool: postgres)
         throttle = LoginThrottle(redis: redis, prefix: config.keyPrefix, limit: config.loginFailures, window: config.loginWindow)
+        orders = OrderStore(pool: postgres, expiry: config.orderExpiry)
+        inventory = InventoryStore(pool: postgres)
+        projector = OrderProjector(url: postgres.url)
         decoyHash = try config.password.hash(SessionToken.make())
-        if migrate { try inStore("customer store") { try postgres.withConnection { try CommerceMigrations.migrate($0) } } }
+        if migrate {
+            // The catalog's tables first: orders and the stock ledger build on products and inventory.
+            try inStore("catalog") { _ = try CatalogDatabase(url: postgres.url) }
+            try inStore("customer store") { try postgres.withConnection { try CommerceMigrations.migrate($0) } }
+        }
     }
 
     // MARK: - Validation
@@ -191,5 +206,156 @@ public final class Commerce: Sendable {
 
     public func clearCart(_ session: Session, ifMatch: Int?) throws -> LineChange {
         try carts.clear(owner: session.cartOwner, ifMatch: ifMatch)
+    }
+
+    // MARK: - Orders
+
+    /// A payment method reference from the payment provider (`pm_…`); payment itself is external.
+    public static func paymentMethod(_ raw: String?) throws -> String {
+        guard let raw else { throw CommerceError.invalid("payment_method_id is required (pm_…)") }
+        guard raw.hasPrefix("pm_"), (4...128).contains(raw.utf8.count),
+              raw.utf8.allSatisfy({ $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: "-") || (48...57).contains($0) || (65...90).contains($0) || (97...122).contains($0) }) else {
+            throw CommerceError.invalid("payment_method_id must be pm_ followed by 1 to 125 letters, digits, _ or -")
+        }
+        return raw
+    }
+
+    public static func idempotencyKey(_ raw: String?) throws -> String {
+        guard let raw, !raw.isEmpty else { throw CommerceError.invalid("the Idempotency-Key header is required (a unique string per order, e.g. a UUID)") }
+        guard raw.utf8.count <= 255, raw.utf8.allSatisfy({ (0x21...0x7E).contains($0) }) else {
+            throw CommerceError.invalid("Idempotency-Key must be 1 to 255 visible ASCII characters")
+        }
+        return raw
+    }
+
+    public static func address(_ a: ShippingAddress) throws -> ShippingAddress {
+        var v = a
+        v.line1 = try name(a.line1, field: "shipping_address.line1")
+        v.city = try name(a.city, field: "shipping_address.city")
+        v.postalCode = try name(a.postalCode, field: "shipping_address.postal_code")
+        v.country = try name(a.country, field: "shipping_address.country")
+        v.name = try a.name.map { try name($0, field: "shipping_address.name") }
+        v.line2 = try a.line2.map { try name($0, field: "shipping_address.line2") }
+        v.region = try a.region.map { try name($0, field: "shipping_address.region") }
+        return v
+    }
+
+    /// Turns the session's cart into an order (one PostgreSQL transaction; `OrderStore.place`).
+    /// The ordered quantities leave the cart only after the commit; a replay leaves the cart alone.
+    public func placeOrder(_ session: Session, _ request: OrderRequest) throws -> PlacedOrder {
+        guard let customerId = session.customerId else { throw CommerceError.unauthorized("log in as a customer to place an order") }
+        var r = request
+        r.shippingAddress = try Self.address(request.shippingAddress)
+        r.paymentMethodId = try Self.paymentMethod(request.paymentMethodId)
+        r.idempotencyKey = try Self.idempotencyKey(request.idempotencyKey)
+        guard r.expectedTotal >= .zero else { throw CommerceError.invalid("expected_total must not be negative") }
+        let cart = try carts.read(owner: session.cartOwner)
+        let placed = try orders.place(customerId: customerId, cart: cart.lines.map { ($0.productId, $0.quantity) }, request: r)
+        if !placed.replayed {
+            // The order stands even if Redis fails here; the lines then stay in the cart (the answer is still 201).
+            _ = try? carts.removeOrdered(owner: session.cartOwner, lines: placed.order.lines.map { ($0.productId, $0.quantity) })
+        }
+        return placed
+    }
+
+    /// The order for its owner (or for the shop when `session` is nil); 404 for anyone else.
+    public func order(_ id: Int64, session: Session?, asOf: Date? = nil) throws -> Order {
+        if let session, session.customerId == nil { throw CommerceError.unauthorized("this is a guest session: log in as a customer") }
+        guard let o = try orders.order(id, asOf: asOf), session == nil || o.customerId == session?.customerId else {
+            throw CommerceError.notFound(asOf == nil ? "no order \(id)" : "no order \(id) at that time")
+        }
+        return o
+    }
+
+    public func orderEvents(_ id: Int64, session: Session?) throws -> [OrderEvent] {
+        _ = try order(id, session: session)
+        return try orders.events(id)
+    }
+
+    public func orderHistory(_ session: Session, limit: Int, before: Int64?) throws -> [OrderSummary] {
+        guard let id = session.customerId else { throw CommerceError.unauthorized("this is a guest session: log in as a customer") }
+        guard (1...100).contains(limit) else { throw CommerceError.invalid("limit must be from 1 to 100") }
+        return try orders.history(customerId: id, limit: limit, before: before)
+    }
+
+    public func cancelOrder(_ id: Int64, session: Session, reason: String?) throws -> Order {
+        guard let cid = session.customerId else { throw CommerceError.unauthorized("this is a guest session: log in as a customer") }
+        let why = try reason.map { try Self.name($0, field: "reason") }
+        return try orders.transition(id, .cancel, actor: "customer:\(cid)", owner: cid, change: .init(reason: why ?? "canceled by the customer"))
+    }
+
+    /// Payment, shipment and delivery, by the shop (API token).
+    public func advanceOrder(_ id: Int64, _ t: OrderTransition, change: OrderEventData.Change) throws -> Order {
+        guard t.rule.by == .shop else { throw CommerceError.invalid("\(t.rawValue) is not a shop transition") }
+        var c = change
+        c.reference = try change.reference.map { try Self.name($0, field: "reference") }
+        c.carrier = try change.carrier.map { try Self.name($0, field: "carrier") }
+        c.tracking = try change.tracking.map { try Self.name($0, field: "tracking") }
+        return try orders.transition(id, t, actor: "shop", change: c)
+    }
+
+    public func stock(_ productId: String?) throws -> StockLevel {
+        let id = try Self.productId(productId)
+        guard let level = try inventory.level(id) else { throw CommerceError.notFound("no product with id \(id)") }
+        return level
+    }
+
+    public func setStock(_ productId: String?, available: Int?, ifAvailable: Int?, reason: String?) throws -> StockLevel {
+        let id = try Self.productId(productId)
+        guard let available, (0...1_000_000_000).contains(available) else { throw CommerceError.invalid("available must be a whole number from 0 to 1000000000") }
+        if let ifAvailable, ifAvailable < 0 { throw CommerceError.invalid("if_available must not be negative") }
+        let why = reason ?? "adjustment"
+        guard (1...40).contains(why.utf8.count), why.utf8.allSatisfy({ $0 == UInt8(ascii: "_") || (97...122).contains($0) || (48...57).contains($0) }),
+              !["order", "cancel", "expire", "opening", "catalog"].contains(why) else {
+            throw CommerceError.invalid("reason must be 1 to 40 lowercase letters, digits or _ (e.g. restock, count, damaged), and not order, cancel, expire, opening or catalog")
+        }
+        return try inventory.set(id, available: available, ifAvailable: ifAvailable, reason: why)
+    }
+
+    /// The background work of a server: the read-model projector and the expiry sweeper, on
+    /// threads of their own, until `stop()`.
+    public func startWorkers(log: @escaping @Sendable (String) -> Void) -> CommerceWorkers {
+        let w = CommerceWorkers()
+        let projector = self.projector, orders = self.orders, interval = config.sweepInterval
+        w.spawn { stop in projector.run(stop: stop, log: log) }
+        w.spawn { stop in
+            var reported = false
+            while !stop.load(ordering: .relaxed) {
+                do {
+                    let n = try orders.expireDue()
+                    if n > 0 { log("expired \(n) unpaid order(s)") }
+                    reported = false
+                } catch {
+                    if !reported { log("order expiry: \(error)") }
+                    reported = true
+                }
+                var waited = 0.0
+                while waited < interval, !stop.load(ordering: .relaxed) { usleep(50_000); waited += 0.05 }
+            }
+        }
+        return w
+    }
+}
+
+/// Threads that run until stopped (`stop()` waits for them).
+public final class CommerceWorkers: Sendable {
+    let stopFlag = Atomic<Bool>(false)
+    let running = Mutex<Int>(0)
+    let finished = Mutex<Int>(0)
+
+    func spawn(_ body: @escaping @Sendable (borrowing Atomic<Bool>) -> Void) {
+        let t = Thread { [self] in
+            body(stopFlag)
+            finished.withLock { $0 += 1 }
+        }
+        t.stackSize = 1 << 20
+        running.withLock { $0 += 1 }
+        t.start()
+    }
+
+    public func stop() {
+        stopFlag.store(true, ordering: .relaxed)
+        let n = running.withLock { $0 }
+        for _ in 0..<400 where finished.withLock({ $0 }) < n { usleep(10_000) }
     }
 }

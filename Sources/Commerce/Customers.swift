@@ -2,7 +2,9 @@ import AisleCatalog
 import Foundation
 
 /// A shipping address (all text; `line2`, `region` and `name` optional).
-public struct ShippingAddress: Sendable, Equatable {
+public struct ShippingAddress: Sendable, Equatable, Codable {
+    enum CodingKeys: String, CodingKey { case name, line1, line2, city, region, postalCode = "postal_code", country }
+
     public var name: String?
     public var line1: String
     public var line2: String?
@@ -62,6 +64,7 @@ public enum CommerceMigrations {
         );
         CREATE UNIQUE INDEX customers_email ON customers (lower(email));
         """),
+        OrderSchema.migration,
     ]
 
     /// Applies what is missing; returns the versions applied.

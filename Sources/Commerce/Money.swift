@@ -104,4 +104,14 @@ public struct Money: Sendable, Hashable, Comparable, CustomStringConvertible {
     }
 
     public var description: String { formatted() }
+
+    /// One text per amount whatever the scale (`1.50` and `1.5` both give `1.5`).
+    public var canonical: String {
+        var t = formatted(minScale: 0)
+        if t.contains(".") {
+            while t.hasSuffix("0") { t.removeLast() }
+            if t.hasSuffix(".") { t.removeLast() }
+        }
+        return t
+    }
 }

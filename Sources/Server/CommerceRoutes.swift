@@ -142,6 +142,12 @@ extension APIServer {
         guard let e = error as? CommerceError else {
             return json(500, .object([("error", .string("internal error: \(error)"))]))
         }
+        if case .refused(let refusal) = e {
+            let (status, fields) = Self.refusalJSON(refusal)
+            var r = json(status, .object(fields))
+            if case .inProgress(let s) = refusal { r.headers[.retryAfter] = String(s) }
+            return r
+        }
         let status: Int
         var extra: [(String, JSONValue)] = []
         switch e {
@@ -154,6 +160,7 @@ extension APIServer {
         case .unavailable: status = 503
         case .overflow: status = 422
         case .internalError: status = 500
+        case .refused: status = 409
         }
         var r = json(status, .object([("error", .string(e.description))] + extra))
         if case .throttled(let s) = e { r.headers[.retryAfter] = String(s) }

@@ -126,6 +126,7 @@ public struct APIServer: Sendable {
             return api.json(200, .object(obj))
         }
         addCommerceRoutes(router)
+        addOrderRoutes(router)
         router.get("/api/v1/openapi.json") { _, _ in
             Response(status: .ok, headers: [.contentType: "application/json"],
                      body: .init(byteBuffer: ByteBuffer(string: OpenAPI.document)))

@@ -77,7 +77,10 @@ struct ServeCommand: AsyncParsableCommand {
         let mode = serving.updater == nil ? "read-only (another process writes)" : (tok?.isEmpty == false ? "writes with bearer token" : "writes disabled (no token)")
         let mount = commerce.mount(database: catalog.stores.database)
         let sync = catalog.startSync(serving: serving)
-        defer { sync?.stop(); serving.close() }
+        // The order read model's projector and the expiry sweeper run beside the server.
+        var workers: CommerceWorkers?
+        if case .ready(let c) = mount { workers = c.startWorkers(log: { stderr($0) }) }
+        defer { workers?.stop(); sync?.stop(); serving.close() }
         try await APIServer(service: service, serving: serving, token: tok, options: options, commerce: mount).run(host: host, port: port) {
             stderr("serving \(formatCount(docs)) documents from \(index) on http://\(h):\(p), \(mode)")
             if case .missing(let why) = mount { stderr(why) }
@@ -98,12 +101,14 @@ struct CommerceOptions: ParsableArguments {
     @Option(help: "Seconds a guest session lives without use (each request renews it).") var guestSessionTtl = 30 * 60
     @Option(help: "Seconds a customer session lives without use (each request renews it).") var customerSessionTtl = 14 * 24 * 3600
     @Option(help: "Seconds an untouched cart lives (each change renews it).") var cartTtl = 7 * 24 * 3600
+    @Option(help: "Seconds an unpaid order holds its stock before it expires (the stock goes back).") var orderExpiry = 30 * 60
 
     /// Customers, sessions and carts when Redis and the catalog are configured; else why not.
     func mount(database: String?) -> CommerceMount {
         let redisURL = redis ?? ProcessInfo.processInfo.environment["REDIS_URL"]
         guard let redisURL, !redisURL.isEmpty, let pg = CatalogDatabase.url(database) else { return .missing(APIServer.commerceNotConfigured) }
-        for (name, v) in [("--guest-session-ttl", guestSessionTtl), ("--customer-session-ttl", customerSessionTtl), ("--cart-ttl", cartTtl)]
+        for (name, v) in [("--guest-session-ttl", guestSessionTtl), ("--customer-session-ttl", customerSessionTtl), ("--cart-ttl", cartTtl),
+                          ("--order-expiry", orderExpiry)]
         where !(1...(365 * 24 * 3600)).contains(v) {
             return .missing("commerce is not available: \(name) must be 1 second to 1 year, got \(v)")
         }
@@ -111,6 +116,8 @@ struct CommerceOptions: ParsableArguments {
         config.guestSessionTTL = guestSessionTtl
         config.customerSessionTTL = customerSessionTtl
         config.cartTTL = cartTtl
+        config.orderExpiry = orderExpiry
+        config.sweepInterval = min(5, max(0.2, Double(orderExpiry) / 4))
         do {
             let c = try Commerce(redis: try RedisPool(url: redisURL), postgres: PostgresPool(url: pg), config: config)
             return .ready(c)

@@ -132,6 +132,7 @@ extension CommerceError {
         case .unavailable: return "unavailable"
         case .overflow: return "overflow"
         case .internalError: return "internal"
+        case .refused(let r): return r.code
         }
     }
 }
