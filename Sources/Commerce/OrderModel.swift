@@ -112,13 +112,13 @@ public enum OrderEventData: Sendable, Equatable {
 
     static let encoder: JSONEncoder = {
         let e = JSONEncoder()
-        e.dateEncodingStrategy = .iso8601
+        e.dateEncodingStrategy = .secondsSince1970   // exact: the replayed event equals the one written
         e.outputFormatting = [.sortedKeys]
         return e
     }()
     static let decoder: JSONDecoder = {
         let d = JSONDecoder()
-        d.dateDecodingStrategy = .iso8601
+        d.dateDecodingStrategy = .secondsSince1970
         return d
     }()
 
