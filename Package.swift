@@ -40,6 +40,7 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-nio-extras", from: "1.35.2"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.0.0"),
     ],
     targets: [
         // C shims. ICU's public header must include no ICU header (Foundation ships its own ICU).
@@ -133,6 +134,7 @@ let package = Package(
                     dependencies: ["AisleServer", "AisleEngine", "AisleIndex", "AisleCommerce", "AisleCatalog",
                                    .product(name: "Hummingbird", package: "hummingbird"),
                                    .product(name: "HummingbirdTesting", package: "hummingbird"),
+                                   .product(name: "HTTPTypes", package: "swift-http-types"),
                                    .product(name: "NIOCore", package: "swift-nio")],
                     path: "Tests/ServerTests", swiftSettings: swiftSettings),
         .testTarget(name: "AisleCatalogTests", dependencies: ["AisleCatalog", "AisleEngine", "AisleIndex", "AisleSync", "aisle"],

@@ -37,7 +37,7 @@ extension APIServer {
                 let qs = try Self.query(request, allowed: ["as_of"])
                 var asOf: Date?
                 if let t = try Self.queryOne(qs, "as_of") {
-                    guard let d = try? Date(t, strategy: .iso8601) else {
+                    guard let d = Self.parseDate(t) else {
                         throw CommerceError.invalid("as_of must be an ISO 8601 time such as 2026-12-01T10:00:00Z, got \(t.prefix(40))")
                     }
                     asOf = d
@@ -213,9 +213,28 @@ extension APIServer {
                  ("sellable", .number(Double(s.sellable)))])
     }
 
-    /// ISO 8601 with microseconds: event times, so that `as_of` can name the moment between two events.
+    /// ISO 8601 with microseconds (`2026-12-05T23:54:24.989123Z`): event times, so that `as_of`
+    /// can name the moment of an event exactly.
     static func preciseDate(_ d: Date) -> String {
-        d.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true))
+        let t = d.timeIntervalSince1970
+        var whole = t.rounded(.down)
+        var micros = Int(((t - whole) * 1_000_000).rounded())
+        if micros >= 1_000_000 { whole += 1; micros -= 1_000_000 }
+        let base = Date(timeIntervalSince1970: whole).formatted(.iso8601)   // …:SSZ
+        let digits = String(micros)
+        return base.dropLast() + "." + String(repeating: "0", count: 6 - digits.count) + digits + "Z"
+    }
+
+    /// Parses ISO 8601 with or without a fraction of a second (up to microseconds) and a zone.
+    static func parseDate(_ text: String) -> Date? {
+        guard let tIndex = text.firstIndex(of: "T"), let dot = text[tIndex...].firstIndex(of: ".") else {
+            return try? Date(text, strategy: .iso8601)
+        }
+        let fracEnd = text[text.index(after: dot)...].firstIndex(where: { !$0.isNumber }) ?? text.endIndex
+        let frac = text[text.index(after: dot)..<fracEnd]
+        guard !frac.isEmpty, frac.count <= 9, let base = try? Date(String(text[..<dot] + text[fracEnd...]), strategy: .iso8601) else { return nil }
+        let micros = Double(String(frac.prefix(6)).padding(toLength: 6, withPad: "0", startingAt: 0))! / 1_000_000
+        return Date(timeIntervalSince1970: base.timeIntervalSince1970 + micros)
     }
 
     /// The answer to a refused order or stock change: the code as `error`, details beside it.
