@@ -35,6 +35,8 @@ for q in "sofa" '"coffee table"' "tv OR television"; do
   echo "\$ aisle search --index $DATA/catalog-index '$q'"
   "$AISLE" search --index "$DATA/catalog-index" --limit 3 "$q"
 done
+# The shop's API token (index writes, order payment/shipment, stock): given, or a random one for this run.
+TOKEN="${AISLE_API_TOKEN:-$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')}"
 HOST="${AISLE_HOST:-127.0.0.1}"
 PORT="${AISLE_PORT:-8080}"
 echo
@@ -48,6 +50,10 @@ if [ -n "${REDIS_URL:-}" ]; then
   echo "   curl -b /tmp/aisle-cookies http://$HOST:$PORT/api/v1/cart" >&2
   echo "   curl -XPOST http://$HOST:$PORT/api/v1/customers -d '{\"email\": \"ann@example.com\", \"password\": \"correct horse\", \"name\": \"Ann\"}'" >&2
   echo "   curl -b /tmp/aisle-cookies -c /tmp/aisle-cookies -XPOST http://$HOST:$PORT/api/v1/sessions -d '{\"email\": \"ann@example.com\", \"password\": \"correct horse\"}'  # log in, guest cart merged" >&2
+  echo "   orders (the cart's total from GET /api/v1/cart as expected_total; the shop's API token is $TOKEN):" >&2
+  echo "   curl -b /tmp/aisle-cookies -XPOST http://$HOST:$PORT/api/v1/orders -H 'Idempotency-Key: order-1' -d '{\"shipping_address\": {\"line1\": \"1 Main St\", \"city\": \"Springfield\", \"postal_code\": \"12345\", \"country\": \"US\"}, \"payment_method_id\": \"pm_card\", \"expected_total\": \"1798.00\"}'" >&2
+  echo "   curl -XPOST http://$HOST:$PORT/api/v1/orders/1/payment -H 'Authorization: Bearer $TOKEN'; curl -b /tmp/aisle-cookies http://$HOST:$PORT/api/v1/orders/1/events" >&2
+  echo "   curl http://$HOST:$PORT/api/v1/inventory/S0001;  $AISLE inventory check;  $AISLE orders rebuild" >&2
 fi
 echo "   catalog changes show up in search: psql \"$DATABASE_URL\" -c \"UPDATE products SET price = 9.99 WHERE id = 'S0001'\"" >&2
-"$AISLE" serve --index "$DATA/catalog-index" --host "$HOST" --port "$PORT"
+"$AISLE" serve --index "$DATA/catalog-index" --host "$HOST" --port "$PORT" --token "$TOKEN"
