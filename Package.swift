@@ -137,7 +137,7 @@ let package = Package(
                                    .product(name: "HTTPTypes", package: "swift-http-types"),
                                    .product(name: "NIOCore", package: "swift-nio")],
                     path: "Tests/ServerTests", swiftSettings: swiftSettings),
-        .testTarget(name: "AisleCatalogTests", dependencies: ["AisleCatalog", "AisleEngine", "AisleIndex", "AisleSync", "aisle"],
+        .testTarget(name: "AisleCatalogTests", dependencies: ["AisleCatalog", "AisleCommerce", "AisleEngine", "AisleIndex", "AisleSync", "aisle"],
                     path: "Tests/CatalogTests", swiftSettings: swiftSettings),
     ]
 )

@@ -4,6 +4,7 @@ import FoundationNetworking
 #endif
 import Testing
 import AisleCatalog
+import AisleCommerce
 import AisleEngine
 
 /// End to end with the `aisle` binary against a real PostgreSQL: `catalog load`, `reindex`,
@@ -329,6 +330,24 @@ struct CatalogCLITests {
         })
         #expect(eventually(10) { price("S0003") == 43.21 && price("S0002") == 12.34 })
         #expect(Self.get("http://127.0.0.1:\(port)/api/v1/products/G00003").0 == 404)
+
+        // An order that sells the last units: search shows the product out of stock, through the
+        // same change log (Commerce writes only PostgreSQL; it knows no index).
+        func stock(_ id: String) -> (Bool?, Double?) {
+            let (st, v) = Self.get("http://127.0.0.1:\(port)/api/v1/products/\(id)")
+            return st == 200 ? (v?["in_stock"]?.boolValue, v?["stock"]?.numberValue) : (nil, nil)
+        }
+        try CommerceMigrations.migrate(db.conn)
+        let pool = PostgresPool(url: e.t.url)
+        let buyer = try CustomerStore(pool: pool).create(email: "buyer@example.com", passwordHash: "not-a-login", name: "Buyer")
+        #expect(try db.setStock(id: "S0005", available: 2, reserved: 0))
+        #expect(eventually(10) { stock("S0005") == (true, 2) })
+        let unit = try #require(Money(try db.conn.exec("SELECT price::text FROM products WHERE id = 'S0005'")[0, 0] ?? ""))
+        let address = ShippingAddress(line1: "1 Main St", city: "Springfield", postalCode: "12345", country: "US")
+        let placed = try OrderStore(pool: pool).place(customerId: buyer.id, cart: [("S0005", 2)], request: OrderRequest(
+            shippingAddress: address, paymentMethodId: "pm_test", expectedTotal: try unit.multiplied(by: 2), idempotencyKey: "sell-out"))
+        #expect(placed.order.lines.map(\.quantity) == [2])
+        #expect(eventually(10) { stock("S0005") == (false, 0) }, "\((try? String(contentsOfFile: e.dir + "/serve.log", encoding: .utf8)) ?? "")")
     }
 
     @Test(.enabled(if: TestEnv.mongo != nil, Comment(rawValue: TestEnv.noMongo)))
