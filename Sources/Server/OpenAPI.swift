@@ -6,7 +6,7 @@ enum OpenAPI {
  "info": {
   "title": "Aisle search API",
   "version": "1",
-  "description": "Product search, facets and filters over an Aisle index. Errors answer {\"error\": message} with status 400 (bad input, including a query over its limits), 401 (missing or wrong bearer token), 403 (writes disabled), 404 (unknown product), 405 (writes to a fixed index), 409 (another process writes this index), 413 (body too large) or 503 with Retry-After (the search queue is full, a search ran past its deadline, or the index could not write). Search is lenient about query syntax unless the request says \"syntax\": \"strict\". The commerce routes (customers, sessions, carts; mounted when the server has DATABASE_URL and REDIS_URL) add: 401 (no session or an expired one, a guest session where a customer is needed, or a wrong email or password), 409 (an email already registered, an inactive product, a cart line over 99 or a cart over 100 lines), 412 with the cart's current version (If-Match names another version), 429 with Retry-After (too many failed logins for an email) and 503 when a store is down (\"cart store unavailable: ...\" for Redis, \"customer store unavailable: ...\" for PostgreSQL; search keeps serving) or commerce is not configured. Money in commerce answers is an exact decimal string such as \"19.99\"."
+  "description": "Product search, facets and filters over an Aisle index. Errors answer {\"error\": message} with status 400 (bad input, including a query over its limits), 401 (missing or wrong bearer token), 403 (writes disabled), 404 (unknown product), 405 (writes to a fixed index), 409 (another process writes this index), 413 (body too large) or 503 with Retry-After (the search queue is full, a search ran past its deadline, or the index could not write). Search is lenient about query syntax unless the request says \"syntax\": \"strict\". The commerce routes (customers, sessions, carts; mounted when the server has DATABASE_URL and REDIS_URL) add: 401 (no session or an expired one, a guest session where a customer is needed, or a wrong email or password), 409 (an email already registered, an inactive product, a cart line over 99 or a cart over 100 lines), 412 with the cart's current version (If-Match names another version), 429 with Retry-After (too many failed logins for an email) and 503 when a store is down (\"cart store unavailable: ...\" for Redis, \"customer store unavailable: ...\" for PostgreSQL; search keeps serving) or commerce is not configured. Money in commerce answers is an exact decimal string such as \"19.99\". The order and inventory routes (orders and stock in PostgreSQL, mounted with the commerce routes) answer a refused order or stock change as {\"error\": code, \"message\": ..., ...details} (OrderError): 409 cart_empty, totals_changed, out_of_stock, product_unavailable, in_progress (with Retry-After), illegal_transition, version_conflict or stale_stock, and 422 idempotency_key_reused; an order that is not the session's customer's is 404; the shop's routes (payment, shipment, delivery, setting stock) take the API token (bearer) like product writes."
  },
  "paths": {
   "/healthz": {
@@ -1068,6 +1068,639 @@ enum OpenAPI {
      }
     }
    }
+  },
+  "/api/v1/orders": {
+   "post": {
+    "summary": "Place an order from the session's cart (customers only)",
+    "description": "One PostgreSQL transaction: the cart's products are re-priced from the catalog and their stock rows locked; the total must equal expected_total and every line must be covered by sellable stock, or nothing is written (409). Then the stock is decremented and the order, its lines (with a snapshot of each product), its OrderPlaced event, the ledger movements and the Idempotency-Key commit together; only after the commit do the ordered quantities leave the cart. The same Idempotency-Key with the same body answers the first answer again, byte for byte (201, the same order, even if it has moved on since); with another body it is 422. A refused request (400, 409) uses up nothing. An unpaid order expires after the server's --order-expiry seconds (default 1800) and its stock goes back.",
+    "security": [
+     {
+      "bearerAuth": []
+     },
+     {
+      "aisle_session": []
+     }
+    ],
+    "parameters": [
+     {
+      "$ref": "#/components/parameters/IdempotencyKey"
+     }
+    ],
+    "requestBody": {
+     "required": true,
+     "content": {
+      "application/json": {
+       "schema": {
+        "$ref": "#/components/schemas/OrderCreate"
+       }
+      }
+     }
+    },
+    "responses": {
+     "201": {
+      "description": "The order, status pending (as its OrderPlaced event made it; a repeat with the same key and body gets the same answer)",
+      "headers": {
+       "Location": {
+        "$ref": "#/components/headers/OrderLocation"
+       }
+      },
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/Order"
+        }
+       }
+      }
+     },
+     "400": {
+      "$ref": "#/components/responses/Error"
+     },
+     "401": {
+      "$ref": "#/components/responses/NoSession"
+     },
+     "409": {
+      "description": "Refused; nothing was written and the Idempotency-Key is not used up. cart_empty; totals_changed (total, expected_total, currency: send the new total after the buyer has seen it); out_of_stock (product_id, available: what can still be sold); product_unavailable (product_id: gone, a draft or discontinued); in_progress (a request with this key is still running: retry after Retry-After seconds, which gives its answer)",
+      "headers": {
+       "Retry-After": {
+        "$ref": "#/components/headers/RetryAfter"
+       }
+      },
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/OrderError"
+        },
+        "examples": {
+         "cart_empty": {
+          "value": {
+           "error": "cart_empty",
+           "message": "the cart is empty: add products before placing an order"
+          }
+         },
+         "totals_changed": {
+          "value": {
+           "error": "totals_changed",
+           "message": "prices changed: the order would cost 61.00 USD, not the expected 59.98; review the cart and send the new total",
+           "total": "61.00",
+           "expected_total": "59.98",
+           "currency": "USD"
+          }
+         },
+         "out_of_stock": {
+          "value": {
+           "error": "out_of_stock",
+           "message": "not enough stock of S0001: 3 can be sold",
+           "product_id": "S0001",
+           "available": 3
+          }
+         },
+         "product_unavailable": {
+          "value": {
+           "error": "product_unavailable",
+           "message": "product S0002 is not for sale any more; remove it from the cart",
+           "product_id": "S0002"
+          }
+         },
+         "in_progress": {
+          "value": {
+           "error": "in_progress",
+           "message": "a request with this Idempotency-Key is still being processed; retry in 1 s"
+          }
+         }
+        }
+       }
+      }
+     },
+     "413": {
+      "$ref": "#/components/responses/Error"
+     },
+     "422": {
+      "description": "idempotency_key_reused: this Idempotency-Key was already used with a different body (keys are per customer)",
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/OrderError"
+        },
+        "example": {
+         "error": "idempotency_key_reused",
+         "message": "this Idempotency-Key was already used with a different request body"
+        }
+       }
+      }
+     },
+     "503": {
+      "$ref": "#/components/responses/StoreUnavailable"
+     }
+    }
+   },
+   "get": {
+    "summary": "The session's customer's orders, newest first, a page at a time",
+    "description": "Served from the read model order_summaries, which the server's projector keeps up to date from the order events (eventually consistent: usually within milliseconds of a change). Unknown parameters: 400.",
+    "security": [
+     {
+      "bearerAuth": []
+     },
+     {
+      "aisle_session": []
+     }
+    ],
+    "parameters": [
+     {
+      "name": "limit",
+      "in": "query",
+      "required": false,
+      "description": "Orders per page",
+      "schema": {
+       "type": "integer",
+       "minimum": 1,
+       "maximum": 100,
+       "default": 20
+      }
+     },
+     {
+      "name": "before",
+      "in": "query",
+      "required": false,
+      "description": "Only orders with a smaller id: the next_before of the previous page",
+      "schema": {
+       "type": "integer",
+       "minimum": 1
+      }
+     }
+    ],
+    "responses": {
+     "200": {
+      "description": "A page of the history",
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/OrderHistory"
+        }
+       }
+      }
+     },
+     "400": {
+      "$ref": "#/components/responses/Error"
+     },
+     "401": {
+      "$ref": "#/components/responses/NoSession"
+     },
+     "503": {
+      "$ref": "#/components/responses/StoreUnavailable"
+     }
+    }
+   }
+  },
+  "/api/v1/orders/{id}": {
+   "get": {
+    "summary": "One order, replayed from its events (now, or as it was at as_of)",
+    "description": "For the order's customer (session) or the shop (the API token); anyone else gets 404, as for an order that does not exist. Unknown parameters: 400.",
+    "security": [
+     {
+      "bearer": []
+     },
+     {
+      "bearerAuth": []
+     },
+     {
+      "aisle_session": []
+     }
+    ],
+    "parameters": [
+     {
+      "$ref": "#/components/parameters/OrderId"
+     },
+     {
+      "name": "as_of",
+      "in": "query",
+      "required": false,
+      "description": "The order as it was at this time: an ISO 8601 date-time such as 2026-12-01T10:00:00Z, optionally with a fraction of a second (up to microseconds count, as in an event's occurred_at). Before the order was placed: 404; not a time: 400.",
+      "schema": {
+       "type": "string",
+       "format": "date-time",
+       "example": "2026-12-05T23:54:24.989123Z"
+      }
+     }
+    ],
+    "responses": {
+     "200": {
+      "description": "The order",
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/Order"
+        }
+       }
+      }
+     },
+     "400": {
+      "$ref": "#/components/responses/Error"
+     },
+     "401": {
+      "$ref": "#/components/responses/NoSession"
+     },
+     "404": {
+      "$ref": "#/components/responses/OrderNotFound"
+     },
+     "503": {
+      "$ref": "#/components/responses/StoreUnavailable"
+     }
+    }
+   }
+  },
+  "/api/v1/orders/{id}/events": {
+   "get": {
+    "summary": "The order's audit trail: its events, oldest first",
+    "description": "For the order's customer (session) or the shop (the API token); anyone else gets 404.",
+    "security": [
+     {
+      "bearer": []
+     },
+     {
+      "bearerAuth": []
+     },
+     {
+      "aisle_session": []
+     }
+    ],
+    "parameters": [
+     {
+      "$ref": "#/components/parameters/OrderId"
+     }
+    ],
+    "responses": {
+     "200": {
+      "description": "The events",
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/OrderEvents"
+        }
+       }
+      }
+     },
+     "400": {
+      "$ref": "#/components/responses/Error"
+     },
+     "401": {
+      "$ref": "#/components/responses/NoSession"
+     },
+     "404": {
+      "$ref": "#/components/responses/OrderNotFound"
+     },
+     "503": {
+      "$ref": "#/components/responses/StoreUnavailable"
+     }
+    }
+   }
+  },
+  "/api/v1/orders/{id}/payment": {
+   "post": {
+    "summary": "Record the payment: pending to paid (the shop's payment webhook; payment itself happens outside Aisle)",
+    "security": [
+     {
+      "bearer": []
+     }
+    ],
+    "parameters": [
+     {
+      "$ref": "#/components/parameters/OrderId"
+     }
+    ],
+    "requestBody": {
+     "required": false,
+     "content": {
+      "application/json": {
+       "schema": {
+        "$ref": "#/components/schemas/OrderPayment"
+       }
+      }
+     }
+    },
+    "responses": {
+     "200": {
+      "description": "The order after the change (actor shop)",
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/Order"
+        }
+       }
+      }
+     },
+     "400": {
+      "$ref": "#/components/responses/Error"
+     },
+     "401": {
+      "$ref": "#/components/responses/Error"
+     },
+     "403": {
+      "$ref": "#/components/responses/Error"
+     },
+     "404": {
+      "$ref": "#/components/responses/OrderNotFound"
+     },
+     "409": {
+      "$ref": "#/components/responses/TransitionRefused"
+     },
+     "413": {
+      "$ref": "#/components/responses/Error"
+     },
+     "503": {
+      "$ref": "#/components/responses/StoreUnavailable"
+     }
+    }
+   }
+  },
+  "/api/v1/orders/{id}/shipment": {
+   "post": {
+    "summary": "Record the shipment: paid to shipped",
+    "security": [
+     {
+      "bearer": []
+     }
+    ],
+    "parameters": [
+     {
+      "$ref": "#/components/parameters/OrderId"
+     }
+    ],
+    "requestBody": {
+     "required": false,
+     "content": {
+      "application/json": {
+       "schema": {
+        "$ref": "#/components/schemas/OrderShipment"
+       }
+      }
+     }
+    },
+    "responses": {
+     "200": {
+      "description": "The order after the change (actor shop)",
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/Order"
+        }
+       }
+      }
+     },
+     "400": {
+      "$ref": "#/components/responses/Error"
+     },
+     "401": {
+      "$ref": "#/components/responses/Error"
+     },
+     "403": {
+      "$ref": "#/components/responses/Error"
+     },
+     "404": {
+      "$ref": "#/components/responses/OrderNotFound"
+     },
+     "409": {
+      "$ref": "#/components/responses/TransitionRefused"
+     },
+     "413": {
+      "$ref": "#/components/responses/Error"
+     },
+     "503": {
+      "$ref": "#/components/responses/StoreUnavailable"
+     }
+    }
+   }
+  },
+  "/api/v1/orders/{id}/delivery": {
+   "post": {
+    "summary": "Record the delivery: shipped to delivered",
+    "security": [
+     {
+      "bearer": []
+     }
+    ],
+    "parameters": [
+     {
+      "$ref": "#/components/parameters/OrderId"
+     }
+    ],
+    "requestBody": {
+     "required": false,
+     "content": {
+      "application/json": {
+       "schema": {
+        "type": "object",
+        "additionalProperties": false,
+        "description": "{} or no body"
+       }
+      }
+     }
+    },
+    "responses": {
+     "200": {
+      "description": "The order after the change (actor shop)",
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/Order"
+        }
+       }
+      }
+     },
+     "400": {
+      "$ref": "#/components/responses/Error"
+     },
+     "401": {
+      "$ref": "#/components/responses/Error"
+     },
+     "403": {
+      "$ref": "#/components/responses/Error"
+     },
+     "404": {
+      "$ref": "#/components/responses/OrderNotFound"
+     },
+     "409": {
+      "$ref": "#/components/responses/TransitionRefused"
+     },
+     "413": {
+      "$ref": "#/components/responses/Error"
+     },
+     "503": {
+      "$ref": "#/components/responses/StoreUnavailable"
+     }
+    }
+   }
+  },
+  "/api/v1/orders/{id}/cancel": {
+   "post": {
+    "summary": "Cancel the session's customer's order: pending or paid to canceled; its stock goes back on the shelf",
+    "security": [
+     {
+      "bearerAuth": []
+     },
+     {
+      "aisle_session": []
+     }
+    ],
+    "parameters": [
+     {
+      "$ref": "#/components/parameters/OrderId"
+     }
+    ],
+    "requestBody": {
+     "required": false,
+     "content": {
+      "application/json": {
+       "schema": {
+        "$ref": "#/components/schemas/OrderCancel"
+       }
+      }
+     }
+    },
+    "responses": {
+     "200": {
+      "description": "The canceled order",
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/Order"
+        }
+       }
+      }
+     },
+     "400": {
+      "$ref": "#/components/responses/Error"
+     },
+     "401": {
+      "$ref": "#/components/responses/NoSession"
+     },
+     "404": {
+      "$ref": "#/components/responses/OrderNotFound"
+     },
+     "409": {
+      "$ref": "#/components/responses/TransitionRefused"
+     },
+     "413": {
+      "$ref": "#/components/responses/Error"
+     },
+     "503": {
+      "$ref": "#/components/responses/StoreUnavailable"
+     }
+    }
+   }
+  },
+  "/api/v1/inventory/{product_id}": {
+   "get": {
+    "summary": "A product's stock: available, reserved, sellable",
+    "parameters": [
+     {
+      "$ref": "#/components/parameters/InventoryProductId"
+     }
+    ],
+    "responses": {
+     "200": {
+      "description": "The stock (a product without a stock row has none: all 0)",
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/StockLevel"
+        }
+       }
+      }
+     },
+     "400": {
+      "$ref": "#/components/responses/Error"
+     },
+     "404": {
+      "description": "No product with this id",
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/Error"
+        }
+       }
+      }
+     },
+     "503": {
+      "$ref": "#/components/responses/StoreUnavailable"
+     }
+    }
+   },
+   "put": {
+    "summary": "Set a product's available stock (the shop counted its shelf or received goods)",
+    "description": "The change is one row of the stock_movements ledger with the given reason. Stock reaches search (in_stock) through the catalog's change log within about a second.",
+    "security": [
+     {
+      "bearer": []
+     }
+    ],
+    "parameters": [
+     {
+      "$ref": "#/components/parameters/InventoryProductId"
+     }
+    ],
+    "requestBody": {
+     "required": true,
+     "content": {
+      "application/json": {
+       "schema": {
+        "$ref": "#/components/schemas/StockUpdate"
+       }
+      }
+     }
+    },
+    "responses": {
+     "200": {
+      "description": "The stock after the change",
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/StockLevel"
+        }
+       }
+      }
+     },
+     "400": {
+      "$ref": "#/components/responses/Error"
+     },
+     "401": {
+      "$ref": "#/components/responses/Error"
+     },
+     "403": {
+      "$ref": "#/components/responses/Error"
+     },
+     "404": {
+      "description": "No product with this id",
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/Error"
+        }
+       }
+      }
+     },
+     "409": {
+      "description": "stale_stock: if_available names another figure than the current one (available); nothing was changed",
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/OrderError"
+        },
+        "example": {
+         "error": "stale_stock",
+         "message": "the stock changed: available is now 100",
+         "available": 100
+        }
+       }
+      }
+     },
+     "413": {
+      "$ref": "#/components/responses/Error"
+     },
+     "503": {
+      "$ref": "#/components/responses/StoreUnavailable"
+     }
+    }
+   }
   }
  },
  "components": {
@@ -1142,7 +1775,12 @@ enum OpenAPI {
     }
    },
    "StoreUnavailable": {
-    "description": "A commerce store is down or not configured; nothing was changed and search keeps serving: \"cart store unavailable: Redis at 127.0.0.1:6379: Connection refused\", \"customer store unavailable: ...\" (PostgreSQL) or \"commerce is not configured: ...\" (aisle serve without REDIS_URL / DATABASE_URL). The server reconnects on its own.",
+    "description": "A commerce store is down or not configured; nothing was changed and search keeps serving: \"cart store unavailable: Redis at 127.0.0.1:6379: Connection refused\", \"customer store unavailable: ...\", \"order store unavailable: ...\" or \"inventory unavailable: ...\" (PostgreSQL) or \"commerce is not configured: ...\" (aisle serve without REDIS_URL / DATABASE_URL). The server reconnects on its own. Also \"the server is busy: ...\" when too many commerce requests are waiting.",
+    "headers": {
+     "Retry-After": {
+      "$ref": "#/components/headers/RetryAfter"
+     }
+    },
     "content": {
      "application/json": {
       "schema": {
@@ -1182,6 +1820,42 @@ enum OpenAPI {
      "application/json": {
       "schema": {
        "$ref": "#/components/schemas/Error"
+      }
+     }
+    }
+   },
+   "OrderNotFound": {
+    "description": "No such order, or not the session's customer's (the same answer, so order ids reveal nothing)",
+    "content": {
+     "application/json": {
+      "schema": {
+       "$ref": "#/components/schemas/Error"
+      }
+     }
+    }
+   },
+   "TransitionRefused": {
+    "description": "Refused; nothing was changed. illegal_transition: the order's status does not allow this change (status, transition; the table: pay pending to paid, ship paid to shipped, deliver shipped to delivered, cancel pending or paid to canceled, expire pending to expired). version_conflict: the order kept changing while the request ran; read it again and retry. When two changes race, one wins and the other is retried on the new state, so nothing is applied twice.",
+    "content": {
+     "application/json": {
+      "schema": {
+       "$ref": "#/components/schemas/OrderError"
+      },
+      "examples": {
+       "illegal_transition": {
+        "value": {
+         "error": "illegal_transition",
+         "message": "an order that is shipped cannot be canceled",
+         "status": "shipped",
+         "transition": "cancel"
+        }
+       },
+       "version_conflict": {
+        "value": {
+         "error": "version_conflict",
+         "message": "the order kept changing while this request ran; read it again and retry"
+        }
+       }
       }
      }
     }
@@ -2051,6 +2725,762 @@ enum OpenAPI {
       "description": "The cart's current version"
      }
     }
+   },
+   "ShippingAddress": {
+    "type": "object",
+    "description": "Where an order goes. Unknown fields: 400.",
+    "required": [
+     "line1",
+     "city",
+     "postal_code",
+     "country"
+    ],
+    "additionalProperties": false,
+    "properties": {
+     "name": {
+      "type": "string",
+      "nullable": true,
+      "description": "1 to 200 characters (trimmed), no control characters"
+     },
+     "line1": {
+      "type": "string",
+      "description": "1 to 200 characters (trimmed), no control characters"
+     },
+     "line2": {
+      "type": "string",
+      "nullable": true,
+      "description": "1 to 200 characters (trimmed), no control characters"
+     },
+     "city": {
+      "type": "string",
+      "description": "1 to 200 characters (trimmed), no control characters"
+     },
+     "region": {
+      "type": "string",
+      "nullable": true,
+      "description": "1 to 200 characters (trimmed), no control characters"
+     },
+     "postal_code": {
+      "type": "string",
+      "description": "1 to 200 characters (trimmed), no control characters"
+     },
+     "country": {
+      "type": "string",
+      "description": "1 to 200 characters (trimmed), no control characters"
+     }
+    }
+   },
+   "OrderCreate": {
+    "type": "object",
+    "description": "Unknown fields: 400. The lines are the session's cart (per product).",
+    "required": [
+     "shipping_address",
+     "payment_method_id",
+     "expected_total"
+    ],
+    "additionalProperties": false,
+    "properties": {
+     "shipping_address": {
+      "$ref": "#/components/schemas/ShippingAddress"
+     },
+     "payment_method_id": {
+      "type": "string",
+      "pattern": "^pm_[A-Za-z0-9_-]{1,125}$",
+      "example": "pm_card_visa"
+     },
+     "expected_total": {
+      "type": "string",
+      "pattern": "^[0-9]+(\\.[0-9]+)?$",
+      "description": "The cart total the buyer saw (the total of GET /api/v1/cart), as an exact decimal string (never a JSON number); compared exactly with the total at the catalog's current prices (409 totals_changed when they differ)",
+      "example": "59.98"
+     }
+    },
+    "example": {
+     "shipping_address": {
+      "name": "Ann",
+      "line1": "1 Main St",
+      "city": "Springfield",
+      "postal_code": "12345",
+      "country": "US"
+     },
+     "payment_method_id": "pm_card_visa",
+     "expected_total": "59.98"
+    }
+   },
+   "OrderStatus": {
+    "type": "string",
+    "enum": [
+     "pending",
+     "paid",
+     "shipped",
+     "delivered",
+     "canceled",
+     "expired"
+    ],
+    "description": "pending waits for payment (and expires after --order-expiry seconds); paid, shipped and delivered follow one another; canceled (by the customer, from pending or paid) and expired give the stock back"
+   },
+   "OrderLine": {
+    "type": "object",
+    "description": "One product of an order, as it was when the order was placed",
+    "required": [
+     "product_id",
+     "title",
+     "brand",
+     "unit_price",
+     "quantity",
+     "subtotal"
+    ],
+    "properties": {
+     "product_id": {
+      "type": "string"
+     },
+     "title": {
+      "type": "string"
+     },
+     "brand": {
+      "type": "string",
+      "nullable": true
+     },
+     "unit_price": {
+      "type": "string",
+      "pattern": "^[0-9]+\\.[0-9]{2,}$",
+      "description": "The price when the order was placed: an exact decimal as a JSON string with at least 2 decimals (never a JSON number: binary floating point cannot hold 0.30 or 19.99 exactly)",
+      "example": "29.99"
+     },
+     "quantity": {
+      "type": "integer",
+      "minimum": 1
+     },
+     "subtotal": {
+      "type": "string",
+      "pattern": "^[0-9]+\\.[0-9]{2,}$",
+      "description": "unit_price x quantity: an exact decimal as a JSON string with at least 2 decimals (never a JSON number: binary floating point cannot hold 0.30 or 19.99 exactly)",
+      "example": "59.98"
+     }
+    }
+   },
+   "Order": {
+    "type": "object",
+    "required": [
+     "id",
+     "customer_id",
+     "status",
+     "version",
+     "currency",
+     "total",
+     "item_count",
+     "lines",
+     "shipping_address",
+     "payment_method_id",
+     "placed_at",
+     "expires_at",
+     "updated_at",
+     "payment_reference",
+     "carrier",
+     "tracking",
+     "cancel_reason"
+    ],
+    "properties": {
+     "id": {
+      "type": "integer"
+     },
+     "customer_id": {
+      "type": "integer"
+     },
+     "status": {
+      "$ref": "#/components/schemas/OrderStatus"
+     },
+     "version": {
+      "type": "integer",
+      "minimum": 1,
+      "description": "The number of its events: 1 when placed, one more with each change"
+     },
+     "currency": {
+      "type": "string",
+      "example": "USD"
+     },
+     "total": {
+      "type": "string",
+      "pattern": "^[0-9]+\\.[0-9]{2,}$",
+      "description": "The sum of the lines' subtotals: an exact decimal as a JSON string with at least 2 decimals (never a JSON number: binary floating point cannot hold 0.30 or 19.99 exactly)",
+      "example": "59.98"
+     },
+     "item_count": {
+      "type": "integer",
+      "description": "Sum of the quantities"
+     },
+     "lines": {
+      "type": "array",
+      "minItems": 1,
+      "items": {
+       "$ref": "#/components/schemas/OrderLine"
+      }
+     },
+     "shipping_address": {
+      "$ref": "#/components/schemas/ShippingAddress"
+     },
+     "payment_method_id": {
+      "type": "string"
+     },
+     "placed_at": {
+      "type": "string",
+      "format": "date-time"
+     },
+     "expires_at": {
+      "type": "string",
+      "format": "date-time",
+      "description": "When the order expires if still unpaid (placed_at + the server's --order-expiry)"
+     },
+     "updated_at": {
+      "type": "string",
+      "format": "date-time",
+      "description": "The time of its last event"
+     },
+     "payment_reference": {
+      "type": "string",
+      "nullable": true,
+      "description": "The reference given with the payment"
+     },
+     "carrier": {
+      "type": "string",
+      "nullable": true,
+      "description": "Given with the shipment"
+     },
+     "tracking": {
+      "type": "string",
+      "nullable": true,
+      "description": "Given with the shipment"
+     },
+     "cancel_reason": {
+      "type": "string",
+      "nullable": true,
+      "description": "Canceled: the customer's reason (default \"canceled by the customer\"); expired: \"unpaid after <seconds> s\""
+     }
+    },
+    "example": {
+     "id": 123,
+     "customer_id": 7,
+     "status": "pending",
+     "version": 1,
+     "currency": "USD",
+     "total": "59.98",
+     "item_count": 2,
+     "lines": [
+      {
+       "product_id": "S0001",
+       "title": "Oak bench",
+       "brand": "Acme Living",
+       "unit_price": "29.99",
+       "quantity": 2,
+       "subtotal": "59.98"
+      }
+     ],
+     "shipping_address": {
+      "name": "Ann",
+      "line1": "1 Main St",
+      "line2": null,
+      "city": "Springfield",
+      "region": null,
+      "postal_code": "12345",
+      "country": "US"
+     },
+     "payment_method_id": "pm_card_visa",
+     "placed_at": "2026-12-05T13:00:00Z",
+     "expires_at": "2026-12-05T13:30:00Z",
+     "updated_at": "2026-12-05T13:00:00Z",
+     "payment_reference": null,
+     "carrier": null,
+     "tracking": null,
+     "cancel_reason": null
+    }
+   },
+   "OrderSummary": {
+    "type": "object",
+    "description": "One order in the history (the read model order_summaries)",
+    "required": [
+     "id",
+     "status",
+     "version",
+     "currency",
+     "total",
+     "item_count",
+     "line_count",
+     "first_title",
+     "placed_at",
+     "updated_at"
+    ],
+    "properties": {
+     "id": {
+      "type": "integer"
+     },
+     "status": {
+      "$ref": "#/components/schemas/OrderStatus"
+     },
+     "version": {
+      "type": "integer",
+      "minimum": 1
+     },
+     "currency": {
+      "type": "string",
+      "example": "USD"
+     },
+     "total": {
+      "type": "string",
+      "pattern": "^[0-9]+\\.[0-9]{2,}$",
+      "description": "The order's total: an exact decimal as a JSON string with at least 2 decimals (never a JSON number: binary floating point cannot hold 0.30 or 19.99 exactly)",
+      "example": "59.98"
+     },
+     "item_count": {
+      "type": "integer",
+      "description": "Sum of the quantities"
+     },
+     "line_count": {
+      "type": "integer"
+     },
+     "first_title": {
+      "type": "string",
+      "description": "The title of the order's first line"
+     },
+     "placed_at": {
+      "type": "string",
+      "format": "date-time"
+     },
+     "updated_at": {
+      "type": "string",
+      "format": "date-time"
+     }
+    }
+   },
+   "OrderHistory": {
+    "type": "object",
+    "required": [
+     "orders",
+     "next_before"
+    ],
+    "properties": {
+     "orders": {
+      "type": "array",
+      "items": {
+       "$ref": "#/components/schemas/OrderSummary"
+      },
+      "description": "Newest first"
+     },
+     "next_before": {
+      "type": "integer",
+      "nullable": true,
+      "description": "When the page is full (limit orders): its last order's id, to send as before for the next page; null otherwise"
+     }
+    },
+    "example": {
+     "orders": [
+      {
+       "id": 123,
+       "status": "paid",
+       "version": 2,
+       "currency": "USD",
+       "total": "59.98",
+       "item_count": 2,
+       "line_count": 1,
+       "first_title": "Oak bench",
+       "placed_at": "2026-12-05T13:00:00Z",
+       "updated_at": "2026-12-05T13:02:10Z"
+      }
+     ],
+     "next_before": null
+    }
+   },
+   "OrderPlacedData": {
+    "type": "object",
+    "description": "The data of OrderPlaced: the order as placed",
+    "required": [
+     "customer_id",
+     "currency",
+     "total",
+     "lines",
+     "shipping_address",
+     "payment_method_id",
+     "expires_at"
+    ],
+    "properties": {
+     "customer_id": {
+      "type": "integer"
+     },
+     "currency": {
+      "type": "string"
+     },
+     "total": {
+      "type": "string",
+      "pattern": "^[0-9]+\\.[0-9]{2,}$",
+      "description": "The order's total: an exact decimal as a JSON string with at least 2 decimals (never a JSON number: binary floating point cannot hold 0.30 or 19.99 exactly)",
+      "example": "59.98"
+     },
+     "lines": {
+      "type": "array",
+      "items": {
+       "type": "object",
+       "required": [
+        "product_id",
+        "title",
+        "brand",
+        "unit_price",
+        "quantity"
+       ],
+       "properties": {
+        "product_id": {
+         "type": "string"
+        },
+        "title": {
+         "type": "string"
+        },
+        "brand": {
+         "type": "string",
+         "nullable": true
+        },
+        "unit_price": {
+         "type": "string",
+         "pattern": "^[0-9]+\\.[0-9]{2,}$",
+         "description": "The price when the order was placed: an exact decimal as a JSON string with at least 2 decimals (never a JSON number: binary floating point cannot hold 0.30 or 19.99 exactly)",
+         "example": "29.99"
+        },
+        "quantity": {
+         "type": "integer",
+         "minimum": 1
+        }
+       }
+      }
+     },
+     "shipping_address": {
+      "$ref": "#/components/schemas/ShippingAddress"
+     },
+     "payment_method_id": {
+      "type": "string"
+     },
+     "expires_at": {
+      "type": "string",
+      "format": "date-time"
+     }
+    }
+   },
+   "OrderChangeData": {
+    "type": "object",
+    "description": "The data of a later event: only the details given. OrderPaid: reference; OrderShipped: carrier, tracking; OrderCanceled, OrderExpired: reason; OrderDelivered: {}",
+    "additionalProperties": false,
+    "properties": {
+     "reference": {
+      "type": "string"
+     },
+     "carrier": {
+      "type": "string"
+     },
+     "tracking": {
+      "type": "string"
+     },
+     "reason": {
+      "type": "string"
+     }
+    }
+   },
+   "OrderEvent": {
+    "type": "object",
+    "required": [
+     "version",
+     "type",
+     "data",
+     "occurred_at",
+     "actor"
+    ],
+    "properties": {
+     "version": {
+      "type": "integer",
+      "minimum": 1,
+      "description": "1, 2, 3... without gaps"
+     },
+     "type": {
+      "type": "string",
+      "enum": [
+       "OrderPlaced",
+       "OrderPaid",
+       "OrderShipped",
+       "OrderDelivered",
+       "OrderCanceled",
+       "OrderExpired"
+      ]
+     },
+     "data": {
+      "anyOf": [
+       {
+        "$ref": "#/components/schemas/OrderPlacedData"
+       },
+       {
+        "$ref": "#/components/schemas/OrderChangeData"
+       }
+      ]
+     },
+     "occurred_at": {
+      "type": "string",
+      "format": "date-time",
+      "description": "With microseconds (2026-12-05T23:54:24.989123Z); as as_of it names the order right after this event",
+      "example": "2026-12-05T23:54:24.989123Z"
+     },
+     "actor": {
+      "type": "string",
+      "pattern": "^(customer:[0-9]+|shop|system:expiry)$",
+      "description": "customer:<id> (placed, canceled), shop (the API token: paid, shipped, delivered) or system:expiry"
+     }
+    }
+   },
+   "OrderEvents": {
+    "type": "object",
+    "required": [
+     "order_id",
+     "events"
+    ],
+    "properties": {
+     "order_id": {
+      "type": "integer"
+     },
+     "events": {
+      "type": "array",
+      "items": {
+       "$ref": "#/components/schemas/OrderEvent"
+      },
+      "description": "Oldest first"
+     }
+    },
+    "example": {
+     "order_id": 123,
+     "events": [
+      {
+       "version": 1,
+       "type": "OrderPlaced",
+       "data": {
+        "customer_id": 7,
+        "currency": "USD",
+        "total": "59.98",
+        "lines": [
+         {
+          "product_id": "S0001",
+          "title": "Oak bench",
+          "brand": "Acme Living",
+          "unit_price": "29.99",
+          "quantity": 2
+         }
+        ],
+        "shipping_address": {
+         "name": "Ann",
+         "line1": "1 Main St",
+         "line2": null,
+         "city": "Springfield",
+         "region": null,
+         "postal_code": "12345",
+         "country": "US"
+        },
+        "payment_method_id": "pm_card_visa",
+        "expires_at": "2026-12-05T13:30:00Z"
+       },
+       "occurred_at": "2026-12-05T13:00:00.123456Z",
+       "actor": "customer:7"
+      },
+      {
+       "version": 2,
+       "type": "OrderPaid",
+       "data": {
+        "reference": "ch_123"
+       },
+       "occurred_at": "2026-12-05T13:02:10.004210Z",
+       "actor": "shop"
+      }
+     ]
+    }
+   },
+   "OrderPayment": {
+    "type": "object",
+    "additionalProperties": false,
+    "description": "{} or no body is fine",
+    "properties": {
+     "reference": {
+      "type": "string",
+      "description": "The payment provider's reference: 1 to 200 characters (trimmed), no control characters",
+      "example": "ch_123"
+     }
+    }
+   },
+   "OrderShipment": {
+    "type": "object",
+    "additionalProperties": false,
+    "description": "{} or no body is fine",
+    "properties": {
+     "carrier": {
+      "type": "string",
+      "description": "1 to 200 characters (trimmed), no control characters",
+      "example": "UPS"
+     },
+     "tracking": {
+      "type": "string",
+      "description": "1 to 200 characters (trimmed), no control characters",
+      "example": "1Z999AA10123456784"
+     }
+    }
+   },
+   "OrderCancel": {
+    "type": "object",
+    "additionalProperties": false,
+    "description": "{} or no body is fine",
+    "properties": {
+     "reason": {
+      "type": "string",
+      "description": "Default \"canceled by the customer\": 1 to 200 characters (trimmed), no control characters"
+     }
+    }
+   },
+   "OrderError": {
+    "type": "object",
+    "description": "A refused order or stock change: the code as error, a message for people, and the details of the code beside them",
+    "required": [
+     "error",
+     "message"
+    ],
+    "properties": {
+     "error": {
+      "type": "string",
+      "enum": [
+       "cart_empty",
+       "totals_changed",
+       "out_of_stock",
+       "product_unavailable",
+       "in_progress",
+       "idempotency_key_reused",
+       "illegal_transition",
+       "version_conflict",
+       "stale_stock"
+      ]
+     },
+     "message": {
+      "type": "string"
+     },
+     "total": {
+      "type": "string",
+      "pattern": "^[0-9]+\\.[0-9]{2,}$",
+      "description": "totals_changed: the total at current prices: an exact decimal as a JSON string with at least 2 decimals (never a JSON number: binary floating point cannot hold 0.30 or 19.99 exactly)",
+      "example": "61.00"
+     },
+     "expected_total": {
+      "type": "string",
+      "pattern": "^[0-9]+\\.[0-9]{2,}$",
+      "description": "totals_changed: the expected_total sent: an exact decimal as a JSON string with at least 2 decimals (never a JSON number: binary floating point cannot hold 0.30 or 19.99 exactly)",
+      "example": "59.98"
+     },
+     "currency": {
+      "type": "string",
+      "description": "totals_changed"
+     },
+     "product_id": {
+      "type": "string",
+      "description": "out_of_stock, product_unavailable: the first product in question"
+     },
+     "available": {
+      "type": "integer",
+      "minimum": 0,
+      "description": "out_of_stock: how many can still be sold (available - reserved); stale_stock: the current available"
+     },
+     "status": {
+      "allOf": [
+       {
+        "$ref": "#/components/schemas/OrderStatus"
+       }
+      ],
+      "description": "illegal_transition: the order's status"
+     },
+     "transition": {
+      "type": "string",
+      "enum": [
+       "pay",
+       "ship",
+       "deliver",
+       "cancel",
+       "expire"
+      ],
+      "description": "illegal_transition: the change asked for"
+     }
+    }
+   },
+   "StockLevel": {
+    "type": "object",
+    "required": [
+     "product_id",
+     "available",
+     "reserved",
+     "sellable"
+    ],
+    "properties": {
+     "product_id": {
+      "type": "string"
+     },
+     "available": {
+      "type": "integer",
+      "minimum": 0,
+      "description": "On the shelf"
+     },
+     "reserved": {
+      "type": "integer",
+      "minimum": 0,
+      "description": "Held elsewhere"
+     },
+     "sellable": {
+      "type": "integer",
+      "minimum": 0,
+      "description": "available - reserved (never below 0): what orders can take"
+     }
+    },
+    "example": {
+     "product_id": "S0001",
+     "available": 40,
+     "reserved": 2,
+     "sellable": 38
+    }
+   },
+   "StockUpdate": {
+    "type": "object",
+    "description": "Unknown fields: 400",
+    "required": [
+     "available"
+    ],
+    "additionalProperties": false,
+    "properties": {
+     "available": {
+      "type": "integer",
+      "minimum": 0,
+      "maximum": 1000000000,
+      "description": "The new stock on the shelf"
+     },
+     "if_available": {
+      "type": "integer",
+      "minimum": 0,
+      "description": "Apply only if available is still this (otherwise 409 stale_stock with the current figure)"
+     },
+     "reason": {
+      "type": "string",
+      "minLength": 1,
+      "maxLength": 40,
+      "pattern": "^[a-z0-9_]{1,40}$",
+      "not": {
+       "enum": [
+        "order",
+        "cancel",
+        "expire",
+        "opening",
+        "catalog"
+       ]
+      },
+      "default": "adjustment",
+      "description": "The ledger movement's reason (e.g. restock, count, damaged); order, cancel, expire, opening and catalog are the system's own"
+     }
+    },
+    "example": {
+     "available": 40,
+     "if_available": 8,
+     "reason": "restock"
+    }
    }
   },
   "headers": {
@@ -2079,6 +3509,13 @@ enum OpenAPI {
     "schema": {
      "type": "integer"
     }
+   },
+   "OrderLocation": {
+    "description": "The new order's URL: /api/v1/orders/{id}",
+    "schema": {
+     "type": "string",
+     "example": "/api/v1/orders/123"
+    }
    }
   },
   "parameters": {
@@ -2097,6 +3534,38 @@ enum OpenAPI {
     "in": "path",
     "required": true,
     "description": "The product id of the cart line",
+    "schema": {
+     "type": "string"
+    }
+   },
+   "IdempotencyKey": {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": true,
+    "description": "A new unique string (a UUID) for each order the buyer means to place, 1 to 255 visible ASCII characters; missing or malformed: 400. A client that lost the answer retries with the same key: that never places a second order. Keys are per customer.",
+    "schema": {
+     "type": "string",
+     "minLength": 1,
+     "maxLength": 255,
+     "pattern": "^[!-~]+$",
+     "example": "6f1c2a7e-order-1"
+    }
+   },
+   "OrderId": {
+    "name": "id",
+    "in": "path",
+    "required": true,
+    "description": "The order id (anything but a positive whole number: 400)",
+    "schema": {
+     "type": "integer",
+     "minimum": 1
+    }
+   },
+   "InventoryProductId": {
+    "name": "product_id",
+    "in": "path",
+    "required": true,
+    "description": "The product id (percent-encoded)",
     "schema": {
      "type": "string"
     }
