@@ -260,7 +260,7 @@ public final class CatalogDatabase: @unchecked Sendable {
         return try conn.withResult("""
             SELECT id, txid::text, product_id, kind FROM catalog_changes
             WHERE (txid, id) > ($1::xid8, $2::bigint) AND txid < $3::xid8
-            ORDER BY txid, id LIMIT $4::int
+            ORDER BY catalog_changes.txid, id LIMIT $4::int
             """, [String(position.txid), String(position.id), horizon, String(limit)]) { v in
             (0..<v.rowCount).compactMap { r in
                 guard let id = v.string(r, 0).flatMap(Int64.init), let tx = v.string(r, 1).flatMap(UInt64.init),
@@ -301,7 +301,7 @@ public final class CatalogDatabase: @unchecked Sendable {
     /// The position after every finished change now in the log.
     public func latestPosition() throws -> ChangePosition {
         let horizon = try horizon()
-        let r = try conn.exec("SELECT txid::text, id FROM catalog_changes WHERE txid < $1::xid8 ORDER BY txid DESC, id DESC LIMIT 1", [horizon])
+        let r = try conn.exec("SELECT txid::text, id FROM catalog_changes WHERE txid < $1::xid8 ORDER BY catalog_changes.txid DESC, id DESC LIMIT 1", [horizon])
         guard r.count > 0, let t = r[0, 0].flatMap(UInt64.init), let i = r[0, 1].flatMap(Int64.init) else { return .start }
         return ChangePosition(txid: t, id: i)
     }

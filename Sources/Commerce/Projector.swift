@@ -52,7 +52,7 @@ public final class OrderProjector: Sendable {
         try c.exec("""
             SELECT id, txid::text, aggregate_id, event_type, data::text, version, occurred_at::text FROM order_events
             WHERE aggregate_type = 'order' AND (txid, id) > ($1::xid8, $2::bigint) AND ($3::xid8 IS NULL OR txid < $3::xid8)
-            ORDER BY txid, id LIMIT $4::int
+            ORDER BY order_events.txid, id LIMIT $4::int
             """, [after.txid, String(after.id), horizon, String(limit)]).rows.map { r in
             guard let id = r[0].flatMap(Int64.init), let tx = r[1], let oid = r[2].flatMap(Int64.init), let type = r[3].flatMap(OrderEventType.init),
                   let data = r[4], let v = r[5].flatMap(Int.init), let at = r[6] else {

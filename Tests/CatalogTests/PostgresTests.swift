@@ -112,6 +112,44 @@ struct PostgresTests {
         #expect(try db.pendingChanges(after: pos) == 0)
     }
 
+    /// Moves the cluster's transaction counter past the next power of ten above `txid` (where the
+    /// text of transaction ids sorts differently from their numbers): "10000" < "9998" as text.
+    /// Returns false when that is too far to be quick.
+    static func crossDigitBoundary(after txid: UInt64, _ conn: PGConnection, limit: UInt64 = 1_000_000) throws -> Bool {
+        var boundary: UInt64 = 10
+        while boundary <= txid { boundary *= 10 }
+        let current = UInt64(try conn.exec("SELECT pg_current_xact_id()::text")[0, 0] ?? "0") ?? 0
+        guard current < boundary else { return true }
+        guard boundary - current <= limit else { return false }
+        // One transaction id per committed iteration (COMMIT inside DO, outside a transaction block).
+        try conn.execScript("DO $$ BEGIN FOR i IN 1..\(boundary - current + 1) LOOP PERFORM pg_current_xact_id(); COMMIT; END LOOP; END $$")
+        return true
+    }
+
+    /// Changes are read in numeric transaction order even where the ids gain a digit (a regression:
+    /// `ORDER BY txid` once sorted the select list's text copy, so a batch that crossed 9999 → 10000
+    /// moved the position past changes it never returned).
+    @Test func theLogIsReadInNumericOrderAcrossADigitBoundary() throws {
+        let t = try TestDatabase()
+        let db = try CatalogDatabase(url: t.url)
+        try db.conn.transaction { try db.upsert(products: Self.products(3)) }
+        let start = try db.latestPosition()
+        #expect(try db.setPrice(id: "P0000", price: "1.11"))
+        let first = try #require(try db.changes(after: start).last).position
+        guard try Self.crossDigitBoundary(after: first.txid, db.conn) else {
+            print("skipped: the next power of ten is more than 1,000,000 transaction ids away")
+            return
+        }
+        #expect(try db.setPrice(id: "P0001", price: "2.22"))
+        var pos = start, seen: [String] = []
+        while let c = try db.changes(after: pos, limit: 1).first {
+            seen.append(c.productId)
+            pos = c.position
+        }
+        #expect(seen == ["P0000", "P0001"])
+        #expect(try db.latestPosition() == pos)
+    }
+
     @Test func streamingReadsOneSnapshotInIdOrder() throws {
         let t = try TestDatabase()
         let db = try CatalogDatabase(url: t.url)
