@@ -322,7 +322,7 @@ public final class Commerce: Sendable {
             var reported = false
             while !stop.load(ordering: .relaxed) {
                 do {
-                    let n = try orders.expireDue()
+                    let n = try orders.expireDue(failed: { id, e in log("order expiry: order \(id) cannot be expired, passed over: \(e)") })
                     if n > 0 { log("expired \(n) unpaid order(s)") }
                     reported = false
                 } catch {

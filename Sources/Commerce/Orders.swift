@@ -276,24 +276,38 @@ public struct OrderStore: Sendable {
     /// `FOR UPDATE SKIP LOCKED`, so several sweepers, or a customer cancelling, never block each
     /// other). Returns how many expired.
     @discardableResult
-    public func expireDue(max: Int = 1000) throws -> Int {
+    public func expireDue(max: Int = 1000, failed: (Int64, Error) -> Void = { _, _ in }) throws -> Int {
         var done = 0
+        // An order that cannot be expired (unreadable history) is reported and passed over in this
+        // sweep, so one bad order does not hold back every other expiry.
+        var skipped: [Int64] = []
         while done < max {
-            let expired: Bool = try inStore(Self.store) {
-                try pool.withConnection { c in
-                    try c.transaction {
-                        let due = try c.exec("""
-                            SELECT id FROM orders WHERE status = 'pending' AND expires_at <= clock_timestamp()
-                            ORDER BY expires_at LIMIT 1 FOR UPDATE SKIP LOCKED
-                            """)
-                        guard let id = due.rows.first?[0].flatMap(Int64.init) else { return false }
-                        let events = try Self.events(c, id)
-                        guard let order = try Order.fold(events) else { return false }
-                        _ = try apply(c, order: order, events: events, .expire, actor: "system:expiry",
-                                      change: .init(reason: "unpaid after \(expiry) s"))
-                        return true
+            var current: Int64?
+            let expired: Bool
+            do {
+                expired = try inStore(Self.store) {
+                    try pool.withConnection { c in
+                        try c.transaction {
+                            let due = try c.exec("""
+                                SELECT id FROM orders WHERE status = 'pending' AND expires_at <= clock_timestamp()
+                                  AND NOT (id = ANY($1::bigint[]))
+                                ORDER BY expires_at LIMIT 1 FOR UPDATE SKIP LOCKED
+                                """, [CatalogDatabase.arrayLiteral(skipped.map(String.init))])
+                            guard let id = due.rows.first?[0].flatMap(Int64.init) else { return false }
+                            current = id
+                            let events = try Self.events(c, id)
+                            guard let order = try Order.fold(events) else { throw CommerceError.internalError("order \(id) has no events") }
+                            _ = try apply(c, order: order, events: events, .expire, actor: "system:expiry",
+                                          change: .init(reason: "unpaid after \(expiry) s"))
+                            return true
+                        }
                     }
                 }
+            } catch let e as CommerceError {
+                guard case .internalError = e, let id = current else { throw e }
+                failed(id, e)
+                skipped.append(id)
+                continue
             }
             guard expired else { break }
             done += 1

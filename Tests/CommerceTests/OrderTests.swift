@@ -255,6 +255,17 @@ struct OrderTests {
         #expect(try c.orders.expireDue() == 0)
         #expect(try c.orderEvents(o.id, session: nil).map(\.actor) == ["customer:\(expired.customerId)", "system:expiry"])
         try invariantsHold(shop)
+        // An order whose history cannot be read is reported and passed over; the others still expire.
+        _ = try c.addItem(s.session, productId: "sofa", quantity: 1, ifMatch: nil)
+        let broken = try c.placeOrder(s.session, Self.request("899")).order
+        _ = try c.addItem(s.session, productId: "sofa", quantity: 1, ifMatch: nil)
+        let fine = try c.placeOrder(s.session, Self.request("899")).order
+        try shop.sql("UPDATE order_events SET data = '{\"garbled\": true}' WHERE aggregate_id = $1", [String(broken.id)])
+        usleep(1_200_000)
+        var reported: [Int64] = []
+        #expect(try c.orders.expireDue(failed: { id, _ in reported.append(id) }) == 1)
+        #expect(reported == [broken.id])
+        #expect(try c.order(fine.id, session: nil).status == .expired)
     }
 
     /// Concurrent changes to one order: exactly one wins each race, the others are told 409 and
