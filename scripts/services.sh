@@ -95,7 +95,7 @@ start() {
   "${AS[@]}" "$bin/initdb" -D "$DIR/pg" -U postgres -A trust -E UTF8 --locale=C.UTF-8 --no-sync >"$DIR/initdb.log" 2>&1 \
     || { cat "$DIR/initdb.log" >&2; exit 1; }
   if ! "${AS[@]}" "$bin/pg_ctl" -D "$DIR/pg" -l "$DIR/pg.log" -w -t 60 start -o \
-      "-p $PG_PORT -c listen_addresses=127.0.0.1 -c unix_socket_directories=$DIR -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=100" >/dev/null; then
+      "-p $PG_PORT -c listen_addresses=127.0.0.1 -c unix_socket_directories=$DIR -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200" >/dev/null; then
     log "PostgreSQL did not start on port $PG_PORT:"; tail -20 "$DIR/pg.log" >&2; exit 1
   fi
   PG_PID=$(head -1 "$DIR/pg/postmaster.pid")

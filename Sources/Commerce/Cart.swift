@@ -166,9 +166,13 @@ public struct CartStore: Sendable {
     return {merged, dropped, v}
     """)
 
-    /// ARGV: ttl, then (field, quantity) pairs. Takes an order's quantities out of the cart (a line
-    /// bought in full goes; one added to since keeps the rest). Returns {version, lines removed}.
+    /// KEYS: the cart, the order's marker. ARGV: ttl, then (field, quantity) pairs. Takes an
+    /// order's quantities out of the cart (a line bought in full goes; one added to since keeps the
+    /// rest), once per order: the marker says it was done, so a replay of the order (a retry after
+    /// a crash between the commit and this step) removes the lines if and only if they are still
+    /// owed. Returns {version, lines removed} (-1: done before).
     static let removeOrdered = RedisScript(common + """
+    if not redis.call('SET', KEYS[2], '1', 'NX', 'EX', ARGV[1]) then return {version(), -1} end
     local removed = 0
     local changed = false
     for i = 2, #ARGV, 2 do
@@ -189,15 +193,15 @@ public struct CartStore: Sendable {
     return {v, removed}
     """)
 
-    /// After an order commits: its quantities leave the cart.
+    /// After an order commits: its quantities leave the cart, once per order (nil: already done).
     @discardableResult
-    public func removeOrdered(owner: String, lines: [(productId: String, quantity: Int)]) throws -> Int {
+    public func removeOrdered(owner: String, orderId: Int64, lines: [(productId: String, quantity: Int)]) throws -> Int? {
         guard !lines.isEmpty else { return 0 }
         var args = [String(ttl)]
         for l in lines { args += [Self.field(l.productId), String(l.quantity)] }
-        let r = try inStore(Self.store) { try redis.run(Self.removeOrdered, keys: [key(owner)], args: args) }
+        let r = try inStore(Self.store) { try redis.run(Self.removeOrdered, keys: [key(owner), "\(prefix)ordered:\(orderId)"], args: args) }
         guard let a = r.array, a.count == 2, let removed = a[1].integer else { throw CommerceError.internalError("cart store: unexpected reply \(r)") }
-        return Int(removed)
+        return removed < 0 ? nil : Int(removed)
     }
 
     static func field(_ productId: String) -> String { "p:" + productId }

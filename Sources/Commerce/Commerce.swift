@@ -251,10 +251,11 @@ public final class Commerce: Sendable {
         guard r.expectedTotal >= .zero else { throw CommerceError.invalid("expected_total must not be negative") }
         let cart = try carts.read(owner: session.cartOwner)
         let placed = try orders.place(customerId: customerId, cart: cart.lines.map { ($0.productId, $0.quantity) }, request: r)
-        if !placed.replayed {
-            // The order stands even if Redis fails here; the lines then stay in the cart (the answer is still 201).
-            _ = try? carts.removeOrdered(owner: session.cartOwner, lines: placed.order.lines.map { ($0.productId, $0.quantity) })
-        }
+        // The order stands even if Redis fails here; the lines then stay in the cart (the answer is
+        // still 201). A replay does this too: if the first request died between its commit and this
+        // step, the lines are still owed; if it got here, the order's marker makes this a no-op.
+        _ = try? carts.removeOrdered(owner: session.cartOwner, orderId: placed.order.id,
+                                     lines: placed.order.lines.map { ($0.productId, $0.quantity) })
         return placed
     }
 

@@ -63,15 +63,15 @@ public struct OrderStore: Sendable {
     private func placeInTransaction(_ c: PGConnection, customerId: Int64, ids: [String], merged: [String: Int],
                                     request: OrderRequest) throws -> PlacedOrder {
         let cid = String(customerId)
-        guard try c.exec("SELECT pg_try_advisory_xact_lock($1::bigint)",
-                         [String(Self.lockKey(customerId: customerId, key: request.idempotencyKey))])[0, 0] == "t" else {
-            throw CommerceError.refused(.inProgress(retryAfter: 1))
-        }
-        let seen = try c.exec("SELECT request_hash, order_id FROM order_idempotency WHERE customer_id = $1 AND key = $2",
-                              [cid, request.idempotencyKey])
-        if let row = seen.rows.first {
-            guard row[0] == request.fingerprint else { throw CommerceError.refused(.keyReused) }
-            guard let id = row[1].flatMap(Int64.init) else { throw CommerceError.internalError("order store: an idempotency row without an order") }
+        // One round trip: the key's lock, and what an earlier request with the key left.
+        let seen = try c.exec("""
+            SELECT pg_try_advisory_xact_lock($1::bigint), i.request_hash, i.order_id
+            FROM (SELECT 1) one LEFT JOIN order_idempotency i ON i.customer_id = $2 AND i.key = $3
+            """, [String(Self.lockKey(customerId: customerId, key: request.idempotencyKey)), cid, request.idempotencyKey])
+        guard seen[0, 0] == "t" else { throw CommerceError.refused(.inProgress(retryAfter: 1)) }
+        if let hash = seen[0, 1] {
+            guard hash == request.fingerprint else { throw CommerceError.refused(.keyReused) }
+            guard let id = seen[0, 2].flatMap(Int64.init) else { throw CommerceError.internalError("order store: an idempotency row without an order") }
             // A placeholder; `place` reads the order's first event after this read-only transaction.
             return PlacedOrder(order: Order(id: id, customerId: customerId, status: .pending, version: 1, currency: "", total: .zero, lines: [],
                                             shippingAddress: request.shippingAddress, paymentMethodId: "", placedAt: Date(), expiresAt: Date(),
@@ -115,15 +115,17 @@ public struct OrderStore: Sendable {
             guard sellable >= line.quantity else { throw CommerceError.refused(.outOfStock(productId: line.productId, available: max(0, sellable))) }
         }
 
+        // The head row, and the ledger's reason and order for the decrements (local to this transaction).
         let head = try c.exec("""
-            INSERT INTO orders (customer_id, status, version, expires_at)
-            VALUES ($1, 'pending', 1, clock_timestamp() + make_interval(secs => $2::int)) RETURNING id, extract(epoch from expires_at)::numeric::text
+            WITH o AS (INSERT INTO orders (customer_id, status, version, expires_at)
+                       VALUES ($1, 'pending', 1, clock_timestamp() + make_interval(secs => $2::int)) RETURNING id, expires_at)
+            SELECT o.id, extract(epoch from o.expires_at)::numeric::text,
+                   set_config('aisle.stock_reason', 'order', true), set_config('aisle.stock_order', o.id::text, true)
+            FROM o
             """, [cid, String(expiry)])
         guard let oid = head[0, 0], let orderId = Int64(oid), let expiresAt = Self.date(head[0, 1]) else {
             throw CommerceError.internalError("order store: INSERT INTO orders returned no id")
         }
-        // The ledger trigger records each decrement as a movement of this order.
-        try c.exec("SELECT set_config('aisle.stock_reason', 'order', true), set_config('aisle.stock_order', $1, true)", [oid])
         let decremented = try c.exec("""
             UPDATE inventory i SET available = i.available - l.q, updated_at = now()
             FROM unnest($1::text[], $2::int[]) AS l(id, q)
@@ -132,19 +134,24 @@ public struct OrderStore: Sendable {
         guard decremented == lines.count else {
             throw CommerceError.internalError("order store: \(lines.count - decremented) locked stock rows changed under their lock")
         }
-        try c.exec("""
-            INSERT INTO order_lines (order_id, line_no, product_id, title, brand, unit_price, quantity)
-            SELECT $1, l.n, l.id, l.t, nullif(l.b, ''), l.p, l.q
-            FROM unnest($2::int[], $3::text[], $4::text[], $5::text[], $6::numeric[], $7::int[]) AS l(n, id, t, b, p, q)
+        // The lines with their snapshot, the first event and the idempotency key: one statement.
+        let data = OrderEventData.Placed(customerId: customerId, currency: cur, total: total, lines: lines, shippingAddress: request.shippingAddress,
+                                         paymentMethodId: request.paymentMethodId, expiresAt: expiresAt)
+        let actor = "customer:\(customerId)"
+        let written = try c.exec("""
+            WITH l AS (INSERT INTO order_lines (order_id, line_no, product_id, title, brand, unit_price, quantity)
+                       SELECT $1, x.n, x.id, x.t, nullif(x.b, ''), x.p, x.q
+                       FROM unnest($2::int[], $3::text[], $4::text[], $5::text[], $6::numeric[], $7::int[]) AS x(n, id, t, b, p, q)),
+                 k AS (INSERT INTO order_idempotency (customer_id, key, request_hash, order_id) VALUES ($8, $9, $10, $1))
+            INSERT INTO order_events (aggregate_id, event_type, data, version, actor) VALUES ($1, 'OrderPlaced', $11::jsonb, 1, $12)
+            RETURNING extract(epoch from occurred_at)::numeric::text
             """, [oid, CatalogDatabase.arrayLiteral(lines.indices.map { String($0 + 1) }), CatalogDatabase.arrayLiteral(lines.map(\.productId)),
                   CatalogDatabase.arrayLiteral(lines.map(\.title)), CatalogDatabase.arrayLiteral(lines.map { $0.brand ?? "" }),
                   CatalogDatabase.arrayLiteral(lines.map { $0.unitPrice.formatted(minScale: 0) }),
-                  CatalogDatabase.arrayLiteral(lines.map { String($0.quantity) })])
-        let data = OrderEventData.Placed(customerId: customerId, currency: cur, total: total, lines: lines, shippingAddress: request.shippingAddress,
-                                         paymentMethodId: request.paymentMethodId, expiresAt: expiresAt)
-        let event = try Self.append(c, orderId: orderId, version: 1, type: .placed, data: .placed(data), actor: "customer:\(customerId)")
-        try c.exec("INSERT INTO order_idempotency (customer_id, key, request_hash, order_id) VALUES ($1, $2, $3, $4)",
-                   [cid, request.idempotencyKey, request.fingerprint, oid])
+                  CatalogDatabase.arrayLiteral(lines.map { String($0.quantity) }), cid, request.idempotencyKey, request.fingerprint,
+                  try OrderEventData.placed(data).json(), actor])
+        guard let at = Self.date(written[0, 0]) else { throw CommerceError.internalError("order store: the first event has no time") }
+        let event = OrderEvent(orderId: orderId, version: 1, type: .placed, data: .placed(data), occurredAt: at, actor: actor)
         guard let order = try Order.fold([event]) else { throw CommerceError.internalError("order store: a new order folds to nothing") }
         return PlacedOrder(order: order, replayed: false)
     }

@@ -133,8 +133,19 @@ struct OrderTests {
         #expect(failure { try commerce.placeOrder(session, Self.request("0", key: "another")) } == "cart_empty")
         // A replay after the order moved on still answers the first answer.
         _ = try commerce.advanceOrder(orders[0].id, .pay, change: .init(reference: "ch_1"))
+        // The buyer adds the lamp again: a replay must not take it out of the cart a second time.
+        _ = try commerce.addItem(session, productId: "lamp", quantity: 1, ifMatch: nil)
         let again = try commerce.placeOrder(session, Self.request("39.98", key: "storm-key"))
         #expect(again.replayed && again.order == orders[0] && again.order.status == .pending)
+        #expect(try commerce.cart(of: session).itemCount == 1)
+        // A first request that died between its commit and the cart step: the replay removes what is owed.
+        try commerce.clearCart(session, ifMatch: nil)
+        _ = try commerce.addItem(session, productId: "dime", quantity: 4, ifMatch: nil)
+        let placed = try commerce.orders.place(customerId: session.customerId!, cart: [("dime", 4)], request: Self.request("0.40", key: "crashed"))
+        #expect(try commerce.cart(of: session).itemCount == 4, "the crash: the cart was not touched")
+        let retried = try commerce.placeOrder(session, Self.request("0.40", key: "crashed"))
+        #expect(retried.replayed && retried.order.id == placed.order.id)
+        #expect(try commerce.cart(of: session).itemCount == 0)
         try invariantsHold(shop)
     }
 
