@@ -38,14 +38,24 @@ public struct OrderStore: Sendable {
         var merged: [String: Int] = [:]
         for line in cart where line.quantity > 0 { merged[line.productId, default: 0] += line.quantity }
         let ids = merged.keys.sorted()
+        // The key's lock and the look-up of the key run in one statement, so its snapshot can
+        // predate the commit of an earlier request with the key that ended just before the lock
+        // was taken: that transaction then fails on the key's primary key (nothing of it stays)
+        // and runs again, and this time sees the key and answers the replay.
         let outcome: Result<PlacedOrder, Error> = try inStore(Self.store) {
             try pool.withConnection { c in
-                do {
-                    return .success(try c.transaction {
-                        try placeInTransaction(c, customerId: customerId, ids: ids, merged: merged, request: request)
-                    })
-                } catch let e as CommerceError {
-                    return .failure(e)   // refused: the transaction is rolled back, the connection is fine
+                var attempt = 0
+                while true {
+                    attempt += 1
+                    do {
+                        return .success(try c.transaction {
+                            try placeInTransaction(c, customerId: customerId, ids: ids, merged: merged, request: request)
+                        })
+                    } catch let e as CommerceError {
+                        return .failure(e)   // refused: the transaction is rolled back, the connection is fine
+                    } catch let e as CatalogError where e.sqlstate == "23505" && "\(e)".contains("order_idempotency") && attempt < 3 {
+                        continue
+                    }
                 }
             }
         }

@@ -262,6 +262,24 @@ enum DocValuesWriter {
             for _ in 0..<8 { w.u8(0) }
             dir.append((UInt32(f), kind.rawValue, at))
         }
+        finish(&w, dir, docCount: docCount)
+        return w.bytes
+    }
+
+    /// A doc values file of numeric columns written as they are (see `NumericColumn.encodeAsIs`).
+    static func encode(columns: [Int: NumericColumn], docCount: Int) -> [UInt8] {
+        var w = ByteWriter(capacity: columns.values.reduce(64) { $0 + 64 + ($1.docCount * ($1.width + 1) + 7) / 8 })
+        var dir: [(UInt32, UInt8, UInt64)] = []
+        for (f, c) in columns.sorted(by: { $0.key < $1.key }) {
+            dir.append((UInt32(f), DocValuesKind.numeric.rawValue, UInt64(w.count)))
+            c.encodeAsIs(into: &w)
+            for _ in 0..<8 { w.u8(0) }
+        }
+        finish(&w, dir, docCount: docCount)
+        return w.bytes
+    }
+
+    private static func finish(_ w: inout ByteWriter, _ dir: [(UInt32, UInt8, UInt64)], docCount: Int) {
         let dirOffset = UInt64(w.count)
         for (f, k, o) in dir {
             w.u32(f)
@@ -271,7 +289,6 @@ enum DocValuesWriter {
         w.u64(dirOffset)
         w.u32(UInt32(dir.count))
         w.u32(UInt32(docCount))
-        return w.bytes
     }
 }
 
@@ -411,6 +428,21 @@ public struct NumericColumn: @unchecked Sendable {
     }
 
     public func value(_ doc: Int) -> Double? { has(doc) ? decode(raw(doc)) : nil }
+
+    /// Writes this column in the file format as it is (header, presence, packed bytes): a copy,
+    /// not a re-encoding, so committing an in-place update of a million documents costs a memcpy.
+    /// The header need not be the tightest one for the values (an update may have left the
+    /// minimum below every value); it reads back to the same numbers.
+    func encodeAsIs(into w: inout ByteWriter) {
+        w.u8(UInt8(scale))
+        w.u64(UInt64(bitPattern: minimum))
+        w.u64(step)
+        w.u8(UInt8(width))
+        w.u8(presence == nil ? 0 : 1)
+        if let p = presence { w.append(UnsafeRawBufferPointer(start: p, count: (docCount + 7) / 8)) }
+        let dataBytes = (docCount * width + 7) / 8
+        if dataBytes > 0 { w.append(UnsafeRawBufferPointer(start: data, count: dataBytes)) }
+    }
 
     /// The packed range [lo, hi] covering values in [min, max] (inclusive); nil if empty.
     public func rawRange(min lo: Double?, max hi: Double?) -> ClosedRange<UInt64>? {
