@@ -9,7 +9,8 @@ Setup
 1. Corpus: the synth catalog (../shared/corpora/synth/gen_catalog.py --products N --seed 42),
    generated into --work unless --corpus is given (e.g. /work/data/catalog-1m.jsonl).
 2. Stores: PostgreSQL and Redis from `scripts/services.sh` on their own ports (55491 / 56491),
-   stopped at the end, unless DATABASE_URL / REDIS_URL are set; a fresh database `aisle_orders_bench`.
+   stopped at the end, unless DATABASE_URL / REDIS_URL are set; a fresh database `aisle_orders_bench`
+   (dropped and created) and the REDIS_URL's database emptied (FLUSHDB).
 3. `aisle catalog load --corpus C`. Then, in SQL, three disjoint samples of active in-stock products
    (md5 order, so the same catalog gives the same samples): the *pool* (--pool, default 50,000, or
    what the catalog has left) gets 1,000,000 units each (plenty: orders never run out), the
@@ -1326,6 +1327,14 @@ def main():
         admin.query("DROP DATABASE IF EXISTS %s WITH (FORCE)" % DB_NAME)
         admin.query("CREATE DATABASE %s" % DB_NAME)
         admin.close()
+        # Sessions, carts and the per-order cart markers of an earlier run would meet order ids
+        # that start again at 1 in the fresh database: the Redis database is emptied too.
+        rd = Redis(redis_url)
+        db_index = re.search(r"/(\d+)$", redis_url.split("?")[0])
+        if db_index:
+            rd.command("SELECT", db_index.group(1))
+        rd.command("FLUSHDB")
+        rd.close()
         url = re.sub(r"^(postgres(?:ql)?://[^/]+)/[^?]*", r"\1/" + DB_NAME, base_url)
         if "/" + DB_NAME not in url:
             url = base_url.rstrip("/") + "/" + DB_NAME

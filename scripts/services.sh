@@ -11,6 +11,7 @@
 #   eval "$(scripts/services.sh start)"        # typical use
 #
 # Ports: AISLE_PG_PORT (default 55432), AISLE_REDIS_PORT (56379), AISLE_MONGO_PORT (57017).
+# AISLE_PG_OPTIONS adds server settings (e.g. "-c shared_preload_libraries=pg_stat_statements" to profile).
 # Each set of ports is its own instance (state in /tmp/aisle-services-PGPORT.state), so tests
 # and `scripts/run.sh` can run side by side with different ports. Installs postgresql and
 # redis-server with apt-get when they are missing (sudo if not root). As root, PostgreSQL runs
@@ -95,7 +96,7 @@ start() {
   "${AS[@]}" "$bin/initdb" -D "$DIR/pg" -U postgres -A trust -E UTF8 --locale=C.UTF-8 --no-sync >"$DIR/initdb.log" 2>&1 \
     || { cat "$DIR/initdb.log" >&2; exit 1; }
   if ! "${AS[@]}" "$bin/pg_ctl" -D "$DIR/pg" -l "$DIR/pg.log" -w -t 60 start -o \
-      "-p $PG_PORT -c listen_addresses=127.0.0.1 -c unix_socket_directories=$DIR -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200" >/dev/null; then
+      "-p $PG_PORT -c listen_addresses=127.0.0.1 -c unix_socket_directories=$DIR -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200 ${AISLE_PG_OPTIONS:-}" >/dev/null; then
     log "PostgreSQL did not start on port $PG_PORT:"; tail -20 "$DIR/pg.log" >&2; exit 1
   fi
   PG_PID=$(head -1 "$DIR/pg/postmaster.pid")

@@ -27,6 +27,45 @@ struct PostgresTests {
         #expect(tables.isSuperset(of: ["categories", "brands", "products", "inventory", "catalog_changes", "schema_migrations"]))
     }
 
+    /// Statements are prepared on first use: the answers are what unprepared statements give,
+    /// through rollbacks, errors, an aborted transaction, a table whose columns change, and past
+    /// the per-connection cap.
+    @Test func preparedStatementsBehaveAsUnpreparedOnes() throws {
+        let t = try TestDatabase()
+        let c = try PGConnection(url: t.url)
+        try c.exec("CREATE TABLE pt (id int PRIMARY KEY, v text)")
+        // Prepared inside a transaction that rolls back: still usable after it.
+        try? c.transaction { () throws -> Void in
+            try c.exec("INSERT INTO pt (id, v) VALUES ($1, $2)", ["1", "a"])
+            throw CatalogError.input("roll back")
+        }
+        #expect(try c.exec("SELECT count(*) FROM pt WHERE id >= $1", ["0"])[0, 0] == "0")
+        try c.exec("INSERT INTO pt (id, v) VALUES ($1, $2)", ["1", "a"])
+        #expect(try c.exec("SELECT count(*) FROM pt WHERE id >= $1", ["0"])[0, 0] == "1")
+        // An error in a prepared statement, then the same statement works again.
+        #expect(throws: CatalogError.self) { try c.exec("INSERT INTO pt (id, v) VALUES ($1, $2)", ["1", "dup"]) }
+        try c.exec("INSERT INTO pt (id, v) VALUES ($1, $2)", ["2", "b"])
+        // A statement first seen in an aborted transaction reports that, and works afterwards.
+        try c.exec("BEGIN")
+        #expect(throws: CatalogError.self) { try c.exec("SELECT 1/0 WHERE $1 = 1", ["1"]) }
+        #expect(throws: CatalogError.self) { try c.exec("SELECT v FROM pt WHERE id = $1 AND v IS NOT NULL", ["1"]) }
+        try c.exec("ROLLBACK")
+        #expect(try c.exec("SELECT v FROM pt WHERE id = $1 AND v IS NOT NULL", ["1"])[0, 0] == "a")
+        // Generic plans (after five runs) give the same answers.
+        for i in 0..<12 { #expect(try c.exec("SELECT v FROM pt WHERE id = $1", [String(1 + i % 2)])[0, 0] == (i % 2 == 0 ? "a" : "b")) }
+        // The table's columns change under a prepared SELECT *: one error at most, then the new shape.
+        #expect(try c.exec("SELECT * FROM pt WHERE id = $1", ["1"]).columns == ["id", "v"])
+        try c.exec("ALTER TABLE pt ADD COLUMN w int DEFAULT 7")
+        let after = try (try? c.exec("SELECT * FROM pt WHERE id = $1", ["1"])) ?? c.exec("SELECT * FROM pt WHERE id = $1", ["1"])
+        #expect(after.columns == ["id", "v", "w"] && after[0, 2] == "7")
+        // Beyond the cap, statements still run (unprepared).
+        for i in 0..<(PGConnection.maxPrepared + 20) {
+            #expect(try c.exec("SELECT $1::int + \(i)", ["1"])[0, 0] == String(1 + i))
+        }
+        #expect(PGConnection.preparable("  with x AS (SELECT 1) SELECT * FROM x") && PGConnection.preparable("select 1"))
+        #expect(!PGConnection.preparable("BEGIN") && !PGConnection.preparable("SET x = 1") && !PGConnection.preparable("SELECTED"))
+    }
+
     @Test func loadBuildsTheCategoryTreeBrandsAndInventoryAndIsIdempotent() throws {
         let t = try TestDatabase()
         let db = try CatalogDatabase(url: t.url)
