@@ -5,7 +5,9 @@ import Synchronization
 /// Keeps the read model `order_summaries` from the order events (CQRS). It reads events after its
 /// checkpoint in commit-safe order, (txid, id), and only from transactions below the horizon (the
 /// oldest still running), so no event can later appear behind the checkpoint. Each batch is applied
-/// and the checkpoint moved in one transaction. Applying is idempotent (an `OrderPlaced` inserts only
+/// and the checkpoint moved in one transaction; events already committed above the horizon are
+/// applied in the same transaction without moving the checkpoint (so one slow transaction does
+/// not delay every order after it). Applying is idempotent (an `OrderPlaced` inserts only
 /// when the row is missing, a change applies only to the version just before it), so delivering an
 /// event twice changes nothing: the projector is at-least-once and resumes from its checkpoint.
 /// One projector writes at a time (a session advisory lock elects it among servers).
@@ -102,13 +104,7 @@ public final class OrderProjector: Sendable {
             SELECT id, txid::text, aggregate_id, event_type, data::text, version, occurred_at::text FROM order_events
             WHERE aggregate_type = 'order' AND (txid, id) > ($1::xid8, $2::bigint) AND ($3::xid8 IS NULL OR txid < $3::xid8)
             ORDER BY order_events.txid, id LIMIT $4::int
-            """, [after.txid, String(after.id), horizon, String(limit)]).rows.map { r in
-            guard let id = r[0].flatMap(Int64.init), let tx = r[1], let oid = r[2].flatMap(Int64.init), let type = r[3].flatMap(OrderEventType.init),
-                  let data = r[4], let v = r[5].flatMap(Int.init), let at = r[6] else {
-                throw CommerceError.internalError("projector: an unreadable order_events row")
-            }
-            return Delivered(id: id, txid: tx, orderId: oid, type: type, data: data, version: v, occurredAt: at)
-        }
+            """, [after.txid, String(after.id), horizon, String(limit)]).rows.map(delivered)
     }
 
     static func checkpoint(_ c: PGConnection) throws -> (txid: String, id: Int64) {
@@ -127,18 +123,46 @@ public final class OrderProjector: Sendable {
         return try c.transaction {
             let at = try checkpoint(c)
             let batch = try read(c, after: at, below: horizon, limit: limit)
-            guard let last = batch.last else { return 0 }
             if let crashAfter, crashAfter < batch.count {
                 try apply(c, Array(batch.prefix(crashAfter)), table: "order_summaries")
                 throw CommerceError.internalError("projector: simulated crash after \(crashAfter) events")
             }
-            try apply(c, batch, table: "order_summaries")
-            try c.exec("""
-                INSERT INTO projector_checkpoints (name, txid, event_id) VALUES ($1, $2::xid8, $3)
-                ON CONFLICT (name) DO UPDATE SET txid = EXCLUDED.txid, event_id = EXCLUDED.event_id, updated_at = now()
-                """, [name, last.txid, String(last.id)])
+            if let last = batch.last {
+                try apply(c, batch, table: "order_summaries")
+                try c.exec("""
+                    INSERT INTO projector_checkpoints (name, txid, event_id) VALUES ($1, $2::xid8, $3)
+                    ON CONFLICT (name) DO UPDATE SET txid = EXCLUDED.txid, event_id = EXCLUDED.event_id, updated_at = now()
+                    """, [name, last.txid, String(last.id)])
+            }
+            // Events already committed by transactions at or above the horizon are applied too,
+            // without moving the checkpoint past the horizon: an order's events are applied in
+            // version order whatever the other orders' transactions do (one slow transaction
+            // elsewhere no longer holds back every order committed after it), and the checkpoint
+            // still guarantees that none is ever skipped. They come again once below the horizon,
+            // and applying is idempotent.
+            if batch.count < limit {
+                try apply(c, try read(c, from: horizon, limit: limit), table: "order_summaries")
+            }
             return batch.count
         }
+    }
+
+    /// Committed events of transactions at or above `horizon` (in log order; some of those
+    /// transactions may still be running, their events are not visible yet).
+    static func read(_ c: PGConnection, from horizon: String, limit: Int) throws -> [Delivered] {
+        try c.exec("""
+            SELECT id, txid::text, aggregate_id, event_type, data::text, version, occurred_at::text FROM order_events
+            WHERE aggregate_type = 'order' AND txid >= $1::xid8
+            ORDER BY order_events.txid, id LIMIT $2::int
+            """, [horizon, String(limit)]).rows.map(delivered)
+    }
+
+    static func delivered(_ r: [String?]) throws -> Delivered {
+        guard let id = r[0].flatMap(Int64.init), let tx = r[1], let oid = r[2].flatMap(Int64.init), let type = r[3].flatMap(OrderEventType.init),
+              let data = r[4], let v = r[5].flatMap(Int.init), let at = r[6] else {
+            throw CommerceError.internalError("projector: an unreadable order_events row")
+        }
+        return Delivered(id: id, txid: tx, orderId: oid, type: type, data: data, version: v, occurredAt: at)
     }
 
     /// Applies every finished event not yet applied (when no other projector is the leader).
@@ -200,7 +224,7 @@ public final class OrderProjector: Sendable {
         /// Order ids whose live row differs from the rebuilt one (or exists on one side only), at most 20.
         public var differences: [Int64]
         public var differenceCount: Int
-        /// Events not yet applied by the live projector (after its checkpoint), not compared.
+        /// Events after the live projector's checkpoint; their orders are not compared.
         public var pending: Int
         /// Applied by this run's catch-up before comparing (nil: another projector is running).
         public var caughtUp: Int?
@@ -230,12 +254,16 @@ public final class OrderProjector: Sendable {
                     at = (last.txid, last.id)
                 }
                 let cols = "order_id, customer_id, status, version, currency, total, item_count, line_count, first_title, placed_at, updated_at"
+                // Orders with events after the checkpoint are not compared: the live projector may
+                // already have applied some of those (it applies committed events ahead of the
+                // horizon) or not yet. Every other order must be identical.
                 let diff = try c.exec("""
                     SELECT order_id FROM ((SELECT \(cols) FROM order_summaries EXCEPT SELECT \(cols) FROM order_summaries_rebuild)
                                           UNION ALL
                                           (SELECT \(cols) FROM order_summaries_rebuild EXCEPT SELECT \(cols) FROM order_summaries)) d
+                    WHERE order_id NOT IN (SELECT aggregate_id FROM order_events WHERE (txid, id) > ($1::xid8, $2::bigint))
                     GROUP BY order_id ORDER BY order_id
-                    """).rows.compactMap { $0[0].flatMap(Int64.init) }
+                    """, [end.txid, String(end.id)]).rows.compactMap { $0[0].flatMap(Int64.init) }
                 let orders = Int(try c.exec("SELECT count(*) FROM order_summaries_rebuild")[0, 0] ?? "0") ?? 0
                 let pending = Int(try c.exec("SELECT count(*) FROM order_events WHERE (txid, id) > ($1::xid8, $2::bigint)",
                                              [end.txid, String(end.id)])[0, 0] ?? "0") ?? 0

@@ -51,7 +51,7 @@ struct OrdersRebuildCommand: ParsableCommand {
         }
         let secs = String(format: "%.2f", Date().timeIntervalSince(t0))
         let caught = report.caughtUp.map { "applied \($0) pending events first" } ?? "a running projector is the leader; compared up to its checkpoint"
-        print("orders rebuild: replayed \(report.events) events into \(report.orders) orders in \(secs) s (\(caught); \(report.pending) events after the checkpoint not compared)")
+        print("orders rebuild: replayed \(report.events) events into \(report.orders) orders in \(secs) s (\(caught); orders with \(report.pending) events after the checkpoint not compared)")
         if report.differenceCount == 0 {
             print("read model: identical to the replay")
         } else {

@@ -371,6 +371,47 @@ struct OrderTests {
         #expect(bad.differenceCount == 1 && bad.differences == [ids[2]])
     }
 
+    /// A long write transaction elsewhere holds the horizon (and so the checkpoint) back; orders
+    /// committed after it still reach the read model at once, their later events in version order,
+    /// and nothing is applied twice or skipped once the transaction ends.
+    @Test func projectorAppliesCommittedEventsAheadOfASlowTransaction() throws {
+        let shop = try Shop()
+        let (_, s) = try shop.customer()
+        let c = shop.commerce
+        let db = try CatalogDatabase(url: shop.url, migrate: false)
+        _ = try c.addItem(s.session, productId: "dime", quantity: 1, ifMatch: nil)
+        let before = try c.placeOrder(s.session, Self.request("0.10")).order
+        while try OrderProjector.step(db) > 0 {}
+        // Another writer opens a transaction with a transaction id and keeps it open.
+        let slow = try PGConnection(url: shop.url)
+        try slow.exec("BEGIN")
+        try slow.exec("SELECT pg_current_xact_id()")
+        var ids: [Int64] = []
+        for i in 0..<3 {
+            _ = try c.addItem(s.session, productId: "dime", quantity: i + 1, ifMatch: nil)
+            ids.append(try c.placeOrder(s.session, Self.request(try Money("0.10")!.multiplied(by: i + 1).formatted())).order.id)
+        }
+        _ = try c.advanceOrder(ids[0], .pay, change: .init())
+        _ = try c.advanceOrder(ids[0], .ship, change: .init())
+        _ = try c.cancelOrder(ids[1], session: s.session, reason: nil)
+        let checkpoint = try shop.sql("SELECT event_id FROM projector_checkpoints")[0, 0]
+        #expect(try OrderProjector.step(db) == 0, "nothing is below the horizon")
+        #expect(try shop.sql("SELECT event_id FROM projector_checkpoints")[0, 0] == checkpoint)
+        let history = try c.orderHistory(s.session, limit: 10, before: nil)
+        #expect(history.map(\.orderId) == ids.reversed() + [before.id])
+        #expect(history.first { $0.orderId == ids[0] }?.status == .shipped && history.first { $0.orderId == ids[0] }?.version == 3)
+        #expect(history.first { $0.orderId == ids[1] }?.status == .canceled)
+        // A rebuild meanwhile compares every order the checkpoint covers and leaves the others out.
+        let during = try c.projector.rebuild()
+        #expect(during.differenceCount == 0 && during.pending == 6)
+        let live = try shop.sql("SELECT * FROM order_summaries ORDER BY order_id").rows
+        try slow.exec("ROLLBACK")
+        while try OrderProjector.step(db) > 0 {}
+        #expect(try shop.sql("SELECT * FROM order_summaries ORDER BY order_id").rows == live, "delivered again: nothing changes")
+        let after = try c.projector.rebuild()
+        #expect(after.differenceCount == 0 && after.pending == 0 && after.orders == 4)
+    }
+
     /// Events are projected in numeric transaction order where the ids gain a digit (a regression:
     /// the projector once sorted the text copy of txid and skipped events for good).
     @Test func projectorOrdersTransactionsAsNumbersAcrossADigitBoundary() throws {
