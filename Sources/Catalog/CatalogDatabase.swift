@@ -2,7 +2,7 @@ import Foundation
 
 /// A position in the change log: the last change consumed, in (transaction id, change id) order.
 /// Everything at or before it has been applied; a reader continues strictly after it.
-public struct ChangePosition: Sendable, Equatable, Comparable, CustomStringConvertible {
+public struct ChangePosition: Sendable, Hashable, Comparable, CustomStringConvertible {
     public var txid: UInt64
     public var id: Int64
 
@@ -268,6 +268,41 @@ public final class CatalogDatabase: @unchecked Sendable {
                 return CatalogChange(position: ChangePosition(txid: tx, id: id), productId: pid, kind: kind)
             }
         }
+    }
+
+    /// What the follower reads in one go (one horizon for both): `ready`, as `changes(after:)`
+    /// gives them (below the horizon: the position may move past them), and `ahead`, changes
+    /// already committed by transactions at or above the horizon (at most `limit`). Applying
+    /// `ahead` early is safe for a consumer that re-reads each product's current row; it must
+    /// not move its position past the horizon for them.
+    public struct ChangeBatch: Sendable {
+        public var ready: [CatalogChange]
+        public var ahead: [CatalogChange]
+    }
+
+    public func changeBatch(after position: ChangePosition, limit: Int = 5000) throws -> ChangeBatch {
+        let horizon = try horizon()
+        func read(_ sql: String, _ params: [String?]) throws -> [CatalogChange] {
+            try conn.withResult(sql, params) { v in
+                (0..<v.rowCount).compactMap { r in
+                    guard let id = v.string(r, 0).flatMap(Int64.init), let tx = v.string(r, 1).flatMap(UInt64.init),
+                          let pid = v.string(r, 2), let kind = v.string(r, 3).flatMap(CatalogChange.Kind.init) else { return nil }
+                    return CatalogChange(position: ChangePosition(txid: tx, id: id), productId: pid, kind: kind)
+                }
+            }
+        }
+        let ready = try read("""
+            SELECT id, txid::text, product_id, kind FROM catalog_changes
+            WHERE (txid, id) > ($1::xid8, $2::bigint) AND txid < $3::xid8
+            ORDER BY catalog_changes.txid, id LIMIT $4::int
+            """, [String(position.txid), String(position.id), horizon, String(limit)])
+        guard ready.count < limit else { return ChangeBatch(ready: ready, ahead: []) }
+        let ahead = try read("""
+            SELECT id, txid::text, product_id, kind FROM catalog_changes
+            WHERE txid >= $1::xid8 AND (txid, id) > ($2::xid8, $3::bigint)
+            ORDER BY catalog_changes.txid, id LIMIT $4::int
+            """, [horizon, String(position.txid), String(position.id), String(limit)])
+        return ChangeBatch(ready: ready, ahead: ahead)
     }
 
     private var seesEveryBackend: Bool?

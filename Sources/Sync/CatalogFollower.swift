@@ -111,6 +111,7 @@ public final class CatalogFollower: @unchecked Sendable {
         var position = ChangePosition.start
         var committed = ChangePosition.start
         var lastCommit = Date()
+        var appliedAhead = Set<ChangePosition>()
         func commitPosition(force: Bool) {
             guard let l = live, position != committed,
                   force || Date().timeIntervalSince(lastCommit) >= options.commitInterval else { return }
@@ -143,17 +144,28 @@ public final class CatalogFollower: @unchecked Sendable {
                     live = l
                     position = p
                     committed = p
+                    appliedAhead.removeAll()
                     state.withLock { $0.position = p; $0.committed = p }
                     log("catalog sync: following the change log from position \(p) (generation \(serving.generationName))")
                 }
-                let changes = try db!.changes(after: position, limit: options.batch)
-                if changes.isEmpty {
+                // Changes below the horizon move the position; changes already committed above
+                // it are applied at once too (a slow transaction elsewhere must not delay, say, a
+                // sold-out product by its whole duration) and remembered, so that they are not
+                // applied again when the position reaches them.
+                let batch = try db!.changeBatch(after: position, limit: options.batch)
+                let fresh = batch.ready.filter { !appliedAhead.contains($0.position) }
+                    + batch.ahead.filter { !appliedAhead.contains($0.position) }
+                if fresh.isEmpty && batch.ready.isEmpty {
                     commitPosition(force: false)
                     try db!.waitForChanges(timeout: min(options.idleWait, options.commitInterval))
                     continue
                 }
-                try apply(changes, db: db!, updater: updater)
-                position = changes.last!.position
+                if !fresh.isEmpty { try apply(fresh, db: db!, updater: updater) }
+                for c in batch.ahead { appliedAhead.insert(c.position) }
+                if let last = batch.ready.last {
+                    position = last.position
+                    appliedAhead = appliedAhead.filter { $0 > last.position }
+                }
                 let p = position
                 state.withLock { $0.position = p; $0.lastError = nil }
                 commitPosition(force: false)

@@ -260,6 +260,41 @@ struct CatalogCLITests {
         #expect(status.out.contains(", 0 changes after it"), "\(status.out)")
     }
 
+    /// A write transaction left open elsewhere holds the change log's horizon back; changes
+    /// committed after it still reach the index while it stays open (applied ahead), and once it
+    /// ends the position moves past them without losing or re-breaking anything.
+    @Test func syncAppliesCommittedChangesAheadOfASlowTransaction() throws {
+        let e = try Env("sync-ahead")
+        defer { e.cleanup() }
+        let file = try corpus(e.dir, extra: 200)
+        #expect(try e.run(["catalog", "load", "--corpus", file, "--quiet"]).status == 0)
+        let idx = e.dir + "/idx"
+        #expect(try e.run(["reindex", "--index", idx, "--quiet"]).status == 0)
+        let db = try CatalogDatabase(url: e.t.url)
+        var ids = try db.conn.exec("SELECT id FROM products ORDER BY id").rows.map { $0[0]! }
+        var seed: UInt64 = 7
+        let log = e.dir + "/sync.log"
+        let p = try CLI.start(["sync", "--index", idx, "--commit-ms", "100"], env: e.vars, log: log)
+        let slow = try PGConnection(url: e.t.url)
+        try slow.exec("BEGIN")
+        try slow.exec("SELECT pg_current_xact_id()")
+        try wave(db, ids: &ids, seed: &seed, count: 150, tag: "a")
+        let want1 = try expected(db)
+        let early = eventually(30) { (try? actual(idx)) == want1 }
+        #expect(early, "changes behind an open transaction did not reach the index: \((try? String(contentsOfFile: log, encoding: .utf8)) ?? "")")
+        let held = try e.run(["catalog", "status", "--index", idx])
+        #expect(!held.out.contains(", 0 changes after it"), "the position cannot pass the open transaction: \(held.out)")
+        try slow.exec("ROLLBACK")
+        try wave(db, ids: &ids, seed: &seed, count: 80, tag: "b")
+        let want2 = try expected(db)
+        #expect(eventually(30) { (try? actual(idx)) == want2 })
+        #expect(eventually(30) { (try? e.run(["catalog", "status", "--index", idx]))?.out.contains(", 0 changes after it") == true })
+        p.interrupt()
+        p.waitUntilExit()
+        #expect(p.terminationStatus == 0)
+        #expect(try actual(idx) == want2)
+    }
+
     static func freePort() -> Int { Int.random(in: 21000..<39000) }
 
     static func get(_ url: String) -> (Int, JSONValue?) {
