@@ -32,7 +32,7 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Threads that run searches (default: twice the cores, at least 4).") var searchThreads: Int?
     @Option(help: "Searches that may wait for a thread; more are answered 503 at once.") var searchQueue: Int = 64
     @Option(help: "A search running longer than this many milliseconds lowers its thread's priority (0: never).") var demoteAfterMs: Int = 20
-    @Option(help: "Threads that run cart, session and customer requests (they wait on Redis and PostgreSQL).") var commerceThreads: Int = 16
+    @Option(help: "Threads that run cart, session, customer and order requests (default: twice the cores, at least 4). More threads run more PostgreSQL transactions at once; on a saturated machine that only lengthens the tail.") var commerceThreads: Int?
     @Option(help: "Open connections at most; more are closed at once.") var maxConnections: Int = 512
     @Option(help: "Close a connection with no request in progress after this many milliseconds (slow or idle clients).") var idleTimeoutMs: Int = 15_000
     @Option(help: "A request's body must arrive within this many milliseconds of its head.") var readTimeoutMs: Int = 10_000
@@ -64,8 +64,10 @@ struct ServeCommand: AsyncParsableCommand {
         var options = APIServer.Options()
         if let searchThreads { options.searchThreads = searchThreads }
         options.searchQueue = searchQueue
-        guard (1...1024).contains(commerceThreads) else { throw fail("--commerce-threads must be from 1 to 1024") }
-        options.commerceThreads = commerceThreads
+        if let commerceThreads {
+            guard (1...1024).contains(commerceThreads) else { throw fail("--commerce-threads must be from 1 to 1024") }
+            options.commerceThreads = commerceThreads
+        }
         options.demoteAfter = Double(max(0, demoteAfterMs)) / 1000
         options.connections.maxConnections = maxConnections
         options.connections.idleTimeout = Double(idleTimeoutMs) / 1000
