@@ -314,6 +314,54 @@ public final class DocumentBuilder {
                 doc.addNumber(field: f.ordinal, value: b ? 1 : 0)
                 if f.def.isStored { doc.addStored(field: f.ordinal, value: .bool(b)) }
             }
+        case .stored:
+            // Kept as given: a scalar as its value, an array of scalars as a list, anything
+            // holding an object as its JSON text. Nothing is indexed.
+            func scalar(_ v: S.Value) -> StoredValue? {
+                switch src.kind(v) {
+                case .string: return .string(src.string(v))
+                case .bool: return .bool(src.bool(v))
+                case .number:
+                    let d = src.number(v)
+                    return d == d.rounded() && abs(d) < 1e15 ? .int(Int64(d)) : .double(d)
+                default: return nil
+                }
+            }
+            if kind == .object || (kind == .array && values.contains { src.kind($0) == .object || src.kind($0) == .array }) {
+                var w = JSONWriter(capacity: 256)
+                Self.writeJSON(src, node, into: &w)
+                doc.addStored(field: f.ordinal, value: .string(w.text))
+            } else if kind == .array {
+                let list = values.compactMap(scalar)
+                if !list.isEmpty { doc.addStored(field: f.ordinal, value: .list(list)) }
+            } else if let v = scalar(node) {
+                doc.addStored(field: f.ordinal, value: v)
+            }
+        }
+    }
+
+    /// A document source's value as JSON text (numbers as they were written).
+    static func writeJSON<S: DocumentSource>(_ src: S, _ n: S.Value, into w: inout JSONWriter) {
+        switch src.kind(n) {
+        case .null: w.raw("null")
+        case .bool: w.bool(src.bool(n))
+        case .number: w.raw(src.scalarText(n))
+        case .string: w.string(src.string(n))
+        case .array:
+            w.raw("[")
+            for (i, e) in src.elements(n).enumerated() {
+                if i > 0 { w.raw(",") }
+                writeJSON(src, e, into: &w)
+            }
+            w.raw("]")
+        case .object:
+            w.raw("{")
+            for (i, (k, v)) in src.members(n).enumerated() {
+                if i > 0 { w.raw(",") }
+                w.key(k)
+                writeJSON(src, v, into: &w)
+            }
+            w.raw("}")
         }
     }
 

@@ -462,11 +462,14 @@ public struct QueryParser: Sendable {
             return out
         }
         guard let ord = layout.schema.ordinal(of: field) else {
-            let known = layout.schema.fields.filter { !$0.isPattern && $0.type != .numeric && $0.type != .boolean }.map { $0.name }
+            let known = layout.schema.fields.filter { !$0.isPattern && $0.type != .numeric && $0.type != .boolean && $0.type != .stored }.map { $0.name }
             let shown = known.prefix(40).joined(separator: ", ") + (known.count > 40 ? ", … (\(known.count) in all)" : "")
             throw QuerySyntaxError(message: "unknown field \"\(field.prefix(60))\" at column \(column) (searchable fields: \(shown))")
         }
         if let g = layout.groupOfField[ord] { return [(g.group, FieldMask(1) << UInt32(g.member))] }
+        if layout.schema.fields[ord].type == .stored {
+            throw QuerySyntaxError(message: "field \"\(field.prefix(60))\" at column \(column) is kept for display only and cannot be searched")
+        }
         return nil   // keyword-only field
     }
 

@@ -24,6 +24,7 @@ struct RequestResolver {
             case .numeric: names += [f.name + "_min", f.name + "_max"]
             case .boolean, .keyword: names.append(f.name)
             case .text: if f.keyword == true { names.append(f.name) }
+            case .stored: break
             }
         }
         if categoryField != nil && !names.contains(ProductFields.category) { names.append(ProductFields.category) }
@@ -97,6 +98,8 @@ struct RequestResolver {
                 } else {
                     out.append(Filter(field: o, kind: .anyOf(values)))
                 }
+            case .stored:
+                throw EngineError.badRequest("filter \(key): \(r.field) is kept for display only, not indexed (filterable: \(filterableNames))")
             }
         }
         for o in order {
@@ -128,6 +131,8 @@ struct RequestResolver {
                 guard def.isKeywordIndexed else { throw EngineError.badRequest("facet \(r.name): \(r.name) is a text field; facets need keyword fields") }
                 if r.ranges != nil { throw EngineError.badRequest("facet \(r.name): ranges apply to numeric fields") }
                 return (r.name, FacetSpec(field: o, kind: .terms(size: r.size ?? 10)))
+            case .stored:
+                throw EngineError.badRequest("facet \(r.name): \(r.name) is kept for display only; facets need keyword or numeric fields")
             }
         }
     }

@@ -8,6 +8,9 @@ public enum FieldType: String, Codable, Sendable, CaseIterable {
     case numeric
     /// true / false.
     case boolean
+    /// Kept for display only: not indexed, no doc values (a description to show, an original
+    /// JSON document). Objects and arrays are kept as their JSON text.
+    case stored
 }
 
 /// One field of a schema.
@@ -73,7 +76,7 @@ public struct FieldDefinition: Codable, Sendable, Equatable {
         return String(d)
     }
 
-    public var isStored: Bool { stored ?? false }
+    public var isStored: Bool { type == .stored || (stored ?? false) }
     public var effectiveBoost: Float { boost ?? 1 }
     /// Indexed as exact terms (keyword fields, and text fields with `keyword: true`).
     public var isKeywordIndexed: Bool { type == .keyword || (type == .text && keyword == true) }
@@ -86,6 +89,7 @@ public struct FieldDefinition: Codable, Sendable, Equatable {
         case .numeric, .boolean: return docValues ?? true
         case .keyword: return docValues ?? !isPattern
         case .text: return keyword == true && (docValues ?? true)
+        case .stored: return false
         }
     }
 }
@@ -142,6 +146,11 @@ public struct Schema: Codable, Sendable, Equatable {
                 if f.analyzer != nil { throw IndexError.schema("field \(f.name): only text fields take an analyzer") }
                 if f.boost != nil { throw IndexError.schema("field \(f.name): only text fields take a boost") }
                 if f.keyword != nil { throw IndexError.schema("field \(f.name): `keyword` applies to text fields only") }
+            }
+            if f.type == .stored {
+                if f.isPattern { throw IndexError.schema("stored field \(f.name): patterns are only allowed for keyword, numeric and boolean fields") }
+                if f.docValues == true { throw IndexError.schema("stored field \(f.name): a stored-only field has no doc values") }
+                if f.stored == false { throw IndexError.schema("stored field \(f.name): a stored-only field is always stored") }
             }
             if let h = f.hierarchy {
                 guard f.isKeywordIndexed, !h.isEmpty else { throw IndexError.schema("field \(f.name): hierarchy needs a keyword field and a non-empty separator") }
