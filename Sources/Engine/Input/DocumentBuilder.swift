@@ -287,6 +287,12 @@ public final class DocumentBuilder {
                 switch k {
                 case .null: continue
                 case .number: d = src.number(v)
+                case .string where f.def.isDate:
+                    let text = src.string(v)
+                    guard let ms = DateValue.epochMilliseconds(text) ?? Double(text.trimmingSpaces()).flatMap({ $0.isFinite ? $0 : nil }) else {
+                        throw EngineError.input("field \(name): expected a date (yyyy-MM-dd or an ISO 8601 date-time) or epoch milliseconds, found \"\(text.prefix(40))\"")
+                    }
+                    d = ms
                 case .string:
                     guard let x = Double(src.string(v).trimmingSpaces()), x.isFinite else {
                         throw EngineError.input("field \(name): expected a number, found \"\(src.string(v).prefix(40))\"")

@@ -40,14 +40,22 @@ public struct FieldDefinition: Codable, Sendable, Equatable {
     /// Whatever they say, values are finite and within ±`IndexLimits.maxNumericMagnitude`.
     public var min: Double?
     public var max: Double?
+    /// For numeric fields: `date`, values are instants kept as epoch milliseconds; inputs may be
+    /// ISO 8601 dates or date-times (`2026-12-06`, `2026-12-06T10:00:00.5Z`, `…+01:00`) or
+    /// numbers of epoch milliseconds.
+    public var format: String?
 
     public enum CodingKeys: String, CodingKey {
-        case name, type, analyzer, boost, stored, keyword, source, docValues = "doc_values", hierarchy, min, max
+        case name, type, analyzer, boost, stored, keyword, source, docValues = "doc_values", hierarchy, min, max, format
     }
+
+    public static let dateFormat = "date"
+    public var isDate: Bool { type == .numeric && format == Self.dateFormat }
 
     public init(name: String, type: FieldType, analyzer: String? = nil, boost: Float? = nil, stored: Bool? = nil,
                 keyword: Bool? = nil, source: String? = nil, docValues: Bool? = nil, hierarchy: String? = nil,
-                min: Double? = nil, max: Double? = nil) {
+                min: Double? = nil, max: Double? = nil, format: String? = nil) {
+        self.format = format
         self.min = min
         self.max = max
         self.name = name
@@ -146,6 +154,11 @@ public struct Schema: Codable, Sendable, Equatable {
                 if f.analyzer != nil { throw IndexError.schema("field \(f.name): only text fields take an analyzer") }
                 if f.boost != nil { throw IndexError.schema("field \(f.name): only text fields take a boost") }
                 if f.keyword != nil { throw IndexError.schema("field \(f.name): `keyword` applies to text fields only") }
+            }
+            if let fmt = f.format {
+                guard f.type == .numeric, fmt == FieldDefinition.dateFormat else {
+                    throw IndexError.schema("field \(f.name): format applies to numeric fields and must be \"date\", got \"\(fmt)\"")
+                }
             }
             if f.type == .stored {
                 if f.isPattern { throw IndexError.schema("stored field \(f.name): patterns are only allowed for keyword, numeric and boolean fields") }
