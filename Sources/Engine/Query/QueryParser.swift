@@ -487,7 +487,8 @@ public struct QueryParser: Sendable {
 
     private func build(_ n: Node, state: inout BuildState, expander: QueryExpander?) throws -> Query? {
         switch n {
-        case .word(nil, _, false, _) where expander != nil:
+        case .word(nil, _, false, _) where expander != nil && defaultFieldsAreOneGroup:
+            // Through the expander (typos, compounds, synonyms), which works within one text group.
             return try combine([n], op: defaultOperator, state: &state, expander: expander)
         case .word(let field, let text, let prefix, let col):
             try count(&state)
@@ -547,6 +548,10 @@ public struct QueryParser: Sendable {
     }
 
     /// Combines sibling clauses: `-x` become must_not, `+x` must, the rest must (AND) or should (OR).
+    /// Whether plain words search one text group (the expander's case). With several (text
+    /// fields with different analyzers), words are searched in each group as written.
+    private var defaultFieldsAreOneGroup: Bool { ((try? targets(field: nil, column: 0)) ?? nil)?.count == 1 }
+
     private func combine(_ parts: [Node], op: DefaultOperator, state: inout BuildState, expander: QueryExpander?) throws -> Query? {
         var must: [Query] = [], should: [Query] = [], excluded: [Query] = []
         var parts = parts
