@@ -82,7 +82,8 @@ let package = Package(
                            .product(name: "Hummingbird", package: "hummingbird"),
                            .product(name: "HummingbirdCore", package: "hummingbird"),
                            .product(name: "NIOCore", package: "swift-nio"),
-                           .product(name: "NIOHTTPTypes", package: "swift-nio-extras")],
+                           .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
+                           .product(name: "HTTPTypes", package: "swift-http-types")],
             path: "Sources/Server",
             swiftSettings: swiftSettings
         ),

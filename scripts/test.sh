@@ -38,6 +38,8 @@ if [ $# -eq 0 ]; then
   python3 scripts/abuse.py --aisle "$BIN" --quick
   echo "== orders: kill -9 during an order storm, 5 times, then every invariant (scripts/order_crash_test.py)" >&2
   python3 scripts/order_crash_test.py --aisle "$BIN" --kills 5 --seed 16
+  echo "== Elasticsearch/OpenSearch clients: opensearch-py and elasticsearch-py 8 against aisle serve --data (scripts/es_clients_test.py)" >&2
+  python3 scripts/es_clients_test.py --aisle "$BIN"
   echo "== relevance gate (corpora/relevance/baseline.json)" >&2
   "$BIN" eval gate --baseline corpora/relevance/baseline.json --quiet
   if python3 -c "import pytrec_eval" >/dev/null 2>&1; then

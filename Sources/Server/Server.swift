@@ -38,6 +38,9 @@ public struct APIServer: Sendable {
         /// sold-out p99 143 ms. Requests beyond the threads wait in the queue, not on the CPU.
         public var commerceThreads = max(4, 2 * ProcessInfo.processInfo.activeProcessorCount)
         public var commerceQueue = 256
+        /// Send `X-Elastic-Product: Elasticsearch` on the Elasticsearch-compatible API (what
+        /// elasticsearch-py 8 checks); off by default, because Aisle is not Elasticsearch.
+        public var elasticProductHeader = false
         public init() {}
     }
 
@@ -49,6 +52,8 @@ public struct APIServer: Sendable {
     public let options: Options
     /// Customers, sessions and carts (or why they are not there).
     public let commerceMount: CommerceMount
+    /// The indexes of the Elasticsearch-compatible API (`aisle serve --data DIR`); nil: not served.
+    public let elastic: ElasticIndexes?
     let searchPool: WorkPool
     let writePool: WorkPool
     let commercePool: WorkPool
@@ -57,8 +62,9 @@ public struct APIServer: Sendable {
     public static let commerceNotConfigured = "commerce is not configured: customers, sessions and carts need REDIS_URL (or --redis) and a catalog database (DATABASE_URL or --database)"
 
     public init(service: SearchService, serving: ServingIndex? = nil, token: String? = nil, options: Options = Options(),
-                commerce: CommerceMount = .missing(APIServer.commerceNotConfigured)) {
+                commerce: CommerceMount = .missing(APIServer.commerceNotConfigured), elastic: ElasticIndexes? = nil) {
         self.service = service
+        self.elastic = elastic
         self.commerceMount = commerce
         self.serving = serving
         self.token = token.flatMap { $0.isEmpty ? nil : $0 }
@@ -177,6 +183,7 @@ public struct APIServer: Sendable {
             guard case .ok(let body) = read else { return read.response! }
             return await api.searching { d in try api.search(body: body, deadline: d) }
         }
+        addElasticRoutes(router)
         return router
     }
 

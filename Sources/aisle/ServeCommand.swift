@@ -37,6 +37,8 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Close a connection with no request in progress after this many milliseconds (slow or idle clients).") var idleTimeoutMs: Int = 15_000
     @Option(help: "A request's body must arrive within this many milliseconds of its head.") var readTimeoutMs: Int = 10_000
     @Option(help: "Distinct attributes.* keys the index may have at most; a write adding more is refused.") var maxAttributeFields = IndexLimits.defaultMaxPatternFields
+    @Option(help: "A directory for the indexes of the Elasticsearch-compatible API (PUT /{index}, _doc, _bulk...); created if missing.") var data: String?
+    @Flag(help: "Send X-Elastic-Product: Elasticsearch on the Elasticsearch-compatible API (elasticsearch-py 8 needs it). Off by default: Aisle is not Elasticsearch.") var elasticsearchProductHeader = false
     @OptionGroup var rankingFlags: RankingFlags
     @OptionGroup(title: "Catalog (follow PostgreSQL's change log when a database is given or DATABASE_URL is set)") var catalog: ServeCatalogOptions
     @OptionGroup(title: "Customers, sessions and carts (need Redis and the catalog's PostgreSQL)") var commerce: CommerceOptions
@@ -72,7 +74,19 @@ struct ServeCommand: AsyncParsableCommand {
         options.connections.maxConnections = maxConnections
         options.connections.idleTimeout = Double(idleTimeoutMs) / 1000
         options.connections.readTimeout = Double(readTimeoutMs) / 1000
+        options.elasticProductHeader = elasticsearchProductHeader
+        var elastic: ElasticIndexes?
+        if let data {
+            do {
+                var eo = ServingIndex.Options()
+                eo.commitInterval = Double(max(10, commitMs)) / 1000
+                elastic = try ElasticIndexes(directory: data, options: eo)
+            } catch {
+                throw fail("--data \(data): \(describe(error))")
+            }
+        }
         serving.start()
+        elastic?.start()
         let tok = token ?? ProcessInfo.processInfo.environment["AISLE_API_TOKEN"]
         let docs = service.searcher.liveDocCount
         let h = host, p = port
@@ -83,7 +97,7 @@ struct ServeCommand: AsyncParsableCommand {
         var workers: CommerceWorkers?
         if case .ready(let c) = mount { workers = c.startWorkers(log: { stderr($0) }) }
         defer { workers?.stop(); sync?.stop(); serving.close() }
-        try await APIServer(service: service, serving: serving, token: tok, options: options, commerce: mount).run(host: host, port: port) {
+        try await APIServer(service: service, serving: serving, token: tok, options: options, commerce: mount, elastic: elastic).run(host: host, port: port) {
             stderr("serving \(formatCount(docs)) documents from \(index) on http://\(h):\(p), \(mode)")
             if case .missing(let why) = mount { stderr(why) }
         }

@@ -171,9 +171,11 @@ public final class LiveIndex: @unchecked Sendable {
     /// next commit) or the call throws and nothing changed: a full buffer is written out *before*
     /// the document is added, so an I/O error (a full disk) refuses this document instead of
     /// failing after it was taken in.
-    public func upsert(_ doc: IndexDocument) throws {
+    /// Returns whether it replaced a live document with the same id.
+    @discardableResult
+    public func upsert(_ doc: IndexDocument) throws -> Bool {
         guard !doc.id.isEmpty else { throw IndexError.invalidDocument("document has no id") }
-        try lock.withLock {
+        return try lock.withLock {
             try checkOpen()
             if let b = buffer, b.memoryBytes >= options.memoryBudget, !holdFlushes { try flushBufferLocked() }
             let previous = try locateLocked(doc.id)
@@ -196,6 +198,15 @@ public final class LiveIndex: @unchecked Sendable {
             bufferIds[doc.id] = d
             dirty = true
             uncommitted = true
+            return previous != nil
+        }
+    }
+
+    /// Whether a live document has this id, counting changes not yet refreshed.
+    public func contains(id: String) throws -> Bool {
+        try lock.withLock {
+            try checkOpen()
+            return try locateLocked(id) != nil
         }
     }
 

@@ -1,0 +1,249 @@
+#!/usr/bin/env python3
+"""Real Elasticsearch/OpenSearch clients against `aisle serve --data` (issue 17, first part).
+
+    scripts/es_clients_test.py --aisle .build/debug/aisle
+
+Pass 1 drives Aisle with opensearch-py: create an index with a mapping, `helpers.bulk` 5,000
+documents, refresh, then count, real-time GET, `_update`, delete, `create` on an existing id,
+a bulk with bad items (each fails alone), `_cat/indices`, the mapping, errors in Elasticsearch's
+shape, and a search (not supported yet: a 400 naming it). Every answer is compared with what the
+documents say (computed here). Pass 2 does the same with elasticsearch-py 8, with the server started
+with --elasticsearch-product-header (the client refuses a server without it) and the
+`compatible-with=8` media type.
+
+The clients are installed with pip when missing; when PyPI cannot be reached the script says so
+and exits 0 (skipped). Any failed check exits 1.
+"""
+import argparse
+import json
+import os
+import random
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+TOKEN = "es-clients-test-token"
+MAPPING = {
+    "settings": {"number_of_shards": 1, "number_of_replicas": 0},
+    "mappings": {"properties": {
+        "name": {"type": "text", "fields": {"keyword": {"type": "keyword"}}},
+        "brand": {"type": "keyword"},
+        "price": {"type": "double"},
+        "stock": {"type": "integer"},
+        "in_stock": {"type": "boolean"},
+        "created": {"type": "date"},
+        "dims": {"properties": {"width": {"type": "float"}}},
+    }},
+}
+WORDS = ["red", "blue", "oak", "velvet", "sofa", "lamp", "table", "chair", "desk", "linen", "steel", "walnut"]
+BRANDS = ["Acme", "Zeta", "Nordic", "Hale", "Orbit"]
+
+failures = []
+
+
+def check(cond, what):
+    if not cond:
+        failures.append(what)
+        print("  FAIL " + what, flush=True)
+
+
+def ensure(module, package):
+    try:
+        return __import__(module)
+    except ImportError:
+        pass
+    for extra in ([], ["--break-system-packages"]):
+        r = subprocess.run([sys.executable, "-m", "pip", "install", "--quiet"] + extra + [package],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        if r.returncode == 0:
+            break
+    try:
+        return __import__(module)
+    except ImportError:
+        return None
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    p = s.getsockname()[1]
+    s.close()
+    return p
+
+
+def start(aisle, work, header):
+    idx = os.path.join(work, "primary")
+    if not os.path.exists(idx):
+        sample = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "corpora", "sample-catalog.jsonl")
+        subprocess.run([aisle, "index", "--corpus", sample, "--index", idx, "--quiet"], check=True)
+    port = free_port()
+    data = os.path.join(work, "data-header" if header else "data")
+    args = [aisle, "serve", "--index", idx, "--data", data, "--port", str(port), "--token", TOKEN]
+    if header:
+        args.append("--elasticsearch-product-header")
+    log = open(os.path.join(work, "serve-%s.log" % ("header" if header else "plain")), "w")
+    p = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT)
+    for _ in range(300):
+        try:
+            urllib.request.urlopen("http://127.0.0.1:%d/healthz" % port, timeout=1).read()
+            return p, port
+        except OSError:
+            if p.poll() is not None:
+                raise SystemExit("aisle serve exited: " + open(log.name).read()[-2000:])
+            time.sleep(0.1)
+    raise SystemExit("aisle serve did not start")
+
+
+def documents(n, seed):
+    rng = random.Random(seed)
+    docs = {}
+    for i in range(n):
+        d = {"name": " ".join(rng.sample(WORDS, 3)), "brand": rng.choice(BRANDS),
+             "price": round(rng.uniform(1, 999), 2), "stock": rng.randint(0, 50), "in_stock": rng.random() < 0.8,
+             "created": "2026-%02d-%02dT10:00:00Z" % (rng.randint(1, 12), rng.randint(1, 28))}
+        if rng.random() < 0.5:
+            d["dims"] = {"width": round(rng.uniform(0.2, 3), 1)}
+        docs["d%05d" % i] = d
+    return docs
+
+
+def run_pass(label, client, helpers, errors_mod, n):
+    print("%s: create, bulk %d, refresh, count, get, update, delete, bad items, errors" % (label, n), flush=True)
+    name = "products-" + label.split("-")[0]
+    r = client.indices.create(index=name, body=MAPPING)
+    check(r.get("acknowledged") is True and r.get("index") == name, "%s create: %s" % (label, r))
+    check(client.indices.exists(index=name), "%s exists" % label)
+    check(not client.indices.exists(index="missing-index"), "%s missing index exists" % label)
+    docs = documents(n, 17)
+    actions = [{"_index": name, "_id": k, "_source": v} for k, v in docs.items()]
+    t0 = time.time()
+    ok, errs = helpers.bulk(client, actions, chunk_size=1000)
+    check(ok == n and not errs, "%s bulk: %s ok, errors %s" % (label, ok, errs[:3] if errs else errs))
+    print("  bulk: %d documents in %.2f s" % (n, time.time() - t0), flush=True)
+    client.indices.refresh(index=name)
+    c = client.count(index=name)
+    check(c["count"] == n, "%s count %s != %d" % (label, c, n))
+    for k in random.Random(3).sample(sorted(docs), 25):
+        g = client.get(index=name, id=k)
+        check(g["found"] and g["_id"] == k and g["_source"] == docs[k], "%s get %s: %s" % (label, k, g))
+    # Real-time GET: no refresh between the write and the read.
+    client.index(index=name, id="fresh", body={"name": "new sofa", "brand": "Acme", "price": 5})
+    check(client.get(index=name, id="fresh")["_source"]["price"] == 5, "%s real-time get" % label)
+    # Partial update: objects merge, the rest replaces.
+    client.update(index=name, id="fresh", body={"doc": {"price": 6.5, "dims": {"width": 1.5}}})
+    src = client.get(index=name, id="fresh")["_source"]
+    check(src == {"name": "new sofa", "brand": "Acme", "price": 6.5, "dims": {"width": 1.5}}, "%s update merged: %s" % (label, src))
+    try:
+        client.update(index=name, id="nope", body={"doc": {"price": 1}})
+        check(False, "%s update of a missing document succeeded" % label)
+    except errors_mod.NotFoundError as e:
+        check("document_missing_exception" in str(e), "%s update missing: %s" % (label, e))
+    # create on an existing id: 409.
+    try:
+        client.create(index=name, id="fresh", body={"name": "dup"})
+        check(False, "%s create over an existing id succeeded" % label)
+    except errors_mod.ConflictError as e:
+        check("version_conflict_engine_exception" in str(e), "%s create conflict: %s" % (label, e))
+    d = client.delete(index=name, id="fresh")
+    check(d["result"] == "deleted", "%s delete: %s" % (label, d))
+    try:
+        client.get(index=name, id="fresh")
+        check(False, "%s get after delete found it" % label)
+    except errors_mod.NotFoundError:
+        pass
+    # A bulk with bad items: each fails alone, the others are written.
+    bad = [{"_index": name, "_id": "b1", "_source": {"name": "ok one", "price": 3}},
+           {"_index": name, "_id": "b2", "_source": {"name": "bad", "price": "cheap"}},
+           {"_index": name, "_id": "b3", "_source": {"name": "bad", "stock": 3000000000}},
+           {"_op_type": "delete", "_index": name, "_id": "never-there"},
+           {"_index": "missing-index", "_id": "b4", "_source": {"name": "x"}},
+           {"_index": name, "_id": "b5", "_source": {"name": "ok two", "price": 4}}]
+    ok, errs = helpers.bulk(client, bad, raise_on_error=False, raise_on_exception=False)
+    statuses = sorted(list(e.values())[0]["status"] for e in errs)
+    check(ok == 2 and statuses == [400, 400, 404, 404], "%s bad bulk: ok %s, statuses %s, errors %s" % (label, ok, statuses, errs))
+    client.indices.refresh(index=name)
+    check(client.count(index=name)["count"] == n + 2, "%s count after the bad bulk" % label)
+    # Index info, mapping, cat.
+    m = client.indices.get_mapping(index=name)
+    check(m[name]["mappings"] == MAPPING["mappings"], "%s mapping: %s" % (label, m))
+    info = client.indices.get(index=name)
+    check(info[name]["settings"]["index"]["number_of_shards"] == "1", "%s settings: %s" % (label, info))
+    cat = client.cat.indices(index=name, format="json")
+    check(cat and cat[0]["index"] == name and cat[0]["docs.count"] == str(n + 2), "%s cat: %s" % (label, cat))
+    # Errors in Elasticsearch's shape.
+    try:
+        client.indices.create(index=name, body=MAPPING)
+        check(False, "%s create twice succeeded" % label)
+    except errors_mod.RequestError as e:
+        check("resource_already_exists_exception" in str(e), "%s create twice: %s" % (label, e))
+    try:
+        client.indices.create(index="bad-mapping", body={"mappings": {"properties": {"a": {"type": "nested"}}}})
+        check(False, "%s nested mapping accepted" % label)
+    except errors_mod.RequestError as e:
+        check("mapper_parsing_exception" in str(e) and "nested" in str(e), "%s nested: %s" % (label, e))
+    try:
+        client.search(index=name, body={"query": {"match": {"name": "sofa"}}})
+        check(False, "%s search answered (not built yet)" % label)
+    except errors_mod.RequestError as e:
+        check("not supported by Aisle yet" in str(e), "%s search: %s" % (label, e))
+    r = client.indices.delete(index=name)
+    check(r.get("acknowledged") is True and not client.indices.exists(index=name), "%s delete index" % label)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--aisle", default=".build/debug/aisle")
+    ap.add_argument("--documents", type=int, default=5000)
+    a = ap.parse_args()
+    osp = ensure("opensearchpy", "opensearch-py")
+    es = ensure("elasticsearch", "elasticsearch>=8,<9")
+    if osp is None or es is None:
+        print("es clients: skipped: opensearch-py and elasticsearch 8 could not be installed (is PyPI reachable?)")
+        return 0
+    from opensearchpy import OpenSearch, helpers as os_helpers, exceptions as os_errors
+    from elasticsearch import Elasticsearch, helpers as es_helpers
+    import elasticsearch as es_errors
+    work = tempfile.mkdtemp(prefix="aisle-es-clients-")
+    procs = []
+    try:
+        p, port = start(a.aisle, work, header=False)
+        procs.append(p)
+        client = OpenSearch(hosts=[{"host": "127.0.0.1", "port": port}], headers={"Authorization": "Bearer " + TOKEN}, timeout=60)
+        info = client.info()
+        check(info["version"]["number"].startswith("8.") and info["tagline"] == "You Know, for Search", "opensearch info: %s" % info)
+        raw = urllib.request.urlopen("http://127.0.0.1:%d/" % port).headers
+        check(raw.get("X-Elastic-Product") is None, "X-Elastic-Product sent without --elasticsearch-product-header")
+        run_pass("opensearch-py", client, os_helpers, os_errors, a.documents)
+        # Writes need the token.
+        anon = OpenSearch(hosts=[{"host": "127.0.0.1", "port": port}], timeout=30)
+        try:
+            anon.indices.create(index="no-token")
+            check(False, "index created without the token")
+        except os_errors.AuthenticationException:
+            pass
+        p2, port2 = start(a.aisle, work, header=True)
+        procs.append(p2)
+        client2 = Elasticsearch("http://127.0.0.1:%d" % port2, headers={"Authorization": "Bearer " + TOKEN}, request_timeout=60)
+        check(client2.info()["cluster_name"] == "aisle", "elasticsearch-py info")
+        run_pass("elasticsearch-py", client2, es_helpers, es_errors, a.documents)
+    finally:
+        for p in procs:
+            p.terminate()
+            try:
+                p.wait(10)
+            except subprocess.TimeoutExpired:
+                p.kill()
+        shutil.rmtree(work, ignore_errors=True)
+    if failures:
+        print("es clients: %d checks failed" % len(failures))
+        return 1
+    print("es clients: PASSED (opensearch-py and elasticsearch-py 8, %d documents each)" % a.documents)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
