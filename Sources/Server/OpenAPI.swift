@@ -1701,6 +1701,2351 @@ enum OpenAPI {
      }
     }
    }
+  },
+  "/": {
+   "get": {
+    "tags": [
+     "elasticsearch-compatible"
+    ],
+    "summary": "Cluster information (name, cluster_name, version.number 8.x, tagline)",
+    "description": "Elasticsearch-compatible: what clients read to check the server. Served with aisle serve --data DIR.",
+    "responses": {
+     "200": {
+      "description": "ok",
+      "content": {
+       "application/json": {
+        "schema": {
+         "type": "object"
+        }
+       }
+      }
+     },
+     "400": {
+      "description": "Elasticsearch's error shape",
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/ElasticError"
+        }
+       }
+      }
+     }
+    }
+   },
+   "head": {
+    "tags": [
+     "elasticsearch-compatible"
+    ],
+    "summary": "Cluster is up",
+    "responses": {
+     "200": {
+      "description": "ok",
+      "content": {
+       "application/json": {
+        "schema": {
+         "type": "object"
+        }
+       }
+      }
+     },
+     "400": {
+      "description": "Elasticsearch's error shape",
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/ElasticError"
+        }
+       }
+      }
+     }
+    }
+   }
+  },
+  "/{index}": {
+   "put": {
+    "tags": [
+     "elasticsearch-compatible"
+    ],
+    "summary": "Create an index from Elasticsearch settings and mappings",
+    "description": "Mappings map onto an Aisle schema (README, Using Elasticsearch/OpenSearch clients); settings that only tune a cluster are listed under ignored; anything Aisle cannot honour is a 400 naming it.",
+    "parameters": [
+     {
+      "name": "index",
+      "in": "path",
+      "required": true,
+      "schema": {
+       "type": "string"
+      },
+      "description": "index name (lowercase; not starting with _, - or +)"
+     }
+    ],
+    "requestBody": {
+     "required": false,
+     "content": {
+      "application/json": {
+       "schema": {
+        "type": "object"
+       }
+      },
+      "application/x-ndjson": {
+       "schema": {
+        "type": "string"
+       }
+      }
+     }
+    },
+    "security": [
+     {
+      "bearer": []
+     }
+    ],
+    "responses": {
+     "200": {
+      "description": "ok",
+      "content": {
+       "application/json": {
+        "schema": {
+         "type": "object"
+        }
+       }
+      }
+     },
+     "400": {
+      "description": "Elasticsearch's error shape",
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/ElasticError"
+        }
+       }
+      }
+     },
+     "401": {
+      "description": "Elasticsearch's error shape",
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/ElasticError"
+        }
+       }
+      }
+     },
+     "403": {
+      "description": "Elasticsearch's error shape",
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/ElasticError"
+        }
+       }
+      }
+     }
+    }
+   },
+   "head": {
+    "tags": [
+     "elasticsearch-compatible"
+    ],
+    "summary": "Whether the index exists",
+    "parameters": [
+     {
+      "name": "index",
+      "in": "path",
+      "required": true,
+      "schema": {
+       "type": "string"
+      },
+      "description": "index name (lowercase; not starting with _, - or +)"
+     }
+    ],
+    "responses": {
+     "200": {
+      "description": "ok",
+      "content": {
+       "application/json": {
+        "schema": {
+         "type": "object"
+        }
+       }
+      }
+     },
+     "404": {
+      "description": "Elasticsearch's error shape",
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/ElasticError"
+        }
+       }
+      }
+     },
+     "400": {
+      "description": "Elasticsearch's error shape",
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/ElasticError"
+        }
+       }
+      }
+     }
+    }
+   },
+   "get": {
+    "tags": [
+     "elasticsearch-compatible"
+    ],
+    "summary": "The index: aliases, mappings, settings",
+    "parameters": [
+     {
+      "name": "index",
+      "in": "path",
+      "required": true,
+      "schema": {
+       "type": "string"
+      },
+      "description": "index name (lowercase; not starting with _, - or +)"
+     }
+    ],
+    "responses": {
+     "200": {
+      "description": "ok",
+      "content": {
+       "application/json": {
+        "schema": {
+         "type": "object"
+        }
+       }
+      }
+     },
+     "404": {
+      "description": "Elasticsearch's error shape",
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/ElasticError"
+        }
+       }
+      }
+     },
+     "400": {
+      "description": "Elasticsearch's error shape",
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/ElasticError"
+        }
+       }
+      }
+     }
+    }
+   },
+   "delete": {
+    "tags": [
+     "elasticsearch-compatible"
+    ],
+    "summary": "Delete the index and its files",
+    "parameters": [
+     {
+      "name": "index",
+      "in": "path",
+      "required": true,
+      "schema": {
+       "type": "string"
+      },
+      "description": "index name (lowercase; not starting with _, - or +)"
+     }
+    ],
+    "security": [
+     {
+      "bearer": []
+     }
+    ],
+    "responses": {
+     "200": {
+      "description": "ok",
+      "content": {
+       "application/json": {
+        "schema": {
+         "type": "object"
+        }
+       }
+      }
+     },
+     "404": {
+      "description": "Elasticsearch's error shape",
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/ElasticError"
+        }
+       }
+      }
+     },
+     "400": {
+      "description": "Elasticsearch's error shape",
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/ElasticError"
+        }
+       }
+      }
+     },
+     "401": {
+      "description": "Elasticsearch's error shape",
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/ElasticError"
+        }
+       }
+      }
+     },
+     "403": {
+      "description": "Elasticsearch's error shape",
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/ElasticError"
+        }
+       }
+      }
+     }
+    }
+   }
+  },
+  "/{index}/_mapping": {
+   "get": {
+    "tags": [
+     "elasticsearch-compatible"
+    ],
+    "summary": "The mappings as accepted",
+    "parameters": [
+     {
+      "name": "index",
+      "in": "path",
+      "required": true,
+      "schema": {
+       "type": "string"
+      },
+      "description": "index name (lowercase; not starting with _, - or +)"
+     }
+    ],
+    "responses": {
+     "200": {
+      "description": "ok",
+      "content": {
+       "application/json": {
+        "schema": {
+         "type": "object"
+        }
+       }
+      }
+     },
+     "404": {
+      "description": "Elasticsearch's error shape",
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/ElasticError"
+        }
+       }
+      }
+     },
+     "400": {
+      "description": "Elasticsearch's error shape",
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/ElasticError"
+        }
+       }
+      }
+     }
+    }
+   }
+  },
+  "/_cat/indices": {
+   "get": {
+    "tags": [
+     "elasticsearch-compatible"
+    ],
+    "summary": "Indexes with document counts (text; format=json for JSON)",
+    "responses": {
+     "200": {
+      "description": "ok",
+      "content": {
+       "application/json": {
+        "schema": {
+         "type": "object"
+        }
+       }
+      }
+     },
+     "400": {
+      "description": "Elasticsearch's error shape",
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/ElasticError"
+        }
+       }
+      }
+     }
+    }
+   }
+  },
+  "/_cat/indices/{index}": {
+   "get": {
+    "tags": [
+     "elasticsearch-compatible"
+    ],
+    "summary": "One index with its document count",
+    "parameters": [
+     {
+      "name": "index",
+      "in": "path",
+      "required": true,
+      "schema": {
+       "type": "string"
+      },
+      "description": "index name (lowercase; not starting with _, - or +)"
+     }
+    ],
+    "responses": {
+     "200": {
+      "description": "ok",
+      "content": {
+       "application/json": {
+        "schema": {
+         "type": "object"
+        }
+       }
+      }
+     },
+     "404": {
+      "description": "Elasticsearch's error shape",
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/ElasticError"
+        }
+       }
+      }
+     },
+     "400": {
+      "description": "Elasticsearch's error shape",
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/ElasticError"
+        }
+       }
+      }
+     }
+    }
+   }
+  },
+  "/_refresh": {
+   "post": {
+    "tags": [
+     "elasticsearch-compatible"
+    ],
+    "summary": "Make every index's accepted writes searchable",
+    "responses": {
+     "200": {
+      "description": "ok",
+      "content": {
+       "application/json": {
+        "schema": {
+         "type": "object"
+        }
+       }
+      }
+     },
+     "400": {
+      "description": "Elasticsearch's error shape",
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/ElasticError"
+        }
+       }
+      }
+     }
+    }
+   },
+   "get": {
+    "tags": [
+     "elasticsearch-compatible"
+    ],
+    "summary": "Make every index's accepted writes searchable",
+    "responses": {
+     "200": {
+      "description": "ok",
+      "content": {
+       "application/json": {
+        "schema": {
+         "type": "object"
+        }
+       }
+      }
+     },
+     "400": {
+      "description": "Elasticsearch's error shape",
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/ElasticError"
+        }
+       }
+      }
+     }
+    }
+   }
+  },
+  "/{index}/_refresh": {
+   "post": {
+    "tags": [
+     "elasticsearch-compatible"
+    ],
+    "summary": "Make the index's accepted writes searchable",
+    "parameters": [
+     {
+      "name": "index",
+      "in": "path",
+      "required": true,
+      "schema": {
+       "type": "string"
+      },
+      "description": "index name (lowercase; not starting with _, - or +)"
+     }
+    ],
+    "responses": {
+     "200": {
+      "description": "ok",
+      "content": {
+       "application/json": {
+        "schema": {
+         "type": "object"
+        }
+       }
+      }
+     },
+     "404": {
+      "description": "Elasticsearch's error shape",
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/ElasticError"
+        }
+       }
+      }
+     },
+     "400": {
+      "description": "Elasticsearch's error shape",
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/ElasticError"
+        }
+       }
+      }
+     }
+    }
+   },
+   "get": {
+    "tags": [
+     "elasticsearch-compatible"
+    ],
+    "summary": "Make the index's accepted writes searchable",
+    "parameters": [
+     {
+      "name": "index",
+      "in": "path",
+      "required": true,
+      "schema": {
+       "type": "string"
+      },
+      "description": "index name (lowercase; not starting with _, - or +)"
+     }
+    ],
+    "responses": {
+     "200": {
+      "description": "ok",
+      "content": {
+       "application/json": {
+        "schema": {
+         "type": "object"
+        }
+       }
+      }
+     },
+     "404": {
+      "description": "Elasticsearch's error shape",
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/ElasticError"
+        }
+       }
+      }
+     },
+     "400": {
+      "description": "Elasticsearch's error shape",
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/ElasticError"
+        }
+       }
+      }
+     }
+    }
+   }
+  },
+  "/{index}/_doc": {
+   "post": {
+    "tags": [
+     "elasticsearch-compatible"
+    ],
+    "summary": "Index a document under a generated id",
+    "parameters": [
+     {
+      "name": "index",
+      "in": "path",
+      "required": true,
+      "schema": {
+       "type": "string"
+      },
+      "description": "index name (lowercase; not starting with _, - or +)"
+     },
+     {
+      "name": "refresh",
+      "in": "query",
+      "required": false,
+      "schema": {
+       "type": "string",
+       "enum": [
+        "true",
+        "false",
+        "wait_for",
+        ""
+       ]
+      }
+     }
+    ],
+    "requestBody": {
+     "required": false,
+     "content": {
+      "application/json": {
+       "schema": {
+        "type": "object"
+       }
+      },
+      "application/x-ndjson": {
+       "schema": {
+        "type": "string"
+       }
+      }
+     }
+    },
+    "security": [
+     {
+      "bearer": []
+     }
+    ],
+    "responses": {
+     "200": {
+      "description": "ok",
+      "content": {
+       "application/json": {
+        "schema": {
+         "type": "object"
+        }
+       }
+      }
+     },
+     "201": {
+      "description": "ok",
+      "content": {
+       "application/json": {
+        "schema": {
+         "type": "object"
+        }
+       }
+      }
+     },
+     "404": {
+      "description": "Elasticsearch's error shape",
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/ElasticError"
+        }
+       }
+      }
+     },
+     "400": {
+      "description": "Elasticsearch's error shape",
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/ElasticError"
+        }
+       }
+      }
+     },
+     "401": {
+      "description": "Elasticsearch's error shape",
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/ElasticError"
+        }
+       }
+      }
+     },
+     "403": {
+      "description": "Elasticsearch's error shape",
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/ElasticError"
+        }
+       }
+      }
+     }
+    }
+   }
+  },
+  "/{index}/_doc/{id}": {
+   "put": {
+    "tags": [
+     "elasticsearch-compatible"
+    ],
+    "summary": "Index (create or replace) a document",
+    "description": "201 created or 200 updated; ?op_type=create answers 409 if the id exists.",
+    "parameters": [
+     {
+      "name": "index",
+      "in": "path",
+      "required": true,
+      "schema": {
+       "type": "string"
+      },
+      "description": "index name (lowercase; not starting with _, - or +)"
+     },
+     {
+      "name": "id",
+      "in": "path",
+      "required": true,
+      "schema": {
+       "type": "string"
+      }
+     },
+     {
+      "name": "refresh",
+      "in": "query",
+      "required": false,
+      "schema": {
+       "type": "string",
+       "enum": [
+        "true",
+        "false",
+        "wait_for",
+        ""
+       ]
+      }
+     }
+    ],
+    "requestBody": {
+     "required": false,
+     "content": {
+      "application/json": {
+       "schema": {
+        "type": "object"
+       }
+      },
+      "application/x-ndjson": {
+       "schema": {
+        "type": "string"
+       }
+      }
+     }
+    },
+    "security": [
+     {
+      "bearer": []
+     }
+    ],
+    "responses": {
+     "200": {
+      "description": "ok",
+      "content": {
+       "application/json": {
+        "schema": {
+         "type": "object"
+        }
+       }
+      }
+     },
+     "201": {
+      "description": "ok",
+      "content": {
+       "application/json": {
+        "schema": {
+         "type": "object"
+        }
+       }
+      }
+     },
+     "409": {
+      "description": "Elasticsearch's error shape",
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/ElasticError"
+        }
+       }
+      }
+     },
+     "404": {
+      "description": "Elasticsearch's error shape",
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/ElasticError"
+        }
+       }
+      }
+     },
+     "400": {
+      "description": "Elasticsearch's error shape",
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/ElasticError"
+        }
+       }
+      }
+     },
+     "401": {
+      "description": "Elasticsearch's error shape",
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/ElasticError"
+        }
+       }
+      }
+     },
+     "403": {
+      "description": "Elasticsearch's error shape",
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/ElasticError"
+        }
+       }
+      }
+     }
+    }
+   },
+   "post": {
+    "tags": [
+     "elasticsearch-compatible"
+    ],
+    "summary": "Index (create or replace) a document",
+    "parameters": [
+     {
+      "name": "index",
+      "in": "path",
+      "required": true,
+      "schema": {
+       "type": "string"
+      },
+      "description": "index name (lowercase; not starting with _, - or +)"
+     },
+     {
+      "name": "id",
+      "in": "path",
+      "required": true,
+      "schema": {
+       "type": "string"
+      }
+     },
+     {
+      "name": "refresh",
+      "in": "query",
+      "required": false,
+      "schema": {
+       "type": "string",
+       "enum": [
+        "true",
+        "false",
+        "wait_for",
+        ""
+       ]
+      }
+     }
+    ],
+    "requestBody": {
+     "required": false,
+     "content": {
+      "application/json": {
+       "schema": {
+        "type": "object"
+       }
+      },
+      "application/x-ndjson": {
+       "schema": {
+        "type": "string"
+       }
+      }
+     }
+    },
+    "security": [
+     {
+      "bearer": []
+     }
+    ],
+    "responses": {
+     "200": {
+      "description": "ok",
+      "content": {
+       "application/json": {
+        "schema": {
+         "type": "object"
+        }
+       }
+      }
+     },
+     "201": {
+      "description": "ok",
+      "content": {
+       "application/json": {
+        "schema": {
+         "type": "object"
+        }
+       }
+      }
+     },
+     "409": {
+      "description": "Elasticsearch's error shape",
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/ElasticError"
+        }
+       }
+      }
+     },
+     "404": {
+      "description": "Elasticsearch's error shape",
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/ElasticError"
+        }
+       }
+      }
+     },
+     "400": {
+      "description": "Elasticsearch's error shape",
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/ElasticError"
+        }
+       }
+      }
+     },
+     "401": {
+      "description": "Elasticsearch's error shape",
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/ElasticError"
+        }
+       }
+      }
+     },
+     "403": {
+      "description": "Elasticsearch's error shape",
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/ElasticError"
+        }
+       }
+      }
+     }
+    }
+   },
+   "get": {
+    "tags": [
+     "elasticsearch-compatible"
+    ],
+    "summary": "A document's _source (real-time: unrefreshed writes included)",
+    "parameters": [
+     {
+      "name": "index",
+      "in": "path",
+      "required": true,
+      "schema": {
+       "type": "string"
+      },
+      "description": "index name (lowercase; not starting with _, - or +)"
+     },
+     {
+      "name": "id",
+      "in": "path",
+      "required": true,
+      "schema": {
+       "type": "string"
+      }
+     }
+    ],
+    "responses": {
+     "200": {
+      "description": "ok",
+      "content": {
+       "application/json": {
+        "schema": {
+         "type": "object"
+        }
+       }
+      }
+     },
+     "404": {
+      "description": "Elasticsearch's error shape",
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/ElasticError"
+        }
+       }
+      }
+     },
+     "400": {
+      "description": "Elasticsearch's error shape",
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/ElasticError"
+        }
+       }
+      }
+     }
+    }
+   },
+   "head": {
+    "tags": [
+     "elasticsearch-compatible"
+    ],
+    "summary": "Whether a document exists",
+    "parameters": [
+     {
+      "name": "index",
+      "in": "path",
+      "required": true,
+      "schema": {
+       "type": "string"
+      },
+      "description": "index name (lowercase; not starting with _, - or +)"
+     },
+     {
+      "name": "id",
+      "in": "path",
+      "required": true,
+      "schema": {
+       "type": "string"
+      }
+     }
+    ],
+    "responses": {
+     "200": {
+      "description": "ok",
+      "content": {
+       "application/json": {
+        "schema": {
+         "type": "object"
+        }
+       }
+      }
+     },
+     "404": {
+      "description": "Elasticsearch's error shape",
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/ElasticError"
+        }
+       }
+      }
+     },
+     "400": {
+      "description": "Elasticsearch's error shape",
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/ElasticError"
+        }
+       }
+      }
+     }
+    }
+   },
+   "delete": {
+    "tags": [
+     "elasticsearch-compatible"
+    ],
+    "summary": "Delete a document",
+    "parameters": [
+     {
+      "name": "index",
+      "in": "path",
+      "required": true,
+      "schema": {
+       "type": "string"
+      },
+      "description": "index name (lowercase; not starting with _, - or +)"
+     },
+     {
+      "name": "id",
+      "in": "path",
+      "required": true,
+      "schema": {
+       "type": "string"
+      }
+     },
+     {
+      "name": "refresh",
+      "in": "query",
+      "required": false,
+      "schema": {
+       "type": "string",
+       "enum": [
+        "true",
+        "false",
+        "wait_for",
+        ""
+       ]
+      }
+     }
+    ],
+    "security": [
+     {
+      "bearer": []
+     }
+    ],
+    "responses": {
+     "200": {
+      "description": "ok",
+      "content": {
+       "application/json": {
+        "schema": {
+         "type": "object"
+        }
+       }
+      }
+     },
+     "404": {
+      "description": "Elasticsearch's error shape",
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/ElasticError"
+        }
+       }
+      }
+     },
+     "400": {
+      "description": "Elasticsearch's error shape",
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/ElasticError"
+        }
+       }
+      }
+     },
+     "401": {
+      "description": "Elasticsearch's error shape",
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/ElasticError"
+        }
+       }
+      }
+     },
+     "403": {
+      "description": "Elasticsearch's error shape",
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/ElasticError"
+        }
+       }
+      }
+     }
+    }
+   }
+  },
+  "/{index}/_create/{id}": {
+   "put": {
+    "tags": [
+     "elasticsearch-compatible"
+    ],
+    "summary": "Create a document; 409 if the id exists",
+    "parameters": [
+     {
+      "name": "index",
+      "in": "path",
+      "required": true,
+      "schema": {
+       "type": "string"
+      },
+      "description": "index name (lowercase; not starting with _, - or +)"
+     },
+     {
+      "name": "id",
+      "in": "path",
+      "required": true,
+      "schema": {
+       "type": "string"
+      }
+     },
+     {
+      "name": "refresh",
+      "in": "query",
+      "required": false,
+      "schema": {
+       "type": "string",
+       "enum": [
+        "true",
+        "false",
+        "wait_for",
+        ""
+       ]
+      }
+     }
+    ],
+    "requestBody": {
+     "required": false,
+     "content": {
+      "application/json": {
+       "schema": {
+        "type": "object"
+       }
+      },
+      "application/x-ndjson": {
+       "schema": {
+        "type": "string"
+       }
+      }
+     }
+    },
+    "security": [
+     {
+      "bearer": []
+     }
+    ],
+    "responses": {
+     "200": {
+      "description": "ok",
+      "content": {
+       "application/json": {
+        "schema": {
+         "type": "object"
+        }
+       }
+      }
+     },
+     "201": {
+      "description": "ok",
+      "content": {
+       "application/json": {
+        "schema": {
+         "type": "object"
+        }
+       }
+      }
+     },
+     "409": {
+      "description": "Elasticsearch's error shape",
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/ElasticError"
+        }
+       }
+      }
+     },
+     "404": {
+      "description": "Elasticsearch's error shape",
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/ElasticError"
+        }
+       }
+      }
+     },
+     "400": {
+      "description": "Elasticsearch's error shape",
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/ElasticError"
+        }
+       }
+      }
+     },
+     "401": {
+      "description": "Elasticsearch's error shape",
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/ElasticError"
+        }
+       }
+      }
+     },
+     "403": {
+      "description": "Elasticsearch's error shape",
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/ElasticError"
+        }
+       }
+      }
+     }
+    }
+   },
+   "post": {
+    "tags": [
+     "elasticsearch-compatible"
+    ],
+    "summary": "Create a document; 409 if the id exists",
+    "parameters": [
+     {
+      "name": "index",
+      "in": "path",
+      "required": true,
+      "schema": {
+       "type": "string"
+      },
+      "description": "index name (lowercase; not starting with _, - or +)"
+     },
+     {
+      "name": "id",
+      "in": "path",
+      "required": true,
+      "schema": {
+       "type": "string"
+      }
+     },
+     {
+      "name": "refresh",
+      "in": "query",
+      "required": false,
+      "schema": {
+       "type": "string",
+       "enum": [
+        "true",
+        "false",
+        "wait_for",
+        ""
+       ]
+      }
+     }
+    ],
+    "requestBody": {
+     "required": false,
+     "content": {
+      "application/json": {
+       "schema": {
+        "type": "object"
+       }
+      },
+      "application/x-ndjson": {
+       "schema": {
+        "type": "string"
+       }
+      }
+     }
+    },
+    "security": [
+     {
+      "bearer": []
+     }
+    ],
+    "responses": {
+     "200": {
+      "description": "ok",
+      "content": {
+       "application/json": {
+        "schema": {
+         "type": "object"
+        }
+       }
+      }
+     },
+     "201": {
+      "description": "ok",
+      "content": {
+       "application/json": {
+        "schema": {
+         "type": "object"
+        }
+       }
+      }
+     },
+     "409": {
+      "description": "Elasticsearch's error shape",
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/ElasticError"
+        }
+       }
+      }
+     },
+     "404": {
+      "description": "Elasticsearch's error shape",
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/ElasticError"
+        }
+       }
+      }
+     },
+     "400": {
+      "description": "Elasticsearch's error shape",
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/ElasticError"
+        }
+       }
+      }
+     },
+     "401": {
+      "description": "Elasticsearch's error shape",
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/ElasticError"
+        }
+       }
+      }
+     },
+     "403": {
+      "description": "Elasticsearch's error shape",
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/ElasticError"
+        }
+       }
+      }
+     }
+    }
+   }
+  },
+  "/{index}/_update/{id}": {
+   "post": {
+    "tags": [
+     "elasticsearch-compatible"
+    ],
+    "summary": "Partial update: {\"doc\": {...}} merged into _source (objects deeply), doc_as_upsert, upsert",
+    "parameters": [
+     {
+      "name": "index",
+      "in": "path",
+      "required": true,
+      "schema": {
+       "type": "string"
+      },
+      "description": "index name (lowercase; not starting with _, - or +)"
+     },
+     {
+      "name": "id",
+      "in": "path",
+      "required": true,
+      "schema": {
+       "type": "string"
+      }
+     },
+     {
+      "name": "refresh",
+      "in": "query",
+      "required": false,
+      "schema": {
+       "type": "string",
+       "enum": [
+        "true",
+        "false",
+        "wait_for",
+        ""
+       ]
+      }
+     }
+    ],
+    "requestBody": {
+     "required": false,
+     "content": {
+      "application/json": {
+       "schema": {
+        "type": "object"
+       }
+      },
+      "application/x-ndjson": {
+       "schema": {
+        "type": "string"
+       }
+      }
+     }
+    },
+    "security": [
+     {
+      "bearer": []
+     }
+    ],
+    "responses": {
+     "200": {
+      "description": "ok",
+      "content": {
+       "application/json": {
+        "schema": {
+         "type": "object"
+        }
+       }
+      }
+     },
+     "201": {
+      "description": "ok",
+      "content": {
+       "application/json": {
+        "schema": {
+         "type": "object"
+        }
+       }
+      }
+     },
+     "404": {
+      "description": "Elasticsearch's error shape",
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/ElasticError"
+        }
+       }
+      }
+     },
+     "400": {
+      "description": "Elasticsearch's error shape",
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/ElasticError"
+        }
+       }
+      }
+     },
+     "401": {
+      "description": "Elasticsearch's error shape",
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/ElasticError"
+        }
+       }
+      }
+     },
+     "403": {
+      "description": "Elasticsearch's error shape",
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/ElasticError"
+        }
+       }
+      }
+     }
+    }
+   }
+  },
+  "/_bulk": {
+   "post": {
+    "tags": [
+     "elasticsearch-compatible"
+    ],
+    "summary": "NDJSON bulk: index, create, update and delete actions",
+    "description": "Answers took, errors and one item per action with its status (and error); a bad item fails alone.",
+    "parameters": [
+     {
+      "name": "refresh",
+      "in": "query",
+      "required": false,
+      "schema": {
+       "type": "string",
+       "enum": [
+        "true",
+        "false",
+        "wait_for",
+        ""
+       ]
+      }
+     }
+    ],
+    "requestBody": {
+     "required": false,
+     "content": {
+      "application/json": {
+       "schema": {
+        "type": "object"
+       }
+      },
+      "application/x-ndjson": {
+       "schema": {
+        "type": "string"
+       }
+      }
+     }
+    },
+    "security": [
+     {
+      "bearer": []
+     }
+    ],
+    "responses": {
+     "200": {
+      "description": "ok",
+      "content": {
+       "application/json": {
+        "schema": {
+         "type": "object"
+        }
+       }
+      }
+     },
+     "400": {
+      "description": "Elasticsearch's error shape",
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/ElasticError"
+        }
+       }
+      }
+     },
+     "401": {
+      "description": "Elasticsearch's error shape",
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/ElasticError"
+        }
+       }
+      }
+     },
+     "403": {
+      "description": "Elasticsearch's error shape",
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/ElasticError"
+        }
+       }
+      }
+     }
+    }
+   },
+   "put": {
+    "tags": [
+     "elasticsearch-compatible"
+    ],
+    "summary": "NDJSON bulk (as POST)",
+    "parameters": [
+     {
+      "name": "refresh",
+      "in": "query",
+      "required": false,
+      "schema": {
+       "type": "string",
+       "enum": [
+        "true",
+        "false",
+        "wait_for",
+        ""
+       ]
+      }
+     }
+    ],
+    "requestBody": {
+     "required": false,
+     "content": {
+      "application/json": {
+       "schema": {
+        "type": "object"
+       }
+      },
+      "application/x-ndjson": {
+       "schema": {
+        "type": "string"
+       }
+      }
+     }
+    },
+    "security": [
+     {
+      "bearer": []
+     }
+    ],
+    "responses": {
+     "200": {
+      "description": "ok",
+      "content": {
+       "application/json": {
+        "schema": {
+         "type": "object"
+        }
+       }
+      }
+     },
+     "400": {
+      "description": "Elasticsearch's error shape",
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/ElasticError"
+        }
+       }
+      }
+     },
+     "401": {
+      "description": "Elasticsearch's error shape",
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/ElasticError"
+        }
+       }
+      }
+     },
+     "403": {
+      "description": "Elasticsearch's error shape",
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/ElasticError"
+        }
+       }
+      }
+     }
+    }
+   }
+  },
+  "/{index}/_bulk": {
+   "post": {
+    "tags": [
+     "elasticsearch-compatible"
+    ],
+    "summary": "NDJSON bulk with a default index",
+    "parameters": [
+     {
+      "name": "index",
+      "in": "path",
+      "required": true,
+      "schema": {
+       "type": "string"
+      },
+      "description": "index name (lowercase; not starting with _, - or +)"
+     },
+     {
+      "name": "refresh",
+      "in": "query",
+      "required": false,
+      "schema": {
+       "type": "string",
+       "enum": [
+        "true",
+        "false",
+        "wait_for",
+        ""
+       ]
+      }
+     }
+    ],
+    "requestBody": {
+     "required": false,
+     "content": {
+      "application/json": {
+       "schema": {
+        "type": "object"
+       }
+      },
+      "application/x-ndjson": {
+       "schema": {
+        "type": "string"
+       }
+      }
+     }
+    },
+    "security": [
+     {
+      "bearer": []
+     }
+    ],
+    "responses": {
+     "200": {
+      "description": "ok",
+      "content": {
+       "application/json": {
+        "schema": {
+         "type": "object"
+        }
+       }
+      }
+     },
+     "400": {
+      "description": "Elasticsearch's error shape",
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/ElasticError"
+        }
+       }
+      }
+     },
+     "401": {
+      "description": "Elasticsearch's error shape",
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/ElasticError"
+        }
+       }
+      }
+     },
+     "403": {
+      "description": "Elasticsearch's error shape",
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/ElasticError"
+        }
+       }
+      }
+     }
+    }
+   },
+   "put": {
+    "tags": [
+     "elasticsearch-compatible"
+    ],
+    "summary": "NDJSON bulk with a default index (as POST)",
+    "parameters": [
+     {
+      "name": "index",
+      "in": "path",
+      "required": true,
+      "schema": {
+       "type": "string"
+      },
+      "description": "index name (lowercase; not starting with _, - or +)"
+     },
+     {
+      "name": "refresh",
+      "in": "query",
+      "required": false,
+      "schema": {
+       "type": "string",
+       "enum": [
+        "true",
+        "false",
+        "wait_for",
+        ""
+       ]
+      }
+     }
+    ],
+    "requestBody": {
+     "required": false,
+     "content": {
+      "application/json": {
+       "schema": {
+        "type": "object"
+       }
+      },
+      "application/x-ndjson": {
+       "schema": {
+        "type": "string"
+       }
+      }
+     }
+    },
+    "security": [
+     {
+      "bearer": []
+     }
+    ],
+    "responses": {
+     "200": {
+      "description": "ok",
+      "content": {
+       "application/json": {
+        "schema": {
+         "type": "object"
+        }
+       }
+      }
+     },
+     "400": {
+      "description": "Elasticsearch's error shape",
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/ElasticError"
+        }
+       }
+      }
+     },
+     "401": {
+      "description": "Elasticsearch's error shape",
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/ElasticError"
+        }
+       }
+      }
+     },
+     "403": {
+      "description": "Elasticsearch's error shape",
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/ElasticError"
+        }
+       }
+      }
+     }
+    }
+   }
+  },
+  "/{index}/_count": {
+   "get": {
+    "tags": [
+     "elasticsearch-compatible"
+    ],
+    "summary": "Count the index's documents (no query or match_all)",
+    "parameters": [
+     {
+      "name": "index",
+      "in": "path",
+      "required": true,
+      "schema": {
+       "type": "string"
+      },
+      "description": "index name (lowercase; not starting with _, - or +)"
+     }
+    ],
+    "requestBody": {
+     "required": false,
+     "content": {
+      "application/json": {
+       "schema": {
+        "type": "object"
+       }
+      },
+      "application/x-ndjson": {
+       "schema": {
+        "type": "string"
+       }
+      }
+     }
+    },
+    "responses": {
+     "200": {
+      "description": "ok",
+      "content": {
+       "application/json": {
+        "schema": {
+         "type": "object"
+        }
+       }
+      }
+     },
+     "404": {
+      "description": "Elasticsearch's error shape",
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/ElasticError"
+        }
+       }
+      }
+     },
+     "400": {
+      "description": "Elasticsearch's error shape",
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/ElasticError"
+        }
+       }
+      }
+     }
+    }
+   },
+   "post": {
+    "tags": [
+     "elasticsearch-compatible"
+    ],
+    "summary": "Count the index's documents (no query or match_all)",
+    "parameters": [
+     {
+      "name": "index",
+      "in": "path",
+      "required": true,
+      "schema": {
+       "type": "string"
+      },
+      "description": "index name (lowercase; not starting with _, - or +)"
+     }
+    ],
+    "requestBody": {
+     "required": false,
+     "content": {
+      "application/json": {
+       "schema": {
+        "type": "object"
+       }
+      },
+      "application/x-ndjson": {
+       "schema": {
+        "type": "string"
+       }
+      }
+     }
+    },
+    "responses": {
+     "200": {
+      "description": "ok",
+      "content": {
+       "application/json": {
+        "schema": {
+         "type": "object"
+        }
+       }
+      }
+     },
+     "404": {
+      "description": "Elasticsearch's error shape",
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/ElasticError"
+        }
+       }
+      }
+     },
+     "400": {
+      "description": "Elasticsearch's error shape",
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/ElasticError"
+        }
+       }
+      }
+     }
+    }
+   }
+  },
+  "/_search": {
+   "get": {
+    "tags": [
+     "elasticsearch-compatible"
+    ],
+    "summary": "Not supported yet: answers 400 naming it (use POST /api/v1/search)",
+    "responses": {
+     "200": {
+      "description": "ok",
+      "content": {
+       "application/json": {
+        "schema": {
+         "type": "object"
+        }
+       }
+      }
+     },
+     "400": {
+      "description": "Elasticsearch's error shape",
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/ElasticError"
+        }
+       }
+      }
+     }
+    }
+   },
+   "post": {
+    "tags": [
+     "elasticsearch-compatible"
+    ],
+    "summary": "Not supported yet: answers 400 naming it (use POST /api/v1/search)",
+    "responses": {
+     "200": {
+      "description": "ok",
+      "content": {
+       "application/json": {
+        "schema": {
+         "type": "object"
+        }
+       }
+      }
+     },
+     "400": {
+      "description": "Elasticsearch's error shape",
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/ElasticError"
+        }
+       }
+      }
+     }
+    }
+   }
+  },
+  "/{index}/_search": {
+   "get": {
+    "tags": [
+     "elasticsearch-compatible"
+    ],
+    "summary": "Not supported yet: answers 400 naming it (use POST /api/v1/search)",
+    "parameters": [
+     {
+      "name": "index",
+      "in": "path",
+      "required": true,
+      "schema": {
+       "type": "string"
+      },
+      "description": "index name (lowercase; not starting with _, - or +)"
+     }
+    ],
+    "responses": {
+     "200": {
+      "description": "ok",
+      "content": {
+       "application/json": {
+        "schema": {
+         "type": "object"
+        }
+       }
+      }
+     },
+     "400": {
+      "description": "Elasticsearch's error shape",
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/ElasticError"
+        }
+       }
+      }
+     }
+    }
+   },
+   "post": {
+    "tags": [
+     "elasticsearch-compatible"
+    ],
+    "summary": "Not supported yet: answers 400 naming it (use POST /api/v1/search)",
+    "parameters": [
+     {
+      "name": "index",
+      "in": "path",
+      "required": true,
+      "schema": {
+       "type": "string"
+      },
+      "description": "index name (lowercase; not starting with _, - or +)"
+     }
+    ],
+    "responses": {
+     "200": {
+      "description": "ok",
+      "content": {
+       "application/json": {
+        "schema": {
+         "type": "object"
+        }
+       }
+      }
+     },
+     "400": {
+      "description": "Elasticsearch's error shape",
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/ElasticError"
+        }
+       }
+      }
+     }
+    }
+   }
+  },
+  "/_msearch": {
+   "get": {
+    "tags": [
+     "elasticsearch-compatible"
+    ],
+    "summary": "Not supported yet: answers 400 naming it (use POST /api/v1/search)",
+    "responses": {
+     "200": {
+      "description": "ok",
+      "content": {
+       "application/json": {
+        "schema": {
+         "type": "object"
+        }
+       }
+      }
+     },
+     "400": {
+      "description": "Elasticsearch's error shape",
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/ElasticError"
+        }
+       }
+      }
+     }
+    }
+   },
+   "post": {
+    "tags": [
+     "elasticsearch-compatible"
+    ],
+    "summary": "Not supported yet: answers 400 naming it (use POST /api/v1/search)",
+    "responses": {
+     "200": {
+      "description": "ok",
+      "content": {
+       "application/json": {
+        "schema": {
+         "type": "object"
+        }
+       }
+      }
+     },
+     "400": {
+      "description": "Elasticsearch's error shape",
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/ElasticError"
+        }
+       }
+      }
+     }
+    }
+   }
+  },
+  "/{index}/_msearch": {
+   "get": {
+    "tags": [
+     "elasticsearch-compatible"
+    ],
+    "summary": "Not supported yet: answers 400 naming it (use POST /api/v1/search)",
+    "parameters": [
+     {
+      "name": "index",
+      "in": "path",
+      "required": true,
+      "schema": {
+       "type": "string"
+      },
+      "description": "index name (lowercase; not starting with _, - or +)"
+     }
+    ],
+    "responses": {
+     "200": {
+      "description": "ok",
+      "content": {
+       "application/json": {
+        "schema": {
+         "type": "object"
+        }
+       }
+      }
+     },
+     "400": {
+      "description": "Elasticsearch's error shape",
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/ElasticError"
+        }
+       }
+      }
+     }
+    }
+   },
+   "post": {
+    "tags": [
+     "elasticsearch-compatible"
+    ],
+    "summary": "Not supported yet: answers 400 naming it (use POST /api/v1/search)",
+    "parameters": [
+     {
+      "name": "index",
+      "in": "path",
+      "required": true,
+      "schema": {
+       "type": "string"
+      },
+      "description": "index name (lowercase; not starting with _, - or +)"
+     }
+    ],
+    "responses": {
+     "200": {
+      "description": "ok",
+      "content": {
+       "application/json": {
+        "schema": {
+         "type": "object"
+        }
+       }
+      }
+     },
+     "400": {
+      "description": "Elasticsearch's error shape",
+      "content": {
+       "application/json": {
+        "schema": {
+         "$ref": "#/components/schemas/ElasticError"
+        }
+       }
+      }
+     }
+    }
+   }
   }
  },
  "components": {
@@ -3481,6 +5826,31 @@ enum OpenAPI {
      "if_available": 8,
      "reason": "restock"
     }
+   },
+   "ElasticError": {
+    "type": "object",
+    "properties": {
+     "error": {
+      "type": "object",
+      "properties": {
+       "root_cause": {
+        "type": "array",
+        "items": {
+         "type": "object"
+        }
+       },
+       "type": {
+        "type": "string"
+       },
+       "reason": {
+        "type": "string"
+       }
+      }
+     },
+     "status": {
+      "type": "integer"
+     }
+    }
    }
   },
   "headers": {
@@ -3571,7 +5941,13 @@ enum OpenAPI {
     }
    }
   }
- }
+ },
+ "tags": [
+  {
+   "name": "elasticsearch-compatible",
+   "description": "Elasticsearch/OpenSearch-compatible routes at the root paths (aisle serve --data DIR); see the README."
+  }
+ ]
 }
 """#
 }

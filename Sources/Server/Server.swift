@@ -183,7 +183,9 @@ public struct APIServer: Sendable {
             guard case .ok(let body) = read else { return read.response! }
             return await api.searching { d in try api.search(body: body, deadline: d) }
         }
-        addElasticRoutes(router)
+        // The Elasticsearch-compatible routes exist only with `--data` (without it, `/` and
+        // `/{anything}` stay unknown routes, 404).
+        if elastic != nil { addElasticRoutes(router) }
         return router
     }
 

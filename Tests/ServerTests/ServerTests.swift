@@ -56,6 +56,7 @@ import Testing
         #expect(v["paths"]?["/api/v1/products/{id}"]?["patch"] != nil)
         #expect(v["paths"]?["/api/v1/products/_bulk"]?["post"] != nil)
         #expect(v["components"]?["securitySchemes"]?["bearer"] != nil)
+        #expect(v["paths"]?["/{index}/_bulk"]?["post"] != nil && v["paths"]?["/{index}/_doc/{id}"]?["get"] != nil)
     }
 
     @Test func categoryPage() async throws {
