@@ -30,7 +30,9 @@ public final class ElasticIndex: @unchecked Sendable {
         self.definition = definition
         self.directory = directory
         var o = options
-        if let r = definition.refreshInterval { o.refreshInterval = r > 0 ? r : 3600 * 24 * 365 }
+        // Elasticsearch refreshes every second unless the index says otherwise (-1: only on request).
+        let r = definition.refreshInterval ?? 1
+        o.refreshInterval = r > 0 ? r : 3600 * 24 * 365
         let serving = try ServingIndex(root: directory + "/index", options: o)
         self.serving = serving
         service = try SearchService(source: { serving.searcher })
