@@ -350,12 +350,12 @@ extension APIServer {
     }
 
     /// Indexes (or, with `create`, only creates) one document: (status, the item).
-    func indexDocument(_ index: ElasticIndex, id: String, body: [UInt8], create: Bool) throws -> (Int, JSONValue) {
+    func indexDocument(_ index: ElasticIndex, id: String, body: [UInt8], create: Bool, built: IndexDocument? = nil) throws -> (Int, JSONValue) {
         guard let live = index.serving.live else { throw ElasticError("illegal_state_exception", "index [\(index.name)] is read-only here", status: 500) }
         if create, try live.contains(id: id) {
             throw ElasticError("version_conflict_engine_exception", "[\(id.prefix(80))]: version conflict, document already exists (current version [1])", status: 409)
         }
-        let doc = try body.withUnsafeBufferPointer { try index.document(id: id, source: $0) }
+        let doc = try built ?? body.withUnsafeBufferPointer { try index.document(id: id, source: $0) }
         let replaced = try live.upsert(doc)
         return replaced ? (200, item(index, id, result: "updated", status: 200)) : (201, item(index, id, result: "created", status: 201))
     }
@@ -431,8 +431,30 @@ extension APIServer {
         var items: [JSONValue] = []
         var errors = false
         var touched: [String: ElasticIndex] = [:]
+        // The documents of `index` and `create` actions are built first, on every core (they do
+        // not depend on the index's state); then every action is applied in order.
+        var prebuilt: [Int: Result<IndexDocument, ElasticError>] = [:]
+        do {
+            var pending: [String: [(line: Int, id: String, source: ArraySlice<UInt8>)]] = [:]
+            var k = 0
+            while k < lines.count {
+                guard let action = try? JSONValue.parse(String(decoding: lines[k], as: UTF8.self)), let m = action.objectValue, m.count == 1 else { break }
+                let (op, meta) = m[0]
+                if op == "delete" { k += 1; continue }
+                guard k + 1 < lines.count else { break }
+                if op == "index" || op == "create", let id = meta["_id"]?.stringValue ?? meta["_id"]?.numberValue.map({ String(Int64($0)) }) {
+                    pending[meta["_index"]?.stringValue ?? defaultIndex ?? "", default: []].append((k, id, lines[k + 1]))
+                }
+                k += 2
+            }
+            for (name, list) in pending {
+                guard let index = try? all.index(name) else { continue }
+                for (entry, r) in zip(list, index.documents(list.map { ($0.id, $0.source) })) { prebuilt[entry.line] = r }
+            }
+        }
         var i = 0
         while i < lines.count {
+            let actionLine = i
             let actionText = String(decoding: lines[i], as: UTF8.self)
             i += 1
             guard let action = try? JSONValue.parse(actionText), let members = action.objectValue, members.count == 1 else {
@@ -462,7 +484,9 @@ extension APIServer {
                 let status: Int, item: JSONValue
                 switch op {
                 case "index", "create":
-                    (status, item) = try indexDocument(index, id: id ?? Self.newId(), body: Array(source!), create: op == "create")
+                    var built: IndexDocument?
+                    if let id, let r = prebuilt[actionLine] { built = try r.get() }
+                    (status, item) = try indexDocument(index, id: id ?? Self.newId(), body: Array(source!), create: op == "create", built: built)
                 case "update":
                     guard let id else { throw ElasticError("action_request_validation_exception", "Validation Failed: 1: id is missing;") }
                     let parsed: JSONValue

@@ -13,10 +13,16 @@ public final class ElasticIndex: @unchecked Sendable {
     public let serving: ServingIndex
     public let service: SearchService
     let directory: String
-    private let lock = NSLock()
-    private let builder: DocumentBuilder
-    private var doc = IndexDocument()
-    private var tape = JSONTape()
+    /// Document builders, one per core, each used by one thread at a time (`documents` builds a
+    /// bulk request's documents on all of them at once).
+    private final class Worker: @unchecked Sendable {
+        let lock = NSLock()
+        let builder: DocumentBuilder
+        var doc = IndexDocument()
+        var tape = JSONTape()
+        init(_ builder: DocumentBuilder) { self.builder = builder }
+    }
+    private let workers: [Worker]
     private let sourceOrdinal: Int
     /// Object paths the mapping knows (`dims` for `dims.width`), for `dynamic: strict`.
     private let mappedObjects: Set<String>
@@ -37,7 +43,9 @@ public final class ElasticIndex: @unchecked Sendable {
         self.serving = serving
         service = try SearchService(source: { serving.searcher })
         guard let live = serving.live else { throw ElasticError("illegal_state_exception", "index [\(name)] is open for writing by another process", status: 500) }
-        builder = try DocumentBuilder(writer: live, format: .jsonl)
+        workers = try (0..<max(1, ProcessInfo.processInfo.activeProcessorCount)).map { _ in
+            Worker(try DocumentBuilder(writer: live, format: .jsonl))
+        }
         sourceOrdinal = definition.schema.ordinal(of: ElasticMapping.sourceField)!
         var objects = Set<String>()
         for f in definition.fields.keys {
@@ -54,38 +62,68 @@ public final class ElasticIndex: @unchecked Sendable {
     /// Errors are Elasticsearch's: `_id` inside the document, an unmapped field under
     /// `dynamic: strict`, a value the mapping refuses.
     public func document(id: String, source: UnsafeBufferPointer<UInt8>) throws(ElasticError) -> IndexDocument {
-        lock.lock()
-        defer { lock.unlock() }
-        do { try tape.parse(source) } catch {
+        try document(id: id, source: source, worker: workers[0])
+    }
+
+    /// The documents of many sources at once (a bulk request's), built on every core; each
+    /// result as `document(id:source:)` would give it.
+    public func documents(_ items: [(id: String, source: ArraySlice<UInt8>)]) -> [Result<IndexDocument, ElasticError>] {
+        var out = [Result<IndexDocument, ElasticError>](repeating: .failure(ElasticError("exception", "not built", status: 500)), count: items.count)
+        let n = min(workers.count, max(1, items.count / 16))
+        out.withUnsafeMutableBufferPointer { results in
+            nonisolated(unsafe) let base = results.baseAddress!
+            DispatchQueue.concurrentPerform(iterations: n) { w in
+                let worker = workers[w]
+                var i = w
+                while i < items.count {
+                    let r: Result<IndexDocument, ElasticError> = items[i].source.withUnsafeBufferPointer { b in
+                        do { return .success(try document(id: items[i].id, source: b, worker: worker)) } catch let e as ElasticError {
+                            return .failure(e)
+                        } catch {
+                            return .failure(ElasticError("exception", "\(error)", status: 500))
+                        }
+                    }
+                    (base + i).pointee = r   // each slot written by exactly one worker
+                    i += n
+                }
+            }
+        }
+        return out
+    }
+
+    private func document(id: String, source: UnsafeBufferPointer<UInt8>, worker: Worker) throws(ElasticError) -> IndexDocument {
+        worker.lock.lock()
+        defer { worker.lock.unlock() }
+        do { try worker.tape.parse(source) } catch {
             throw ElasticError("document_parsing_exception", "failed to parse: \(error.description)")
         }
-        guard tape.kind(tape.root) == .object else {
+        guard worker.tape.kind(worker.tape.root) == .object else {
             throw ElasticError("document_parsing_exception", "failed to parse: the document must be a JSON object")
         }
         guard !id.isEmpty, id.utf8.count <= 512 else {
             throw ElasticError("illegal_argument_exception", "id [\(id.prefix(80))] is too long, must be no longer than 512 bytes but was: \(id.utf8.count)")
         }
-        for (k, _) in tape.members(tape.root) where k.hasPrefix("_") {
+        for (k, _) in worker.tape.members(worker.tape.root) where k.hasPrefix("_") {
             if k == ElasticMapping.idField || k == ElasticMapping.sourceField || ["_index", "_routing", "_version", "_seq_no", "_type"].contains(k) {
                 throw ElasticError("document_parsing_exception", "[1:2] failed to parse field [\(k)] of type [_id] in document with id '\(id.prefix(80))'. Preview of field's value: Field [\(k)] is a metadata field and cannot be added inside a document. Use the index API request parameters.")
             }
         }
-        if definition.strict { try checkStrict(tape.root, prefix: "") }
+        if definition.strict { try checkStrict(worker.tape, worker.tape.root, prefix: "") }
         do {
-            try builder.build(json: source, into: &doc, id: id)
+            try worker.builder.build(json: source, into: &worker.doc, id: id)
         } catch {
             throw ElasticError("document_parsing_exception", "failed to parse document with id '\(id.prefix(80))': \(error)")
         }
-        doc.addStored(field: sourceOrdinal, value: .string(String(decoding: source, as: UTF8.self)))
-        return doc
+        worker.doc.addStored(field: sourceOrdinal, value: .string(String(decoding: source, as: UTF8.self)))
+        return worker.doc
     }
 
-    private func checkStrict(_ node: Int, prefix: String) throws(ElasticError) {
+    private func checkStrict(_ tape: JSONTape, _ node: Int, prefix: String) throws(ElasticError) {
         for (k, v) in tape.members(node) {
             let path = prefix + k
             if definition.fields[path] != nil { continue }
             if mappedObjects.contains(path), tape.kind(v) == .object {
-                try checkStrict(v, prefix: path + ".")
+                try checkStrict(tape, v, prefix: path + ".")
                 continue
             }
             throw ElasticError("strict_dynamic_mapping_exception",

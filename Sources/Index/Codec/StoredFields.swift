@@ -230,6 +230,10 @@ public struct IdColumnReader: @unchecked Sendable {
     let file: IndexFile
     let indexOffset: Int
     public let docCount: Int
+    /// The first and last ids in the column (for a sorted column: its range; a look-up outside
+    /// it answers at once, which is every look-up of a new id when ids arrive in increasing order).
+    private(set) var firstId: [UInt8] = []
+    private(set) var lastId: [UInt8] = []
 
     init(file: IndexFile) throws {
         self.file = file
@@ -243,6 +247,35 @@ public struct IdColumnReader: @unchecked Sendable {
             throw IndexError.corrupt(file: file.name, reason: "bad id column index")
         }
         indexOffset = io
+        if docCount > 0 {
+            var first: [UInt8] = [], last: [UInt8] = []
+            try forEachInGroup(0) { _, b in first = b; return false }
+            try forEachInGroup((docCount - 1) / IdColumnFormat.group) { _, b in last = b; return true }
+            firstId = first
+            lastId = last
+        }
+    }
+
+    /// Calls `body` with each id of group `g` in order (decoded once, front coding followed)
+    /// until it returns false.
+    func forEachInGroup(_ g: Int, _ body: (Int, [UInt8]) throws -> Bool) throws {
+        var ir = file.reader(at: indexOffset + g * 8)
+        let off = try ir.u64()
+        guard off < UInt64(indexOffset) else { throw IndexError.corrupt(file: file.name, reason: "id group offset out of range") }
+        var r = file.reader(at: Int(off))
+        var buf = [UInt8]()
+        let n = try r.vint(max: 1 << 16)
+        buf.append(contentsOf: try r.bytes(n))
+        let start = g * IdColumnFormat.group
+        let end = min(docCount, start + IdColumnFormat.group)
+        if try !body(start, buf) { return }
+        for d in (start + 1)..<max(start + 1, end) {
+            let shared = try r.vint(max: buf.count)
+            let sl = try r.vint(max: 1 << 16)
+            buf.removeSubrange(shared...)
+            buf.append(contentsOf: try r.bytes(sl))
+            if try !body(d, buf) { return }
+        }
     }
 
     /// Binary search for `id` in a column whose ids are in increasing byte order.
@@ -250,16 +283,24 @@ public struct IdColumnReader: @unchecked Sendable {
         let target = Array(id.utf8)
         let groups = (docCount + IdColumnFormat.group - 1) / IdColumnFormat.group
         guard groups > 0 else { return nil }
-        func first(_ g: Int) throws -> [UInt8] { Array(try self.id(g * IdColumnFormat.group).utf8) }
+        if compareBytes2(target, firstId) < 0 || compareBytes2(target, lastId) > 0 { return nil }
+        func first(_ g: Int) throws -> [UInt8] {
+            var b: [UInt8] = []
+            try forEachInGroup(g) { _, x in b = x; return false }
+            return b
+        }
         var lo = 0, hi = groups - 1
         while lo < hi {
             let mid = (lo + hi + 1) / 2
             if compareBytes2(try first(mid), target) <= 0 { lo = mid } else { hi = mid - 1 }
         }
-        let start = lo * IdColumnFormat.group
         // Byte comparison: String == would treat canonically equivalent ids ("é" and "e\u{301}") as one.
-        for d in start..<min(docCount, start + IdColumnFormat.group) where Array(try self.id(d).utf8) == target { return d }
-        return nil
+        var found: Int?
+        try forEachInGroup(lo) { d, b in
+            if b == target { found = d; return false }
+            return true
+        }
+        return found
     }
 
     public func id(_ doc: Int) throws -> String {
