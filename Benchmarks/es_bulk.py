@@ -50,6 +50,7 @@ def main():
     ap.add_argument("--corpus", required=True)
     ap.add_argument("--limit", type=int, default=0, help="first N lines only (0: all)")
     ap.add_argument("--chunk", type=int, default=1000)
+    ap.add_argument("--refresh-interval", default="1s", help="the index's refresh_interval during the load (Elasticsearch's default 1s; -1: only the final refresh)")
     ap.add_argument("--json", help="write the figures here")
     a = ap.parse_args()
     from opensearchpy import OpenSearch, helpers
@@ -80,7 +81,9 @@ def main():
                 except OSError:
                     time.sleep(0.1)
             es = OpenSearch(hosts=[{"host": "127.0.0.1", "port": port}], headers={"Authorization": "Bearer " + TOKEN}, timeout=600)
-            es.indices.create(index="catalog", body=MAPPING)
+            body = json.loads(json.dumps(MAPPING))
+            body["settings"]["refresh_interval"] = a.refresh_interval
+            es.indices.create(index="catalog", body=body)
 
             def actions():
                 with open(corpus, "rb") as f:
@@ -101,7 +104,7 @@ def main():
         if a.json:
             with open(a.json, "w") as f:
                 json.dump({"documents": n, "aisle_index_s": direct_s, "bulk_s": bulk_s, "ratio": ratio, "count": count,
-                           "errors": len(errors), "chunk": a.chunk}, f, indent=1)
+                           "errors": len(errors), "chunk": a.chunk, "refresh_interval": a.refresh_interval}, f, indent=1)
         return 0 if ratio >= 0.5 and count == n and not errors else 1
     finally:
         shutil.rmtree(work, ignore_errors=True)
