@@ -194,6 +194,63 @@ def run_pass(label, client, helpers, errors_mod, n):
     check(r.get("acknowledged") is True and not client.indices.exists(index=name), "%s delete index" % label)
 
 
+def raw(port, method, path, body=None, token=True, ctype="application/json"):
+    """One request as bytes (no client library): (status, parsed JSON or text)."""
+    import http.client
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    headers = {"Content-Type": ctype}
+    if token:
+        headers["Authorization"] = "Bearer " + TOKEN
+    c.request(method, path, body=body if body is None or isinstance(body, bytes) else body.encode(), headers=headers)
+    r = c.getresponse()
+    data = r.read()
+    c.close()
+    try:
+        return r.status, json.loads(data) if data else None
+    except ValueError:
+        return r.status, data.decode(errors="replace")
+
+
+def bad_input(port):
+    """Hostile and malformed requests: each answers an error in Elasticsearch's shape and
+    changes nothing; the server keeps serving."""
+    print("bad input: malformed bodies, out-of-range settings, numeric and huge ids, broken bulk lines", flush=True)
+    st, v = raw(port, "PUT", "/bad-json", "{not json")
+    check(st == 400 and v["error"]["type"] == "parsing_exception", "malformed index body: %s %s" % (st, v))
+    st, v = raw(port, "PUT", "/huge-refresh", json.dumps({"settings": {"refresh_interval": "1e300s"}}))
+    check(st == 400 and "refresh_interval" in v["error"]["reason"], "refresh_interval 1e300s: %s %s" % (st, v))
+    st, v = raw(port, "PUT", "/ids", json.dumps({"mappings": {"properties": {"n": {"type": "keyword"}}}}))
+    check(st == 200, "create ids: %s %s" % (st, v))
+    lines = [{"index": {"_index": "ids", "_id": 1e300}}, {"n": "a"}, {"index": {"_index": "ids", "_id": 7}}, {"n": "b"},
+             {"index": {"_index": "ids", "_id": 1.5}}, {"n": "c"}, {"index": {"_index": "ids", "_id": -9.3e18}}, {"n": "d"}]
+    st, v = raw(port, "POST", "/_bulk?refresh=true", "\n".join(json.dumps(x) for x in lines) + "\n", ctype="application/x-ndjson")
+    ids = [list(it.values())[0].get("_id") for it in v["items"]] if st == 200 else []
+    check(st == 200 and not v["errors"] and ids[1] == "7" and ids[2] == "1.5" and len(ids) == 4, "numeric ids: %s %s" % (st, v))
+    st, v = raw(port, "GET", "/ids/_count")
+    check(st == 200 and v["count"] == 4, "count after numeric ids: %s %s" % (st, v))
+    broken = json.dumps({"index": {"_index": "ids", "_id": "x1"}}) + "\n{}\nnot an action\n" + json.dumps({"n": "y"}) + "\n"
+    st, v = raw(port, "POST", "/_bulk?refresh=true", broken, ctype="application/x-ndjson")
+    check(st == 400 and v["error"]["type"] == "illegal_argument_exception", "malformed bulk line: %s %s" % (st, v))
+    st, v = raw(port, "GET", "/ids/_count")
+    check(st == 200 and v["count"] == 4, "a malformed bulk applies nothing: %s %s" % (st, v))
+    st, v = raw(port, "GET", "/ids/_doc/%zz")
+    check(st == 400, "bad percent escape: %s %s" % (st, v))
+    st, v = raw(port, "GET", "/ids/_count?bogus=1")
+    check(st == 400 and "unrecognized parameter" in v["error"]["reason"], "unknown parameter: %s %s" % (st, v))
+    st, v = raw(port, "GET", "/nope/_doc/1")
+    check(st == 404 and v["error"]["type"] == "index_not_found_exception", "missing index: %s %s" % (st, v))
+    st, v = raw(port, "PUT", "/ids/_doc/z", "[1, 2]")
+    check(st == 400 and v["error"]["type"] == "document_parsing_exception", "array document: %s %s" % (st, v))
+    st, v = raw(port, "POST", "/ids/_update/z", json.dumps({"doc": {"n": 1}, "script": "x"}))
+    check(st == 400 and "script" in v["error"]["reason"], "scripted update: %s %s" % (st, v))
+    st, v = raw(port, "PUT", "/ids/_doc/w", json.dumps({"n": "x"}), token=False)
+    check(st == 401 and v["error"]["type"] == "security_exception", "write without the token: %s %s" % (st, v))
+    st, v = raw(port, "DELETE", "/ids")
+    check(st == 200, "delete ids: %s %s" % (st, v))
+    st, _ = raw(port, "GET", "/")
+    check(st == 200, "server still serving after bad input")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--aisle", default=".build/debug/aisle")
@@ -218,6 +275,7 @@ def main():
         raw = urllib.request.urlopen("http://127.0.0.1:%d/" % port).headers
         check(raw.get("X-Elastic-Product") is None, "X-Elastic-Product sent without --elasticsearch-product-header")
         run_pass("opensearch-py", client, os_helpers, os_errors, a.documents)
+        bad_input(port)
         # Writes need the token.
         anon = OpenSearch(hosts=[{"host": "127.0.0.1", "port": port}], timeout=30)
         try:

@@ -324,7 +324,7 @@ extension APIServer {
         var settings: [(String, JSONValue)] = [("number_of_shards", .string("1")), ("number_of_replicas", .string("0")),
                                                ("uuid", .string(index.uuid)), ("provided_name", .string(index.name)),
                                                ("creation_date", .string(String(Int64(index.created.timeIntervalSince1970 * 1000))))]
-        if let r = index.definition.refreshInterval { settings.append(("refresh_interval", .string(r > 0 ? "\(Int(r * 1000))ms" : "-1"))) }
+        if let r = index.definition.refreshInterval { settings.append(("refresh_interval", .string(r > 0 ? "\(Int64((r * 1000).rounded()))ms" : "-1"))) }
         settings.append(("aisle", .object([("ignored", .array(index.definition.ignored.map { .string($0) }))])))
         return .object([("aliases", .object([])), ("mappings", index.definition.mappings), ("settings", .object([("index", .object(settings))]))])
     }
@@ -415,11 +415,21 @@ extension APIServer {
         return .object(b)
     }
 
-    /// NDJSON `_bulk`: action lines (`index`, `create`, `update`, `delete`) and their sources. A bad
-    /// item fails alone; a line that is not JSON fails the request (as Elasticsearch does).
+    /// NDJSON `_bulk`: action lines (`index`, `create`, `update`, `delete`) and their sources.
+    /// The whole request is read first: a line that is not an action fails the request and
+    /// nothing is applied (as Elasticsearch does). The documents of `index` and `create` actions
+    /// are then built on every core (they do not depend on the index's state), and every action is
+    /// applied in order; a bad item fails alone.
     func bulk(_ request: Request, body: [UInt8], defaultIndex: String?, query: QueryString) throws -> JSONValue {
         let started = DispatchTime.now().uptimeNanoseconds
         let all = try esIndexes(request)
+        struct Action {
+            var op: String
+            var index: String
+            var id: String?
+            var source: ArraySlice<UInt8>?
+            var built: Result<IndexDocument, ElasticError>?
+        }
         var lines: [ArraySlice<UInt8>] = []
         var start = 0
         for (i, b) in body.enumerated() where b == 0x0A {
@@ -428,82 +438,63 @@ extension APIServer {
         }
         if start < body.count { lines.append(body[start...]) }
         lines = lines.filter { !$0.allSatisfy { $0 == 0x20 || $0 == 0x09 || $0 == 0x0D } }
-        var items: [JSONValue] = []
-        var errors = false
-        var touched: [String: ElasticIndex] = [:]
-        // The documents of `index` and `create` actions are built first, on every core (they do
-        // not depend on the index's state); then every action is applied in order.
-        var prebuilt: [Int: Result<IndexDocument, ElasticError>] = [:]
-        do {
-            var pending: [String: [(line: Int, id: String, source: ArraySlice<UInt8>)]] = [:]
-            var k = 0
-            while k < lines.count {
-                guard let action = try? JSONValue.parse(String(decoding: lines[k], as: UTF8.self)), let m = action.objectValue, m.count == 1 else { break }
-                let (op, meta) = m[0]
-                if op == "delete" { k += 1; continue }
-                guard k + 1 < lines.count else { break }
-                if op == "index" || op == "create", let id = meta["_id"]?.stringValue ?? meta["_id"]?.numberValue.map({ String(Int64($0)) }) {
-                    pending[meta["_index"]?.stringValue ?? defaultIndex ?? "", default: []].append((k, id, lines[k + 1]))
-                }
-                k += 2
-            }
-            for (name, list) in pending {
-                guard let index = try? all.index(name) else { continue }
-                for (entry, r) in zip(list, index.documents(list.map { ($0.id, $0.source) })) { prebuilt[entry.line] = r }
-            }
-        }
+        var actions: [Action] = []
         var i = 0
         while i < lines.count {
-            let actionLine = i
-            let actionText = String(decoding: lines[i], as: UTF8.self)
             i += 1
-            guard let action = try? JSONValue.parse(actionText), let members = action.objectValue, members.count == 1 else {
+            guard let action = try? JSONValue.parse(String(decoding: lines[i - 1], as: UTF8.self)), let members = action.objectValue, members.count == 1 else {
                 throw ElasticError("illegal_argument_exception", "Malformed action/metadata line [\(i)], expected START_OBJECT with a single action")
             }
             let (op, meta) = members[0]
             guard ["index", "create", "update", "delete"].contains(op) else {
                 throw ElasticError("illegal_argument_exception", "Malformed action/metadata line [\(i)], expected one of [create, delete, index, update] but found [\(op.prefix(40))]")
             }
-            var source: ArraySlice<UInt8>?
+            var a = Action(op: op, index: meta["_index"]?.stringValue ?? defaultIndex ?? "", id: Self.documentId(meta["_id"]))
             if op != "delete" {
                 guard i < lines.count else { throw ElasticError("illegal_argument_exception", "The bulk request must be terminated by a newline [\\n]; the \(op) action on line \(i) has no source") }
-                source = lines[i]
+                a.source = lines[i]
                 i += 1
             }
-            let name = meta["_index"]?.stringValue ?? defaultIndex ?? ""
-            let id = meta["_id"]?.stringValue ?? (meta["_id"]?.numberValue.map { String(Int64($0)) })
-            func fail(_ e: ElasticError, id: String?) {
-                errors = true
-                items.append(.object([(op, .object([("_index", .string(name)), ("_id", id.map { .string($0) } ?? .null), ("status", .number(Double(e.status))),
-                                                    ("error", .object([("type", .string(e.type)), ("reason", .string(e.reason))]))]))]))
-            }
+            actions.append(a)
+        }
+        var byIndex: [String: [Int]] = [:]
+        for (k, a) in actions.enumerated() where (a.op == "index" || a.op == "create") && a.id != nil { byIndex[a.index, default: []].append(k) }
+        for (name, ks) in byIndex {
+            guard let index = try? all.index(name) else { continue }
+            for (k, r) in zip(ks, index.documents(ks.map { (actions[$0].id!, actions[$0].source!) })) { actions[k].built = r }
+        }
+        var items: [JSONValue] = []
+        var errors = false
+        var touched: [String: ElasticIndex] = [:]
+        for a in actions {
             do {
-                guard !name.isEmpty else { throw ElasticError("action_request_validation_exception", "Validation Failed: 1: index is missing;") }
-                let index = try all.index(name)
-                touched[name] = index
+                guard !a.index.isEmpty else { throw ElasticError("action_request_validation_exception", "Validation Failed: 1: index is missing;") }
+                let index = try all.index(a.index)
+                touched[a.index] = index
                 let status: Int, item: JSONValue
-                switch op {
+                switch a.op {
                 case "index", "create":
-                    var built: IndexDocument?
-                    if let id, let r = prebuilt[actionLine] { built = try r.get() }
-                    (status, item) = try indexDocument(index, id: id ?? Self.newId(), body: Array(source!), create: op == "create", built: built)
+                    (status, item) = try indexDocument(index, id: a.id ?? Self.newId(), body: Array(a.source!), create: a.op == "create",
+                                                       built: try a.built?.get())
                 case "update":
-                    guard let id else { throw ElasticError("action_request_validation_exception", "Validation Failed: 1: id is missing;") }
+                    guard let id = a.id else { throw ElasticError("action_request_validation_exception", "Validation Failed: 1: id is missing;") }
                     let parsed: JSONValue
-                    do { parsed = try JSONValue.parse(String(decoding: source!, as: UTF8.self)) } catch {
-                        throw ElasticError("parsing_exception", "the update source on line \(i) is not valid JSON: \(error)")
+                    do { parsed = try JSONValue.parse(String(decoding: a.source!, as: UTF8.self)) } catch {
+                        throw ElasticError("parsing_exception", "the update source is not valid JSON: \(error)")
                     }
                     (status, item) = try updateDocument(index, id: id, action: parsed)
                 default:
-                    guard let id else { throw ElasticError("action_request_validation_exception", "Validation Failed: 1: id is missing;") }
+                    guard let id = a.id else { throw ElasticError("action_request_validation_exception", "Validation Failed: 1: id is missing;") }
                     (status, item) = try deleteDocument(index, id: id)
                 }
-                items.append(.object([(op, item)]))
+                items.append(.object([(a.op, item)]))
                 if status >= 300 { errors = true }
-            } catch let e as ElasticError {
-                fail(e, id: id)
             } catch {
-                fail(ElasticError("document_parsing_exception", "\(error)"), id: id)
+                let e = error as? ElasticError ?? ElasticError("document_parsing_exception", "\(error)")
+                errors = true
+                items.append(.object([(a.op, .object([("_index", .string(a.index)), ("_id", a.id.map { .string($0) } ?? .null),
+                                                      ("status", .number(Double(e.status))),
+                                                      ("error", .object([("type", .string(e.type)), ("reason", .string(e.reason))]))]))]))
             }
         }
         if let r = try query.one("refresh"), r != "false" {
@@ -511,5 +502,14 @@ extension APIServer {
         }
         let took = Double((DispatchTime.now().uptimeNanoseconds - started) / 1_000_000)
         return .object([("took", .number(took)), ("errors", .bool(errors)), ("items", .array(items))])
+    }
+
+    /// A document id as an action gives it: a string, or a number (its integer text when it is
+    /// one, never a trapping conversion).
+    static func documentId(_ v: JSONValue?) -> String? {
+        if let s = v?.stringValue { return s }
+        guard let d = v?.numberValue, d.isFinite else { return nil }
+        if let i = Int64(exactly: d) { return String(i) }
+        return JSONValue.number(d).jsonText
     }
 }

@@ -82,6 +82,11 @@ import Testing
         #expect(ElasticMapping.interval(.string("1s")) == 1 && ElasticMapping.interval(.string("250ms")) == 0.25)
         #expect(ElasticMapping.interval(.string("2m")) == 120 && ElasticMapping.interval(.string("-1")) == -1)
         #expect(ElasticMapping.interval(.number(1500)) == 1.5 && ElasticMapping.interval(.string("x")) == nil)
+        // Out of range is refused, never a huge or negative interval.
+        for bad: JSONValue in [.string("1e300s"), .string("90000s"), .string("-5s"), .number(-5), .number(1e300), .string("nan"), .string("infs")] {
+            #expect(ElasticMapping.interval(bad) == nil, "\(bad.jsonText)")
+        }
+        #expect(ElasticMapping.interval(.number(-1)) == -1 && ElasticMapping.interval(.string("1d")) == nil)
     }
 
     /// The schema indexes documents as the mapping says: text searched, the keyword side and

@@ -115,17 +115,21 @@ public enum ElasticMapping {
                                       refreshInterval: b.refreshInterval, mappings: mappings)
     }
 
-    /// `1s`, `500ms`, `2m`, `-1` (off), or a number of milliseconds → seconds (≤ 0: off).
+    /// The longest refresh interval accepted: a day.
+    public static let maxInterval = 86_400.0
+
+    /// `1s`, `500ms`, `2m`, `-1` (off), or a number of milliseconds → seconds (-1: off); nil for
+    /// anything else, a negative other than -1, or more than a day.
     public static func interval(_ v: JSONValue) -> Double? {
-        if let n = v.numberValue, n.isFinite { return n / 1000 }
+        func checked(_ seconds: Double) -> Double? { seconds.isFinite && seconds >= 0 && seconds <= maxInterval ? seconds : nil }
+        if let n = v.numberValue { return n == -1 ? -1 : checked(n / 1000) }
         guard let s = v.stringValue?.trimmingCharacters(in: [" "]), !s.isEmpty else { return nil }
         if s == "-1" { return -1 }
         for (suffix, factor) in [("ms", 0.001), ("s", 1.0), ("m", 60.0), ("h", 3600.0)] where s.hasSuffix(suffix) {
-            guard let n = Double(s.dropLast(suffix.count)), n.isFinite, n >= 0 else { return nil }
-            return n * factor
+            guard let n = Double(s.dropLast(suffix.count)) else { return nil }
+            return checked(n * factor)
         }
-        if let n = Double(s), n.isFinite { return n / 1000 }
-        return nil
+        return Double(s).flatMap { checked($0 / 1000) }
     }
 
     private struct Builder {
