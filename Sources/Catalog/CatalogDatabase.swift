@@ -256,18 +256,7 @@ public final class CatalogDatabase: @unchecked Sendable {
     /// finished (below the oldest running one), so a later read can never find a change that
     /// belongs before the last one returned.
     public func changes(after position: ChangePosition, limit: Int = 5000) throws -> [CatalogChange] {
-        let horizon = try horizon()
-        return try conn.withResult("""
-            SELECT id, txid::text, product_id, kind FROM catalog_changes
-            WHERE (txid, id) > ($1::xid8, $2::bigint) AND txid < $3::xid8
-            ORDER BY catalog_changes.txid, id LIMIT $4::int
-            """, [String(position.txid), String(position.id), horizon, String(limit)]) { v in
-            (0..<v.rowCount).compactMap { r in
-                guard let id = v.string(r, 0).flatMap(Int64.init), let tx = v.string(r, 1).flatMap(UInt64.init),
-                      let pid = v.string(r, 2), let kind = v.string(r, 3).flatMap(CatalogChange.Kind.init) else { return nil }
-                return CatalogChange(position: ChangePosition(txid: tx, id: id), productId: pid, kind: kind)
-            }
-        }
+        try changeBatch(after: position, limit: limit, ahead: false).ready
     }
 
     /// What the follower reads in one go (one horizon for both): `ready`, as `changes(after:)`
@@ -280,29 +269,29 @@ public final class CatalogDatabase: @unchecked Sendable {
         public var ahead: [CatalogChange]
     }
 
-    public func changeBatch(after position: ChangePosition, limit: Int = 5000) throws -> ChangeBatch {
+    public func changeBatch(after position: ChangePosition, limit: Int = 5000, ahead: Bool = true) throws -> ChangeBatch {
         let horizon = try horizon()
-        func read(_ sql: String, _ params: [String?]) throws -> [CatalogChange] {
-            try conn.withResult(sql, params) { v in
-                (0..<v.rowCount).compactMap { r in
-                    guard let id = v.string(r, 0).flatMap(Int64.init), let tx = v.string(r, 1).flatMap(UInt64.init),
-                          let pid = v.string(r, 2), let kind = v.string(r, 3).flatMap(CatalogChange.Kind.init) else { return nil }
-                    return CatalogChange(position: ChangePosition(txid: tx, id: id), productId: pid, kind: kind)
-                }
-            }
-        }
-        let ready = try read("""
+        let ready = try readChanges("""
             SELECT id, txid::text, product_id, kind FROM catalog_changes
             WHERE (txid, id) > ($1::xid8, $2::bigint) AND txid < $3::xid8
             ORDER BY catalog_changes.txid, id LIMIT $4::int
             """, [String(position.txid), String(position.id), horizon, String(limit)])
-        guard ready.count < limit else { return ChangeBatch(ready: ready, ahead: []) }
-        let ahead = try read("""
+        guard ahead, ready.count < limit else { return ChangeBatch(ready: ready, ahead: []) }
+        return ChangeBatch(ready: ready, ahead: try readChanges("""
             SELECT id, txid::text, product_id, kind FROM catalog_changes
             WHERE txid >= $1::xid8 AND (txid, id) > ($2::xid8, $3::bigint)
             ORDER BY catalog_changes.txid, id LIMIT $4::int
-            """, [horizon, String(position.txid), String(position.id), String(limit)])
-        return ChangeBatch(ready: ready, ahead: ahead)
+            """, [horizon, String(position.txid), String(position.id), String(limit)]))
+    }
+
+    private func readChanges(_ sql: String, _ params: [String?]) throws -> [CatalogChange] {
+        try conn.withResult(sql, params) { v in
+            (0..<v.rowCount).compactMap { r in
+                guard let id = v.string(r, 0).flatMap(Int64.init), let tx = v.string(r, 1).flatMap(UInt64.init),
+                      let pid = v.string(r, 2), let kind = v.string(r, 3).flatMap(CatalogChange.Kind.init) else { return nil }
+                return CatalogChange(position: ChangePosition(txid: tx, id: id), productId: pid, kind: kind)
+            }
+        }
     }
 
     private var seesEveryBackend: Bool?

@@ -112,6 +112,8 @@ public final class PGConnection: @unchecked Sendable {
     /// and after a few runs PostgreSQL may keep a generic plan instead of planning each time (the
     /// order path's statements spent ~40% of PostgreSQL's CPU being parsed and planned).
     private var prepared: [String: String] = [:]
+    /// Names are never reused (a forgotten statement's name may still exist on the server).
+    private var preparedSerial = 0
     /// At most this many per connection (SQL built with varying text is then run unprepared).
     public static let maxPrepared = 256
 
@@ -135,7 +137,8 @@ public final class PGConnection: @unchecked Sendable {
         let values: [UnsafePointer<CChar>?] = cstrs.map { $0.map { UnsafePointer($0) } }
         var name = prepared[sql]
         if name == nil && prepared.count < Self.maxPrepared && Self.preparable(sql) {
-            let n = "aisle_\(prepared.count + 1)"
+            preparedSerial += 1
+            let n = "aisle_\(preparedSerial)"
             if let r = PQprepare(conn, n, sql, Int32(params.count), nil) {
                 let ok = PQresultStatus(r) == PGRES_COMMAND_OK
                 PQclear(r)

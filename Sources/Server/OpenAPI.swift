@@ -1711,24 +1711,10 @@ enum OpenAPI {
     "description": "Elasticsearch-compatible: what clients read to check the server. Served with aisle serve --data DIR.",
     "responses": {
      "200": {
-      "description": "ok",
-      "content": {
-       "application/json": {
-        "schema": {
-         "type": "object"
-        }
-       }
-      }
+      "$ref": "#/components/responses/ElasticOk"
      },
      "400": {
-      "description": "Elasticsearch's error shape",
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/ElasticError"
-        }
-       }
-      }
+      "$ref": "#/components/responses/ElasticError"
      }
     }
    },
@@ -1739,24 +1725,10 @@ enum OpenAPI {
     "summary": "Cluster is up",
     "responses": {
      "200": {
-      "description": "ok",
-      "content": {
-       "application/json": {
-        "schema": {
-         "type": "object"
-        }
-       }
-      }
+      "$ref": "#/components/responses/ElasticOk"
      },
      "400": {
-      "description": "Elasticsearch's error shape",
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/ElasticError"
-        }
-       }
-      }
+      "$ref": "#/components/responses/ElasticError"
      }
     }
    }
@@ -1770,29 +1742,11 @@ enum OpenAPI {
     "description": "Mappings map onto an Aisle schema (README, Using Elasticsearch/OpenSearch clients); settings that only tune a cluster are listed under ignored; anything Aisle cannot honour is a 400 naming it.",
     "parameters": [
      {
-      "name": "index",
-      "in": "path",
-      "required": true,
-      "schema": {
-       "type": "string"
-      },
-      "description": "index name (lowercase; not starting with _, - or +)"
+      "$ref": "#/components/parameters/ElasticIndexName"
      }
     ],
     "requestBody": {
-     "required": false,
-     "content": {
-      "application/json": {
-       "schema": {
-        "type": "object"
-       }
-      },
-      "application/x-ndjson": {
-       "schema": {
-        "type": "string"
-       }
-      }
-     }
+     "$ref": "#/components/requestBodies/ElasticBody"
     },
     "security": [
      {
@@ -1801,44 +1755,16 @@ enum OpenAPI {
     ],
     "responses": {
      "200": {
-      "description": "ok",
-      "content": {
-       "application/json": {
-        "schema": {
-         "type": "object"
-        }
-       }
-      }
+      "$ref": "#/components/responses/ElasticOk"
      },
      "400": {
-      "description": "Elasticsearch's error shape",
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/ElasticError"
-        }
-       }
-      }
+      "$ref": "#/components/responses/ElasticError"
      },
      "401": {
-      "description": "Elasticsearch's error shape",
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/ElasticError"
-        }
-       }
-      }
+      "$ref": "#/components/responses/ElasticError"
      },
      "403": {
-      "description": "Elasticsearch's error shape",
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/ElasticError"
-        }
-       }
-      }
+      "$ref": "#/components/responses/ElasticError"
      }
     }
    },
@@ -1849,45 +1775,18 @@ enum OpenAPI {
     "summary": "Whether the index exists",
     "parameters": [
      {
-      "name": "index",
-      "in": "path",
-      "required": true,
-      "schema": {
-       "type": "string"
-      },
-      "description": "index name (lowercase; not starting with _, - or +)"
+      "$ref": "#/components/parameters/ElasticIndexName"
      }
     ],
     "responses": {
      "200": {
-      "description": "ok",
-      "content": {
-       "application/json": {
-        "schema": {
-         "type": "object"
-        }
-       }
-      }
+      "$ref": "#/components/responses/ElasticOk"
      },
      "404": {
-      "description": "Elasticsearch's error shape",
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/ElasticError"
-        }
-       }
-      }
+      "$ref": "#/components/responses/ElasticError"
      },
      "400": {
-      "description": "Elasticsearch's error shape",
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/ElasticError"
-        }
-       }
-      }
+      "$ref": "#/components/responses/ElasticError"
      }
     }
    },
@@ -1898,45 +1797,18 @@ enum OpenAPI {
     "summary": "The index: aliases, mappings, settings",
     "parameters": [
      {
-      "name": "index",
-      "in": "path",
-      "required": true,
-      "schema": {
-       "type": "string"
-      },
-      "description": "index name (lowercase; not starting with _, - or +)"
+      "$ref": "#/components/parameters/ElasticIndexName"
      }
     ],
     "responses": {
      "200": {
-      "description": "ok",
-      "content": {
-       "application/json": {
-        "schema": {
-         "type": "object"
-        }
-       }
-      }
+      "$ref": "#/components/responses/ElasticOk"
      },
      "404": {
-      "description": "Elasticsearch's error shape",
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/ElasticError"
-        }
-       }
-      }
+      "$ref": "#/components/responses/ElasticError"
      },
      "400": {
-      "description": "Elasticsearch's error shape",
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/ElasticError"
-        }
-       }
-      }
+      "$ref": "#/components/responses/ElasticError"
      }
     }
    },
@@ -1947,13 +1819,7 @@ enum OpenAPI {
     "summary": "Delete the index and its files",
     "parameters": [
      {
-      "name": "index",
-      "in": "path",
-      "required": true,
-      "schema": {
-       "type": "string"
-      },
-      "description": "index name (lowercase; not starting with _, - or +)"
+      "$ref": "#/components/parameters/ElasticIndexName"
      }
     ],
     "security": [
@@ -1963,54 +1829,19 @@ enum OpenAPI {
     ],
     "responses": {
      "200": {
-      "description": "ok",
-      "content": {
-       "application/json": {
-        "schema": {
-         "type": "object"
-        }
-       }
-      }
+      "$ref": "#/components/responses/ElasticOk"
      },
      "404": {
-      "description": "Elasticsearch's error shape",
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/ElasticError"
-        }
-       }
-      }
+      "$ref": "#/components/responses/ElasticError"
      },
      "400": {
-      "description": "Elasticsearch's error shape",
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/ElasticError"
-        }
-       }
-      }
+      "$ref": "#/components/responses/ElasticError"
      },
      "401": {
-      "description": "Elasticsearch's error shape",
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/ElasticError"
-        }
-       }
-      }
+      "$ref": "#/components/responses/ElasticError"
      },
      "403": {
-      "description": "Elasticsearch's error shape",
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/ElasticError"
-        }
-       }
-      }
+      "$ref": "#/components/responses/ElasticError"
      }
     }
    }
@@ -2023,45 +1854,18 @@ enum OpenAPI {
     "summary": "The mappings as accepted",
     "parameters": [
      {
-      "name": "index",
-      "in": "path",
-      "required": true,
-      "schema": {
-       "type": "string"
-      },
-      "description": "index name (lowercase; not starting with _, - or +)"
+      "$ref": "#/components/parameters/ElasticIndexName"
      }
     ],
     "responses": {
      "200": {
-      "description": "ok",
-      "content": {
-       "application/json": {
-        "schema": {
-         "type": "object"
-        }
-       }
-      }
+      "$ref": "#/components/responses/ElasticOk"
      },
      "404": {
-      "description": "Elasticsearch's error shape",
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/ElasticError"
-        }
-       }
-      }
+      "$ref": "#/components/responses/ElasticError"
      },
      "400": {
-      "description": "Elasticsearch's error shape",
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/ElasticError"
-        }
-       }
-      }
+      "$ref": "#/components/responses/ElasticError"
      }
     }
    }
@@ -2074,24 +1878,10 @@ enum OpenAPI {
     "summary": "Indexes with document counts (text; format=json for JSON)",
     "responses": {
      "200": {
-      "description": "ok",
-      "content": {
-       "application/json": {
-        "schema": {
-         "type": "object"
-        }
-       }
-      }
+      "$ref": "#/components/responses/ElasticOk"
      },
      "400": {
-      "description": "Elasticsearch's error shape",
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/ElasticError"
-        }
-       }
-      }
+      "$ref": "#/components/responses/ElasticError"
      }
     }
    }
@@ -2104,45 +1894,18 @@ enum OpenAPI {
     "summary": "One index with its document count",
     "parameters": [
      {
-      "name": "index",
-      "in": "path",
-      "required": true,
-      "schema": {
-       "type": "string"
-      },
-      "description": "index name (lowercase; not starting with _, - or +)"
+      "$ref": "#/components/parameters/ElasticIndexName"
      }
     ],
     "responses": {
      "200": {
-      "description": "ok",
-      "content": {
-       "application/json": {
-        "schema": {
-         "type": "object"
-        }
-       }
-      }
+      "$ref": "#/components/responses/ElasticOk"
      },
      "404": {
-      "description": "Elasticsearch's error shape",
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/ElasticError"
-        }
-       }
-      }
+      "$ref": "#/components/responses/ElasticError"
      },
      "400": {
-      "description": "Elasticsearch's error shape",
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/ElasticError"
-        }
-       }
-      }
+      "$ref": "#/components/responses/ElasticError"
      }
     }
    }
@@ -2155,24 +1918,10 @@ enum OpenAPI {
     "summary": "Make every index's accepted writes searchable",
     "responses": {
      "200": {
-      "description": "ok",
-      "content": {
-       "application/json": {
-        "schema": {
-         "type": "object"
-        }
-       }
-      }
+      "$ref": "#/components/responses/ElasticOk"
      },
      "400": {
-      "description": "Elasticsearch's error shape",
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/ElasticError"
-        }
-       }
-      }
+      "$ref": "#/components/responses/ElasticError"
      }
     }
    },
@@ -2183,24 +1932,10 @@ enum OpenAPI {
     "summary": "Make every index's accepted writes searchable",
     "responses": {
      "200": {
-      "description": "ok",
-      "content": {
-       "application/json": {
-        "schema": {
-         "type": "object"
-        }
-       }
-      }
+      "$ref": "#/components/responses/ElasticOk"
      },
      "400": {
-      "description": "Elasticsearch's error shape",
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/ElasticError"
-        }
-       }
-      }
+      "$ref": "#/components/responses/ElasticError"
      }
     }
    }
@@ -2213,45 +1948,18 @@ enum OpenAPI {
     "summary": "Make the index's accepted writes searchable",
     "parameters": [
      {
-      "name": "index",
-      "in": "path",
-      "required": true,
-      "schema": {
-       "type": "string"
-      },
-      "description": "index name (lowercase; not starting with _, - or +)"
+      "$ref": "#/components/parameters/ElasticIndexName"
      }
     ],
     "responses": {
      "200": {
-      "description": "ok",
-      "content": {
-       "application/json": {
-        "schema": {
-         "type": "object"
-        }
-       }
-      }
+      "$ref": "#/components/responses/ElasticOk"
      },
      "404": {
-      "description": "Elasticsearch's error shape",
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/ElasticError"
-        }
-       }
-      }
+      "$ref": "#/components/responses/ElasticError"
      },
      "400": {
-      "description": "Elasticsearch's error shape",
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/ElasticError"
-        }
-       }
-      }
+      "$ref": "#/components/responses/ElasticError"
      }
     }
    },
@@ -2262,45 +1970,18 @@ enum OpenAPI {
     "summary": "Make the index's accepted writes searchable",
     "parameters": [
      {
-      "name": "index",
-      "in": "path",
-      "required": true,
-      "schema": {
-       "type": "string"
-      },
-      "description": "index name (lowercase; not starting with _, - or +)"
+      "$ref": "#/components/parameters/ElasticIndexName"
      }
     ],
     "responses": {
      "200": {
-      "description": "ok",
-      "content": {
-       "application/json": {
-        "schema": {
-         "type": "object"
-        }
-       }
-      }
+      "$ref": "#/components/responses/ElasticOk"
      },
      "404": {
-      "description": "Elasticsearch's error shape",
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/ElasticError"
-        }
-       }
-      }
+      "$ref": "#/components/responses/ElasticError"
      },
      "400": {
-      "description": "Elasticsearch's error shape",
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/ElasticError"
-        }
-       }
-      }
+      "$ref": "#/components/responses/ElasticError"
      }
     }
    }
@@ -2313,43 +1994,14 @@ enum OpenAPI {
     "summary": "Index a document under a generated id",
     "parameters": [
      {
-      "name": "index",
-      "in": "path",
-      "required": true,
-      "schema": {
-       "type": "string"
-      },
-      "description": "index name (lowercase; not starting with _, - or +)"
+      "$ref": "#/components/parameters/ElasticIndexName"
      },
      {
-      "name": "refresh",
-      "in": "query",
-      "required": false,
-      "schema": {
-       "type": "string",
-       "enum": [
-        "true",
-        "false",
-        "wait_for",
-        ""
-       ]
-      }
+      "$ref": "#/components/parameters/ElasticRefresh"
      }
     ],
     "requestBody": {
-     "required": false,
-     "content": {
-      "application/json": {
-       "schema": {
-        "type": "object"
-       }
-      },
-      "application/x-ndjson": {
-       "schema": {
-        "type": "string"
-       }
-      }
-     }
+     "$ref": "#/components/requestBodies/ElasticBody"
     },
     "security": [
      {
@@ -2358,64 +2010,22 @@ enum OpenAPI {
     ],
     "responses": {
      "200": {
-      "description": "ok",
-      "content": {
-       "application/json": {
-        "schema": {
-         "type": "object"
-        }
-       }
-      }
+      "$ref": "#/components/responses/ElasticOk"
      },
      "201": {
-      "description": "ok",
-      "content": {
-       "application/json": {
-        "schema": {
-         "type": "object"
-        }
-       }
-      }
+      "$ref": "#/components/responses/ElasticOk"
      },
      "404": {
-      "description": "Elasticsearch's error shape",
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/ElasticError"
-        }
-       }
-      }
+      "$ref": "#/components/responses/ElasticError"
      },
      "400": {
-      "description": "Elasticsearch's error shape",
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/ElasticError"
-        }
-       }
-      }
+      "$ref": "#/components/responses/ElasticError"
      },
      "401": {
-      "description": "Elasticsearch's error shape",
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/ElasticError"
-        }
-       }
-      }
+      "$ref": "#/components/responses/ElasticError"
      },
      "403": {
-      "description": "Elasticsearch's error shape",
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/ElasticError"
-        }
-       }
-      }
+      "$ref": "#/components/responses/ElasticError"
      }
     }
    }
@@ -2429,51 +2039,17 @@ enum OpenAPI {
     "description": "201 created or 200 updated; ?op_type=create answers 409 if the id exists.",
     "parameters": [
      {
-      "name": "index",
-      "in": "path",
-      "required": true,
-      "schema": {
-       "type": "string"
-      },
-      "description": "index name (lowercase; not starting with _, - or +)"
+      "$ref": "#/components/parameters/ElasticIndexName"
      },
      {
-      "name": "id",
-      "in": "path",
-      "required": true,
-      "schema": {
-       "type": "string"
-      }
+      "$ref": "#/components/parameters/ElasticDocId"
      },
      {
-      "name": "refresh",
-      "in": "query",
-      "required": false,
-      "schema": {
-       "type": "string",
-       "enum": [
-        "true",
-        "false",
-        "wait_for",
-        ""
-       ]
-      }
+      "$ref": "#/components/parameters/ElasticRefresh"
      }
     ],
     "requestBody": {
-     "required": false,
-     "content": {
-      "application/json": {
-       "schema": {
-        "type": "object"
-       }
-      },
-      "application/x-ndjson": {
-       "schema": {
-        "type": "string"
-       }
-      }
-     }
+     "$ref": "#/components/requestBodies/ElasticBody"
     },
     "security": [
      {
@@ -2482,74 +2058,25 @@ enum OpenAPI {
     ],
     "responses": {
      "200": {
-      "description": "ok",
-      "content": {
-       "application/json": {
-        "schema": {
-         "type": "object"
-        }
-       }
-      }
+      "$ref": "#/components/responses/ElasticOk"
      },
      "201": {
-      "description": "ok",
-      "content": {
-       "application/json": {
-        "schema": {
-         "type": "object"
-        }
-       }
-      }
+      "$ref": "#/components/responses/ElasticOk"
      },
      "409": {
-      "description": "Elasticsearch's error shape",
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/ElasticError"
-        }
-       }
-      }
+      "$ref": "#/components/responses/ElasticError"
      },
      "404": {
-      "description": "Elasticsearch's error shape",
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/ElasticError"
-        }
-       }
-      }
+      "$ref": "#/components/responses/ElasticError"
      },
      "400": {
-      "description": "Elasticsearch's error shape",
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/ElasticError"
-        }
-       }
-      }
+      "$ref": "#/components/responses/ElasticError"
      },
      "401": {
-      "description": "Elasticsearch's error shape",
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/ElasticError"
-        }
-       }
-      }
+      "$ref": "#/components/responses/ElasticError"
      },
      "403": {
-      "description": "Elasticsearch's error shape",
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/ElasticError"
-        }
-       }
-      }
+      "$ref": "#/components/responses/ElasticError"
      }
     }
    },
@@ -2560,51 +2087,17 @@ enum OpenAPI {
     "summary": "Index (create or replace) a document",
     "parameters": [
      {
-      "name": "index",
-      "in": "path",
-      "required": true,
-      "schema": {
-       "type": "string"
-      },
-      "description": "index name (lowercase; not starting with _, - or +)"
+      "$ref": "#/components/parameters/ElasticIndexName"
      },
      {
-      "name": "id",
-      "in": "path",
-      "required": true,
-      "schema": {
-       "type": "string"
-      }
+      "$ref": "#/components/parameters/ElasticDocId"
      },
      {
-      "name": "refresh",
-      "in": "query",
-      "required": false,
-      "schema": {
-       "type": "string",
-       "enum": [
-        "true",
-        "false",
-        "wait_for",
-        ""
-       ]
-      }
+      "$ref": "#/components/parameters/ElasticRefresh"
      }
     ],
     "requestBody": {
-     "required": false,
-     "content": {
-      "application/json": {
-       "schema": {
-        "type": "object"
-       }
-      },
-      "application/x-ndjson": {
-       "schema": {
-        "type": "string"
-       }
-      }
-     }
+     "$ref": "#/components/requestBodies/ElasticBody"
     },
     "security": [
      {
@@ -2613,74 +2106,25 @@ enum OpenAPI {
     ],
     "responses": {
      "200": {
-      "description": "ok",
-      "content": {
-       "application/json": {
-        "schema": {
-         "type": "object"
-        }
-       }
-      }
+      "$ref": "#/components/responses/ElasticOk"
      },
      "201": {
-      "description": "ok",
-      "content": {
-       "application/json": {
-        "schema": {
-         "type": "object"
-        }
-       }
-      }
+      "$ref": "#/components/responses/ElasticOk"
      },
      "409": {
-      "description": "Elasticsearch's error shape",
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/ElasticError"
-        }
-       }
-      }
+      "$ref": "#/components/responses/ElasticError"
      },
      "404": {
-      "description": "Elasticsearch's error shape",
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/ElasticError"
-        }
-       }
-      }
+      "$ref": "#/components/responses/ElasticError"
      },
      "400": {
-      "description": "Elasticsearch's error shape",
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/ElasticError"
-        }
-       }
-      }
+      "$ref": "#/components/responses/ElasticError"
      },
      "401": {
-      "description": "Elasticsearch's error shape",
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/ElasticError"
-        }
-       }
-      }
+      "$ref": "#/components/responses/ElasticError"
      },
      "403": {
-      "description": "Elasticsearch's error shape",
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/ElasticError"
-        }
-       }
-      }
+      "$ref": "#/components/responses/ElasticError"
      }
     }
    },
@@ -2691,53 +2135,21 @@ enum OpenAPI {
     "summary": "A document's _source (real-time: unrefreshed writes included)",
     "parameters": [
      {
-      "name": "index",
-      "in": "path",
-      "required": true,
-      "schema": {
-       "type": "string"
-      },
-      "description": "index name (lowercase; not starting with _, - or +)"
+      "$ref": "#/components/parameters/ElasticIndexName"
      },
      {
-      "name": "id",
-      "in": "path",
-      "required": true,
-      "schema": {
-       "type": "string"
-      }
+      "$ref": "#/components/parameters/ElasticDocId"
      }
     ],
     "responses": {
      "200": {
-      "description": "ok",
-      "content": {
-       "application/json": {
-        "schema": {
-         "type": "object"
-        }
-       }
-      }
+      "$ref": "#/components/responses/ElasticOk"
      },
      "404": {
-      "description": "Elasticsearch's error shape",
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/ElasticError"
-        }
-       }
-      }
+      "$ref": "#/components/responses/ElasticError"
      },
      "400": {
-      "description": "Elasticsearch's error shape",
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/ElasticError"
-        }
-       }
-      }
+      "$ref": "#/components/responses/ElasticError"
      }
     }
    },
@@ -2748,53 +2160,21 @@ enum OpenAPI {
     "summary": "Whether a document exists",
     "parameters": [
      {
-      "name": "index",
-      "in": "path",
-      "required": true,
-      "schema": {
-       "type": "string"
-      },
-      "description": "index name (lowercase; not starting with _, - or +)"
+      "$ref": "#/components/parameters/ElasticIndexName"
      },
      {
-      "name": "id",
-      "in": "path",
-      "required": true,
-      "schema": {
-       "type": "string"
-      }
+      "$ref": "#/components/parameters/ElasticDocId"
      }
     ],
     "responses": {
      "200": {
-      "description": "ok",
-      "content": {
-       "application/json": {
-        "schema": {
-         "type": "object"
-        }
-       }
-      }
+      "$ref": "#/components/responses/ElasticOk"
      },
      "404": {
-      "description": "Elasticsearch's error shape",
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/ElasticError"
-        }
-       }
-      }
+      "$ref": "#/components/responses/ElasticError"
      },
      "400": {
-      "description": "Elasticsearch's error shape",
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/ElasticError"
-        }
-       }
-      }
+      "$ref": "#/components/responses/ElasticError"
      }
     }
    },
@@ -2805,35 +2185,13 @@ enum OpenAPI {
     "summary": "Delete a document",
     "parameters": [
      {
-      "name": "index",
-      "in": "path",
-      "required": true,
-      "schema": {
-       "type": "string"
-      },
-      "description": "index name (lowercase; not starting with _, - or +)"
+      "$ref": "#/components/parameters/ElasticIndexName"
      },
      {
-      "name": "id",
-      "in": "path",
-      "required": true,
-      "schema": {
-       "type": "string"
-      }
+      "$ref": "#/components/parameters/ElasticDocId"
      },
      {
-      "name": "refresh",
-      "in": "query",
-      "required": false,
-      "schema": {
-       "type": "string",
-       "enum": [
-        "true",
-        "false",
-        "wait_for",
-        ""
-       ]
-      }
+      "$ref": "#/components/parameters/ElasticRefresh"
      }
     ],
     "security": [
@@ -2843,54 +2201,19 @@ enum OpenAPI {
     ],
     "responses": {
      "200": {
-      "description": "ok",
-      "content": {
-       "application/json": {
-        "schema": {
-         "type": "object"
-        }
-       }
-      }
+      "$ref": "#/components/responses/ElasticOk"
      },
      "404": {
-      "description": "Elasticsearch's error shape",
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/ElasticError"
-        }
-       }
-      }
+      "$ref": "#/components/responses/ElasticError"
      },
      "400": {
-      "description": "Elasticsearch's error shape",
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/ElasticError"
-        }
-       }
-      }
+      "$ref": "#/components/responses/ElasticError"
      },
      "401": {
-      "description": "Elasticsearch's error shape",
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/ElasticError"
-        }
-       }
-      }
+      "$ref": "#/components/responses/ElasticError"
      },
      "403": {
-      "description": "Elasticsearch's error shape",
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/ElasticError"
-        }
-       }
-      }
+      "$ref": "#/components/responses/ElasticError"
      }
     }
    }
@@ -2903,51 +2226,17 @@ enum OpenAPI {
     "summary": "Create a document; 409 if the id exists",
     "parameters": [
      {
-      "name": "index",
-      "in": "path",
-      "required": true,
-      "schema": {
-       "type": "string"
-      },
-      "description": "index name (lowercase; not starting with _, - or +)"
+      "$ref": "#/components/parameters/ElasticIndexName"
      },
      {
-      "name": "id",
-      "in": "path",
-      "required": true,
-      "schema": {
-       "type": "string"
-      }
+      "$ref": "#/components/parameters/ElasticDocId"
      },
      {
-      "name": "refresh",
-      "in": "query",
-      "required": false,
-      "schema": {
-       "type": "string",
-       "enum": [
-        "true",
-        "false",
-        "wait_for",
-        ""
-       ]
-      }
+      "$ref": "#/components/parameters/ElasticRefresh"
      }
     ],
     "requestBody": {
-     "required": false,
-     "content": {
-      "application/json": {
-       "schema": {
-        "type": "object"
-       }
-      },
-      "application/x-ndjson": {
-       "schema": {
-        "type": "string"
-       }
-      }
-     }
+     "$ref": "#/components/requestBodies/ElasticBody"
     },
     "security": [
      {
@@ -2956,74 +2245,25 @@ enum OpenAPI {
     ],
     "responses": {
      "200": {
-      "description": "ok",
-      "content": {
-       "application/json": {
-        "schema": {
-         "type": "object"
-        }
-       }
-      }
+      "$ref": "#/components/responses/ElasticOk"
      },
      "201": {
-      "description": "ok",
-      "content": {
-       "application/json": {
-        "schema": {
-         "type": "object"
-        }
-       }
-      }
+      "$ref": "#/components/responses/ElasticOk"
      },
      "409": {
-      "description": "Elasticsearch's error shape",
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/ElasticError"
-        }
-       }
-      }
+      "$ref": "#/components/responses/ElasticError"
      },
      "404": {
-      "description": "Elasticsearch's error shape",
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/ElasticError"
-        }
-       }
-      }
+      "$ref": "#/components/responses/ElasticError"
      },
      "400": {
-      "description": "Elasticsearch's error shape",
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/ElasticError"
-        }
-       }
-      }
+      "$ref": "#/components/responses/ElasticError"
      },
      "401": {
-      "description": "Elasticsearch's error shape",
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/ElasticError"
-        }
-       }
-      }
+      "$ref": "#/components/responses/ElasticError"
      },
      "403": {
-      "description": "Elasticsearch's error shape",
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/ElasticError"
-        }
-       }
-      }
+      "$ref": "#/components/responses/ElasticError"
      }
     }
    },
@@ -3034,51 +2274,17 @@ enum OpenAPI {
     "summary": "Create a document; 409 if the id exists",
     "parameters": [
      {
-      "name": "index",
-      "in": "path",
-      "required": true,
-      "schema": {
-       "type": "string"
-      },
-      "description": "index name (lowercase; not starting with _, - or +)"
+      "$ref": "#/components/parameters/ElasticIndexName"
      },
      {
-      "name": "id",
-      "in": "path",
-      "required": true,
-      "schema": {
-       "type": "string"
-      }
+      "$ref": "#/components/parameters/ElasticDocId"
      },
      {
-      "name": "refresh",
-      "in": "query",
-      "required": false,
-      "schema": {
-       "type": "string",
-       "enum": [
-        "true",
-        "false",
-        "wait_for",
-        ""
-       ]
-      }
+      "$ref": "#/components/parameters/ElasticRefresh"
      }
     ],
     "requestBody": {
-     "required": false,
-     "content": {
-      "application/json": {
-       "schema": {
-        "type": "object"
-       }
-      },
-      "application/x-ndjson": {
-       "schema": {
-        "type": "string"
-       }
-      }
-     }
+     "$ref": "#/components/requestBodies/ElasticBody"
     },
     "security": [
      {
@@ -3087,74 +2293,25 @@ enum OpenAPI {
     ],
     "responses": {
      "200": {
-      "description": "ok",
-      "content": {
-       "application/json": {
-        "schema": {
-         "type": "object"
-        }
-       }
-      }
+      "$ref": "#/components/responses/ElasticOk"
      },
      "201": {
-      "description": "ok",
-      "content": {
-       "application/json": {
-        "schema": {
-         "type": "object"
-        }
-       }
-      }
+      "$ref": "#/components/responses/ElasticOk"
      },
      "409": {
-      "description": "Elasticsearch's error shape",
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/ElasticError"
-        }
-       }
-      }
+      "$ref": "#/components/responses/ElasticError"
      },
      "404": {
-      "description": "Elasticsearch's error shape",
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/ElasticError"
-        }
-       }
-      }
+      "$ref": "#/components/responses/ElasticError"
      },
      "400": {
-      "description": "Elasticsearch's error shape",
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/ElasticError"
-        }
-       }
-      }
+      "$ref": "#/components/responses/ElasticError"
      },
      "401": {
-      "description": "Elasticsearch's error shape",
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/ElasticError"
-        }
-       }
-      }
+      "$ref": "#/components/responses/ElasticError"
      },
      "403": {
-      "description": "Elasticsearch's error shape",
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/ElasticError"
-        }
-       }
-      }
+      "$ref": "#/components/responses/ElasticError"
      }
     }
    }
@@ -3167,51 +2324,17 @@ enum OpenAPI {
     "summary": "Partial update: {\"doc\": {...}} merged into _source (objects deeply), doc_as_upsert, upsert",
     "parameters": [
      {
-      "name": "index",
-      "in": "path",
-      "required": true,
-      "schema": {
-       "type": "string"
-      },
-      "description": "index name (lowercase; not starting with _, - or +)"
+      "$ref": "#/components/parameters/ElasticIndexName"
      },
      {
-      "name": "id",
-      "in": "path",
-      "required": true,
-      "schema": {
-       "type": "string"
-      }
+      "$ref": "#/components/parameters/ElasticDocId"
      },
      {
-      "name": "refresh",
-      "in": "query",
-      "required": false,
-      "schema": {
-       "type": "string",
-       "enum": [
-        "true",
-        "false",
-        "wait_for",
-        ""
-       ]
-      }
+      "$ref": "#/components/parameters/ElasticRefresh"
      }
     ],
     "requestBody": {
-     "required": false,
-     "content": {
-      "application/json": {
-       "schema": {
-        "type": "object"
-       }
-      },
-      "application/x-ndjson": {
-       "schema": {
-        "type": "string"
-       }
-      }
-     }
+     "$ref": "#/components/requestBodies/ElasticBody"
     },
     "security": [
      {
@@ -3220,64 +2343,22 @@ enum OpenAPI {
     ],
     "responses": {
      "200": {
-      "description": "ok",
-      "content": {
-       "application/json": {
-        "schema": {
-         "type": "object"
-        }
-       }
-      }
+      "$ref": "#/components/responses/ElasticOk"
      },
      "201": {
-      "description": "ok",
-      "content": {
-       "application/json": {
-        "schema": {
-         "type": "object"
-        }
-       }
-      }
+      "$ref": "#/components/responses/ElasticOk"
      },
      "404": {
-      "description": "Elasticsearch's error shape",
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/ElasticError"
-        }
-       }
-      }
+      "$ref": "#/components/responses/ElasticError"
      },
      "400": {
-      "description": "Elasticsearch's error shape",
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/ElasticError"
-        }
-       }
-      }
+      "$ref": "#/components/responses/ElasticError"
      },
      "401": {
-      "description": "Elasticsearch's error shape",
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/ElasticError"
-        }
-       }
-      }
+      "$ref": "#/components/responses/ElasticError"
      },
      "403": {
-      "description": "Elasticsearch's error shape",
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/ElasticError"
-        }
-       }
-      }
+      "$ref": "#/components/responses/ElasticError"
      }
     }
    }
@@ -3291,34 +2372,11 @@ enum OpenAPI {
     "description": "Answers took, errors and one item per action with its status (and error); a bad item fails alone.",
     "parameters": [
      {
-      "name": "refresh",
-      "in": "query",
-      "required": false,
-      "schema": {
-       "type": "string",
-       "enum": [
-        "true",
-        "false",
-        "wait_for",
-        ""
-       ]
-      }
+      "$ref": "#/components/parameters/ElasticRefresh"
      }
     ],
     "requestBody": {
-     "required": false,
-     "content": {
-      "application/json": {
-       "schema": {
-        "type": "object"
-       }
-      },
-      "application/x-ndjson": {
-       "schema": {
-        "type": "string"
-       }
-      }
-     }
+     "$ref": "#/components/requestBodies/ElasticBody"
     },
     "security": [
      {
@@ -3327,44 +2385,16 @@ enum OpenAPI {
     ],
     "responses": {
      "200": {
-      "description": "ok",
-      "content": {
-       "application/json": {
-        "schema": {
-         "type": "object"
-        }
-       }
-      }
+      "$ref": "#/components/responses/ElasticOk"
      },
      "400": {
-      "description": "Elasticsearch's error shape",
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/ElasticError"
-        }
-       }
-      }
+      "$ref": "#/components/responses/ElasticError"
      },
      "401": {
-      "description": "Elasticsearch's error shape",
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/ElasticError"
-        }
-       }
-      }
+      "$ref": "#/components/responses/ElasticError"
      },
      "403": {
-      "description": "Elasticsearch's error shape",
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/ElasticError"
-        }
-       }
-      }
+      "$ref": "#/components/responses/ElasticError"
      }
     }
    },
@@ -3375,34 +2405,11 @@ enum OpenAPI {
     "summary": "NDJSON bulk (as POST)",
     "parameters": [
      {
-      "name": "refresh",
-      "in": "query",
-      "required": false,
-      "schema": {
-       "type": "string",
-       "enum": [
-        "true",
-        "false",
-        "wait_for",
-        ""
-       ]
-      }
+      "$ref": "#/components/parameters/ElasticRefresh"
      }
     ],
     "requestBody": {
-     "required": false,
-     "content": {
-      "application/json": {
-       "schema": {
-        "type": "object"
-       }
-      },
-      "application/x-ndjson": {
-       "schema": {
-        "type": "string"
-       }
-      }
-     }
+     "$ref": "#/components/requestBodies/ElasticBody"
     },
     "security": [
      {
@@ -3411,44 +2418,16 @@ enum OpenAPI {
     ],
     "responses": {
      "200": {
-      "description": "ok",
-      "content": {
-       "application/json": {
-        "schema": {
-         "type": "object"
-        }
-       }
-      }
+      "$ref": "#/components/responses/ElasticOk"
      },
      "400": {
-      "description": "Elasticsearch's error shape",
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/ElasticError"
-        }
-       }
-      }
+      "$ref": "#/components/responses/ElasticError"
      },
      "401": {
-      "description": "Elasticsearch's error shape",
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/ElasticError"
-        }
-       }
-      }
+      "$ref": "#/components/responses/ElasticError"
      },
      "403": {
-      "description": "Elasticsearch's error shape",
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/ElasticError"
-        }
-       }
-      }
+      "$ref": "#/components/responses/ElasticError"
      }
     }
    }
@@ -3461,43 +2440,14 @@ enum OpenAPI {
     "summary": "NDJSON bulk with a default index",
     "parameters": [
      {
-      "name": "index",
-      "in": "path",
-      "required": true,
-      "schema": {
-       "type": "string"
-      },
-      "description": "index name (lowercase; not starting with _, - or +)"
+      "$ref": "#/components/parameters/ElasticIndexName"
      },
      {
-      "name": "refresh",
-      "in": "query",
-      "required": false,
-      "schema": {
-       "type": "string",
-       "enum": [
-        "true",
-        "false",
-        "wait_for",
-        ""
-       ]
-      }
+      "$ref": "#/components/parameters/ElasticRefresh"
      }
     ],
     "requestBody": {
-     "required": false,
-     "content": {
-      "application/json": {
-       "schema": {
-        "type": "object"
-       }
-      },
-      "application/x-ndjson": {
-       "schema": {
-        "type": "string"
-       }
-      }
-     }
+     "$ref": "#/components/requestBodies/ElasticBody"
     },
     "security": [
      {
@@ -3506,44 +2456,16 @@ enum OpenAPI {
     ],
     "responses": {
      "200": {
-      "description": "ok",
-      "content": {
-       "application/json": {
-        "schema": {
-         "type": "object"
-        }
-       }
-      }
+      "$ref": "#/components/responses/ElasticOk"
      },
      "400": {
-      "description": "Elasticsearch's error shape",
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/ElasticError"
-        }
-       }
-      }
+      "$ref": "#/components/responses/ElasticError"
      },
      "401": {
-      "description": "Elasticsearch's error shape",
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/ElasticError"
-        }
-       }
-      }
+      "$ref": "#/components/responses/ElasticError"
      },
      "403": {
-      "description": "Elasticsearch's error shape",
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/ElasticError"
-        }
-       }
-      }
+      "$ref": "#/components/responses/ElasticError"
      }
     }
    },
@@ -3554,43 +2476,14 @@ enum OpenAPI {
     "summary": "NDJSON bulk with a default index (as POST)",
     "parameters": [
      {
-      "name": "index",
-      "in": "path",
-      "required": true,
-      "schema": {
-       "type": "string"
-      },
-      "description": "index name (lowercase; not starting with _, - or +)"
+      "$ref": "#/components/parameters/ElasticIndexName"
      },
      {
-      "name": "refresh",
-      "in": "query",
-      "required": false,
-      "schema": {
-       "type": "string",
-       "enum": [
-        "true",
-        "false",
-        "wait_for",
-        ""
-       ]
-      }
+      "$ref": "#/components/parameters/ElasticRefresh"
      }
     ],
     "requestBody": {
-     "required": false,
-     "content": {
-      "application/json": {
-       "schema": {
-        "type": "object"
-       }
-      },
-      "application/x-ndjson": {
-       "schema": {
-        "type": "string"
-       }
-      }
-     }
+     "$ref": "#/components/requestBodies/ElasticBody"
     },
     "security": [
      {
@@ -3599,44 +2492,16 @@ enum OpenAPI {
     ],
     "responses": {
      "200": {
-      "description": "ok",
-      "content": {
-       "application/json": {
-        "schema": {
-         "type": "object"
-        }
-       }
-      }
+      "$ref": "#/components/responses/ElasticOk"
      },
      "400": {
-      "description": "Elasticsearch's error shape",
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/ElasticError"
-        }
-       }
-      }
+      "$ref": "#/components/responses/ElasticError"
      },
      "401": {
-      "description": "Elasticsearch's error shape",
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/ElasticError"
-        }
-       }
-      }
+      "$ref": "#/components/responses/ElasticError"
      },
      "403": {
-      "description": "Elasticsearch's error shape",
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/ElasticError"
-        }
-       }
-      }
+      "$ref": "#/components/responses/ElasticError"
      }
     }
    }
@@ -3649,60 +2514,21 @@ enum OpenAPI {
     "summary": "Count the index's documents (no query or match_all)",
     "parameters": [
      {
-      "name": "index",
-      "in": "path",
-      "required": true,
-      "schema": {
-       "type": "string"
-      },
-      "description": "index name (lowercase; not starting with _, - or +)"
+      "$ref": "#/components/parameters/ElasticIndexName"
      }
     ],
     "requestBody": {
-     "required": false,
-     "content": {
-      "application/json": {
-       "schema": {
-        "type": "object"
-       }
-      },
-      "application/x-ndjson": {
-       "schema": {
-        "type": "string"
-       }
-      }
-     }
+     "$ref": "#/components/requestBodies/ElasticBody"
     },
     "responses": {
      "200": {
-      "description": "ok",
-      "content": {
-       "application/json": {
-        "schema": {
-         "type": "object"
-        }
-       }
-      }
+      "$ref": "#/components/responses/ElasticOk"
      },
      "404": {
-      "description": "Elasticsearch's error shape",
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/ElasticError"
-        }
-       }
-      }
+      "$ref": "#/components/responses/ElasticError"
      },
      "400": {
-      "description": "Elasticsearch's error shape",
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/ElasticError"
-        }
-       }
-      }
+      "$ref": "#/components/responses/ElasticError"
      }
     }
    },
@@ -3713,60 +2539,21 @@ enum OpenAPI {
     "summary": "Count the index's documents (no query or match_all)",
     "parameters": [
      {
-      "name": "index",
-      "in": "path",
-      "required": true,
-      "schema": {
-       "type": "string"
-      },
-      "description": "index name (lowercase; not starting with _, - or +)"
+      "$ref": "#/components/parameters/ElasticIndexName"
      }
     ],
     "requestBody": {
-     "required": false,
-     "content": {
-      "application/json": {
-       "schema": {
-        "type": "object"
-       }
-      },
-      "application/x-ndjson": {
-       "schema": {
-        "type": "string"
-       }
-      }
-     }
+     "$ref": "#/components/requestBodies/ElasticBody"
     },
     "responses": {
      "200": {
-      "description": "ok",
-      "content": {
-       "application/json": {
-        "schema": {
-         "type": "object"
-        }
-       }
-      }
+      "$ref": "#/components/responses/ElasticOk"
      },
      "404": {
-      "description": "Elasticsearch's error shape",
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/ElasticError"
-        }
-       }
-      }
+      "$ref": "#/components/responses/ElasticError"
      },
      "400": {
-      "description": "Elasticsearch's error shape",
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/ElasticError"
-        }
-       }
-      }
+      "$ref": "#/components/responses/ElasticError"
      }
     }
    }
@@ -3779,24 +2566,10 @@ enum OpenAPI {
     "summary": "Not supported yet: answers 400 naming it (use POST /api/v1/search)",
     "responses": {
      "200": {
-      "description": "ok",
-      "content": {
-       "application/json": {
-        "schema": {
-         "type": "object"
-        }
-       }
-      }
+      "$ref": "#/components/responses/ElasticOk"
      },
      "400": {
-      "description": "Elasticsearch's error shape",
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/ElasticError"
-        }
-       }
-      }
+      "$ref": "#/components/responses/ElasticError"
      }
     }
    },
@@ -3807,24 +2580,10 @@ enum OpenAPI {
     "summary": "Not supported yet: answers 400 naming it (use POST /api/v1/search)",
     "responses": {
      "200": {
-      "description": "ok",
-      "content": {
-       "application/json": {
-        "schema": {
-         "type": "object"
-        }
-       }
-      }
+      "$ref": "#/components/responses/ElasticOk"
      },
      "400": {
-      "description": "Elasticsearch's error shape",
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/ElasticError"
-        }
-       }
-      }
+      "$ref": "#/components/responses/ElasticError"
      }
     }
    }
@@ -3837,35 +2596,15 @@ enum OpenAPI {
     "summary": "Not supported yet: answers 400 naming it (use POST /api/v1/search)",
     "parameters": [
      {
-      "name": "index",
-      "in": "path",
-      "required": true,
-      "schema": {
-       "type": "string"
-      },
-      "description": "index name (lowercase; not starting with _, - or +)"
+      "$ref": "#/components/parameters/ElasticIndexName"
      }
     ],
     "responses": {
      "200": {
-      "description": "ok",
-      "content": {
-       "application/json": {
-        "schema": {
-         "type": "object"
-        }
-       }
-      }
+      "$ref": "#/components/responses/ElasticOk"
      },
      "400": {
-      "description": "Elasticsearch's error shape",
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/ElasticError"
-        }
-       }
-      }
+      "$ref": "#/components/responses/ElasticError"
      }
     }
    },
@@ -3876,35 +2615,15 @@ enum OpenAPI {
     "summary": "Not supported yet: answers 400 naming it (use POST /api/v1/search)",
     "parameters": [
      {
-      "name": "index",
-      "in": "path",
-      "required": true,
-      "schema": {
-       "type": "string"
-      },
-      "description": "index name (lowercase; not starting with _, - or +)"
+      "$ref": "#/components/parameters/ElasticIndexName"
      }
     ],
     "responses": {
      "200": {
-      "description": "ok",
-      "content": {
-       "application/json": {
-        "schema": {
-         "type": "object"
-        }
-       }
-      }
+      "$ref": "#/components/responses/ElasticOk"
      },
      "400": {
-      "description": "Elasticsearch's error shape",
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/ElasticError"
-        }
-       }
-      }
+      "$ref": "#/components/responses/ElasticError"
      }
     }
    }
@@ -3917,24 +2636,10 @@ enum OpenAPI {
     "summary": "Not supported yet: answers 400 naming it (use POST /api/v1/search)",
     "responses": {
      "200": {
-      "description": "ok",
-      "content": {
-       "application/json": {
-        "schema": {
-         "type": "object"
-        }
-       }
-      }
+      "$ref": "#/components/responses/ElasticOk"
      },
      "400": {
-      "description": "Elasticsearch's error shape",
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/ElasticError"
-        }
-       }
-      }
+      "$ref": "#/components/responses/ElasticError"
      }
     }
    },
@@ -3945,24 +2650,10 @@ enum OpenAPI {
     "summary": "Not supported yet: answers 400 naming it (use POST /api/v1/search)",
     "responses": {
      "200": {
-      "description": "ok",
-      "content": {
-       "application/json": {
-        "schema": {
-         "type": "object"
-        }
-       }
-      }
+      "$ref": "#/components/responses/ElasticOk"
      },
      "400": {
-      "description": "Elasticsearch's error shape",
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/ElasticError"
-        }
-       }
-      }
+      "$ref": "#/components/responses/ElasticError"
      }
     }
    }
@@ -3975,35 +2666,15 @@ enum OpenAPI {
     "summary": "Not supported yet: answers 400 naming it (use POST /api/v1/search)",
     "parameters": [
      {
-      "name": "index",
-      "in": "path",
-      "required": true,
-      "schema": {
-       "type": "string"
-      },
-      "description": "index name (lowercase; not starting with _, - or +)"
+      "$ref": "#/components/parameters/ElasticIndexName"
      }
     ],
     "responses": {
      "200": {
-      "description": "ok",
-      "content": {
-       "application/json": {
-        "schema": {
-         "type": "object"
-        }
-       }
-      }
+      "$ref": "#/components/responses/ElasticOk"
      },
      "400": {
-      "description": "Elasticsearch's error shape",
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/ElasticError"
-        }
-       }
-      }
+      "$ref": "#/components/responses/ElasticError"
      }
     }
    },
@@ -4014,35 +2685,15 @@ enum OpenAPI {
     "summary": "Not supported yet: answers 400 naming it (use POST /api/v1/search)",
     "parameters": [
      {
-      "name": "index",
-      "in": "path",
-      "required": true,
-      "schema": {
-       "type": "string"
-      },
-      "description": "index name (lowercase; not starting with _, - or +)"
+      "$ref": "#/components/parameters/ElasticIndexName"
      }
     ],
     "responses": {
      "200": {
-      "description": "ok",
-      "content": {
-       "application/json": {
-        "schema": {
-         "type": "object"
-        }
-       }
-      }
+      "$ref": "#/components/responses/ElasticOk"
      },
      "400": {
-      "description": "Elasticsearch's error shape",
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/ElasticError"
-        }
-       }
-      }
+      "$ref": "#/components/responses/ElasticError"
      }
     }
    }
@@ -4201,6 +2852,26 @@ enum OpenAPI {
          "message": "the order kept changing while this request ran; read it again and retry"
         }
        }
+      }
+     }
+    }
+   },
+   "ElasticError": {
+    "description": "Elasticsearch's error shape",
+    "content": {
+     "application/json": {
+      "schema": {
+       "$ref": "#/components/schemas/ElasticError"
+      }
+     }
+    }
+   },
+   "ElasticOk": {
+    "description": "ok",
+    "content": {
+     "application/json": {
+      "schema": {
+       "type": "object"
       }
      }
     }
@@ -5938,6 +4609,54 @@ enum OpenAPI {
     "description": "The product id (percent-encoded)",
     "schema": {
      "type": "string"
+    }
+   },
+   "ElasticIndexName": {
+    "name": "index",
+    "in": "path",
+    "required": true,
+    "schema": {
+     "type": "string"
+    },
+    "description": "index name (lowercase; not starting with _, - or +)"
+   },
+   "ElasticDocId": {
+    "name": "id",
+    "in": "path",
+    "required": true,
+    "schema": {
+     "type": "string"
+    }
+   },
+   "ElasticRefresh": {
+    "name": "refresh",
+    "in": "query",
+    "required": false,
+    "schema": {
+     "type": "string",
+     "enum": [
+      "true",
+      "false",
+      "wait_for",
+      ""
+     ]
+    }
+   }
+  },
+  "requestBodies": {
+   "ElasticBody": {
+    "required": false,
+    "content": {
+     "application/json": {
+      "schema": {
+       "type": "object"
+      }
+     },
+     "application/x-ndjson": {
+      "schema": {
+       "type": "string"
+      }
+     }
     }
    }
   }
