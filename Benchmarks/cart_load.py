@@ -45,7 +45,6 @@ library (minimal PostgreSQL and Redis clients below). Release builds only: `swif
 Small scale:  Benchmarks/cart_load.py --corpus /work/data/catalog-20k.jsonl --products 20000 --seconds 10 --repeat 1
 """
 import argparse
-import hashlib
 import http.client
 import json
 import math
@@ -57,11 +56,13 @@ import shutil
 import signal
 import socket
 import statistics
-import struct
 import subprocess
 import sys
 import threading
 import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "scripts"))
+from pgwire import PG  # noqa: E402
 
 COMMERCE_THREADS = None
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -75,93 +76,6 @@ def log(msg):
 
 
 # MARK: - A minimal PostgreSQL client (simple query protocol)
-
-class PG:
-    def __init__(self, url):
-        m = re.match(r"postgres(?:ql)?://(?:([^:@/]+)(?::([^@/]*))?@)?([^:/?]+)(?::(\d+))?(?:/([^?]*))?", url)
-        if not m:
-            raise SystemExit("cannot parse DATABASE_URL %s (postgresql://user[:password]@host:port/db)" % url)
-        self.user, self.password = m.group(1) or "postgres", m.group(2) or ""
-        self.host, self.port, self.db = m.group(3), int(m.group(4) or 5432), m.group(5) or "postgres"
-        try:
-            self.sock = socket.create_connection((self.host, self.port), timeout=120)
-        except OSError as e:
-            raise SystemExit("cannot connect to PostgreSQL at %s:%d/%s: %s" % (self.host, self.port, self.db, e))
-        self.buf = b""
-        body = struct.pack("!i", 196608) + b"user\0" + self.user.encode() + b"\0database\0" + self.db.encode() + b"\0\0"
-        self.sock.sendall(struct.pack("!i", len(body) + 4) + body)
-        while True:
-            t, data = self._msg()
-            if t == b"R":
-                code = struct.unpack("!i", data[:4])[0]
-                if code == 5:
-                    salt = data[4:8]
-                    inner = hashlib.md5((self.password + self.user).encode()).hexdigest()
-                    self._send(b"p", ("md5" + hashlib.md5(inner.encode() + salt).hexdigest()).encode() + b"\0")
-                elif code == 3:
-                    self._send(b"p", self.password.encode() + b"\0")
-                elif code != 0:
-                    raise SystemExit("PostgreSQL asks for authentication method %d; use trust or md5 for the benchmark" % code)
-            elif t == b"E":
-                raise SystemExit("PostgreSQL: " + self._err(data))
-            elif t == b"Z":
-                break
-
-    def _send(self, t, body):
-        self.sock.sendall(t + struct.pack("!i", len(body) + 4) + body)
-
-    def _msg(self):
-        while len(self.buf) < 5:
-            d = self.sock.recv(65536)
-            if not d:
-                raise ConnectionError("PostgreSQL closed the connection")
-            self.buf += d
-        t, n = self.buf[:1], struct.unpack("!i", self.buf[1:5])[0]
-        while len(self.buf) < 1 + n:
-            d = self.sock.recv(max(65536, 1 + n - len(self.buf)))
-            if not d:
-                raise ConnectionError("PostgreSQL closed the connection")
-            self.buf += d
-        data = self.buf[5:1 + n]
-        self.buf = self.buf[1 + n:]
-        return t, data
-
-    @staticmethod
-    def _err(data):
-        fields = dict((f[:1], f[1:].decode(errors="replace")) for f in data.split(b"\0") if f)
-        return "%s %s" % (fields.get(b"C", ""), fields.get(b"M", ""))
-
-    def query(self, sql):
-        self._send(b"Q", sql.encode() + b"\0")
-        rows, err = [], None
-        while True:
-            t, data = self._msg()
-            if t == b"D":
-                n = struct.unpack("!h", data[:2])[0]
-                i, row = 2, []
-                for _ in range(n):
-                    ln = struct.unpack("!i", data[i:i + 4])[0]
-                    i += 4
-                    if ln < 0:
-                        row.append(None)
-                    else:
-                        row.append(data[i:i + ln].decode())
-                        i += ln
-                rows.append(row)
-            elif t == b"E":
-                err = self._err(data)
-            elif t == b"Z":
-                if err:
-                    raise RuntimeError(err)
-                return rows
-
-    def close(self):
-        try:
-            self._send(b"X", b"")
-            self.sock.close()
-        except OSError:
-            pass
-
 
 # MARK: - A minimal Redis client (RESP: INFO only)
 
@@ -790,7 +704,7 @@ def main():
             services = True
             base_url = base_url or re.search(r"DATABASE_URL='([^']+)'", r.stdout).group(1)
             redis_url = redis_url or re.search(r"REDIS_URL='([^']+)'", r.stdout).group(1)
-        admin = PG(base_url)
+        admin = PG(base_url, timeout=120)
         admin.query("DROP DATABASE IF EXISTS aisle_cart_bench WITH (FORCE)")
         admin.query("CREATE DATABASE aisle_cart_bench")
         admin.close()
@@ -815,7 +729,7 @@ def main():
         log("  %.1f s: %s" % (t_index, line))
         out["setup"] = {"load_s": t_load, "reindex_s": t_index}
 
-        pg = PG(url)
+        pg = PG(url, timeout=120)
         products = [r[0] for r in pg.query(
             "SELECT p.id FROM products p JOIN inventory i ON i.product_id = p.id "
             "WHERE p.status = 'active' AND i.available > 0 ORDER BY md5(p.id) LIMIT %d" % a.product_sample)]

@@ -27,7 +27,6 @@ script needs only Python 3's standard library. Release builds only: `swift build
 For 1M products:  Benchmarks/catalog_sync.py --products 1000000 --json /tmp/aisle-bench/catalog-1m.json
 """
 import argparse
-import hashlib
 import http.client
 import json
 import os
@@ -37,114 +36,19 @@ import shutil
 import signal
 import socket
 import statistics
-import struct
 import subprocess
 import sys
 import threading
 import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "scripts"))
+from pgwire import PG  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 now = time.monotonic
 
 
 # MARK: - A minimal PostgreSQL client (simple query protocol)
-
-class PG:
-    def __init__(self, url):
-        m = re.match(r"postgres(?:ql)?://(?:([^:@/]+)(?::([^@/]*))?@)?([^:/?]+)(?::(\d+))?(?:/([^?]*))?", url)
-        if not m:
-            raise SystemExit("cannot parse DATABASE_URL %s (postgresql://user[:password]@host:port/db)" % url)
-        self.user, self.password = m.group(1) or "postgres", m.group(2) or ""
-        self.host, self.port, self.db = m.group(3), int(m.group(4) or 5432), m.group(5) or "postgres"
-        try:
-            self.sock = socket.create_connection((self.host, self.port), timeout=60)
-        except OSError as e:
-            raise SystemExit("cannot connect to PostgreSQL at %s:%d/%s: %s" % (self.host, self.port, self.db, e))
-        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        self.buf = b""
-        body = struct.pack("!i", 196608) + b"user\0" + self.user.encode() + b"\0database\0" + self.db.encode() + b"\0\0"
-        self.sock.sendall(struct.pack("!i", len(body) + 4) + body)
-        while True:
-            t, data = self._msg()
-            if t == b"R":
-                code = struct.unpack("!i", data[:4])[0]
-                if code == 5:
-                    salt = data[4:8]
-                    inner = hashlib.md5((self.password + self.user).encode()).hexdigest()
-                    pw = "md5" + hashlib.md5(inner.encode() + salt).hexdigest()
-                    self._send(b"p", pw.encode() + b"\0")
-                elif code == 3:
-                    self._send(b"p", self.password.encode() + b"\0")
-                elif code != 0:
-                    raise SystemExit("PostgreSQL asks for authentication method %d; use trust or md5 for the benchmark" % code)
-            elif t == b"E":
-                raise SystemExit("PostgreSQL: " + self._err(data))
-            elif t == b"Z":
-                break
-
-    def _send(self, t, body):
-        self.sock.sendall(t + struct.pack("!i", len(body) + 4) + body)
-
-    def _msg(self):
-        while len(self.buf) < 5:
-            d = self.sock.recv(65536)
-            if not d:
-                raise ConnectionError("PostgreSQL closed the connection")
-            self.buf += d
-        t, n = self.buf[:1], struct.unpack("!i", self.buf[1:5])[0]
-        while len(self.buf) < 1 + n:
-            d = self.sock.recv(max(65536, 1 + n - len(self.buf)))
-            if not d:
-                raise ConnectionError("PostgreSQL closed the connection")
-            self.buf += d
-        data = self.buf[5:1 + n]
-        self.buf = self.buf[1 + n:]
-        return t, data
-
-    @staticmethod
-    def _err(data):
-        fields = dict((f[:1], f[1:].decode(errors="replace")) for f in data.split(b"\0") if f)
-        return "%s %s" % (fields.get(b"C", ""), fields.get(b"M", ""))
-
-    def send(self, sql):
-        """Sends one query (its answer is read by `wait`)."""
-        self._send(b"Q", sql.encode() + b"\0")
-
-    def wait(self):
-        """Reads one query's answer; returns the rows (lists of text or None)."""
-        rows, err = [], None
-        while True:
-            t, data = self._msg()
-            if t == b"D":
-                n = struct.unpack("!h", data[:2])[0]
-                i, row = 2, []
-                for _ in range(n):
-                    ln = struct.unpack("!i", data[i:i + 4])[0]
-                    i += 4
-                    if ln < 0:
-                        row.append(None)
-                    else:
-                        row.append(data[i:i + ln].decode())
-                        i += ln
-                rows.append(row)
-            elif t == b"E":
-                err = self._err(data)
-            elif t == b"Z":
-                if err:
-                    raise RuntimeError(err)
-                return rows
-
-    def query(self, sql):
-        self.send(sql)
-        return self.wait()
-
-    def close(self):
-        try:
-            self._send(b"X", b"")
-            self.sock.close()
-        except OSError:
-            pass
-
 
 # MARK: - Helpers
 
@@ -220,7 +124,7 @@ class Stream:
         self.lock = threading.Lock()
 
     def changes(self):
-        pg = PG(self.url)
+        pg = PG(self.url, timeout=60)
         slice_s = 0.01
         per_slice = self.rate * slice_s
         carry = 0.0
@@ -255,7 +159,7 @@ class Stream:
             pg.close()
 
     def marker_thread(self):
-        pg = PG(self.url)
+        pg = PG(self.url, timeout=60)
         order = sorted(self.reserved)
         self.rng.shuffle(order)
         j = 0
@@ -367,7 +271,7 @@ def summarize(s, dur):
 
 def compare(aisle, index, url, env):
     """Every product's indexed price and stock against PostgreSQL's (committed index state)."""
-    pg = PG(url)
+    pg = PG(url, timeout=60)
     want = {}
     for pid, price, stock in pg.query("SELECT p.id, p.price::text, coalesce(i.available,0) - coalesce(i.reserved,0) "
                                       "FROM products p LEFT JOIN inventory i ON i.product_id = p.id WHERE p.status = 'active'"):
@@ -430,7 +334,7 @@ def main():
     out = {"products": n, "corpus": corpus, "aisle": aisle, "cores": os.cpu_count()}
     server = None
     try:
-        admin = PG(base_url)
+        admin = PG(base_url, timeout=60)
         admin.query("DROP DATABASE IF EXISTS aisle_bench WITH (FORCE)")
         admin.query("CREATE DATABASE aisle_bench")
         admin.close()

@@ -86,13 +86,15 @@ import re
 import shutil
 import signal
 import socket
-import struct
 import subprocess
 import sys
 import tempfile
 import threading
 import time
 from decimal import Decimal, InvalidOperation
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from pgwire import PG  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PG_PORT, REDIS_PORT, HTTP_PORT = "55495", "56495", 18495
@@ -102,94 +104,6 @@ now = time.monotonic
 # ---------------------------------------------------------------------------
 # A minimal PostgreSQL client (simple query protocol; from Benchmarks/cart_load.py)
 # ---------------------------------------------------------------------------
-
-
-class PG:
-    def __init__(self, url):
-        m = re.match(r"postgres(?:ql)?://(?:([^:@/]+)(?::([^@/]*))?@)?([^:/?]+)(?::(\d+))?(?:/([^?]*))?", url)
-        if not m:
-            raise SystemExit("cannot parse DATABASE_URL %s (postgresql://user[:password]@host:port/db)" % url)
-        self.user, self.password = m.group(1) or "postgres", m.group(2) or ""
-        self.host, self.port, self.db = m.group(3), int(m.group(4) or 5432), m.group(5) or "postgres"
-        self.sock = socket.create_connection((self.host, self.port), timeout=300)
-        self.buf = b""
-        body = struct.pack("!i", 196608) + b"user\0" + self.user.encode() + b"\0database\0" + self.db.encode() + b"\0\0"
-        self.sock.sendall(struct.pack("!i", len(body) + 4) + body)
-        while True:
-            t, data = self._msg()
-            if t == b"R":
-                code = struct.unpack("!i", data[:4])[0]
-                if code == 5:
-                    salt = data[4:8]
-                    inner = hashlib.md5((self.password + self.user).encode()).hexdigest()
-                    self._send(b"p", ("md5" + hashlib.md5(inner.encode() + salt).hexdigest()).encode() + b"\0")
-                elif code == 3:
-                    self._send(b"p", self.password.encode() + b"\0")
-                elif code != 0:
-                    raise SystemExit("PostgreSQL asks for authentication method %d; use trust or md5" % code)
-            elif t == b"E":
-                raise SystemExit("PostgreSQL: " + self._err(data))
-            elif t == b"Z":
-                break
-
-    def _send(self, t, body):
-        self.sock.sendall(t + struct.pack("!i", len(body) + 4) + body)
-
-    def _msg(self):
-        while len(self.buf) < 5:
-            d = self.sock.recv(65536)
-            if not d:
-                raise ConnectionError("PostgreSQL closed the connection")
-            self.buf += d
-        t, n = self.buf[:1], struct.unpack("!i", self.buf[1:5])[0]
-        while len(self.buf) < 1 + n:
-            d = self.sock.recv(max(65536, 1 + n - len(self.buf)))
-            if not d:
-                raise ConnectionError("PostgreSQL closed the connection")
-            self.buf += d
-        data = self.buf[5:1 + n]
-        self.buf = self.buf[1 + n:]
-        return t, data
-
-    @staticmethod
-    def _err(data):
-        fields = dict((f[:1], f[1:].decode(errors="replace")) for f in data.split(b"\0") if f)
-        return "%s %s" % (fields.get(b"C", ""), fields.get(b"M", ""))
-
-    def query(self, sql):
-        self._send(b"Q", sql.encode() + b"\0")
-        rows, err = [], None
-        while True:
-            t, data = self._msg()
-            if t == b"D":
-                n = struct.unpack("!h", data[:2])[0]
-                i, row = 2, []
-                for _ in range(n):
-                    ln = struct.unpack("!i", data[i:i + 4])[0]
-                    i += 4
-                    if ln < 0:
-                        row.append(None)
-                    else:
-                        row.append(data[i:i + ln].decode())
-                        i += ln
-                rows.append(row)
-            elif t == b"E":
-                err = self._err(data)
-            elif t == b"Z":
-                if err:
-                    raise RuntimeError(err)
-                return rows
-
-    def scalar(self, sql):
-        rows = self.query(sql)
-        return rows[0][0] if rows and rows[0] else None
-
-    def close(self):
-        try:
-            self._send(b"X", b"")
-            self.sock.close()
-        except OSError:
-            pass
 
 
 def sql_text(s):
