@@ -487,8 +487,7 @@ public struct QueryParser: Sendable {
 
     private func build(_ n: Node, state: inout BuildState, expander: QueryExpander?) throws -> Query? {
         switch n {
-        case .word(nil, _, false, _) where expander != nil && defaultFieldsAreOneGroup:
-            // Through the expander (typos, compounds, synonyms), which works within one text group.
+        case .word(nil, _, false, _) where expander != nil:
             return try combine([n], op: defaultOperator, state: &state, expander: expander)
         case .word(let field, let text, let prefix, let col):
             try count(&state)
@@ -548,10 +547,6 @@ public struct QueryParser: Sendable {
     }
 
     /// Combines sibling clauses: `-x` become must_not, `+x` must, the rest must (AND) or should (OR).
-    /// Whether plain words search one text group (the expander's case). With several (text
-    /// fields with different analyzers), words are searched in each group as written.
-    private var defaultFieldsAreOneGroup: Bool { ((try? targets(field: nil, column: 0)) ?? nil)?.count == 1 }
-
     private func combine(_ parts: [Node], op: DefaultOperator, state: inout BuildState, expander: QueryExpander?) throws -> Query? {
         var must: [Query] = [], should: [Query] = [], excluded: [Query] = []
         var parts = parts
@@ -580,7 +575,12 @@ public struct QueryParser: Sendable {
             case .required(let inner):
                 if let q = try build(inner, state: &state, expander: expander) { must.append(q) }
             default:
-                guard let q = try build(p, state: &state, expander: expander) else { continue }
+                // Plain words left here were not taken by the expander (it works within one text
+                // group; with several, words are searched in each group as written): build them
+                // without it, or they would come straight back here.
+                let plainWord: Bool
+                if case .word(nil, _, false, _) = p { plainWord = true } else { plainWord = false }
+                guard let q = try build(p, state: &state, expander: plainWord ? nil : expander) else { continue }
                 if op == .or && fieldClausesRequired && Self.isFieldClause(p) {
                     must.append(q)
                     continue
