@@ -74,5 +74,11 @@ import Testing
         #expect(missing?.type == "index_not_found_exception" && missing?.status == 404)
         #expect(error { try reg.delete("products") }?.status == 404)
         reg.close()
+        // A data directory that is a file: a clear error, nothing created.
+        let file = dir + "/plain-file"
+        _ = FileManager.default.createFile(atPath: file, contents: Data("x".utf8))
+        var message = ""
+        do { _ = try ElasticIndexes(directory: file, options: o) } catch { message = "\(error)" }
+        #expect(message.contains("exists and is not a directory"), "\(message)")
     }
 }

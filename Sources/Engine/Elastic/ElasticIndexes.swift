@@ -100,8 +100,8 @@ public final class ElasticIndex: @unchecked Sendable {
         guard worker.tape.kind(worker.tape.root) == .object else {
             throw ElasticError("document_parsing_exception", "failed to parse: the document must be a JSON object")
         }
-        guard !id.isEmpty, id.utf8.count <= 512 else {
-            throw ElasticError("illegal_argument_exception", "id [\(id.prefix(80))] is too long, must be no longer than 512 bytes but was: \(id.utf8.count)")
+        guard !id.isEmpty, id.utf8.count <= IndexLimits.maxIdBytes else {
+            throw ElasticError("illegal_argument_exception", "id [\(id.prefix(80))] is empty or too long, must be 1 to \(IndexLimits.maxIdBytes) bytes but was: \(id.utf8.count)")
         }
         for (k, _) in worker.tape.members(worker.tape.root) where k.hasPrefix("_") {
             if k == ElasticMapping.idField || k == ElasticMapping.sourceField || ["_index", "_routing", "_version", "_seq_no", "_type"].contains(k) {
@@ -150,7 +150,13 @@ public final class ElasticIndexes: @unchecked Sendable {
     public init(directory: String, options: ServingIndex.Options = ServingIndex.Options()) throws {
         self.directory = directory
         self.options = options
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), !isDirectory.boolValue {
+            throw EngineError.input("\(directory) exists and is not a directory")
+        }
+        do { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) } catch {
+            throw EngineError.input("cannot create the directory \(directory): \(error.localizedDescription)")
+        }
         for name in try FileManager.default.contentsOfDirectory(atPath: directory).sorted() {
             let path = directory + "/" + name
             if name.hasPrefix(Self.pending) {
