@@ -9,7 +9,8 @@ import NIOCore
 /// The Elasticsearch/OpenSearch-compatible front door (issue 17, first part): cluster info, index
 /// management from mappings, documents, `_bulk`, `_refresh` and `_count`, over the indexes of
 /// `aisle serve --data DIR`. JSON in and out at Elasticsearch's root paths; errors in its shape.
-/// Query DSL searches, aggregations and `_msearch` are not here yet: they answer 400 naming them.
+/// Searches (`_search`, `_msearch`, `_count` with the query DSL and aggregations) are in
+/// `ElasticSearchRoutes.swift`.
 extension APIServer {
     static let elasticVersion = "8.11.0"
     static let clusterUUID = "aisle-000000000000000000"
@@ -49,6 +50,17 @@ extension APIServer {
             return esError(request, ElasticError(e.status == 404 ? "resource_not_found_exception" : "illegal_argument_exception", e.message, status: e.status))
         } catch let e as EngineError {
             return esError(request, ElasticError("illegal_argument_exception", e.description))
+        } catch let e as JSONError {
+            return esError(request, ElasticError("parsing_exception", e.description))
+        } catch let e as IndexError {
+            switch e {
+            case .invalidQuery(let m), .invalidDocument(let m): return esError(request, ElasticError("illegal_argument_exception", m))
+            case .timedOut:
+                var r = esError(request, ElasticError("search_timeout_exception", e.description + "; narrow the query or retry", status: 503))
+                r.headers[.retryAfter] = "1"
+                return r
+            default: return esError(request, ElasticError("exception", "internal error: \(e.description)", status: 500))
+            }
         } catch {
             return esError(request, ElasticError("exception", "internal error: \(error)", status: 500))
         }
@@ -281,31 +293,7 @@ extension APIServer {
             router.put(RouterPath(path), use: handler)
         }
 
-        // Counting (match_all only in this part).
-        let count: @Sendable (Request, BasicRequestContext) async -> Response = { request, context in
-            let read = await api.read(request, upTo: Self.maxBody, tooLarge: "request body larger than \(Self.maxBody) bytes")
-            guard case .ok(let body) = read else { return read.response! }
-            return await api.searching { _ in
-                api.esHandle(request) {
-                    let index = try api.esIndexes(request).index(try Self.pathPart(context.parameters.get("index")))
-                    _ = try Self.queryString(request, allowed: ["pretty"])
-                    if let q = try Self.jsonBody(body)?["query"], let kind = q.objectValue?.first?.0, kind != "match_all" {
-                        throw ElasticError("parsing_exception", "query [\(kind.prefix(60))] is not supported by Aisle yet (match_all is)")
-                    }
-                    return api.esJSON(request, 200, .object([("count", .number(Double(index.serving.searcher.liveDocCount))), ("_shards", Self.shards)]))
-                }
-            }
-        }
-        router.get("/{index}/_count", use: count)
-        router.post("/{index}/_count", use: count)
-        for path in ["/{index}/_search", "/_search", "/_msearch", "/{index}/_msearch"] {
-            let handler: @Sendable (Request, BasicRequestContext) async -> Response = { request, _ in
-                api.esError(request, ElasticError("illegal_argument_exception",
-                                                  "\(path.split(separator: "/").last ?? "") through the Elasticsearch-compatible API is not supported by Aisle yet; use POST /api/v1/search"))
-            }
-            router.get(RouterPath(path), use: handler)
-            router.post(RouterPath(path), use: handler)
-        }
+        addElasticSearchRoutes(router)
     }
 
     // MARK: - Handlers

@@ -181,7 +181,18 @@ public struct APIServer: Sendable {
         router.post("/api/v1/search") { request, _ in
             let read = await api.read(request, upTo: Self.maxBody, tooLarge: "request body larger than \(Self.maxBody) bytes")
             guard case .ok(let body) = read else { return read.response! }
-            return await api.searching { d in try api.search(body: body, deadline: d) }
+            return await api.searching { d in
+                // `?index=NAME`: an index of `--data` (the Elasticsearch-compatible API's), searched natively.
+                let qs = try QueryString(request.uri.query)
+                for (k, _) in qs.pairs where k != "index" { throw APIError.badRequest("unknown parameter \"\(k.prefix(60))\" (index)") }
+                var service = api.service
+                if let name = try qs.one("index") {
+                    do { service = try api.esTarget(name).service } catch let e as ElasticError {
+                        throw e.status == 404 ? APIError.notFound(e.reason) : APIError.badRequest(e.reason)
+                    }
+                }
+                return try api.search(body: body, deadline: d, service: service)
+            }
         }
         // The Elasticsearch-compatible routes exist only with `--data` (without it, `/` and
         // `/{anything}` stay unknown routes, 404).
@@ -369,7 +380,8 @@ public struct APIServer: Sendable {
         return bytes(200, w.bytes)
     }
 
-    func search(body: ByteBuffer, deadline: SearchDeadline? = nil) throws -> Response {
+    func search(body: ByteBuffer, deadline: SearchDeadline? = nil, service: SearchService? = nil) throws -> Response {
+        let service = service ?? self.service
         let t0 = DispatchTime.now().uptimeNanoseconds
         let data = Array(body.readableBytesView)
         guard !data.isEmpty else { throw APIError.badRequest("the request body is empty; send the query JSON") }

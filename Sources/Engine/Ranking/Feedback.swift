@@ -14,7 +14,7 @@ struct Feedback {
         switch q {
         case .term(let t): out.insert(TermKey(slot: t.slot, term: t.term))
         case .phrase(let p): for t in p.terms { out.insert(TermKey(slot: p.slot, term: t)) }
-        case .prefix, .matchAll, .matchNone: break
+        case .prefix, .matchAll, .matchNone, .filter: break
         case .boolean(let b): for c in b.must + b.should { terms(of: c, into: &out) }
         case .disMax(let d): for c in d.clauses { terms(of: c, into: &out) }
         case .constant(let c): terms(of: c.query, into: &out)

@@ -22,7 +22,7 @@ extension Query {
 
     private func recall(optional: Bool) -> Query? {
         switch self {
-        case .term, .phrase, .prefix, .matchAll, .matchNone:
+        case .term, .phrase, .prefix, .matchAll, .matchNone, .filter:
             return self
         case .constant:
             return optional ? nil : self

@@ -132,10 +132,10 @@ public final class SearchService: Sendable {
 
     /// The byte ranges of `text` whose analysed terms (with the index's first text group's analyzer,
     /// as the query's words were analysed) are among `terms`: what a result highlights.
-    public func highlights(in text: String, terms: Set<[UInt8]>) -> [Range<Int>] {
-        guard !terms.isEmpty, let ctx = try? context(searcher), !ctx.parserAnd.layout.textGroups.isEmpty else { return [] }
+    public func highlights(in text: String, terms: Set<[UInt8]>, group: Int = 0) -> [Range<Int>] {
+        guard !terms.isEmpty, let ctx = try? context(searcher), group >= 0, group < ctx.parserAnd.layout.textGroups.count else { return [] }
         var ranges: [Range<Int>] = []
-        _ = ctx.parserAnd.analyzer(group: 0).analyze(text, firstPosition: 0) { term, _, start, end in
+        _ = ctx.parserAnd.analyzer(group: group).analyze(text, firstPosition: 0) { term, _, start, end in
             if terms.contains(Array(term)) { ranges.append(Int(start)..<Int(end)) }
         }
         return ranges

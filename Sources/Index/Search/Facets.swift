@@ -15,6 +15,8 @@ final class FacetAccumulator {
     var values: [Double] = []
     var minValue = Double.infinity
     var maxValue = -Double.infinity
+    var valueCount = 0
+    var sum = 0.0
 
     // Per segment.
     private var ordinalColumn: OrdinalColumn?
@@ -88,6 +90,8 @@ final class FacetAccumulator {
             let v = col.decode(col.raw(d))
             if v < minValue { minValue = v }
             if v > maxValue { maxValue = v }
+            valueCount += 1
+            sum += v
             switch spec.kind {
             case .ranges(let r?):
                 for (i, b) in r.enumerated() where b.contains(v) { rangeCounts[i] += 1 }
@@ -134,7 +138,7 @@ final class FacetAccumulator {
     private func top(_ size: Int) -> ([FacetResult.Count], Int) {
         var entries: [(key: String, value: Int)] = []
         var totalCount = 0
-        if let map = ordinalMap, counts.isEmpty {
+        if let map = ordinalMap, counts.isEmpty, size <= 1000 {
             // Global ordinals are in value order, so ties resolve by ordinal.
             var best: [(Int, Int)] = []   // (count, ordinal), kept sorted best first
             for (g, n) in globalCounts.enumerated() where n > 0 {
@@ -188,6 +192,8 @@ final class FacetAccumulator {
                 r.min = minValue
                 r.max = maxValue
             }
+            r.valueCount = valueCount
+            r.sum = sum
             if let given {
                 r.ranges = zip(given, rangeCounts).map { FacetResult.RangeCount(from: $0.from, to: $0.to, count: $1) }
             } else {

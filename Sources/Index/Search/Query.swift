@@ -17,6 +17,9 @@ public indirect enum Query: Sendable, Equatable {
     case matchAll
     /// No document.
     case matchNone
+    /// The documents passing a filter (a range, a value, existence, ids), score 0: a filter that
+    /// can sit anywhere in a boolean query (inside `should` or `mustNot`, nested).
+    case filter(Filter)
 }
 
 /// Which fields of a text group a query looks at, as a mask of member indexes (nil: all of them).
@@ -67,11 +70,16 @@ public struct PrefixQuery: Sendable, Equatable {
     public var boost: Float
     /// At most this many terms (the first ones in byte order) are searched.
     public var maxExpansions: Int
+    /// More terms than `maxExpansions` is an error (`IndexError.invalidQuery`) instead of a search
+    /// of the first ones.
+    public var strict = false
 
     /// Terms a prefix expands to at most, unless told otherwise.
     public static let defaultMaxExpansions = 64
 
-    public init(slot: Int, prefix: [UInt8], fields: FieldMask? = nil, boost: Float = 1, maxExpansions: Int = PrefixQuery.defaultMaxExpansions) {
+    public init(slot: Int, prefix: [UInt8], fields: FieldMask? = nil, boost: Float = 1, maxExpansions: Int = PrefixQuery.defaultMaxExpansions,
+                strict: Bool = false) {
+        self.strict = strict
         self.slot = slot
         self.prefix = prefix
         self.fields = fields
@@ -136,7 +144,7 @@ extension Query {
             for q in d.clauses { q.collectTerms(into: &out) }
         case .constant(let c):
             c.query.collectTerms(into: &out)
-        case .matchAll, .matchNone: break
+        case .matchAll, .matchNone, .filter: break
         }
     }
 }

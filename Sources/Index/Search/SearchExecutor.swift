@@ -151,6 +151,9 @@ extension Searcher {
     /// so the root stays a base filter and only the rest of the path is sideways (a one-level path
     /// is not sideways at all).
     func sidewaysPlan(_ spec: SearchSpec) -> SidewaysPlan {
+        if !spec.multiSelect {
+            return SidewaysPlan(filters: spec.filters, baseOnly: [], fields: [], facetBit: spec.facets.map { _ in nil })
+        }
         let facetFields = Set(spec.facets.map { $0.field })
         func root(_ path: String, _ field: Int) -> String? {
             guard let sep = layout.hierarchy[field] else { return nil }
@@ -244,8 +247,8 @@ extension Searcher {
                 if lo.map({ !$0.isFinite }) == true || hi.map({ !$0.isFinite }) == true {
                     throw IndexError.invalidQuery("range on \(def.name): bounds must be finite numbers")
                 }
-            case .equals:
-                guard def.type == .boolean else { throw IndexError.invalidQuery("field \(def.name) is not boolean") }
+            default:
+                try validate(flt)
             }
         }
         for b in spec.boosts {
@@ -277,6 +280,36 @@ extension Searcher {
             guard (def.type == .numeric || def.type == .boolean), layout.numericColumns.contains(f) else {
                 throw IndexError.invalidQuery("cannot sort by \(def.name): only numeric fields with doc values sort")
             }
+        }
+    }
+
+    /// Checks a filter's kind against its field (`Query.filter` clauses and the boolean, bounds,
+    /// exists and ids filters of a spec).
+    func validate(_ flt: Filter) throws {
+        let fields = meta.schema.fields
+        guard flt.field >= 0 && flt.field < fields.count else { throw IndexError.invalidQuery("no field with ordinal \(flt.field)") }
+        let def = fields[flt.field]
+        switch flt.kind {
+        case .anyOf:
+            guard def.isKeywordIndexed else { throw IndexError.invalidQuery("field \(def.name) is not a keyword field; it cannot filter on values") }
+        case .path:
+            guard layout.hierarchy[flt.field] != nil else { throw IndexError.invalidQuery("field \(def.name) has no hierarchy") }
+        case .range(let lo, let hi):
+            try validate(NumericBounds(min: lo, max: hi), def)
+        case .bounds(let b):
+            try validate(b, def)
+        case .equals:
+            guard def.type == .boolean else { throw IndexError.invalidQuery("field \(def.name) is not boolean") }
+        case .exists, .ids:
+            break
+        }
+    }
+
+    private func validate(_ b: NumericBounds, _ def: FieldDefinition) throws {
+        guard def.type == .numeric else { throw IndexError.invalidQuery("field \(def.name) is not numeric; it cannot filter on a range") }
+        if let lo = b.min, let hi = b.max, lo > hi { throw IndexError.invalidQuery("range on \(def.name): minimum \(lo) is above maximum \(hi)") }
+        if b.min.map({ !$0.isFinite }) == true || b.max.map({ !$0.isFinite }) == true {
+            throw IndexError.invalidQuery("range on \(def.name): bounds must be finite numbers")
         }
     }
 
@@ -334,11 +367,8 @@ extension Searcher {
                 if let col = seg.docValues.numeric[f.field], let r = col.rawRange(min: lo, max: hi) {
                     predicate = NumericRangePredicate(column: col, range: r)
                 } else { never = true }
-            case .equals(let b):
-                let v: Double = b ? 1 : 0
-                if let col = seg.docValues.numeric[f.field], let r = col.rawRange(min: v, max: v) {
-                    predicate = NumericRangePredicate(column: col, range: r)
-                } else { never = true }
+            case .equals, .bounds, .exists, .ids:
+                if let p = try filterPredicate(f, segment: si) { predicate = p } else { never = true }
             }
             if isSide {
                 sidewaysParts[f.field, default: []].append(never ? NeverPredicate() : predicate ?? PostingsPredicate(cursor.map { [$0] } ?? []))

@@ -26,6 +26,9 @@ public struct SearchSpec: Sendable {
     public var rescore: Rescore?
     /// When the search gives up (`IndexError.timedOut`); nil: never.
     public var deadline: SearchDeadline?
+    /// Multi-select facets (true): a filter on a faceted field does not narrow that facet's own
+    /// counts. False: every facet counts exactly the hits (Elasticsearch's aggregations).
+    public var multiSelect = true
 
     public init(query: Query = .matchAll, filters: [Filter] = [], facets: [FacetSpec] = [], sort: SortSpec = .relevance,
                 limit: Int = 10, offset: Int = 0, searchAfter: SortPosition? = nil,
@@ -108,6 +111,12 @@ public struct Filter: Sendable, Equatable {
         case range(min: Double?, max: Double?)
         /// Boolean fields.
         case equals(Bool)
+        /// A numeric range with each bound inclusive or not (nil: open).
+        case bounds(NumericBounds)
+        /// Documents with a value: numeric and keyword columns, keyword postings, text norms.
+        case exists
+        /// Documents with one of these ids (the field is ignored).
+        case ids([String])
     }
 
     public var field: Int
@@ -116,6 +125,25 @@ public struct Filter: Sendable, Equatable {
     public init(field: Int, kind: Kind) {
         self.field = field
         self.kind = kind
+    }
+}
+
+/// A numeric range whose bounds may each be exclusive.
+public struct NumericBounds: Sendable, Equatable {
+    public var min: Double?
+    public var minInclusive: Bool
+    public var max: Double?
+    public var maxInclusive: Bool
+    public init(min: Double?, minInclusive: Bool = true, max: Double?, maxInclusive: Bool = true) {
+        self.min = min
+        self.minInclusive = minInclusive
+        self.max = max
+        self.maxInclusive = maxInclusive
+    }
+    @inline(__always) public func contains(_ v: Double) -> Bool {
+        if let lo = min, minInclusive ? v < lo : v <= lo { return false }
+        if let hi = max, maxInclusive ? v > hi : v >= hi { return false }
+        return true
     }
 }
 
@@ -194,6 +222,9 @@ public struct FacetResult: Sendable, Equatable {
     public var ranges: [RangeCount] = []
     public var min: Double?
     public var max: Double?
+    /// Numeric fields: how many values were counted and their sum (for statistics).
+    public var valueCount = 0
+    public var sum = 0.0
 }
 
 public struct SearchHitResult: Sendable {

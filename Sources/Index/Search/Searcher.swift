@@ -170,8 +170,16 @@ public final class Searcher: @unchecked Sendable {
                     guard k.count >= key.count, k[0..<key.count].elementsEqual(key) else { break }
                     terms.insert(Array(k[2...]))
                     n += 1
-                    if n >= p.maxExpansions { break }
+                    if n >= p.maxExpansions {
+                        if p.strict, try it.next(), it.key.count >= key.count, it.key[0..<key.count].elementsEqual(key) {
+                            throw IndexError.invalidQuery("prefix [\(String(decoding: p.prefix, as: UTF8.self))] matches more than \(p.maxExpansions) terms; use a longer prefix")
+                        }
+                        break
+                    }
                 }
+            }
+            if p.strict && terms.count > p.maxExpansions {
+                throw IndexError.invalidQuery("prefix [\(String(decoding: p.prefix, as: UTF8.self))] matches more than \(p.maxExpansions) terms; use a longer prefix")
             }
             let chosen = terms.sorted { compareBytes2($0, $1) < 0 }.prefix(max(p.maxExpansions, 0))
             if chosen.isEmpty { return .matchNone }
@@ -200,6 +208,14 @@ public final class Searcher: @unchecked Sendable {
             return nil
         case .matchAll:
             return seg.docCount > 0 ? AllDocsScorer(maxDoc: seg.docCount) : nil
+        case .filter(let f):
+            try validate(f)
+            if case .anyOf(let vs) = f.kind, vs.count == 1, let slot = layout.keywordSlotOfField[f.field] {
+                guard let info = try seg.termInfo(slot: slot, term: Array(vs[0].utf8)) else { return nil }
+                return KeywordScorer(cursor: try seg.postings(info, text: false), label: vs[0])
+            }
+            guard seg.docCount > 0, let p = try filterPredicate(f, segment: si) else { return nil }
+            return PredicateScorer(maxDoc: seg.docCount, predicate: p)
         case .term(let t):
             guard let info = ctx.info(slot: t.slot, term: t.term, segment: si) else { return nil }
             if layout.isTextSlot(t.slot) {

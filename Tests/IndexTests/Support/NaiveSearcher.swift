@@ -86,6 +86,7 @@ struct NaiveSearcher {
         switch q {
         case .matchAll: return 0
         case .matchNone: return nil
+        case .filter(let f): return passes(f, doc) ? 0 : nil
         case .term(let t):
             let term = String(decoding: t.term, as: UTF8.self)
             if !layout.isTextSlot(t.slot) {
@@ -228,6 +229,13 @@ struct NaiveSearcher {
         case .equals(let b):
             guard let v = d.numbers[f.field] else { return false }
             return v == (b ? 1 : 0)
+        case .bounds(let b):
+            guard let v = d.numbers[f.field] else { return false }
+            return b.contains(v)
+        case .exists:
+            return d.numbers[f.field] != nil || !(d.keywords[f.field] ?? []).isEmpty || !(d.text[f.field] ?? []).isEmpty
+        case .ids(let ids):
+            return ids.contains(d.id)
         }
     }
 
