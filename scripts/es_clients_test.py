@@ -111,7 +111,7 @@ def documents(n, seed):
     return docs
 
 
-def run_pass(label, client, helpers, errors_mod, n):
+def run_pass(label, client, helpers, errors_mod, n, port):
     print("%s: create, bulk %d, refresh, count, get, update, delete, bad items, errors" % (label, n), flush=True)
     name = "products-" + label.split("-")[0]
     r = client.indices.create(index=name, body=MAPPING)
@@ -127,6 +127,7 @@ def run_pass(label, client, helpers, errors_mod, n):
     client.indices.refresh(index=name)
     c = client.count(index=name)
     check(c["count"] == n, "%s count %s != %d" % (label, c, n))
+    searches(label, client, errors_mod, name, docs, port)
     for k in random.Random(3).sample(sorted(docs), 25):
         g = client.get(index=name, id=k)
         check(g["found"] and g["_id"] == k and g["_source"] == docs[k], "%s get %s: %s" % (label, k, g))
@@ -185,13 +186,151 @@ def run_pass(label, client, helpers, errors_mod, n):
         check(False, "%s nested mapping accepted" % label)
     except errors_mod.RequestError as e:
         check("mapper_parsing_exception" in str(e) and "nested" in str(e), "%s nested: %s" % (label, e))
-    try:
-        client.search(index=name, body={"query": {"match": {"name": "sofa"}}})
-        check(False, "%s search answered (not built yet)" % label)
-    except errors_mod.RequestError as e:
-        check("not supported by Aisle yet" in str(e), "%s search: %s" % (label, e))
     r = client.indices.delete(index=name)
     check(r.get("acknowledged") is True and not client.indices.exists(index=name), "%s delete index" % label)
+
+
+def words(d):
+    return d["name"].split()
+
+
+def searches(label, client, errors_mod, name, docs, port):
+    """DSL searches and aggregations through the client; each answer compared with the documents
+    (computed here) or with the same search through Aisle's own API."""
+    print("  searches: DSL queries, sort + search_after, post_filter, highlight, _source, aggregations, msearch", flush=True)
+
+    def ids(body):
+        body = dict(body)
+        body.setdefault("size", 5000)
+        body.setdefault("track_total_hits", True)
+        r = client.search(index=name, body=body)
+        got = [h["_id"] for h in r["hits"]["hits"]]
+        return r, set(got), got
+
+    def expect(what, body, pred):
+        r, got, _ = ids(body)
+        want = {k for k, d in docs.items() if pred(d)}
+        check(got == want and r["hits"]["total"]["value"] == len(want),
+              "%s %s: %d hits (total %s), expected %d" % (label, what, len(got), r["hits"]["total"], len(want)))
+        return r
+
+    expect("match", {"query": {"match": {"name": "sofa"}}}, lambda d: "sofa" in words(d))
+    expect("match or", {"query": {"match": {"name": "sofa lamp"}}}, lambda d: "sofa" in words(d) or "lamp" in words(d))
+    expect("match and", {"query": {"match": {"name": {"query": "red sofa", "operator": "and"}}}},
+           lambda d: "sofa" in words(d) and "red" in words(d))
+    expect("minimum_should_match", {"query": {"match": {"name": {"query": "red sofa oak", "minimum_should_match": 2}}}},
+           lambda d: sum(w in words(d) for w in ("red", "sofa", "oak")) >= 2)
+    expect("multi_match boosts", {"query": {"multi_match": {"query": "walnut", "fields": ["name^3", "brand"]}}},
+           lambda d: "walnut" in words(d))
+    expect("match_phrase", {"query": {"match_phrase": {"name": "red blue"}}}, lambda d: "red blue" in d["name"])
+    expect("bool", {"query": {"bool": {"must": [{"match": {"name": "lamp"}}],
+                                       "filter": [{"term": {"brand": "Acme"}}, {"range": {"price": {"gte": 100, "lt": 500}}}],
+                                       "must_not": [{"term": {"in_stock": False}}]}}},
+           lambda d: "lamp" in words(d) and d["brand"] == "Acme" and 100 <= d["price"] < 500 and d["in_stock"])
+    expect("should + msm", {"query": {"bool": {"should": [{"term": {"brand": "Zeta"}}, {"range": {"stock": {"gt": 45}}},
+                                                          {"match": {"name": "desk"}}], "minimum_should_match": 2}}},
+           lambda d: (d["brand"] == "Zeta") + (d["stock"] > 45) + ("desk" in words(d)) >= 2)
+    expect("terms + exists", {"query": {"bool": {"filter": [{"terms": {"brand": ["Acme", "Zeta"]}}, {"exists": {"field": "dims.width"}}]}}},
+           lambda d: d["brand"] in ("Acme", "Zeta") and "dims" in d)
+    expect("not exists", {"query": {"bool": {"must_not": [{"exists": {"field": "dims.width"}}]}}}, lambda d: "dims" not in d)
+    expect("ids", {"query": {"ids": {"values": ["d00001", "d00002", "nope"]}}}, lambda d: False) if False else None
+    r, got, _ = ids({"query": {"ids": {"values": ["d00001", "d00002", "nope"]}}})
+    check(got == {"d00001", "d00002"}, "%s ids: %s" % (label, got))
+    expect("prefix keyword", {"query": {"prefix": {"name.keyword": "red "}}}, lambda d: d["name"].startswith("red "))
+    expect("date range", {"query": {"range": {"created": {"gte": "2026-06-01", "lt": "2026-09-01"}}}},
+           lambda d: "2026-06-01" <= d["created"] < "2026-09-01")
+    expect("term on a number", {"query": {"term": {"stock": 7}}}, lambda d: d["stock"] == 7)
+    # Sort by price, paged with search_after (ties by _id).
+    acme = sorted((k for k, d in docs.items() if d["brand"] == "Acme"), key=lambda k: (-docs[k]["price"], k))
+    pages, after = [], None
+    for _ in range(3):
+        body = {"query": {"term": {"brand": "Acme"}}, "sort": [{"price": "desc"}], "size": 100, "_source": False}
+        if after:
+            body["search_after"] = after
+        r = client.search(index=name, body=body)
+        hs = r["hits"]["hits"]
+        pages += [h["_id"] for h in hs]
+        after = hs[-1]["sort"]
+    check(pages == acme[:300], "%s sort + search_after: first %s, expected %s" % (label, pages[:3], acme[:3]))
+    # post_filter narrows the hits, not the aggregations.
+    r = client.search(index=name, body={"query": {"match_all": {}}, "post_filter": {"term": {"brand": "Zeta"}},
+                                         "aggs": {"b": {"terms": {"field": "brand"}}}, "size": 0, "track_total_hits": True})
+    counts = {}
+    for d in docs.values():
+        counts[d["brand"]] = counts.get(d["brand"], 0) + 1
+    check(r["hits"]["total"]["value"] == counts["Zeta"], "%s post_filter total" % label)
+    check({b["key"]: b["doc_count"] for b in r["aggregations"]["b"]["buckets"]} == counts, "%s post_filter aggs: %s" % (label, r["aggregations"]))
+    # Highlight and _source filtering.
+    r = client.search(index=name, body={"query": {"match": {"name": "velvet"}}, "size": 20, "_source": ["brand"],
+                                         "highlight": {"pre_tags": ["<x>"], "post_tags": ["</x>"], "fields": {"name": {}}}})
+    hs = r["hits"]["hits"]
+    check(hs and all(h["_source"] == {"brand": docs[h["_id"]]["brand"]} for h in hs), "%s _source filter: %s" % (label, hs[:2]))
+    check(hs and all("<x>velvet</x>" in h["highlight"]["name"][0] for h in hs), "%s highlight: %s" % (label, hs[:2]))
+    # Aggregations, each computed here too.
+    sel = [d for d in docs.values() if d["in_stock"]]
+    r = client.search(index=name, body={"query": {"term": {"in_stock": True}}, "size": 0, "aggs": {
+        "brands": {"terms": {"field": "brand", "size": 3}, "aggs": {"top": {"max": {"field": "price"}}}},
+        "az": {"terms": {"field": "brand", "include": "A.*|Z.*"}},
+        "prices": {"range": {"field": "price", "ranges": [{"to": 100}, {"from": 100, "to": 500}, {"from": 500}]}},
+        "stock": {"histogram": {"field": "stock", "interval": 10}},
+        "st": {"stats": {"field": "price"}},
+        "cheap": {"filter": {"range": {"price": {"lt": 50}}}, "aggs": {"avg": {"avg": {"field": "stock"}}}},
+        "two": {"filters": {"filters": {"acme": {"term": {"brand": "Acme"}}, "blue": {"match": {"name": "blue"}}}}},
+    }})
+    ag = r["aggregations"]
+    bc = {}
+    for d in sel:
+        bc[d["brand"]] = bc.get(d["brand"], 0) + 1
+    top3 = sorted(bc.items(), key=lambda x: (-x[1], x[0]))[:3]
+    check([(b["key"], b["doc_count"]) for b in ag["brands"]["buckets"]] == top3, "%s terms: %s vs %s" % (label, ag["brands"], top3))
+    check(ag["brands"]["sum_other_doc_count"] == len(sel) - sum(c for _, c in top3), "%s sum_other_doc_count" % label)
+    for b in ag["brands"]["buckets"]:
+        mx = max(d["price"] for d in sel if d["brand"] == b["key"])
+        check(abs(b["top"]["value"] - mx) < 1e-9, "%s sub-aggregation max for %s" % (label, b["key"]))
+    check(sorted(b["key"] for b in ag["az"]["buckets"]) == sorted(k for k in bc if k[0] in "AZ"), "%s include: %s" % (label, ag["az"]))
+    want = [sum(1 for d in sel if d["price"] < 100), sum(1 for d in sel if 100 <= d["price"] < 500), sum(1 for d in sel if d["price"] >= 500)]
+    check([b["doc_count"] for b in ag["prices"]["buckets"]] == want, "%s range agg: %s vs %s" % (label, ag["prices"], want))
+    hist = {}
+    for d in sel:
+        hist[d["stock"] // 10 * 10] = hist.get(d["stock"] // 10 * 10, 0) + 1
+    check({b["key"]: b["doc_count"] for b in ag["stock"]["buckets"]} == hist, "%s histogram: %s" % (label, ag["stock"]))
+    prices = [d["price"] for d in sel]
+    st = ag["st"]
+    check(st["count"] == len(prices) and st["min"] == min(prices) and st["max"] == max(prices) and abs(st["sum"] - sum(prices)) < 1e-6 * sum(prices),
+          "%s stats: %s" % (label, st))
+    cheap = [d["stock"] for d in sel if d["price"] < 50]
+    check(ag["cheap"]["doc_count"] == len(cheap) and abs(ag["cheap"]["avg"]["value"] - sum(cheap) / len(cheap)) < 1e-9, "%s filter agg: %s" % (label, ag["cheap"]))
+    two = ag["two"]["buckets"]
+    check(two["acme"]["doc_count"] == bc.get("Acme", 0) and two["blue"]["doc_count"] == sum(1 for d in sel if "blue" in words(d)),
+          "%s filters agg: %s" % (label, two))
+    # The same search through Aisle's own API: same hits and counts.
+    dsl = {"query": {"bool": {"must": [{"multi_match": {"query": "red sofa", "operator": "and"}}],
+                              "filter": [{"range": {"price": {"gte": 100, "lte": 800}}}]}},
+           "aggs": {"brand": {"terms": {"field": "brand", "size": 10}}}, "size": 20, "_source": False}
+    r = client.search(index=name, body=dsl)
+    st, nat = raw(port, "POST", "/api/v1/search?index=" + name, json.dumps({
+        "q": "red sofa", "operator": "and", "filters": {"price_min": 100, "price_max": 800}, "facets": [{"field": "brand", "size": 10}],
+        "limit": 20, "ranking": {"relax": False}}))
+    check(st == 200 and [h["_id"] for h in r["hits"]["hits"]] == [h["id"] for h in nat["hits"]] and r["hits"]["total"]["value"] == nat["total"]
+          and [(b["key"], b["doc_count"]) for b in r["aggregations"]["brand"]["buckets"]] == [(f["value"], f["count"]) for f in nat["facets"]["brand"]],
+          "%s DSL vs native: %s vs %s" % (label, r["hits"]["total"], nat.get("total") if isinstance(nat, dict) else nat))
+    # msearch: each search answers in order; a bad one fails alone.
+    m = client.msearch(body=[{"index": name}, {"query": {"match": {"name": "oak"}}, "size": 0, "track_total_hits": True},
+                             {"index": name}, {"query": {"nope": {}}}])
+    rs = m["responses"]
+    check(rs[0]["hits"]["total"]["value"] == sum(1 for d in docs.values() if "oak" in words(d)) and rs[1]["status"] == 400
+          and rs[1]["error"]["type"] == "parsing_exception", "%s msearch: %s" % (label, str(rs)[:300]))
+    c = client.count(index=name, body={"query": {"term": {"brand": "Hale"}}})
+    check(c["count"] == counts.get("Hale", 0), "%s count with a query: %s" % (label, c))
+    # Errors name what is not supported.
+    for body, kind in [({"query": {"wildcard": {"name": "so*"}}}, "wildcard"), ({"query": {"nope": {}}}, "unknown query [nope]"),
+                       ({"aggs": {"x": {"cardinality": {"field": "brand"}}}}, "cardinality"),
+                       ({"sort": [{"brand": "asc"}]}, "sorting on [brand]")]:
+        try:
+            client.search(index=name, body=body)
+            check(False, "%s %s answered" % (label, kind))
+        except errors_mod.RequestError as e:
+            check(kind in str(e), "%s %s: %s" % (label, kind, e))
 
 
 def raw(port, method, path, body=None, token=True, ctype="application/json"):
@@ -274,7 +413,7 @@ def main():
         check(info["version"]["number"].startswith("8.") and info["tagline"] == "You Know, for Search", "opensearch info: %s" % info)
         raw = urllib.request.urlopen("http://127.0.0.1:%d/" % port).headers
         check(raw.get("X-Elastic-Product") is None, "X-Elastic-Product sent without --elasticsearch-product-header")
-        run_pass("opensearch-py", client, os_helpers, os_errors, a.documents)
+        run_pass("opensearch-py", client, os_helpers, os_errors, a.documents, port)
         bad_input(port)
         # Writes need the token.
         anon = OpenSearch(hosts=[{"host": "127.0.0.1", "port": port}], timeout=30)
@@ -287,7 +426,7 @@ def main():
         procs.append(p2)
         client2 = Elasticsearch("http://127.0.0.1:%d" % port2, headers={"Authorization": "Bearer " + TOKEN}, request_timeout=60)
         check(client2.info()["cluster_name"] == "aisle", "elasticsearch-py info")
-        run_pass("elasticsearch-py", client2, es_helpers, es_errors, a.documents)
+        run_pass("elasticsearch-py", client2, es_helpers, es_errors, a.documents, port2)
     finally:
         for p in procs:
             p.terminate()
