@@ -186,6 +186,17 @@ enum OpenAPI {
   "/api/v1/search": {
    "post": {
     "summary": "Search with the query JSON (as aisle search --stdin)",
+    "parameters": [
+     {
+      "name": "index",
+      "in": "query",
+      "required": false,
+      "description": "An index of --data (the Elasticsearch-compatible API's) to search instead of --index",
+      "schema": {
+       "type": "string"
+      }
+     }
+    ],
     "requestBody": {
      "required": true,
      "content": {
@@ -2511,7 +2522,7 @@ enum OpenAPI {
     "tags": [
      "elasticsearch-compatible"
     ],
-    "summary": "Count the index's documents (no query or match_all)",
+    "summary": "Count the index's documents matching a query DSL query (all of them without one)",
     "parameters": [
      {
       "$ref": "#/components/parameters/ElasticIndexName"
@@ -2536,7 +2547,7 @@ enum OpenAPI {
     "tags": [
      "elasticsearch-compatible"
     ],
-    "summary": "Count the index's documents (no query or match_all)",
+    "summary": "Count the index's documents matching a query DSL query (all of them without one)",
     "parameters": [
      {
       "$ref": "#/components/parameters/ElasticIndexName"
@@ -2563,7 +2574,7 @@ enum OpenAPI {
     "tags": [
      "elasticsearch-compatible"
     ],
-    "summary": "Not supported yet: answers 400 naming it (use POST /api/v1/search)",
+    "summary": "Search the only index with the query DSL (with several indexes: 400, name one)",
     "responses": {
      "200": {
       "$ref": "#/components/responses/ElasticOk"
@@ -2577,7 +2588,7 @@ enum OpenAPI {
     "tags": [
      "elasticsearch-compatible"
     ],
-    "summary": "Not supported yet: answers 400 naming it (use POST /api/v1/search)",
+    "summary": "Search the only index with the query DSL (with several indexes: 400, name one)",
     "responses": {
      "200": {
       "$ref": "#/components/responses/ElasticOk"
@@ -2593,7 +2604,7 @@ enum OpenAPI {
     "tags": [
      "elasticsearch-compatible"
     ],
-    "summary": "Not supported yet: answers 400 naming it (use POST /api/v1/search)",
+    "summary": "Search with the query DSL: query, post_filter, from, size, sort, search_after, track_total_hits, _source, highlight, aggs",
     "parameters": [
      {
       "$ref": "#/components/parameters/ElasticIndexName"
@@ -2612,7 +2623,7 @@ enum OpenAPI {
     "tags": [
      "elasticsearch-compatible"
     ],
-    "summary": "Not supported yet: answers 400 naming it (use POST /api/v1/search)",
+    "summary": "Search with the query DSL: query, post_filter, from, size, sort, search_after, track_total_hits, _source, highlight, aggs",
     "parameters": [
      {
       "$ref": "#/components/parameters/ElasticIndexName"
@@ -2633,7 +2644,7 @@ enum OpenAPI {
     "tags": [
      "elasticsearch-compatible"
     ],
-    "summary": "Not supported yet: answers 400 naming it (use POST /api/v1/search)",
+    "summary": "Several searches in one request: NDJSON header and body lines in pairs; each answers in order, a bad one with its own error",
     "responses": {
      "200": {
       "$ref": "#/components/responses/ElasticOk"
@@ -2647,7 +2658,7 @@ enum OpenAPI {
     "tags": [
      "elasticsearch-compatible"
     ],
-    "summary": "Not supported yet: answers 400 naming it (use POST /api/v1/search)",
+    "summary": "Several searches in one request: NDJSON header and body lines in pairs; each answers in order, a bad one with its own error",
     "responses": {
      "200": {
       "$ref": "#/components/responses/ElasticOk"
@@ -2663,7 +2674,7 @@ enum OpenAPI {
     "tags": [
      "elasticsearch-compatible"
     ],
-    "summary": "Not supported yet: answers 400 naming it (use POST /api/v1/search)",
+    "summary": "Several searches in one request: NDJSON header and body lines in pairs; each answers in order, a bad one with its own error",
     "parameters": [
      {
       "$ref": "#/components/parameters/ElasticIndexName"
@@ -2682,7 +2693,7 @@ enum OpenAPI {
     "tags": [
      "elasticsearch-compatible"
     ],
-    "summary": "Not supported yet: answers 400 naming it (use POST /api/v1/search)",
+    "summary": "Several searches in one request: NDJSON header and body lines in pairs; each answers in order, a bad one with its own error",
     "parameters": [
      {
       "$ref": "#/components/parameters/ElasticIndexName"

@@ -96,6 +96,8 @@ import Testing
             r.other = sorted.dropFirst(size).reduce(0) { $0 + $1.value }
         case .ranges(let given):
             if let lo = values.min(), let hi = values.max() { r.min = lo; r.max = hi }
+            r.valueCount = values.count
+            r.sum = values.reduce(0, +)
             if let given {
                 r.ranges = given.map { b in .init(from: b.from, to: b.to, count: values.filter { b.contains($0) }.count) }
             } else {

@@ -266,7 +266,7 @@ struct NaiveSearcher {
             }
             for (fi, f) in spec.facets.enumerated() {
                 // Multi-select: a facet ignores filters on its own field.
-                guard failing.allSatisfy({ $0.field == f.field && facetFields.contains($0.field) }) else { continue }
+                guard failing.allSatisfy({ spec.multiSelect && $0.field == f.field && facetFields.contains($0.field) }) else { continue }
                 switch f.kind {
                 case .ranges:
                     if let v = d.numbers[f.field] { facetValues[fi].append(v) }
