@@ -416,7 +416,7 @@ extension APIServer {
             var index: String
             var id: String?
             var source: ArraySlice<UInt8>?
-            var built: Result<IndexDocument, ElasticError>?
+            var built: (stream: BuildStream, position: Int)?
         }
         var lines: [ArraySlice<UInt8>] = []
         var start = 0
@@ -447,9 +447,14 @@ extension APIServer {
         }
         var byIndex: [String: [Int]] = [:]
         for (k, a) in actions.enumerated() where (a.op == "index" || a.op == "create") && a.id != nil { byIndex[a.index, default: []].append(k) }
+        // Documents are built on every core while the first ones are applied (in order).
+        var streams: [BuildStream] = []
+        defer { for s in streams { s.finish() } }
         for (name, ks) in byIndex {
             guard let index = try? all.index(name) else { continue }
-            for (k, r) in zip(ks, index.documents(ks.map { (actions[$0].id!, actions[$0].source!) })) { actions[k].built = r }
+            let stream = index.documentStream(ks.map { (actions[$0].id!, actions[$0].source!) })
+            streams.append(stream)
+            for (p, k) in ks.enumerated() { actions[k].built = (stream, p) }
         }
         var items: [JSONValue] = []
         var errors = false
@@ -462,8 +467,8 @@ extension APIServer {
                 let status: Int, item: JSONValue
                 switch a.op {
                 case "index", "create":
-                    (status, item) = try indexDocument(index, id: a.id ?? Self.newId(), body: Array(a.source!), create: a.op == "create",
-                                                       built: try a.built?.get())
+                    (status, item) = try indexDocument(index, id: a.id ?? Self.newId(), body: a.built == nil ? Array(a.source!) : [], create: a.op == "create",
+                                                       built: try a.built.map { try $0.stream.take($0.position).get() })
                 case "update":
                     guard let id = a.id else { throw ElasticError("action_request_validation_exception", "Validation Failed: 1: id is missing;") }
                     let parsed: JSONValue

@@ -187,7 +187,11 @@ public struct APIServer: Sendable {
                 for (k, _) in qs.pairs where k != "index" { throw APIError.badRequest("unknown parameter \"\(k.prefix(60))\" (index)") }
                 var service = api.service
                 if let name = try qs.one("index") {
-                    do { service = try api.esTarget(name).service } catch let e as ElasticError {
+                    do {
+                        let target = try api.esTarget(name)
+                        try target.serving.searchStarting()
+                        service = target.service
+                    } catch let e as ElasticError {
                         throw e.status == 404 ? APIError.notFound(e.reason) : APIError.badRequest(e.reason)
                     }
                 }

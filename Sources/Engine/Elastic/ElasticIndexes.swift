@@ -4,6 +4,8 @@ import AisleIndex
 /// One index of the Elasticsearch-compatible API: its definition (from `PUT /{index}`), the live
 /// index serving it, a search service over it, and how its documents are built.
 public final class ElasticIndex: @unchecked Sendable {
+    /// Elasticsearch's `index.search.idle.after` default.
+    public static let searchIdleAfter = 30.0
     public let name: String
     public let uuid: String
     public let created: Date
@@ -39,6 +41,9 @@ public final class ElasticIndex: @unchecked Sendable {
         // Elasticsearch refreshes every second unless the index says otherwise (-1: only on request).
         let r = definition.refreshInterval ?? 1
         o.refreshInterval = r > 0 ? r : 3600 * 24 * 365
+        // Elasticsearch's search-idle shards: without an explicit refresh_interval, an index not
+        // searched for 30 s stops refreshing until the next search (which refreshes first).
+        if definition.refreshInterval == nil { o.searchIdleAfter = ElasticIndex.searchIdleAfter }
         let serving = try ServingIndex(root: directory + "/index", options: o)
         self.serving = serving
         service = try SearchService(source: { serving.searcher })
@@ -91,6 +96,32 @@ public final class ElasticIndex: @unchecked Sendable {
         return out
     }
 
+    /// The documents of many sources, built on every core in the background while the caller
+    /// takes them in order (`BuildStream.take`): a bulk request applies the first documents while
+    /// the rest are still being built.
+    public func documentStream(_ items: [(id: String, source: ArraySlice<UInt8>)]) -> BuildStream {
+        let stream = BuildStream(count: items.count)
+        let n = min(workers.count, max(1, items.count / 16))
+        for w in 0..<n {
+            let worker = workers[w]
+            DispatchQueue.global().async {
+                var i = w
+                while i < items.count {
+                    let r: Result<IndexDocument, ElasticError> = items[i].source.withUnsafeBufferPointer { b in
+                        do { return .success(try self.document(id: items[i].id, source: b, worker: worker)) } catch let e as ElasticError {
+                            return .failure(e)
+                        } catch {
+                            return .failure(ElasticError("exception", "\(error)", status: 500))
+                        }
+                    }
+                    stream.put(i, r)
+                    i += n
+                }
+            }
+        }
+        return stream
+    }
+
     private func document(id: String, source: UnsafeBufferPointer<UInt8>, worker: Worker) throws(ElasticError) -> IndexDocument {
         worker.lock.lock()
         defer { worker.lock.unlock() }
@@ -128,6 +159,47 @@ public final class ElasticIndex: @unchecked Sendable {
             }
             throw ElasticError("strict_dynamic_mapping_exception",
                                "[1:2] mapping set to strict, dynamic introduction of [\(k.prefix(80))] within [\(prefix.isEmpty ? "_doc" : String(prefix.dropLast()))] is not allowed")
+        }
+    }
+}
+
+/// Documents being built in the background, taken in order by one consumer.
+public final class BuildStream: @unchecked Sendable {
+    private let condition = NSCondition()
+    private var results: [Result<IndexDocument, ElasticError>?]
+    private var taken: [Bool]
+
+    init(count: Int) {
+        results = Array(repeating: nil, count: count)
+        taken = Array(repeating: false, count: count)
+    }
+
+    func put(_ i: Int, _ r: Result<IndexDocument, ElasticError>) {
+        condition.lock()
+        results[i] = r
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    /// Item `i`, waiting until it is built (each item is taken once).
+    public func take(_ i: Int) -> Result<IndexDocument, ElasticError> {
+        condition.lock()
+        defer { condition.unlock() }
+        while results[i] == nil { condition.wait() }
+        let r = results[i]!
+        results[i] = nil
+        taken[i] = true
+        return r
+    }
+
+    /// Waits until every item not taken is built (no worker outlives the request).
+    public func finish() {
+        condition.lock()
+        defer { condition.unlock() }
+        for i in results.indices where !taken[i] {
+            while results[i] == nil { condition.wait() }
+            results[i] = nil
+            taken[i] = true
         }
     }
 }

@@ -53,6 +53,7 @@ extension ElasticIndex {
     /// Runs a `_search` on the current snapshot. Errors are Elasticsearch's (400 naming what is
     /// unsupported; 503 on a timeout is left to the caller as `IndexError.timedOut`).
     public func search(_ request: ElasticSearchRequest, deadline: SearchDeadline? = nil) throws -> ElasticSearchResult {
+        try serving.searchStarting()
         let searcher = service.searcher
         var run = try ElasticSearchRun(index: self, searcher: searcher, deadline: deadline ?? service.makeDeadline())
         return try run.execute(request)

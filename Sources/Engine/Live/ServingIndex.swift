@@ -16,6 +16,10 @@ public final class ServingIndex: @unchecked Sendable {
         public var refreshInterval: Double = 0.1
         public var commitInterval: Double = 2
         public var watchInterval: Double = 0.25
+        /// Elasticsearch's "search idle": with no search for this long (seconds), scheduled
+        /// refreshes stop (a bulk load then writes few, large segments); the next search refreshes
+        /// first (`searchStarting`), so it still sees every accepted write. nil: never idle.
+        public var searchIdleAfter: Double?
         public var live = LiveIndex.Options()
         public init() {}
     }
@@ -83,6 +87,24 @@ public final class ServingIndex: @unchecked Sendable {
     private let warmedCount = Atomic<Int>(0)
     private var lastCommit = Date()
     private var lastWatch = Date()
+    private var lastRefresh = Date()
+    /// When a search last started (for `searchIdleAfter`), seconds since the reference date.
+    private let lastSearch = Mutex<Double>(Date().timeIntervalSinceReferenceDate)
+
+    /// Whether no search has started for `searchIdleAfter`.
+    public var isSearchIdle: Bool {
+        guard let idle = options.searchIdleAfter else { return false }
+        return Date().timeIntervalSinceReferenceDate - lastSearch.withLock { $0 } >= idle
+    }
+
+    /// Call before a search: on a search-idle index with unpublished writes, refreshes first (the
+    /// search waits for it, as in Elasticsearch), and the index is busy again.
+    public func searchStarting() throws {
+        guard options.searchIdleAfter != nil else { return }
+        let wasIdle = isSearchIdle
+        lastSearch.withLock { $0 = Date().timeIntervalSinceReferenceDate }
+        if wasIdle, let l = live, l.hasUnpublishedChanges { try l.refresh() }
+    }
     public private(set) var switches = 0
 
     public init(root: String, options: Options = Options()) throws {
@@ -134,7 +156,11 @@ public final class ServingIndex: @unchecked Sendable {
         let g = lock.withLock { generation }
         do {
             if let l = g.live {
-                try l.refreshIfChanged()
+                // Every `refreshInterval` (the loop may turn more often, for the watch), unless search-idle.
+                if Date().timeIntervalSince(lastRefresh) >= options.refreshInterval * 0.999 && !isSearchIdle {
+                    lastRefresh = Date()
+                    try l.refreshIfChanged()
+                }
                 if l.hasUncommittedChanges && Date().timeIntervalSince(lastCommit) >= options.commitInterval {
                     try l.commit()
                     lastCommit = Date()
