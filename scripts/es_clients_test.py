@@ -325,7 +325,8 @@ def searches(label, client, errors_mod, name, docs, port):
     # Errors name what is not supported.
     for body, kind in [({"query": {"wildcard": {"name": "so*"}}}, "wildcard"), ({"query": {"nope": {}}}, "unknown query [nope]"),
                        ({"aggs": {"x": {"cardinality": {"field": "brand"}}}}, "cardinality"),
-                       ({"sort": [{"brand": "asc"}]}, "sorting on [brand]")]:
+                       ({"sort": [{"brand": "asc"}]}, "sorting on [brand]"),
+                       ({"aggs": {"x": {"histogram": {"field": "price", "interval": 1e-9}}}}, "too many buckets")]:
         try:
             client.search(index=name, body=body)
             check(False, "%s %s answered" % (label, kind))
@@ -384,6 +385,36 @@ def bad_input(port):
     check(st == 400 and "script" in v["error"]["reason"], "scripted update: %s %s" % (st, v))
     st, v = raw(port, "PUT", "/ids/_doc/w", json.dumps({"n": "x"}), token=False)
     check(st == 401 and v["error"]["type"] == "security_exception", "write without the token: %s %s" % (st, v))
+    # Hostile searches: each a clear error in Elasticsearch's shape, nothing runs away.
+    hostile = [
+        ({"query": "x"}, 400, "parsing_exception"),
+        ({"query": {"match": {"n": "a"}, "term": {"n": "a"}}}, 400, "parsing_exception"),
+        ({"from": 9995, "size": 10}, 400, "illegal_argument_exception"),
+        ({"size": 1e300}, 400, "parsing_exception"),
+        ({"sort": [{"nope": "asc"}]}, 400, "query_shard_exception"),
+        ({"aggs": {"a": {"terms": {"field": "n", "include": "(["}}}}, 400, "illegal_argument_exception"),
+        ({"query": {"terms": {"n": ["v%d" % i for i in range(70000)]}}}, 400, None),
+        ({"query": {"script": {"script": "1"}}}, 400, "parsing_exception"),
+    ]
+    for body, status, kind in hostile:
+        st, v = raw(port, "POST", "/ids/_search", json.dumps(body))
+        ok = st == status and isinstance(v, dict) and "error" in v and isinstance(v["error"], dict) and (kind is None or v["error"]["type"] == kind)
+        check(ok, "hostile search %s: %s %s" % (json.dumps(body)[:80], st, str(v)[:200]))
+    # A search body over the limit: 413 in Elasticsearch's shape.
+    st, v = raw(port, "POST", "/ids/_search", json.dumps({"query": {"ids": {"values": ["x" * 100] * 20000}}}))
+    check(st == 413 and v["error"]["type"] == "content_too_long_exception", "oversized search body: %s %s" % (st, str(v)[:200]))
+    # A pattern that makes backtracking engines run away answers at once.
+    t0 = time.time()
+    st, v = raw(port, "POST", "/ids/_search", json.dumps({"size": 0, "aggs": {"a": {"terms": {"field": "n", "include": "(a+)+b"}}}}))
+    check(st == 200 and time.time() - t0 < 5, "include (a+)+b: %s in %.1f s" % (st, time.time() - t0))
+    # Highlights escape hostile text with encoder html.
+    raw(port, "PUT", "/ids/_doc/h?refresh=true", json.dumps({"n": "<script>alert(1)</script>"}))
+    st, v = raw(port, "PUT", "/hl", json.dumps({"mappings": {"properties": {"t": {"type": "text"}}}}))
+    raw(port, "PUT", "/hl/_doc/1?refresh=true", json.dumps({"t": "<img src=x onerror=alert(1)> sofa"}))
+    st, v = raw(port, "POST", "/hl/_search", json.dumps({"query": {"match": {"t": "sofa"}}, "highlight": {"encoder": "html", "fields": {"t": {}}}}))
+    frag = v["hits"]["hits"][0]["highlight"]["t"][0] if st == 200 and v["hits"]["hits"] else ""
+    check("<img" not in frag and "&lt;img" in frag and "<em>sofa</em>" in frag, "html highlight: %s %s" % (st, frag))
+    raw(port, "DELETE", "/hl")
     st, v = raw(port, "DELETE", "/ids")
     check(st == 200, "delete ids: %s %s" % (st, v))
     st, _ = raw(port, "GET", "/")

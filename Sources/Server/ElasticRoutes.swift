@@ -40,6 +40,21 @@ extension APIServer {
                                                                         ("reason", .string(e.reason))])), ("status", .number(Double(e.status)))]))
     }
 
+    /// A search body may be this large (a long `terms` or `ids` list); other bodies `maxBody`,
+    /// bulk bodies `maxBulkBody`.
+    static let maxSearchBody = 1 << 20
+
+    /// The request body, or the answer refusing it in Elasticsearch's shape (413 when too large).
+    func esRead(_ request: Request, upTo limit: Int) async -> Body {
+        do {
+            return .ok(try await request.body.collect(upTo: limit))
+        } catch is NIOTooManyBytesError {
+            return .refused(esError(request, ElasticError("content_too_long_exception", "request body is larger than \(limit) bytes; send a smaller request", status: 413)))
+        } catch {
+            return .refused(esError(request, ElasticError("parsing_exception", "the request body could not be read: \(error)")))
+        }
+    }
+
     /// Runs `body` and renders what it throws in Elasticsearch's shape.
     func esHandle(_ request: Request, _ body: () throws -> Response) -> Response {
         do {
@@ -118,7 +133,7 @@ extension APIServer {
 
         router.put("/{index}") { request, context in
             if let denied = api.esAuthorize(request) { return denied }
-            let read = await api.read(request, upTo: Self.maxBody, tooLarge: "request body larger than \(Self.maxBody) bytes")
+            let read = await api.esRead(request, upTo: Self.maxBody)
             guard case .ok(let body) = read else { return read.response! }
             return await api.writing {
                 api.esHandle(request) {
@@ -204,7 +219,7 @@ extension APIServer {
         // Documents.
         let putDoc: @Sendable (Request, BasicRequestContext) async -> Response = { request, context in
             if let denied = api.esAuthorize(request) { return denied }
-            let read = await api.read(request, upTo: Self.maxBulkBody, tooLarge: "document larger than \(Self.maxBulkBody) bytes")
+            let read = await api.esRead(request, upTo: Self.maxBulkBody)
             guard case .ok(let body) = read else { return read.response! }
             return await api.writing {
                 api.esHandle(request) {
@@ -261,7 +276,7 @@ extension APIServer {
         }
         router.post("/{index}/_update/{id}") { request, context in
             if let denied = api.esAuthorize(request) { return denied }
-            let read = await api.read(request, upTo: Self.maxBulkBody, tooLarge: "update larger than \(Self.maxBulkBody) bytes")
+            let read = await api.esRead(request, upTo: Self.maxBulkBody)
             guard case .ok(let body) = read else { return read.response! }
             return await api.writing {
                 api.esHandle(request) {
@@ -279,7 +294,7 @@ extension APIServer {
         for path in ["/_bulk", "/{index}/_bulk"] {
             let handler: @Sendable (Request, BasicRequestContext) async -> Response = { request, context in
                 if let denied = api.esAuthorize(request) { return denied }
-                let read = await api.read(request, upTo: Self.maxBulkBody, tooLarge: "bulk body larger than \(Self.maxBulkBody) bytes; send smaller batches")
+                let read = await api.esRead(request, upTo: Self.maxBulkBody)
                 guard case .ok(let body) = read else { return read.response! }
                 return await api.writing {
                     api.esHandle(request) {

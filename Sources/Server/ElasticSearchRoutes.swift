@@ -10,7 +10,7 @@ extension APIServer {
     func addElasticSearchRoutes(_ router: Router<BasicRequestContext>) {
         let api = self
         let search: @Sendable (Request, BasicRequestContext) async -> Response = { request, context in
-            let read = await api.read(request, upTo: Self.maxBody, tooLarge: "request body larger than \(Self.maxBody) bytes")
+            let read = await api.esRead(request, upTo: Self.maxSearchBody)
             guard case .ok(let body) = read else { return read.response! }
             return await api.searching { deadline in
                 api.esHandle(request) {
@@ -31,7 +31,7 @@ extension APIServer {
             router.post(RouterPath(path), use: search)
         }
         let msearch: @Sendable (Request, BasicRequestContext) async -> Response = { request, context in
-            let read = await api.read(request, upTo: Self.maxBulkBody, tooLarge: "msearch body larger than \(Self.maxBulkBody) bytes")
+            let read = await api.esRead(request, upTo: Self.maxBulkBody)
             guard case .ok(let body) = read else { return read.response! }
             return await api.searching { deadline in
                 api.esHandle(request) {
@@ -49,7 +49,7 @@ extension APIServer {
             router.post(RouterPath(path), use: msearch)
         }
         let count: @Sendable (Request, BasicRequestContext) async -> Response = { request, context in
-            let read = await api.read(request, upTo: Self.maxBody, tooLarge: "request body larger than \(Self.maxBody) bytes")
+            let read = await api.esRead(request, upTo: Self.maxSearchBody)
             guard case .ok(let body) = read else { return read.response! }
             return await api.searching { deadline in
                 api.esHandle(request) {

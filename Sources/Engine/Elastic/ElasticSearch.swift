@@ -784,7 +784,7 @@ struct ElasticSearchRun {
     }
 
     /// `include` / `exclude` as a test: a list of values, or a regular expression that must match
-    /// the whole value (Lucene's syntax for the common cases: `.`, `*`, `+`, `?`, classes, `|`, groups).
+    /// the whole value (`LuceneRegex`: linear time, whatever the pattern).
     static func matcher(_ include: ElasticAggregation.Include) throws -> (String) -> Bool {
         switch include {
         case .values(let vs):
@@ -792,11 +792,11 @@ struct ElasticSearchRun {
             return { set.contains($0) }
         case .pattern(let p):
             guard p.utf8.count <= 1000 else { throw ElasticError("illegal_argument_exception", "the include/exclude pattern is longer than 1000 bytes") }
-            let re: Regex<AnyRegexOutput>
-            do { re = try Regex(p) } catch {
+            let re: LuceneRegex
+            do { re = try LuceneRegex(p) } catch {
                 throw ElasticError("illegal_argument_exception", "invalid include/exclude regular expression [\(p.prefix(80))]: \(error)")
             }
-            return { (try? re.wholeMatch(in: $0)) != nil }
+            return { re.matches($0) }
         }
     }
 }
