@@ -230,6 +230,137 @@ enum OpenAPI {
     }
    }
   },
+  "/api/v1/suggest": {
+   "get": {
+    "summary": "Autocomplete: whole-query suggestions (never one without results), products for the query with its last word as a prefix, and categories with counts",
+    "parameters": [
+     {
+      "name": "q",
+      "in": "query",
+      "required": true,
+      "description": "What has been typed (a trailing space means the last word is finished); typos in finished words are corrected",
+      "schema": {
+       "type": "string",
+       "maxLength": 200
+      }
+     },
+     {
+      "name": "limit",
+      "in": "query",
+      "required": false,
+      "description": "Suggestions and products to return (1 to 20, default 8)",
+      "schema": {
+       "type": "integer",
+       "minimum": 1,
+       "maximum": 20
+      }
+     }
+    ],
+    "responses": {
+     "200": {
+      "description": "Suggestions, products and categories",
+      "content": {
+       "application/json": {
+        "schema": {
+         "type": "object",
+         "required": [
+          "suggestions",
+          "products",
+          "categories",
+          "query",
+          "took_us"
+         ],
+         "properties": {
+          "suggestions": {
+           "type": "array",
+           "items": {
+            "type": "object",
+            "properties": {
+             "text": {
+              "type": "string"
+             },
+             "completion_start": {
+              "type": "integer",
+              "description": "Character offset in text where the completed (not typed) part begins"
+             }
+            }
+           }
+          },
+          "products": {
+           "type": "array",
+           "items": {
+            "type": "object",
+            "additionalProperties": true
+           }
+          },
+          "categories": {
+           "type": "array",
+           "items": {
+            "type": "object",
+            "properties": {
+             "value": {
+              "type": "string"
+             },
+             "count": {
+              "type": "integer"
+             },
+             "count_is_lower_bound": {
+              "type": "boolean"
+             }
+            }
+           }
+          },
+          "query": {
+           "type": "string",
+           "description": "The query the products are for (the last word with *)"
+          },
+          "warnings": {
+           "type": "array",
+           "items": {
+            "type": "string"
+           }
+          },
+          "took_us": {
+           "type": "number"
+          }
+         }
+        },
+        "example": {
+         "suggestions": [
+          {
+           "text": "cordless drill",
+           "completion_start": 11
+          }
+         ],
+         "products": [
+          {
+           "id": "P1",
+           "score": 12.5,
+           "title": "Acme Cordless Drill",
+           "price": 89.99
+          }
+         ],
+         "categories": [
+          {
+           "value": "Tools > Power Tools > Cordless Drills",
+           "count": 649
+          }
+         ],
+         "query": "cordless dr*",
+         "took_us": 640.2
+        }
+       }
+      }
+     },
+     "400": {
+      "$ref": "#/components/responses/Error"
+     },
+     "503": {
+      "$ref": "#/components/responses/Busy"
+     }
+    }
+   }
+  },
   "/api/v1/products/{id}": {
    "get": {
     "summary": "One product's fields",

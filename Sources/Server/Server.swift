@@ -45,6 +45,8 @@ public struct APIServer: Sendable {
     }
 
     public let service: SearchService
+    /// Autocomplete over `service` (`GET /api/v1/suggest`).
+    public let suggester: Suggester
     /// The live index behind the write endpoints (nil: a fixed index, writes answer 405).
     public let serving: ServingIndex?
     /// Bearer token the write endpoints require (nil: writes are disabled).
@@ -64,6 +66,7 @@ public struct APIServer: Sendable {
     public init(service: SearchService, serving: ServingIndex? = nil, token: String? = nil, options: Options = Options(),
                 commerce: CommerceMount = .missing(APIServer.commerceNotConfigured), elastic: ElasticIndexes? = nil) {
         self.service = service
+        suggester = Suggester(service: service)
         self.elastic = elastic
         self.commerceMount = commerce
         self.serving = serving
@@ -145,6 +148,21 @@ public struct APIServer: Sendable {
             let query = request.uri.query
             return await api.searching { d in try api.productSearch(query: query, deadline: d) }
         }
+        router.get("/api/v1/suggest") { request, _ in
+            await api.searching { d in
+                let qs = try QueryString(request.uri.query)
+                for (k, _) in qs.pairs where k != "q" && k != "limit" { throw APIError.badRequest("unknown parameter \"\(k.prefix(60))\" (q, limit)") }
+                var r = SuggestRequest(q: try qs.one("q") ?? "")
+                if let l = try qs.one("limit") {
+                    guard let n = Int(l) else { throw APIError.badRequest("limit must be an integer from 1 to \(SuggestRequest.maxLimit)") }
+                    r.limit = n
+                }
+                let res = try api.suggester.suggest(r, deadline: d)
+                var w = JSONWriter(capacity: 2048)
+                Suggester.json(res, into: &w)
+                return api.bytes(200, w.bytes)
+            }
+        }
         router.get("/api/v1/products/{id}") { _, context in
             guard let id = Self.pathId(context.parameters.get("id")) else { return api.badPath() }
             return await api.searching { _ in try api.product(id: id) }
@@ -212,6 +230,7 @@ public struct APIServer: Sendable {
 
     /// Runs the server until it is stopped.
     public func run(host: String, port: Int, onStart: (@Sendable () -> Void)? = nil) async throws {
+        suggester.warm()   // autocomplete's phrases are read from the catalog in the background
         let app = Application(router: makeRouter(), server: serverBuilder(),
                               configuration: .init(address: .hostname(host, port: port), serverName: "aisle"),
                               onServerRunning: { _ in onStart?() })

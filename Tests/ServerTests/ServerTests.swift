@@ -57,6 +57,34 @@ import Testing
         #expect(v["paths"]?["/api/v1/products/_bulk"]?["post"] != nil)
         #expect(v["components"]?["securitySchemes"]?["bearer"] != nil)
         #expect(v["paths"]?["/{index}/_bulk"]?["post"] != nil && v["paths"]?["/{index}/_doc/{id}"]?["get"] != nil)
+        #expect(v["paths"]?["/api/v1/suggest"]?["get"] != nil && v["paths"]?["/{index}/_search"]?["post"] != nil)
+    }
+
+    @Test func suggestRoute() async throws {
+        // One server (its autocomplete reads the catalog's phrases once); before they are read,
+        // products are answered and a warning says so.
+        let api = APIServer(service: Self.service)
+        func get(_ uri: String) async throws -> (Int, JSONValue) {
+            try await Application(router: api.makeRouter()).test(.router) { client in
+                try await client.execute(uri: uri, method: .get) { r in (r.status.code, try JSONValue.parse(String(buffer: r.body))) }
+            }
+        }
+        var (s, v) = try await get("/api/v1/suggest?q=coffee%20ta&limit=3")
+        #expect(s == 200)
+        #expect(v["query"]?.stringValue == "coffee ta*")
+        #expect((v["products"]?.arrayValue?.count ?? 0) >= 1 && (v["products"]?.arrayValue?.count ?? 0) <= 3)
+        #expect(v["took_us"]?.numberValue != nil && v["suggestions"]?.arrayValue != nil && v["categories"]?.arrayValue != nil)
+        for _ in 0..<250 where v["warnings"] != nil {
+            try await Task.sleep(nanoseconds: 20_000_000)
+            (s, v) = try await get("/api/v1/suggest?q=coffee%20ta&limit=3")
+        }
+        #expect(v["warnings"] == nil)
+        #expect(v["suggestions"]?.arrayValue?.first?["text"]?.stringValue?.hasPrefix("coffee tab") == true, "\(v)")
+        for bad in ["/api/v1/suggest?q=a&limit=0", "/api/v1/suggest?q=a&limit=x", "/api/v1/suggest?q=a&bogus=1",
+                    "/api/v1/suggest?q=" + String(repeating: "a", count: 201)] {
+            let (bs, bv) = try await get(bad)
+            #expect(bs == 400 && bv["error"]?.stringValue != nil, "\(bad): \(bs)")
+        }
     }
 
     @Test func categoryPage() async throws {

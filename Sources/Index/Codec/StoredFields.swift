@@ -131,6 +131,39 @@ public struct StoredFieldsReader: @unchecked Sendable {
         return raw
     }
 
+    /// Every document's value of `field` in doc order (nil where it has none), each block
+    /// decompressed once: for reading a field of a whole segment.
+    public func forEach(field: Int, _ body: (Int, StoredValue?) throws -> Void) throws {
+        var ir = ByteReader(index, file: file.name)
+        for b in 0..<blockCount {
+            ir.offset = b * 12
+            let firstDoc = Int(try ir.u32())
+            let off = try ir.offset(max: index.baseAddress.map { UnsafeRawPointer($0) - file.payload.baseAddress! } ?? 0)
+            var end = docCount
+            if b + 1 < blockCount {
+                ir.offset = (b + 1) * 12
+                end = Int(try ir.u32())
+            }
+            var r = file.reader(at: off)
+            let rawLen = Int(try r.u32())
+            let compLen = Int(try r.u32())
+            let raw = try decompress(try r.bytes(compLen), rawLength: rawLen, at: off)
+            try raw.withUnsafeBytes { buf in
+                var br = ByteReader(base: buf.baseAddress!, count: rawLen, file: file.name)
+                for d in firstDoc..<max(firstDoc, end) {
+                    let nv = try br.vint(max: 1 << 16)
+                    var found: StoredValue?
+                    for _ in 0..<nv {
+                        let f = try br.vint(max: (1 << 16) - 1)
+                        let v = try StoredFieldsFormat.decode(&br)
+                        if f == field { found = v }
+                    }
+                    try body(d, found)
+                }
+            }
+        }
+    }
+
     /// The stored values of `doc` (field ordinal, value).
     public func document(_ doc: Int) throws -> [(field: Int, value: StoredValue)] {
         guard doc >= 0 && doc < docCount else {

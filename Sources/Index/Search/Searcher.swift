@@ -114,6 +114,17 @@ public final class Searcher: @unchecked Sendable {
         }
     }
 
+    /// Every live document's stored value of `field` (global doc, value), segment by segment,
+    /// each stored block read once.
+    public func forEachStored(field: Int, _ body: (Int, StoredValue) throws -> Void) throws {
+        for (si, seg) in segments.enumerated() {
+            let base = bases[si]
+            try seg.stored.forEach(field: field) { d, v in
+                if let v, seg.isLive(d) { try body(base + d, v) }
+            }
+        }
+    }
+
     /// The global doc of a document id.
     public func doc(forId id: String) throws -> Int? {
         guard let slot = layout.keywordSlotOfField[layout.idOrdinal] else { return nil }
