@@ -38,6 +38,8 @@ public struct APIServer: Sendable {
         /// sold-out p99 143 ms. Requests beyond the threads wait in the queue, not on the CPU.
         public var commerceThreads = max(4, 2 * ProcessInfo.processInfo.activeProcessorCount)
         public var commerceQueue = 256
+        /// Autocomplete searches remembered per index snapshot (0: none).
+        public var suggestMemo = Suggester.defaultMemoEntries
         /// Send `X-Elastic-Product: Elasticsearch` on the Elasticsearch-compatible API (what
         /// elasticsearch-py 8 checks); off by default, because Aisle is not Elasticsearch.
         public var elasticProductHeader = false
@@ -66,7 +68,7 @@ public struct APIServer: Sendable {
     public init(service: SearchService, serving: ServingIndex? = nil, token: String? = nil, options: Options = Options(),
                 commerce: CommerceMount = .missing(APIServer.commerceNotConfigured), elastic: ElasticIndexes? = nil) {
         self.service = service
-        suggester = Suggester(service: service)
+        suggester = Suggester(service: service, memoEntries: options.suggestMemo)
         self.elastic = elastic
         self.commerceMount = commerce
         self.serving = serving

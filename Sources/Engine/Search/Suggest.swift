@@ -206,9 +206,49 @@ public final class Suggester: Sendable {
     /// A new snapshot rebuilds the dictionary at most this often (seconds).
     public let rebuildInterval: Double
 
-    public init(service: SearchService, rebuildInterval: Double = 300) {
+    /// Searches and products remembered per snapshot at most (0: nothing remembered).
+    public let memoEntries: Int
+    public static let defaultMemoEntries = 200_000
+
+    public init(service: SearchService, rebuildInterval: Double = 300, memoEntries: Int = Suggester.defaultMemoEntries) {
         self.service = service
+        self.memoEntries = max(0, memoEntries)
         self.rebuildInterval = rebuildInterval
+    }
+
+    /// Remembered searches of one snapshot.
+    struct Memo {
+        struct Outcome: Sendable {
+            var hits: [(doc: Int, score: Float)]
+            var total: Int
+            var exact: Bool
+        }
+        struct Product: Sendable {
+            var id: String
+            var fields: [(name: String, value: StoredValue)]
+            var category: String?
+        }
+        var source: WeakSearcher?
+        var entries: [String: Outcome] = [:]
+        var products: [Int: Product] = [:]
+    }
+    private let memoState = Mutex(Memo())
+
+    func memo(_ s: Searcher, _ key: String) -> Memo.Outcome? {
+        guard memoEntries > 0 else { return nil }
+        return memoState.withLock { m in m.source?.searcher === s ? m.entries[key] : nil }
+    }
+
+    func remember(_ s: Searcher, _ key: String, _ o: Memo.Outcome) {
+        guard memoEntries > 0 else { return }
+        memoState.withLock { m in
+            if m.source?.searcher !== s || m.entries.count >= memoEntries || m.products.count >= memoEntries {
+                m.entries.removeAll(keepingCapacity: true)
+                m.products.removeAll(keepingCapacity: true)
+                m.source = WeakSearcher(s)
+            }
+            m.entries[key] = o
+        }
     }
 
     /// Whether `dict` holds the phrases of exactly this snapshot.
@@ -323,10 +363,19 @@ public final class Suggester: Sendable {
             let parts = ws.compactMap(wordQuery)
             return parts.isEmpty ? nil : parts.count == 1 ? parts[0] : .boolean(BooleanQuery(must: parts))
         }
-        func run(_ spec: SearchSpec) throws -> SearchOutcome {
+        // Searches are remembered per snapshot by what they ask (a phrase, a completion, a
+        // category): the keystrokes of one query share them (`patio m`, `patio ma`, … all show
+        // `patio mats`).
+        func run(_ spec: SearchSpec, key: String?) throws -> Memo.Outcome {
+            if let key, let hit = memo(searcher, key) { return hit }
             var spec = spec
             spec.deadline = deadline
-            do { return try searcher.search(spec) } catch let e as IndexError {
+            do {
+                let o = try searcher.search(spec)
+                let out = Memo.Outcome(hits: o.hits.map { ($0.doc, $0.score) }, total: o.totalHits, exact: o.totalIsExact)
+                if let key { remember(searcher, key, out) }
+                return out
+            } catch let e as IndexError {
                 if case .invalidQuery(let m) = e { throw EngineError.badRequest(m) }
                 throw e
             }
@@ -337,7 +386,7 @@ public final class Suggester: Sendable {
         for c in candidates where response.suggestions.count < r.limit {
             guard let q = phraseQuery(c.text.split(separator: " ").map(String.init)) else { continue }
             if !(c.known && current) {
-                guard try run(SearchSpec(query: q, limit: 0, trackTotalHits: .upTo(1))).totalHits > 0 else { continue }
+                guard try run(SearchSpec(query: q, limit: 0, trackTotalHits: .upTo(1)), key: "x\u{1}" + c.text).total > 0 else { continue }
             }
             var common = 0
             for (a, b) in zip(c.text, typed) {
@@ -347,57 +396,88 @@ public final class Suggester: Sendable {
             response.suggestions.append(Suggestion(text: c.text, completionStart: common))
         }
 
-        // Products: the finished words with the partial word completed to each of its most
-        // frequent completions in the catalog (or as a prefix of the index's terms while the
-        // phrases are being read). Each completion is its own conjunction (the fast, pruned path);
-        // the best hits of all of them, by score, are the products.
+        // Products: the finished words with the partial word completed (or, while the phrases are
+        // being read, as a prefix of the index's terms). Each completion is its own conjunction
+        // (the fast, pruned path).
         let head = finished.compactMap(wordQuery)
         var queries: [Query] = []
+        var keys: [String?] = []
         var shown = prefixText
         if partial.isEmpty {
-            if !head.isEmpty { queries = [head.count == 1 ? head[0] : .boolean(BooleanQuery(must: head))] }
+            if !head.isEmpty {
+                queries = [head.count == 1 ? head[0] : .boolean(BooleanQuery(must: head))]
+                keys = ["p\u{1}" + finished.joined(separator: " ") + "\u{1}" + String(r.limit)]
+            }
         } else {
-            var completions = SuggestDictionary.completions(dict.unigrams, prefix: partial, k: Self.prefixCompletions).map { $0.key }
+            // Completions in the order of the suggestions (the likeliest first), then by frequency.
+            var completions: [String] = []
+            for sug in response.suggestions {
+                let ws = sug.text.split(separator: " ").map(String.init)
+                if ws.count == finished.count + 1, Array(ws.dropLast()) == finished, let last = ws.last, last.hasPrefix(partial),
+                   !completions.contains(last) { completions.append(last) }
+            }
+            for e in SuggestDictionary.completions(dict.unigrams, prefix: partial, k: Self.prefixCompletions) where !completions.contains(e.key) {
+                completions.append(e.key)
+            }
+            completions = Array(completions.prefix(Self.prefixCompletions))
             if completions.isEmpty, let fixed = dict.correction(partial) { completions = [fixed] }
             if completions.isEmpty && !ready {
                 for g in layout.textGroups.indices {
                     queries.append(.boolean(BooleanQuery(must: head + [.prefix(PrefixQuery(slot: g, prefix: Array(partial.utf8), maxExpansions: Self.prefixCompletions))])))
+                    keys.append(nil)
                 }
             }
             for c in completions {
                 guard let w = wordQuery(c) else { continue }
                 queries.append(head.isEmpty ? w : .boolean(BooleanQuery(must: head + [w])))
+                keys.append("p\u{1}" + (finished + [c]).joined(separator: " ") + "\u{1}" + String(r.limit))
             }
             shown += (shown.isEmpty ? "" : " ") + partial + "*"
         }
         response.productQuery = shown
-        var best: [Int: Float] = [:]
-        for q in queries {
-            for h in try run(SearchSpec(query: q, limit: r.limit, trackTotalHits: .upTo(0))).hits {
-                best[h.doc] = max(best[h.doc] ?? -.infinity, h.score)
+        // The completions' searches in that order, until the page is full: the products of the
+        // likeliest completion first, each search's hits by score.
+        var seen = Set<Int>()
+        var ranked: [(key: Int, value: Float)] = []
+        for (q, key) in zip(queries, keys) where ranked.count < max(r.limit, Self.categorySample) {
+            for h in try run(SearchSpec(query: q, limit: r.limit, trackTotalHits: .upTo(0)), key: key).hits where seen.insert(h.doc).inserted {
+                ranked.append((h.doc, h.score))
             }
+            if ranked.count >= r.limit { break }
         }
-        let ranked = best.sorted { $0.value > $1.value || ($0.value == $1.value && $0.key < $1.key) }
         let wanted: Set<String> = [ProductFields.title, ProductFields.brand, ProductFields.price, ProductFields.inStock]
+        // A product's id, shown fields and category, read once per snapshot.
+        func product(_ doc: Int) throws -> Memo.Product {
+            if memoEntries > 0, let p = memoState.withLock({ m in m.source?.searcher === searcher ? m.products[doc] : nil }) { return p }
+            var category: String?
+            if layout.schema.ordinal(of: ProductFields.categoryPath) != nil {
+                for (n, v) in try searcher.docValueFields(of: doc) where n == ProductFields.categoryPath {
+                    if case .string(let c) = v { category = c }
+                }
+            }
+            let p = Memo.Product(id: try searcher.id(of: doc), fields: try service.displayFields(doc: doc, wanted: wanted, in: searcher),
+                                 category: category)
+            memoState.withLock { m in if m.source?.searcher === searcher { m.products[doc] = p } }
+            return p
+        }
         for (doc, score) in ranked.prefix(r.limit) {
-            response.products.append(SearchHit(doc: doc, id: try searcher.id(of: doc), score: score, sortValue: nil,
-                                               fields: try service.displayFields(doc: doc, wanted: wanted, in: searcher), explanation: nil))
+            let p = try product(doc)
+            response.products.append(SearchHit(doc: doc, id: p.id, score: score, sortValue: nil, fields: p.fields, explanation: nil))
         }
         // Categories: the most common among the best matches, each counted over the matches of
         // the query (up to `maxCategoryCount`).
         if let cf = layout.schema.ordinal(of: ProductFields.categoryPath), layout.ordinalColumns.contains(cf), !queries.isEmpty {
             var sample: [String: Int] = [:]
             for (doc, _) in ranked.prefix(Self.categorySample) {
-                for (n, v) in try searcher.docValueFields(of: doc) where n == ProductFields.categoryPath {
-                    if case .string(let c) = v { sample[c, default: 0] += 1 }
-                }
+                if let c = try product(doc).category { sample[c, default: 0] += 1 }
             }
             // Counted for the top suggestion (what a shopper picking it gets), else the best completion.
             let all: Query = response.suggestions.first.flatMap { phraseQuery($0.text.split(separator: " ").map(String.init)) } ?? queries[0]
+            let allKey = response.suggestions.first.map { "c\u{1}" + $0.text } ?? keys[0].map { "c\u{1}" + $0 }
             for (c, _) in sample.sorted(by: { $0.value > $1.value || ($0.value == $1.value && $0.key < $1.key) }).prefix(Self.categories) {
                 let o = try run(SearchSpec(query: all, filters: [Filter(field: cf, kind: .anyOf([c]))], limit: 0,
-                                           trackTotalHits: .upTo(Self.maxCategoryCount)))
-                response.categories.append((c, o.totalHits, o.totalIsExact))
+                                           trackTotalHits: .upTo(Self.maxCategoryCount)), key: allKey.map { $0 + "\u{1}" + c })
+                response.categories.append((c, o.total, o.exact))
             }
             response.categories.sort { $0.count > $1.count || ($0.count == $1.count && $0.value < $1.value) }
         }
