@@ -1536,7 +1536,9 @@ def class_concurrent(t, rng):
 
 def class_routes(t, rng):
     c = "routes"
-    t.get(c, "GET /", "/", S404)
+    t.get(c, "GET / (the storefront)", "/", {200})
+    t.get(c, "GET /static/../ (no path escapes)", "/static/..%2F..%2Fetc%2Fpasswd", S404)
+    t.get(c, "GET /static/nope.js", "/static/nope.js", S404)
     t.get(c, "GET /nope", "/nope", S404)
     t.get(c, "GET /api/v1/nope", "/api/v1/nope", S404)
     t.get(c, "GET /api/v2/products/search", "/api/v2/products/search", S404)

@@ -28,6 +28,7 @@ fi
 echo "== module graph (scripts/check_imports.py: imports match Package.swift, the architecture's rules hold)" >&2
 python3 scripts/check_imports.py
 python3 scripts/check_imports.py --self-test | tail -1
+python3 scripts/embed_storefront.py --check
 echo "== build" >&2
 swift build --build-tests
 echo "== test" >&2

@@ -128,7 +128,6 @@ extension APIServer {
 
     func addElasticRoutes(_ router: Router<BasicRequestContext>) {
         let api = self
-        router.get("/") { request, _ in api.esJSON(request, 200, api.clusterInfo()) }
         router.head("/") { request, _ in api.esResponse(request, 200, []) }
 
         router.put("/{index}") { request, context in

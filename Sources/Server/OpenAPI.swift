@@ -3166,6 +3166,10 @@ enum OpenAPI {
          "type": "string",
          "nullable": true
         },
+        "in_stock": {
+         "type": "boolean",
+         "nullable": true
+        },
         "snippet": {
          "type": "string"
         },

@@ -38,6 +38,8 @@ public struct APIServer: Sendable {
         /// sold-out p99 143 ms. Requests beyond the threads wait in the queue, not on the CPU.
         public var commerceThreads = max(4, 2 * ProcessInfo.processInfo.activeProcessorCount)
         public var commerceQueue = 256
+        /// Serve the storefront's files from this directory instead of the copies in the binary.
+        public var storefrontDirectory: String?
         /// Autocomplete searches remembered per index snapshot (0: none).
         public var suggestMemo = Suggester.defaultMemoEntries
         /// Send `X-Elastic-Product: Elasticsearch` on the Elasticsearch-compatible API (what
@@ -218,8 +220,15 @@ public struct APIServer: Sendable {
                 return try api.search(body: body, deadline: d, service: service)
             }
         }
-        // The Elasticsearch-compatible routes exist only with `--data` (without it, `/` and
-        // `/{anything}` stay unknown routes, 404).
+        // `/`: the storefront for browsers; with `--data`, Elasticsearch's cluster information for
+        // API clients (they do not ask for HTML).
+        router.get("/") { request, _ in
+            if api.elastic != nil && !Self.wantsHTML(request) { return api.esJSON(request, 200, api.clusterInfo()) }
+            return api.storefrontFile("index.html")
+        }
+        addStorefrontRoutes(router)
+        // The Elasticsearch-compatible routes exist only with `--data` (without it,
+        // `/{anything}` stays an unknown route, 404).
         if elastic != nil { addElasticRoutes(router) }
         return router
     }
@@ -324,7 +333,7 @@ public struct APIServer: Sendable {
         var req = SearchRequest(q: try qs.one("q") ?? "", op: .and, limit: limit, offset: (page - 1) * limit)
         req.trackTotalHits = .exact
         typealias F = ProductFields
-        req.fields = [F.title, F.brand, F.price, F.categoryPath]
+        req.fields = [F.title, F.brand, F.price, F.categoryPath, F.inStock]
         var filters: [FilterRequest] = []
         if let c = try qs.one("category"), !c.isEmpty { filters.append(FilterRequest(field: F.category, .values([c]))) }
         let brands = qs.all("brand").filter { !$0.isEmpty }
@@ -362,6 +371,7 @@ public struct APIServer: Sendable {
             obj.append(("brand", field(F.brand)?.json ?? .null))
             obj.append(("price", field(F.price)?.json ?? .null))
             obj.append(("category", field(F.categoryPath)?.json ?? .null))
+            obj.append(("in_stock", field(F.inStock)?.json ?? .null))
             obj.append(("snippet", .string(Snippets.highlight(title, ranges: service.highlights(in: title, terms: res.highlightTerms)))))
             obj.append(("score", .number(Double(h.score))))
             w.value(.object(obj))

@@ -38,6 +38,7 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "A request's body must arrive within this many milliseconds of its head.") var readTimeoutMs: Int = 10_000
     @Option(help: "Distinct attributes.* keys the index may have at most; a write adding more is refused.") var maxAttributeFields = IndexLimits.defaultMaxPatternFields
     @Option(help: "A directory for the indexes of the Elasticsearch-compatible API (PUT /{index}, _doc, _bulk...); created if missing.") var data: String?
+    @Option(help: "Serve the storefront's files from this directory (while editing them) instead of the copies built into aisle.") var storefront: String?
     @Option(help: "Autocomplete searches and products remembered per index snapshot (0: none; the memo starts over at every refresh).") var suggestMemo = Suggester.defaultMemoEntries
     @Flag(help: "Send X-Elastic-Product: Elasticsearch on the Elasticsearch-compatible API (elasticsearch-py 8 needs it). Off by default: Aisle is not Elasticsearch.") var elasticsearchProductHeader = false
     @OptionGroup var rankingFlags: RankingFlags
@@ -78,6 +79,7 @@ struct ServeCommand: AsyncParsableCommand {
         options.elasticProductHeader = elasticsearchProductHeader
         guard suggestMemo >= 0 else { throw fail("--suggest-memo must not be negative") }
         options.suggestMemo = suggestMemo
+        options.storefrontDirectory = storefront
         var elastic: ElasticIndexes?
         if let data {
             do {

@@ -60,6 +60,31 @@ import Testing
         #expect(v["paths"]?["/api/v1/suggest"]?["get"] != nil && v["paths"]?["/{index}/_search"]?["post"] != nil)
     }
 
+    @Test func storefrontIsServedWithAStrictPolicy() async throws {
+        let app = Application(router: APIServer(service: Self.service).makeRouter())
+        try await app.test(.router) { client in
+            try await client.execute(uri: "/", method: .get, headers: [.accept: "text/html,application/xhtml+xml"]) { r in
+                #expect(r.status == .ok)
+                #expect(r.headers[.contentType]?.hasPrefix("text/html") == true)
+                let csp = r.headers[.contentSecurityPolicy] ?? ""
+                #expect(csp.contains("script-src 'self'") && !csp.contains("unsafe-inline") && csp.contains("frame-ancestors 'none'"))
+                let html = String(buffer: r.body)
+                #expect(html.contains("data-testid=\"search-input\"") && html.contains("/static/app.js"))
+                // No inline script or style: every <script> has a src, and no style attributes.
+                #expect(!html.contains("<script>") && !html.contains(" style=") && !html.contains("onclick="))
+            }
+            try await client.execute(uri: "/static/app.js", method: .get) { r in
+                #expect(r.status == .ok && r.headers[.contentType]?.hasPrefix("text/javascript") == true)
+                let js = String(buffer: r.body)
+                // Data reaches the page as text: the script never assigns HTML.
+                #expect(!js.contains("innerHTML") && !js.contains("outerHTML") && !js.contains("insertAdjacentHTML") && !js.contains("document.write"))
+            }
+            for bad in ["/static/..%2FServer.swift", "/static/nope.js", "/static/.hidden", "/static/app.js.bak"] {
+                try await client.execute(uri: bad, method: .get) { r in #expect(r.status == .notFound, "\(bad)") }
+            }
+        }
+    }
+
     @Test func suggestRoute() async throws {
         // One server (its autocomplete reads the catalog's phrases once); before they are read,
         // products are answered and a warning says so.

@@ -1,0 +1,363 @@
+// Aisle's storefront: plain JavaScript over the JSON API, no build step, nothing fetched from
+// outside. Everything shown from data is inserted as text (never as HTML); the whole search state
+// lives in the URL, so back/forward and links reproduce a page.
+"use strict";
+
+const $ = (id) => document.getElementById(id);
+const PAGE_SIZE = 24;
+const BRANDS_SHOWN = 8;
+
+function el(tag, attrs, ...children) {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (v === undefined || v === null || v === false) continue;
+    if (k === "text") e.textContent = v;
+    else if (k.startsWith("on")) e.addEventListener(k.slice(2), v);
+    else e.setAttribute(k, v === true ? "" : String(v));
+  }
+  for (const c of children) if (c !== null && c !== undefined) e.append(c);
+  return e;
+}
+
+// The API marks matched words in snippets with <em>...</em> and escapes everything else; the
+// marks become elements and the rest text, so nothing in a title can become markup.
+function unescapeEntities(s) {
+  return s.replace(/&(lt|gt|amp|quot|#39);/g, (m, n) => ({ lt: "<", gt: ">", amp: "&", quot: "\"", "#39": "'" })[n]);
+}
+function highlighted(snippet) {
+  const frag = document.createDocumentFragment();
+  let marked = false;
+  for (const part of String(snippet).split(/(<em>|<\/em>)/)) {
+    if (part === "<em>") { marked = true; continue; }
+    if (part === "</em>") { marked = false; continue; }
+    if (!part) continue;
+    const text = document.createTextNode(unescapeEntities(part));
+    frag.append(marked ? el("mark", {}, text) : text);
+  }
+  return frag;
+}
+
+function money(v) {
+  return typeof v === "number" ? "$" + v.toFixed(2) : "";
+}
+
+// --- State in the URL -------------------------------------------------------------------------
+
+function readState() {
+  const p = new URLSearchParams(location.search);
+  return {
+    q: p.get("q") || "",
+    brands: p.getAll("brand"),
+    category: p.get("category") || "",
+    min: p.get("min_price") || "",
+    max: p.get("max_price") || "",
+    inStock: p.get("in_stock") === "true",
+    sort: p.get("sort") || "relevance",
+    page: Math.max(1, parseInt(p.get("page") || "1", 10) || 1),
+    product: p.get("product") || "",
+  };
+}
+
+function stateQuery(s) {
+  const p = new URLSearchParams();
+  if (s.q) p.set("q", s.q);
+  for (const b of s.brands) p.append("brand", b);
+  if (s.category) p.set("category", s.category);
+  if (s.min !== "") p.set("min_price", s.min);
+  if (s.max !== "") p.set("max_price", s.max);
+  if (s.inStock) p.set("in_stock", "true");
+  if (s.sort && s.sort !== "relevance") p.set("sort", s.sort);
+  if (s.page > 1) p.set("page", String(s.page));
+  if (s.product) p.set("product", s.product);
+  return p;
+}
+
+function go(changes, { keepPage = false } = {}) {
+  const s = Object.assign(readState(), changes);
+  if (!keepPage && !("page" in changes)) s.page = 1;
+  const qs = stateQuery(s).toString();
+  history.pushState(null, "", qs ? "/?" + qs : "/");
+  render();
+}
+
+// --- Search page --------------------------------------------------------------------------------
+
+let lastPriceStats = null;
+let brandsExpanded = false;
+let renderSeq = 0;
+
+async function api(path) {
+  const r = await fetch(path, { headers: { Accept: "application/json" }, credentials: "same-origin" });
+  const body = await r.json().catch(() => ({ error: "the server's answer is not JSON" }));
+  if (!r.ok) throw new Error(body.error || ("HTTP " + r.status));
+  return body;
+}
+
+async function render() {
+  const s = readState();
+  $("search-input").value = s.q;
+  if (s.product) return renderProduct(s.product);
+  $("product-view").hidden = true;
+  $("search-view").hidden = false;
+  const seq = ++renderSeq;
+  const p = stateQuery(Object.assign({}, s, { product: "" }));
+  p.delete("page");
+  p.set("page", String(s.page));
+  p.set("limit", String(PAGE_SIZE));
+  const t0 = performance.now();
+  let res;
+  try {
+    res = await api("/api/v1/products/search?" + p.toString());
+  } catch (e) {
+    if (seq !== renderSeq) return;
+    $("result-count").textContent = "";
+    showNotice("Search failed: " + e.message);
+    return;
+  }
+  if (seq !== renderSeq) return;   // a newer search started meanwhile
+  const ms = res.took_us !== undefined ? (res.took_us / 1000).toFixed(1) : (performance.now() - t0).toFixed(0);
+  $("result-count").textContent = res.total.toLocaleString("en-US") + (res.total === 1 ? " result" : " results") + " (" + ms + " ms)";
+  renderBreadcrumb(s, res);
+  renderCategories(s, res.facets.categories);
+  renderBrands(s, res.facets.brands);
+  renderPrice(s, res.price_stats);
+  $("in-stock").checked = s.inStock;
+  $("sort").value = s.sort;
+  renderProducts(res.results);
+  renderPager(s, res);
+  $("notice").hidden = true;
+  if (res.total === 0) await renderZero(s, seq);
+  document.dispatchEvent(new CustomEvent("aisle:rendered"));
+}
+
+function showNotice(text, extra) {
+  const n = $("notice");
+  n.replaceChildren(el("p", { text }), extra || "");
+  n.hidden = false;
+}
+
+async function renderZero(s, seq) {
+  if (!s.q) return showNotice("No products here.");
+  let sugg = [];
+  try { sugg = (await api("/api/v1/suggest?limit=5&q=" + encodeURIComponent(s.q))).suggestions; } catch (e) { /* none */ }
+  if (seq !== renderSeq) return;
+  const list = el("ul", {});
+  for (const x of sugg) list.append(el("li", {}, el("a", { href: "/?q=" + encodeURIComponent(x.text), text: x.text, onclick: (ev) => { ev.preventDefault(); go({ q: x.text, brands: [], category: "", min: "", max: "" }); } })));
+  showNotice("No results for \u201c" + s.q + "\u201d." + (sugg.length ? " Try:" : " Try fewer words or remove filters."), sugg.length ? list : null);
+}
+
+function renderBreadcrumb(s, res) {
+  const nav = $("breadcrumb");
+  const parts = [el("a", { href: "/", text: "All products", onclick: (e) => { e.preventDefault(); go({ category: "" }); } })];
+  const path = (res.facets.categories && res.facets.categories.path) || [];
+  for (const level of path) {
+    const name = level.value.split(" > ").pop();
+    parts.push(document.createTextNode(" \u203a "));
+    parts.push(el("a", { href: "/?" + stateQuery(Object.assign({}, s, { category: level.value, page: 1 })), text: name,
+      onclick: (e) => { e.preventDefault(); go({ category: level.value }); } }));
+  }
+  nav.replaceChildren(...parts);
+}
+
+function renderCategories(s, cats) {
+  const ul = $("categories");
+  const items = [];
+  for (const c of (cats && cats.children) || []) {
+    const name = c.value.split(" > ").pop();
+    items.push(el("li", {}, el("a", {
+      href: "/?" + stateQuery(Object.assign({}, s, { category: c.value, page: 1 })),
+      "data-testid": "facet-option", "data-facet": "category", "data-value": c.value,
+      onclick: (e) => { e.preventDefault(); go({ category: c.value }); },
+    }, name + " ", el("span", { class: "facet-count", "data-testid": "facet-count", text: "(" + c.count + ")" }))));
+  }
+  ul.replaceChildren(...items);
+}
+
+function renderBrands(s, brands) {
+  const ul = $("brands");
+  const all = brands || [];
+  // Selected brands are always shown, even when they have no match under the other filters.
+  const shown = new Map(all.map((b) => [b.value, b.count]));
+  for (const b of s.brands) if (!shown.has(b)) shown.set(b, 0);
+  const entries = [...shown.entries()];
+  const visible = brandsExpanded ? entries : entries.filter(([v], i) => i < BRANDS_SHOWN || s.brands.includes(v));
+  ul.replaceChildren(...visible.map(([value, count]) => {
+    const id = "brand-" + Math.random().toString(36).slice(2);
+    const box = el("input", { type: "checkbox", id, checked: s.brands.includes(value),
+      onchange: (e) => {
+        const cur = readState().brands.filter((b) => b !== value);
+        if (e.target.checked) cur.push(value);
+        go({ brands: cur });
+      } });
+    return el("li", { "data-testid": "facet-option", "data-facet": "brand", "data-value": value },
+      box, el("label", { for: id }, value + " ", el("span", { class: "facet-count", "data-testid": "facet-count", text: "(" + count + ")" })));
+  }));
+  const more = $("brands-more");
+  more.hidden = entries.length <= BRANDS_SHOWN;
+  more.textContent = brandsExpanded ? "Show fewer" : "Show more (" + entries.length + ")";
+}
+
+function renderPrice(s, stats) {
+  const min = $("price-min"), max = $("price-max");
+  if (!stats || stats.min === null || stats.max === null) {
+    min.disabled = max.disabled = true;
+    $("price-label").textContent = "";
+    return;
+  }
+  lastPriceStats = stats;
+  const lo = Math.floor(stats.min), hi = Math.ceil(stats.max);
+  for (const input of [min, max]) {
+    input.disabled = false;
+    input.min = String(lo);
+    input.max = String(hi);
+  }
+  min.value = s.min !== "" ? s.min : String(lo);
+  max.value = s.max !== "" ? s.max : String(hi);
+  $("price-label").textContent = money(Number(min.value)) + " \u2013 " + money(Number(max.value));
+}
+
+function renderProducts(results) {
+  const ul = $("products");
+  ul.replaceChildren(...results.map((r) => {
+    // The stock badge only when the catalog says (no claim without data).
+    const badge = r.in_stock === true ? el("span", { class: "badge in", text: "In stock" })
+      : r.in_stock === false ? el("span", { class: "badge out", text: "Out of stock" }) : null;
+    return el("li", { class: "card", "data-testid": "product-card", "data-product-id": r.id },
+      el("a", { href: "/?product=" + encodeURIComponent(r.id), onclick: (e) => { e.preventDefault(); go({ product: r.id }, { keepPage: true }); } },
+        highlighted(r.snippet !== undefined ? r.snippet : r.title)),
+      el("span", { class: "brand", text: r.brand || "" }),
+      el("span", { class: "price-tag", text: money(r.price) }),
+      badge);
+  }));
+}
+
+function renderPager(s, res) {
+  $("prev-page").disabled = s.page <= 1;
+  $("next-page").disabled = s.page >= res.pages;
+  $("page-label").textContent = res.pages ? "Page " + s.page + " of " + res.pages : "";
+}
+
+// --- Product page --------------------------------------------------------------------------------
+
+async function renderProduct(id) {
+  $("search-view").hidden = true;
+  const view = $("product-view");
+  view.hidden = false;
+  view.replaceChildren(el("p", { text: "Loading\u2026" }));
+  let p;
+  try { p = await api("/api/v1/products/" + encodeURIComponent(id)); } catch (e) {
+    view.replaceChildren(el("p", { text: "This product could not be shown: " + e.message }));
+    return;
+  }
+  const details = el("dl", {});
+  for (const [k, v] of Object.entries(p)) {
+    if (["id", "title", "description"].includes(k) || v === null || typeof v === "object") continue;
+    details.append(el("dt", { text: k.replace(/^attributes\./, "").replace(/_/g, " ") }), el("dd", { text: String(v) }));
+  }
+  view.replaceChildren(
+    el("a", { href: "/", text: "\u2190 Back to results", onclick: (e) => { e.preventDefault(); history.back(); } }),
+    el("h1", { text: p.title || p.id }),
+    el("p", { class: "price-tag", text: money(p.price) }),
+    p.in_stock === true ? el("p", { class: "badge in", text: "In stock" }) : p.in_stock === false ? el("p", { class: "badge out", text: "Out of stock" }) : "",
+    el("p", { text: p.description || "" }),
+    details);
+  document.dispatchEvent(new CustomEvent("aisle:rendered"));
+}
+
+// --- Suggestions as you type -----------------------------------------------------------------------
+
+let suggestTimer = null;
+let suggestSeq = 0;
+let active = -1;
+
+function closeSuggestions() {
+  const list = $("suggestions");
+  list.hidden = true;
+  list.replaceChildren();
+  $("search-input").setAttribute("aria-expanded", "false");
+  active = -1;
+}
+
+function pick(text) {
+  closeSuggestions();
+  go({ q: text, brands: [], category: "", min: "", max: "", product: "" });
+}
+
+async function suggest(q) {
+  const seq = ++suggestSeq;
+  if (q.trim().length < 2) return closeSuggestions();
+  let res;
+  try { res = await api("/api/v1/suggest?limit=8&q=" + encodeURIComponent(q)); } catch (e) { return closeSuggestions(); }
+  if (seq !== suggestSeq) return;
+  const list = $("suggestions");
+  const items = res.suggestions.map((s, i) => el("li", {
+    role: "option", id: "suggestion-" + i, "data-testid": "suggestion", "data-value": s.text, "aria-selected": "false",
+    onmousedown: (e) => { e.preventDefault(); pick(s.text); },
+  }, s.text.slice(0, s.completion_start), el("span", { class: "completion", text: s.text.slice(s.completion_start) })));
+  const products = res.products.slice(0, 4).map((p) => el("li", { role: "option", "data-product-id": p.id,
+    onmousedown: (e) => { e.preventDefault(); closeSuggestions(); go({ product: p.id }); } }, String(p.title || p.id)));
+  const all = items.length || products.length ? [...items, ...(products.length ? [el("li", { class: "section", role: "presentation", text: "Products" })] : []), ...products] : [];
+  list.replaceChildren(...all);
+  list.hidden = all.length === 0;
+  $("search-input").setAttribute("aria-expanded", all.length ? "true" : "false");
+  active = -1;
+}
+
+function options() { return [...$("suggestions").querySelectorAll("li[role=option]")]; }
+
+function move(delta) {
+  const opts = options();
+  if (!opts.length) return;
+  active = (active + delta + opts.length) % opts.length;
+  opts.forEach((o, i) => o.setAttribute("aria-selected", i === active ? "true" : "false"));
+  $("search-input").setAttribute("aria-activedescendant", opts[active].id || "");
+}
+
+// --- Wiring --------------------------------------------------------------------------------------
+
+function debounced(fn, ms) {
+  let t = null;
+  return (...a) => { clearTimeout(t); t = setTimeout(() => fn(...a), ms); };
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  const input = $("search-input");
+  input.addEventListener("input", () => {
+    clearTimeout(suggestTimer);
+    suggestTimer = setTimeout(() => suggest(input.value), 120);
+  });
+  input.addEventListener("keydown", (e) => {
+    if (e.key === "ArrowDown") { e.preventDefault(); move(1); }
+    else if (e.key === "ArrowUp") { e.preventDefault(); move(-1); }
+    else if (e.key === "Escape") { closeSuggestions(); }
+    else if (e.key === "Enter" && active >= 0) {
+      e.preventDefault();
+      const opt = options()[active];
+      if (opt.dataset.productId) { closeSuggestions(); go({ product: opt.dataset.productId }); } else pick(opt.dataset.value);
+    }
+  });
+  input.addEventListener("blur", () => setTimeout(closeSuggestions, 100));
+  $("search-form").addEventListener("submit", (e) => {
+    e.preventDefault();
+    closeSuggestions();
+    go({ q: input.value.trim(), brands: [], category: "", min: "", max: "", product: "" });
+  });
+  const priceChanged = debounced(() => {
+    let lo = Number($("price-min").value), hi = Number($("price-max").value);
+    if (lo > hi) [lo, hi] = [hi, lo];
+    const st = lastPriceStats;
+    go({ min: st && lo <= Math.floor(st.min) ? "" : String(lo), max: st && hi >= Math.ceil(st.max) ? "" : String(hi) });
+  }, 250);
+  for (const id of ["price-min", "price-max"]) {
+    $(id).addEventListener("input", () => { $("price-label").textContent = money(Number($("price-min").value)) + " \u2013 " + money(Number($("price-max").value)); });
+    $(id).addEventListener("change", priceChanged);
+  }
+  $("in-stock").addEventListener("change", (e) => go({ inStock: e.target.checked }));
+  $("sort").addEventListener("change", (e) => go({ sort: e.target.value }));
+  $("next-page").addEventListener("click", () => go({ page: readState().page + 1 }));
+  $("prev-page").addEventListener("click", () => go({ page: Math.max(1, readState().page - 1) }));
+  $("brands-more").addEventListener("click", () => { brandsExpanded = !brandsExpanded; render(); });
+  document.querySelector("[data-nav=home]").addEventListener("click", (e) => { e.preventDefault(); go({ q: "", brands: [], category: "", min: "", max: "", product: "" }); });
+  window.addEventListener("popstate", render);
+  render();
+});
