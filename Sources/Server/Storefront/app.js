@@ -55,6 +55,7 @@ function readState() {
     sort: p.get("sort") || "relevance",
     page: Math.max(1, parseInt(p.get("page") || "1", 10) || 1),
     product: p.get("product") || "",
+    view: p.get("view") || "",
   };
 }
 
@@ -69,6 +70,7 @@ function stateQuery(s) {
   if (s.sort && s.sort !== "relevance") p.set("sort", s.sort);
   if (s.page > 1) p.set("page", String(s.page));
   if (s.product) p.set("product", s.product);
+  if (s.view) p.set("view", s.view);
   return p;
 }
 
@@ -86,16 +88,33 @@ let lastPriceStats = null;
 let brandsExpanded = false;
 let renderSeq = 0;
 
-async function api(path) {
-  const r = await fetch(path, { headers: { Accept: "application/json" }, credentials: "same-origin" });
-  const body = await r.json().catch(() => ({ error: "the server's answer is not JSON" }));
-  if (!r.ok) throw new Error(body.error || ("HTTP " + r.status));
-  return body;
+class APIError extends Error {
+  constructor(status, body) {
+    super((body && (body.message || body.error)) || ("HTTP " + status));
+    this.status = status;
+    this.body = body || {};
+  }
+}
+
+async function api(path, { method = "GET", body, headers = {} } = {}) {
+  const init = { method, headers: Object.assign({ Accept: "application/json" }, headers), credentials: "same-origin" };
+  if (body !== undefined) {
+    init.body = JSON.stringify(body);
+    init.headers["Content-Type"] = "application/json";
+  }
+  const r = await fetch(path, init);
+  const text = await r.text();
+  let parsed = null;
+  try { parsed = text ? JSON.parse(text) : null; } catch (e) { parsed = { error: "the server's answer is not JSON" }; }
+  if (!r.ok) throw new APIError(r.status, parsed);
+  return parsed;
 }
 
 async function render() {
   const s = readState();
   $("search-input").value = s.q;
+  $("page-view").hidden = true;
+  if (s.view) return renderPage(s.view);
   if (s.product) return renderProduct(s.product);
   $("product-view").hidden = true;
   $("search-view").hidden = false;
@@ -227,7 +246,8 @@ function renderProducts(results) {
         highlighted(r.snippet !== undefined ? r.snippet : r.title)),
       el("span", { class: "brand", text: r.brand || "" }),
       el("span", { class: "price-tag", text: money(r.price) }),
-      badge);
+      badge,
+      addButton(r.id));
   }));
 }
 
@@ -241,6 +261,7 @@ function renderPager(s, res) {
 
 async function renderProduct(id) {
   $("search-view").hidden = true;
+  $("page-view").hidden = true;
   const view = $("product-view");
   view.hidden = false;
   view.replaceChildren(el("p", { text: "Loading\u2026" }));
@@ -260,6 +281,7 @@ async function renderProduct(id) {
     el("p", { class: "price-tag", text: money(p.price) }),
     p.in_stock === true ? el("p", { class: "badge in", text: "In stock" }) : p.in_stock === false ? el("p", { class: "badge out", text: "Out of stock" }) : "",
     el("p", { text: p.description || "" }),
+    addButton(p.id),
     details);
   document.dispatchEvent(new CustomEvent("aisle:rendered"));
 }
@@ -280,7 +302,7 @@ function closeSuggestions() {
 
 function pick(text) {
   closeSuggestions();
-  go({ q: text, brands: [], category: "", min: "", max: "", product: "" });
+  go({ q: text, brands: [], category: "", min: "", max: "", product: "", view: "" });
 }
 
 async function suggest(q) {
@@ -313,6 +335,198 @@ function move(delta) {
   $("search-input").setAttribute("aria-activedescendant", opts[active].id || "");
 }
 
+
+// --- Cart, account, checkout, orders ------------------------------------------------------------
+// The session is an HttpOnly, SameSite=Strict cookie set by the server: scripts never see it, and
+// other sites' pages cannot send it (state-changing requests from elsewhere carry no session).
+
+let account = null;   // the session: {kind, customer_id} or null
+
+async function ensureSession() {
+  try { account = await api("/api/v1/sessions/current"); } catch (e) {
+    if (e.status !== 401) throw e;
+    account = await api("/api/v1/sessions", { method: "POST", body: {} });
+  }
+}
+
+async function refreshAccount() {
+  try { account = await api("/api/v1/sessions/current"); } catch (e) { account = null; }
+  const customer = account && account.kind === "customer";
+  $("login-link").hidden = customer;
+  $("logout").hidden = !customer;
+  $("orders-link").hidden = !customer;
+  await refreshCartCount();
+}
+
+async function refreshCartCount() {
+  let n = 0;
+  try { n = (await api("/api/v1/cart")).item_count || 0; } catch (e) { n = 0; }
+  $("cart-count").textContent = String(n);
+}
+
+function addButton(id) {
+  return el("button", { type: "button", "data-testid": "add-to-cart", "data-product-id": id, onclick: async (e) => {
+    const b = e.currentTarget;
+    b.disabled = true;
+    try {
+      await ensureSession();
+      await api("/api/v1/cart/items", { method: "POST", body: { product_id: id, quantity: 1 } });
+      b.textContent = "Added";
+      await refreshCartCount();
+    } catch (err) {
+      b.textContent = err.status === 404 || err.status === 409 ? "Unavailable" : "Could not add";
+    } finally {
+      setTimeout(() => { b.disabled = false; b.textContent = "Add to cart"; }, 1200);
+    }
+  } }, "Add to cart");
+}
+
+function pageView(...children) {
+  $("search-view").hidden = true;
+  $("product-view").hidden = true;
+  const v = $("page-view");
+  v.hidden = false;
+  v.replaceChildren(...children);
+  document.dispatchEvent(new CustomEvent("aisle:rendered"));
+}
+
+async function renderPage(view) {
+  if (view === "cart") return renderCart();
+  if (view === "login") return renderLogin();
+  if (view === "orders") return renderOrders();
+  if (view === "checkout") return renderCheckout();
+  pageView(el("p", { text: "Unknown page." }));
+}
+
+function warningText(w) {
+  switch (w.code) {
+    case "price_changed": return "Price changed from $" + w.was + " to $" + w.now;
+    case "out_of_stock": return "Out of stock";
+    case "not_enough_stock": return "Only " + w.available + " left";
+    case "unavailable": return "No longer available";
+    default: return w.code;
+  }
+}
+
+async function renderCart(message) {
+  let cart;
+  try { cart = await api("/api/v1/cart"); } catch (e) {
+    if (e.status === 401) return pageView(el("h1", { text: "Your cart" }), el("p", { text: "Your cart is empty." }));
+    return pageView(el("h1", { text: "Your cart" }), el("p", { class: "error", text: "The cart is not available: " + e.message }));
+  }
+  const lines = el("ul", { class: "cart-lines" });
+  for (const it of cart.items) {
+    const qty = el("input", { type: "number", min: "0", max: "99", value: String(it.quantity), "aria-label": "Quantity of " + (it.name || it.product_id),
+      onchange: async (e) => {
+        const q = Math.max(0, Math.min(99, parseInt(e.target.value, 10) || 0));
+        try { await api("/api/v1/cart/items/" + encodeURIComponent(it.product_id), { method: "PATCH", body: { quantity: q } }); } catch (err) { /* shown below */ }
+        await refreshCartCount();
+        renderCart();
+      } });
+    const remove = el("button", { type: "button", onclick: async () => {
+      try { await api("/api/v1/cart/items/" + encodeURIComponent(it.product_id), { method: "DELETE" }); } catch (err) { /* gone already */ }
+      await refreshCartCount();
+      renderCart();
+    } }, "Remove");
+    const li = el("li", { class: "cart-line", "data-testid": "cart-line", "data-product-id": it.product_id },
+      el("span", { text: it.name || it.product_id }), qty,
+      el("span", { text: it.subtotal !== null && it.subtotal !== undefined ? "$" + it.subtotal : "\u2014" }), remove);
+    for (const w of it.warnings || []) li.append(el("span", { class: "warning", role: "note", text: warningText(w) }));
+    lines.append(li);
+  }
+  const checkout = el("button", { type: "button", "data-testid": "checkout", disabled: cart.items.length === 0,
+    onclick: () => go({ view: account && account.kind === "customer" ? "checkout" : "login" }) }, "Check out");
+  pageView(el("h1", { text: "Your cart" }), message ? el("p", { class: "error", role: "alert", text: message }) : "",
+    cart.items.length ? lines : el("p", { text: "Your cart is empty." }),
+    el("p", { class: "total", text: "Total: $" + cart.total }), checkout);
+}
+
+function field(label, attrs) {
+  const id = "f-" + (attrs.name || Math.random().toString(36).slice(2));
+  return el("label", { for: id }, label, el("input", Object.assign({ id }, attrs)));
+}
+
+async function renderLogin(message) {
+  const login = el("form", { "aria-label": "Log in", onsubmit: async (e) => {
+    e.preventDefault();
+    const f = e.currentTarget;
+    try {
+      await api("/api/v1/sessions", { method: "POST", body: { email: f.email.value, password: f.password.value } });
+      await refreshAccount();
+      go({ view: "cart" });
+    } catch (err) {
+      renderLogin(err.status === 429 ? "Too many attempts; try again later." : "Wrong email or password.");
+    }
+  } },
+    field("Email", { type: "email", name: "email", required: true, autocomplete: "username", "data-testid": "login-email" }),
+    field("Password", { type: "password", name: "password", required: true, autocomplete: "current-password", "data-testid": "login-password" }),
+    el("button", { type: "submit", "data-testid": "login-submit" }, "Log in"));
+  const register = el("form", { "aria-label": "Create an account", onsubmit: async (e) => {
+    e.preventDefault();
+    const f = e.currentTarget;
+    try {
+      await api("/api/v1/customers", { method: "POST", body: { name: f.name.value, email: f.email.value, password: f.password.value } });
+      await api("/api/v1/sessions", { method: "POST", body: { email: f.email.value, password: f.password.value } });
+      await refreshAccount();
+      go({ view: "cart" });
+    } catch (err) {
+      renderLogin(err.status === 409 ? "That email is already registered: log in." : "Could not register: " + err.message);
+    }
+  } },
+    field("Name", { type: "text", name: "name", required: true, autocomplete: "name" }),
+    field("Email", { type: "email", name: "email", required: true, autocomplete: "email" }),
+    field("Password", { type: "password", name: "password", required: true, minlength: "8", autocomplete: "new-password" }),
+    el("button", { type: "submit" }, "Create account"));
+  pageView(el("h1", { text: "Log in" }), message ? el("p", { class: "error", role: "alert", text: message }) : "", login,
+    el("h2", { text: "New here?" }), register);
+}
+
+async function renderCheckout(message) {
+  let cart;
+  try { cart = await api("/api/v1/cart"); } catch (e) { return go({ view: "cart" }); }
+  const key = crypto.randomUUID ? crypto.randomUUID() : String(Date.now()) + Math.random().toString(36).slice(2);
+  const form = el("form", { "aria-label": "Shipping address", onsubmit: async (e) => {
+    e.preventDefault();
+    const f = e.currentTarget;
+    const address = { name: f.name.value, line1: f.line1.value, city: f.city.value, postal_code: f.postal_code.value, country: f.country.value };
+    f.querySelector("button").disabled = true;
+    try {
+      const order = await api("/api/v1/orders", { method: "POST", headers: { "Idempotency-Key": key },
+        body: { shipping_address: address, payment_method_id: "pm_card_visa", expected_total: cart.total } });
+      await refreshCartCount();
+      pageView(el("h1", { text: "Thank you!" }),
+        el("p", {}, "Your order ", el("strong", { "data-testid": "order-id", text: String(order.id) }), " is placed (" + order.status + ")."),
+        el("a", { href: "/?view=orders", onclick: (ev) => { ev.preventDefault(); go({ view: "orders" }); } }, "See your orders"));
+    } catch (err) {
+      if (err.status === 409) return renderCart(err.body.code === "totals_changed" ? "Prices changed; please review your cart." : "Something in your cart is out of stock; please review it.");
+      if (err.status === 401) return go({ view: "login" });
+      renderCheckout("The order could not be placed: " + err.message);
+    }
+  } },
+    field("Name", { name: "name", required: true, autocomplete: "name" }),
+    field("Address", { name: "line1", required: true, autocomplete: "address-line1" }),
+    field("City", { name: "city", required: true, autocomplete: "address-level2" }),
+    field("Postal code", { name: "postal_code", required: true, autocomplete: "postal-code" }),
+    field("Country (2 letters)", { name: "country", required: true, maxlength: "2", value: "US", autocomplete: "country" }),
+    el("button", { type: "submit" }, "Place order ($" + cart.total + ")"));
+  pageView(el("h1", { text: "Checkout" }), message ? el("p", { class: "error", role: "alert", text: message }) : "", form);
+}
+
+async function renderOrders() {
+  let res;
+  try { res = await api("/api/v1/orders?limit=20"); } catch (e) {
+    if (e.status === 401) return go({ view: "login" });
+    return pageView(el("p", { class: "error", text: "Orders are not available: " + e.message }));
+  }
+  const orders = res.orders || res.items || [];
+  const list = el("ul", {});
+  for (const o of orders) {
+    list.append(el("li", { "data-testid": "order", "data-order-id": String(o.id) },
+      "Order " + o.id + " \u2014 " + o.status + " \u2014 $" + o.total));
+  }
+  pageView(el("h1", { text: "Your orders" }), orders.length ? list : el("p", { text: "No orders yet." }));
+}
+
 // --- Wiring --------------------------------------------------------------------------------------
 
 function debounced(fn, ms) {
@@ -340,7 +554,7 @@ document.addEventListener("DOMContentLoaded", () => {
   $("search-form").addEventListener("submit", (e) => {
     e.preventDefault();
     closeSuggestions();
-    go({ q: input.value.trim(), brands: [], category: "", min: "", max: "", product: "" });
+    go({ q: input.value.trim(), brands: [], category: "", min: "", max: "", product: "", view: "" });
   });
   const priceChanged = debounced(() => {
     let lo = Number($("price-min").value), hi = Number($("price-max").value);
@@ -357,7 +571,16 @@ document.addEventListener("DOMContentLoaded", () => {
   $("next-page").addEventListener("click", () => go({ page: readState().page + 1 }));
   $("prev-page").addEventListener("click", () => go({ page: Math.max(1, readState().page - 1) }));
   $("brands-more").addEventListener("click", () => { brandsExpanded = !brandsExpanded; render(); });
-  document.querySelector("[data-nav=home]").addEventListener("click", (e) => { e.preventDefault(); go({ q: "", brands: [], category: "", min: "", max: "", product: "" }); });
+  document.querySelector("[data-nav=home]").addEventListener("click", (e) => { e.preventDefault(); go({ q: "", brands: [], category: "", min: "", max: "", product: "", view: "" }); });
+  for (const a of document.querySelectorAll("[data-view]")) {
+    a.addEventListener("click", (e) => { e.preventDefault(); go({ view: a.dataset.view, product: "" }); });
+  }
+  $("logout").addEventListener("click", async () => {
+    try { await api("/api/v1/sessions/current", { method: "DELETE" }); } catch (e) { /* already out */ }
+    await refreshAccount();
+    go({ view: "" });
+  });
   window.addEventListener("popstate", render);
+  refreshAccount();
   render();
 });
