@@ -122,6 +122,7 @@ public struct APIServer: Sendable {
     public func makeRouter() -> Router<BasicRequestContext> {
         let router = Router()
         let api = self
+        router.add(middleware: CrossSiteGuard())
         router.head("/healthz") { _, _ in Response(status: .ok) }
         router.get("/healthz") { _, _ in
             let s = api.service.searcher

@@ -47,3 +47,32 @@ extension APIServer {
         }
     }
 }
+
+/// Refuses state-changing requests that a browser sends from another site: a `POST`, `PUT`,
+/// `PATCH` or `DELETE` whose `Sec-Fetch-Site` is `cross-site`, or whose `Origin` is not this
+/// server's own, answers 403 before anything is read or changed. Clients that are not browsers
+/// (curl, SDKs, Elasticsearch clients) send neither header and are not affected. Together with the
+/// session cookie's `SameSite=Strict`, this keeps other sites from logging a shopper in to an
+/// account of theirs (login CSRF) or changing a cart.
+struct CrossSiteGuard<Context: RequestContext>: RouterMiddleware {
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        switch request.method {
+        case .post, .put, .patch, .delete:
+            if let name = HTTPField.Name("Sec-Fetch-Site"), request.headers[name] == "cross-site" { return Self.refused() }
+            if let originName = HTTPField.Name("Origin"), let origin = request.headers[originName] {
+                let host = request.head.authority ?? ""
+                let originHost = origin.split(separator: "/", omittingEmptySubsequences: true).dropFirst().first.map(String.init) ?? ""
+                if origin == "null" || originHost.lowercased() != host.lowercased() { return Self.refused() }
+            }
+        default:
+            break
+        }
+        return try await next(request, context)
+    }
+
+    static func refused() -> Response {
+        var w = JSONWriter(capacity: 128)
+        w.value(.object([("error", .string("cross-site request refused: state-changing requests must come from this shop's own pages"))]))
+        return Response(status: .forbidden, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: w.bytes)))
+    }
+}

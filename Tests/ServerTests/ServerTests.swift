@@ -1,4 +1,5 @@
 import Foundation
+import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import NIOCore
@@ -81,6 +82,34 @@ import Testing
             }
             for bad in ["/static/..%2FServer.swift", "/static/nope.js", "/static/.hidden", "/static/app.js.bak"] {
                 try await client.execute(uri: bad, method: .get) { r in #expect(r.status == .notFound, "\(bad)") }
+            }
+        }
+    }
+
+    @Test func crossSiteWritesAreRefused() async throws {
+        let app = Application(router: APIServer(service: Self.service).makeRouter())
+        try await app.test(.router) { client in
+            // Another site's page (Origin or Sec-Fetch-Site say so): 403 before anything runs.
+            for headers: HTTPFields in [[HTTPField.Name("Origin")!: "https://evil.example"], [HTTPField.Name("Sec-Fetch-Site")!: "cross-site"],
+                                        [HTTPField.Name("Origin")!: "null"]] {
+                for (method, uri) in [(HTTPRequest.Method.post, "/api/v1/sessions"), (.post, "/api/v1/cart/items"), (.delete, "/api/v1/sessions/current"),
+                                      (.patch, "/api/v1/products/S0001"), (.post, "/api/v1/orders")] {
+                    try await client.execute(uri: uri, method: method, headers: headers, body: ByteBuffer(string: "{}")) { r in
+                        #expect(r.status == .forbidden, "\(method) \(uri) \(headers)")
+                        #expect(String(buffer: r.body).contains("cross-site"))
+                    }
+                }
+            }
+            // The shop's own page (same origin) and clients that are not browsers pass the guard
+            // (and meet the route: here commerce is not configured, so not 403).
+            for headers: HTTPFields in [[HTTPField.Name("Origin")!: "http://localhost"], [:], [HTTPField.Name("Sec-Fetch-Site")!: "same-origin"]] {
+                try await client.execute(uri: "/api/v1/cart/items", method: .post, headers: headers, body: ByteBuffer(string: "{}")) { r in
+                    #expect(r.status != .forbidden, "\(headers): \(r.status)")
+                }
+            }
+            // Reads are not affected.
+            try await client.execute(uri: "/api/v1/products/S0001", method: .get, headers: [HTTPField.Name("Origin")!: "https://evil.example"]) { r in
+                #expect(r.status == .ok)
             }
         }
     }
