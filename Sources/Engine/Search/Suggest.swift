@@ -50,8 +50,12 @@ final class SuggestDictionary: @unchecked Sendable {
     /// Unigram indexes by first character, for typo correction.
     let byFirst: [Character: [Int]]
     let documents: Int
+    /// The names' words are in searched text fields (the catalog's `brand` and `category` are),
+    /// so a name has results without a search.
+    let namesSearchable: Bool
 
-    init(unigrams: [Entry], bigrams: [Entry], names: [Entry], documents: Int) {
+    init(unigrams: [Entry], bigrams: [Entry], names: [Entry], documents: Int, namesSearchable: Bool = false) {
+        self.namesSearchable = namesSearchable
         self.unigrams = unigrams.sorted { $0.key < $1.key }
         self.bigrams = bigrams.sorted { $0.key < $1.key }
         self.names = names.sorted { $0.key < $1.key }
@@ -108,9 +112,10 @@ final class SuggestDictionary: @unchecked Sendable {
                 }
             }
         }
+        let searchable = [ProductFields.brand, ProductFields.category].allSatisfy { f in schema.ordinal(of: f).map { schema.fields[$0].type == .text } ?? false }
         return SuggestDictionary(unigrams: uni.map { Entry(key: $0.key, count: $0.value) },
                                  bigrams: bi.compactMap { $0.value >= keepPairs ? Entry(key: $0.key, count: $0.value) : nil }.prefix(maxEntries).map { $0 },
-                                 names: names.map { Entry(key: $0.key, count: $0.value) }, documents: docs)
+                                 names: names.map { Entry(key: $0.key, count: $0.value) }, documents: docs, namesSearchable: searchable)
     }
 
     /// Entries whose key starts with `prefix`, most frequent first (at most `k`, scanning at most `scan`).
@@ -327,7 +332,7 @@ public final class Suggester: Sendable {
             if !candidates.contains(where: { $0.text == text }) { candidates.append((text, score, known)) }
         }
         for e in SuggestDictionary.completions(dict.names, prefix: (finished + (partial.isEmpty ? [] : [partial])).joined(separator: " "), k: 3) {
-            add(e.key, Double(e.count) * 2, known: true)
+            add(e.key, Double(e.count) * 2, known: dict.namesSearchable)
         }
         if let prev = finished.last {
             let pairPrefix = prev + " " + partial
