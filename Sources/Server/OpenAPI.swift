@@ -230,6 +230,41 @@ enum OpenAPI {
     }
    }
   },
+  "/static/{file}": {
+   "get": {
+    "summary": "The storefront's script and style sheet (app.js, app.css)",
+    "parameters": [
+     {
+      "name": "file",
+      "in": "path",
+      "required": true,
+      "schema": {
+       "type": "string"
+      }
+     }
+    ],
+    "responses": {
+     "200": {
+      "description": "The file (text/javascript or text/css), with the Content-Security-Policy and nosniff",
+      "content": {
+       "text/javascript": {
+        "schema": {
+         "type": "string"
+        }
+       },
+       "text/css": {
+        "schema": {
+         "type": "string"
+        }
+       }
+      }
+     },
+     "404": {
+      "$ref": "#/components/responses/Error"
+     }
+    }
+   }
+  },
   "/api/v1/suggest": {
    "get": {
     "summary": "Autocomplete: whole-query suggestions (never one without results), products for the query with its last word as a prefix, and categories with counts",
@@ -1849,8 +1884,8 @@ enum OpenAPI {
     "tags": [
      "elasticsearch-compatible"
     ],
-    "summary": "Cluster information (name, cluster_name, version.number 8.x, tagline)",
-    "description": "Elasticsearch-compatible: what clients read to check the server. Served with aisle serve --data DIR.",
+    "summary": "The storefront page for browsers (Accept: text/html); cluster information (name, cluster_name, version.number 8.x, tagline) for Elasticsearch clients",
+    "description": "A request that accepts text/html gets the storefront (HTML, with a Content-Security-Policy). Any other request, with aisle serve --data DIR, gets Elasticsearch's cluster information, which clients read to check the server.",
     "responses": {
      "200": {
       "$ref": "#/components/responses/ElasticOk"
