@@ -206,6 +206,8 @@ public final class Suggester: Sendable {
         var source: WeakSearcher?
         var builtAt = Date.distantPast
         var building = false
+        /// The first dictionary has been built and the memo warmed with its most frequent words.
+        var warmed = false
     }
     private let state = Mutex(State())
     /// A new snapshot rebuilds the dictionary at most this often (seconds).
@@ -275,6 +277,21 @@ public final class Suggester: Sendable {
             $0.source = WeakSearcher(s)
             $0.builtAt = Date()
         }
+        warm(d)
+    }
+
+    /// Words whose autocomplete answers are computed ahead, when the phrases have been read.
+    public static let warmWords = 2_000
+
+    /// Runs autocomplete for the catalog's most frequent words, so the memo holds their products,
+    /// category counts and product fields before shoppers type them (the most expensive keystrokes:
+    /// the commonest words have the longest postings). Nothing when the memo is off.
+    func warm(_ d: SuggestDictionary) {
+        defer { state.withLock { $0.warmed = true } }
+        guard memoEntries > 0 else { return }
+        var top = d.unigrams.filter { $0.key.count >= 2 }
+        top.sort { $0.count > $1.count || ($0.count == $1.count && $0.key < $1.key) }
+        for e in top.prefix(Self.warmWords) { _ = try? suggest(SuggestRequest(q: e.key)) }
     }
 
     /// The dictionary, with a background rebuild started when the snapshot changed long enough ago.
@@ -285,7 +302,7 @@ public final class Suggester: Sendable {
             let stale = st.builtFor != ObjectIdentifier(s) && (st.builtFor == nil || Date().timeIntervalSince(st.builtAt) >= rebuildInterval)
             let start = stale && !st.building
             if start { st.building = true }
-            return (st.dictionary, start, st.builtFor != nil)
+            return (st.dictionary, start, st.builtFor != nil && st.warmed)
         }
         if start {
             DispatchQueue.global(qos: .utility).async { [self] in
@@ -299,6 +316,7 @@ public final class Suggester: Sendable {
                     $0.builtAt = Date()
                     $0.building = false
                 }
+                if let built { warm(built) }
             }
         }
         return (d, ready)
@@ -315,7 +333,7 @@ public final class Suggester: Sendable {
         let finished = words.map { dict.contains($0) ? $0 : (dict.correction($0) ?? $0) }
         let typed = SuggestDictionary.words(r.q).joined(separator: " ")
         var response = SuggestResponse(suggestions: [], products: [], categories: [], productQuery: "", tookMicros: 0)
-        if !ready { response.warnings.append("suggestions are being prepared from the catalog; products and categories are already answered") }
+        if !ready { response.warnings.append("suggestions are being prepared from the catalog (its phrases read, its most frequent words answered ahead); products and categories are already answered") }
         guard !finished.isEmpty || !partial.isEmpty else {
             response.tookMicros = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1000
             return response
