@@ -1009,6 +1009,24 @@ def class_query_strings(t, rng):
     t.raw(c, "1 MB query string", base % (b"q=" + b"a" * 1_000_000), {400, 414, 431})
     t.get(c, "openapi.json with query garbage", "/api/v1/openapi.json?%zz", {200, 400})
     t.get(c, "healthz with params", "/healthz?x=%zz&y", {200, 400})
+    # Autocomplete: every bad parameter a clear 400, hostile text just text.
+    S = "/api/v1/suggest?"
+    for label, query, expect in [
+        ("suggest empty", "", S200), ("suggest q", "q=so", S200), ("suggest one letter", "q=s", S200),
+        ("suggest trailing space", "q=sofa+", S200), ("suggest unicode", "q=" + urllib.parse.quote("caf\u00e9 \u2603"), S200),
+        ("suggest markup", "q=" + urllib.parse.quote("<img src=x onerror=alert(1)> so"), S200),
+        ("suggest 201 bytes", "q=" + "a" * 201, S400), ("suggest 8 KB", "q=" + "a" * 8000, S400),
+        ("suggest %zz", "q=%zz", S400), ("suggest limit 0", "q=a&limit=0", S400), ("suggest limit 21", "q=a&limit=21", S400),
+        ("suggest limit -1", "q=a&limit=-1", S400), ("suggest limit huge", "q=a&limit=" + "9" * 40, S400),
+        ("suggest limit 1e3", "q=a&limit=1e3", S400), ("suggest limit twice", "q=a&limit=2&limit=3", S400),
+        ("suggest unknown param", "q=a&x=1", S400), ("suggest q twice", "q=a&q=b", S400),
+    ]:
+        t.get(c, label, S + query, expect)
+    # Native search of a --data index: without --data every name is unknown.
+    t.post(c, "search ?index= unknown", "/api/v1/search?index=nope", b'{"q": "sofa"}', {400, 404})
+    t.post(c, "search ?index= twice", "/api/v1/search?index=a&index=b", b'{"q": "sofa"}', S400)
+    t.post(c, "search unknown parameter", "/api/v1/search?foo=1", b'{"q": "sofa"}', S400)
+    t.post(c, "search ?index=%zz", "/api/v1/search?index=%zz", b'{"q": "sofa"}', S400)
 
 
 def class_writes(t, rng):

@@ -168,7 +168,7 @@ enum ElasticDSL {
     }
 
     static func fuzziness(_ v: JSONValue) throws -> Bool {
-        switch v.stringValue?.uppercased() ?? v.numberValue.map({ String(Int($0)) }) {
+        switch v.stringValue?.uppercased() ?? v.numberValue.flatMap({ Int(exactly: $0) }).map(String.init) {
         case "AUTO"?, "1"?, "2"?: return true
         case "0"?: return false
         default:

@@ -59,25 +59,29 @@ extension APIServer {
     func esHandle(_ request: Request, _ body: () throws -> Response) -> Response {
         do {
             return try body()
-        } catch let e as ElasticError {
-            return esError(request, e)
-        } catch let e as APIError {
-            return esError(request, ElasticError(e.status == 404 ? "resource_not_found_exception" : "illegal_argument_exception", e.message, status: e.status))
-        } catch let e as EngineError {
-            return esError(request, ElasticError("illegal_argument_exception", e.description))
-        } catch let e as JSONError {
-            return esError(request, ElasticError("parsing_exception", e.description))
-        } catch let e as IndexError {
-            switch e {
-            case .invalidQuery(let m), .invalidDocument(let m): return esError(request, ElasticError("illegal_argument_exception", m))
-            case .timedOut:
-                var r = esError(request, ElasticError("search_timeout_exception", e.description + "; narrow the query or retry", status: 503))
-                r.headers[.retryAfter] = "1"
-                return r
-            default: return esError(request, ElasticError("exception", "internal error: \(e.description)", status: 500))
-            }
         } catch {
-            return esError(request, ElasticError("exception", "internal error: \(error)", status: 500))
+            let e = Self.elasticError(error) ?? ElasticError("exception", "internal error: \(error)", status: 500)
+            var r = esError(request, e)
+            if e.status == 503 { r.headers[.retryAfter] = "1" }
+            return r
+        }
+    }
+
+    /// What an error thrown while answering is, in Elasticsearch's terms; nil for an internal error.
+    static func elasticError(_ error: Error) -> ElasticError? {
+        switch error {
+        case let e as ElasticError: return e
+        case let e as APIError:
+            return ElasticError(e.status == 404 ? "resource_not_found_exception" : "illegal_argument_exception", e.message, status: e.status)
+        case let e as EngineError: return ElasticError("illegal_argument_exception", e.description)
+        case let e as JSONError: return ElasticError("parsing_exception", e.description)
+        case let e as IndexError:
+            switch e {
+            case .invalidQuery(let m), .invalidDocument(let m): return ElasticError("illegal_argument_exception", m)
+            case .timedOut: return ElasticError("search_timeout_exception", e.description + "; narrow the query or retry", status: 503)
+            default: return nil
+            }
+        default: return nil
         }
     }
 

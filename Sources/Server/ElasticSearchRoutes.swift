@@ -128,16 +128,8 @@ extension APIServer {
                 try renderSearch(result, index: index, render: render, request: req, t0: started, into: &one, status: 200)
                 w.bytes.append(contentsOf: one.bytes)
             } catch {
-                let e: ElasticError
-                switch error {
-                case let x as ElasticError: e = x
-                case let x as JSONError: e = ElasticError("parsing_exception", x.description)
-                case let x as EngineError: e = ElasticError("illegal_argument_exception", x.description)
-                case let x as IndexError:
-                    if case .timedOut = x { throw x }
-                    if case .invalidQuery(let m) = x { e = ElasticError("illegal_argument_exception", m) } else { throw x }
-                default: throw error
-                }
+                // A bad search fails alone; a timeout or an internal error fails the whole request.
+                guard let e = Self.elasticError(error), e.status != 503 else { throw error }
                 let cause: JSONValue = .object([("type", .string(e.type)), ("reason", .string(e.reason))])
                 w.value(.object([("error", .object([("root_cause", .array([cause])), ("type", .string(e.type)), ("reason", .string(e.reason))])),
                                  ("status", .number(Double(e.status)))]))

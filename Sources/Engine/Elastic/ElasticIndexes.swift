@@ -70,32 +70,6 @@ public final class ElasticIndex: @unchecked Sendable {
         try document(id: id, source: source, worker: workers[0])
     }
 
-    /// The documents of many sources at once (a bulk request's), built on every core; each
-    /// result as `document(id:source:)` would give it.
-    public func documents(_ items: [(id: String, source: ArraySlice<UInt8>)]) -> [Result<IndexDocument, ElasticError>] {
-        var out = [Result<IndexDocument, ElasticError>](repeating: .failure(ElasticError("exception", "not built", status: 500)), count: items.count)
-        let n = min(workers.count, max(1, items.count / 16))
-        out.withUnsafeMutableBufferPointer { results in
-            nonisolated(unsafe) let base = results.baseAddress!
-            DispatchQueue.concurrentPerform(iterations: n) { w in
-                let worker = workers[w]
-                var i = w
-                while i < items.count {
-                    let r: Result<IndexDocument, ElasticError> = items[i].source.withUnsafeBufferPointer { b in
-                        do { return .success(try document(id: items[i].id, source: b, worker: worker)) } catch let e as ElasticError {
-                            return .failure(e)
-                        } catch {
-                            return .failure(ElasticError("exception", "\(error)", status: 500))
-                        }
-                    }
-                    (base + i).pointee = r   // each slot written by exactly one worker
-                    i += n
-                }
-            }
-        }
-        return out
-    }
-
     /// The documents of many sources, built on every core in the background while the caller
     /// takes them in order (`BuildStream.take`): a bulk request applies the first documents while
     /// the rest are still being built.

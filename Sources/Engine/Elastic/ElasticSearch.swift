@@ -738,8 +738,10 @@ struct ElasticSearchRun {
                 return .buckets(.histogram, [], sumOther: nil, keyed: false)
             }
             let first = ((lo - offset) / interval).rounded(.down), last = ((hi - offset) / interval).rounded(.down)
-            guard last - first < Double(Self.maxHistogramBuckets) else {
-                throw ElasticError("too_many_buckets_exception", "Trying to create too many buckets. Must be less than or equal to: [\(Self.maxHistogramBuckets)] but was [\(Int(last - first) + 1)]. Use a larger interval.")
+            let span = last - first   // not finite when the interval is tiny against the values
+            guard span.isFinite, span < Double(Self.maxHistogramBuckets) else {
+                let wanted = span.isFinite && span < 1e18 ? String(Int64(span) + 1) : "more than 10^18"
+                throw ElasticError("too_many_buckets_exception", "Trying to create too many buckets. Must be less than or equal to: [\(Self.maxHistogramBuckets)] but was [\(wanted)]. Use a larger interval.")
             }
             let edges = stride(from: first, through: last, by: 1).map { NumericRange(from: $0 * interval + offset, to: ($0 + 1) * interval + offset) }
             var s = spec(pass)

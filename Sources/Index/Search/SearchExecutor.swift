@@ -234,23 +234,7 @@ extension Searcher {
             guard f >= 0 && f < fields.count else { throw IndexError.invalidQuery("no field with ordinal \(f)") }
             return fields[f]
         }
-        for flt in spec.filters {
-            let def = try field(flt.field)
-            switch flt.kind {
-            case .anyOf:
-                guard def.isKeywordIndexed else { throw IndexError.invalidQuery("field \(def.name) is not a keyword field; it cannot filter on values") }
-            case .path:
-                guard layout.hierarchy[flt.field] != nil else { throw IndexError.invalidQuery("field \(def.name) has no hierarchy") }
-            case .range(let lo, let hi):
-                guard def.type == .numeric else { throw IndexError.invalidQuery("field \(def.name) is not numeric; it cannot filter on a range") }
-                if let lo, let hi, lo > hi { throw IndexError.invalidQuery("range on \(def.name): minimum \(lo) is above maximum \(hi)") }
-                if lo.map({ !$0.isFinite }) == true || hi.map({ !$0.isFinite }) == true {
-                    throw IndexError.invalidQuery("range on \(def.name): bounds must be finite numbers")
-                }
-            default:
-                try validate(flt)
-            }
-        }
+        for flt in spec.filters { try validate(flt) }
         for b in spec.boosts {
             let def = try field(b.field)
             guard def.type == .numeric || def.type == .boolean, layout.numericColumns.contains(b.field) else {
@@ -339,39 +323,28 @@ extension Searcher {
         var sidewaysParts: [Int: [DocPredicate]] = [:]
         for (fi, f) in filters.enumerated() {
             let isSide = sideways.contains(f.field) && !baseOnly.contains(fi)
-            func termCursor(_ value: String) throws -> PostingsCursor? {
-                guard let slot = layout.keywordSlotOfField[f.field] else { return nil }
-                guard let info = try seg.termInfo(slot: slot, term: Array(value.utf8)) else { return nil }
-                return try seg.postings(info, text: false)
+            // One value or one path that every match must have: its postings join the intersection
+            // (the fast path). Anything else, and every sideways filter, is a per-document check.
+            var single: String?
+            if !isSide {
+                switch f.kind {
+                case .anyOf(let values) where values.count == 1: single = values[0]
+                case .path(let p): single = p
+                default: break
+                }
             }
             var predicate: DocPredicate?
             var cursor: PostingsCursor?
             var never = false
-            switch f.kind {
-            case .anyOf(let values):
-                if values.count == 1 && !isSide {
-                    if let c = try termCursor(values[0]) { cursor = c } else { never = true }
-                } else if let col = seg.docValues.ordinals[f.field] {
-                    var ords = Set<Int>()
-                    for v in values { if let o = try col.dictionary.ordinal(of: Array(v.utf8)) { ords.insert(o) } }
-                    if ords.isEmpty { never = true } else { predicate = OrdinalSetPredicate(column: col, ordinals: ords) }
-                } else {
-                    let cs = try values.compactMap { try termCursor($0) }
-                    if cs.isEmpty { never = true } else { predicate = PostingsPredicate(cs) }
-                }
-            case .path(let p):
-                if let c = try termCursor(p) {
-                    if isSide { predicate = PostingsPredicate([c]) } else { cursor = c }
+            if let single {
+                if let slot = layout.keywordSlotOfField[f.field], let info = try seg.termInfo(slot: slot, term: Array(single.utf8)) {
+                    cursor = try seg.postings(info, text: false)
                 } else { never = true }
-            case .range(let lo, let hi):
-                if let col = seg.docValues.numeric[f.field], let r = col.rawRange(min: lo, max: hi) {
-                    predicate = NumericRangePredicate(column: col, range: r)
-                } else { never = true }
-            case .equals, .bounds, .exists, .ids:
-                if let p = try filterPredicate(f, segment: si) { predicate = p } else { never = true }
-            }
+            } else if let p = try filterPredicate(f, segment: si) {
+                predicate = p
+            } else { never = true }
             if isSide {
-                sidewaysParts[f.field, default: []].append(never ? NeverPredicate() : predicate ?? PostingsPredicate(cursor.map { [$0] } ?? []))
+                sidewaysParts[f.field, default: []].append(never ? NeverPredicate() : predicate!)
             } else {
                 if never { return nil }
                 if let cursor { plan.cursors.append(cursor) }
