@@ -131,23 +131,29 @@ public struct StoredFieldsReader: @unchecked Sendable {
         return raw
     }
 
+    /// Block `b`: its first document and its decompressed bytes.
+    private func block(_ b: Int) throws -> (firstDoc: Int, raw: [UInt8], rawLength: Int) {
+        var ir = ByteReader(index, file: file.name)
+        ir.offset = b * 12
+        let firstDoc = Int(try ir.u32())
+        let off = try ir.offset(max: index.baseAddress.map { UnsafeRawPointer($0) - file.payload.baseAddress! } ?? 0)
+        var r = file.reader(at: off)
+        let rawLen = Int(try r.u32())
+        let compLen = Int(try r.u32())
+        return (firstDoc, try decompress(try r.bytes(compLen), rawLength: rawLen, at: off), rawLen)
+    }
+
     /// Every document's value of `field` in doc order (nil where it has none), each block
     /// decompressed once: for reading a field of a whole segment.
     public func forEach(field: Int, _ body: (Int, StoredValue?) throws -> Void) throws {
         var ir = ByteReader(index, file: file.name)
         for b in 0..<blockCount {
-            ir.offset = b * 12
-            let firstDoc = Int(try ir.u32())
-            let off = try ir.offset(max: index.baseAddress.map { UnsafeRawPointer($0) - file.payload.baseAddress! } ?? 0)
             var end = docCount
             if b + 1 < blockCount {
                 ir.offset = (b + 1) * 12
                 end = Int(try ir.u32())
             }
-            var r = file.reader(at: off)
-            let rawLen = Int(try r.u32())
-            let compLen = Int(try r.u32())
-            let raw = try decompress(try r.bytes(compLen), rawLength: rawLen, at: off)
+            let (firstDoc, raw, rawLen) = try block(b)
             try raw.withUnsafeBytes { buf in
                 var br = ByteReader(base: buf.baseAddress!, count: rawLen, file: file.name)
                 for d in firstDoc..<max(firstDoc, end) {
@@ -177,14 +183,7 @@ public struct StoredFieldsReader: @unchecked Sendable {
             let mid = (lo + hi + 1) / 2
             if Int(try first(mid)) <= doc { lo = mid } else { hi = mid - 1 }
         }
-        ir.offset = lo * 12
-        let firstDoc = Int(try ir.u32())
-        let off = try ir.offset(max: index.baseAddress.map { UnsafeRawPointer($0) - file.payload.baseAddress! } ?? 0)
-        var r = file.reader(at: off)
-        let rawLen = Int(try r.u32())
-        let compLen = Int(try r.u32())
-        let comp = try r.bytes(compLen)
-        let raw = try decompress(comp, rawLength: rawLen, at: off)
+        let (firstDoc, raw, rawLen) = try block(lo)
         return try raw.withUnsafeBytes { buf in
             var br = ByteReader(base: buf.baseAddress!, count: rawLen, file: file.name)
             var d = firstDoc
