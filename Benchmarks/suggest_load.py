@@ -54,6 +54,7 @@ def main():
     ap.add_argument("--duration", type=int, default=30, help="seconds of the wrk run")
     ap.add_argument("--memo", type=int, help="aisle serve --suggest-memo N (0: nothing remembered between requests)")
     ap.add_argument("--json")
+    ap.add_argument("--dump", help="write each prefix's in-process took_us (TSV: ms, prefix), slowest first")
     a = ap.parse_args()
     queries = [json.loads(l)["q"] for l in open(a.queries)]
     if a.limit:
@@ -85,6 +86,7 @@ def main():
     try:
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
         took, empty_suggestions = [], 0
+        took_by_prefix = []
         for p in prefixes:
             conn.request("GET", "/api/v1/suggest?q=" + urllib.parse.quote(p))
             r = conn.getresponse()
@@ -92,12 +94,17 @@ def main():
             if r.status != 200:
                 raise SystemExit("%r answered %d: %s" % (p, r.status, body))
             took.append(body["took_us"] / 1000)
+            took_by_prefix.append((took[-1], p))
             if not body["suggestions"]:
                 empty_suggestions += 1
         res = {"prefixes": len(prefixes), "memo": a.memo, "in_process_ms": {"p50": pct(took, 50), "p90": pct(took, 90), "p99": pct(took, 99), "max": max(took)},
                "prefixes_without_suggestions": empty_suggestions}
         print("in-process (took_us) over %d prefixes: p50 %.3f ms  p90 %.3f ms  p99 %.3f ms  max %.1f ms; %d without suggestions"
               % (len(prefixes), pct(took, 50), pct(took, 90), pct(took, 99), max(took), empty_suggestions), flush=True)
+        if a.dump:
+            with open(a.dump, "w") as f:
+                for ms_, p in sorted(took_by_prefix, reverse=True):
+                    f.write("%.3f\t%s\n" % (ms_, p))
         srv.terminate()
         srv.wait(30)
         srv, port = start()

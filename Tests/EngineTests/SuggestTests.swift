@@ -95,6 +95,19 @@ import Testing
         #expect(try s.suggest(SuggestRequest(q: "")).products.isEmpty)
     }
 
+    @Test func aRepeatedWordAddsNothing() throws {
+        let s = try suggester()
+        // The partial word completes to a word already typed: the products are those of the
+        // finished word, and no suggestion repeats it.
+        let r = try s.suggest(SuggestRequest(q: "sofa sofa"))
+        let finished = try s.suggest(SuggestRequest(q: "sofa "))
+        #expect(!finished.products.isEmpty)
+        #expect(r.products.map { $0.id } == finished.products.map { $0.id }, "\(r.products.map { $0.id }) vs \(finished.products.map { $0.id })")
+        #expect(!r.suggestions.contains { $0.text == "sofa sofa" }, "\(r.suggestions)")
+        let w = try s.suggest(SuggestRequest(q: "table t"))
+        #expect(!w.suggestions.contains { $0.text == "table table" }, "\(w.suggestions)")
+    }
+
     @Test func badRequests() throws {
         let s = try suggester()
         #expect(throws: EngineError.self) { _ = try s.suggest(SuggestRequest(q: "a", limit: 0)) }

@@ -360,7 +360,8 @@ public final class Suggester: Sendable {
             }
         }
         if !partial.isEmpty {
-            for e in SuggestDictionary.completions(dict.unigrams, prefix: partial, k: want) {
+            // A word already typed is not suggested again (`wood w` → not `wood wood`).
+            for e in SuggestDictionary.completions(dict.unigrams, prefix: partial, k: want) where !finished.contains(e.key) {
                 add((finished + [e.key]).joined(separator: " "), Double(e.count) * (finished.isEmpty ? 1 : 0.01), known: finished.isEmpty)
             }
         }
@@ -451,6 +452,15 @@ public final class Suggester: Sendable {
                 }
             }
             for c in completions {
+                // A completion that repeats a finished word (`wood w` → `wood`) asks for nothing
+                // more than the finished words: it is their search (and shares its memo).
+                if finished.contains(c) {
+                    if !head.isEmpty {
+                        queries.append(head.count == 1 ? head[0] : .boolean(BooleanQuery(must: head)))
+                        keys.append("p\u{1}" + finished.joined(separator: " ") + "\u{1}" + String(r.limit))
+                    }
+                    continue
+                }
                 guard let w = wordQuery(c) else { continue }
                 queries.append(head.isEmpty ? w : .boolean(BooleanQuery(must: head + [w])))
                 keys.append("p\u{1}" + (finished + [c]).joined(separator: " ") + "\u{1}" + String(r.limit))
