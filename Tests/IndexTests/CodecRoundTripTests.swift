@@ -743,10 +743,14 @@ import Testing
             let r = try StoredFieldsReader(file: file)
             #expect(r.docCount == count)
             if count == 4000 { #expect(r.blockCount >= 3, "seed \(seed): only \(r.blockCount) blocks") }
-            // Random access, in random order.
+            // Random access, in random order; some with only a few fields asked for (the others,
+            // and the documents before it in its block, skipped without being built).
             for d in (0..<count).shuffled(using: &rng) {
                 let got = try r.document(d)
                 #expect(Self.identical(got, docs[d]), "seed \(seed) doc \(d) of \(count)")
+                let only = Set((0..<3).map { _ in Int(docs[d].randomElement(using: &rng)?.field ?? 0) })
+                let some = try r.document(d, only: only)
+                #expect(Self.identical(some, docs[d].filter { only.contains(Int($0.field)) }), "seed \(seed) doc \(d) only \(only)")
             }
             // Sequential.
             var i = 0

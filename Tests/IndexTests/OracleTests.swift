@@ -49,6 +49,13 @@ import Testing
                 #expect(pruned.totalHits <= want.count)
                 if pruned.totalIsExact { #expect(pruned.totalHits == want.count, "\(ctx): exact total claimed") }
             }
+            // Counting only (no hits, enough counted): the search stops at the count asked for.
+            for t in [1, 5] {
+                let counted = try searcher.search(q, limit: 0, trackTotalHits: .upTo(t))
+                #expect(counted.hits.isEmpty)
+                #expect(counted.totalHits == min(want.count, t), "\(ctx): upTo(\(t)) counted \(counted.totalHits) of \(want.count)")
+                if counted.totalIsExact { #expect(counted.totalHits == want.count, "\(ctx): upTo(\(t)) exact total claimed") }
+            }
             // Paging: offset 5, limit 7.
             let page = try searcher.search(q, limit: 7, offset: 5, trackTotalHits: .upTo(3))
             Self.check(page.hits, Array(want.dropFirst(5).prefix(7)), all: all, context: ctx + " page")

@@ -336,9 +336,9 @@ public final class SearchService: Sendable {
     /// A document's fields for display: numbers and booleans from doc values (which in-place
     /// updates change), the rest from stored fields, completed from doc values (brand, category...).
     public func displayFields(doc: Int, wanted: Set<String>, in searcher: Searcher) throws -> [(name: String, value: StoredValue)] {
-        let columns = try searcher.docValueFields(of: doc)
+        let columns = try searcher.docValueFields(of: doc, named: wanted.contains("*") ? nil : wanted)
         let fromColumns = Set(columns.map { $0.name }).intersection(try context(searcher).numericNames)
-        var out = try searcher.storedFields(of: doc).filter {
+        var out = try searcher.storedFields(of: doc, named: wanted.contains("*") ? nil : wanted).filter {
             (wanted.contains("*") || wanted.contains($0.name)) && !(fromColumns.contains($0.name))
         }
         var have = Set(out.map { $0.name })

@@ -484,7 +484,7 @@ public final class Suggester: Sendable {
             if memoEntries > 0, let p = memoState.withLock({ m in m.source?.searcher === searcher ? m.products[doc] : nil }) { return p }
             var category: String?
             if layout.schema.ordinal(of: ProductFields.categoryPath) != nil {
-                for (n, v) in try searcher.docValueFields(of: doc) where n == ProductFields.categoryPath {
+                for (n, v) in try searcher.docValueFields(of: doc, named: [ProductFields.categoryPath]) where n == ProductFields.categoryPath {
                     if case .string(let c) = v { category = c }
                 }
             }

@@ -1,7 +1,10 @@
 import CZstd
 
 /// Stored fields: each document's stored values as a record, records grouped into blocks of about
-/// 16 KiB compressed with zstd.
+/// 8 KiB compressed with zstd. Reading one document decompresses its whole block, so the block
+/// size is what a result page pays per hit: 8 KiB blocks read a product about 1.5× as fast as
+/// 32 KiB ones, for a store about 20% larger (1M synth products: 24 MB against 20 MB, in an index
+/// of 152 MB). Readers take any block size.
 ///
 /// ```
 /// payload: blocks... | index: (u32 firstDoc, u64 offset) x nBlocks | u64 indexOffset | u32 nBlocks | u32 docCount
@@ -12,7 +15,7 @@ import CZstd
 public enum StoredFieldsFormat {
     public static let kind = "STOR"
     public static let version: UInt32 = 1
-    static let blockTarget = 32 * 1024
+    static let blockTarget = 8 * 1024
     static let zstdLevel: Int32 = 6
 
     static func encode(_ v: StoredValue, into w: inout ByteWriter) {
@@ -43,6 +46,22 @@ public enum StoredFieldsFormat {
             out.reserveCapacity(n)
             for _ in 0..<n { out.append(try decode(&r, depth: depth + 1)) }
             return .list(out)
+        default: throw IndexError.corrupt(file: r.file, reason: "unknown stored value tag \(tag)")
+        }
+    }
+
+    /// Moves past one value without building it (the same checks as `decode`).
+    static func skip(_ r: inout ByteReader, depth: Int = 0) throws {
+        let tag = try r.u8()
+        switch tag {
+        case 0: _ = try r.blob()
+        case 1: try r.skip(8)
+        case 2: _ = try r.vint()
+        case 3, 4: break
+        case 5:
+            guard depth < 4 else { throw IndexError.corrupt(file: r.file, reason: "stored list nested too deep") }
+            let n = try r.vint(max: r.remaining)
+            for _ in 0..<n { try skip(&r, depth: depth + 1) }
         default: throw IndexError.corrupt(file: r.file, reason: "unknown stored value tag \(tag)")
         }
     }
@@ -170,8 +189,9 @@ public struct StoredFieldsReader: @unchecked Sendable {
         }
     }
 
-    /// The stored values of `doc` (field ordinal, value).
-    public func document(_ doc: Int) throws -> [(field: Int, value: StoredValue)] {
+    /// The stored values of `doc` (field ordinal, value); `only`: just these fields (the others
+    /// are skipped without being built).
+    public func document(_ doc: Int, only: Set<Int>? = nil) throws -> [(field: Int, value: StoredValue)] {
         guard doc >= 0 && doc < docCount else {
             throw IndexError.invalidQuery("document \(doc) out of range 0..<\(docCount)")
         }
@@ -193,13 +213,17 @@ public struct StoredFieldsReader: @unchecked Sendable {
                     var out: [(field: Int, value: StoredValue)] = []
                     for _ in 0..<nv {
                         let f = try br.vint(max: (1 << 16) - 1)
-                        out.append((f, try StoredFieldsFormat.decode(&br)))
+                        if let only, !only.contains(f) {
+                            try StoredFieldsFormat.skip(&br)
+                        } else {
+                            out.append((f, try StoredFieldsFormat.decode(&br)))
+                        }
                     }
                     return out
                 }
                 for _ in 0..<nv {
                     _ = try br.vint()
-                    _ = try StoredFieldsFormat.decode(&br)
+                    try StoredFieldsFormat.skip(&br)
                 }
                 d += 1
                 if br.atEnd { throw IndexError.corrupt(file: file.name, reason: "document \(doc) missing from its block") }

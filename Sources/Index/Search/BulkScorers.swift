@@ -37,8 +37,10 @@ enum BulkScorers {
             var doc = lead._withUnsafeGuaranteedRef { $0.nextDoc() }
             outer: while doc != PostingsCursor.noMoreDocs {
                 if deadline.tick() { break }
-                if collector.canPrune && n == 0 {
-                    // Only filters: every remaining match scores 0 and cannot beat the heap.
+                if collector.canPrune && (n == 0 || collector.threshold == .infinity) {
+                    // Only filters: every remaining match scores 0 and cannot beat the heap. Or
+                    // nothing can enter any more (no hits asked for, enough counted): stop here
+                    // instead of skipping the rest window by window.
                     collector.markPruned()
                     break
                 }
@@ -150,6 +152,12 @@ enum BulkScorers {
                     if d < windowMin { windowMin = d }
                 }
                 if windowMin == noMore { return }
+                // Nothing can enter any more (no hits asked for, enough counted): stop instead of
+                // skipping the rest window by window.
+                if collector.threshold == .infinity {
+                    collector.markPruned()
+                    return
+                }
                 var windowMax = noMore - 1
                 for i in 0..<n {
                     let d = c[i]._withUnsafeGuaranteedRef { $0.doc }

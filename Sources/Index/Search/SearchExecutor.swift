@@ -414,12 +414,14 @@ extension Searcher {
     }
 
     /// A document's doc values as displayable values: keyword columns by value, numbers, booleans.
-    public func docValueFields(of doc: Int) throws -> [(name: String, value: StoredValue)] {
+    /// `named`: only the columns of these fields (nil: every column).
+    public func docValueFields(of doc: Int, named: Set<String>? = nil) throws -> [(name: String, value: StoredValue)] {
         guard let (s, l) = locate(doc) else { throw IndexError.invalidQuery("document \(doc) out of range") }
         let seg = segments[s]
         var out: [(name: String, value: StoredValue)] = []
         let fields = meta.schema.fields
-        for (f, col) in seg.docValues.ordinals.sorted(by: { $0.key < $1.key }) where f < fields.count {
+        @inline(__always) func wanted(_ f: Int) -> Bool { f < fields.count && (named?.contains(fields[f].name) ?? true) }
+        for (f, col) in seg.docValues.ordinals.sorted(by: { $0.key < $1.key }) where wanted(f) {
             var values: [StoredValue] = []
             var err: Error?
             col.forEachOrd(l) { o in
@@ -428,7 +430,7 @@ extension Searcher {
             if let err { throw err }
             if values.count == 1 { out.append((fields[f].name, values[0])) } else if values.count > 1 { out.append((fields[f].name, .list(values))) }
         }
-        for (f, col) in seg.docValues.numeric.sorted(by: { $0.key < $1.key }) where f < fields.count {
+        for (f, col) in seg.docValues.numeric.sorted(by: { $0.key < $1.key }) where wanted(f) {
             guard let v = col.value(l) else { continue }
             if fields[f].type == .boolean {
                 out.append((fields[f].name, .bool(v != 0)))

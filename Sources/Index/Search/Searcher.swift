@@ -106,10 +106,12 @@ public final class Searcher: @unchecked Sendable {
     }
 
     /// The stored values of a document, by field name.
-    public func storedFields(of doc: Int) throws -> [(name: String, value: StoredValue)] {
+    /// `named`: only the stored fields with these names (nil: all).
+    public func storedFields(of doc: Int, named: Set<String>? = nil) throws -> [(name: String, value: StoredValue)] {
         guard let (s, l) = locate(doc) else { throw IndexError.invalidQuery("document \(doc) out of range") }
         let fields = meta.schema.fields
-        return try segments[s].stored.document(l).map { f, v in
+        let only = named.map { n in Set(fields.indices.filter { n.contains(fields[$0].name) }) }
+        return try segments[s].stored.document(l, only: only).map { f, v in
             (f < fields.count ? fields[f].name : "field\(f)", v)
         }
     }
