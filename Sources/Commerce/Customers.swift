@@ -65,6 +65,7 @@ public enum CommerceMigrations {
         CREATE UNIQUE INDEX customers_email ON customers (lower(email));
         """),
         OrderSchema.migration,
+        AnalyticsSchema.migration,
     ]
 
     /// Applies what is missing; returns the versions applied.

@@ -1,0 +1,410 @@
+import AisleCatalog
+import Foundation
+import Synchronization
+
+/// Search analytics (issue 19): what shoppers search, click, put in carts and buy, recorded without
+/// slowing the answers and rolled up by day as it is written, so reports read small tables.
+///
+/// - `analytics_events` keeps every event, partitioned by day (`analytics_events_YYYYMMDD`, made
+///   when a day's first event is written); `AnalyticsStore.dropDays(before:)` is the retention.
+/// - `analytics_searches` maps a search's `query_id` to its query, session, device and day, so a
+///   click names the query it came from.
+/// - `analytics_session_queries` is what each session searched each day: a purchase counts as a
+///   conversion for each of them (search → purchase in the same session).
+/// - `analytics_query_daily` (day, device, query): searches, zero-result searches, clicks, the sum
+///   of click positions, conversions. `analytics_funnel_daily` (day, device): searches, clicks,
+///   add-to-carts, purchases.
+///
+/// Every batch of events and the rollups it changes are written in one transaction, so a report
+/// never sees an event without its counts.
+enum AnalyticsSchema {
+    static let migration = (version: 3, name: "search analytics: events by day, daily rollups", sql: """
+    CREATE TABLE analytics_events (
+        day        date NOT NULL,
+        at         timestamptz NOT NULL,
+        kind       text NOT NULL CHECK (kind IN ('search', 'click', 'view', 'add_to_cart', 'purchase')),
+        session    text NOT NULL,
+        device     text NOT NULL,
+        query_id   text,
+        query      text,
+        total      integer,
+        zero       boolean,
+        took_us    integer,
+        product_id text,
+        position   integer,
+        order_id   text,
+        quantity   integer
+    ) PARTITION BY RANGE (day);
+
+    CREATE TABLE analytics_searches (
+        query_id text PRIMARY KEY,
+        day      date NOT NULL,
+        session  text NOT NULL,
+        device   text NOT NULL,
+        query    text NOT NULL
+    );
+    CREATE INDEX analytics_searches_day ON analytics_searches (day);
+
+    CREATE TABLE analytics_session_queries (
+        day     date NOT NULL,
+        session text NOT NULL,
+        device  text NOT NULL,
+        query   text NOT NULL,
+        first_at timestamptz NOT NULL,
+        PRIMARY KEY (day, session, query)
+    );
+
+    CREATE TABLE analytics_query_daily (
+        day          date NOT NULL,
+        device       text NOT NULL,
+        query        text NOT NULL,
+        searches     bigint NOT NULL DEFAULT 0,
+        zero_results bigint NOT NULL DEFAULT 0,
+        clicks       bigint NOT NULL DEFAULT 0,
+        position_sum bigint NOT NULL DEFAULT 0,
+        conversions  bigint NOT NULL DEFAULT 0,
+        PRIMARY KEY (day, device, query)
+    );
+
+    CREATE TABLE analytics_funnel_daily (
+        day       date NOT NULL,
+        device    text NOT NULL,
+        searches  bigint NOT NULL DEFAULT 0,
+        clicks    bigint NOT NULL DEFAULT 0,
+        carts     bigint NOT NULL DEFAULT 0,
+        purchases bigint NOT NULL DEFAULT 0,
+        PRIMARY KEY (day, device)
+    );
+    """)
+}
+
+/// One thing a shopper did. Which fields are set depends on `kind` (`AnalyticsEvent.validate`).
+public struct AnalyticsEvent: Sendable, Equatable {
+    public enum Kind: String, Sendable, CaseIterable {
+        case search, click, view
+        case addToCart = "add_to_cart"
+        case purchase
+    }
+
+    public var kind: Kind
+    /// Microseconds since 1970 (UTC); the day is taken from it.
+    public var at: Int64
+    public var session: String
+    public var device: String
+    public var queryId: String?
+    public var query: String?
+    public var total: Int?
+    public var tookMicros: Int?
+    public var productId: String?
+    public var position: Int?
+    public var orderId: String?
+    public var quantity: Int?
+
+    public init(kind: Kind, at: Int64, session: String, device: String, queryId: String? = nil, query: String? = nil,
+                total: Int? = nil, tookMicros: Int? = nil, productId: String? = nil, position: Int? = nil,
+                orderId: String? = nil, quantity: Int? = nil) {
+        self.kind = kind
+        self.at = at
+        self.session = session
+        self.device = device
+        self.queryId = queryId
+        self.query = query
+        self.total = total
+        self.tookMicros = tookMicros
+        self.productId = productId
+        self.position = position
+        self.orderId = orderId
+        self.quantity = quantity
+    }
+
+    public static let maxText = 512
+
+    /// The first thing wrong with the event, as (field, reason); nil when it can be recorded.
+    public func problem() -> (field: String, reason: String)? {
+        func text(_ v: String?, _ name: String, required: Bool) -> (String, String)? {
+            guard let v else { return required ? (name, "is required for a \(kind.rawValue) event") : nil }
+            if v.isEmpty && required { return (name, "must not be empty") }
+            if v.utf8.count > Self.maxText { return (name, "is longer than \(Self.maxText) bytes") }
+            return nil
+        }
+        if let p = text(session, "session", required: true) { return p }
+        if let p = text(device, "device", required: true) { return p }
+        if at < 0 || at > 32_503_680_000_000_000 { return ("at", "is not a time between 1970 and 3000") }
+        switch kind {
+        case .search:
+            if let p = text(queryId, "query_id", required: true) { return p }
+            if let p = text(query, "query", required: true) { return p }
+            guard let t = total, t >= 0 else { return ("total", "is required for a search event and must not be negative") }
+        case .click:
+            if let p = text(queryId, "query_id", required: true) { return p }
+            if let p = text(productId, "product_id", required: true) { return p }
+            guard let pos = position, pos >= 1, pos <= 10_000 else { return ("position", "must be from 1 to 10000") }
+        case .view:
+            if let p = text(productId, "product_id", required: true) { return p }
+        case .addToCart:
+            if let p = text(productId, "product_id", required: true) { return p }
+            if let q = quantity, q < 1 || q > 10_000 { return ("quantity", "must be from 1 to 10000") }
+        case .purchase:
+            if let p = text(orderId, "order_id", required: true) { return p }
+        }
+        if let t = tookMicros, t < 0 { return ("took_us", "must not be negative") }
+        return nil
+    }
+
+    /// The UTC day (yyyy-mm-dd) of `at`.
+    var day: String { AnalyticsStore.dayString(at) }
+}
+
+/// Writes batches of events and their rollups to PostgreSQL.
+public struct AnalyticsStore: Sendable {
+    public let url: String
+    public init(url: String) { self.url = url }
+
+    static func dayString(_ micros: Int64) -> String {
+        var t = time_t(micros / 1_000_000)
+        var tm = tm()
+        gmtime_r(&t, &tm)
+        return String(format: "%04d-%02d-%02d", Int(tm.tm_year) + 1900, Int(tm.tm_mon) + 1, Int(tm.tm_mday))
+    }
+
+    /// `analytics_events_YYYYMMDD` for a yyyy-mm-dd day (digits only: safe as an identifier).
+    static func partition(_ day: String) -> String? {
+        let digits = day.filter(\.isNumber)
+        guard digits.count == 8, day.count == 10 else { return nil }
+        return "analytics_events_" + digits
+    }
+
+    /// Creates the day's partition when missing.
+    static func ensurePartition(_ c: PGConnection, day: String) throws {
+        guard let name = partition(day) else { throw CommerceError.internalError("analytics: bad day \(day)") }
+        let exists = try c.exec("SELECT to_regclass($1) IS NOT NULL", [name])[0, 0] == "t"
+        if exists { return }
+        // Identifiers and partition bounds cannot be parameters: the name and the day are digits
+        // and dashes made here from a number (`dayString`), checked by `partition`.
+        try c.exec("CREATE TABLE IF NOT EXISTS \(name) PARTITION OF analytics_events FOR VALUES FROM ('\(day)') TO ('\(day)'::date + 1)")
+    }
+
+    /// Writes `events` (already validated) and updates the rollups, in one transaction.
+    public func write(_ events: [AnalyticsEvent]) throws {
+        guard !events.isEmpty else { return }
+        try inStore(OrderStore.store) {
+            let c = try PGConnection(url: url)
+            try Self.write(c, events)
+        }
+    }
+
+    /// A PostgreSQL array literal with NULL elements (for `$n::type[]` parameters).
+    static func literal(_ values: [String?]) -> String {
+        var s = "{"
+        for (i, v) in values.enumerated() {
+            if i > 0 { s += "," }
+            guard let v else { s += "NULL"; continue }
+            s += "\""
+            for c in v.unicodeScalars {
+                if c == "\"" || c == "\\" { s += "\\" }
+                s.unicodeScalars.append(c)
+            }
+            s += "\""
+        }
+        return s + "}"
+    }
+
+    static func write(_ c: PGConnection, _ events: [AnalyticsEvent]) throws {
+        func col(_ es: [AnalyticsEvent], _ f: (AnalyticsEvent) -> String?) -> String { literal(es.map(f)) }
+        try c.transaction {
+            for day in Set(events.map(\.day)).sorted() { try ensurePartition(c, day: day) }
+            try c.exec("""
+                INSERT INTO analytics_events (day, at, kind, session, device, query_id, query, total, zero, took_us, product_id, position, order_id, quantity)
+                SELECT d, to_timestamp(a / 1000000.0), k, s, dv, qi, q, t, t = 0, tk, p, pos, o, qty
+                FROM unnest($1::date[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::int[], $9::int[],
+                            $10::text[], $11::int[], $12::text[], $13::int[]) AS u(d, a, k, s, dv, qi, q, t, tk, p, pos, o, qty)
+                """, [col(events) { $0.day }, col(events) { String($0.at) }, col(events) { $0.kind.rawValue }, col(events) { $0.session },
+                      col(events) { $0.device }, col(events) { $0.queryId }, col(events) { $0.query }, col(events) { $0.total.map(String.init) },
+                      col(events) { $0.tookMicros.map(String.init) }, col(events) { $0.productId }, col(events) { $0.position.map(String.init) },
+                      col(events) { $0.orderId }, col(events) { $0.quantity.map(String.init) }])
+            let searches = events.filter { $0.kind == .search }
+            if !searches.isEmpty {
+                let params = [col(searches) { $0.queryId }, col(searches) { $0.day }, col(searches) { $0.session },
+                              col(searches) { $0.device }, col(searches) { $0.query }, col(searches) { ($0.total ?? 0) == 0 ? "1" : "0" },
+                              col(searches) { String($0.at) }]
+                let rows = "unnest($1::text[], $2::date[], $3::text[], $4::text[], $5::text[], $6::int[], $7::bigint[]) AS u(qi, d, s, dv, q, z, a)"
+                try c.exec("""
+                    INSERT INTO analytics_searches (query_id, day, session, device, query)
+                    SELECT DISTINCT ON (qi) qi, d, s, dv, q FROM \(rows) ORDER BY qi
+                    ON CONFLICT (query_id) DO NOTHING
+                    """, params)
+                try c.exec("""
+                    INSERT INTO analytics_session_queries (day, session, device, query, first_at)
+                    SELECT DISTINCT ON (d, s, q) d, s, dv, q, to_timestamp(a / 1000000.0) FROM \(rows) ORDER BY d, s, q, a
+                    ON CONFLICT (day, session, query) DO UPDATE SET first_at = least(analytics_session_queries.first_at, EXCLUDED.first_at)
+                    """, params)
+                try c.exec("""
+                    INSERT INTO analytics_query_daily (day, device, query, searches, zero_results)
+                    SELECT d, dv, q, count(*), sum(z) FROM \(rows) GROUP BY d, dv, q
+                    ON CONFLICT (day, device, query) DO UPDATE SET searches = analytics_query_daily.searches + EXCLUDED.searches,
+                        zero_results = analytics_query_daily.zero_results + EXCLUDED.zero_results
+                    """, params)
+            }
+            let clicks = events.filter { $0.kind == .click }
+            if !clicks.isEmpty {
+                // Counted for the query the click came from (its search's day and device); a click
+                // whose query_id is unknown is kept as an event but counted for no query.
+                try c.exec("""
+                    INSERT INTO analytics_query_daily (day, device, query, clicks, position_sum)
+                    SELECT s.day, s.device, s.query, count(*), sum(u.pos)
+                    FROM unnest($1::text[], $2::int[]) AS u(qi, pos) JOIN analytics_searches s ON s.query_id = u.qi
+                    GROUP BY s.day, s.device, s.query
+                    ON CONFLICT (day, device, query) DO UPDATE SET clicks = analytics_query_daily.clicks + EXCLUDED.clicks,
+                        position_sum = analytics_query_daily.position_sum + EXCLUDED.position_sum
+                    """, [col(clicks) { $0.queryId }, col(clicks) { $0.position.map(String.init) }])
+            }
+            let purchases = events.filter { $0.kind == .purchase }
+            if !purchases.isEmpty {
+                // Each purchase converts every query its session searched that day before it (once each).
+                try c.exec("""
+                    INSERT INTO analytics_query_daily (day, device, query, conversions)
+                    SELECT sq.day, sq.device, sq.query, count(*)
+                    FROM unnest($1::date[], $2::text[], $3::bigint[]) AS u(d, s, a)
+                    JOIN analytics_session_queries sq ON sq.day = u.d AND sq.session = u.s AND sq.first_at <= to_timestamp(u.a / 1000000.0)
+                    GROUP BY sq.day, sq.device, sq.query
+                    ON CONFLICT (day, device, query) DO UPDATE SET conversions = analytics_query_daily.conversions + EXCLUDED.conversions
+                    """, [col(purchases) { $0.day }, col(purchases) { $0.session }, col(purchases) { String($0.at) }])
+            }
+            try c.exec("""
+                INSERT INTO analytics_funnel_daily (day, device, searches, clicks, carts, purchases)
+                SELECT d, dv, count(*) FILTER (WHERE k = 'search'), count(*) FILTER (WHERE k = 'click'),
+                       count(*) FILTER (WHERE k = 'add_to_cart'), count(*) FILTER (WHERE k = 'purchase')
+                FROM unnest($1::date[], $2::text[], $3::text[]) AS u(d, dv, k)
+                GROUP BY d, dv
+                ON CONFLICT (day, device) DO UPDATE SET searches = analytics_funnel_daily.searches + EXCLUDED.searches,
+                    clicks = analytics_funnel_daily.clicks + EXCLUDED.clicks, carts = analytics_funnel_daily.carts + EXCLUDED.carts,
+                    purchases = analytics_funnel_daily.purchases + EXCLUDED.purchases
+                """, [col(events) { $0.day }, col(events) { $0.device }, col(events) { $0.kind.rawValue }])
+        }
+    }
+}
+
+extension AnalyticsStore {
+    /// Retention: drops the event partitions of days before `day` (yyyy-mm-dd), and the query-id
+    /// and session maps of those days. The daily rollups stay (they are small). Returns the days
+    /// dropped.
+    @discardableResult
+    public func dropDays(before day: String) throws -> [String] {
+        guard Self.partition(day) != nil else { throw CommerceError.invalid("retention day must be yyyy-mm-dd") }
+        return try inStore(OrderStore.store) {
+            let c = try PGConnection(url: url)
+            let names = try c.exec("""
+                SELECT child.relname FROM pg_inherits JOIN pg_class parent ON parent.oid = inhparent JOIN pg_class child ON child.oid = inhrelid
+                WHERE parent.relname = 'analytics_events' ORDER BY 1
+                """).rows.compactMap { $0[0] }
+            let cutoff = "analytics_events_" + day.filter(\.isNumber)
+            var dropped: [String] = []
+            try c.transaction {
+                for n in names where n < cutoff && n.count == cutoff.count && n.dropFirst(17).allSatisfy(\.isNumber) {
+                    try c.exec("DROP TABLE \(n)")   // a name read from the catalog and checked to be ours
+                    let d = n.dropFirst(17)
+                    dropped.append("\(d.prefix(4))-\(d.dropFirst(4).prefix(2))-\(d.suffix(2))")
+                }
+                try c.exec("DELETE FROM analytics_searches WHERE day < $1::date", [day])
+                try c.exec("DELETE FROM analytics_session_queries WHERE day < $1::date", [day])
+            }
+            return dropped
+        }
+    }
+}
+
+/// Takes events from request handlers without blocking them: a bounded queue, written to
+/// PostgreSQL in batches by one writer thread. When the queue is full, or the store cannot be
+/// written, events are dropped and counted; recording never fails a search.
+public final class AnalyticsRecorder: Sendable {
+    public let store: AnalyticsStore
+    public let capacity: Int
+    public let batchSize: Int
+    private let queue = Mutex<[AnalyticsEvent]>([])
+    /// Events dropped: the queue was full, or their batch could not be written.
+    public let dropped = Atomic<Int>(0)
+    public let written = Atomic<Int>(0)
+
+    public init(store: AnalyticsStore, capacity: Int = 100_000, batchSize: Int = 5_000) {
+        self.store = store
+        self.capacity = max(1, capacity)
+        self.batchSize = max(1, batchSize)
+    }
+
+    /// Queues an event; false (and counted as dropped) when the queue is full.
+    @discardableResult
+    public func record(_ event: AnalyticsEvent) -> Bool {
+        let ok = queue.withLock { q -> Bool in
+            guard q.count < capacity else { return false }
+            q.append(event)
+            return true
+        }
+        if !ok { dropped.add(1, ordering: .relaxed) }
+        return ok
+    }
+
+    /// Queues a batch, as far as there is room; returns how many were taken (the rest is dropped
+    /// and counted).
+    @discardableResult
+    public func record(_ events: [AnalyticsEvent]) -> Int {
+        let taken = queue.withLock { q -> Int in
+            let n = min(events.count, capacity - q.count)
+            if n > 0 { q.append(contentsOf: events.prefix(n)) }
+            return max(0, n)
+        }
+        if taken < events.count { dropped.add(events.count - taken, ordering: .relaxed) }
+        return taken
+    }
+
+    public var queued: Int { queue.withLock { $0.count } }
+
+    /// Writes what is queued, a batch at a time, on `conn`. Returns the events written; a batch
+    /// that cannot be written is dropped and counted, and the error thrown.
+    @discardableResult
+    func drain(_ conn: PGConnection) throws -> Int {
+        var total = 0
+        while true {
+            let batch = queue.withLock { q -> [AnalyticsEvent] in
+                let b = Array(q.prefix(batchSize))
+                q.removeFirst(b.count)
+                return b
+            }
+            if batch.isEmpty { return total }
+            do {
+                try AnalyticsStore.write(conn, batch)
+            } catch {
+                dropped.add(batch.count, ordering: .relaxed)
+                throw error
+            }
+            written.add(batch.count, ordering: .relaxed)
+            total += batch.count
+        }
+    }
+
+    /// Writes what is queued now (tests, shutdown).
+    @discardableResult
+    public func flush() throws -> Int {
+        try inStore(OrderStore.store) { try drain(try PGConnection(url: store.url)) }
+    }
+
+    /// The writer: drains the queue every `interval` seconds until `stop` is set, reconnecting
+    /// after a lost connection.
+    public func run(stop: borrowing Atomic<Bool>, interval: Double = 0.2, log: @Sendable (String) -> Void = { _ in }) {
+        var conn: PGConnection?
+        var reported = false
+        while true {
+            let stopping = stop.load(ordering: .relaxed)
+            do {
+                if conn == nil { conn = try PGConnection(url: store.url) }
+                try drain(conn!)
+                reported = false
+            } catch {
+                conn = nil
+                if !reported { log("analytics: \(error); events are dropped and counted until the store is back") }
+                reported = true
+            }
+            if stopping { return }
+            usleep(UInt32(interval * 1_000_000))
+        }
+    }
+}

@@ -1,0 +1,193 @@
+import Foundation
+import Testing
+import Synchronization
+import AisleCatalog
+@testable import AisleCommerce
+
+/// Search analytics against the real PostgreSQL: events written in batches through the bounded
+/// queue, day partitions, and daily rollups compared with counts computed here from the events.
+@Suite struct AnalyticsTests {
+    /// xorshift64*: seedable, so a failure can be replayed with AISLE_TEST_SEED.
+    struct XorShift: RandomNumberGenerator {
+        var x: UInt64
+        init(seed: UInt64) { x = seed == 0 ? 0x2545F4914F6CDD1D : seed }
+        mutating func next() -> UInt64 {
+            x ^= x >> 12
+            x ^= x << 25
+            x ^= x >> 27
+            return x &* 0x2545F4914F6CDD1D
+        }
+    }
+
+    struct Rollup: Equatable, CustomStringConvertible {
+        var searches = 0, zero = 0, clicks = 0, positionSum = 0, conversions = 0
+        var description: String { "s\(searches) z\(zero) c\(clicks) p\(positionSum) v\(conversions)" }
+    }
+
+    /// Random shop traffic over several days, in time order: sessions (each on one device) search,
+    /// click results of their searches (and now and then an unknown query id), view, add to cart
+    /// and buy.
+    static func traffic(_ rng: inout XorShift, count: Int, start: Int64) -> [AnalyticsEvent] {
+        let queries = ["sofa", "oak table", "lamp", "rug", "zzz nothing", "Tisch \"quoted\" \\ back"]
+        let devices = ["desktop", "phone", "tablet"]
+        var events: [AnalyticsEvent] = []
+        var searched: [(id: String, session: String)] = []
+        var at = start
+        for i in 0..<count {
+            at += Int64.random(in: 1...400_000_000, using: &rng)   // up to ~7 minutes apart: four to five days in 1,500 events
+            let s = Int.random(in: 0..<25, using: &rng)
+            let session = "s\(s)", device = devices[s % devices.count]
+            switch Int.random(in: 0..<10, using: &rng) {
+            case 0...3:
+                let q = queries.randomElement(using: &rng)!
+                let id = "q\(i)"
+                searched.append((id, session))
+                events.append(AnalyticsEvent(kind: .search, at: at, session: session, device: device, queryId: id, query: q,
+                                             total: q.hasPrefix("zzz") ? 0 : Int.random(in: 1...500, using: &rng), tookMicros: 900))
+            case 4...5:
+                let id = searched.isEmpty || Int.random(in: 0..<15, using: &rng) == 0 ? "unknown\(i)" : searched.randomElement(using: &rng)!.id
+                events.append(AnalyticsEvent(kind: .click, at: at, session: session, device: device, queryId: id,
+                                             productId: "p\(Int.random(in: 1...50, using: &rng))", position: Int.random(in: 1...20, using: &rng)))
+            case 6: events.append(AnalyticsEvent(kind: .view, at: at, session: session, device: device, productId: "p1"))
+            case 7...8: events.append(AnalyticsEvent(kind: .addToCart, at: at, session: session, device: device, productId: "p2", quantity: 1))
+            default: events.append(AnalyticsEvent(kind: .purchase, at: at, session: session, device: device, orderId: "o\(i)"))
+            }
+        }
+        return events
+    }
+
+    /// The rollups, computed naively from the events in order.
+    static func expected(_ events: [AnalyticsEvent]) -> (queries: [String: Rollup], funnel: [String: [Int]]) {
+        var q: [String: Rollup] = [:]
+        var funnel: [String: [Int]] = [:]
+        var byId: [String: AnalyticsEvent] = [:]
+        var firstSearch: [String: (at: Int64, device: String)] = [:]   // day|session|query
+        for e in events {
+            let fk = e.day + "|" + e.device
+            var f = funnel[fk] ?? [0, 0, 0, 0]
+            switch e.kind {
+            case .search:
+                byId[e.queryId!] = byId[e.queryId!] ?? e
+                let k = e.day + "|" + e.device + "|" + e.query!
+                q[k, default: Rollup()].searches += 1
+                if e.total == 0 { q[k, default: Rollup()].zero += 1 }
+                let sk = e.day + "|" + e.session + "|" + e.query!
+                if firstSearch[sk] == nil { firstSearch[sk] = (e.at, e.device) }
+                f[0] += 1
+            case .click:
+                if let s = byId[e.queryId!] {
+                    let k = s.day + "|" + s.device + "|" + s.query!
+                    q[k, default: Rollup()].clicks += 1
+                    q[k, default: Rollup()].positionSum += e.position!
+                }
+                f[1] += 1
+            case .addToCart: f[2] += 1
+            case .purchase:
+                for (sk, v) in firstSearch where v.at <= e.at {
+                    let parts = sk.split(separator: "|", maxSplits: 2).map(String.init)
+                    guard parts[0] == e.day, parts[1] == e.session else { continue }
+                    q[parts[0] + "|" + v.device + "|" + parts[2], default: Rollup()].conversions += 1
+                }
+                f[3] += 1
+            case .view: break
+            }
+            funnel[fk] = f
+        }
+        return (q, funnel)
+    }
+
+    @Test func rollupsAgreeWithTheEventsAndOldDaysAreDropped() throws {
+        guard CommerceEnv.ready else { print(CommerceEnv.skipped); return }
+        let shop = try Shop()
+        let seed = ProcessInfo.processInfo.environment["AISLE_TEST_SEED"].flatMap(UInt64.init) ?? UInt64.random(in: 1...UInt64(Int64.max))
+        print("[analytics] seed \(seed) (replay with AISLE_TEST_SEED=\(seed))")
+        var rng = XorShift(seed: seed)
+        let start: Int64 = 1_780_000_000_000_000   // 2026-05-28
+        let events = Self.traffic(&rng, count: 1_500, start: start)
+        let recorder = AnalyticsRecorder(store: AnalyticsStore(url: shop.url), capacity: 100_000, batchSize: 97)
+        // In slices of random sizes, flushed as they come (so searches and their clicks, and
+        // purchases, land in different batches as well as in the same one).
+        var i = 0
+        while i < events.count {
+            let n = min(events.count - i, Int.random(in: 1...300, using: &rng))
+            #expect(recorder.record(Array(events[i..<(i + n)])) == n)
+            try recorder.flush()
+            i += n
+        }
+        #expect(recorder.written.load(ordering: .relaxed) == events.count)
+        #expect(recorder.dropped.load(ordering: .relaxed) == 0)
+
+        let db = try PGConnection(url: shop.url)
+        let want = Self.expected(events)
+        var got: [String: Rollup] = [:]
+        for r in try db.exec("SELECT day::text, device, query, searches, zero_results, clicks, position_sum, conversions FROM analytics_query_daily").rows {
+            let v = r.map { $0 ?? "" }
+            got[v[0] + "|" + v[1] + "|" + v[2]] = Rollup(searches: Int(v[3])!, zero: Int(v[4])!, clicks: Int(v[5])!, positionSum: Int(v[6])!, conversions: Int(v[7])!)
+        }
+        // The traffic exercises every rollup column.
+        #expect(want.queries.values.contains { $0.conversions > 0 } && want.queries.values.contains { $0.zero > 0 }
+                && want.queries.values.contains { $0.clicks > 0 }, "seed \(seed)")
+        #expect(got == want.queries, "seed \(seed)")
+        var funnel: [String: [Int]] = [:]
+        for r in try db.exec("SELECT day::text, device, searches, clicks, carts, purchases FROM analytics_funnel_daily").rows {
+            let v = r.map { $0 ?? "" }
+            funnel[v[0] + "|" + v[1]] = [Int(v[2])!, Int(v[3])!, Int(v[4])!, Int(v[5])!]
+        }
+        #expect(funnel == want.funnel, "seed \(seed)")
+
+        // One partition per day, holding that day's events.
+        let days = Dictionary(grouping: events, by: \.day).mapValues(\.count)
+        #expect(days.count >= 3, "seed \(seed): \(days.keys.sorted())")
+        for (day, n) in days {
+            let name = AnalyticsStore.partition(day)!
+            #expect(try db.exec("SELECT count(*) FROM \(name)")[0, 0] == String(n), "\(day)")
+        }
+
+        // Retention: the days before the last one go; the rollups stay.
+        let last = days.keys.sorted().last!
+        let dropped = try AnalyticsStore(url: shop.url).dropDays(before: last)
+        #expect(dropped == days.keys.sorted().dropLast().map { $0 })
+        #expect(try db.exec("SELECT count(*) FROM analytics_events")[0, 0] == String(days[last]!))
+        #expect(try db.exec("SELECT count(*) FROM analytics_searches WHERE day < $1::date", [last])[0, 0] == "0")
+        #expect(try db.exec("SELECT count(*) FROM analytics_query_daily")[0, 0] == String(want.queries.count))
+        // Writing to a dropped day makes its partition again.
+        let old = AnalyticsEvent(kind: .view, at: start, session: "late", device: "phone", productId: "p1")
+        try AnalyticsStore.write(db, [old])
+        #expect(try db.exec("SELECT count(*) FROM analytics_events WHERE day = $1::date", [old.day])[0, 0] == "1")
+    }
+
+    @Test func aFullQueueDropsAndCounts() throws {
+        let recorder = AnalyticsRecorder(store: AnalyticsStore(url: "postgresql://127.0.0.1:1/none"), capacity: 10)
+        let e = AnalyticsEvent(kind: .view, at: 1_780_000_000_000_000, session: "s", device: "d", productId: "p")
+        for _ in 0..<7 { #expect(recorder.record(e)) }
+        #expect(recorder.record(Array(repeating: e, count: 5)) == 3)
+        #expect(!recorder.record(e))
+        #expect(recorder.dropped.load(ordering: .relaxed) == 3)
+        #expect(recorder.queued == 10)
+        // The store is down: the flush fails and the queued events wait for it (nothing more is
+        // dropped than the queue could not take).
+        #expect(throws: (any Error).self) { try recorder.flush() }
+        #expect(recorder.dropped.load(ordering: .relaxed) == 3)
+        #expect(recorder.queued == 10)
+    }
+
+    @Test func badEventsNameTheField() {
+        let at: Int64 = 1_780_000_000_000_000
+        let cases: [(AnalyticsEvent, String)] = [
+            (AnalyticsEvent(kind: .search, at: at, session: "", device: "d", queryId: "q", query: "x", total: 1), "session"),
+            (AnalyticsEvent(kind: .search, at: at, session: "s", device: "d", query: "x", total: 1), "query_id"),
+            (AnalyticsEvent(kind: .search, at: at, session: "s", device: "d", queryId: "q", query: "x"), "total"),
+            (AnalyticsEvent(kind: .click, at: at, session: "s", device: "d", queryId: "q", productId: "p", position: 0), "position"),
+            (AnalyticsEvent(kind: .click, at: at, session: "s", device: "d", queryId: "q", position: 1), "product_id"),
+            (AnalyticsEvent(kind: .purchase, at: at, session: "s", device: "d"), "order_id"),
+            (AnalyticsEvent(kind: .view, at: -1, session: "s", device: "d", productId: "p"), "at"),
+            (AnalyticsEvent(kind: .view, at: at, session: String(repeating: "s", count: 600), device: "d", productId: "p"), "session"),
+            (AnalyticsEvent(kind: .addToCart, at: at, session: "s", device: "d", productId: "p", quantity: 0), "quantity"),
+        ]
+        for (e, field) in cases { #expect(e.problem()?.field == field, "\(e)") }
+        #expect(AnalyticsEvent(kind: .view, at: at, session: "s", device: "d", productId: "p").problem() == nil)
+        #expect(AnalyticsStore.dayString(at) == "2026-05-28")
+        #expect(AnalyticsStore.partition("2026-05-28") == "analytics_events_20260528")
+        #expect(AnalyticsStore.partition("2026-05-28'; DROP") == nil)
+    }
+}
