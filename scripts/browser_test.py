@@ -286,6 +286,11 @@ def main():
         check(post(port, "/api/v1/customers", {"email": email, "password": password, "name": "Browser Buyer"}) == 201, "register the buyer")
         d.get(base + "/?q=lamp")
         settled("q=lamp")
+        # A click on a result (an analytics click and a product view), then back to the results.
+        d.find_elements(By.CSS_SELECTOR, "[data-testid=product-card] a")[0].click()
+        wait.until(lambda d: d.find_element(By.ID, "product-view").is_displayed())
+        d.back()
+        settled("q=lamp")
         buttons = d.find_elements(By.CSS_SELECTOR, "[data-testid=add-to-cart]")
         for b in buttons[:2]:
             b.click()
@@ -320,6 +325,24 @@ def main():
         ids = [o.get_attribute("data-order-id") for o in d.find_elements(By.CSS_SELECTOR, "[data-testid=order]")]
         check(order_id in ids, "the order %s is in the history %s" % (order_id, ids))
 
+        # 7. Analytics: the searches, the click, the add-to-carts and the purchase were recorded,
+        # and the purchase converts the session's search for "lamp".
+        sys.path.insert(0, os.path.join(ROOT, "scripts"))
+        from pgwire import PG
+        pg = PG(db)
+        got = None
+        for _ in range(100):
+            got = pg.query("SELECT coalesce(sum(searches), 0), coalesce(sum(clicks), 0), coalesce(sum(carts), 0), coalesce(sum(purchases), 0) "
+                           "FROM analytics_funnel_daily")[0]
+            got = [int(x) for x in got]
+            if got[1] >= 1 and got[2] >= 2 and got[3] >= 1:
+                break
+            time.sleep(0.1)
+        check(got[0] >= 3 and got[1] >= 1 and got[2] >= 2 and got[3] >= 1, "analytics funnel (searches, clicks, carts, purchases): %s" % got)
+        lamp = pg.query("SELECT coalesce(sum(clicks), 0), coalesce(sum(conversions), 0) FROM analytics_query_daily WHERE query = 'lamp'")[0]
+        check(int(lamp[0]) >= 1 and int(lamp[1]) >= 1, "the 'lamp' search: clicks and conversions %s" % lamp)
+        pg.close()
+
         # Console: no errors from the page.
         # (A visitor without a session gets 401 from /sessions/current and /cart: expected, and
         # Chromium logs each as a failed resource; script errors and CSP violations still count.)
@@ -349,7 +372,7 @@ def main():
     if failures:
         print("browser test: %d checks failed" % len(failures))
         return 1
-    print("browser test: PASSED (suggestions, facets, price, paging, hostile text, cart, login merge, checkout, history)")
+    print("browser test: PASSED (suggestions, facets, price, paging, hostile text, cart, login merge, checkout, history, analytics events)")
     return 0
 
 

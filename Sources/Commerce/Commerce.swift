@@ -38,6 +38,8 @@ public final class Commerce: Sendable {
     public let orders: OrderStore
     public let inventory: InventoryStore
     public let projector: OrderProjector
+    /// Search analytics: events queued here are written in batches by a worker.
+    public let analytics: AnalyticsRecorder
     public let redis: RedisPool
     public let postgres: PostgresPool
     /// A hash of a random password: unknown emails are verified against it, so they cost what a
@@ -56,6 +58,7 @@ public final class Commerce: Sendable {
         orders = OrderStore(pool: postgres, expiry: config.orderExpiry)
         inventory = InventoryStore(pool: postgres)
         projector = OrderProjector(url: postgres.url)
+        analytics = AnalyticsRecorder(store: AnalyticsStore(url: postgres.url))
         decoyHash = try config.password.hash(SessionToken.make())
         if migrate {
             // The catalog's tables first: orders and the stock ledger build on products and inventory.
@@ -319,6 +322,8 @@ public final class Commerce: Sendable {
         let w = CommerceWorkers()
         let projector = self.projector, orders = self.orders, interval = config.sweepInterval
         w.spawn { stop in projector.run(stop: stop, log: log) }
+        let analytics = self.analytics
+        w.spawn { stop in analytics.run(stop: stop, log: log) }
         w.spawn { stop in
             var reported = false
             while !stop.load(ordering: .relaxed) {

@@ -180,7 +180,70 @@ enum OpenAPI {
       "$ref": "#/components/responses/Busy"
      }
     },
-    "description": "Never fails on query syntax: a broken query (unclosed quote or parenthesis, dangling AND, unknown field:) searches its plain words and the answer says \"query_syntax\": \"lenient\". Limits (2,000 bytes, 256 parts, 32 levels of parentheses, 8 prefix words) answer 400 naming the limit."
+    "description": "Never fails on query syntax: a broken query (unclosed quote or parenthesis, dangling AND, unknown field:) searches its plain words and the answer says \"query_syntax\": \"lenient\". Limits (2,000 bytes, 256 parts, 32 levels of parentheses, 8 prefix words) answer 400 naming the limit. With the commerce database, a search with words is recorded for analytics (query, total, time, session and device from the X-Aisle-Session and X-Aisle-Device headers) on a bounded queue: recording never slows or fails the search."
+   }
+  },
+  "/api/v1/events": {
+   "post": {
+    "summary": "What shoppers did with the answers: clicks, product views, add-to-carts and purchases, for search analytics (no token: the storefront sends them)",
+    "requestBody": {
+     "required": true,
+     "content": {
+      "application/json": {
+       "schema": {
+        "type": "object",
+        "required": ["events"],
+        "properties": {
+         "events": {
+          "type": "array",
+          "maxItems": 1000,
+          "items": {
+           "type": "object",
+           "required": ["type", "session", "device"],
+           "properties": {
+            "type": {"type": "string", "enum": ["click", "view", "add_to_cart", "purchase"]},
+            "session": {"type": "string", "maxLength": 512},
+            "device": {"type": "string", "maxLength": 512},
+            "at": {"type": "integer", "description": "Milliseconds since 1970 (UTC); the time received when absent"},
+            "query_id": {"type": "string", "description": "click: the query_id of the answer clicked"},
+            "product_id": {"type": "string", "description": "click, view, add_to_cart"},
+            "position": {"type": "integer", "minimum": 1, "maximum": 10000, "description": "click: the result's position, from 1"},
+            "order_id": {"type": "string", "description": "purchase"},
+            "quantity": {"type": "integer", "minimum": 1, "maximum": 10000, "description": "add_to_cart"}
+           }
+          }
+         }
+        }
+       }
+      }
+     }
+    },
+    "responses": {
+     "202": {
+      "description": "Queued: written to PostgreSQL within a moment, in batches. Events the full queue could not take are dropped and counted.",
+      "content": {
+       "application/json": {
+        "schema": {
+         "type": "object",
+         "properties": {
+          "accepted": {"type": "integer"},
+          "dropped": {"type": "integer"}
+         }
+        }
+       }
+      }
+     },
+     "400": {
+      "$ref": "#/components/responses/Error"
+     },
+     "413": {
+      "$ref": "#/components/responses/Error"
+     },
+     "503": {
+      "$ref": "#/components/responses/Error"
+     }
+    },
+    "description": "A bad event answers 400 naming it and its field (events[3].position must be from 1 to 10000) and nothing of the batch is taken; more than 1,000 events or 1 MiB is 413; without the commerce database, 503. Searches are not sent: the server records its own."
    }
   },
   "/api/v1/search": {
@@ -3178,6 +3241,10 @@ enum OpenAPI {
    "ProductPage": {
     "type": "object",
     "properties": {
+     "query_id": {
+      "type": "string",
+      "description": "This answer's id (a UUID): click events name it. Searches with words are recorded for analytics under it, with the session and device of the X-Aisle-Session and X-Aisle-Device headers."
+     },
      "results": {
       "type": "array",
       "items": {

@@ -14,6 +14,13 @@ extension APIServer {
                 let session = try c.session(token: Self.token(request))
                 let order = try Self.orderRequest(body, key: request.headers.first(where: { $0.name.canonicalName == "idempotency-key" })?.value)
                 let placed = try c.placeOrder(session, order)
+                if !placed.replayed {
+                    // The order records its own purchase for analytics (queued, never in the way).
+                    let shopper = Self.shopper(request)
+                    let e = AnalyticsEvent(kind: .purchase, at: Int64(Date().timeIntervalSince1970 * 1_000_000), session: shopper.session,
+                                           device: shopper.device, orderId: String(placed.order.id))
+                    if e.problem() == nil { c.analytics.record(e) }
+                }
                 var r = api.json(201, Self.orderJSON(placed.order))
                 r.headers[.location] = "/api/v1/orders/\(placed.order.id)"
                 r.headers[.cacheControl] = "no-store"

@@ -5,6 +5,7 @@ import Foundation
 import Hummingbird
 import HummingbirdCore
 import NIOCore
+import HTTPTypes
 import Synchronization
 
 /// The HTTP JSON API over a search service.
@@ -144,6 +145,7 @@ public struct APIServer: Sendable {
             return api.json(200, .object(obj))
         }
         addCommerceRoutes(router)
+        addAnalyticsRoutes(router)
         addOrderRoutes(router)
         router.get("/api/v1/openapi.json") { _, _ in
             Response(status: .ok, headers: [.contentType: "application/json"],
@@ -151,7 +153,8 @@ public struct APIServer: Sendable {
         }
         router.get("/api/v1/products/search") { request, _ in
             let query = request.uri.query
-            return await api.searching { d in try api.productSearch(query: query, deadline: d) }
+            let shopper = Self.shopper(request)
+            return await api.searching { d in try api.productSearch(query: query, deadline: d, shopper: shopper) }
         }
         router.get("/api/v1/suggest") { request, _ in
             await api.searching { d in
@@ -320,7 +323,13 @@ public struct APIServer: Sendable {
                                            .field(ProductFields.rating, descending: nil), .field(ProductFields.reviewCount, descending: nil)]
 
     /// The shop page: parameters to a request with brand, category and price facets, exact total.
-    func productSearch(query: String?, deadline: SearchDeadline? = nil) throws -> Response {
+    /// The session and device a search is recorded for (`X-Aisle-Session`, `X-Aisle-Device`).
+    static func shopper(_ request: Request) -> (session: String, device: String) {
+        func header(_ n: String) -> String? { HTTPField.Name(n).flatMap { request.headers[$0] }.flatMap { $0.isEmpty ? nil : $0 } }
+        return (header(sessionHeader) ?? "anonymous", header(deviceHeader) ?? "unknown")
+    }
+
+    func productSearch(query: String?, deadline: SearchDeadline? = nil, shopper: (session: String, device: String) = ("anonymous", "unknown")) throws -> Response {
         let t0 = DispatchTime.now().uptimeNanoseconds
         let qs = try QueryString(query)
         for (k, _) in qs.pairs where !Self.searchParameters.contains(k) && !k.hasPrefix("attributes.") {
@@ -361,8 +370,19 @@ public struct APIServer: Sendable {
         }
         req.facets = [FacetRequest(name: F.brand, size: 20), FacetRequest(name: F.category), FacetRequest(name: F.price)]
         let res = try service.search(req, startedAt: t0, deadline: deadline)
+        // Every answer has a query id (clicks name it); searches with words are recorded for
+        // analytics, on the queue (never waiting for the store, never failing the search).
+        let queryId = UUID().uuidString.lowercased()
+        if case .ready(let c) = commerceMount, !req.q.isEmpty {
+            let e = AnalyticsEvent(kind: .search, at: Int64(Date().timeIntervalSince1970 * 1_000_000), session: shopper.session,
+                                   device: shopper.device, queryId: queryId, query: req.q, total: res.total,
+                                   tookMicros: Int((DispatchTime.now().uptimeNanoseconds - t0) / 1000))
+            if e.problem() == nil { c.analytics.record(e) }
+        }
         var w = JSONWriter(capacity: 4096)
-        w.raw("{\"results\":[")
+        w.raw("{\"query_id\":")
+        w.string(queryId)
+        w.raw(",\"results\":[")
         for (i, h) in res.hits.enumerated() {
             if i > 0 { w.raw(",") }
             func field(_ n: String) -> StoredValue? { h.fields.first { $0.name == n }?.value }

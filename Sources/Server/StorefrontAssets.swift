@@ -160,8 +160,26 @@ class APIError extends Error {
   }
 }
 
+// --- Analytics: who searches (this tab's shopper id and device), and what they do --------------
+const shopperId = (() => {
+  let id = null;
+  try { id = sessionStorage.getItem("aisle_shopper"); } catch (e) { /* storage off */ }
+  if (!id) {
+    id = window.crypto && crypto.randomUUID ? crypto.randomUUID() : String(Date.now()) + String(Math.random()).slice(2);
+    try { sessionStorage.setItem("aisle_shopper", id); } catch (e) { /* storage off */ }
+  }
+  return id;
+})();
+function deviceKind() { return window.matchMedia("(max-width: 640px)").matches ? "phone" : "desktop"; }
+let lastQueryId = null;
+function track(type, fields) {
+  const event = Object.assign({ type, session: shopperId, device: deviceKind(), at: Date.now() }, fields);
+  api("/api/v1/events", { method: "POST", body: { events: [event] } }).catch(() => { /* analytics never gets in the way */ });
+}
+
 async function api(path, { method = "GET", body, headers = {} } = {}) {
-  const init = { method, headers: Object.assign({ Accept: "application/json" }, headers), credentials: "same-origin" };
+  const init = { method, headers: Object.assign({ Accept: "application/json", "X-Aisle-Session": shopperId, "X-Aisle-Device": deviceKind() }, headers),
+    credentials: "same-origin" };
   if (body !== undefined) {
     init.body = JSON.stringify(body);
     init.headers["Content-Type"] = "application/json";
@@ -198,6 +216,7 @@ async function render() {
     return;
   }
   if (seq !== renderSeq) return;   // a newer search started meanwhile
+  lastQueryId = res.query_id || null;
   const ms = res.took_us !== undefined ? (res.took_us / 1000).toFixed(1) : (performance.now() - t0).toFixed(0);
   $("result-count").textContent = res.total.toLocaleString("en-US") + (res.total === 1 ? " result" : " results") + " (" + ms + " ms)";
   renderBreadcrumb(s, res);
@@ -206,7 +225,7 @@ async function render() {
   renderPrice(s, res.price_stats);
   $("in-stock").checked = s.inStock;
   $("sort").value = s.sort;
-  renderProducts(res.results);
+  renderProducts(res.results, (s.page - 1) * PAGE_SIZE);
   renderPager(s, res);
   $("notice").hidden = true;
   if (res.total === 0) await renderZero(s, seq);
@@ -301,14 +320,19 @@ function renderPrice(s, stats) {
   $("price-label").textContent = money(Number(min.value)) + " \u2013 " + money(Number(max.value));
 }
 
-function renderProducts(results) {
+function renderProducts(results, offset) {
   const ul = $("products");
-  ul.replaceChildren(...results.map((r) => {
+  const queryId = lastQueryId;
+  ul.replaceChildren(...results.map((r, i) => {
     // The stock badge only when the catalog says (no claim without data).
     const badge = r.in_stock === true ? el("span", { class: "badge in", text: "In stock" })
       : r.in_stock === false ? el("span", { class: "badge out", text: "Out of stock" }) : null;
     return el("li", { class: "card", "data-testid": "product-card", "data-product-id": r.id },
-      el("a", { href: "/?product=" + encodeURIComponent(r.id), onclick: (e) => { e.preventDefault(); go({ product: r.id }, { keepPage: true }); } },
+      el("a", { href: "/?product=" + encodeURIComponent(r.id), onclick: (e) => {
+        e.preventDefault();
+        if (queryId) track("click", { query_id: queryId, product_id: r.id, position: offset + i + 1 });
+        go({ product: r.id }, { keepPage: true });
+      } },
         highlighted(r.snippet !== undefined ? r.snippet : r.title)),
       el("span", { class: "brand", text: r.brand || "" }),
       el("span", { class: "price-tag", text: money(r.price) }),
@@ -326,6 +350,7 @@ function renderPager(s, res) {
 // --- Product page --------------------------------------------------------------------------------
 
 async function renderProduct(id) {
+  track("view", { product_id: id });
   $("search-view").hidden = true;
   $("page-view").hidden = true;
   const view = $("product-view");
@@ -437,6 +462,7 @@ function addButton(id) {
     try {
       await ensureSession();
       await api("/api/v1/cart/items", { method: "POST", body: { product_id: id, quantity: 1 } });
+      track("add_to_cart", { product_id: id, quantity: 1 });
       b.textContent = "Added";
       await refreshCartCount();
     } catch (err) {

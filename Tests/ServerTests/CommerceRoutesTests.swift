@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import HummingbirdTesting
+import HTTPTypes
 import NIOCore
 import Testing
 import AisleCatalog
@@ -204,5 +205,65 @@ struct CommerceRoutesTests {
         #expect(try await call(down, .get, "/api/v1/products/search?q=sofa").status == 200)
         // Customers live in PostgreSQL: registering still works.
         #expect(try await call(down, .post, "/api/v1/customers", #"{"email": "a@b.co", "password": "correct horse", "name": "A"}"#).status == 201)
+    }
+
+    /// Searches are recorded with a query id; the storefront's events are checked, queued and
+    /// written; the rollups count them (issue 19).
+    @Test func searchesAndEventsAreRecorded() async throws {
+        let stores = try Stores()
+        let app = app(.ready(stores.commerce))
+        var h: HTTPFields = [:]
+        h[HTTPField.Name("X-Aisle-Session")!] = "sess-1"
+        h[HTTPField.Name("X-Aisle-Device")!] = "phone"
+        let s = try await call(app, .get, "/api/v1/products/search?q=sofa", headers: h)
+        let qid = try #require(s["query_id"]?.stringValue)
+        #expect(s.status == 200 && qid.count == 36)
+        let again = try await call(app, .get, "/api/v1/products/search?q=sofa", headers: h)
+        #expect(again["query_id"]?.stringValue != qid)
+        let browse = try await call(app, .get, "/api/v1/products/search?category=Furniture")
+        #expect(browse["query_id"]?.stringValue?.count == 36)   // an id, though a browse page is not recorded
+
+        let events = """
+        {"events": [
+          {"type": "click", "session": "sess-1", "device": "phone", "query_id": "\(qid)", "product_id": "S0001", "position": 2},
+          {"type": "view", "session": "sess-1", "device": "phone", "product_id": "S0001", "at": 1780000000000},
+          {"type": "add_to_cart", "session": "sess-1", "device": "phone", "product_id": "S0001", "quantity": 1},
+          {"type": "purchase", "session": "sess-1", "device": "phone", "order_id": "42"}
+        ]}
+        """
+        let ok = try await call(app, .post, "/api/v1/events", events)
+        #expect(ok.status == 202 && ok["accepted"]?.numberValue == 4 && ok["dropped"]?.numberValue == 0, "\(String(describing: ok.body))")
+        #expect(try stores.commerce.analytics.flush() == 6)   // the two searches with words (not the browse page) and the four events
+        let db = stores.catalog.conn
+        let row = try db.exec("SELECT searches, zero_results, clicks, position_sum, conversions FROM analytics_query_daily WHERE query = 'sofa' AND device = 'phone'").rows
+        #expect(row.count == 1 && row[0] == ["2", "0", "1", "2", "1"], "\(row)")
+        let funnel = try db.exec("SELECT sum(searches), sum(clicks), sum(carts), sum(purchases) FROM analytics_funnel_daily").rows
+        #expect(funnel.first == ["2", "1", "1", "1"], "\(funnel)")
+
+        // Bad events: a 400 that names the event and the field; nothing is queued.
+        for (body, says) in [
+            (#"{"events": [{"type": "click", "session": "s", "device": "d", "query_id": "q", "product_id": "p", "position": 0}]}"#, "events[0].position"),
+            (#"{"events": [{"type": "view", "session": "s", "device": "d", "product_id": "p"}, {"type": "search", "session": "s", "device": "d"}]}"#, "events[1].type"),
+            (#"{"events": [{"type": "view", "session": "s", "device": "d", "product_id": "p", "colour": "red"}]}"#, "events[0].colour"),
+            (#"{"events": [{"type": "purchase", "session": "s", "device": "d"}]}"#, "events[0].order_id"),
+            (#"{"events": [{"type": "view", "device": "d", "product_id": "p"}]}"#, "events[0].session"),
+            (#"{"events": {}}"#, "events must be an array"),
+            (#"[1, 2]"#, "JSON object"),
+            (#"{"events": [{"type": "view", "session": "s", "device": "d", "product_id": "p"#, "not valid JSON"),
+        ] {
+            let r = try await call(app, .post, "/api/v1/events", body)
+            #expect(r.status == 400 && (r["error"]?.stringValue ?? "").contains(says), "\(body): \(String(describing: r.body))")
+        }
+        #expect(stores.commerce.analytics.queued == 0)
+        // Too many events, or too many bytes: 413.
+        let one = #"{"type": "view", "session": "s", "device": "d", "product_id": "p"}"#
+        let many = "{\"events\": [" + Array(repeating: one, count: 1_001).joined(separator: ",") + "]}"
+        #expect(try await call(app, .post, "/api/v1/events", many).status == 413)
+        let huge = "{\"events\": [{\"type\": \"view\", \"session\": \"" + String(repeating: "x", count: 1 << 20) + "\"}]}"
+        #expect(try await call(app, .post, "/api/v1/events", huge).status == 413)
+        // Without the commerce database: 503, and searches go on.
+        let none = self.app(.missing("not configured"))
+        #expect(try await call(none, .post, "/api/v1/events", #"{"events": []}"#).status == 503)
+        #expect(try await call(none, .get, "/api/v1/products/search?q=sofa").status == 200)
     }
 }

@@ -1,0 +1,68 @@
+import AisleCommerce
+import Foundation
+import Hummingbird
+import NIOCore
+
+/// Search analytics over HTTP (issue 19): `POST /api/v1/events` takes what the storefront saw
+/// shoppers do; searches are recorded by the server itself. Events are checked here, at the edge,
+/// and queued on `Commerce.analytics` (never waiting for PostgreSQL).
+extension APIServer {
+    /// Largest events body, and most events in one batch.
+    static let maxEventsBody = 1 << 20
+    static let maxEventsPerBatch = 1_000
+    /// Request headers naming the shopper's session and device for the searches they make.
+    static let sessionHeader = "X-Aisle-Session"
+    static let deviceHeader = "X-Aisle-Device"
+
+    func addAnalyticsRoutes(_ router: Router<BasicRequestContext>) {
+        let api = self
+        router.post("/api/v1/events") { request, _ in
+            guard case .ready(let c) = api.commerceMount else {
+                return api.json(503, .object([("error", .string("analytics needs the commerce database: \(APIServer.commerceNotConfigured)"))]))
+            }
+            let read = await api.read(request, upTo: Self.maxEventsBody, tooLarge: "the events body is larger than \(Self.maxEventsBody / 1024) KiB")
+            guard case .ok(let buf) = read else { return read.response! }
+            do {
+                let events = try Self.events(JSONBody.parse(buf, emptyIsObject: false), now: Int64(Date().timeIntervalSince1970 * 1_000_000))
+                let taken = c.analytics.record(events)
+                return api.json(202, .object([("accepted", .number(Double(taken))), ("dropped", .number(Double(events.count - taken)))]))
+            } catch let e as TooManyEvents {
+                return api.json(413, .object([("error", .string("at most \(Self.maxEventsPerBatch) events in one batch, got \(e.count)"))]))
+            } catch {
+                return api.commerceError(error)
+            }
+        }
+    }
+
+    struct TooManyEvents: Error { var count: Int }
+
+    /// `{"events": [...]}` as typed events; the first bad one is a 400 naming it
+    /// (`events[3].position must be from 1 to 10000`). Searches are not taken: the server records
+    /// its own.
+    static func events(_ body: JSONBody, now: Int64) throws -> [AnalyticsEvent] {
+        try body.allow(["events"])
+        guard let v = body.value("events") else { throw CommerceError.invalid("events is required (an array of events)") }
+        guard let list = v.arrayValue else { throw CommerceError.invalid("events must be an array, got \(v.typeName)") }
+        guard list.count <= maxEventsPerBatch else { throw TooManyEvents(count: list.count) }
+        var out: [AnalyticsEvent] = []
+        out.reserveCapacity(list.count)
+        for (i, item) in list.enumerated() {
+            guard let o = item.objectValue else { throw CommerceError.invalid("events[\(i)] must be an object, got \(item.typeName)") }
+            var e = JSONBody(members: o)
+            e.path = "events[\(i)]."
+            try e.allow(["type", "session", "device", "at", "query_id", "product_id", "position", "order_id", "quantity"])
+            let type = try e.required("type")
+            guard let kind = AnalyticsEvent.Kind(rawValue: type), kind != .search else {
+                throw CommerceError.invalid("events[\(i)].type must be click, view, add_to_cart or purchase, got \"\(type.prefix(40))\"")
+            }
+            // `at`: milliseconds since 1970; the time received when absent.
+            let at = try e.int("at").map { Int64($0) &* 1000 } ?? now
+            let event = AnalyticsEvent(kind: kind, at: at, session: try e.required("session"), device: try e.required("device"),
+                                       queryId: try e.string("query_id"), productId: try e.string("product_id"),
+                                       position: try e.int("position"), orderId: try e.string("order_id"), quantity: try e.int("quantity"))
+            if let p = event.problem() { throw CommerceError.invalid("events[\(i)].\(p.field) \(p.reason)") }
+            out.append(event)
+        }
+        return out
+    }
+}
