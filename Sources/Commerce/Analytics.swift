@@ -160,6 +160,9 @@ public struct AnalyticsStore: Sendable {
     public let url: String
     public init(url: String) { self.url = url }
 
+    /// The UTC day (yyyy-mm-dd) of a time.
+    public static func day(_ date: Date) -> String { dayString(Int64(date.timeIntervalSince1970 * 1_000_000)) }
+
     static func dayString(_ micros: Int64) -> String {
         var t = time_t(micros / 1_000_000)
         var tm = tm()
@@ -406,5 +409,107 @@ public final class AnalyticsRecorder: Sendable {
             if stopping { return }
             usleep(UInt32(interval * 1_000_000))
         }
+    }
+}
+
+/// Reports over the daily rollups (never the events), for a range of days.
+public struct AnalyticsReports: Sendable {
+    public struct QueryRow: Sendable, Equatable {
+        public var query: String
+        public var searches: Int
+        public var zeroResults: Int
+        public var clicks: Int
+        public var positionSum: Int
+        public var conversions: Int
+        /// Clicks per search.
+        public var clickThroughRate: Double { searches == 0 ? 0 : Double(clicks) / Double(searches) }
+        /// Mean position clicked (nil without clicks).
+        public var meanClickPosition: Double? { clicks == 0 ? nil : Double(positionSum) / Double(clicks) }
+        /// Searches that ended in a purchase in the same session (per search).
+        public var conversionRate: Double { searches == 0 ? 0 : Double(conversions) / Double(searches) }
+    }
+
+    public struct FunnelRow: Sendable, Equatable {
+        public var day: String
+        public var device: String
+        public var searches: Int
+        public var clicks: Int
+        public var carts: Int
+        public var purchases: Int
+    }
+
+    public let url: String
+    public init(url: String) { self.url = url }
+
+    public static let maxDays = 366
+    public static let maxLimit = 1_000
+
+    /// Checks a range of days (yyyy-mm-dd, both included).
+    public static func checkRange(from: String, to: String) throws {
+        for (name, d) in [("from", from), ("to", to)] {
+            guard AnalyticsStore.partition(d) != nil, Self.date(d) != nil else { throw CommerceError.invalid("\(name) must be a day, yyyy-mm-dd, got \"\(d.prefix(40))\"") }
+        }
+        let a = Self.date(from)!, b = Self.date(to)!
+        guard a <= b else { throw CommerceError.invalid("from \(from) is after to \(to)") }
+        guard b.timeIntervalSince(a) / 86_400 < Double(maxDays) else { throw CommerceError.invalid("a report covers at most \(maxDays) days") }
+    }
+
+    public static func date(_ s: String) -> Date? {
+        let f = DateFormatter()
+        f.locale = Locale(identifier: "en_US_POSIX")
+        f.timeZone = TimeZone(identifier: "UTC")
+        f.dateFormat = "yyyy-MM-dd"
+        guard let d = f.date(from: s), f.string(from: d) == s else { return nil }
+        return d
+    }
+
+    func rows(_ sql: String, _ params: [String?]) throws -> [[String?]] {
+        try inStore(OrderStore.store) { try PGConnection(url: url).exec(sql, params).rows }
+    }
+
+    static func queryRow(_ r: [String?]) -> QueryRow {
+        func n(_ i: Int) -> Int { r[i].flatMap { Int($0) } ?? 0 }
+        return QueryRow(query: r[0] ?? "", searches: n(1), zeroResults: n(2), clicks: n(3), positionSum: n(4), conversions: n(5))
+    }
+
+    /// The most searched queries, with click-through, mean click position and conversion.
+    public func topQueries(from: String, to: String, limit: Int) throws -> [QueryRow] {
+        try Self.checkRange(from: from, to: to)
+        return try rows("""
+            SELECT query, sum(searches), sum(zero_results), sum(clicks), sum(position_sum), sum(conversions) FROM analytics_query_daily
+            WHERE day BETWEEN $1::date AND $2::date GROUP BY query HAVING sum(searches) > 0
+            ORDER BY sum(searches) DESC, query LIMIT $3::int
+            """, [from, to, String(min(max(limit, 1), Self.maxLimit))]).map(Self.queryRow)
+    }
+
+    /// Queries that found nothing, by how often.
+    public func zeroResultQueries(from: String, to: String, limit: Int) throws -> [QueryRow] {
+        try Self.checkRange(from: from, to: to)
+        return try rows("""
+            SELECT query, sum(searches), sum(zero_results), sum(clicks), sum(position_sum), sum(conversions) FROM analytics_query_daily
+            WHERE day BETWEEN $1::date AND $2::date GROUP BY query HAVING sum(zero_results) > 0
+            ORDER BY sum(zero_results) DESC, query LIMIT $3::int
+            """, [from, to, String(min(max(limit, 1), Self.maxLimit))]).map(Self.queryRow)
+    }
+
+    /// Searches and zero-result searches per day (the trend of the HTML report).
+    public func daily(from: String, to: String) throws -> [(day: String, searches: Int, zeroResults: Int)] {
+        try Self.checkRange(from: from, to: to)
+        return try rows("""
+            SELECT day::text, sum(searches), sum(zero_results) FROM analytics_query_daily
+            WHERE day BETWEEN $1::date AND $2::date GROUP BY day ORDER BY day
+            """, [from, to]).map { r in (r[0] ?? "", r[1].flatMap { Int($0) } ?? 0, r[2].flatMap { Int($0) } ?? 0) }
+    }
+
+    /// Search → click → cart → purchase, by day and device.
+    public func funnel(from: String, to: String) throws -> [FunnelRow] {
+        try Self.checkRange(from: from, to: to)
+        return try rows("""
+            SELECT day::text, device, searches, clicks, carts, purchases FROM analytics_funnel_daily
+            WHERE day BETWEEN $1::date AND $2::date ORDER BY day, device
+            """, [from, to]).map { r in
+                func n(_ i: Int) -> Int { r[i].flatMap { Int($0) } ?? 0 }
+                return FunnelRow(day: r[0] ?? "", device: r[1] ?? "", searches: n(2), clicks: n(3), carts: n(4), purchases: n(5))
+            }
     }
 }

@@ -40,6 +40,7 @@ public final class Commerce: Sendable {
     public let projector: OrderProjector
     /// Search analytics: events queued here are written in batches by a worker.
     public let analytics: AnalyticsRecorder
+    public let analyticsReports: AnalyticsReports
     public let redis: RedisPool
     public let postgres: PostgresPool
     /// A hash of a random password: unknown emails are verified against it, so they cost what a
@@ -59,6 +60,7 @@ public final class Commerce: Sendable {
         inventory = InventoryStore(pool: postgres)
         projector = OrderProjector(url: postgres.url)
         analytics = AnalyticsRecorder(store: AnalyticsStore(url: postgres.url))
+        analyticsReports = AnalyticsReports(url: postgres.url)
         decoyHash = try config.password.hash(SessionToken.make())
         if migrate {
             // The catalog's tables first: orders and the stock ledger build on products and inventory.

@@ -1,4 +1,5 @@
 import AisleCommerce
+import AisleEngine
 import Foundation
 import Hummingbird
 import NIOCore
@@ -16,6 +17,7 @@ extension APIServer {
 
     func addAnalyticsRoutes(_ router: Router<BasicRequestContext>) {
         let api = self
+        addAnalyticsReportRoutes(router)
         router.post("/api/v1/events") { request, _ in
             guard case .ready(let c) = api.commerceMount else {
                 return api.json(503, .object([("error", .string("analytics needs the commerce database: \(APIServer.commerceNotConfigured)"))]))
@@ -35,6 +37,44 @@ extension APIServer {
     }
 
     struct TooManyEvents: Error { var count: Int }
+
+    /// The report routes: the API token; `from` and `to` (yyyy-mm-dd, both included; default the
+    /// last 30 days), `limit` (1 to 1000, default 50).
+    func addAnalyticsReportRoutes(_ router: Router<BasicRequestContext>) {
+        let api = self
+        for (path, kind) in [("/api/v1/analytics/queries", 0), ("/api/v1/analytics/zero-results", 1), ("/api/v1/analytics/funnel", 2)] {
+            router.get(RouterPath(path)) { request, _ in
+                if let denied = api.authorize(request) { return denied }
+                return await api.commerce(request) { c, _ in
+                    let qs = try Self.query(request, allowed: kind == 2 ? ["from", "to"] : ["from", "to", "limit"])
+                    let now = Date()
+                    let to = try qs.one("to") ?? AnalyticsStore.day(now)
+                    let from = try qs.one("from") ?? AnalyticsStore.day(now.addingTimeInterval(-29 * 86_400))
+                    let limit = try Self.queryInt(qs, "limit", 1...AnalyticsReports.maxLimit) ?? 50
+                    let reports = c.analyticsReports
+                    let range: [(String, JSONValue)] = [("from", .string(from)), ("to", .string(to))]
+                    switch kind {
+                    case 0, 1:
+                        let rows = kind == 0 ? try reports.topQueries(from: from, to: to, limit: limit) : try reports.zeroResultQueries(from: from, to: to, limit: limit)
+                        return api.json(200, .object(range + [("queries", .array(rows.map(Self.queryRowJSON)))]))
+                    default:
+                        let rows = try reports.funnel(from: from, to: to)
+                        return api.json(200, .object(range + [("days", .array(rows.map { r in
+                            .object([("day", .string(r.day)), ("device", .string(r.device)), ("searches", .number(Double(r.searches))),
+                                     ("clicks", .number(Double(r.clicks))), ("carts", .number(Double(r.carts))), ("purchases", .number(Double(r.purchases)))])
+                        }))]))
+                    }
+                }
+            }
+        }
+    }
+
+    static func queryRowJSON(_ r: AnalyticsReports.QueryRow) -> JSONValue {
+        .object([("query", .string(r.query)), ("searches", .number(Double(r.searches))), ("zero_results", .number(Double(r.zeroResults))),
+                 ("clicks", .number(Double(r.clicks))), ("click_through_rate", .number(r.clickThroughRate)),
+                 ("mean_click_position", r.meanClickPosition.map { .number($0) } ?? .null),
+                 ("conversions", .number(Double(r.conversions))), ("conversion_rate", .number(r.conversionRate))])
+    }
 
     /// `{"events": [...]}` as typed events; the first bad one is a 400 naming it
     /// (`events[3].position must be from 1 to 10000`). Searches are not taken: the server records

@@ -183,6 +183,101 @@ enum OpenAPI {
     "description": "Never fails on query syntax: a broken query (unclosed quote or parenthesis, dangling AND, unknown field:) searches its plain words and the answer says \"query_syntax\": \"lenient\". Limits (2,000 bytes, 256 parts, 32 levels of parentheses, 8 prefix words) answer 400 naming the limit. With the commerce database, a search with words is recorded for analytics (query, total, time, session and device from the X-Aisle-Session and X-Aisle-Device headers) on a bounded queue: recording never slows or fails the search."
    }
   },
+  "/api/v1/analytics/queries": {
+   "get": {
+    "summary": "Top queries: searches, zero results, click-through rate, mean click position, conversion rate (API token)",
+    "security": [{"bearer": []}],
+    "parameters": [
+     {"name": "from", "in": "query", "schema": {"type": "string", "format": "date"}, "description": "First day (UTC, yyyy-mm-dd); default 29 days before to"},
+     {"name": "to", "in": "query", "schema": {"type": "string", "format": "date"}, "description": "Last day, included; default today (UTC). At most 366 days."},
+     {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 50}}
+    ],
+    "responses": {
+     "200": {
+      "description": "The report, read from the daily rollups",
+      "content": {
+       "application/json": {
+        "schema": {
+         "type": "object",
+         "properties": {
+          "from": {"type": "string"},
+          "to": {"type": "string"},
+          "queries": {"type": "array", "items": {"type": "object", "properties": {"query": {"type": "string"}, "searches": {"type": "integer"}, "zero_results": {"type": "integer"}, "clicks": {"type": "integer"}, "click_through_rate": {"type": "number"}, "mean_click_position": {"type": "number", "nullable": true}, "conversions": {"type": "integer", "description": "purchases in the same session after this query, that day"}, "conversion_rate": {"type": "number"}}}}
+         }
+        }
+       }
+      }
+     },
+     "400": {"$ref": "#/components/responses/Error"},
+     "401": {"$ref": "#/components/responses/Error"},
+     "403": {"$ref": "#/components/responses/Error"},
+     "503": {"$ref": "#/components/responses/Error"}
+    }
+   }
+  },
+  "/api/v1/analytics/zero-results": {
+   "get": {
+    "summary": "Queries that found nothing, by how often (API token)",
+    "security": [{"bearer": []}],
+    "parameters": [
+     {"name": "from", "in": "query", "schema": {"type": "string", "format": "date"}, "description": "First day (UTC, yyyy-mm-dd); default 29 days before to"},
+     {"name": "to", "in": "query", "schema": {"type": "string", "format": "date"}, "description": "Last day, included; default today (UTC). At most 366 days."},
+     {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 50}}
+    ],
+    "responses": {
+     "200": {
+      "description": "The report, read from the daily rollups",
+      "content": {
+       "application/json": {
+        "schema": {
+         "type": "object",
+         "properties": {
+          "from": {"type": "string"},
+          "to": {"type": "string"},
+          "queries": {"type": "array", "items": {"type": "object", "properties": {"query": {"type": "string"}, "searches": {"type": "integer"}, "zero_results": {"type": "integer"}, "clicks": {"type": "integer"}, "click_through_rate": {"type": "number"}, "mean_click_position": {"type": "number", "nullable": true}, "conversions": {"type": "integer", "description": "purchases in the same session after this query, that day"}, "conversion_rate": {"type": "number"}}}}
+         }
+        }
+       }
+      }
+     },
+     "400": {"$ref": "#/components/responses/Error"},
+     "401": {"$ref": "#/components/responses/Error"},
+     "403": {"$ref": "#/components/responses/Error"},
+     "503": {"$ref": "#/components/responses/Error"}
+    }
+   }
+  },
+  "/api/v1/analytics/funnel": {
+   "get": {
+    "summary": "Search -> click -> cart -> purchase by day and device (API token)",
+    "security": [{"bearer": []}],
+    "parameters": [
+     {"name": "from", "in": "query", "schema": {"type": "string", "format": "date"}, "description": "First day (UTC, yyyy-mm-dd); default 29 days before to"},
+     {"name": "to", "in": "query", "schema": {"type": "string", "format": "date"}, "description": "Last day, included; default today (UTC). At most 366 days."}
+    ],
+    "responses": {
+     "200": {
+      "description": "The report, read from the daily rollups",
+      "content": {
+       "application/json": {
+        "schema": {
+         "type": "object",
+         "properties": {
+          "from": {"type": "string"},
+          "to": {"type": "string"},
+          "days": {"type": "array", "items": {"type": "object", "properties": {"day": {"type": "string"}, "device": {"type": "string"}, "searches": {"type": "integer"}, "clicks": {"type": "integer"}, "carts": {"type": "integer"}, "purchases": {"type": "integer"}}}}
+         }
+        }
+       }
+      }
+     },
+     "400": {"$ref": "#/components/responses/Error"},
+     "401": {"$ref": "#/components/responses/Error"},
+     "403": {"$ref": "#/components/responses/Error"},
+     "503": {"$ref": "#/components/responses/Error"}
+    }
+   }
+  },
   "/api/v1/events": {
    "post": {
     "summary": "What shoppers did with the answers: clicks, product views, add-to-carts and purchases, for search analytics (no token: the storefront sends them)",

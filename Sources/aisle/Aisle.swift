@@ -14,7 +14,8 @@ struct Aisle: AsyncParsableCommand {
         version: "aisle \(version) (index format \(IndexMeta.formatVersion))",
         subcommands: [IndexCommand.self, SearchCommand.self, RunCommand.self, ServeCommand.self, UpdateCommand.self,
                       CheckCommand.self, ExportCommand.self, InspectCommand.self, AnalyzeCommand.self, EvalCommand.self,
-                      CatalogCommand.self, ReindexCommand.self, SyncCommand.self, OrdersCommand.self, InventoryCommand.self]
+                      CatalogCommand.self, ReindexCommand.self, SyncCommand.self, OrdersCommand.self, InventoryCommand.self,
+                      AnalyticsCommand.self]
     )
 }
 

@@ -266,4 +266,54 @@ struct CommerceRoutesTests {
         #expect(try await call(none, .post, "/api/v1/events", #"{"events": []}"#).status == 503)
         #expect(try await call(none, .get, "/api/v1/products/search?q=sofa").status == 200)
     }
+
+    /// The reports read the rollups: top queries with click-through, mean click position and
+    /// conversion; zero-result queries; the funnel by day and device. The API token is needed.
+    @Test func analyticsReportsReadTheRollups() async throws {
+        let stores = try Stores()
+        let app = Application(router: APIServer(service: ServerTests.service, token: "tok", commerce: .ready(stores.commerce)).makeRouter())
+        let day1: Int64 = 1_780_000_000_000_000, day2 = day1 + 86_400_000_000   // 2026-05-28 and -29
+        func search(_ id: String, _ q: String, _ total: Int, at: Int64, session: String, device: String) -> AnalyticsEvent {
+            AnalyticsEvent(kind: .search, at: at, session: session, device: device, queryId: id, query: q, total: total)
+        }
+        try AnalyticsStore(url: stores.commerce.postgres.url).write([
+            search("a", "sofa", 5, at: day1, session: "s1", device: "phone"),
+            search("b", "zzz", 0, at: day1 + 1, session: "s1", device: "phone"),
+            search("c", "zzz", 0, at: day1 + 2, session: "s2", device: "phone"),
+            AnalyticsEvent(kind: .click, at: day1 + 3, session: "s1", device: "phone", queryId: "a", productId: "dime", position: 3),
+            AnalyticsEvent(kind: .addToCart, at: day1 + 4, session: "s1", device: "phone", productId: "dime", quantity: 1),
+            AnalyticsEvent(kind: .purchase, at: day1 + 5, session: "s1", device: "phone", orderId: "7"),
+            search("d", "sofa", 9, at: day2, session: "s3", device: "desktop"),
+            search("e", "lamp", 2, at: day2 + 1, session: "s3", device: "desktop"),
+        ])
+        let auth = Self.bearer("tok")
+        let range = "from=2026-05-28&to=2026-05-29"
+        let q = try await call(app, .get, "/api/v1/analytics/queries?" + range, headers: auth)
+        #expect(q.status == 200, "\(String(describing: q.body))")
+        let rows = q["queries"]?.arrayValue ?? []
+        #expect(rows.compactMap { $0["query"]?.stringValue } == ["sofa", "zzz", "lamp"])
+        let sofa = try #require(rows.first)
+        #expect(sofa["searches"]?.numberValue == 2 && sofa["clicks"]?.numberValue == 1 && sofa["click_through_rate"]?.numberValue == 0.5)
+        #expect(sofa["mean_click_position"]?.numberValue == 3 && sofa["conversions"]?.numberValue == 1 && sofa["conversion_rate"]?.numberValue == 0.5)
+        // zzz was searched by s1 before the purchase too: converted once; s2's search did not.
+        #expect(rows[1]["conversions"]?.numberValue == 1 && rows[1]["mean_click_position"]?.isNull == true)
+        let one = try await call(app, .get, "/api/v1/analytics/queries?" + range + "&limit=1", headers: auth)
+        #expect(one["queries"]?.arrayValue?.count == 1)
+        let z = try await call(app, .get, "/api/v1/analytics/zero-results?" + range, headers: auth)
+        #expect(z["queries"]?.arrayValue?.map { [$0["query"]?.stringValue ?? "", String($0["zero_results"]?.numberValue ?? -1)] } == [["zzz", "2.0"]])
+        let f = try await call(app, .get, "/api/v1/analytics/funnel?" + range, headers: auth)
+        let days = f["days"]?.arrayValue ?? []
+        #expect(days.map { [$0["day"]?.stringValue ?? "", $0["device"]?.stringValue ?? ""] } == [["2026-05-28", "phone"], ["2026-05-29", "desktop"]])
+        #expect(days.first.map { [$0["searches"], $0["clicks"], $0["carts"], $0["purchases"]].map { $0?.numberValue ?? -1 } } == [3, 1, 1, 1])
+        // Only the day asked for.
+        let d2 = try await call(app, .get, "/api/v1/analytics/queries?from=2026-05-29&to=2026-05-29", headers: auth)
+        #expect(d2["queries"]?.arrayValue?.compactMap { $0["query"]?.stringValue } == ["lamp", "sofa"])
+
+        #expect(try await call(app, .get, "/api/v1/analytics/queries?" + range).status == 401)
+        for bad in ["from=2026-13-01&to=2026-05-29", "from=2026-05-29&to=2026-05-28", "from=2025-01-01&to=2026-05-29", "colour=red", "limit=0", "from=x"] {
+            let r = try await call(app, .get, "/api/v1/analytics/queries?" + bad, headers: auth)
+            #expect(r.status == 400 && r["error"]?.stringValue?.isEmpty == false, "\(bad): \(String(describing: r.body))")
+        }
+        #expect(try await call(app, .get, "/api/v1/analytics/funnel?limit=5", headers: auth).status == 400)
+    }
 }

@@ -59,7 +59,7 @@ import Testing
         #expect(v["components"]?["securitySchemes"]?["bearer"] != nil)
         #expect(v["paths"]?["/{index}/_bulk"]?["post"] != nil && v["paths"]?["/{index}/_doc/{id}"]?["get"] != nil)
         #expect(v["paths"]?["/api/v1/suggest"]?["get"] != nil && v["paths"]?["/{index}/_search"]?["post"] != nil)
-        #expect(v["paths"]?["/api/v1/events"]?["post"] != nil)
+        #expect(v["paths"]?["/api/v1/events"]?["post"] != nil && v["paths"]?["/api/v1/analytics/funnel"]?["get"] != nil)
     }
 
     @Test func storefrontIsServedWithAStrictPolicy() async throws {
