@@ -19,6 +19,8 @@ public struct CommerceConfig: Sendable {
     public var orderExpiry = 30 * 60
     /// Seconds between the expiry sweeper's runs.
     public var sweepInterval = 5.0
+    /// Days of analytics events kept (older day partitions are dropped; the daily rollups stay).
+    public var analyticsRetentionDays = 90
     /// Redis key prefix.
     public var keyPrefix = "aisle:"
     public var password = PasswordHasher()
@@ -320,12 +322,33 @@ public final class Commerce: Sendable {
 
     /// The background work of a server: the read-model projector and the expiry sweeper, on
     /// threads of their own, until `stop()`.
+    /// Drops the analytics events of the days before the last `analyticsRetentionDays` (UTC days,
+    /// today included); returns the days dropped.
+    @discardableResult
+    public func applyAnalyticsRetention(now: Date) throws -> [String] {
+        let keep = max(1, config.analyticsRetentionDays)
+        return try AnalyticsStore(url: postgres.url).dropDays(before: AnalyticsStore.day(now.addingTimeInterval(-Double(keep - 1) * 86_400)))
+    }
+
     public func startWorkers(log: @escaping @Sendable (String) -> Void) -> CommerceWorkers {
         let w = CommerceWorkers()
         let projector = self.projector, orders = self.orders, interval = config.sweepInterval
         w.spawn { stop in projector.run(stop: stop, log: log) }
         let analytics = self.analytics
         w.spawn { stop in analytics.run(stop: stop, log: log) }
+        // Retention: at start, then hourly.
+        w.spawn { [self] stop in
+            while !stop.load(ordering: .relaxed) {
+                do {
+                    let dropped = try self.applyAnalyticsRetention(now: Date())
+                    if !dropped.isEmpty { log("analytics retention: dropped the events of \(dropped.count) day(s) before the last \(self.config.analyticsRetentionDays)") }
+                } catch {
+                    log("analytics retention: \(error)")
+                }
+                var waited = 0.0
+                while waited < 3600, !stop.load(ordering: .relaxed) { usleep(100_000); waited += 0.1 }
+            }
+        }
         w.spawn { stop in
             var reported = false
             while !stop.load(ordering: .relaxed) {

@@ -123,6 +123,7 @@ struct CommerceOptions: ParsableArguments {
     @Option(help: "Seconds a customer session lives without use (each request renews it).") var customerSessionTtl = 14 * 24 * 3600
     @Option(help: "Seconds an untouched cart lives (each change renews it).") var cartTtl = 7 * 24 * 3600
     @Option(help: "Seconds an unpaid order holds its stock before it expires (the stock goes back).") var orderExpiry = 30 * 60
+    @Option(help: "Days of search analytics events kept (older days are dropped hourly; the daily rollups stay).") var analyticsRetentionDays = 90
 
     /// Customers, sessions and carts when Redis and the catalog are configured; else why not.
     func mount(database: String?) -> CommerceMount {
@@ -133,7 +134,11 @@ struct CommerceOptions: ParsableArguments {
         where !(1...(365 * 24 * 3600)).contains(v) {
             return .missing("commerce is not available: \(name) must be 1 second to 1 year, got \(v)")
         }
+        guard (1...3650).contains(analyticsRetentionDays) else {
+            return .missing("commerce is not available: --analytics-retention-days must be 1 to 3650, got \(analyticsRetentionDays)")
+        }
         var config = CommerceConfig()
+        config.analyticsRetentionDays = analyticsRetentionDays
         config.guestSessionTTL = guestSessionTtl
         config.customerSessionTTL = customerSessionTtl
         config.cartTTL = cartTtl

@@ -156,6 +156,20 @@ import AisleCatalog
         #expect(try db.exec("SELECT count(*) FROM analytics_events WHERE day = $1::date", [old.day])[0, 0] == "1")
     }
 
+    @Test func retentionKeepsTheLastDays() throws {
+        guard CommerceEnv.ready else { print(CommerceEnv.skipped); return }
+        let shop = try Shop(config: { $0.analyticsRetentionDays = 2 })
+        let day: Int64 = 86_400_000_000, first: Int64 = 1_779_969_600_000_000   // 2026-05-28 12:00 UTC
+        try AnalyticsStore(url: shop.url).write((0..<4).map { i in
+            AnalyticsEvent(kind: .view, at: first + Int64(i) * day, session: "s", device: "d", productId: "p")
+        })
+        let now = Date(timeIntervalSince1970: Double(first + 3 * day) / 1e6)   // 2026-05-31 12:00
+        #expect(try shop.commerce.applyAnalyticsRetention(now: now) == ["2026-05-28", "2026-05-29"])
+        let db = try PGConnection(url: shop.url)
+        #expect(try db.exec("SELECT string_agg(day::text, ',' ORDER BY day) FROM analytics_events")[0, 0] == "2026-05-30,2026-05-31")
+        #expect(try shop.commerce.applyAnalyticsRetention(now: now).isEmpty)
+    }
+
     @Test func aFullQueueDropsAndCounts() throws {
         let recorder = AnalyticsRecorder(store: AnalyticsStore(url: "postgresql://127.0.0.1:1/none"), capacity: 10)
         let e = AnalyticsEvent(kind: .view, at: 1_780_000_000_000_000, session: "s", device: "d", productId: "p")
