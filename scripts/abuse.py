@@ -1022,6 +1022,23 @@ def class_query_strings(t, rng):
         ("suggest unknown param", "q=a&x=1", S400), ("suggest q twice", "q=a&q=b", S400),
     ]:
         t.get(c, label, S + query, expect)
+    # Analytics (issue 19). This server has no commerce database: events are 503 whatever the
+    # body, reports need the token first; never a 500, never a crash. Bad bodies and parameters
+    # with the database are in CommerceRoutesTests.
+    S503 = {400, 413, 503}
+    for label, body in [
+        ("events empty", b""), ("events not json", b"{"), ("events array", b"[1]"), ("events huge at", b'{"events": [{"at": 1e300}]}'),
+        ("events deep", b'{"events": ' + b"[" * 3000 + b"]" * 3000 + b"}"), ("events markup", jdump({"events": [{"type": "<script>", "session": "<b>"}]})),
+        ("events 2 MB", b'{"events": ["' + b"x" * (2 << 20) + b'"]}'),
+    ]:
+        t.post(c, label, "/api/v1/events", body, S503)
+    for q in ["", "from=2026-13-01", "from=%zz", "limit=" + "9" * 40, "to=2026-05-01&from=2026-06-01", "x=1"]:
+        t.send(c, "analytics queries " + q, "GET", "/api/v1/analytics/queries?" + q, expect={400, 401, 403, 503})
+        t.send(c, "analytics funnel " + q, "GET", "/api/v1/analytics/funnel?" + q, expect={400, 401, 403, 503})
+    # The shopper headers of a search are data: odd ones never fail the search.
+    for label, v in [("long", "s" * 2000), ("markup", "<img src=x>"), ("empty", "")]:
+        t.send(c, "search with session header " + label, "GET", "/api/v1/products/search?q=sofa", expect={200},
+               headers={"X-Aisle-Session": v, "X-Aisle-Device": v})
     # Native search of a --data index: without --data every name is unknown.
     t.post(c, "search ?index= unknown", "/api/v1/search?index=nope", b'{"q": "sofa"}', {400, 404})
     t.post(c, "search ?index= twice", "/api/v1/search?index=a&index=b", b'{"q": "sofa"}', S400)

@@ -353,10 +353,14 @@ public final class CatalogDatabase: @unchecked Sendable {
     }
 
     /// A PostgreSQL array literal (`{"a","b"}`) for a `$n::text[]` parameter.
-    public static func arrayLiteral(_ values: [String]) -> String {
+    public static func arrayLiteral(_ values: [String]) -> String { arrayLiteral(values.map { Optional($0) }) }
+
+    /// The same, with nil elements as NULL (`{"a",NULL}`).
+    public static func arrayLiteral(_ values: [String?]) -> String {
         var s = "{"
         for (i, v) in values.enumerated() {
             if i > 0 { s += "," }
+            guard let v else { s += "NULL"; continue }
             s += "\""
             for c in v.unicodeScalars {
                 if c == "\"" || c == "\\" { s += "\\" }

@@ -118,6 +118,8 @@ public struct AnalyticsEvent: Sendable, Equatable {
     }
 
     public static let maxText = 512
+    /// The latest time an event may have: 3000-01-01, in microseconds since 1970.
+    public static let maxAt: Int64 = 32_503_680_000_000_000
 
     /// The first thing wrong with the event, as (field, reason); nil when it can be recorded.
     public func problem() -> (field: String, reason: String)? {
@@ -129,7 +131,7 @@ public struct AnalyticsEvent: Sendable, Equatable {
         }
         if let p = text(session, "session", required: true) { return p }
         if let p = text(device, "device", required: true) { return p }
-        if at < 0 || at > 32_503_680_000_000_000 { return ("at", "is not a time between 1970 and 3000") }
+        if at < 0 || at > Self.maxAt { return ("at", "is not a time between 1970 and 3000") }
         switch kind {
         case .search:
             if let p = text(queryId, "query_id", required: true) { return p }
@@ -170,11 +172,14 @@ public struct AnalyticsStore: Sendable {
         return String(format: "%04d-%02d-%02d", Int(tm.tm_year) + 1900, Int(tm.tm_mon) + 1, Int(tm.tm_mday))
     }
 
-    /// `analytics_events_YYYYMMDD` for a yyyy-mm-dd day (digits only: safe as an identifier).
+    /// `analytics_events_YYYYMMDD` for a yyyy-mm-dd day (ASCII digits and two dashes, nothing else:
+    /// safe as an identifier and as a literal bound).
     static func partition(_ day: String) -> String? {
-        let digits = day.filter(\.isNumber)
-        guard digits.count == 8, day.count == 10 else { return nil }
-        return "analytics_events_" + digits
+        let u = Array(day.utf8)
+        guard u.count == 10, u[4] == UInt8(ascii: "-"), u[7] == UInt8(ascii: "-"),
+              u.enumerated().allSatisfy({ $0.offset == 4 || $0.offset == 7 || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0.element) })
+        else { return nil }
+        return "analytics_events_" + String(decoding: u.filter { $0 != UInt8(ascii: "-") }, as: UTF8.self)
     }
 
     /// Creates the day's partition when missing.
@@ -196,24 +201,8 @@ public struct AnalyticsStore: Sendable {
         }
     }
 
-    /// A PostgreSQL array literal with NULL elements (for `$n::type[]` parameters).
-    static func literal(_ values: [String?]) -> String {
-        var s = "{"
-        for (i, v) in values.enumerated() {
-            if i > 0 { s += "," }
-            guard let v else { s += "NULL"; continue }
-            s += "\""
-            for c in v.unicodeScalars {
-                if c == "\"" || c == "\\" { s += "\\" }
-                s.unicodeScalars.append(c)
-            }
-            s += "\""
-        }
-        return s + "}"
-    }
-
     static func write(_ c: PGConnection, _ events: [AnalyticsEvent]) throws {
-        func col(_ es: [AnalyticsEvent], _ f: (AnalyticsEvent) -> String?) -> String { literal(es.map(f)) }
+        func col(_ es: [AnalyticsEvent], _ f: (AnalyticsEvent) -> String?) -> String { CatalogDatabase.arrayLiteral(es.map(f)) }
         try c.transaction {
             for day in Set(events.map(\.day)).sorted() { try ensurePartition(c, day: day) }
             try c.exec("""
@@ -427,6 +416,15 @@ public struct AnalyticsReports: Sendable {
         public var meanClickPosition: Double? { clicks == 0 ? nil : Double(positionSum) / Double(clicks) }
         /// Searches that ended in a purchase in the same session (per search).
         public var conversionRate: Double { searches == 0 ? 0 : Double(conversions) / Double(searches) }
+
+        public init(query: String, searches: Int, zeroResults: Int, clicks: Int, positionSum: Int, conversions: Int) {
+            self.query = query
+            self.searches = searches
+            self.zeroResults = zeroResults
+            self.clicks = clicks
+            self.positionSum = positionSum
+            self.conversions = conversions
+        }
     }
 
     public struct FunnelRow: Sendable, Equatable {
@@ -436,6 +434,15 @@ public struct AnalyticsReports: Sendable {
         public var clicks: Int
         public var carts: Int
         public var purchases: Int
+
+        public init(day: String, device: String, searches: Int, clicks: Int, carts: Int, purchases: Int) {
+            self.day = day
+            self.device = device
+            self.searches = searches
+            self.clicks = clicks
+            self.carts = carts
+            self.purchases = purchases
+        }
     }
 
     public let url: String
@@ -447,7 +454,7 @@ public struct AnalyticsReports: Sendable {
     /// Checks a range of days (yyyy-mm-dd, both included).
     public static func checkRange(from: String, to: String) throws {
         for (name, d) in [("from", from), ("to", to)] {
-            guard AnalyticsStore.partition(d) != nil, Self.date(d) != nil else { throw CommerceError.invalid("\(name) must be a day, yyyy-mm-dd, got \"\(d.prefix(40))\"") }
+            guard Self.date(d) != nil else { throw CommerceError.invalid("\(name) must be a day, yyyy-mm-dd, got \"\(d.prefix(40))\"") }
         }
         let a = Self.date(from)!, b = Self.date(to)!
         guard a <= b else { throw CommerceError.invalid("from \(from) is after to \(to)") }
@@ -474,21 +481,28 @@ public struct AnalyticsReports: Sendable {
 
     /// The most searched queries, with click-through, mean click position and conversion.
     public func topQueries(from: String, to: String, limit: Int) throws -> [QueryRow] {
-        try Self.checkRange(from: from, to: to)
-        return try rows("""
-            SELECT query, sum(searches), sum(zero_results), sum(clicks), sum(position_sum), sum(conversions) FROM analytics_query_daily
-            WHERE day BETWEEN $1::date AND $2::date GROUP BY query HAVING sum(searches) > 0
-            ORDER BY sum(searches) DESC, query LIMIT $3::int
-            """, [from, to, String(min(max(limit, 1), Self.maxLimit))]).map(Self.queryRow)
+        try queries(from: from, to: to, limit: limit, by: .searches)
     }
 
     /// Queries that found nothing, by how often.
     public func zeroResultQueries(from: String, to: String, limit: Int) throws -> [QueryRow] {
+        try queries(from: from, to: to, limit: limit, by: .zeroResults)
+    }
+
+    /// The rollup column a query list is ranked by.
+    private enum Rank: String {
+        case searches
+        case zeroResults = "zero_results"
+    }
+
+    /// Queries with a positive sum of `rank`'s column over the days, most first.
+    private func queries(from: String, to: String, limit: Int, by rank: Rank) throws -> [QueryRow] {
+        let column = rank.rawValue
         try Self.checkRange(from: from, to: to)
         return try rows("""
             SELECT query, sum(searches), sum(zero_results), sum(clicks), sum(position_sum), sum(conversions) FROM analytics_query_daily
-            WHERE day BETWEEN $1::date AND $2::date GROUP BY query HAVING sum(zero_results) > 0
-            ORDER BY sum(zero_results) DESC, query LIMIT $3::int
+            WHERE day BETWEEN $1::date AND $2::date GROUP BY query HAVING sum(\(column)) > 0
+            ORDER BY sum(\(column)) DESC, query LIMIT $3::int
             """, [from, to, String(min(max(limit, 1), Self.maxLimit))]).map(Self.queryRow)
     }
 

@@ -19,8 +19,10 @@ extension APIServer {
         let api = self
         addAnalyticsReportRoutes(router)
         router.post("/api/v1/events") { request, _ in
-            guard case .ready(let c) = api.commerceMount else {
-                return api.json(503, .object([("error", .string("analytics needs the commerce database: \(APIServer.commerceNotConfigured)"))]))
+            let c: Commerce
+            switch api.commerceMount {
+            case .ready(let x): c = x
+            case .missing(let why): return api.commerceMissing("analytics needs the commerce database: " + why)
             }
             let read = await api.read(request, upTo: Self.maxEventsBody, tooLarge: "the events body is larger than \(Self.maxEventsBody / 1024) KiB")
             guard case .ok(let buf) = read else { return read.response! }
@@ -39,33 +41,37 @@ extension APIServer {
     struct TooManyEvents: Error { var count: Int }
 
     /// The report routes: the API token; `from` and `to` (yyyy-mm-dd, both included; default the
-    /// last 30 days), `limit` (1 to 1000, default 50).
+    /// last 30 days), `limit` (1 to 1000, default 50) where the report is a list of queries.
     func addAnalyticsReportRoutes(_ router: Router<BasicRequestContext>) {
         let api = self
-        for (path, kind) in [("/api/v1/analytics/queries", 0), ("/api/v1/analytics/zero-results", 1), ("/api/v1/analytics/funnel", 2)] {
+        /// Runs `report` on the range (and limit) the request asks for; answers its members after
+        /// `from` and `to`.
+        func route(_ path: String, limited: Bool,
+                   _ report: @escaping @Sendable (AnalyticsReports, String, String, Int) throws -> [(String, JSONValue)]) {
             router.get(RouterPath(path)) { request, _ in
                 if let denied = api.authorize(request) { return denied }
                 return await api.commerce(request) { c, _ in
-                    let qs = try Self.query(request, allowed: kind == 2 ? ["from", "to"] : ["from", "to", "limit"])
+                    let qs = try Self.query(request, allowed: limited ? ["from", "to", "limit"] : ["from", "to"])
                     let now = Date()
                     let to = try qs.one("to") ?? AnalyticsStore.day(now)
                     let from = try qs.one("from") ?? AnalyticsStore.day(now.addingTimeInterval(-29 * 86_400))
                     let limit = try Self.queryInt(qs, "limit", 1...AnalyticsReports.maxLimit) ?? 50
-                    let reports = c.analyticsReports
-                    let range: [(String, JSONValue)] = [("from", .string(from)), ("to", .string(to))]
-                    switch kind {
-                    case 0, 1:
-                        let rows = kind == 0 ? try reports.topQueries(from: from, to: to, limit: limit) : try reports.zeroResultQueries(from: from, to: to, limit: limit)
-                        return api.json(200, .object(range + [("queries", .array(rows.map(Self.queryRowJSON)))]))
-                    default:
-                        let rows = try reports.funnel(from: from, to: to)
-                        return api.json(200, .object(range + [("days", .array(rows.map { r in
-                            .object([("day", .string(r.day)), ("device", .string(r.device)), ("searches", .number(Double(r.searches))),
-                                     ("clicks", .number(Double(r.clicks))), ("carts", .number(Double(r.carts))), ("purchases", .number(Double(r.purchases)))])
-                        }))]))
-                    }
+                    let members = try report(c.analyticsReports, from, to, limit)
+                    return api.json(200, .object([("from", .string(from)), ("to", .string(to))] + members))
                 }
             }
+        }
+        route("/api/v1/analytics/queries", limited: true) { r, from, to, limit in
+            [("queries", .array(try r.topQueries(from: from, to: to, limit: limit).map(Self.queryRowJSON)))]
+        }
+        route("/api/v1/analytics/zero-results", limited: true) { r, from, to, limit in
+            [("queries", .array(try r.zeroResultQueries(from: from, to: to, limit: limit).map(Self.queryRowJSON)))]
+        }
+        route("/api/v1/analytics/funnel", limited: false) { r, from, to, _ in
+            [("days", .array(try r.funnel(from: from, to: to).map { d in
+                .object([("day", .string(d.day)), ("device", .string(d.device)), ("searches", .number(Double(d.searches))),
+                         ("clicks", .number(Double(d.clicks))), ("carts", .number(Double(d.carts))), ("purchases", .number(Double(d.purchases)))])
+            }))]
         }
     }
 
@@ -95,8 +101,15 @@ extension APIServer {
             guard let kind = AnalyticsEvent.Kind(rawValue: type), kind != .search else {
                 throw CommerceError.invalid("events[\(i)].type must be click, view, add_to_cart or purchase, got \"\(type.prefix(40))\"")
             }
-            // `at`: milliseconds since 1970; the time received when absent.
-            let at = try e.int("at").map { Int64($0) &* 1000 } ?? now
+            // `at`: milliseconds since 1970; the time received when absent. Checked before it is
+            // made microseconds, so no value wraps round into the accepted range.
+            var at = now
+            if let ms = try e.int("at") {
+                guard (0...AnalyticsEvent.maxAt / 1000).contains(Int64(ms)) else {
+                    throw CommerceError.invalid("events[\(i)].at must be milliseconds since 1970, before the year 3000")
+                }
+                at = Int64(ms) * 1000
+            }
             let event = AnalyticsEvent(kind: kind, at: at, session: try e.required("session"), device: try e.required("device"),
                                        queryId: try e.string("query_id"), productId: try e.string("product_id"),
                                        position: try e.int("position"), orderId: try e.string("order_id"), quantity: try e.int("quantity"))

@@ -112,7 +112,7 @@ extension APIServer {
         let c: Commerce
         switch commerceMount {
         case .ready(let x): c = x
-        case .missing(let why): return json(503, .object([("error", .string(why))]))
+        case .missing(let why): return commerceMissing(why)
         }
         var parsed = JSONBody(members: [])
         if hasBody {
@@ -136,6 +136,14 @@ extension APIServer {
         } catch {
             return commerceError(error)
         }
+    }
+
+    /// 503 for a route that needs commerce when it is not configured (or could not start); with
+    /// Retry-After like every 503 of the API.
+    func commerceMissing(_ why: String) -> Response {
+        var r = json(503, .object([("error", .string(why))]))
+        r.headers[.retryAfter] = "60"
+        return r
     }
 
     func commerceError(_ error: Error) -> Response {

@@ -188,9 +188,9 @@ enum OpenAPI {
     "summary": "Top queries: searches, zero results, click-through rate, mean click position, conversion rate (API token)",
     "security": [{"bearer": []}],
     "parameters": [
-     {"name": "from", "in": "query", "schema": {"type": "string", "format": "date"}, "description": "First day (UTC, yyyy-mm-dd); default 29 days before to"},
-     {"name": "to", "in": "query", "schema": {"type": "string", "format": "date"}, "description": "Last day, included; default today (UTC). At most 366 days."},
-     {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 50}}
+     {"$ref": "#/components/parameters/AnalyticsFrom"},
+     {"$ref": "#/components/parameters/AnalyticsTo"},
+     {"$ref": "#/components/parameters/AnalyticsLimit"}
     ],
     "responses": {
      "200": {
@@ -202,7 +202,7 @@ enum OpenAPI {
          "properties": {
           "from": {"type": "string"},
           "to": {"type": "string"},
-          "queries": {"type": "array", "items": {"type": "object", "properties": {"query": {"type": "string"}, "searches": {"type": "integer"}, "zero_results": {"type": "integer"}, "clicks": {"type": "integer"}, "click_through_rate": {"type": "number"}, "mean_click_position": {"type": "number", "nullable": true}, "conversions": {"type": "integer", "description": "purchases in the same session after this query, that day"}, "conversion_rate": {"type": "number"}}}}
+          "queries": {"type": "array", "items": {"$ref": "#/components/schemas/AnalyticsQueryRow"}}
          }
         }
        }
@@ -220,9 +220,9 @@ enum OpenAPI {
     "summary": "Queries that found nothing, by how often (API token)",
     "security": [{"bearer": []}],
     "parameters": [
-     {"name": "from", "in": "query", "schema": {"type": "string", "format": "date"}, "description": "First day (UTC, yyyy-mm-dd); default 29 days before to"},
-     {"name": "to", "in": "query", "schema": {"type": "string", "format": "date"}, "description": "Last day, included; default today (UTC). At most 366 days."},
-     {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 50}}
+     {"$ref": "#/components/parameters/AnalyticsFrom"},
+     {"$ref": "#/components/parameters/AnalyticsTo"},
+     {"$ref": "#/components/parameters/AnalyticsLimit"}
     ],
     "responses": {
      "200": {
@@ -234,7 +234,7 @@ enum OpenAPI {
          "properties": {
           "from": {"type": "string"},
           "to": {"type": "string"},
-          "queries": {"type": "array", "items": {"type": "object", "properties": {"query": {"type": "string"}, "searches": {"type": "integer"}, "zero_results": {"type": "integer"}, "clicks": {"type": "integer"}, "click_through_rate": {"type": "number"}, "mean_click_position": {"type": "number", "nullable": true}, "conversions": {"type": "integer", "description": "purchases in the same session after this query, that day"}, "conversion_rate": {"type": "number"}}}}
+          "queries": {"type": "array", "items": {"$ref": "#/components/schemas/AnalyticsQueryRow"}}
          }
         }
        }
@@ -252,8 +252,8 @@ enum OpenAPI {
     "summary": "Search -> click -> cart -> purchase by day and device (API token)",
     "security": [{"bearer": []}],
     "parameters": [
-     {"name": "from", "in": "query", "schema": {"type": "string", "format": "date"}, "description": "First day (UTC, yyyy-mm-dd); default 29 days before to"},
-     {"name": "to", "in": "query", "schema": {"type": "string", "format": "date"}, "description": "Last day, included; default today (UTC). At most 366 days."}
+     {"$ref": "#/components/parameters/AnalyticsFrom"},
+     {"$ref": "#/components/parameters/AnalyticsTo"}
     ],
     "responses": {
      "200": {
@@ -3333,6 +3333,7 @@ enum OpenAPI {
      }
     }
    },
+   "AnalyticsQueryRow": {"type": "object", "properties": {"query": {"type": "string"}, "searches": {"type": "integer"}, "zero_results": {"type": "integer"}, "clicks": {"type": "integer"}, "click_through_rate": {"type": "number"}, "mean_click_position": {"type": "number", "nullable": true}, "conversions": {"type": "integer", "description": "purchases in the same session after this query, that day"}, "conversion_rate": {"type": "number"}}},
    "ProductPage": {
     "type": "object",
     "properties": {
@@ -4903,6 +4904,9 @@ enum OpenAPI {
    }
   },
   "parameters": {
+   "AnalyticsFrom": {"name": "from", "in": "query", "schema": {"type": "string", "format": "date"}, "description": "First day (UTC, yyyy-mm-dd); default 29 days before to"},
+   "AnalyticsTo": {"name": "to", "in": "query", "schema": {"type": "string", "format": "date"}, "description": "Last day, included; default today (UTC). At most 366 days."},
+   "AnalyticsLimit": {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 50}},
    "IfMatch": {
     "name": "If-Match",
     "in": "header",

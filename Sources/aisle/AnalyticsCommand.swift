@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import AisleCatalog
 import AisleCommerce
+import AisleServer
 
 struct AnalyticsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -55,7 +56,7 @@ struct AnalyticsReportCommand: ParsableCommand {
             [$0.day, $0.device, String($0.searches), String($0.clicks), String($0.carts), String($0.purchases)]
         })
         if let html {
-            let page = Self.html(from: from, to: to, top: top, zero: zero, funnel: funnel, daily: daily)
+            let page = AnalyticsReportPage.html(from: from, to: to, top: top, zero: zero, funnel: funnel, daily: daily)
             do { try page.write(toFile: html, atomically: true, encoding: .utf8) } catch { throw fail("cannot write \(html): \(error.localizedDescription)") }
             print("\nwrote \(html)")
         }
@@ -72,58 +73,5 @@ struct AnalyticsReportCommand: ParsableCommand {
         }
         print(line(head))
         for r in rows { print(line(r)) }
-    }
-
-    static func escape(_ s: String) -> String {
-        var o = ""
-        for c in s {
-            switch c {
-            case "&": o += "&amp;"
-            case "<": o += "&lt;"
-            case ">": o += "&gt;"
-            case "\"": o += "&quot;"
-            case "'": o += "&#39;"
-            default: o.append(c)
-            }
-        }
-        return o
-    }
-
-    /// A horizontal bar chart as inline SVG.
-    static func bars(_ items: [(label: String, value: Int)], color: String) -> String {
-        let maxV = max(1, items.map(\.value).max() ?? 1)
-        let h = 22, w = 560, labelW = 150
-        var svg = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(w + labelW + 60)\" height=\"\(max(1, items.count) * h + 4)\" role=\"img\">"
-        for (i, it) in items.enumerated() {
-            let bw = Int(Double(w) * Double(it.value) / Double(maxV))
-            let y = i * h
-            svg += "<text x=\"0\" y=\"\(y + 15)\" font-size=\"12\">\(escape(it.label))</text>"
-            svg += "<rect x=\"\(labelW)\" y=\"\(y + 3)\" width=\"\(bw)\" height=\"\(h - 6)\" fill=\"\(color)\"/>"
-            svg += "<text x=\"\(labelW + bw + 4)\" y=\"\(y + 15)\" font-size=\"12\">\(it.value)</text>"
-        }
-        return svg + "</svg>"
-    }
-
-    static func html(from: String, to: String, top: [AnalyticsReports.QueryRow], zero: [AnalyticsReports.QueryRow],
-                     funnel: [AnalyticsReports.FunnelRow], daily: [(day: String, searches: Int, zeroResults: Int)]) -> String {
-        let sum = { (f: (AnalyticsReports.FunnelRow) -> Int) in funnel.reduce(0) { $0 + f($1) } }
-        var o = """
-        <!doctype html><html lang="en"><head><meta charset="utf-8"><title>Aisle search analytics \(escape(from)) to \(escape(to))</title>
-        <style>body{font-family:system-ui,sans-serif;margin:2rem;color:#222}table{border-collapse:collapse}td,th{padding:.2rem .6rem;border-bottom:1px solid #ddd;text-align:right}td:first-child,th:first-child{text-align:left}</style>
-        </head><body><h1>Search analytics, \(escape(from)) to \(escape(to))</h1>
-        <h2>Funnel</h2>
-        """
-        o += bars([("searches", sum(\.searches)), ("clicks", sum(\.clicks)), ("add to cart", sum(\.carts)), ("purchases", sum(\.purchases))], color: "#2f6fdf")
-        o += "<h2>Searches per day</h2>" + bars(daily.map { ($0.day, $0.searches) }, color: "#5a9")
-        o += "<h2>Zero-result searches per day</h2>" + bars(daily.map { ($0.day, $0.zeroResults) }, color: "#d55")
-        o += "<h2>Top queries</h2><table><tr><th>query</th><th>searches</th><th>zero results</th><th>CTR</th><th>mean click position</th><th>conversion</th></tr>"
-        for r in top {
-            o += "<tr><td>\(escape(r.query))</td><td>\(r.searches)</td><td>\(r.zeroResults)</td><td>\(String(format: "%.1f%%", r.clickThroughRate * 100))</td>"
-                + "<td>\(r.meanClickPosition.map { String(format: "%.1f", $0) } ?? "-")</td><td>\(String(format: "%.1f%%", r.conversionRate * 100))</td></tr>"
-        }
-        o += "</table><h2>Zero-result queries</h2><table><tr><th>query</th><th>searches without results</th></tr>"
-        for r in zero { o += "<tr><td>\(escape(r.query))</td><td>\(r.zeroResults)</td></tr>" }
-        o += "</table></body></html>\n"
-        return o
     }
 }

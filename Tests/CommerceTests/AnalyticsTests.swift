@@ -203,5 +203,8 @@ import AisleCatalog
         #expect(AnalyticsStore.dayString(at) == "2026-05-28")
         #expect(AnalyticsStore.partition("2026-05-28") == "analytics_events_20260528")
         #expect(AnalyticsStore.partition("2026-05-28'; DROP") == nil)
+        for bad in ["2026'05'28", "2026-05-2x", "\u{0662}026-05-28", "2026/05/28", "26-05-28", ""] {
+            #expect(AnalyticsStore.partition(bad) == nil, "\(bad)")
+        }
     }
 }

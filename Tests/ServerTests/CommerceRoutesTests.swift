@@ -247,6 +247,9 @@ struct CommerceRoutesTests {
             (#"{"events": [{"type": "view", "session": "s", "device": "d", "product_id": "p", "colour": "red"}]}"#, "events[0].colour"),
             (#"{"events": [{"type": "purchase", "session": "s", "device": "d"}]}"#, "events[0].order_id"),
             (#"{"events": [{"type": "view", "device": "d", "product_id": "p"}]}"#, "events[0].session"),
+            // Would wrap round into the accepted range if multiplied to microseconds unchecked.
+            (#"{"events": [{"type": "view", "session": "s", "device": "d", "product_id": "p", "at": 9000000000000000000}]}"#, "events[0].at"),
+            (#"{"events": [{"type": "view", "session": "s", "device": "d", "product_id": "p", "at": -1}]}"#, "events[0].at"),
             (#"{"events": {}}"#, "events must be an array"),
             (#"[1, 2]"#, "JSON object"),
             (#"{"events": [{"type": "view", "session": "s", "device": "d", "product_id": "p"#, "not valid JSON"),
@@ -263,7 +266,8 @@ struct CommerceRoutesTests {
         #expect(try await call(app, .post, "/api/v1/events", huge).status == 413)
         // Without the commerce database: 503, and searches go on.
         let none = self.app(.missing("not configured"))
-        #expect(try await call(none, .post, "/api/v1/events", #"{"events": []}"#).status == 503)
+        let missing = try await call(none, .post, "/api/v1/events", #"{"events": []}"#)
+        #expect(missing.status == 503 && missing.headers[.retryAfter] != nil)
         #expect(try await call(none, .get, "/api/v1/products/search?q=sofa").status == 200)
     }
 

@@ -1,3 +1,4 @@
+import AisleCommerce
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -60,6 +61,19 @@ import Testing
         #expect(v["paths"]?["/{index}/_bulk"]?["post"] != nil && v["paths"]?["/{index}/_doc/{id}"]?["get"] != nil)
         #expect(v["paths"]?["/api/v1/suggest"]?["get"] != nil && v["paths"]?["/{index}/_search"]?["post"] != nil)
         #expect(v["paths"]?["/api/v1/events"]?["post"] != nil && v["paths"]?["/api/v1/analytics/funnel"]?["get"] != nil)
+    }
+
+    /// The HTML analytics report shows queries as text and fetches nothing.
+    @Test func analyticsReportPageEscapesQueries() {
+        let hostile = "<script>alert(1)</script> \"sofa\" & 'co'"
+        let row = AnalyticsReports.QueryRow(query: hostile, searches: 3, zeroResults: 1, clicks: 1, positionSum: 2, conversions: 1)
+        let page = AnalyticsReportPage.html(from: "2026-05-01", to: "2026-05-31", top: [row], zero: [row],
+                                            funnel: [AnalyticsReports.FunnelRow(day: "2026-05-02", device: "<b>x</b>", searches: 3, clicks: 1, carts: 1, purchases: 1)],
+                                            daily: [("2026-05-02", 3, 1)])
+        #expect(!page.contains("<script") && !page.contains("<b>"))
+        #expect(page.contains("&lt;script&gt;alert(1)&lt;/script&gt; &quot;sofa&quot; &amp; &#39;co&#39;"))
+        // Charts drawn in the file; nothing loaded from anywhere.
+        #expect(page.contains("<svg") && !page.contains("src=") && !page.contains("href=") && !page.contains("<link"))
     }
 
     @Test func storefrontIsServedWithAStrictPolicy() async throws {
