@@ -21,7 +21,7 @@ extension LiveIndex {
             guard all.count > 1 || states.contains(where: { $0.deletedCount > 0 }) else { return nil }
             return startMergeLocked(all)
         }
-        if let job { runMerge(job) }
+        if let job { _ = runMerge(job) }
         lock.withLock { _ = try? publishLocked() }
     }
 
@@ -42,8 +42,10 @@ extension LiveIndex {
         }
         guard let job else { return }
         mergeQueue.async { [self] in
-            runMerge(job)
-            scheduleMerges()
+            // Each merge picks its successor before it counts itself finished, so `waitForMerges`
+            // never sees a gap between two merges of one chain.
+            var next: MergeJob? = job
+            while let j = next { next = runMerge(j, pickNext: true) }
         }
     }
 
@@ -69,7 +71,9 @@ extension LiveIndex {
         return MergeJob(sources: sources, views: sources.map { $0.view }, id: id, layout: layoutValue)
     }
 
-    func runMerge(_ job: MergeJob) {
+    /// Runs one merge and publishes it. With `pickNext`, a successful merge also starts the policy's
+    /// next pick (under the same lock hold) and returns it for the caller to run.
+    func runMerge(_ job: MergeJob, pickNext: Bool = false) -> MergeJob? {
         var merged: (SegmentMeta, [[Int32]], SegmentReader)?
         var failure: Error?
         do {
@@ -80,7 +84,7 @@ extension LiveIndex {
         } catch {
             failure = error
         }
-        lock.withLock {
+        return lock.withLock { () -> MergeJob? in
             defer {
                 mergesRunning -= 1
                 reserved.remove(job.id)
@@ -102,7 +106,7 @@ extension LiveIndex {
                 for name in (try? FileSystem.list(directory)) ?? [] where name.hasPrefix(job.id + ".") {
                     try? FileSystem.remove(directory + "/" + name)
                 }
-                return
+                return nil
             }
             let st = SegmentState(meta: meta, reader: reader, synced: false)
             for (i, src) in job.sources.enumerated() {
@@ -123,7 +127,10 @@ extension LiveIndex {
             statsValue.merges += 1
             statsValue.mergedDocs += meta.docCount
             uncommitted = true
-            if !isClosed { _ = try? publishLocked() }
+            guard !isClosed else { return nil }
+            _ = try? publishLocked()
+            guard pickNext, options.backgroundMerges, let pick = pickMergeLocked() else { return nil }
+            return startMergeLocked(pick)
         }
     }
 }
