@@ -788,6 +788,121 @@ enum OpenAPI {
     }
    }
   },
+  "/api/v1/products/{id}/recommendations": {
+   "get": {
+    "summary": "You might also like: products bought together with this one (from the orders), then similar products (same category, its most telling title words, close price) when there are too few; never the product itself or anything out of stock",
+    "parameters": [
+     {
+      "name": "id",
+      "in": "path",
+      "required": true,
+      "schema": {
+       "type": "string"
+      }
+     },
+     {
+      "name": "limit",
+      "in": "query",
+      "required": false,
+      "description": "How many products (1 to 50, default 8)",
+      "schema": {
+       "type": "integer",
+       "minimum": 1,
+       "maximum": 50,
+       "default": 8
+      }
+     }
+    ],
+    "responses": {
+     "200": {
+      "description": "The recommendations, bought together first",
+      "content": {
+       "application/json": {
+        "schema": {
+         "type": "object",
+         "required": [
+          "product_id",
+          "recommendations"
+         ],
+         "properties": {
+          "product_id": {
+           "type": "string"
+          },
+          "recommendations": {
+           "type": "array",
+           "items": {
+            "type": "object",
+            "required": [
+             "id",
+             "source"
+            ],
+            "properties": {
+             "id": {
+              "type": "string"
+             },
+             "title": {
+              "type": "string"
+             },
+             "brand": {
+              "type": "string",
+              "nullable": true
+             },
+             "price": {
+              "type": "number",
+              "nullable": true
+             },
+             "category": {
+              "type": "string",
+              "nullable": true
+             },
+             "in_stock": {
+              "type": "boolean"
+             },
+             "source": {
+              "type": "string",
+              "enum": [
+               "bought_together",
+               "similar"
+              ]
+             },
+             "orders": {
+              "type": "integer",
+              "description": "bought_together: orders with both products"
+             },
+             "share": {
+              "type": "number",
+              "description": "bought_together: the share of this product's orders that also had that one"
+             }
+            }
+           }
+          },
+          "warnings": {
+           "type": "array",
+           "items": {
+            "type": "string"
+           },
+           "description": "For example: the order store is down, so similar products only"
+          },
+          "took_us": {
+           "type": "number"
+          }
+         }
+        }
+       }
+      }
+     },
+     "400": {
+      "$ref": "#/components/responses/Error"
+     },
+     "404": {
+      "$ref": "#/components/responses/Error"
+     },
+     "503": {
+      "$ref": "#/components/responses/Busy"
+     }
+    }
+   }
+  },
   "/api/v1/products/_bulk": {
    "post": {
     "summary": "Apply change lines (NDJSON): {\"op\": \"upsert\", ...product}, {\"op\": \"delete\", \"id\": ...}, {\"op\": \"set\", \"id\": ..., \"price\": 12.5}. Bad lines are reported by number and skipped; atomic=true rejects the batch whole (400).",

@@ -147,6 +147,7 @@ public struct APIServer: Sendable {
         addCommerceRoutes(router)
         addAnalyticsRoutes(router)
         addOrderRoutes(router)
+        addRecommendationRoutes(router)
         router.get("/api/v1/openapi.json") { _, _ in
             Response(status: .ok, headers: [.contentType: "application/json"],
                      body: .init(byteBuffer: ByteBuffer(string: OpenAPI.document)))

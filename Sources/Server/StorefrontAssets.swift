@@ -60,6 +60,9 @@ body { margin: 0; font: 15px/1.4 system-ui, sans-serif; color: #1c1c1c; backgrou
 .total { font-size: 1.2rem; font-weight: 700; }
 .card button, .page button { padding: .4rem .8rem; border: 0; border-radius: 4px; background: #f90; cursor: pointer; }
 @media (max-width: 700px) { .cart-line { grid-template-columns: 1fr 4rem; } .account { margin-left: 0; } }
+.recommendations { margin-top: 1.5rem; }
+.rec-list { list-style: none; padding: 0; display: grid; grid-template-columns: repeat(auto-fill, minmax(11rem, 1fr)); gap: .75rem; }
+.rec-source { font-size: .75rem; color: #555; }
 """#.utf8)),
         "app.js": ("text/javascript; charset=utf-8", Array(##"""
 // Aisle's storefront: plain JavaScript over the JSON API, no build step, nothing fetched from
@@ -373,8 +376,31 @@ async function renderProduct(id) {
     p.in_stock === true ? el("p", { class: "badge in", text: "In stock" }) : p.in_stock === false ? el("p", { class: "badge out", text: "Out of stock" }) : "",
     el("p", { text: p.description || "" }),
     addButton(p.id),
-    details);
+    details,
+    recommendationsBlock(p.id));
   document.dispatchEvent(new CustomEvent("aisle:rendered"));
+}
+
+// "You might also like": bought together first, then similar products (the server composes them).
+// Filled in when the answer comes; nothing is shown when there is none or it fails.
+function recommendationsBlock(id, heading = "You might also like") {
+  const section = el("section", { class: "recommendations", "data-testid": "recommendations", hidden: true });
+  api("/api/v1/products/" + encodeURIComponent(id) + "/recommendations?limit=8").then((res) => {
+    const recs = (res && res.recommendations) || [];
+    if (!recs.length) return;
+    const ul = el("ul", { class: "rec-list" });
+    for (const r of recs) {
+      ul.append(el("li", { class: "card rec", "data-testid": "recommendation", "data-product-id": r.id, "data-source": r.source },
+        el("a", { href: "/?product=" + encodeURIComponent(r.id), onclick: (e) => { e.preventDefault(); go({ product: r.id }); } }, r.title || r.id),
+        el("span", { class: "brand", text: r.brand || "" }),
+        el("span", { class: "price-tag", text: money(r.price) }),
+        el("span", { class: "rec-source", text: r.source === "bought_together" ? "Often bought together" : "Similar" })));
+    }
+    section.replaceChildren(el("h2", { text: heading }), ul);
+    section.hidden = false;
+    document.dispatchEvent(new CustomEvent("aisle:recommendations"));
+  }).catch(() => { /* recommendations never get in the way */ });
+  return section;
 }
 
 // --- Suggestions as you type -----------------------------------------------------------------------
@@ -530,7 +556,9 @@ async function renderCart(message) {
     onclick: () => go({ view: account && account.kind === "customer" ? "checkout" : "login" }) }, "Check out");
   pageView(el("h1", { text: "Your cart" }), message ? el("p", { class: "error", role: "alert", text: message }) : "",
     cart.items.length ? lines : el("p", { text: "Your cart is empty." }),
-    el("p", { class: "total", text: "Total: $" + cart.total }), checkout);
+    el("p", { class: "total", text: "Total: $" + cart.total }), checkout,
+    // For the cart: what goes with its first line.
+    cart.items.length ? recommendationsBlock(cart.items[0].product_id, "Goes well with your cart") : "");
 }
 
 function field(label, attrs) {

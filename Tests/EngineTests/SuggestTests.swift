@@ -124,4 +124,31 @@ import Testing
         #expect(SuggestDictionary.distance(Array("abc"), Array("xyz"), max: 1) == 2)
         #expect(SuggestDictionary.words("Mid-Century  Accent, Chair!") == ["mid", "century", "accent", "chair"])
     }
+
+    /// Past queries that led to clicks and sales come first, the most engaging first, matched on
+    /// what was typed (and on its typo corrections); one without results now is never offered;
+    /// a finished word offers only queries that go on after it.
+    @Test func pastQueriesRankByEngagement() throws {
+        let s = Suggester(service: Self.built.0)
+        try s.prepare()
+        s.setPopularQueries([("glass top coffee table", 2), ("Coffee  TABLE with shelf", 1), ("coffee table with shelf", 2.5),
+                             ("coffee zzyzx nothing", 1_000), ("coffee maker", 0), ("coffee", 7), ("robot vacuum", 9)])
+        #expect(s.popularCount == 5)   // merged "coffee table with shelf"; a weight of 0 dropped
+        let r = try s.suggest(SuggestRequest(q: "coff", limit: 8))
+        let texts = r.suggestions.map(\.text)
+        // By weight: coffee (7), coffee table with shelf (1 + 2.5), then glass top… does not start with it.
+        #expect(Array(texts.prefix(2)) == ["coffee", "coffee table with shelf"], "\(texts)")
+        #expect(!texts.contains("coffee zzyzx nothing"), "a past query without results now was offered: \(texts)")
+        #expect(!texts.contains("glass top coffee table"))
+        // A typo in a finished word is corrected before matching past queries.
+        let t = try s.suggest(SuggestRequest(q: "cofee ta"))
+        #expect(t.suggestions.first?.text == "coffee table with shelf", "\(t.suggestions)")
+        // A finished last word: only longer queries.
+        let f = try s.suggest(SuggestRequest(q: "coffee "))
+        #expect(f.suggestions.first?.text == "coffee table with shelf", "\(f.suggestions)")
+        #expect(!f.suggestions.map(\.text).contains("coffee"))
+        // Without past queries the catalog's phrases are back.
+        s.setPopularQueries([])
+        #expect(try s.suggest(SuggestRequest(q: "coff")).suggestions.first?.text != "coffee table with shelf")
+    }
 }

@@ -12,6 +12,13 @@ public struct SearchHit: Sendable {
     public var explanation: Explanation?
 }
 
+extension SearchHit {
+    /// A hit made outside a search (a product looked up by id), with its fields.
+    public init(doc: Int, id: String, score: Float, fields: [(name: String, value: StoredValue)]) {
+        self.init(doc: doc, id: id, score: score, sortValue: nil, fields: fields, explanation: nil)
+    }
+}
+
 /// One facet's result under the name the request used.
 public struct NamedFacet: Sendable {
     public var name: String

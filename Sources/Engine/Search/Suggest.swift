@@ -241,6 +241,38 @@ public final class Suggester: Sendable {
     }
     private let memoState = Mutex(Memo())
 
+    /// Past queries that led to clicks and sales, normalized (lowercase words joined by one
+    /// space), sorted by key for prefix look-ups, each with its weight.
+    private let popular = Mutex<[SuggestDictionary.Entry]>([])
+    /// Past queries are offered before the catalog's phrases, the most engaging first.
+    public static let popularBase = 1e12
+
+    /// Replaces the past queries offered as suggestions: each with how much it led to clicks and
+    /// sales (the caller weighs them; `AnalyticsReports.queryEngagement` in a server). Queries
+    /// are normalized like what is typed; weights of the same normalized query add up; entries
+    /// with a weight of zero or less are dropped. At most `maxPopular` are kept (the heaviest).
+    public func setPopularQueries(_ queries: [(query: String, weight: Double)]) {
+        var merged: [String: Double] = [:]
+        for q in queries where q.weight > 0 && q.weight.isFinite {
+            let key = SuggestDictionary.words(q.query).joined(separator: " ")
+            if !key.isEmpty, key.utf8.count <= 200 { merged[key, default: 0] += q.weight }
+        }
+        var list = merged.map { (key: $0.key, weight: $0.value) }
+        if list.count > Self.maxPopular {
+            list.sort { $0.weight > $1.weight || ($0.weight == $1.weight && $0.key < $1.key) }
+            list = Array(list.prefix(Self.maxPopular))
+        }
+        // Weights become integer counts for the dictionary's prefix look-up (kept in order: × 1000).
+        let entries = list.map { SuggestDictionary.Entry(key: $0.key, count: Int(min($0.weight * 1000, 1e15).rounded())) }
+            .sorted { $0.key < $1.key }
+        popular.withLock { $0 = entries }
+    }
+
+    public static let maxPopular = 100_000
+
+    /// How many past queries are held.
+    public var popularCount: Int { popular.withLock { $0.count } }
+
     func memo(_ s: Searcher, _ key: String) -> Memo.Outcome? {
         guard memoEntries > 0 else { return nil }
         return memoState.withLock { m in m.source?.searcher === s ? m.entries[key] : nil }
@@ -348,6 +380,20 @@ public final class Suggester: Sendable {
         let prefixText = finished.joined(separator: " ")
         func add(_ text: String, _ score: Double, known: Bool) {
             if !candidates.contains(where: { $0.text == text }) { candidates.append((text, score, known)) }
+        }
+        // Past queries that led to clicks and sales and start with what was typed (as typed, and
+        // with typos corrected), the most engaging first: checked for results like any other.
+        let pastQueries = popular.withLock { $0 }
+        if !pastQueries.isEmpty {
+            var prefixes = [words + (partial.isEmpty ? [] : [partial])]
+            if finished != words { prefixes.append(finished + (partial.isEmpty ? [] : [partial])) }
+            for ws in prefixes {
+                var p = ws.joined(separator: " ")
+                if !open && !p.isEmpty { p += " " }   // a finished last word: only queries that go on after it
+                for e in SuggestDictionary.completions(pastQueries, prefix: p, k: r.limit) {
+                    add(e.key, Self.popularBase + Double(e.count), known: false)
+                }
+            }
         }
         for e in SuggestDictionary.completions(dict.names, prefix: (finished + (partial.isEmpty ? [] : [partial])).joined(separator: " "), k: 3) {
             add(e.key, Double(e.count) * 2, known: dict.namesSearchable)

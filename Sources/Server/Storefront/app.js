@@ -309,8 +309,31 @@ async function renderProduct(id) {
     p.in_stock === true ? el("p", { class: "badge in", text: "In stock" }) : p.in_stock === false ? el("p", { class: "badge out", text: "Out of stock" }) : "",
     el("p", { text: p.description || "" }),
     addButton(p.id),
-    details);
+    details,
+    recommendationsBlock(p.id));
   document.dispatchEvent(new CustomEvent("aisle:rendered"));
+}
+
+// "You might also like": bought together first, then similar products (the server composes them).
+// Filled in when the answer comes; nothing is shown when there is none or it fails.
+function recommendationsBlock(id, heading = "You might also like") {
+  const section = el("section", { class: "recommendations", "data-testid": "recommendations", hidden: true });
+  api("/api/v1/products/" + encodeURIComponent(id) + "/recommendations?limit=8").then((res) => {
+    const recs = (res && res.recommendations) || [];
+    if (!recs.length) return;
+    const ul = el("ul", { class: "rec-list" });
+    for (const r of recs) {
+      ul.append(el("li", { class: "card rec", "data-testid": "recommendation", "data-product-id": r.id, "data-source": r.source },
+        el("a", { href: "/?product=" + encodeURIComponent(r.id), onclick: (e) => { e.preventDefault(); go({ product: r.id }); } }, r.title || r.id),
+        el("span", { class: "brand", text: r.brand || "" }),
+        el("span", { class: "price-tag", text: money(r.price) }),
+        el("span", { class: "rec-source", text: r.source === "bought_together" ? "Often bought together" : "Similar" })));
+    }
+    section.replaceChildren(el("h2", { text: heading }), ul);
+    section.hidden = false;
+    document.dispatchEvent(new CustomEvent("aisle:recommendations"));
+  }).catch(() => { /* recommendations never get in the way */ });
+  return section;
 }
 
 // --- Suggestions as you type -----------------------------------------------------------------------
@@ -466,7 +489,9 @@ async function renderCart(message) {
     onclick: () => go({ view: account && account.kind === "customer" ? "checkout" : "login" }) }, "Check out");
   pageView(el("h1", { text: "Your cart" }), message ? el("p", { class: "error", role: "alert", text: message }) : "",
     cart.items.length ? lines : el("p", { text: "Your cart is empty." }),
-    el("p", { class: "total", text: "Total: $" + cart.total }), checkout);
+    el("p", { class: "total", text: "Total: $" + cart.total }), checkout,
+    // For the cart: what goes with its first line.
+    cart.items.length ? recommendationsBlock(cart.items[0].product_id, "Goes well with your cart") : "");
 }
 
 function field(label, attrs) {
