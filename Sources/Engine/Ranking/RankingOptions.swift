@@ -61,6 +61,14 @@ public struct RankingOptions: Sendable, Equatable {
     public var relax = true
     public var relaxBelow = 1
 
+    /// Shoppers' behaviour (opt-in, off by default): within the first `behaviourWindow` products
+    /// by relevance, a product's score is multiplied by 1 + `behaviourWeight` × its boost for this
+    /// query (0 to 1: its click and purchase rate, smoothed and capped; see `BehaviourSignals`),
+    /// so a product shoppers chose can move up by at most that factor and a new one is not buried.
+    public var behaviour = false
+    public var behaviourWeight = 0.5
+    public var behaviourWindow = 100
+
     public init() {}
 
     /// Everything off: plain BM25F over the typed words.
@@ -135,6 +143,9 @@ public struct RankingOptions: Sendable, Equatable {
         case "rescore_window": rescoreWindow = try int(1, 100_000)
         case "relax": relax = try bool()
         case "relax_below": relaxBelow = try int(1, 10_000)
+        case "behaviour": behaviour = try bool()
+        case "behaviour_weight": behaviourWeight = try number(0, 10)
+        case "behaviour_window": behaviourWindow = try int(1, 1000)
         default:
             throw EngineError.badRequest("unknown ranking option \"\(k.prefix(60))\" (\(Self.keys.joined(separator: ", ")))")
         }
@@ -144,7 +155,8 @@ public struct RankingOptions: Sendable, Equatable {
                               "typo_rare_ratio", "typo_rare_docs", "synonyms", "synonym_weight", "compounds", "compound_weight",
                               "coordination", "coordination_max_words",
                               "proximity_boost", "proximity_slop", "feedback", "feedback_docs", "feedback_terms",
-                              "feedback_weight", "feedback_keep", "rescore_window", "relax", "relax_below"]
+                              "feedback_weight", "feedback_keep", "rescore_window", "relax", "relax_below",
+                              "behaviour", "behaviour_weight", "behaviour_window"]
 
     public var json: JSONValue {
         .object([("typo", .bool(typo)), ("typo_min_length", .number(Double(typoMinLength))),
@@ -158,7 +170,8 @@ public struct RankingOptions: Sendable, Equatable {
                  ("feedback_docs", .number(Double(feedbackDocs))), ("feedback_terms", .number(Double(feedbackTerms))),
                  ("feedback_weight", .number(feedbackWeight)), ("feedback_keep", .number(Double(feedbackKeep))),
                  ("rescore_window", .number(Double(rescoreWindow))), ("relax", .bool(relax)),
-                 ("relax_below", .number(Double(relaxBelow)))])
+                 ("relax_below", .number(Double(relaxBelow))), ("behaviour", .bool(behaviour)),
+                 ("behaviour_weight", .number(behaviourWeight)), ("behaviour_window", .number(Double(behaviourWindow)))])
     }
 }
 

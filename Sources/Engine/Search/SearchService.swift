@@ -83,6 +83,9 @@ public final class SearchService: Sendable {
     public let synonymSource: SynonymSource?
     /// What one search may cost (query size, probes, ranking overrides, explain, timeout).
     public let limits: SearchLimits
+    /// Query-dependent boosts learned from shoppers, used by requests with the `behaviour`
+    /// ranking option (the server refreshes them from its analytics).
+    public let behaviour = BehaviourSignals()
     /// Synonyms compiled per text group for a rules version and field count.
     private let compiledSynonyms = Mutex<(version: Int, fields: Int, maps: [SynonymMap?])?>(nil)
 
@@ -275,6 +278,11 @@ public final class SearchService: Sendable {
            spec.offset + spec.limit > ranking.feedbackKeep, !outcome.hits.isEmpty {
             outcome.hits = try feedbackHits(spec, ranking: ranking, in: searcher, run: run) ?? outcome.hits
         }
+        // Shoppers' behaviour (opt-in): products chosen for this query move up within the window.
+        if ranking.behaviour, ranking.behaviourWeight > 0, spec.sort == .relevance, spec.searchAfter == nil,
+           let boosts = behaviour.boosts(for: request.q), !boosts.isEmpty, !outcome.hits.isEmpty {
+            outcome.hits = try behaviourHits(spec, boosts: boosts, ranking: ranking, in: searcher, run: run)
+        }
         var hits: [SearchHit] = []
         hits.reserveCapacity(outcome.hits.count)
         let wanted = request.fields.map { Set($0) }
@@ -330,6 +338,31 @@ public final class SearchService: Sendable {
         }
         let merged = Array(kept) + tail
         return Array(merged.dropFirst(spec.offset).prefix(spec.limit))
+    }
+
+    /// The page of `spec` with the behaviour boosts: the first `behaviourWindow` products by
+    /// relevance, each score multiplied by 1 + weight × boost and reordered (ties keep their
+    /// order); the products after the window follow as they were. Totals and facets stay the
+    /// query's own.
+    func behaviourHits(_ spec: SearchSpec, boosts: [String: Float], ranking: RankingOptions, in searcher: Searcher,
+                       run: (SearchSpec) throws -> SearchOutcome) throws -> [SearchHitResult] {
+        var first = spec
+        first.facets = []
+        first.offset = 0
+        first.limit = max(ranking.behaviourWindow, spec.offset + spec.limit)
+        first.trackTotalHits = .upTo(0)
+        var list = try run(first).hits
+        let w = min(ranking.behaviourWindow, list.count)
+        var window: [(hit: SearchHitResult, rank: Int)] = []
+        window.reserveCapacity(w)
+        for i in 0..<w {
+            var h = list[i]
+            if let b = boosts[try searcher.id(of: h.doc)] { h.score *= 1 + Float(ranking.behaviourWeight) * b }
+            window.append((h, i))
+        }
+        window.sort { $0.hit.score > $1.hit.score || ($0.hit.score == $1.hit.score && $0.rank < $1.rank) }
+        list.replaceSubrange(0..<w, with: window.map(\.hit))
+        return Array(list.dropFirst(spec.offset).prefix(spec.limit))
     }
 
     /// Why a hit scored what it did: the text query's explanation, plus numeric boosts.
