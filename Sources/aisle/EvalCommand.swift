@@ -96,13 +96,25 @@ func loadJudgments(_ path: String, queries: [QueryRecord]?, queryFile: String?, 
     return try Reports.loadJudgments(path, queries: queries, queryFile: queryFile, settings: settings, ignoreMissing: ignoreMissing, notes: &notes)
 }
 
+/// The behaviour signal's counts from an event log (none without one), with a summary line.
+func loadBehaviour(_ path: String?, quiet: Bool) throws -> [BehaviourCounts] {
+    guard let path else { return [] }
+    let (counts, s) = try BehaviourLog.read(path: path)
+    if !quiet {
+        stderr("behaviour log \(path): \(formatCount(s.lines)) events, \(formatCount(s.searches)) searches, \(formatCount(s.clicks)) clicks"
+               + (s.unmatchedClicks > 0 ? " (\(formatCount(s.unmatchedClicks)) without their search)" : "")
+               + ", \(formatCount(s.purchases)) purchases → \(formatCount(counts.count)) query-product pairs")
+    }
+    return counts
+}
+
 /// Runs a query file against an index with search options; prints failures and a summary line.
 func searchRun(index: String, queries: [QueryRecord], options: JSONValue?, depth: Int, threads: Int, quiet: Bool,
-               label: String = "searching", synonyms: String? = nil) throws -> [(query: String, docs: [RankedDoc])] {
+               label: String = "searching", synonyms: String? = nil, behaviour: [BehaviourCounts] = []) throws -> [(query: String, docs: [RankedDoc])] {
     let bar = ProgressBar(label: label, total: queries.count, unit: "queries", enabled: quiet ? false : nil)
     let t0 = Date()
     let outcome = try Reports.search(index: index, queries: queries, options: options, depth: depth, threads: threads,
-                                     synonyms: synonyms, progress: bar)
+                                     synonyms: synonyms, behaviour: behaviour, progress: bar)
     bar.finish()
     for f in outcome.failures.prefix(10) { stderr("query \(f.query): \(f.message)") }
     if outcome.failures.count > 10 { stderr("... \(outcome.failures.count - 10) more failed queries") }
@@ -159,6 +171,8 @@ struct EvalScoreCommand: ParsableCommand {
     var optionsJson: String?
     @Option(help: "Query-time synonyms file for searching (Solr format); default: the built-in list; 'none': no synonyms.")
     var synonyms: String?
+    @Option(help: "A log of shoppers' events (JSON lines: search, click, purchase) whose clicks and purchases feed the behaviour ranking signal; it applies to requests with {\"ranking\": {\"behaviour\": true}}.")
+    var behaviourLog: String?
     @Option(help: "Results per query when searching (at most 1000).")
     var depth: Int = SearchRunner.defaultDepth
     @Option(help: "Search threads.")
@@ -198,7 +212,7 @@ struct EvalScoreCommand: ParsableCommand {
             } else {
                 let opts = try SearchOptions.load(file: options, json: optionsJson)
                 let ranked = try searchRun(index: index!, queries: qs!, options: opts, depth: depth, threads: threads, quiet: quiet,
-                                           synonyms: synonyms)
+                                           synonyms: synonyms, behaviour: try loadBehaviour(behaviourLog, quiet: quiet))
                 if let writeRun { try Run(rankings: ranked, tag: tag).write(to: writeRun) }
                 rankings = Reports.idRankings(ranked)
                 try Evaluator.checkOverlap(rankings: rankings, judgments: judgments, what: "query file")
@@ -256,6 +270,7 @@ struct EvalCompareCommand: ParsableCommand {
     @Option(help: "Search options file for both sides.") var options: String?
     @Option(help: "Search options JSON for both sides.") var optionsJson: String?
     @Option(help: "Synonyms file for both sides (unless a side names its own).") var synonyms: String?
+    @Option(help: "A log of shoppers' events (JSON lines) feeding the behaviour signal on both sides; a side uses it with {\"ranking\": {\"behaviour\": true}} in its options, e.g. --b-options-json.") var behaviourLog: String?
     @Option(help: "Reports.Side A: synonyms file.") var aSynonyms: String?
     @Option(help: "Reports.Side B: synonyms file.") var bSynonyms: String?
     @Option(help: "Reports.Side A: index directory.") var aIndex: String?
@@ -319,11 +334,12 @@ struct EvalCompareCommand: ParsableCommand {
                 } else {
                     rankings = Reports.idRankings(try searchRun(index: side.index!, queries: qs!, options: side.options, depth: depth,
                                                         threads: threads, quiet: quiet, label: "side \(side.name.uppercased())",
-                                                        synonyms: side.synonyms))
+                                                        synonyms: side.synonyms, behaviour: behaviour))
                     try Evaluator.checkOverlap(rankings: rankings, judgments: judgments, what: "query file")
                 }
                 return try Evaluator.evaluate(rankings: rankings, judgments: judgments, settings: s)
             }
+            let behaviour = try loadBehaviour(behaviourLog, quiet: quiet)
             let ra = try evaluate(a), rb = try evaluate(b)
             guard ra.queries > 0 else { throw EngineError.input("no judged query has at least \(s.minJudged) judgments: nothing to compare") }
             let metricName = metric ?? s.primaryMetric

@@ -48,6 +48,55 @@ import Testing
         #expect(t.out.contains("zero_result:") && t.out.contains("ndcg@10 ") && t.out.contains("recall@10 "))
     }
 
+    /// `--behaviour-log`: a replayed log where shoppers chose a product lower in the list lifts it
+    /// with the behaviour option, and only with it.
+    @Test func aBehaviourLogShowsItsEffect() throws {
+        let work = CLITests.temp("evalbehaviour")
+        defer { try? FileManager.default.removeItem(atPath: work) }
+        let idx = try Self.indexed(work)
+        try "query_id\ttext\nb1\ttable lamp set\nb2\tcoffee table\n".write(toFile: work + "/q.tsv", atomically: true, encoding: .utf8)
+        try "query_id\tproduct_id\trelevance\nb1\tS0001\t1\nb2\tS0001\t1\n".write(toFile: work + "/dummy.tsv", atomically: true, encoding: .utf8)
+        let plain = try CLITests.aisle(["eval", "--index", idx, "--queries", work + "/q.tsv", "--qrels", work + "/dummy.tsv", "--quiet",
+                                        "--write-run", work + "/plain.txt", "--options-json", "{\"operator\": \"or\"}"])
+        #expect(plain.status == 0, "\(plain.err)")
+        // The fourth product of each query is what shoppers want: judged 3, and chosen in the log.
+        var ranked: [String: [String]] = [:]
+        for line in try String(contentsOfFile: work + "/plain.txt", encoding: .utf8).split(separator: "\n") {
+            let f = line.split(separator: " ")
+            ranked[String(f[0]), default: []].append(String(f[2]))
+        }
+        let wanted = try ["b1", "b2"].map { q in try #require(ranked[q].flatMap { $0.count > 3 ? $0[3] : nil }, "\(q) has fewer than 4 results") }
+        try ("query_id\tproduct_id\trelevance\n" + zip(["b1", "b2"], wanted).map { "\($0)\t\($1)\t3\n" }.joined())
+            .write(toFile: work + "/qrels.tsv", atomically: true, encoding: .utf8)
+        var log = ""
+        for (i, (q, p)) in zip(["table lamp set", "coffee table"], wanted).enumerated() {
+            for s in 0..<12 {
+                log += "{\"type\":\"search\",\"query_id\":\"s\(i)-\(s)\",\"query\":\"\(q)\",\"session\":\"u\(i)-\(s)\",\"device\":\"d\"}\n"
+                log += "{\"type\":\"click\",\"query_id\":\"s\(i)-\(s)\",\"product_id\":\"\(p)\",\"position\":4,\"session\":\"u\(i)-\(s)\",\"device\":\"d\"}\n"
+            }
+            log += "{\"type\":\"purchase\",\"session\":\"u\(i)-0\",\"device\":\"d\",\"lines\":[{\"product_id\":\"\(p)\",\"quantity\":1}]}\n"
+        }
+        log += "{\"type\":\"click\",\"query_id\":\"unknown\",\"product_id\":\"S0001\",\"session\":\"x\",\"device\":\"d\"}\n"
+        try log.write(toFile: work + "/log.jsonl", atomically: true, encoding: .utf8)
+        func ndcg(_ extra: [String]) throws -> Double {
+            let r = try CLITests.aisle(["eval", "--index", idx, "--queries", work + "/q.tsv", "--qrels", work + "/qrels.tsv", "--json"] + extra)
+            #expect(r.status == 0, "\(r.err)")
+            return try #require(try JSONValue.parse(r.out.trimmingCharacters(in: .whitespacesAndNewlines))["ndcg@10"]?.numberValue)
+        }
+        let off = try ndcg(["--options-json", "{\"operator\": \"or\"}", "--quiet"])
+        let logOnly = try ndcg(["--options-json", "{\"operator\": \"or\"}", "--behaviour-log", work + "/log.jsonl", "--quiet"])
+        let on = try ndcg(["--options-json", "{\"operator\": \"or\", \"ranking\": {\"behaviour\": true}}", "--behaviour-log", work + "/log.jsonl"])
+        #expect(logOnly == off, "the log alone (option off) must change nothing")
+        #expect(on > off, "behaviour on: \(on), off: \(off)")
+        // The summary names what the log held.
+        let r = try CLITests.aisle(["eval", "--index", idx, "--queries", work + "/q.tsv", "--qrels", work + "/qrels.tsv", "--behaviour-log", work + "/log.jsonl"])
+        #expect(r.err.contains("24 searches, 25 clicks (1 without their search), 2 purchases"), "\(r.err)")
+        // A malformed line names its number.
+        try "{\"type\":\"search\",\"query_id\":\"a\",\"query\":\"x\"}\n{oops\n".write(toFile: work + "/bad.jsonl", atomically: true, encoding: .utf8)
+        let bad = try CLITests.aisle(["eval", "--index", idx, "--queries", work + "/q.tsv", "--qrels", work + "/qrels.tsv", "--behaviour-log", work + "/bad.jsonl"])
+        #expect(bad.status != 0 && bad.err.contains("bad.jsonl:2:"), "\(bad.err)")
+    }
+
     @Test func badInputGetsClearErrors() throws {
         let work = CLITests.temp("evalbad")
         defer { try? FileManager.default.removeItem(atPath: work) }

@@ -56,10 +56,11 @@ public enum RelevanceReports {
 
     /// Runs a query file against an index with search options (offline: no limits).
     public static func search(index: String, queries: [QueryRecord], options: JSONValue?, depth: Int, threads: Int,
-                              synonyms: String? = nil, progress: ProgressBar? = nil) throws -> SearchRunner.Outcome {
+                              synonyms: String? = nil, behaviour: [BehaviourCounts] = [], progress: ProgressBar? = nil) throws -> SearchRunner.Outcome {
         guard FileManager.default.fileExists(atPath: index) else { throw EngineError.input("index directory \(index) does not exist") }
         let service = try SearchService(searcher: try Searcher.open(directory: index), synonyms: try SynonymSource.from(flag: synonyms),
                                         limits: .offline)
+        service.behaviour.replace(behaviour)
         let runner = try SearchRunner(service: service, options: options, depth: depth)
         return runner.run(queries, threads: threads, progress: progress)
     }
