@@ -43,6 +43,8 @@ if [ $# -eq 0 ]; then
   python3 scripts/es_clients_test.py --aisle "$BIN"
   echo "== storefront in headless Chromium: suggestions, facets, price, paging, hostile text, cart, login, checkout (scripts/browser_test.py)" >&2
   python3 scripts/browser_test.py --aisle "$BIN" --screenshots "$(swift build --show-bin-path)/screenshots"
+  echo "== analytics: simulated shoppers with planted preferences against aisle serve; the reports and recommendations must find them (scripts/analytics_sim_test.py)" >&2
+  python3 scripts/analytics_sim_test.py --aisle "$BIN"
   echo "== relevance gate (corpora/relevance/baseline.json)" >&2
   "$BIN" eval gate --baseline corpora/relevance/baseline.json --quiet
   if python3 -c "import pytrec_eval" >/dev/null 2>&1; then

@@ -13,7 +13,11 @@ import Synchronization
 ///   conversion for each of them (search → purchase in the same session).
 /// - `analytics_query_daily` (day, device, query): searches, zero-result searches, clicks, the sum
 ///   of click positions, conversions. `analytics_funnel_daily` (day, device): searches, clicks,
-///   add-to-carts, purchases.
+///   add-to-carts, purchases (orders: a purchase event counts once, however many lines).
+/// - `analytics_query_product_daily` (day, query, product; migration 4): clicks and purchases of
+///   a product for a query, the ranking signal (`AnalyticsReports.productSignals`).
+/// - A purchase is stored as one `analytics_events` row per line (product, quantity, order), or
+///   one row without a product when it has no lines.
 ///
 /// Every batch of events and the rollups it changes are written in one transaction, so a report
 /// never sees an event without its counts.
@@ -76,6 +80,25 @@ enum AnalyticsSchema {
         PRIMARY KEY (day, device)
     );
     """)
+
+    /// Migration 4 (issue 19, feeding search and recommendations): the query-product rollup that
+    /// ranking reads, and the co-purchase tables the `CoPurchaseProjector` keeps.
+    ///
+    /// `analytics_query_product_daily` (day, query, product): clicks on the product in the answers
+    /// of the query (the day of the search the click names), and purchases of it by sessions that
+    /// searched the query earlier that day. A purchase counts 1 per product of the order, whatever
+    /// the quantity (orders that bought it, like `conversions` counts orders): one order of 50
+    /// screws does not outweigh 50 shoppers.
+    static let feedback = (version: 4, name: "search analytics fed back: query-product rollup, co-purchases", sql: """
+    CREATE TABLE analytics_query_product_daily (
+        day        date NOT NULL,
+        query      text NOT NULL,
+        product_id text NOT NULL,
+        clicks     bigint NOT NULL DEFAULT 0,
+        purchases  bigint NOT NULL DEFAULT 0,
+        PRIMARY KEY (day, query, product_id)
+    );
+    """ + CoPurchaseProjector.schema)
 }
 
 /// One thing a shopper did. Which fields are set depends on `kind` (`AnalyticsEvent.validate`).
@@ -99,10 +122,23 @@ public struct AnalyticsEvent: Sendable, Equatable {
     public var position: Int?
     public var orderId: String?
     public var quantity: Int?
+    /// What a purchase bought (at most `maxLines`); empty for the other kinds. A purchase with
+    /// `productId` and no lines is the one-line form: that product, `quantity` (default 1).
+    public var lines: [Line]
+
+    /// One line of a purchase: a product and how many.
+    public struct Line: Sendable, Equatable {
+        public var productId: String
+        public var quantity: Int
+        public init(productId: String, quantity: Int = 1) {
+            self.productId = productId
+            self.quantity = quantity
+        }
+    }
 
     public init(kind: Kind, at: Int64, session: String, device: String, queryId: String? = nil, query: String? = nil,
                 total: Int? = nil, tookMicros: Int? = nil, productId: String? = nil, position: Int? = nil,
-                orderId: String? = nil, quantity: Int? = nil) {
+                orderId: String? = nil, quantity: Int? = nil, lines: [Line] = []) {
         self.kind = kind
         self.at = at
         self.session = session
@@ -115,9 +151,21 @@ public struct AnalyticsEvent: Sendable, Equatable {
         self.position = position
         self.orderId = orderId
         self.quantity = quantity
+        self.lines = lines
+    }
+
+    /// The lines of a purchase as stored: `lines`, or the one-line form's product.
+    public var purchaseLines: [Line] {
+        guard kind == .purchase else { return [] }
+        if lines.isEmpty, let p = productId { return [Line(productId: p, quantity: quantity ?? 1)] }
+        return lines
     }
 
     public static let maxText = 512
+    /// Most lines in one purchase.
+    public static let maxLines = 100
+    /// Largest quantity of an add-to-cart or a purchase line.
+    public static let maxQuantity = 10_000
     /// The latest time an event may have: 3000-01-01, in microseconds since 1970.
     public static let maxAt: Int64 = 32_503_680_000_000_000
 
@@ -145,10 +193,28 @@ public struct AnalyticsEvent: Sendable, Equatable {
             if let p = text(productId, "product_id", required: true) { return p }
         case .addToCart:
             if let p = text(productId, "product_id", required: true) { return p }
-            if let q = quantity, q < 1 || q > 10_000 { return ("quantity", "must be from 1 to 10000") }
+            if let q = quantity, q < 1 || q > Self.maxQuantity { return ("quantity", "must be from 1 to \(Self.maxQuantity)") }
         case .purchase:
             if let p = text(orderId, "order_id", required: true) { return p }
+            if !lines.isEmpty && (productId != nil || quantity != nil) {
+                return (productId != nil ? "product_id" : "quantity", "cannot be given with lines (a purchase has lines, or one product_id and quantity)")
+            }
+            if lines.isEmpty {
+                if let p = text(productId, "product_id", required: false) { return p }
+                if productId?.isEmpty == true { return ("product_id", "must not be empty") }
+                if let q = quantity {
+                    guard productId != nil else { return ("quantity", "needs product_id (or give lines)") }
+                    if q < 1 || q > Self.maxQuantity { return ("quantity", "must be from 1 to \(Self.maxQuantity)") }
+                }
+            }
+            if lines.count > Self.maxLines { return ("lines", "has \(lines.count) lines; at most \(Self.maxLines)") }
+            for (i, l) in lines.enumerated() {
+                if l.productId.isEmpty { return ("lines[\(i)].product_id", "must not be empty") }
+                if l.productId.utf8.count > Self.maxText { return ("lines[\(i)].product_id", "is longer than \(Self.maxText) bytes") }
+                if l.quantity < 1 || l.quantity > Self.maxQuantity { return ("lines[\(i)].quantity", "must be from 1 to \(Self.maxQuantity)") }
+            }
         }
+        if kind != .purchase && !lines.isEmpty { return ("lines", "is only for purchase events") }
         if let t = tookMicros, t < 0 { return ("took_us", "must not be negative") }
         return nil
     }
@@ -201,8 +267,33 @@ public struct AnalyticsStore: Sendable {
         }
     }
 
+    /// Writes `events` (already validated) and their rollups in one transaction on `conn` (a bulk
+    /// load keeps one connection for all its batches).
+    public func write(_ events: [AnalyticsEvent], on conn: PGConnection) throws {
+        guard !events.isEmpty else { return }
+        try inStore("analytics store") { try Self.write(conn, events) }
+    }
+
     static func write(_ c: PGConnection, _ events: [AnalyticsEvent]) throws {
         func col(_ es: [AnalyticsEvent], _ f: (AnalyticsEvent) -> String?) -> String { CatalogDatabase.arrayLiteral(es.map(f)) }
+        // One row per event, except a purchase: one row per line (product, quantity, order), or
+        // one row without a product when it has no lines.
+        var rows: [AnalyticsEvent] = []
+        rows.reserveCapacity(events.count)
+        for e in events {
+            let lines = e.purchaseLines
+            if lines.isEmpty {
+                rows.append(e)
+                continue
+            }
+            for l in lines {
+                var r = e
+                r.productId = l.productId
+                r.quantity = l.quantity
+                r.lines = []
+                rows.append(r)
+            }
+        }
         try c.transaction {
             for day in Set(events.map(\.day)).sorted() { try ensurePartition(c, day: day) }
             try c.exec("""
@@ -210,10 +301,10 @@ public struct AnalyticsStore: Sendable {
                 SELECT d, to_timestamp(a / 1000000.0), k, s, dv, qi, q, t, t = 0, tk, p, pos, o, qty
                 FROM unnest($1::date[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::int[], $9::int[],
                             $10::text[], $11::int[], $12::text[], $13::int[]) AS u(d, a, k, s, dv, qi, q, t, tk, p, pos, o, qty)
-                """, [col(events) { $0.day }, col(events) { String($0.at) }, col(events) { $0.kind.rawValue }, col(events) { $0.session },
-                      col(events) { $0.device }, col(events) { $0.queryId }, col(events) { $0.query }, col(events) { $0.total.map(String.init) },
-                      col(events) { $0.tookMicros.map(String.init) }, col(events) { $0.productId }, col(events) { $0.position.map(String.init) },
-                      col(events) { $0.orderId }, col(events) { $0.quantity.map(String.init) }])
+                """, [col(rows) { $0.day }, col(rows) { String($0.at) }, col(rows) { $0.kind.rawValue }, col(rows) { $0.session },
+                      col(rows) { $0.device }, col(rows) { $0.queryId }, col(rows) { $0.query }, col(rows) { $0.total.map(String.init) },
+                      col(rows) { $0.tookMicros.map(String.init) }, col(rows) { $0.productId }, col(rows) { $0.position.map(String.init) },
+                      col(rows) { $0.orderId }, col(rows) { $0.quantity.map(String.init) }])
             let searches = events.filter { $0.kind == .search }
             if !searches.isEmpty {
                 let params = [col(searches) { $0.queryId }, col(searches) { $0.day }, col(searches) { $0.session },
@@ -249,6 +340,14 @@ public struct AnalyticsStore: Sendable {
                     ON CONFLICT (day, device, query) DO UPDATE SET clicks = analytics_query_daily.clicks + EXCLUDED.clicks,
                         position_sum = analytics_query_daily.position_sum + EXCLUDED.position_sum
                     """, [col(clicks) { $0.queryId }, col(clicks) { $0.position.map(String.init) }])
+                // The same click for (its search's day, query, product): the ranking signal.
+                try c.exec("""
+                    INSERT INTO analytics_query_product_daily (day, query, product_id, clicks)
+                    SELECT s.day, s.query, u.p, count(*)
+                    FROM unnest($1::text[], $2::text[]) AS u(qi, p) JOIN analytics_searches s ON s.query_id = u.qi
+                    GROUP BY s.day, s.query, u.p
+                    ON CONFLICT (day, query, product_id) DO UPDATE SET clicks = analytics_query_product_daily.clicks + EXCLUDED.clicks
+                    """, [col(clicks) { $0.queryId }, col(clicks) { $0.productId }])
             }
             let purchases = events.filter { $0.kind == .purchase }
             if !purchases.isEmpty {
@@ -261,7 +360,27 @@ public struct AnalyticsStore: Sendable {
                     GROUP BY sq.day, sq.device, sq.query
                     ON CONFLICT (day, device, query) DO UPDATE SET conversions = analytics_query_daily.conversions + EXCLUDED.conversions
                     """, [col(purchases) { $0.day }, col(purchases) { $0.session }, col(purchases) { String($0.at) }])
+                // Each product a purchase bought (once, whatever its quantity or how many of its
+                // lines name it) is a purchase for every query its session searched that day
+                // before it: (day, query, product) purchases + 1.
+                var bought: [(day: String, session: String, at: Int64, product: String)] = []
+                for e in purchases {
+                    var seen = Set<String>()
+                    for l in e.purchaseLines where seen.insert(l.productId).inserted { bought.append((e.day, e.session, e.at, l.productId)) }
+                }
+                if !bought.isEmpty {
+                    try c.exec("""
+                        INSERT INTO analytics_query_product_daily (day, query, product_id, purchases)
+                        SELECT sq.day, sq.query, u.p, count(*)
+                        FROM unnest($1::date[], $2::text[], $3::bigint[], $4::text[]) AS u(d, s, a, p)
+                        JOIN analytics_session_queries sq ON sq.day = u.d AND sq.session = u.s AND sq.first_at <= to_timestamp(u.a / 1000000.0)
+                        GROUP BY sq.day, sq.query, u.p
+                        ON CONFLICT (day, query, product_id) DO UPDATE SET purchases = analytics_query_product_daily.purchases + EXCLUDED.purchases
+                        """, [CatalogDatabase.arrayLiteral(bought.map(\.day)), CatalogDatabase.arrayLiteral(bought.map(\.session)),
+                              CatalogDatabase.arrayLiteral(bought.map { String($0.at) }), CatalogDatabase.arrayLiteral(bought.map(\.product))])
+                }
             }
+            // Counted per event: a purchase is one order, however many lines (rows) it has.
             try c.exec("""
                 INSERT INTO analytics_funnel_daily (day, device, searches, clicks, carts, purchases)
                 SELECT d, dv, count(*) FILTER (WHERE k = 'search'), count(*) FILTER (WHERE k = 'click'),
@@ -445,10 +564,51 @@ public struct AnalyticsReports: Sendable {
         }
     }
 
+    /// How much a query led to clicks and purchases (autocomplete ranks past queries by it).
+    public struct QueryEngagement: Sendable, Equatable {
+        public var query: String
+        public var searches: Int
+        public var clicks: Int
+        /// Purchases in the same session after the query was searched, that day.
+        public var conversions: Int
+        /// clicks + conversions: the order `queryEngagement` lists them in.
+        public var engagement: Int { clicks + conversions }
+
+        public init(query: String, searches: Int, clicks: Int, conversions: Int) {
+            self.query = query
+            self.searches = searches
+            self.clicks = clicks
+            self.conversions = conversions
+        }
+    }
+
+    /// What shoppers did with one product in the answers of one query (a ranking signal).
+    public struct ProductSignal: Sendable, Equatable {
+        public var query: String
+        /// Searches of the query over the whole range (the same on each of its rows).
+        public var searches: Int
+        public var productId: String
+        /// Clicks on the product in the answers of the query.
+        public var clicks: Int
+        /// Orders that bought the product from sessions that searched the query earlier that day
+        /// (one per order, whatever the quantity).
+        public var purchases: Int
+
+        public init(query: String, searches: Int, productId: String, clicks: Int, purchases: Int) {
+            self.query = query
+            self.searches = searches
+            self.productId = productId
+            self.clicks = clicks
+            self.purchases = purchases
+        }
+    }
+
     public let url: String
     public init(url: String) { self.url = url }
 
     public static let maxDays = 366
+    /// Most rows `queryEngagement` and `productSignals` answer (they feed search, not a page).
+    public static let maxSignalRows = 1_000_000
     public static let maxLimit = 1_000
 
     /// Checks a range of days (yyyy-mm-dd, both included).
@@ -524,6 +684,46 @@ public struct AnalyticsReports: Sendable {
             """, [from, to]).map { r in
                 func n(_ i: Int) -> Int { r[i].flatMap { Int($0) } ?? 0 }
                 return FunnelRow(day: r[0] ?? "", device: r[1] ?? "", searches: n(2), clicks: n(3), carts: n(4), purchases: n(5))
+            }
+    }
+
+    static func checkSignalLimit(_ limit: Int) throws {
+        guard (1...maxSignalRows).contains(limit) else { throw CommerceError.invalid("limit must be from 1 to \(maxSignalRows), got \(limit)") }
+    }
+
+    /// Queries that led to clicks or purchases over the days, most engaged first (clicks +
+    /// conversions, then the query's bytes), with their searches: what autocomplete ranks past queries
+    /// by. Reads `analytics_query_daily` only.
+    public func queryEngagement(from: String, to: String, limit: Int) throws -> [QueryEngagement] {
+        try Self.checkRange(from: from, to: to)
+        try Self.checkSignalLimit(limit)
+        return try rows("""
+            SELECT query, sum(searches), sum(clicks), sum(conversions) FROM analytics_query_daily
+            WHERE day BETWEEN $1::date AND $2::date GROUP BY query HAVING sum(clicks) + sum(conversions) > 0
+            ORDER BY sum(clicks) + sum(conversions) DESC, query COLLATE "C" LIMIT $3::int
+            """, [from, to, String(limit)]).map { r in
+                func n(_ i: Int) -> Int { r[i].flatMap { Int($0) } ?? 0 }
+                return QueryEngagement(query: r[0] ?? "", searches: n(1), clicks: n(2), conversions: n(3))
+            }
+    }
+
+    /// Per query and product, clicks and purchases over the days, with the query's searches over
+    /// the days: ordered by query (bytes), then most clicks + purchases, then product. Only pairs with a
+    /// click or a purchase exist. Reads `analytics_query_product_daily` and
+    /// `analytics_query_daily` only.
+    public func productSignals(from: String, to: String, limit: Int) throws -> [ProductSignal] {
+        try Self.checkRange(from: from, to: to)
+        try Self.checkSignalLimit(limit)
+        return try rows("""
+            WITH p AS (SELECT query, product_id, sum(clicks) AS clicks, sum(purchases) AS purchases FROM analytics_query_product_daily
+                       WHERE day BETWEEN $1::date AND $2::date GROUP BY query, product_id),
+                 s AS (SELECT query, sum(searches) AS searches FROM analytics_query_daily
+                       WHERE day BETWEEN $1::date AND $2::date AND query IN (SELECT query FROM p) GROUP BY query)
+            SELECT p.query, coalesce(s.searches, 0), p.product_id, p.clicks, p.purchases FROM p LEFT JOIN s USING (query)
+            ORDER BY p.query COLLATE "C", p.clicks + p.purchases DESC, p.product_id COLLATE "C" LIMIT $3::int
+            """, [from, to, String(limit)]).map { r in
+                func n(_ i: Int) -> Int { r[i].flatMap { Int($0) } ?? 0 }
+                return ProductSignal(query: r[0] ?? "", searches: n(1), productId: r[2] ?? "", clicks: n(3), purchases: n(4))
             }
     }
 }

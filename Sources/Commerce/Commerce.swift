@@ -43,6 +43,9 @@ public final class Commerce: Sendable {
     /// Search analytics: events queued here are written in batches by a worker.
     public let analytics: AnalyticsRecorder
     public let analyticsReports: AnalyticsReports
+    /// "Bought together": co-purchase counts projected from the order events by a worker
+    /// (`startWorkers`); `coPurchases.boughtTogether(productId:limit:)` reads them.
+    public let coPurchases: CoPurchaseProjector
     public let redis: RedisPool
     public let postgres: PostgresPool
     /// A hash of a random password: unknown emails are verified against it, so they cost what a
@@ -63,6 +66,7 @@ public final class Commerce: Sendable {
         projector = OrderProjector(url: postgres.url)
         analytics = AnalyticsRecorder(store: AnalyticsStore(url: postgres.url))
         analyticsReports = AnalyticsReports(url: postgres.url)
+        coPurchases = CoPurchaseProjector(pool: postgres)
         decoyHash = try config.password.hash(SessionToken.make())
         if migrate {
             // The catalog's tables first: orders and the stock ledger build on products and inventory.
@@ -320,8 +324,6 @@ public final class Commerce: Sendable {
         return try inventory.set(id, available: available, ifAvailable: ifAvailable, reason: why)
     }
 
-    /// The background work of a server: the read-model projector and the expiry sweeper, on
-    /// threads of their own, until `stop()`.
     /// Drops the analytics events of the days before the last `analyticsRetentionDays` (UTC days,
     /// today included); returns the days dropped.
     @discardableResult
@@ -330,10 +332,15 @@ public final class Commerce: Sendable {
         return try AnalyticsStore(url: postgres.url).dropDays(before: AnalyticsStore.day(now.addingTimeInterval(-Double(keep - 1) * 86_400)))
     }
 
+    /// The background work of a server, on threads of their own until `stop()`: the order
+    /// read-model projector, the co-purchase projector, the analytics writer, analytics retention
+    /// and the expiry sweeper.
     public func startWorkers(log: @escaping @Sendable (String) -> Void) -> CommerceWorkers {
         let w = CommerceWorkers()
         let projector = self.projector, orders = self.orders, interval = config.sweepInterval
         w.spawn { stop in projector.run(stop: stop, log: log) }
+        let coPurchases = self.coPurchases
+        w.spawn { stop in coPurchases.run(stop: stop, log: log) }
         let analytics = self.analytics
         w.spawn { stop in analytics.run(stop: stop, log: log) }
         // Retention: at start, then hourly.

@@ -66,6 +66,7 @@ public enum CommerceMigrations {
         """),
         OrderSchema.migration,
         AnalyticsSchema.migration,
+        AnalyticsSchema.feedback,
     ]
 
     /// Applies what is missing; returns the versions applied.

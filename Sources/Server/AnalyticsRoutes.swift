@@ -83,8 +83,8 @@ extension APIServer {
     }
 
     /// `{"events": [...]}` as typed events; the first bad one is a 400 naming it
-    /// (`events[3].position must be from 1 to 10000`). Searches are not taken: the server records
-    /// its own.
+    /// (`events[3].position must be from 1 to 10000`, `events[2].lines[0].quantity ...`). Searches
+    /// are not taken: the server records its own.
     static func events(_ body: JSONBody, now: Int64) throws -> [AnalyticsEvent] {
         try body.allow(["events"])
         guard let v = body.value("events") else { throw CommerceError.invalid("events is required (an array of events)") }
@@ -96,26 +96,86 @@ extension APIServer {
             guard let o = item.objectValue else { throw CommerceError.invalid("events[\(i)] must be an object, got \(item.typeName)") }
             var e = JSONBody(members: o)
             e.path = "events[\(i)]."
-            try e.allow(["type", "session", "device", "at", "query_id", "product_id", "position", "order_id", "quantity"])
-            let type = try e.required("type")
-            guard let kind = AnalyticsEvent.Kind(rawValue: type), kind != .search else {
-                throw CommerceError.invalid("events[\(i)].type must be click, view, add_to_cart or purchase, got \"\(type.prefix(40))\"")
-            }
-            // `at`: milliseconds since 1970; the time received when absent. Checked before it is
-            // made microseconds, so no value wraps round into the accepted range.
-            var at = now
-            if let ms = try e.int("at") {
-                guard (0...AnalyticsEvent.maxAt / 1000).contains(Int64(ms)) else {
-                    throw CommerceError.invalid("events[\(i)].at must be milliseconds since 1970, before the year 3000")
-                }
-                at = Int64(ms) * 1000
-            }
-            let event = AnalyticsEvent(kind: kind, at: at, session: try e.required("session"), device: try e.required("device"),
-                                       queryId: try e.string("query_id"), productId: try e.string("product_id"),
-                                       position: try e.int("position"), orderId: try e.string("order_id"), quantity: try e.int("quantity"))
-            if let p = event.problem() { throw CommerceError.invalid("events[\(i)].\(p.field) \(p.reason)") }
-            out.append(event)
+            out.append(try AnalyticsEventJSON.event(e, now: now, searches: false))
         }
         return out
+    }
+}
+
+/// Analytics events as JSON objects: the events of `POST /api/v1/events` and the lines of
+/// `aisle analytics load`, read by one parser, so both take the same fields and name a bad one
+/// the same way.
+///
+/// Fields: `type` (search, click, view, add_to_cart, purchase), `session`, `device`, `at`
+/// (milliseconds since 1970), `query_id`, `product_id`, `position`, `order_id`, `quantity`,
+/// `lines` (a purchase's `[{"product_id": "p1", "quantity": 2}]`, quantity default 1) and, for
+/// searches only, `query`, `total`, `took_us`. A purchase's single `product_id` (and `quantity`)
+/// is its one line.
+public enum AnalyticsEventJSON {
+    static let fields: Set<String> = ["type", "session", "device", "at", "query_id", "product_id", "position", "order_id", "quantity", "lines"]
+    static let searchFields: Set<String> = ["query", "total", "took_us"]
+
+    /// One event object. Field names in errors start with `e.path` (`events[3].`); `now` is the
+    /// time of an event without `at` (nil: `at` is required); `searches`: whether search events
+    /// (and their fields) are taken.
+    static func event(_ e: JSONBody, now: Int64?, searches: Bool) throws -> AnalyticsEvent {
+        let path = e.path
+        try e.allow(searches ? fields.union(searchFields) : fields)
+        let type = try e.required("type")
+        guard let kind = AnalyticsEvent.Kind(rawValue: type), searches || kind != .search else {
+            throw CommerceError.invalid("\(path)type must be \(searches ? "search, " : "")click, view, add_to_cart or purchase, got \"\(type.prefix(40))\"")
+        }
+        // `at`: milliseconds since 1970. Checked before it is made microseconds, so no value wraps
+        // round into the accepted range.
+        let at: Int64
+        if let ms = try e.int("at") {
+            guard (0...AnalyticsEvent.maxAt / 1000).contains(Int64(ms)) else {
+                throw CommerceError.invalid("\(path)at must be milliseconds since 1970, before the year 3000")
+            }
+            at = Int64(ms) * 1000
+        } else if let now {
+            at = now
+        } else {
+            throw CommerceError.invalid("\(path)at is required (milliseconds since 1970)")
+        }
+        var lines: [AnalyticsEvent.Line] = []
+        var linesGiven = false
+        if let v = e.value("lines"), !v.isNull {
+            guard kind == .purchase else { throw CommerceError.invalid("\(path)lines is only for purchase events") }
+            guard let list = v.arrayValue else { throw CommerceError.invalid("\(path)lines must be an array, got \(v.typeName)") }
+            guard list.count <= AnalyticsEvent.maxLines else {
+                throw CommerceError.invalid("\(path)lines has \(list.count) lines; at most \(AnalyticsEvent.maxLines)")
+            }
+            linesGiven = true
+            for (j, item) in list.enumerated() {
+                guard let o = item.objectValue else { throw CommerceError.invalid("\(path)lines[\(j)] must be an object, got \(item.typeName)") }
+                var l = JSONBody(members: o)
+                l.path = "\(path)lines[\(j)]."
+                try l.allow(["product_id", "quantity"])
+                lines.append(AnalyticsEvent.Line(productId: try l.required("product_id"), quantity: try l.int("quantity") ?? 1))
+            }
+        }
+        var event = AnalyticsEvent(kind: kind, at: at, session: try e.required("session"), device: try e.required("device"),
+                                   queryId: try e.string("query_id"), query: try e.string("query"), total: try e.int("total"),
+                                   tookMicros: try e.int("took_us"), productId: try e.string("product_id"),
+                                   position: try e.int("position"), orderId: try e.string("order_id"), quantity: try e.int("quantity"),
+                                   lines: lines)
+        // A purchase's single product_id (and quantity) is its one line.
+        if kind == .purchase, !linesGiven, let p = event.productId, event.problem() == nil {
+            event.lines = [AnalyticsEvent.Line(productId: p, quantity: event.quantity ?? 1)]
+            event.productId = nil
+            event.quantity = nil
+        }
+        if let p = event.problem() { throw CommerceError.invalid("\(path)\(p.field) \(p.reason)") }
+        return event
+    }
+
+    /// One line of an events file (JSON lines, `aisle analytics load`): an event object with `at`;
+    /// searches are taken. Errors name the field (`lines[0].quantity must be from 1 to 10000`).
+    public static func line(_ text: String) throws -> AnalyticsEvent {
+        let v: JSONValue
+        do { v = try JSONValue.parse(text) } catch { throw CommerceError.invalid("not valid JSON: \(error)") }
+        guard let o = v.objectValue else { throw CommerceError.invalid("must be a JSON object, got \(v.typeName)") }
+        return try event(JSONBody(members: o), now: nil, searches: true)
     }
 }

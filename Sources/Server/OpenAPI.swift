@@ -280,7 +280,7 @@ enum OpenAPI {
   },
   "/api/v1/events": {
    "post": {
-    "summary": "What shoppers did with the answers: clicks, product views, add-to-carts and purchases, for search analytics (no token: the storefront sends them)",
+    "summary": "What shoppers did with the answers: clicks, product views, add-to-carts and purchases (with their lines), for search analytics (no token: the storefront sends them)",
     "requestBody": {
      "required": true,
      "content": {
@@ -301,10 +301,14 @@ enum OpenAPI {
             "device": {"type": "string", "maxLength": 512},
             "at": {"type": "integer", "description": "Milliseconds since 1970 (UTC); the time received when absent"},
             "query_id": {"type": "string", "description": "click: the query_id of the answer clicked"},
-            "product_id": {"type": "string", "description": "click, view, add_to_cart"},
+            "product_id": {"type": "string", "description": "click, view, add_to_cart; purchase: a one-line purchase instead of lines"},
             "position": {"type": "integer", "minimum": 1, "maximum": 10000, "description": "click: the result's position, from 1"},
-            "order_id": {"type": "string", "description": "purchase"},
-            "quantity": {"type": "integer", "minimum": 1, "maximum": 10000, "description": "add_to_cart"}
+            "order_id": {"type": "string", "description": "purchase (required)"},
+            "quantity": {"type": "integer", "minimum": 1, "maximum": 10000, "description": "add_to_cart; purchase: the one line's quantity (default 1), only with product_id"},
+            "lines": {"type": "array", "maxItems": 100, "description": "purchase: what the order bought (not together with product_id/quantity)",
+              "items": {"type": "object", "required": ["product_id"], "additionalProperties": false,
+                "properties": {"product_id": {"type": "string", "minLength": 1, "maxLength": 512},
+                               "quantity": {"type": "integer", "minimum": 1, "maximum": 10000, "default": 1}}}}
            }
           }
          }
@@ -338,7 +342,7 @@ enum OpenAPI {
       "$ref": "#/components/responses/Error"
      }
     },
-    "description": "A bad event answers 400 naming it and its field (events[3].position must be from 1 to 10000) and nothing of the batch is taken; more than 1,000 events or 1 MiB is 413; without the commerce database, 503. Searches are not sent: the server records its own."
+    "description": "A bad event answers 400 naming it and its field (events[3].position must be from 1 to 10000, events[2].lines[0].quantity must be from 1 to 10000) and nothing of the batch is taken; more than 1,000 events or 1 MiB is 413; without the commerce database, 503. Searches are not sent: the server records its own."
    }
   },
   "/api/v1/search": {

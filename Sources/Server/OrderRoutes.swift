@@ -15,10 +15,15 @@ extension APIServer {
                 let order = try Self.orderRequest(body, key: request.headers.first(where: { $0.name.canonicalName == "idempotency-key" })?.value)
                 let placed = try c.placeOrder(session, order)
                 if !placed.replayed {
-                    // The order records its own purchase for analytics (queued, never in the way).
+                    // The order records its own purchase, with its lines, for analytics (queued,
+                    // never in the way). A cart holds 100 lines by default, as many as an event
+                    // takes; a shop configured for more records its first 100.
                     let shopper = Self.shopper(request)
                     let e = AnalyticsEvent(kind: .purchase, at: Int64(Date().timeIntervalSince1970 * 1_000_000), session: shopper.session,
-                                           device: shopper.device, orderId: String(placed.order.id))
+                                           device: shopper.device, orderId: String(placed.order.id),
+                                           lines: placed.order.lines.prefix(AnalyticsEvent.maxLines).map {
+                                               AnalyticsEvent.Line(productId: $0.productId, quantity: min($0.quantity, AnalyticsEvent.maxQuantity))
+                                           })
                     if e.problem() == nil { c.analytics.record(e) }
                 }
                 var r = api.json(201, Self.orderJSON(placed.order))

@@ -88,8 +88,7 @@ extension APIServer {
     func boughtTogether(_ id: String, limit: Int) -> ([(productId: String, orders: Int, share: Double)], String?) {
         guard case .ready(let c) = commerceMount else { return ([], nil) }
         do {
-            _ = c   // PENDING-COPURCHASES: wired when Commerce's projector lands
-            return ([], nil)
+            return (try c.coPurchases.boughtTogether(productId: id, limit: limit).map { ($0.productId, $0.orders, $0.share) }, nil)
         } catch {
             return ([], "bought-together products are not available (\(error)); similar products only")
         }

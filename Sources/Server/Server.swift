@@ -46,6 +46,11 @@ public struct APIServer: Sendable {
         /// Send `X-Elastic-Product: Elasticsearch` on the Elasticsearch-compatible API (what
         /// elasticsearch-py 8 checks); off by default, because Aisle is not Elasticsearch.
         public var elasticProductHeader = false
+        /// Seconds between refreshes of what search learns from analytics (past queries for
+        /// autocomplete, the behaviour signal); 0: never (tests call `refreshSearchFeedback`).
+        public var feedbackInterval = 60.0
+        /// Days of analytics those read (today included).
+        public var feedbackDays = 30
         public init() {}
     }
 
@@ -247,6 +252,8 @@ public struct APIServer: Sendable {
     /// Runs the server until it is stopped.
     public func run(host: String, port: Int, onStart: (@Sendable () -> Void)? = nil) async throws {
         suggester.warm()   // autocomplete's phrases are read from the catalog in the background
+        let feedback = startSearchFeedback()
+        defer { feedback?.stop() }
         let app = Application(router: makeRouter(), server: serverBuilder(),
                               configuration: .init(address: .hostname(host, port: port), serverName: "aisle"),
                               onServerRunning: { _ in onStart?() })

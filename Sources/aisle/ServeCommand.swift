@@ -39,6 +39,8 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Distinct attributes.* keys the index may have at most; a write adding more is refused.") var maxAttributeFields = IndexLimits.defaultMaxPatternFields
     @Option(help: "A directory for the indexes of the Elasticsearch-compatible API (PUT /{index}, _doc, _bulk...); created if missing.") var data: String?
     @Option(help: "Serve the storefront's files from this directory (while editing them) instead of the copies built into aisle.") var storefront: String?
+    @Option(help: "Seconds between refreshes of what search learns from analytics (past queries that led to clicks and sales for autocomplete; the behaviour ranking signal); 0: never.") var searchFeedbackSeconds = 60.0
+    @Option(help: "Days of analytics that search learns from (today included).") var searchFeedbackDays = 30
     @Option(help: "Autocomplete searches and products remembered per index snapshot (0: none; the memo starts over at every refresh).") var suggestMemo = Suggester.defaultMemoEntries
     @Flag(help: "Send X-Elastic-Product: Elasticsearch on the Elasticsearch-compatible API (elasticsearch-py 8 needs it). Off by default: Aisle is not Elasticsearch.") var elasticsearchProductHeader = false
     @OptionGroup var rankingFlags: RankingFlags
@@ -79,6 +81,10 @@ struct ServeCommand: AsyncParsableCommand {
         options.elasticProductHeader = elasticsearchProductHeader
         guard suggestMemo >= 0 else { throw fail("--suggest-memo must not be negative") }
         options.suggestMemo = suggestMemo
+        guard searchFeedbackSeconds >= 0, searchFeedbackSeconds.isFinite else { throw fail("--search-feedback-seconds must be 0 or more") }
+        guard (1...3650).contains(searchFeedbackDays) else { throw fail("--search-feedback-days must be 1 to 3650, got \(searchFeedbackDays)") }
+        options.feedbackInterval = searchFeedbackSeconds
+        options.feedbackDays = searchFeedbackDays
         options.storefrontDirectory = storefront
         var elastic: ElasticIndexes?
         if let data {

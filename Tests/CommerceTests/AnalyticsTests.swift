@@ -50,15 +50,31 @@ import AisleCatalog
                                              productId: "p\(Int.random(in: 1...50, using: &rng))", position: Int.random(in: 1...20, using: &rng)))
             case 6: events.append(AnalyticsEvent(kind: .view, at: at, session: session, device: device, productId: "p1"))
             case 7...8: events.append(AnalyticsEvent(kind: .addToCart, at: at, session: session, device: device, productId: "p2", quantity: 1))
-            default: events.append(AnalyticsEvent(kind: .purchase, at: at, session: session, device: device, orderId: "o\(i)"))
+            default:
+                // Purchases: no lines, the one-product form, or up to four lines (a product may
+                // come twice; it is bought once).
+                var e = AnalyticsEvent(kind: .purchase, at: at, session: session, device: device, orderId: "o\(i)")
+                switch Int.random(in: 0..<5, using: &rng) {
+                case 0: break
+                case 1:
+                    e.productId = "p\(Int.random(in: 1...8, using: &rng))"
+                    e.quantity = Int.random(in: 1...3, using: &rng)
+                default:
+                    e.lines = (0..<Int.random(in: 1...4, using: &rng)).map { _ in
+                        AnalyticsEvent.Line(productId: "p\(Int.random(in: 1...8, using: &rng))", quantity: Int.random(in: 1...5, using: &rng))
+                    }
+                }
+                events.append(e)
             }
         }
         return events
     }
 
-    /// The rollups, computed naively from the events in order.
-    static func expected(_ events: [AnalyticsEvent]) -> (queries: [String: Rollup], funnel: [String: [Int]]) {
+    /// The rollups, computed naively from the events in order. `products` is day|query|product ->
+    /// [clicks, purchases].
+    static func expected(_ events: [AnalyticsEvent]) -> (queries: [String: Rollup], funnel: [String: [Int]], products: [String: [Int]]) {
         var q: [String: Rollup] = [:]
+        var products: [String: [Int]] = [:]
         var funnel: [String: [Int]] = [:]
         var byId: [String: AnalyticsEvent] = [:]
         var firstSearch: [String: (at: Int64, device: String)] = [:]   // day|session|query
@@ -79,6 +95,7 @@ import AisleCatalog
                     let k = s.day + "|" + s.device + "|" + s.query!
                     q[k, default: Rollup()].clicks += 1
                     q[k, default: Rollup()].positionSum += e.position!
+                    products[s.day + "|" + s.query! + "|" + e.productId!, default: [0, 0]][0] += 1
                 }
                 f[1] += 1
             case .addToCart: f[2] += 1
@@ -87,14 +104,19 @@ import AisleCatalog
                     let parts = sk.split(separator: "|", maxSplits: 2).map(String.init)
                     guard parts[0] == e.day, parts[1] == e.session else { continue }
                     q[parts[0] + "|" + v.device + "|" + parts[2], default: Rollup()].conversions += 1
+                    let bought = Set(e.lines.map(\.productId) + (e.productId.map { [$0] } ?? []))
+                    for p in bought { products[parts[0] + "|" + parts[2] + "|" + p, default: [0, 0]][1] += 1 }
                 }
                 f[3] += 1
             case .view: break
             }
             funnel[fk] = f
         }
-        return (q, funnel)
+        return (q, funnel, products)
     }
+
+    /// Byte order, as PostgreSQL's "C" collation sorts.
+    static func bytesBefore(_ a: String, _ b: String) -> Bool { Array(a.utf8).lexicographicallyPrecedes(Array(b.utf8)) }
 
     @Test func rollupsAgreeWithTheEventsAndOldDaysAreDropped() throws {
         guard CommerceEnv.ready else { print(CommerceEnv.skipped); return }
@@ -135,8 +157,58 @@ import AisleCatalog
         }
         #expect(funnel == want.funnel, "seed \(seed)")
 
-        // One partition per day, holding that day's events.
-        let days = Dictionary(grouping: events, by: \.day).mapValues(\.count)
+        // The query-product rollup: clicks per (search day, query, product), and each product a
+        // purchase bought once per query its session searched before it that day.
+        var products: [String: [Int]] = [:]
+        for r in try db.exec("SELECT day::text, query, product_id, clicks, purchases FROM analytics_query_product_daily").rows {
+            let v = r.map { $0 ?? "" }
+            products[v[0] + "|" + v[1] + "|" + v[2]] = [Int(v[3])!, Int(v[4])!]
+        }
+        #expect(want.products.values.contains { $0[1] > 0 } && want.products.values.contains { $0[0] > 0 }, "seed \(seed)")
+        #expect(products == want.products, "seed \(seed)")
+
+        // The readers that feed search, over the whole range, against sums of the oracle.
+        let reports = AnalyticsReports(url: shop.url)
+        let from = "2026-05-27", to = "2026-06-10"
+        var perQuery: [String: Rollup] = [:]
+        for (k, v) in want.queries {
+            let query = String(k.split(separator: "|", maxSplits: 2)[2])
+            perQuery[query, default: Rollup()].searches += v.searches
+            perQuery[query, default: Rollup()].clicks += v.clicks
+            perQuery[query, default: Rollup()].conversions += v.conversions
+        }
+        let engaged = perQuery.filter { $0.value.clicks + $0.value.conversions > 0 }
+            .map { AnalyticsReports.QueryEngagement(query: $0.key, searches: $0.value.searches, clicks: $0.value.clicks, conversions: $0.value.conversions) }
+            .sorted { $0.engagement != $1.engagement ? $0.engagement > $1.engagement : Self.bytesBefore($0.query, $1.query) }
+        #expect(try reports.queryEngagement(from: from, to: to, limit: 1_000) == engaged, "seed \(seed)")
+        #expect(try reports.queryEngagement(from: from, to: to, limit: 2) == Array(engaged.prefix(2)))
+        var signals: [String: [Int]] = [:]
+        for (k, v) in want.products {
+            let parts = k.split(separator: "|", maxSplits: 2).map(String.init)
+            signals[parts[1] + "|" + parts[2], default: [0, 0]][0] += v[0]
+            signals[parts[1] + "|" + parts[2], default: [0, 0]][1] += v[1]
+        }
+        let wantSignals = signals.map { k, v in
+            let qp = k.split(separator: "|", maxSplits: 1).map(String.init)
+            return AnalyticsReports.ProductSignal(query: qp[0], searches: perQuery[qp[0]]?.searches ?? 0, productId: qp[1], clicks: v[0], purchases: v[1])
+        }.sorted { a, b in
+            if a.query != b.query { return Self.bytesBefore(a.query, b.query) }
+            if a.clicks + a.purchases != b.clicks + b.purchases { return a.clicks + a.purchases > b.clicks + b.purchases }
+            return Self.bytesBefore(a.productId, b.productId)
+        }
+        #expect(try reports.productSignals(from: from, to: to, limit: 100_000) == wantSignals, "seed \(seed)")
+        // One day only: that day's rows.
+        let firstDay = events[0].day
+        let oneDay = try reports.productSignals(from: firstDay, to: firstDay, limit: 100_000)
+        #expect(oneDay.reduce(0) { $0 + $1.clicks + $1.purchases }
+                == want.products.filter { $0.key.hasPrefix(firstDay + "|") }.values.reduce(0) { $0 + $1[0] + $1[1] }, "seed \(seed)")
+        #expect(throws: CommerceError.self) { try reports.productSignals(from: from, to: to, limit: 0) }
+        #expect(throws: CommerceError.self) { try reports.queryEngagement(from: to, to: from, limit: 10) }
+
+        // One partition per day, holding that day's events: a purchase is a row per line.
+        let days = Dictionary(grouping: events, by: \.day).mapValues { $0.reduce(0) { $0 + max(1, $1.purchaseLines.count) } }
+        #expect(try db.exec("SELECT count(*) FROM analytics_events WHERE kind = 'purchase' AND product_id IS NOT NULL")[0, 0]
+                == String(events.reduce(0) { $0 + $1.purchaseLines.count }))
         #expect(days.count >= 3, "seed \(seed): \(days.keys.sorted())")
         for (day, n) in days {
             let name = AnalyticsStore.partition(day)!
@@ -150,6 +222,7 @@ import AisleCatalog
         #expect(try db.exec("SELECT count(*) FROM analytics_events")[0, 0] == String(days[last]!))
         #expect(try db.exec("SELECT count(*) FROM analytics_searches WHERE day < $1::date", [last])[0, 0] == "0")
         #expect(try db.exec("SELECT count(*) FROM analytics_query_daily")[0, 0] == String(want.queries.count))
+        #expect(try db.exec("SELECT count(*) FROM analytics_query_product_daily")[0, 0] == String(want.products.count))
         // Writing to a dropped day makes its partition again.
         let old = AnalyticsEvent(kind: .view, at: start, session: "late", device: "phone", productId: "p1")
         try AnalyticsStore.write(db, [old])
@@ -197,9 +270,25 @@ import AisleCatalog
             (AnalyticsEvent(kind: .view, at: -1, session: "s", device: "d", productId: "p"), "at"),
             (AnalyticsEvent(kind: .view, at: at, session: String(repeating: "s", count: 600), device: "d", productId: "p"), "session"),
             (AnalyticsEvent(kind: .addToCart, at: at, session: "s", device: "d", productId: "p", quantity: 0), "quantity"),
+            (AnalyticsEvent(kind: .purchase, at: at, session: "s", device: "d", orderId: "o", lines: [.init(productId: "p", quantity: 0)]), "lines[0].quantity"),
+            (AnalyticsEvent(kind: .purchase, at: at, session: "s", device: "d", orderId: "o",
+                            lines: [.init(productId: "p"), .init(productId: "q", quantity: 10_001)]), "lines[1].quantity"),
+            (AnalyticsEvent(kind: .purchase, at: at, session: "s", device: "d", orderId: "o", lines: [.init(productId: "")]), "lines[0].product_id"),
+            (AnalyticsEvent(kind: .purchase, at: at, session: "s", device: "d", orderId: "o",
+                            lines: [.init(productId: String(repeating: "p", count: 513))]), "lines[0].product_id"),
+            (AnalyticsEvent(kind: .purchase, at: at, session: "s", device: "d", orderId: "o",
+                            lines: (0..<101).map { .init(productId: "p\($0)") }), "lines"),
+            (AnalyticsEvent(kind: .purchase, at: at, session: "s", device: "d", productId: "p", orderId: "o", lines: [.init(productId: "p")]), "product_id"),
+            (AnalyticsEvent(kind: .purchase, at: at, session: "s", device: "d", orderId: "o", quantity: 2), "quantity"),
+            (AnalyticsEvent(kind: .view, at: at, session: "s", device: "d", productId: "p", lines: [.init(productId: "p")]), "lines"),
         ]
         for (e, field) in cases { #expect(e.problem()?.field == field, "\(e)") }
         #expect(AnalyticsEvent(kind: .view, at: at, session: "s", device: "d", productId: "p").problem() == nil)
+        let full = AnalyticsEvent(kind: .purchase, at: at, session: "s", device: "d", orderId: "o",
+                                  lines: (0..<100).map { .init(productId: String(repeating: "p", count: 500) + "\($0)", quantity: 10_000) })
+        #expect(full.problem() == nil)
+        let one = AnalyticsEvent(kind: .purchase, at: at, session: "s", device: "d", productId: "p", orderId: "o", quantity: 3)
+        #expect(one.problem() == nil && one.purchaseLines == [.init(productId: "p", quantity: 3)])
         #expect(AnalyticsStore.dayString(at) == "2026-05-28")
         #expect(AnalyticsStore.partition("2026-05-28") == "analytics_events_20260528")
         #expect(AnalyticsStore.partition("2026-05-28'; DROP") == nil)

@@ -271,6 +271,88 @@ struct CommerceRoutesTests {
         #expect(try await call(none, .get, "/api/v1/products/search?q=sofa").status == 200)
     }
 
+    /// A purchase carries its lines (issue 19: purchase = order id and lines): `lines`, or the
+    /// one-product form; one event row per line; the funnel counts the purchase once; an order
+    /// placed over HTTP records its purchase with the order's lines. Bad lines are a 400 naming
+    /// the event, the line and the field.
+    @Test func purchasesCarryTheirLines() async throws {
+        let stores = try Stores()
+        let c = stores.commerce
+        let app = app(.ready(c))
+        let at = 1_780_000_000_000
+        let events = """
+        {"events": [
+          {"type": "purchase", "session": "s1", "device": "phone", "order_id": "o1", "at": \(at),
+           "lines": [{"product_id": "p1", "quantity": 2}, {"product_id": "p2"}, {"product_id": "p1", "quantity": 1}]},
+          {"type": "purchase", "session": "s1", "device": "phone", "order_id": "o2", "at": \(at + 1), "product_id": "p3", "quantity": 4},
+          {"type": "purchase", "session": "s1", "device": "phone", "order_id": "o3", "at": \(at + 2)},
+          {"type": "purchase", "session": "s1", "device": "phone", "order_id": "o4", "at": \(at + 3), "lines": []}
+        ]}
+        """
+        let ok = try await call(app, .post, "/api/v1/events", events)
+        #expect(ok.status == 202 && ok["accepted"]?.numberValue == 4, "\(String(describing: ok.body))")
+        #expect(try c.analytics.flush() == 4)
+        let db = stores.catalog.conn
+        let rows = try db.exec("SELECT order_id, product_id, quantity FROM analytics_events WHERE kind = 'purchase' ORDER BY order_id, product_id, quantity").rows
+        #expect(rows == [["o1", "p1", "1"], ["o1", "p1", "2"], ["o1", "p2", "1"], ["o2", "p3", "4"], ["o3", nil, nil], ["o4", nil, nil]], "\(rows)")
+        #expect(try db.exec("SELECT purchases FROM analytics_funnel_daily")[0, 0] == "4", "four orders, six rows")
+
+        for (body, says) in [
+            (#"{"type": "purchase", "session": "s", "device": "d", "order_id": "o", "lines": [{"product_id": "p", "quantity": 0}]}"#,
+             "events[0].lines[0].quantity must be from 1 to 10000"),
+            (#"{"type": "purchase", "session": "s", "device": "d", "order_id": "o", "lines": [{"product_id": "p"}, {"quantity": 2}]}"#,
+             "events[0].lines[1].product_id is required"),
+            (#"{"type": "purchase", "session": "s", "device": "d", "order_id": "o", "lines": [{"product_id": "p", "colour": "red"}]}"#,
+             "events[0].lines[0].colour"),
+            (#"{"type": "purchase", "session": "s", "device": "d", "order_id": "o", "lines": [{"product_id": ""}]}"#,
+             "events[0].lines[0].product_id must not be empty"),
+            (#"{"type": "purchase", "session": "s", "device": "d", "order_id": "o", "lines": [{"product_id": "p", "quantity": 1.5}]}"#,
+             "events[0].lines[0].quantity must be a whole number"),
+            (#"{"type": "purchase", "session": "s", "device": "d", "order_id": "o", "lines": {"product_id": "p"}}"#,
+             "events[0].lines must be an array"),
+            (#"{"type": "purchase", "session": "s", "device": "d", "order_id": "o", "lines": ["p"]}"#,
+             "events[0].lines[0] must be an object"),
+            (#"{"type": "purchase", "session": "s", "device": "d", "order_id": "o", "product_id": "p", "lines": [{"product_id": "p"}]}"#,
+             "events[0].product_id cannot be given with lines"),
+            (#"{"type": "purchase", "session": "s", "device": "d", "order_id": "o", "quantity": 2}"#,
+             "events[0].quantity needs product_id"),
+            (#"{"type": "view", "session": "s", "device": "d", "product_id": "p", "lines": [{"product_id": "p"}]}"#,
+             "events[0].lines is only for purchase events"),
+            ("{\"type\": \"purchase\", \"session\": \"s\", \"device\": \"d\", \"order_id\": \"o\", \"lines\": ["
+                + Array(repeating: #"{"product_id": "p"}"#, count: 101).joined(separator: ",") + "]}",
+             "events[0].lines has 101 lines; at most 100"),
+        ] {
+            let r = try await call(app, .post, "/api/v1/events", #"{"events": ["# + body + "]}")
+            #expect(r.status == 400 && (r["error"]?.stringValue ?? "").contains(says), "\(body): \(String(describing: r.body))")
+        }
+        // A bad line in the third event: named, nothing of the batch queued.
+        let third = """
+        {"events": [{"type": "view", "session": "s", "device": "d", "product_id": "p"}, {"type": "view", "session": "s", "device": "d", "product_id": "p"},
+                    {"type": "purchase", "session": "s", "device": "d", "order_id": "o", "lines": [{"product_id": "p", "quantity": 10001}]}]}
+        """
+        let r = try await call(app, .post, "/api/v1/events", third)
+        #expect(r.status == 400 && r["error"]?.stringValue == "events[2].lines[0].quantity must be from 1 to 10000", "\(String(describing: r.body))")
+        #expect(c.analytics.queued == 0)
+
+        // An order placed over HTTP records its purchase with its lines (not again on a replay).
+        _ = try c.register(email: "ann@example.com", password: "correct horse", name: "Ann")
+        let s = try c.logIn(email: "ann@example.com", password: "correct horse", guestToken: nil)
+        var auth = Self.bearer(s.token)
+        auth[HTTPField.Name("X-Aisle-Session")!] = "sess-9"
+        auth[HTTPField.Name("X-Aisle-Device")!] = "desktop"
+        #expect(try await call(app, .post, "/api/v1/cart/items", #"{"product_id": "dime", "quantity": 3}"#, headers: auth).status == 200)
+        #expect(try await call(app, .post, "/api/v1/cart/items", #"{"product_id": "a b/c", "quantity": 1}"#, headers: auth).status == 200)
+        auth[HTTPField.Name("Idempotency-Key")!] = "order-lines-1"
+        let order = #"{"shipping_address": {"line1": "1 Main St", "city": "Springfield", "postal_code": "12345", "country": "US"}, "payment_method_id": "pm_card_1", "expected_total": "2.80"}"#
+        let placed = try await call(app, .post, "/api/v1/orders", order, headers: auth)
+        #expect(placed.status == 201, "\(String(describing: placed.body))")
+        let id = try #require(placed["id"]?.numberValue).description.replacingOccurrences(of: ".0", with: "")
+        #expect(try await call(app, .post, "/api/v1/orders", order, headers: auth).status == 201)   // a replay
+        #expect(try c.analytics.flush() == 1)
+        let bought = try db.exec("SELECT session, device, product_id, quantity FROM analytics_events WHERE kind = 'purchase' AND order_id = $1 ORDER BY product_id", [id]).rows
+        #expect(bought == [["sess-9", "desktop", "a b/c", "1"], ["sess-9", "desktop", "dime", "3"]], "\(bought)")
+    }
+
     /// The reports read the rollups: top queries with click-through, mean click position and
     /// conversion; zero-result queries; the funnel by day and device. The API token is needed.
     @Test func analyticsReportsReadTheRollups() async throws {
@@ -319,5 +401,54 @@ struct CommerceRoutesTests {
             #expect(r.status == 400 && r["error"]?.stringValue?.isEmpty == false, "\(bad): \(String(describing: r.body))")
         }
         #expect(try await call(app, .get, "/api/v1/analytics/funnel?limit=5", headers: auth).status == 400)
+    }
+}
+
+/// The lines of `aisle analytics load` (the parser it shares with POST /api/v1/events): good lines
+/// become events, searches included; a bad line's error names the field.
+@Suite struct AnalyticsLoadParsingTests {
+    @Test func goodLines() throws {
+        let search = try AnalyticsEventJSON.line(#"{"type": "search", "at": 1780000000000, "session": "s1", "device": "phone", "query_id": "q1", "query": "oak table", "total": 12, "took_us": 850}"#)
+        #expect(search == AnalyticsEvent(kind: .search, at: 1_780_000_000_000_000, session: "s1", device: "phone", queryId: "q1", query: "oak table",
+                                         total: 12, tookMicros: 850))
+        let zero = try AnalyticsEventJSON.line(#"{"type":"search","at":0,"session":"s","device":"d","query_id":"q","query":"zzz","total":0}"#)
+        #expect(zero.total == 0 && zero.at == 0)
+        let click = try AnalyticsEventJSON.line(#"{"type": "click", "at": 1780000001000, "session": "s1", "device": "phone", "query_id": "q1", "product_id": "p7", "position": 2}"#)
+        #expect(click == AnalyticsEvent(kind: .click, at: 1_780_000_001_000_000, session: "s1", device: "phone", queryId: "q1", productId: "p7", position: 2))
+        let cart = try AnalyticsEventJSON.line(#"{"type": "add_to_cart", "at": 1, "session": "s", "device": "d", "product_id": "p", "quantity": 3}"#)
+        #expect(cart.kind == .addToCart && cart.quantity == 3)
+        let purchase = try AnalyticsEventJSON.line(#"{"type": "purchase", "at": 1780000060000, "session": "s1", "device": "phone", "order_id": "o1", "lines": [{"product_id": "p7", "quantity": 2}, {"product_id": "p8"}]}"#)
+        #expect(purchase.lines == [.init(productId: "p7", quantity: 2), .init(productId: "p8", quantity: 1)] && purchase.orderId == "o1")
+        let single = try AnalyticsEventJSON.line(#"{"type": "purchase", "at": 1, "session": "s", "device": "d", "order_id": "o", "product_id": "p", "quantity": 5}"#)
+        #expect(single.lines == [.init(productId: "p", quantity: 5)] && single.productId == nil && single.quantity == nil)
+        let unicode = try AnalyticsEventJSON.line(#"{"type": "view", "at": 1, "session": "s", "device": "d", "product_id": "Stuhl \u00fc \"x\""}"#)
+        #expect(unicode.productId == "Stuhl ü \"x\"")
+    }
+
+    @Test func badLinesNameTheField() {
+        for (line, says) in [
+            (#"{"type": "search", "session": "s", "device": "d", "query_id": "q", "query": "x", "total": 1}"#, "at is required"),
+            (#"{"type": "search", "at": 1, "session": "s", "device": "d", "query_id": "q", "query": "x"}"#, "total is required"),
+            (#"{"type": "search", "at": 1, "session": "s", "device": "d", "query": "x", "total": 1}"#, "query_id is required"),
+            (#"{"type": "click", "at": 1, "session": "s", "device": "d", "query_id": "q", "product_id": "p", "position": 0}"#, "position must be from 1 to 10000"),
+            (#"{"type": "purchase", "at": 1, "session": "s", "device": "d", "order_id": "o", "lines": [{"product_id": "p", "quantity": 0}]}"#, "lines[0].quantity must be from 1 to 10000"),
+            (#"{"type": "refund", "at": 1, "session": "s", "device": "d"}"#, "type must be search, click, view, add_to_cart or purchase"),
+            (#"{"type": "view", "at": 1, "session": "s", "device": "d", "product_id": "p", "colour": "red"}"#, "unknown field colour"),
+            (#"{"type": "view", "at": -5, "session": "s", "device": "d", "product_id": "p"}"#, "at must be milliseconds since 1970"),
+            (#"{"type": "view", "at": "yesterday", "session": "s", "device": "d", "product_id": "p"}"#, "at must be a whole number"),
+            (#"{"type": "view", "at": 1, "device": "d", "product_id": "p"}"#, "session is required"),
+            (#"{"type": "search", "at": 1, "session": "s", "device": "d", "query_id": "q", "query": "x", "total": -1}"#, "total is required for a search event and must not be negative"),
+            (#"{"type": "search", "at": 1, "session": "s", "device": "d", "query_id": "q", "query": "x", "total": 1, "took_us": -1}"#, "took_us must not be negative"),
+            (#"[1, 2]"#, "must be a JSON object"),
+            (#"{"type": "view", "at": 1, "session": "s""#, "not valid JSON"),
+            ("", "not valid JSON"),
+        ] {
+            do {
+                let e = try AnalyticsEventJSON.line(line)
+                Issue.record("\(line) was taken: \(e)")
+            } catch {
+                #expect("\(error)".contains(says), "\(line): \(error)")
+            }
+        }
     }
 }
