@@ -5,7 +5,7 @@ Usage:
     scripts/abuse.py --aisle BIN [--index DIR] [--products 3000] [--seed N]
                      [--seconds S] [--quick] [--report FILE.json] [--markdown FILE.md]
                      [--max-rss-growth-mb 300] [--max-search-ms 5000] [--max-restarts 25]
-                     [--verbose]
+                     [--database URL --redis URL | --no-commerce] [--verbose]
 
     e.g. scripts/abuse.py --aisle .build/debug/aisle --quick
          AISLE_ABUSE_SEED=42 scripts/abuse.py --aisle .build/release/aisle --report abuse.json
@@ -26,6 +26,17 @@ What it does:
       expensive         the costliest requests the limits allow (plus a concurrent burst)
       malformed_bodies  invalid JSON, deep nesting, 70 KB bodies, garbage, wrong types, bad UTF-8
       query_strings     bad percent escapes, repeated / unknown parameters, 8 KB query strings
+      recommendations   GET /api/v1/products/{id}/recommendations: hostile ids (long, percent-
+                        encoded, unicode), bad / repeated limits, unknown parameters, long query
+                        strings, odd products of our own, a burst; every 200 follows the rules
+                        (at most limit, never the product itself or a product out of stock)
+      analytics         the behaviour ranking option's values; then, with --database and --redis
+                        (default AISLE_TEST_DATABASE_URL / AISLE_TEST_REDIS_URL; skipped, saying
+                        so, without them), a second `aisle serve` with the commerce database: POST
+                        /api/v1/events purchases with hostile lines (not an array, 101 lines, bad
+                        quantities, long product ids, lines with product_id, NUL bytes), report
+                        parameters, autocomplete and behaviour ranking fed by what was recorded;
+                        every purchase accepted (202) must reach the funnel report
       writes            auth, bad numbers in PATCH / PUT (price must survive), attribute-key
                         explosion, _bulk with bad lines, atomic _bulk, a 33 MiB _bulk
       slow_connections  slow headers, slow bodies, idle and dripping connections, the
@@ -358,6 +369,39 @@ def check_scores(ans):
     if bad:
         return f"{len(bad)} of {len(hits)} hits have a non-numeric score, e.g. {json.dumps(bad[0])[:120]}"
     return None
+
+
+def check_recommendations(pid, limit):
+    """A 200 recommendations answer names the product asked for and lists at most `limit` products,
+    none of them the product itself, none twice, every one in stock, each with its source."""
+    def check(ans):
+        if ans.status != 200:
+            return None
+        j = ans.json()
+        if not isinstance(j, dict) or not isinstance(j.get("recommendations"), list):
+            return f"200 without a recommendations list: {ans.body[:200]!r}"
+        if pid is not None and j.get("product_id") != pid:
+            return f"product_id {str(j.get('product_id'))[:80]!r}, asked for {pid[:80]!r}"
+        recs = j["recommendations"]
+        if not all(isinstance(r, dict) for r in recs):
+            return f"a recommendation is not an object: {ans.body[:200]!r}"
+        ids = [r.get("id") for r in recs]
+        if len(recs) > limit:
+            return f"{len(recs)} recommendations for limit {limit}"
+        if len(set(ids)) != len(ids):
+            return f"a product recommended twice: {ids}"
+        if pid is not None and pid in ids:
+            return "the product recommends itself"
+        bad = [r for r in recs if r.get("in_stock") is not True]
+        if bad:
+            return f"{len(bad)} recommended products not in stock, e.g. {json.dumps(bad[0])[:160]}"
+        src = [r.get("source") for r in recs if r.get("source") not in ("similar", "bought_together")]
+        if src:
+            return f"unknown source {src[0]!r}"
+        if not isinstance(j.get("took_us"), (int, float)):
+            return "no took_us"
+        return None
+    return check
 
 
 def both(*checks):
@@ -1046,6 +1090,361 @@ def class_query_strings(t, rng):
     t.post(c, "search ?index=%zz", "/api/v1/search?index=%zz", b'{"q": "sofa"}', S400)
 
 
+def quote_id(x):
+    return urllib.parse.quote(x, safe="")
+
+
+def recommendations(t, c, label, id_path, query=None, expect=S200, pid=None, limit=8):
+    """GET /api/v1/products/{id_path}/recommendations[?query], judged by check_recommendations."""
+    path = "/api/v1/products/" + id_path + "/recommendations" + ("" if query is None else "?" + query)
+    return t.get(c, label, path, expect, check=check_recommendations(pid, limit), max_ms=t.args.max_search_ms)
+
+
+def class_recommendations(t, rng):
+    """GET /api/v1/products/{id}/recommendations (issue 19): hostile ids and query strings, odd
+    products of our own, a burst. This server has no commerce database, so every answer is similar
+    products only (the commerce path runs in the analytics class)."""
+    c = "recommendations"
+    q = quote_id
+
+    def rec(label, id_path, query=None, expect=S200, pid=None, limit=8):
+        return recommendations(t, c, label, id_path, query, expect, pid, limit)
+
+    base = t.base_ids or ["G000000"]
+    b = base[0]
+    for i, pid in enumerate(base[:6 if t.args.quick else 20]):
+        rec(f"base id #{i}", q(pid), None, S200, pid)
+    rec("limit 1", q(b), "limit=1", S200, b, 1)
+    rec("limit 50", q(b), "limit=50", S200, b, 50)
+    # limit: 1 to 50, one value; anything else a 400 naming it.
+    for label, v, expect, n in [
+        ("-1", "-1", S400, 0), ("0", "0", S400, 0), ("51", "51", S400, 0), ("1e9", "1e9", S400, 0),
+        ("abc", "abc", S400, 0), ("empty (default 8)", "", S200, 8), ("1.5", "1.5", S400, 0), ("5.0", "5.0", S400, 0),
+        ("0x10", "0x10", S400, 0), ("-0", "-0", S400, 0), ("05", "05", S200, 5), ("%2B5 (+5)", "%2B5", S200_400, 5),
+        ("+5 (space 5)", "+5", S400, 0), ("%205", "%205", S400, 0), ("40 nines", "9" * 40, S400, 0),
+        ("5,000 digits", "1" * 5000, S400, 0), ("%00", "%00", S400, 0), ("NaN", "NaN", S400, 0),
+        ("Infinity", "Infinity", S400, 0), ("fullwidth 5", q("\uff15"), S400, 0), ("%zz", "%zz", S400, 0),
+        ("-9223372036854775808", "-9223372036854775808", S400, 0), ("9223372036854775808", "9223372036854775808", S400, 0),
+    ]:
+        rec(f"limit {label}", q(b), "limit=" + v, expect, b, n or 8)
+    for label, query, expect, n in [
+        ("limit twice", "limit=2&limit=2", S400, 8), ("limit twice, one empty", "limit=&limit=3", S400, 8),
+        ("1,000 limits", "&".join(["limit=1"] * 1000), S400, 8), ("LIMIT", "LIMIT=5", S400, 8),
+        ("unknown q", "q=sofa", S400, 8), ("unknown with limit", "limit=3&x=1", S400, 8), ("unknown %zz value", "x=%zz", S400, 8),
+        ("%zz key", "%zz=1", S400, 8), ("%FF key", "%FF=1", S400, 8), ("empty key", "=5", S400, 8),
+        ("unicode key", q("caf\u00e9") + "=1", S400, 8), ("markup key", q("<script>") + "=1", S400, 8),
+        ("limit without =", "limit", S200, 8), ("&&&", "&&&", S200, 8), ("only ?", "", S200, 8),
+        ("trailing &", "limit=3&", S200, 3), ("semicolons", "limit=3;x=1", S400, 8), ("escaped #", "limit=3%23x", S400, 8),
+        ("8 KB unknown params", "&".join(f"x{i}=1" for i in range(1000)), S400, 8),
+        ("8 KB limit value", "limit=" + "1" * 8000, S400, 8),
+        ("8 KB escaped key", "%41" * 2700 + "=1", S400, 8),
+    ]:
+        rec(f"query {label}", q(b), query, expect, b, n)
+    # Hostile ids: at most 512 bytes; bad escapes 400; anything else simply unknown.
+    ids = [("2 KB id", "i" * 2048, S400), ("513-byte id", "i" * 513, S400), ("512-byte id", "i" * 512, S404),
+           ("60 KB escaped id", "%41" * 20000, {400, 404, 414, 431}), ("%00", "%00", {400, 404}),
+           ("a%00b", "a%00b", {400, 404}), ("..", "..", {400, 404}), ("%2E%2E", "%2E%2E", {400, 404}),
+           ("%2F", "%2F", {400, 404}), ("a%2Fb", "a%2Fb", S404), ("%2F..%2Fhealthz", "%2F..%2Fhealthz", {400, 404}),
+           ("snowman", "%E2%98%83", S404), ("emoji", "%F0%9F%9B%8B", S404),
+           ("170 snowmen (510 bytes)", "%E2%98%83" * 170, S404), ("171 snowmen (513 bytes)", "%E2%98%83" * 171, S400),
+           ("128 emoji (512 bytes)", "%F0%9F%9B%8B" * 128, S404), ("%FF", "%FF", S400),
+           ("overlong %C0%AF", "%C0%AF", S400), ("surrogate %ED%A0%80", "%ED%A0%80", S400), ("%zz", "%zz", S400),
+           ("lone %", "%", {400, 404}), ("space", "a%20b", S404), ("plus", "a+b", S404),
+           ("markup", q("<script>alert(1)</script>"), S404), ("RTL override", q("\u202eabc"), S404),
+           ("combining marks", q("e" + "\u0301" * 100), S404), ("search", "search", S404), ("_bulk", "_bulk", S404),
+           ("base id upper-cased", q(b.upper() if b.upper() != b else b.lower()), S404),
+           ("base id + space", q(b + " "), S404), ("base id + %00", q(b) + "%00", {400, 404})]
+    for label, p, expect in ids:
+        rec(f"id {label}", p, None, expect)
+    for m in ("POST", "PUT", "PATCH", "DELETE"):
+        t.send(c, f"{m} recommendations", m, f"/api/v1/products/{q(b)}/recommendations", b"{}", {401, 404, 405}, token=False)
+    t.send(c, "HEAD recommendations", "HEAD", f"/api/v1/products/{q(b)}/recommendations", None, {200, 404, 405},
+           token=False, json_error=False)
+    t.get(c, "recommendations/ extra segment", f"/api/v1/products/{q(b)}/recommendations/x", {404, 405})
+    t.get(c, "no id", "/api/v1/products//recommendations", {400, 404})
+    base_raw = b"GET /api/v1/products/%s/recommendations%s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    t.raw(c, "raw UTF-8 id", base_raw % ("caf\u00e9".encode(), b""), {400, 404})
+    t.raw(c, "raw invalid UTF-8 id", base_raw % (b"\xff\xfe", b""), {400, 404})
+    t.raw(c, "raw NUL id", base_raw % (b"a\x00b", b""), {400, 404})
+    t.raw(c, "raw space in id", base_raw % (b"a b", b""), {400, 404})
+    t.raw(c, "raw 100 KB query string", base_raw % (q(b).encode(), b"?limit=" + b"1" * 100_000), {400, 414, 431})
+    t.raw(c, "raw 1 MB query string", base_raw % (q(b).encode(), b"?x=" + b"a" * 1_000_000), {400, 414, 431})
+    t.raw(c, "raw space in query", base_raw % (q(b).encode(), b"?limit=1 2"), {400})
+
+    # Odd products of our own (written through the API, deleted at the end): whatever a product
+    # lacks or holds, its recommendations answer 200 and follow the rules.
+    cat = None
+    _, fields = t.product(b)
+    if isinstance(fields, dict):
+        cat = fields.get("category_path")
+    words6k = " ".join(f"w{rng.randrange(10**9)}" for _ in range(6000))
+    odd = [("empty product", {}), ("numbers-only title", {"title": "1234 5678 90"}),
+           ("out of stock itself", {"title": "Velvet Sofa", "in_stock": False, "price": 0}),
+           ("markup everywhere", {"title": "<img src=x onerror=alert(1)> sofa", "brand": "<b>", "category_path": "<script>", "price": 1e-300}),
+           ("the dearest product", {"title": " ".join(t.common_words(3)), "price": 1_000_000_000, "category_path": cat or "Furniture"}),
+           ("price 0 in a category", {"title": " ".join(t.common_words(2)), "price": 0, "category_path": cat or "Furniture"}),
+           ("stop words only", {"title": "the and of with for a an"}),
+           ("one word 5,000 times", {"title": (t.words[0] + " ") * 5000}),
+           ("6,000 distinct words", {"title": words6k}),
+           ("unicode title", {"title": "caf\u00e9 \u2603 \U0001f6cb \ufdfd \u202e sofa", "category_path": "\u2603 > \U0001f6cb"}),
+           ("700-level category", {"title": "oak table", "category_path": " > ".join(["Furniture"] * 700)})]
+    for i, (label, doc) in enumerate(odd):
+        pid = f"{t.prefix}rec-{i}"
+        t.remember(pid)
+        put = t.send(c, f"PUT {label}", "PUT", "/api/v1/products/" + q(pid) + "?refresh=true", jdump(doc), {200, 201, 400})
+        rec(f"recommendations of {label}", q(pid), None, {200} if put.status in (200, 201) else S404, pid)
+    long_id = t.prefix + "x" * (512 - len(t.prefix))
+    t.remember(long_id)
+    put = t.send(c, "PUT a 512-byte id", "PUT", "/api/v1/products/" + q(long_id) + "?refresh=true",
+                 jdump({"title": " ".join(t.common_words(2))}), {200, 201})
+    rec("recommendations of a 512-byte id", q(long_id), "limit=50", {200} if put.status in (200, 201) else S404, long_id, 50)
+    gone = f"{t.prefix}rec-gone"
+    t.remember(gone)
+    t.send(c, "PUT then DELETE", "PUT", "/api/v1/products/" + q(gone) + "?refresh=true", jdump({"title": "oak table"}), {200, 201})
+    t.send(c, "DELETE it", "DELETE", "/api/v1/products/" + q(gone) + "?refresh=true", None, {200, 204})
+    rec("recommendations of a deleted product", q(gone), None, S404)
+
+    # A burst: the costliest (limit 50) from many threads at once; 503 with Retry-After allowed.
+    burst = 8 if t.args.quick else 24
+    threads = [threading.Thread(target=rec, args=(f"burst #{i}", q(base[i % len(base)]), "limit=50", S200, base[i % len(base)], 50))
+               for i in range(burst)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+
+
+BEHAVIOUR_CASES = [
+    ("on", {"behaviour": True}, S200), ("weight 10", {"behaviour": True, "behaviour_weight": 10}, S200),
+    ("weight 0", {"behaviour": True, "behaviour_weight": 0}, S200), ("off with weight", {"behaviour": False, "behaviour_weight": 10}, S200),
+    ("weight 10.5", {"behaviour": True, "behaviour_weight": 10.5}, S400), ("weight -1", {"behaviour": True, "behaviour_weight": -1}, S400),
+    ("weight string", {"behaviour": True, "behaviour_weight": "x"}, S400), ("weight null", {"behaviour": True, "behaviour_weight": None}, S200_400),
+    ("window 1", {"behaviour": True, "behaviour_window": 1}, S200), ("window 1000", {"behaviour": True, "behaviour_window": 1000}, S200),
+    ("window 1001", {"behaviour": True, "behaviour_window": 1001}, S400), ("window 0", {"behaviour": True, "behaviour_window": 0}, S400),
+    ("window 2.5", {"behaviour": True, "behaviour_window": 2.5}, S400), ("window -1", {"behaviour": True, "behaviour_window": -1}, S400),
+    ("window 1e18", {"behaviour": True, "behaviour_window": 1e18}, S400), ("behaviour 'yes'", {"behaviour": "yes"}, S400),
+    ("behaviour 1", {"behaviour": 1}, S400), ("behaviour []", {"behaviour": []}, S400),
+]
+
+
+def behaviour_requests(t, c, q):
+    """The opt-in behaviour ranking option: bad values a 400 naming them; with it on, any page,
+    sort and window answers with numeric scores."""
+    for label, ranking, expect in BEHAVIOUR_CASES:
+        t.search(c, f"behaviour {label}", {"q": q, "ranking": ranking}, expect)
+    t.search(c, "behaviour weight 1e999", '{"q": "%s", "ranking": {"behaviour": true, "behaviour_weight": 1e999}}' % q, S400)
+    on = {"behaviour": True, "behaviour_weight": 10, "behaviour_window": 1000}
+    for label, extra in [("page 1,000", {"limit": 1000}), ("deep offset", {"offset": 9990, "limit": 10}),
+                         ("sort price_asc", {"sort": "price_asc"}), ("facets", {"facets": ["brand", "category", "price"]}),
+                         ("explain", {"explain": True, "limit": 5}), ("operator and", {"operator": "and"}),
+                         ("every product", {"q": ""}), ("search_after", {"sort": "price_asc", "search_after": [10.0, "G000001"]}),
+                         ("with boosts", {"boost": [{"field": f, "weight": 0.5} for f in t.boost_fields[:2]]}),
+                         ("feedback off", {"ranking": dict(on, feedback=False)})]:
+        body = dict({"q": q, "ranking": on, "limit": 20}, **extra)
+        t.search(c, f"behaviour on, {label}", body, S200)
+
+
+def analytics_stores(args):
+    """(database URL, Redis URL) for the analytics class, or None with the reason it is skipped."""
+    if args.no_commerce:
+        return None, "--no-commerce"
+    if not (args.database and args.redis):
+        return None, "no stores (give --database and --redis, or AISLE_TEST_DATABASE_URL and AISLE_TEST_REDIS_URL)"
+    return (args.database, args.redis), None
+
+
+def class_analytics(t, rng):
+    """Issue 19 with the commerce database: the behaviour ranking option, POST /api/v1/events with
+    hostile purchase lines (and NUL bytes), reports' parameters, autocomplete and recommendations
+    fed by what was recorded. A second `aisle serve` on the same index (read-only) gets a fresh
+    PostgreSQL database and Redis; every purchase it accepted must show in the funnel report."""
+    c = "analytics"
+    words = t.common_words(3)
+    behaviour_requests(t, c, words[0])           # the main server: no analytics, no signals
+    stores, why = analytics_stores(t.args)
+    if stores is None:
+        print(f"abuse: analytics: the commerce cases are skipped: {why}", flush=True)
+        return {"commerce": "skipped"}
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from pgwire import PG
+    db_name = f"aisle_abuse_{os.getpid()}"
+    base_db, redis = stores
+    admin = PG(base_db)
+    admin.query(f"DROP DATABASE IF EXISTS {db_name} WITH (FORCE)")
+    admin.query(f"CREATE DATABASE {db_name}")
+    admin.close()
+    db = re.sub(r"^(postgres(?:ql)?://[^/]+)(/[^?]*)?", r"\1/" + db_name, base_db)
+    redis = re.sub(r"/\d*$", "", redis.rstrip("/")) + "/12"
+    srv = Server(t.server.aisle, t.server.idx, t.server.work, t.token, name="commerce",
+                 env={"DATABASE_URL": db, "REDIS_URL": redis,
+                      "AISLE_ATTRIBUTES": os.path.join(t.server.work, "product_attributes.json")},
+                 args=["--search-feedback-seconds", "1"])
+    details = {}
+    try:
+        srv.start()
+        ct = Tester(srv, t.rec, t.args)
+        ct.deaths, ct.base_ids, ct.words, ct.boost_fields, ct.prefix = t.deaths, t.base_ids, t.words, t.boost_fields, t.prefix
+        details = analytics_with_commerce(ct, c, rng, words)
+    finally:
+        srv.stop()
+        try:
+            admin = PG(base_db)
+            admin.query(f"DROP DATABASE IF EXISTS {db_name} WITH (FORCE)")
+            admin.close()
+        except (SystemExit, RuntimeError, OSError) as e:
+            print(f"abuse: analytics: could not drop {db_name}: {e}", flush=True)
+    return details
+
+
+def analytics_with_commerce(ct, c, rng, words):
+    q = quote_id
+    session = {"X-Aisle-Session": "abuse-shopper", "X-Aisle-Device": "desktop"}
+    expected = [0]                  # purchases accepted (202), each must reach the funnel report
+    orders = iter(range(1, 10**9))
+
+    def purchase(**kw):
+        e = {"type": "purchase", "session": "abuse-shopper", "device": "desktop", "order_id": f"abuse-o{next(orders)}"}
+        e.update(kw)
+        return e
+
+    def events(label, evs, expect, body=None):
+        ans = ct.post(c, label, "/api/v1/events", body if body is not None else {"events": evs}, expect)
+        if ans.status == 202:
+            j = ans.json() or {}
+            if j.get("dropped"):
+                ct.rec.fail(c, label, 202, f"events dropped with an empty queue: {ans.body[:200]!r}")
+            expected[0] += sum(1 for e in evs if isinstance(e, dict) and e.get("type") == "purchase")
+        return ans
+
+    # Searches the server records (with words, a session and a device), then clicks on their results.
+    shown = {}
+    for w in words[:2]:
+        ans = ct.send(c, f"search {w!r} with a session", "GET", "/api/v1/products/search?" + qs({"q": w}), None, S200,
+                      token=False, headers=session)
+        j = ans.json() or {}
+        if ans.status == 200 and not isinstance(j.get("query_id"), str):
+            ct.rec.fail(c, f"search {w!r} with a session", 200, "no query_id in the answer")
+        shown[w] = (j.get("query_id"), [r["id"] for r in j.get("results", [])[:3]])
+    clicks = [{"type": "click", "session": "abuse-shopper", "device": "desktop", "query_id": qid, "product_id": pid, "position": i + 1}
+              for qid, ids in shown.values() if qid for i, pid in enumerate(ids) for _ in range(3)]
+    if clicks:
+        events("clicks on the results", clicks, {202})
+    top = [ids[0] for _, ids in shown.values() if ids] or ct.base_ids[:1] or ["G000000"]
+
+    # Purchase lines: an array of at most 100 {product_id (1-512 bytes), quantity (1-10000)}.
+    line = lambda pid, **kw: dict({"product_id": pid}, **kw)
+    cases = [
+        ("lines of the bought products", [purchase(lines=[line(p, quantity=2) for p in top])], {202}),
+        ("lines an object", [purchase(lines={"product_id": "p"})], S400), ("lines a string", [purchase(lines="p1")], S400),
+        ("lines a number", [purchase(lines=5)], S400), ("lines true", [purchase(lines=True)], S400),
+        ("lines null (an order without products)", [purchase(lines=None)], {202}),
+        ("lines [] (an order without products)", [purchase(lines=[])], {202}),
+        ("lines [[]]", [purchase(lines=[[]])], S400), ("lines [null]", [purchase(lines=[None])], S400),
+        ("lines [\"p1\"]", [purchase(lines=["p1"])], S400), ("lines [{}]", [purchase(lines=[{}])], S400),
+        ("line product_id null", [purchase(lines=[line(None)])], S400), ("line product_id 5", [purchase(lines=[line(5)])], S400),
+        ("line product_id object", [purchase(lines=[line({"a": 1})])], S400), ("line product_id empty", [purchase(lines=[line("")])], S400),
+        ("line unknown key", [purchase(lines=[line("p", price=1)])], S400),
+        ("100 lines", [purchase(lines=[line(f"p{i}") for i in range(100)])], {202}),
+        ("101 lines", [purchase(lines=[line(f"p{i}") for i in range(101)])], S400),
+        ("10,000 lines", [purchase(lines=[line(f"p{i}") for i in range(10_000)])], S400),
+        ("60,000 lines (1.5 MB)", [purchase(lines=[line(f"p{i}") for i in range(60_000)])], S413),
+        ("bad quantity in line 57 of 100", [purchase(lines=[line(f"p{i}", quantity=10_001 if i == 57 else 1) for i in range(100)])], S400),
+        ("the same product on two lines", [purchase(lines=[line("p1"), line("p1", quantity=3)])], {202}),
+        ("lines with product_id", [purchase(lines=[line("p1")], product_id="p2")], S400),
+        ("lines with quantity", [purchase(lines=[line("p1")], quantity=2)], S400),
+        ("lines [] with product_id", [purchase(lines=[], product_id="p2")], {202, 400}),
+        ("lines null with product_id (one line)", [purchase(lines=None, product_id="p2")], {202}),
+        ("quantity without product_id", [purchase(quantity=2)], S400),
+        ("lines on a click", [{"type": "click", "session": "s", "device": "d", "query_id": "q", "product_id": "p", "position": 1,
+                               "lines": [line("p")]}], S400),
+        ("lines on a view", [{"type": "view", "session": "s", "device": "d", "product_id": "p", "lines": []}], S400),
+        ("lines on add_to_cart", [{"type": "add_to_cart", "session": "s", "device": "d", "product_id": "p", "lines": [line("p")]}], S400),
+        ("purchase without order_id", [{"type": "purchase", "session": "s", "device": "d", "lines": [line("p")]}], S400),
+        ("order_id 513 bytes", [purchase(order_id="o" * 513, lines=[line("p")])], S400),
+        ("line product_id 512 bytes", [purchase(lines=[line("p" * 512)])], {202}),
+        ("line product_id 513 bytes", [purchase(lines=[line("p" * 513)])], S400),
+        ("line product_id 64 KB", [purchase(lines=[line("p" * 65536)])], S400),
+        ("line product_id 170 snowmen (510 bytes)", [purchase(lines=[line("\u2603" * 170)])], {202}),
+        ("line product_id 171 snowmen (513 bytes)", [purchase(lines=[line("\u2603" * 171)])], S400),
+        ("line product_id 128 emoji (512 bytes)", [purchase(lines=[line("\U0001f6cb" * 128)])], {202}),
+        ("line product_id markup", [purchase(lines=[line("<img src=x onerror=alert(1)>"), line("'; DROP TABLE orders; --")])], {202}),
+        ("line product_id 512-byte base id", [purchase(lines=[line(ct.prefix + "x" * (512 - len(ct.prefix)))])], {202}),
+        ("1,000 purchases of one line", [purchase(lines=[line(top[i % len(top)])]) for i in range(1000)], {202}),
+        ("1,001 events", [purchase() for _ in range(1001)], S413),
+        ("a good purchase and a bad one", [purchase(lines=[line("p1")]), purchase(lines=[line("p1", quantity=0)])], S400),
+    ]
+    for label, value in [("0", 0), ("-1", -1), ("10,001", 10_001), ("1.5", 1.5), ("\"2\"", "2"), ("1e300", 1e300),
+                         ("2^63-1", 2**63 - 1), ("2^64", 2**64), ("10^20", 10**20), ("true", True), ("[]", [])]:
+        cases.append((f"line quantity {label}", [purchase(lines=[line("p1", quantity=value)])], S400))
+    for label, value in [("1", 1), ("10,000", 10_000), ("null (default 1)", None)]:
+        cases.append((f"line quantity {label}", [purchase(lines=[line("p1", quantity=value)])], {202} if value is not None else {202, 400}))
+    for label, evs, expect in cases:
+        events(f"purchase {label}", evs, expect)
+    head, tail = b'{"events": [{"type": "purchase", "session": "s", "device": "d", "order_id": "o", ', b"}]}"
+    raw_cases = [
+        ("lines nested 3,000 deep", head + b'"lines": ' + b"[" * 3000 + b"]" * 3000 + tail, S400),
+        ("line quantity 1e999", head + b'"lines": [{"product_id": "p", "quantity": 1e999}]' + tail, S400),
+        ("line product_id lone surrogate", head + b'"lines": [{"product_id": "\\ud800"}]' + tail, {202, 400}),
+        ("line product_id invalid UTF-8", head + b'"lines": [{"product_id": "\xff\xfe"}]' + tail, {202, 400}),
+        ("lines key twice", head + b'"lines": [], "lines": [{"product_id": "p"}]' + tail, {202, 400}),
+    ]
+    for label, body, expect in raw_cases:
+        ans = ct.post(c, f"purchase {label}", "/api/v1/events", body, expect)
+        if ans.status == 202:
+            expected[0] += 1
+    # NUL bytes: PostgreSQL text cannot hold them. Whatever the answer, the good purchase sent with
+    # them must not be lost (the funnel check below).
+    for label, bad in [("line product_id", purchase(lines=[line("a\u0000b")])), ("session", purchase(session="s\u0000", lines=[line("p1")])),
+                       ("device", purchase(device="d\u0000", lines=[line("p1")])), ("order_id", purchase(order_id="o\u0000", lines=[line("p1")]))]:
+        events(f"NUL in a purchase's {label}, with a good purchase", [purchase(lines=[line(top[0])]), bad], {202, 400})
+    ct.send(c, "search with a NUL in q, then a good purchase", "GET", "/api/v1/products/search?q=so%00fa", None, S200,
+            token=False, headers=session)
+    events("a good purchase after the NUL search", [purchase(lines=[line(top[0])])], {202})
+    ct.raw(c, "search with a NUL in X-Aisle-Session", b"GET /api/v1/products/search?q=" + words[0].encode()
+           + b" HTTP/1.1\r\nHost: x\r\nX-Aisle-Session: a\x00b\r\nConnection: close\r\n\r\n", {200, 400})
+    events("a good purchase after the NUL session header", [purchase(lines=[line(top[0])])], {202})
+
+    # Every accepted purchase reaches the funnel (rollups are written within a few seconds).
+    got, deadline = None, time.monotonic() + 20
+    while time.monotonic() < deadline:
+        a = request(ct.port, "GET", "/api/v1/analytics/funnel", headers=ct.auth(), timeout=15)
+        if a.status == 200:
+            got = sum(int(d.get("purchases", 0)) for d in (a.json() or {}).get("days", []))
+            if got >= expected[0]:
+                break
+        time.sleep(0.5)
+    ct.rec.add(c, "every accepted purchase is in the funnel", 200 if got == expected[0] else "lost", 0.0)
+    if got != expected[0]:
+        log = [x for x in ct.server.log_tail(100_000).splitlines() if x.startswith("analytics")]
+        short = [re.sub(r'"\{[^;]{60,}', lambda m: m.group(0)[:60] + "...", x)[:240] for x in log[-2:]]
+        ct.rec.fail(c, "every accepted purchase is in the funnel", got,
+                    f"{expected[0]} purchases were accepted (202), the funnel report counts {got}; the server's log has "
+                    f"{len(log)} analytics error(s): {' | '.join(short) or '(none)'}")
+
+    # Reports with the token: bad parameters a 400, any range answered.
+    for query, expect in [("", S200), ("limit=1000", S200), ("limit=0", S400), ("limit=1001", S400), ("limit=1&limit=2", S400),
+                          ("limit=" + "9" * 40, S400), ("from=2026-13-01", S400), ("from=2026-02-30", S400), ("from=%zz", S400),
+                          ("x=1", S400), ("from=0001-01-01&to=9999-12-31", S200_400), ("from=2026-06-01&to=2026-05-01", S200_400),
+                          ("from=" + "9" * 5000, S400), ("from=" + q("2026-01-01\u0000"), S400)]:
+        for report in ("queries", "zero-results", "funnel"):
+            e = S400 if report == "funnel" and "limit" in query else expect     # the funnel takes no limit
+            ct.send(c, f"report {report} {query[:40]}", "GET", f"/api/v1/analytics/{report}" + ("?" + query if query else ""),
+                    None, e, max_ms=ct.args.max_search_ms)
+
+    # What search learned (refreshed every second): autocomplete and the behaviour signal.
+    time.sleep(2.5)
+    for w in words[:2]:
+        for label, typed in [("prefix", w[:2]), ("word", w + " "), ("markup", "<img " + w[:2]), ("NUL", w[:2] + "\u0000")]:
+            ct.get(c, f"suggest {label} of {w!r}", "/api/v1/suggest?" + qs({"q": typed}), S200 if label != "NUL" else S200_400)
+        behaviour_requests(ct, c, w)
+    # Recommendations read bought together from the commerce database here.
+    for i, pid in enumerate(top + ct.base_ids[:3]):
+        recommendations(ct, c, f"recommendations with commerce #{i}", q(pid), "limit=50", S200, pid, 50)
+    recommendations(ct, c, "recommendations with commerce, unknown id", "nope-" + q("\u2603"), None, S404)
+    recommendations(ct, c, "recommendations with commerce, 513-byte id", "i" * 513, None, S400)
+    return {"purchases accepted": expected[0], "in the funnel": got}
+
+
 def class_writes(t, rng):
     c = "writes"
     pfx = t.prefix + "w-"
@@ -1662,22 +2061,25 @@ def build_index(aisle, work, n, seed):
 class Server:
     """An `aisle serve` child process on a free port (restarted after a crash)."""
 
-    def __init__(self, aisle, idx, work, token):
+    def __init__(self, aisle, idx, work, token, env=None, args=(), name="serve"):
+        """env: variables for this server (stores); args: more `aisle serve` flags."""
         self.aisle, self.idx, self.work, self.token = aisle, idx, work, token
+        self.extra_env, self.extra_args, self.name = dict(env or {}), list(args), name
         self.proc, self.port, self.log, self.starts = None, None, None, 0
 
     def alive(self):
         return self.proc is not None and self.proc.poll() is None
 
     def start(self):
-        env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "MONGODB_URI", "AISLE_API_TOKEN")}
+        env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "MONGODB_URI", "AISLE_API_TOKEN")}
+        env.update(self.extra_env)
         for _ in range(3):
             self.starts += 1
             self.port = free_port()
-            self.log = os.path.join(self.work, f"serve-{self.starts}.log")
+            self.log = os.path.join(self.work, f"{self.name}-{self.starts}.log")
             cmd = [self.aisle, "serve", "--index", self.idx, "--host", "127.0.0.1", "--port", str(self.port),
                    "--token", self.token, "--no-sync", "--idle-timeout-ms", str(IDLE_MS),
-                   "--read-timeout-ms", str(READ_MS), "--max-connections", str(MAX_CONN)]
+                   "--read-timeout-ms", str(READ_MS), "--max-connections", str(MAX_CONN)] + self.extra_args
             with open(self.log, "wb") as log:
                 self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=self.work, env=env)
             deadline = time.monotonic() + 60
@@ -1742,6 +2144,7 @@ def cleanup_writes(t):
 
 CLASSES = [("numbers", class_numbers), ("query_syntax", class_query_syntax), ("expensive", class_expensive),
            ("malformed_bodies", class_malformed_bodies), ("query_strings", class_query_strings),
+           ("recommendations", class_recommendations), ("analytics", class_analytics),
            ("writes", class_writes), ("slow_connections", class_slow_connections),
            ("concurrent", class_concurrent), ("routes", class_routes)]
 
@@ -1824,6 +2227,12 @@ def main():
                     help="a search must answer within this (default: 2 s deadline + 3 s slack = 5000)")
     ap.add_argument("--max-restarts", type=int, default=25,
                     help="stop the run after the server had to be restarted this often (default 25)")
+    ap.add_argument("--database", default=os.environ.get("AISLE_TEST_DATABASE_URL"),
+                    help="PostgreSQL for the analytics class's commerce server (a fresh database is made and dropped); "
+                         "default $AISLE_TEST_DATABASE_URL; without it and --redis those cases are skipped")
+    ap.add_argument("--redis", default=os.environ.get("AISLE_TEST_REDIS_URL"),
+                    help="Redis for that server (its database 12; nothing is deleted); default $AISLE_TEST_REDIS_URL")
+    ap.add_argument("--no-commerce", action="store_true", help="skip the analytics class's commerce server")
     ap.add_argument("--verbose", action="store_true", help="print failures as they happen")
     args = ap.parse_args()
     if args.seed is None:

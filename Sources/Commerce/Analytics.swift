@@ -175,6 +175,9 @@ public struct AnalyticsEvent: Sendable, Equatable {
             guard let v else { return required ? (name, "is required for a \(kind.rawValue) event") : nil }
             if v.isEmpty && required { return (name, "must not be empty") }
             if v.utf8.count > Self.maxText { return (name, "is longer than \(Self.maxText) bytes") }
+            // PostgreSQL text cannot hold U+0000 (and libpq's parameters end at it): refused here,
+            // so one such event cannot fail the batch written with it.
+            if v.utf8.contains(0) { return (name, "must not contain U+0000") }
             return nil
         }
         if let p = text(session, "session", required: true) { return p }
@@ -185,6 +188,7 @@ public struct AnalyticsEvent: Sendable, Equatable {
             if let p = text(queryId, "query_id", required: true) { return p }
             if let p = text(query, "query", required: true) { return p }
             guard let t = total, t >= 0 else { return ("total", "is required for a search event and must not be negative") }
+            if t > Int(Int32.max) { return ("total", "must be at most \(Int32.max)") }
         case .click:
             if let p = text(queryId, "query_id", required: true) { return p }
             if let p = text(productId, "product_id", required: true) { return p }
@@ -211,11 +215,16 @@ public struct AnalyticsEvent: Sendable, Equatable {
             for (i, l) in lines.enumerated() {
                 if l.productId.isEmpty { return ("lines[\(i)].product_id", "must not be empty") }
                 if l.productId.utf8.count > Self.maxText { return ("lines[\(i)].product_id", "is longer than \(Self.maxText) bytes") }
+                if l.productId.utf8.contains(0) { return ("lines[\(i)].product_id", "must not contain U+0000") }
                 if l.quantity < 1 || l.quantity > Self.maxQuantity { return ("lines[\(i)].quantity", "must be from 1 to \(Self.maxQuantity)") }
             }
         }
+        // Optional text any event may carry is held to the same rules.
+        for (name, v) in [("query_id", queryId), ("query", query), ("product_id", productId), ("order_id", orderId)] {
+            if let p = text(v, name, required: false) { return p }
+        }
         if kind != .purchase && !lines.isEmpty { return ("lines", "is only for purchase events") }
-        if let t = tookMicros, t < 0 { return ("took_us", "must not be negative") }
+        if let t = tookMicros, t < 0 || t > Int(Int32.max) { return ("took_us", "must be from 0 to \(Int32.max)") }
         return nil
     }
 
@@ -481,14 +490,33 @@ public final class AnalyticsRecorder: Sendable {
                 return b
             }
             if batch.isEmpty { return total }
+            let n: Int
             do {
-                try AnalyticsStore.write(conn, batch)
+                n = try salvage(conn, batch)
             } catch {
                 dropped.add(batch.count, ordering: .relaxed)
                 throw error
             }
-            written.add(batch.count, ordering: .relaxed)
-            total += batch.count
+            written.add(n, ordering: .relaxed)
+            total += n
+        }
+    }
+
+    /// Writes a batch; when PostgreSQL refuses its data (SQLSTATE class 22, data exception, or 23,
+    /// integrity: an event `problem()` did not foresee), the halves are written apart, down to
+    /// the single events that fail, which are dropped and counted: one bad event never costs the
+    /// good ones written with it. Other errors (the store is down) are thrown.
+    func salvage(_ conn: PGConnection, _ batch: [AnalyticsEvent]) throws -> Int {
+        do {
+            try AnalyticsStore.write(conn, batch)
+            return batch.count
+        } catch let e as CatalogError where e.sqlstate.map({ $0.hasPrefix("22") || $0.hasPrefix("23") }) ?? false {
+            guard batch.count > 1 else {
+                dropped.add(1, ordering: .relaxed)
+                return 0
+            }
+            let mid = batch.count / 2
+            return try salvage(conn, Array(batch[..<mid])) + salvage(conn, Array(batch[mid...]))
         }
     }
 

@@ -147,6 +147,9 @@ public enum AnalyticsEventJSON {
                 throw CommerceError.invalid("\(path)lines has \(list.count) lines; at most \(AnalyticsEvent.maxLines)")
             }
             linesGiven = true
+            if list.isEmpty && e.value("product_id") != nil {
+                throw CommerceError.invalid("\(path)lines cannot be given with product_id (a purchase has lines, or one product_id and quantity)")
+            }
             for (j, item) in list.enumerated() {
                 guard let o = item.objectValue else { throw CommerceError.invalid("\(path)lines[\(j)] must be an object, got \(item.typeName)") }
                 var l = JSONBody(members: o)

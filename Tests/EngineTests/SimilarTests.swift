@@ -86,6 +86,32 @@ import Testing
         #expect(try svc.similar(SimilarRequest(id: "nope", limit: 3)) == nil)
     }
 
+    /// Words in too many products are not searched, unless no other word is left (then the
+    /// rarest one is).
+    @Test func tooCommonWordsAreLeftOut() throws {
+        let (svc, products) = Self.built
+        let df = { (w: String) in products.filter { $0.title.contains(w) }.count }
+        var limited = 0
+        // The median word's frequency: half the vocabulary is "too common".
+        let dfs = Self.titleWords.map(df).sorted()
+        let threshold = dfs[dfs.count / 2]
+        for p in products.prefix(80) {
+            var r = SimilarRequest(id: p.id, limit: 5)
+            r.minCommonDocs = threshold
+            r.maxWordShare = 0
+            let res = try #require(try svc.similar(r))
+            let telling = Set(p.title).filter { df($0) >= 2 && df($0) <= threshold }
+            if telling.isEmpty {
+                #expect(res.words.count == 1 && res.words.allSatisfy { w in p.title.allSatisfy { df($0) < 2 || df($0) >= df(w) } }, "\(p.title): \(res.words)")
+                limited += 1
+            } else {
+                #expect(Set(res.words) == telling || (res.words.count == 5 && Set(res.words).isSubset(of: telling)), "\(p.title): \(res.words)")
+            }
+            #expect(!res.hits.contains { $0.id == p.id })
+        }
+        #expect(limited > 0 && limited < 80, "the catalog should have titles of common words only, and others: \(limited)")
+    }
+
     @Test func excludedProductsAndBadLimits() throws {
         let (svc, products) = Self.built
         let p = products[0]
