@@ -115,8 +115,12 @@ def main():
     ap.add_argument("--json")
     a = ap.parse_args()
 
+    for k in ("aisle", "corpus", "queries", "json", "screenshot", "work"):
+        if getattr(a, k):
+            setattr(a, k, os.path.abspath(getattr(a, k)))
     work = a.work or tempfile.mkdtemp(prefix="aisle-analytics-bench-")
     os.makedirs(work, exist_ok=True)
+    os.chdir(work)   # the catalog's attribute file (.aisle-data/) goes there, not into the checkout
     out = {"args": vars(a)}
     env = dict(os.environ)
     env.update({"AISLE_PG_PORT": "55519", "AISLE_REDIS_PORT": "56519"})

@@ -292,6 +292,7 @@ def main():
         d.back()
         settled("q=lamp")
         buttons = d.find_elements(By.CSS_SELECTOR, "[data-testid=add-to-cart]")
+        added = [b.get_attribute("data-product-id") for b in buttons[:2]]
         for b in buttons[:2]:
             b.click()
             time.sleep(0.3)
@@ -324,6 +325,42 @@ def main():
         wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "[data-testid=order]"))
         ids = [o.get_attribute("data-order-id") for o in d.find_elements(By.CSS_SELECTOR, "[data-testid=order]")]
         check(order_id in ids, "the order %s is in the history %s" % (order_id, ids))
+
+        # 6b. Recommendations: the two products were bought together, so each one's product page
+        # shows the other first, as bought together (the co-purchase projection follows the order
+        # within moments), then similar products; the cart page shows them too. Hostile titles
+        # stay text there as well.
+        first, second = added
+        recs = []
+        for _ in range(40):
+            d.get(base + "/?product=" + urllib.parse.quote(first))
+            try:
+                WebDriverWait(d, 5).until(lambda d: d.find_elements(By.CSS_SELECTOR, "[data-testid=recommendation]"))
+            except Exception:
+                pass
+            recs = [(r.get_attribute("data-product-id"), r.get_attribute("data-source"))
+                    for r in d.find_elements(By.CSS_SELECTOR, "[data-testid=recommendation]")]
+            if recs and recs[0] == (second, "bought_together"):
+                break
+            time.sleep(0.25)
+        check(recs and recs[0] == (second, "bought_together"), "product page of %s: %s first as bought together (got %s)" % (first, second, recs[:3]))
+        check(first not in [r[0] for r in recs] and len(recs) <= 8, "recommendations leave out the product itself, at most 8: %s" % recs)
+        check(all(src in ("bought_together", "similar") for _, src in recs), "each recommendation says where it comes from")
+        block = d.find_element(By.CSS_SELECTOR, "[data-testid=recommendations]")
+        check(not block.find_elements(By.TAG_NAME, "img") and not block.find_elements(By.TAG_NAME, "script"), "recommendations: no element from data")
+        d.get(base + "/?product=X0001")
+        time.sleep(1.0)
+        for b in d.find_elements(By.CSS_SELECTOR, "[data-testid=recommendations]"):
+            check(not b.find_elements(By.TAG_NAME, "img"), "recommendations of the hostile lamp: no element from data")
+        check(d.execute_script("return typeof window.__pwned") == "undefined", "no script ran from a recommendation")
+        d.find_element(By.CSS_SELECTOR, "[data-testid=add-to-cart]").click()
+        d.get(base + "/?view=cart")
+        wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "[data-testid=cart-line]"))
+        wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "[data-testid=recommendation]"))
+        check("Goes well with your cart" in d.find_element(By.CSS_SELECTOR, "[data-testid=recommendations]").text, "the cart page shows recommendations")
+        check(not d.find_element(By.ID, "search-view").is_displayed(), "the cart page hides the search view (facets, pager)")
+        os.makedirs(a.screenshots, exist_ok=True)
+        d.save_screenshot(os.path.join(a.screenshots, "storefront-cart-recommendations.png"))
 
         # 7. Analytics: the searches, the click, the add-to-carts and the purchase were recorded,
         # and the purchase converts the session's search for "lamp".

@@ -5,6 +5,7 @@ enum StorefrontAssets {
     /// Path (under /static/, or index.html) → (content type, bytes).
     static let files: [String: (type: String, body: [UInt8])] = [
         "app.css": ("text/css; charset=utf-8", Array(#"""
+[hidden] { display: none !important; }   /* the hidden attribute wins over display: grid/flex rules */
 * { box-sizing: border-box; }
 body { margin: 0; font: 15px/1.4 system-ui, sans-serif; color: #1c1c1c; background: #fafafa; }
 .visually-hidden { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); }
