@@ -9,6 +9,7 @@
 //   AisleCatalog   -> CLibPQ, CMongoc                (PostgreSQL catalog, attribute documents; knows no index)
 //   AisleSync      -> AisleCatalog, AisleEngine, AisleIndex  (catalog rows -> typed records, change-log follower, reindex)
 //   AisleCommerce  -> AisleCatalog, CHiredis, CArgon2  (customers, sessions, carts; imports no search module)
+//   AisleEmbedding -> CBLAS                          (the sentence encoder: safetensors, WordPiece, BERT; knows no index)
 //   AisleServer    -> AisleEngine, AisleIndex, AisleCommerce, Hummingbird, NIO  (the HTTP JSON API)
 //   aisle          -> AisleServer, AisleSync, AisleCommerce, AisleCatalog, AisleEngine, AisleIndex, ArgumentParser  (wiring only)
 import PackageDescription
@@ -57,6 +58,8 @@ let package = Package(
         // hiredis 0.14: no pkgConfig (its .pc adds a flag SwiftPM refuses); libargon2 for password hashes.
         .systemLibrary(name: "CHiredis", path: "Sources/CHiredis", providers: [.apt(["libhiredis-dev"])]),
         .systemLibrary(name: "CArgon2", path: "Sources/CArgon2", providers: [.apt(["libargon2-dev"])]),
+        // OpenBLAS's CBLAS for the embedding model's matrix products.
+        .systemLibrary(name: "CBLAS", path: "Sources/CBLAS", providers: [.apt(["libopenblas-dev"])]),
 
         .target(
             name: "AisleAnalyzer",
@@ -100,6 +103,12 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "AisleEmbedding",
+            dependencies: ["CBLAS"],
+            path: "Sources/Embedding",
+            swiftSettings: fastSettings
+        ),
+        .target(
             name: "AisleCommerce",
             dependencies: ["AisleCatalog", "CHiredis", "CArgon2"],
             path: "Sources/Commerce",
@@ -115,6 +124,7 @@ let package = Package(
                 "AisleCatalog",
                 "AisleSync",
                 "AisleCommerce",
+                "AisleEmbedding",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Sources/aisle",
@@ -128,6 +138,8 @@ let package = Package(
         .testTarget(name: "AisleEngineTests", dependencies: ["AisleEngine", "AisleIndex"], path: "Tests/EngineTests",
                     swiftSettings: swiftSettings),
         .testTarget(name: "AisleCLITests", dependencies: ["AisleEngine", "AisleIndex", "aisle"], path: "Tests/CLITests",
+                    swiftSettings: swiftSettings),
+        .testTarget(name: "AisleEmbeddingTests", dependencies: ["AisleEmbedding"], path: "Tests/EmbeddingTests",
                     swiftSettings: swiftSettings),
         .testTarget(name: "AisleCommerceTests", dependencies: ["AisleCommerce", "AisleCatalog"], path: "Tests/CommerceTests",
                     swiftSettings: swiftSettings),

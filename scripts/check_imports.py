@@ -33,13 +33,15 @@ COMMERCE = {"AisleCommerce"}
 
 # (module, forbidden modules, why)
 RULES = [
-    ("AisleIndex", DATABASES | ICU | {"CStemmer", "AisleAnalyzer", "AisleEngine", "AisleCatalog", "AisleSync", "AisleServer"} | COMMERCE,
+    ("AisleIndex", DATABASES | ICU | {"CStemmer", "CBLAS", "AisleEmbedding", "AisleAnalyzer", "AisleEngine", "AisleCatalog", "AisleSync", "AisleServer"} | COMMERCE,
      "Index knows no database, no ICU and nothing above it"),
     ("AisleAnalyzer", DATABASES | {"AisleIndex", "AisleEngine", "AisleCatalog", "AisleSync", "AisleServer"} | COMMERCE,
      "Analyzer knows no index and no database"),
     ("AisleCatalog", {"AisleIndex", "AisleAnalyzer", "AisleEngine", "AisleSync", "AisleServer", "CZstd"} | ICU | COMMERCE,
      "Catalog knows no index"),
     ("AisleCommerce", SEARCH, "Commerce imports no search module (Engine, Index, Analyzer, Sync)"),
+    ("AisleEmbedding", DATABASES | ICU | {"CStemmer", "CZstd", "AisleIndex", "AisleAnalyzer", "AisleEngine", "AisleCatalog", "AisleSync", "AisleServer"} | COMMERCE,
+     "Embedding (the sentence encoder) knows no index, no analyzer and no database"),
 ] + [(m, COMMERCE, "search never imports Commerce (stock reaches search through the catalog's change log)") for m in sorted(SEARCH)]
 
 IMPORT = re.compile(r"^\s*(?:@\w+(?:\([^)]*\))?\s+)*(?:(?:public|internal|package|private|fileprivate)\s+)?import\s+"
