@@ -1,0 +1,309 @@
+import Foundation
+
+/// Approximate nearest neighbours by inner product over unit vectors (cosine similarity): a
+/// hierarchical navigable small world graph (Malkov & Yashunin, 2016), our own.
+///
+/// - Each node gets a level drawn from an exponential distribution (mL = 1 / ln M); level 0 holds
+///   every node with up to 2·M neighbours, the levels above up to M.
+/// - Insertion descends greedily from the entry point through the levels above the node's own,
+///   then at each of its levels searches `efConstruction` candidates and keeps neighbours by the
+///   paper's heuristic (a candidate is kept when it is closer to the new node than to every
+///   neighbour kept so far), linking both ways and pruning a neighbour list that grows too long
+///   with the same heuristic.
+/// - Search descends greedily to level 0, then keeps the best `ef` candidates. A filter (a
+///   document predicate) is applied to the results only: filtered-out nodes are still walked
+///   through, so the graph stays connected for selective filters; a caller falls back to exact
+///   scanning when the filter leaves few documents.
+///
+/// Node ids are 0..<count, in insertion order (the segment's doc ids). Vectors are kept in one
+/// contiguous array. Not thread-safe for insertion; searches of a built graph may run at once.
+public final class HNSWGraph: @unchecked Sendable {
+    public struct Parameters: Sendable, Equatable {
+        public var m = 16
+        public var efConstruction = 200
+        public var seed: UInt64 = 42
+        public init(m: Int = 16, efConstruction: Int = 200, seed: UInt64 = 42) {
+            self.m = m
+            self.efConstruction = efConstruction
+            self.seed = seed
+        }
+    }
+
+    public let dimensions: Int
+    public let parameters: Parameters
+    /// Vectors, `count × dimensions`.
+    public private(set) var vectors: [Float] = []
+    /// Per node, per level (0...level), its neighbours.
+    var links: [[[Int32]]] = []
+    public private(set) var entryPoint: Int32 = -1
+    public private(set) var maxLevel = -1
+    var rng: UInt64
+    let levelFactor: Double
+    /// Visited marks reused by insertions.
+    let buildVisited = Visited(0)
+
+    public var count: Int { links.count }
+
+    public init(dimensions: Int, parameters: Parameters = Parameters()) {
+        precondition(dimensions > 0 && parameters.m >= 2 && parameters.efConstruction >= 1)
+        self.dimensions = dimensions
+        self.parameters = parameters
+        self.rng = parameters.seed == 0 ? 0x9E37_79B9_7F4A_7C15 : parameters.seed
+        self.levelFactor = 1 / log(Double(parameters.m))
+    }
+
+    func maxLinks(_ level: Int) -> Int { level == 0 ? 2 * parameters.m : parameters.m }
+
+    func nextRandom() -> Double {
+        rng ^= rng << 13
+        rng ^= rng >> 7
+        rng ^= rng << 17
+        return Double(rng >> 11) / Double(1 << 53)
+    }
+
+    /// Inner product of node `a`'s vector with `q`.
+    @inline(__always)
+    func dot(_ node: Int32, _ q: UnsafePointer<Float>, _ v: UnsafePointer<Float>) -> Float {
+        Self.dot(v + Int(node) * dimensions, q, dimensions)
+    }
+
+    @inline(__always)
+    static func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ n: Int) -> Float {
+        var i = 0
+        var acc = SIMD8<Float>()
+        while i + 8 <= n {
+            let x = UnsafeRawPointer(a + i).loadUnaligned(as: SIMD8<Float>.self)
+            let y = UnsafeRawPointer(b + i).loadUnaligned(as: SIMD8<Float>.self)
+            acc = acc.addingProduct(x, y)
+            i += 8
+        }
+        var s = acc.sum()
+        while i < n {
+            s += a[i] * b[i]
+            i += 1
+        }
+        return s
+    }
+
+    /// Visited marks for one search: a generation per node, so clearing is free.
+    final class Visited {
+        var marks: [UInt32]
+        var generation: UInt32 = 0
+        init(_ n: Int) { marks = [UInt32](repeating: 0, count: n) }
+        func reset(_ n: Int) {
+            if marks.count < n { marks.append(contentsOf: [UInt32](repeating: 0, count: n - marks.count)) }
+            generation &+= 1
+            if generation == 0 {
+                for i in marks.indices { marks[i] = 0 }
+                generation = 1
+            }
+        }
+        @inline(__always) func insert(_ i: Int32) -> Bool {
+            if marks[Int(i)] == generation { return false }
+            marks[Int(i)] = generation
+            return true
+        }
+    }
+
+    /// A bounded heap of (similarity, node) pairs.
+    struct Candidate: Comparable {
+        var sim: Float
+        var node: Int32
+        static func < (a: Candidate, b: Candidate) -> Bool { a.sim < b.sim || (a.sim == b.sim && a.node > b.node) }
+    }
+
+    /// The best `ef` nodes at `level` from `entries`, by similarity to `q` (unsorted), with an
+    /// optional acceptance test for the results (walked through either way).
+    func searchLayer(_ q: UnsafePointer<Float>, _ v: UnsafePointer<Float>, entries: [Candidate], ef: Int, level: Int,
+                     visited: Visited, accept: ((Int32) -> Bool)? = nil) -> [Candidate] {
+        var frontier = Heap<Candidate>(max: true)      // the best unexplored first
+        var results = Heap<Candidate>(max: false)      // the worst kept first
+        for e in entries where visited.insert(e.node) {
+            frontier.push(e)
+            if accept?(e.node) ?? true { results.push(e) }
+        }
+        var lowerBound = results.count >= ef ? results.top!.sim : -Float.infinity
+        while let c = frontier.pop() {
+            if results.count >= ef && c.sim < lowerBound { break }
+            for n in links[Int(c.node)][level] where visited.insert(n) {
+                let s = dot(n, q, v)
+                if results.count < ef || s > lowerBound {
+                    frontier.push(Candidate(sim: s, node: n))
+                    if accept?(n) ?? true {
+                        results.push(Candidate(sim: s, node: n))
+                        if results.count > ef { _ = results.pop() }
+                        if results.count >= ef { lowerBound = results.top!.sim }
+                    }
+                }
+            }
+        }
+        return results.elements
+    }
+
+    /// The paper's neighbour heuristic: candidates by decreasing similarity, each kept when it is
+    /// more similar to the base than to every one kept so far; at most `m`.
+    func selectNeighbours(_ candidates: [Candidate], m: Int, _ v: UnsafePointer<Float>) -> [Int32] {
+        let sorted = candidates.sorted { $0 > $1 }
+        var kept: [Int32] = []
+        kept.reserveCapacity(m)
+        for c in sorted {
+            if kept.count >= m { break }
+            let cv = v + Int(c.node) * dimensions
+            var good = true
+            for k in kept where dot(k, cv, v) > c.sim {
+                good = false
+                break
+            }
+            if good { kept.append(c.node) }
+        }
+        return kept
+    }
+
+    /// Adds a vector (its id is the current `count`). `vector` must have `dimensions` values.
+    @discardableResult
+    public func add(_ vector: [Float]) -> Int32 {
+        precondition(vector.count == dimensions, "a vector of \(vector.count) values for \(dimensions) dimensions")
+        let id = Int32(count)
+        vectors.append(contentsOf: vector)
+        let level = Int(-log(max(nextRandom(), 1e-12)) * levelFactor)
+        links.append([[Int32]](repeating: [], count: level + 1))
+        guard entryPoint >= 0 else {
+            entryPoint = id
+            maxLevel = level
+            return id
+        }
+        let visited = buildVisited
+        vectors.withUnsafeBufferPointer { vb in
+            let v = vb.baseAddress!
+            let q = v + Int(id) * dimensions
+            var ep = Candidate(sim: dot(entryPoint, q, v), node: entryPoint)
+            var l = maxLevel
+            while l > level {
+                var changed = true
+                while changed {
+                    changed = false
+                    for n in links[Int(ep.node)][l] {
+                        let s = dot(n, q, v)
+                        if s > ep.sim {
+                            ep = Candidate(sim: s, node: n)
+                            changed = true
+                        }
+                    }
+                }
+                l -= 1
+            }
+            var entries = [ep]
+            for lv in stride(from: min(level, maxLevel), through: 0, by: -1) {
+                visited.reset(count)
+                let found = searchLayer(q, v, entries: entries, ef: parameters.efConstruction, level: lv, visited: visited)
+                let neighbours = selectNeighbours(found, m: parameters.m, v)
+                links[Int(id)][lv] = neighbours
+                let cap = maxLinks(lv)
+                for n in neighbours {
+                    links[Int(n)][lv].append(id)
+                    if links[Int(n)][lv].count > cap {
+                        let nv = v + Int(n) * dimensions
+                        let cands = links[Int(n)][lv].map { Candidate(sim: dot($0, nv, v), node: $0) }
+                        links[Int(n)][lv] = selectNeighbours(cands, m: cap, v)
+                    }
+                }
+                entries = found
+            }
+        }
+        if level > maxLevel {
+            maxLevel = level
+            entryPoint = id
+        }
+        return id
+    }
+
+    /// The `k` nodes most similar to `query` (by inner product), best first. `ef` (≥ k) trades
+    /// speed for recall; `accept` filters the results.
+    public func search(_ query: [Float], k: Int, ef: Int, accept: ((Int32) -> Bool)? = nil) -> [(node: Int32, similarity: Float)] {
+        precondition(query.count == dimensions)
+        guard entryPoint >= 0, k > 0 else { return [] }
+        let visited = Visited(count)
+        visited.reset(count)
+        return vectors.withUnsafeBufferPointer { vb in
+            query.withUnsafeBufferPointer { qb in
+                let v = vb.baseAddress!, q = qb.baseAddress!
+                var ep = Candidate(sim: dot(entryPoint, q, v), node: entryPoint)
+                var l = maxLevel
+                while l > 0 {
+                    var changed = true
+                    while changed {
+                        changed = false
+                        for n in links[Int(ep.node)][l] {
+                            let s = dot(n, q, v)
+                            if s > ep.sim {
+                                ep = Candidate(sim: s, node: n)
+                                changed = true
+                            }
+                        }
+                    }
+                    l -= 1
+                }
+                let found = searchLayer(q, v, entries: [ep], ef: max(ef, k), level: 0, visited: visited, accept: accept)
+                return found.sorted { $0 > $1 }.prefix(k).map { ($0.node, $0.sim) }
+            }
+        }
+    }
+
+    /// Exact search (every node), for checks and for very selective filters.
+    public func exact(_ query: [Float], k: Int, accept: ((Int32) -> Bool)? = nil) -> [(node: Int32, similarity: Float)] {
+        precondition(query.count == dimensions)
+        var best = Heap<Candidate>(max: false)
+        vectors.withUnsafeBufferPointer { vb in
+            query.withUnsafeBufferPointer { qb in
+                for i in 0..<count where accept?(Int32(i)) ?? true {
+                    let c = Candidate(sim: Self.dot(vb.baseAddress! + i * dimensions, qb.baseAddress!, dimensions), node: Int32(i))
+                    if best.count < k { best.push(c) } else if c > best.top! {
+                        _ = best.pop()
+                        best.push(c)
+                    }
+                }
+            }
+        }
+        return best.elements.sorted { $0 > $1 }.map { ($0.node, $0.sim) }
+    }
+}
+
+/// A binary heap: the largest on top with `max`, else the smallest.
+struct Heap<T: Comparable> {
+    var elements: [T] = []
+    let max: Bool
+    init(max: Bool) { self.max = max }
+    var count: Int { elements.count }
+    var top: T? { elements.first }
+    @inline(__always) func above(_ a: T, _ b: T) -> Bool { max ? a > b : a < b }
+    mutating func push(_ x: T) {
+        elements.append(x)
+        var i = elements.count - 1
+        while i > 0 {
+            let p = (i - 1) / 2
+            guard above(elements[i], elements[p]) else { break }
+            elements.swapAt(i, p)
+            i = p
+        }
+    }
+    mutating func pop() -> T? {
+        guard !elements.isEmpty else { return nil }
+        let out = elements[0]
+        let last = elements.removeLast()
+        if !elements.isEmpty {
+            elements[0] = last
+            var i = 0
+            let n = elements.count
+            while true {
+                let l = 2 * i + 1, r = l + 1
+                var m = i
+                if l < n && above(elements[l], elements[m]) { m = l }
+                if r < n && above(elements[r], elements[m]) { m = r }
+                if m == i { break }
+                elements.swapAt(i, m)
+                i = m
+            }
+        }
+        return out
+    }
+}
