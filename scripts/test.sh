@@ -45,6 +45,9 @@ if [ $# -eq 0 ]; then
   python3 scripts/browser_test.py --aisle "$BIN" --screenshots "$(swift build --show-bin-path)/screenshots"
   echo "== analytics: simulated shoppers with planted preferences against aisle serve; the reports and recommendations must find them (scripts/analytics_sim_test.py)" >&2
   python3 scripts/analytics_sim_test.py --aisle "$BIN"
+  echo "== the sentence encoder in Swift against PyPI references: token ids vs the tokenizers package, embeddings vs a NumPy forward pass (scripts/tokenizer_check.py, scripts/embedding_check.py; aisle model install fetches the model)" >&2
+  python3 scripts/tokenizer_check.py --aisle "$BIN"
+  python3 scripts/embedding_check.py --aisle "$BIN"
   echo "== relevance gate (corpora/relevance/baseline.json)" >&2
   "$BIN" eval gate --baseline corpora/relevance/baseline.json --quiet
   if python3 -c "import pytrec_eval" >/dev/null 2>&1; then

@@ -15,7 +15,7 @@ struct Aisle: AsyncParsableCommand {
         subcommands: [IndexCommand.self, SearchCommand.self, RunCommand.self, ServeCommand.self, UpdateCommand.self,
                       CheckCommand.self, ExportCommand.self, InspectCommand.self, AnalyzeCommand.self, EvalCommand.self,
                       CatalogCommand.self, ReindexCommand.self, SyncCommand.self, OrdersCommand.self, InventoryCommand.self,
-                      AnalyticsCommand.self]
+                      AnalyticsCommand.self, ModelCommand.self, VectorsCommand.self]
     )
 }
 
