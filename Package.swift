@@ -3,7 +3,7 @@
 //
 // Module graph (dependencies point one way; scripts/check_imports.py checks that every import is
 // declared here and that the rules of ARCHITECTURE.md hold):
-//   AisleIndex     -> CZstd                          (inverted index; knows no ICU, no database)
+//   AisleIndex     -> CZstd, CVectorMath             (inverted index, HNSW; knows no ICU, no database, no model)
 //   AisleAnalyzer  -> CICUShim, CStemmer             (text analysis; knows no index)
 //   AisleEngine    -> AisleIndex, AisleAnalyzer      (schemas, typed records, query parser, search service)
 //   AisleCatalog   -> CLibPQ, CMongoc                (PostgreSQL catalog, attribute documents; knows no index)
@@ -50,6 +50,8 @@ let package = Package(
             path: "Sources/CICUShim",
             linkerSettings: [.linkedLibrary("icui18n"), .linkedLibrary("icuuc"), .linkedLibrary("icudata")]
         ),
+        // Inner products for the HNSW graph: AVX-512 or AVX2/FMA when the CPU has them, chosen at run time.
+        .target(name: "CVectorMath", path: "Sources/CVectorMath", cSettings: [.unsafeFlags(["-O3"])]),
         .systemLibrary(name: "CStemmer", path: "Sources/CStemmer", providers: [.apt(["libstemmer-dev"])]),
         .systemLibrary(name: "CZstd", path: "Sources/CZstd", providers: [.apt(["libzstd-dev"])]),
         .systemLibrary(name: "CLibPQ", path: "Sources/CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
@@ -69,7 +71,7 @@ let package = Package(
         ),
         .target(
             name: "AisleIndex",
-            dependencies: ["CZstd"],
+            dependencies: ["CZstd", "CVectorMath"],
             path: "Sources/Index",
             swiftSettings: fastSettings
         ),

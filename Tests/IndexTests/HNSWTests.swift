@@ -108,6 +108,6 @@ import Testing
         let (points, _) = Self.data(n: 300, d: 8, clusters: 3, queries: 1, seed: 5)
         let a = HNSWGraph(dimensions: 8), b = HNSWGraph(dimensions: 8)
         for p in points { a.add(p); b.add(p) }
-        #expect(a.links == b.links && a.entryPoint == b.entryPoint)
+        #expect(a.allLinks == b.allLinks && a.entryPoint == b.entryPoint)
     }
 }

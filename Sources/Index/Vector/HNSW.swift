@@ -1,4 +1,6 @@
+import CVectorMath
 import Foundation
+import Synchronization
 
 /// Approximate nearest neighbours by inner product over unit vectors (cosine similarity): a
 /// hierarchical navigable small world graph (Malkov & Yashunin, 2016), our own.
@@ -33,8 +35,14 @@ public final class HNSWGraph: @unchecked Sendable {
     public let parameters: Parameters
     /// Vectors, `count × dimensions`.
     public private(set) var vectors: [Float] = []
-    /// Per node, per level (0...level), its neighbours.
-    var links: [[[Int32]]] = []
+    /// Level 0 (every node): a fixed slot of `1 + 2·M` per node, the count then the neighbours
+    /// (one contiguous array, as hnswlib keeps it: the search's hot loop reads no nested arrays).
+    var level0: [Int32] = []
+    /// The levels above 0 of each node (empty for most).
+    var upper: [[[Int32]]] = []
+    var stride0: Int { 1 + 2 * parameters.m }
+    /// Visited marks reused by searches (one per concurrent search).
+    let visitedPool = Mutex<[Visited]>([])
     public private(set) var entryPoint: Int32 = -1
     public private(set) var maxLevel = -1
     var rng: UInt64
@@ -42,7 +50,30 @@ public final class HNSWGraph: @unchecked Sendable {
     /// Visited marks reused by insertions.
     let buildVisited = Visited(0)
 
-    public var count: Int { links.count }
+    public var count: Int { upper.count }
+
+    /// A node's neighbours at a level.
+    func neighbours(_ node: Int32, _ level: Int) -> [Int32] {
+        if level == 0 {
+            let base = Int(node) * stride0
+            return Array(level0[(base + 1)..<(base + 1 + Int(level0[base]))])
+        }
+        return upper[Int(node)][level - 1]
+    }
+
+    func setNeighbours(_ node: Int32, _ level: Int, _ list: [Int32]) {
+        if level == 0 {
+            let base = Int(node) * stride0
+            precondition(list.count <= stride0 - 1)
+            level0[base] = Int32(list.count)
+            for (i, n) in list.enumerated() { level0[base + 1 + i] = n }
+        } else {
+            upper[Int(node)][level - 1] = list
+        }
+    }
+
+    /// Every node's neighbours per level (tests: two graphs built alike are equal).
+    var allLinks: [[[Int32]]] { (0..<count).map { n in (0...upper[n].count).map { neighbours(Int32(n), $0) } } }
 
     public init(dimensions: Int, parameters: Parameters = Parameters()) {
         precondition(dimensions > 0 && parameters.m >= 2 && parameters.efConstruction >= 1)
@@ -69,24 +100,14 @@ public final class HNSWGraph: @unchecked Sendable {
 
     @inline(__always)
     static func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ n: Int) -> Float {
-        var i = 0
-        var acc = SIMD8<Float>()
-        while i + 8 <= n {
-            let x = UnsafeRawPointer(a + i).loadUnaligned(as: SIMD8<Float>.self)
-            let y = UnsafeRawPointer(b + i).loadUnaligned(as: SIMD8<Float>.self)
-            acc = acc.addingProduct(x, y)
-            i += 8
-        }
-        var s = acc.sum()
-        while i < n {
-            s += a[i] * b[i]
-            i += 1
-        }
-        return s
+        aisle_dot(a, b, n)
     }
 
+    /// Which inner-product code runs here (`avx512`, `avx2` or `generic`).
+    public static var dotKind: String { String(cString: aisle_dot_kind()) }
+
     /// Visited marks for one search: a generation per node, so clearing is free.
-    final class Visited {
+    final class Visited: @unchecked Sendable {   // used by one search at a time (taken from the pool)
         var marks: [UInt32]
         var generation: UInt32 = 0
         init(_ n: Int) { marks = [UInt32](repeating: 0, count: n) }
@@ -118,14 +139,18 @@ public final class HNSWGraph: @unchecked Sendable {
                      visited: Visited, accept: ((Int32) -> Bool)? = nil) -> [Candidate] {
         var frontier = Heap<Candidate>(max: true)      // the best unexplored first
         var results = Heap<Candidate>(max: false)      // the worst kept first
+        frontier.elements.reserveCapacity(ef * 2)
+        results.elements.reserveCapacity(ef + 1)
         for e in entries where visited.insert(e.node) {
             frontier.push(e)
             if accept?(e.node) ?? true { results.push(e) }
         }
         var lowerBound = results.count >= ef ? results.top!.sim : -Float.infinity
-        while let c = frontier.pop() {
-            if results.count >= ef && c.sim < lowerBound { break }
-            for n in links[Int(c.node)][level] where visited.insert(n) {
+        let stride = stride0
+        level0.withUnsafeBufferPointer { l0b in
+            let l0 = l0b.baseAddress!
+            func visit(_ n: Int32) {
+                guard visited.insert(n) else { return }
                 let s = dot(n, q, v)
                 if results.count < ef || s > lowerBound {
                     frontier.push(Candidate(sim: s, node: n))
@@ -134,6 +159,27 @@ public final class HNSWGraph: @unchecked Sendable {
                         if results.count > ef { _ = results.pop() }
                         if results.count >= ef { lowerBound = results.top!.sim }
                     }
+                }
+            }
+            while let c = frontier.pop() {
+                if results.count >= ef && c.sim < lowerBound { break }
+                if level == 0 {
+                    let p = l0 + Int(c.node) * stride
+                    let n = Int(p[0])
+                    if n > 0 { aisle_prefetch(v + Int(p[1]) * dimensions) }
+                    var j = 1
+                    while j <= n {
+                        // The next neighbour's vector (its first lines) is fetched while this one is scored.
+                        if j < n {
+                            let next = v + Int(p[j + 1]) * dimensions
+                            aisle_prefetch(next)
+                            aisle_prefetch(next + 16)
+                        }
+                        visit(p[j])
+                        j += 1
+                    }
+                } else {
+                    for n in upper[Int(c.node)][level - 1] { visit(n) }
                 }
             }
         }
@@ -166,7 +212,8 @@ public final class HNSWGraph: @unchecked Sendable {
         let id = Int32(count)
         vectors.append(contentsOf: vector)
         let level = Int(-log(max(nextRandom(), 1e-12)) * levelFactor)
-        links.append([[Int32]](repeating: [], count: level + 1))
+        upper.append([[Int32]](repeating: [], count: level))
+        level0.append(contentsOf: repeatElement(0, count: stride0))
         guard entryPoint >= 0 else {
             entryPoint = id
             maxLevel = level
@@ -182,7 +229,7 @@ public final class HNSWGraph: @unchecked Sendable {
                 var changed = true
                 while changed {
                     changed = false
-                    for n in links[Int(ep.node)][l] {
+                    for n in upper[Int(ep.node)][l - 1] {
                         let s = dot(n, q, v)
                         if s > ep.sim {
                             ep = Candidate(sim: s, node: n)
@@ -196,16 +243,18 @@ public final class HNSWGraph: @unchecked Sendable {
             for lv in stride(from: min(level, maxLevel), through: 0, by: -1) {
                 visited.reset(count)
                 let found = searchLayer(q, v, entries: entries, ef: parameters.efConstruction, level: lv, visited: visited)
-                let neighbours = selectNeighbours(found, m: parameters.m, v)
-                links[Int(id)][lv] = neighbours
+                let chosen = selectNeighbours(found, m: parameters.m, v)
+                setNeighbours(id, lv, chosen)
                 let cap = maxLinks(lv)
-                for n in neighbours {
-                    links[Int(n)][lv].append(id)
-                    if links[Int(n)][lv].count > cap {
+                for n in chosen {
+                    var list = neighbours(n, lv)
+                    list.append(id)
+                    if list.count > cap {
                         let nv = v + Int(n) * dimensions
-                        let cands = links[Int(n)][lv].map { Candidate(sim: dot($0, nv, v), node: $0) }
-                        links[Int(n)][lv] = selectNeighbours(cands, m: cap, v)
+                        let cands = list.map { Candidate(sim: dot($0, nv, v), node: $0) }
+                        list = selectNeighbours(cands, m: cap, v)
                     }
+                    setNeighbours(n, lv, list)
                 }
                 entries = found
             }
@@ -222,8 +271,9 @@ public final class HNSWGraph: @unchecked Sendable {
     public func search(_ query: [Float], k: Int, ef: Int, accept: ((Int32) -> Bool)? = nil) -> [(node: Int32, similarity: Float)] {
         precondition(query.count == dimensions)
         guard entryPoint >= 0, k > 0 else { return [] }
-        let visited = Visited(count)
+        let visited = visitedPool.withLock { $0.popLast() } ?? Visited(count)
         visited.reset(count)
+        defer { visitedPool.withLock { if $0.count < 64 { $0.append(visited) } } }
         return vectors.withUnsafeBufferPointer { vb in
             query.withUnsafeBufferPointer { qb in
                 let v = vb.baseAddress!, q = qb.baseAddress!
@@ -233,7 +283,7 @@ public final class HNSWGraph: @unchecked Sendable {
                     var changed = true
                     while changed {
                         changed = false
-                        for n in links[Int(ep.node)][l] {
+                        for n in upper[Int(ep.node)][l - 1] {
                             let s = dot(n, q, v)
                             if s > ep.sim {
                                 ep = Candidate(sim: s, node: n)
