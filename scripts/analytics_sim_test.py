@@ -45,7 +45,6 @@ import argparse
 import json
 import os
 import random
-import re
 import shutil
 import socket
 import subprocess
@@ -59,6 +58,7 @@ import urllib.request
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 sys.path.insert(0, os.path.join(ROOT, "scripts"))
 from pgwire import PG  # noqa: E402
+import test_stores  # noqa: E402
 
 TOKEN = "analytics-sim-test-token"
 DB_NAME = "aisle_analytics_sim_test"
@@ -100,46 +100,6 @@ def http(port, path, token=None):
         return st, json.loads(raw) if raw else None
     except ValueError:
         return st, raw.decode(errors="replace")
-
-
-def stores():
-    db, redis = os.environ.get("AISLE_TEST_DATABASE_URL") or os.environ.get("DATABASE_URL"), \
-        os.environ.get("AISLE_TEST_REDIS_URL") or os.environ.get("REDIS_URL")
-    if db and redis:
-        return db, redis, None
-    env = dict(os.environ, AISLE_PG_PORT="55523", AISLE_REDIS_PORT="56523")
-    r = subprocess.run([os.path.join(ROOT, "scripts/services.sh"), "start"], env=env, capture_output=True, text=True)
-    if r.returncode != 0:
-        raise SystemExit("analytics sim test: scripts/services.sh start failed:\n" + r.stderr[-2000:])
-    db = re.search(r"DATABASE_URL='([^']+)'", r.stdout).group(1)
-    redis = re.search(r"REDIS_URL='([^']+)'", r.stdout).group(1)
-    return db, redis, env
-
-
-def fresh_redis(url, db=9):
-    """Redis database `db` of the server at `url`, emptied (customer carts are keyed by customer id,
-    and the fresh database numbers its customers from 1 again)."""
-    m = re.match(r"redis://(?:[^@/]*@)?([^:/]+)(?::(\d+))?", url)
-    s = socket.create_connection((m.group(1), int(m.group(2) or 6379)), timeout=10)
-    s.sendall(b"*2\r\n$6\r\nSELECT\r\n$%d\r\n%d\r\n*1\r\n$7\r\nFLUSHDB\r\n" % (len(str(db)), db))
-    reply = b""
-    while reply.count(b"\r\n") < 2:
-        chunk = s.recv(100)
-        if not chunk:
-            break
-        reply += chunk
-    s.close()
-    if reply.count(b"+OK") != 2:
-        raise SystemExit("analytics sim test: could not empty Redis database %d: %r" % (db, reply))
-    return re.sub(r"/\d*$", "", url.rstrip("/")) + "/%d" % db
-
-
-def fresh_database(base_url):
-    admin = PG(base_url)
-    admin.query("DROP DATABASE IF EXISTS %s WITH (FORCE)" % DB_NAME)
-    admin.query("CREATE DATABASE %s" % DB_NAME)
-    admin.close()
-    return re.sub(r"^(postgres(?:ql)?://[^/]+)(/[^?]*)?", r"\1/" + DB_NAME, base_url)
 
 
 def write_catalog(path):
@@ -195,9 +155,9 @@ def main():
     work = tempfile.mkdtemp(prefix="aisle-analytics-sim-")
     srv = services_env = None
     try:
-        base_db, redis, services_env = stores()
-        db = fresh_database(base_db)
-        redis = fresh_redis(redis)
+        base_db, redis, services_env = test_stores.stores("analytics sim test", 55523, 56523)
+        db = test_stores.fresh_database(base_db, DB_NAME)
+        redis = test_stores.fresh_redis("analytics sim test", redis, 9)
         corpus, queries_file = os.path.join(work, "catalog.jsonl"), os.path.join(work, "queries.txt")
         write_catalog(corpus)
         write_queries(queries_file)

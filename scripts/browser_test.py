@@ -34,6 +34,9 @@ import time
 import urllib.parse
 import urllib.request
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import test_stores  # noqa: E402
+
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 HOSTILE = "<img src=x onerror=alert(1)> Hostile Lamp"
 failures = []
@@ -88,49 +91,6 @@ def post(port, path, body):
         return e.code
 
 
-def stores(work):
-    db, redis = os.environ.get("AISLE_TEST_DATABASE_URL") or os.environ.get("DATABASE_URL"), \
-        os.environ.get("AISLE_TEST_REDIS_URL") or os.environ.get("REDIS_URL")
-    if db and redis:
-        return db, redis, None
-    env = dict(os.environ, AISLE_PG_PORT="55497", AISLE_REDIS_PORT="56497")
-    r = subprocess.run([os.path.join(ROOT, "scripts/services.sh"), "start"], env=env, capture_output=True, text=True)
-    if r.returncode != 0:
-        raise SystemExit("browser test: scripts/services.sh start failed:\n" + r.stderr[-2000:])
-    db = re.search(r"DATABASE_URL='([^']+)'", r.stdout).group(1)
-    redis = re.search(r"REDIS_URL='([^']+)'", r.stdout).group(1)
-    return db, redis, env
-
-
-def fresh_redis(url, db=7):
-    """Redis database `db` of the server at `url`, emptied: customer carts are keyed by customer id,
-    and the fresh PostgreSQL database numbers its customers from 1 again."""
-    m = re.match(r"redis://(?:[^@/]*@)?([^:/]+)(?::(\d+))?", url)
-    host, port = m.group(1), int(m.group(2) or 6379)
-    s = socket.create_connection((host, port), timeout=10)
-    s.sendall(b"*2\r\n$6\r\nSELECT\r\n$%d\r\n%d\r\n*1\r\n$7\r\nFLUSHDB\r\n" % (len(str(db)), db))
-    reply = b""
-    while reply.count(b"\r\n") < 2:
-        chunk = s.recv(100)
-        if not chunk:
-            break
-        reply += chunk
-    s.close()
-    if reply.count(b"+OK") != 2:
-        raise SystemExit("browser test: could not empty Redis database %d: %r" % (db, reply))
-    return re.sub(r"/\d*$", "", url.rstrip("/")) + "/%d" % db
-
-
-def fresh_database(base_url, name):
-    sys.path.insert(0, os.path.join(ROOT, "scripts"))
-    from pgwire import PG
-    admin = PG(base_url)
-    admin.query("DROP DATABASE IF EXISTS %s WITH (FORCE)" % name)
-    admin.query("CREATE DATABASE %s" % name)
-    admin.close()
-    return re.sub(r"^(postgres(?:ql)?://[^/]+)(/[^?]*)?", r"\1/" + name, base_url)
-
-
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--aisle", default=".build/debug/aisle")
@@ -150,9 +110,9 @@ def main():
     work = tempfile.mkdtemp(prefix="aisle-browser-")
     srv = services_env = driver = None
     try:
-        base_db, redis, services_env = stores(work)
-        db = fresh_database(base_db, "aisle_browser_test")
-        redis = fresh_redis(redis)
+        base_db, redis, services_env = test_stores.stores("browser test", 55497, 56497)
+        db = test_stores.fresh_database(base_db, "aisle_browser_test")
+        redis = test_stores.fresh_redis("browser test", redis, 7)
         corpus = os.path.join(work, "catalog.jsonl")
         with open(os.path.join(ROOT, "corpora", "sample-catalog.jsonl")) as f, open(corpus, "w") as out:
             for line in f:

@@ -17,64 +17,8 @@ import random
 import subprocess
 import sys
 
-NETWORK_SIGNS = (
-    "NewConnectionError", "ConnectTimeout", "ReadTimeout", "Temporary failure in name resolution",
-    "Name or service not known", "Connection refused", "Network is unreachable", "ProxyError",
-    "Max retries exceeded", "No matching distribution found", "Could not fetch URL",
-    "Failed to establish a new connection", "cannot reach PyPI", "timed out",
-)
-
-
-def skip(why):
-    print(f"skipped: PyPI unreachable: {why}")
-    sys.exit(0)
-
-
-def last_line(text):
-    lines = [l.strip() for l in text.splitlines() if l.strip()]
-    errors = [l for l in lines if l.startswith("ERROR") or l.startswith("error")]
-    return (errors or lines or ["no output"])[-1]
-
-
-def ensure_tokenizers():
-    try:
-        import tokenizers  # noqa: F401
-        return
-    except ImportError:
-        pass
-    base = [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "tokenizers"]
-    out = ""
-    for extra in ([], ["--break-system-packages"]):
-        r = subprocess.run(base + extra, capture_output=True, text=True)
-        out = r.stdout + r.stderr
-        if r.returncode == 0:
-            break
-        if any(s in out for s in NETWORK_SIGNS):
-            skip(f"pip install tokenizers: {last_line(out)}")
-    try:
-        import tokenizers  # noqa: F401
-    except ImportError:
-        print(f"error: cannot install the tokenizers package: {last_line(out)}", file=sys.stderr)
-        sys.exit(1)
-
-
-def model_dir(flag):
-    if flag:
-        return os.path.expanduser(flag)
-    env = os.environ.get("AISLE_MODEL_DIR")
-    if env:
-        return os.path.expanduser(env)
-    return os.path.expanduser("~/.cache/aisle/models/all-MiniLM-L6-v2")
-
-
-def ensure_model(aisle, directory):
-    r = subprocess.run([aisle, "model", "install", "--dir", directory], capture_output=True, text=True)
-    if r.returncode != 0:
-        out = r.stdout + r.stderr
-        if any(s in out for s in NETWORK_SIGNS):
-            skip(f"aisle model install: {last_line(out)}")
-        print(f"error: aisle model install failed: {out.strip()}", file=sys.stderr)
-        sys.exit(1)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from pypi_reference import ensure, ensure_model, model_dir  # noqa: E402
 
 
 TITLES = [
@@ -243,7 +187,7 @@ def main():
     ap.add_argument("--dir", help="the model directory (default: $AISLE_MODEL_DIR, else ~/.cache/aisle/models/all-MiniLM-L6-v2)")
     args = ap.parse_args()
 
-    ensure_tokenizers()
+    ensure("tokenizers", "tokenizers")
     directory = model_dir(args.dir)
     ensure_model(args.aisle, directory)
 

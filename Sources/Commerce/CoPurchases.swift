@@ -132,7 +132,7 @@ public final class CoPurchaseProjector: Sendable {
     /// finished is waiting). `crashBeforeCommit` (tests) applies the batch and then fails before
     /// moving the checkpoint, as a crash would: the transaction rolls back.
     @discardableResult
-    static func step(_ db: CatalogDatabase, limit: Int = 500, crashBeforeCommit: Bool = false) throws -> Int {
+    static func step(_ db: CatalogDatabase, limit: Int = ProjectorLeader.batch, crashBeforeCommit: Bool = false) throws -> Int {
         let c = db.conn
         let horizon = try db.horizon()
         return try c.transaction {
@@ -165,43 +165,14 @@ public final class CoPurchaseProjector: Sendable {
     /// Applies every finished order not yet counted. Returns the orders applied, or nil when
     /// another process is the leader (it will apply them).
     public func catchUp() throws -> Int? {
-        try inStore(OrderStore.store) {
-            let db = try CatalogDatabase(url: url, migrate: false)
-            guard try db.conn.exec("SELECT pg_try_advisory_lock($1::bigint)", [Self.leaderLock])[0, 0] == "t" else { return nil }
-            defer { _ = try? db.conn.exec("SELECT pg_advisory_unlock($1::bigint)", [Self.leaderLock]) }
-            var total = 0
-            while true {
-                let n = try Self.step(db)
-                total += n
-                if n == 0 { return total }
-            }
-        }
+        try ProjectorLeader.catchUp(url: url, lock: Self.leaderLock) { try Self.step($0) }
     }
 
     /// Runs until `stop` is set: becomes the leader when it can, applies batches as order events
     /// are notified (and every 100 ms anyway: an order waits for the transactions older than it),
     /// and reconnects after a lost connection.
     public func run(stop: borrowing Atomic<Bool>, log: @Sendable (String) -> Void = { _ in }) {
-        var reported = false
-        while !stop.load(ordering: .relaxed) {
-            do {
-                let db = try CatalogDatabase(url: url, migrate: false)
-                try db.conn.listen(OrderSchema.notifyChannel)
-                while !stop.load(ordering: .relaxed) {
-                    if try db.conn.exec("SELECT pg_try_advisory_lock($1::bigint)", [Self.leaderLock])[0, 0] == "t" { break }
-                    _ = try db.conn.waitForNotifications(timeout: 1)
-                }
-                reported = false
-                while !stop.load(ordering: .relaxed) {
-                    if try Self.step(db) == 500 { continue }
-                    _ = try db.conn.waitForNotifications(timeout: 0.1)
-                }
-            } catch {
-                if !reported { log("co-purchase projector: \(error); retrying every second") }
-                reported = true
-                for _ in 0..<10 where !stop.load(ordering: .relaxed) { usleep(100_000) }
-            }
-        }
+        ProjectorLeader.run(url: url, lock: Self.leaderLock, name: "co-purchase projector", stop: stop, log: log) { try Self.step($0) }
     }
 
     /// The products most often bought with `productId` (most orders first, then by id bytes), with the

@@ -117,7 +117,7 @@ public final class OrderProjector: Sendable {
     /// one transaction. `stopAfter` (tests) applies only that many and then fails before committing
     /// the checkpoint, as a crash between events would. Returns the events applied.
     @discardableResult
-    static func step(_ db: CatalogDatabase, limit: Int = 500, crashAfter: Int? = nil) throws -> Int {
+    static func step(_ db: CatalogDatabase, limit: Int = ProjectorLeader.batch, crashAfter: Int? = nil) throws -> Int {
         let c = db.conn
         let horizon = try db.horizon()
         return try c.transaction {
@@ -168,43 +168,14 @@ public final class OrderProjector: Sendable {
     /// Applies every finished event not yet applied (when no other projector is the leader).
     /// Returns nil when another process holds the leader lock.
     public func catchUp() throws -> Int? {
-        try inStore(OrderStore.store) {
-            let db = try CatalogDatabase(url: url, migrate: false)
-            guard try db.conn.exec("SELECT pg_try_advisory_lock($1::bigint)", [Self.leaderLock])[0, 0] == "t" else { return nil }
-            defer { _ = try? db.conn.exec("SELECT pg_advisory_unlock($1::bigint)", [Self.leaderLock]) }
-            var total = 0
-            while true {
-                let n = try Self.step(db)
-                total += n
-                if n == 0 { return total }
-            }
-        }
+        try ProjectorLeader.catchUp(url: url, lock: Self.leaderLock) { try Self.step($0) }
     }
 
     /// Runs until `stop` is set: becomes the leader when it can, applies batches as events are
     /// notified (and every 100 ms anyway, for events that were below the horizon's reach), and
     /// reconnects after a lost connection.
     public func run(stop: borrowing Atomic<Bool>, log: @Sendable (String) -> Void = { _ in }) {
-        var reported = false
-        while !stop.load(ordering: .relaxed) {
-            do {
-                let db = try CatalogDatabase(url: url, migrate: false)
-                try db.conn.listen(OrderSchema.notifyChannel)
-                while !stop.load(ordering: .relaxed) {
-                    if try db.conn.exec("SELECT pg_try_advisory_lock($1::bigint)", [Self.leaderLock])[0, 0] == "t" { break }
-                    _ = try db.conn.waitForNotifications(timeout: 1)
-                }
-                reported = false
-                while !stop.load(ordering: .relaxed) {
-                    if try Self.step(db) == 500 { continue }
-                    _ = try db.conn.waitForNotifications(timeout: 0.1)
-                }
-            } catch {
-                if !reported { log("order projector: \(error); retrying every second") }
-                reported = true
-                for _ in 0..<10 where !stop.load(ordering: .relaxed) { usleep(100_000) }
-            }
-        }
+        ProjectorLeader.run(url: url, lock: Self.leaderLock, name: "order projector", stop: stop, log: log) { try Self.step($0) }
     }
 
     static func summary(_ r: [String?]) throws -> OrderSummary {
@@ -269,6 +240,53 @@ public final class OrderProjector: Sendable {
                                              [end.txid, String(end.id)])[0, 0] ?? "0") ?? 0
                 return RebuildReport(events: events, orders: orders, differences: Array(diff.prefix(20)), differenceCount: diff.count,
                                      pending: pending, caughtUp: caught)
+            }
+        }
+    }
+}
+
+/// The leadership and the loop shared by the projectors of the order events (the order summaries,
+/// the co-purchases): a session advisory lock elects one process; the leader applies batches of at
+/// most `batch` events, at once while batches come full, else as events are notified (and every
+/// 100 ms); a lost connection is retried every second, reported once.
+enum ProjectorLeader {
+    static let batch = 500
+
+    /// Every batch now, on a connection of its own; nil when another process holds `lock`.
+    static func catchUp(url: String, lock: String, step: (CatalogDatabase) throws -> Int) throws -> Int? {
+        try inStore(OrderStore.store) {
+            let db = try CatalogDatabase(url: url, migrate: false)
+            guard try db.conn.exec("SELECT pg_try_advisory_lock($1::bigint)", [lock])[0, 0] == "t" else { return nil }
+            defer { _ = try? db.conn.exec("SELECT pg_advisory_unlock($1::bigint)", [lock]) }
+            var total = 0
+            while true {
+                let n = try step(db)
+                total += n
+                if n == 0 { return total }
+            }
+        }
+    }
+
+    static func run(url: String, lock: String, name: String, stop: borrowing Atomic<Bool>, log: @Sendable (String) -> Void,
+                    step: (CatalogDatabase) throws -> Int) {
+        var reported = false
+        while !stop.load(ordering: .relaxed) {
+            do {
+                let db = try CatalogDatabase(url: url, migrate: false)
+                try db.conn.listen(OrderSchema.notifyChannel)
+                while !stop.load(ordering: .relaxed) {
+                    if try db.conn.exec("SELECT pg_try_advisory_lock($1::bigint)", [lock])[0, 0] == "t" { break }
+                    _ = try db.conn.waitForNotifications(timeout: 1)
+                }
+                reported = false
+                while !stop.load(ordering: .relaxed) {
+                    if try step(db) == batch { continue }
+                    _ = try db.conn.waitForNotifications(timeout: 0.1)
+                }
+            } catch {
+                if !reported { log("\(name): \(error); retrying every second") }
+                reported = true
+                for _ in 0..<10 where !stop.load(ordering: .relaxed) { usleep(100_000) }
             }
         }
     }

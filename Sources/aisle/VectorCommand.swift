@@ -60,6 +60,8 @@ struct AnnBenchCommand: ParsableCommand {
         let points = try Self.read(vectors, dims: dims)
         var qs = try Self.read(queries, dims: dims)
         if limit > 0 { qs = Array(qs.prefix(limit)) }
+        guard !qs.isEmpty else { throw ValidationError("\(queries) has no query vectors") }
+        guard k <= points.count else { throw ValidationError("--k \(k) is more than the \(points.count) vectors of \(vectors)") }
         let g = HNSWGraph(dimensions: dims, parameters: .init(m: m, efConstruction: efConstruction))
         let t0 = Date()
         for (i, p) in points.enumerated() {

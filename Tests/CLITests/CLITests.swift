@@ -112,6 +112,52 @@ import Testing
         #expect(try Self.aisle(["search", "--index", idx, "copper"]).out.contains("H2"))
     }
 
+    /// `aisle vectors ann-bench`, `aisle model` and the search-feedback flags of `aisle serve`:
+    /// bad input is a clear error before any work; a tiny ann-bench run finds the exact neighbours.
+    @Test func vectorAndModelCommandsRefuseBadInput() throws {
+        let work = Self.temp("vectors")
+        defer { try? FileManager.default.removeItem(atPath: work) }
+        var rng = SystemRandomNumberGenerator()
+        func write(_ path: String, rows: Int, dims: Int) {
+            var d = Data()
+            for _ in 0..<rows {
+                let v = (0..<dims).map { _ in Float.random(in: -1...1, using: &rng) }
+                let n = sqrt(v.reduce(0) { $0 + $1 * $1 })
+                for x in v { withUnsafeBytes(of: (x / n).bitPattern.littleEndian) { d.append(contentsOf: $0) } }
+            }
+            _ = FileManager.default.createFile(atPath: path, contents: d)
+        }
+        write(work + "/v.f32", rows: 40, dims: 8)
+        write(work + "/q.f32", rows: 5, dims: 8)
+        let ok = try Self.aisle(["vectors", "ann-bench", "--vectors", work + "/v.f32", "--queries", work + "/q.f32", "--dims", "8",
+                                 "--k", "3", "--ef", "40"])
+        #expect(ok.status == 0, "\(ok.err)")
+        let v = try JSONValue.parse(ok.out.trimmingCharacters(in: .whitespacesAndNewlines))
+        #expect(v["vectors"]?.numberValue == 40 && v["runs"]?.arrayValue?.first?["recall"]?.numberValue == 1, "\(ok.out)")
+        func err(_ args: [String], _ says: String) throws {
+            let r = try Self.aisle(args)
+            #expect(r.status != 0 && r.err.contains(says), "\(args): \(r.err)")
+        }
+        let bench = ["vectors", "ann-bench", "--vectors", work + "/v.f32", "--queries", work + "/q.f32"]
+        try err(bench + ["--dims", "7"], "is not rows of 7 float32 values")
+        try err(bench + ["--dims", "8", "--ef", "10,x"], "--ef takes positive integers")
+        try err(bench + ["--dims", "8", "--ef", "0"], "--ef takes positive integers")
+        try err(bench + ["--dims", "8", "--k", "41"], "more than the 40 vectors")
+        try err(bench + ["--dims", "8", "--m", "1"], "--m must be at least 2")
+        try err(["vectors", "ann-bench", "--vectors", work + "/missing", "--queries", work + "/q.f32", "--dims", "8"], "cannot read")
+        try err(["model", "embed", "--batch", "0"], "--batch must be from 1 to 4096")
+        try err(["model", "embed", "--dir", work + "/no-model"], "aisle model install")
+        try err(["model", "time", "--dir", work + "/no-model"], "aisle model install")
+        try err(["model", "time", "--repeat", "0"], "--repeat must be at least 1")
+        // The search-feedback flags of aisle serve are checked before it serves.
+        let idx = work + "/i"
+        let built = try Self.aisle(["index", "--corpus", Self.root + "/corpora/sample-catalog.jsonl", "--index", idx, "--quiet"])
+        #expect(built.status == 0, "\(built.err)")
+        try err(["serve", "--index", idx, "--port", "0", "--search-feedback-seconds=-1"], "--search-feedback-seconds must be 0 or more")
+        try err(["serve", "--index", idx, "--port", "0", "--search-feedback-seconds", "nan"], "--search-feedback-seconds must be 0 or more")
+        try err(["serve", "--index", idx, "--port", "0", "--search-feedback-days", "0"], "--search-feedback-days must be 1 to 3650")
+    }
+
     @Test func badInputGivesClearErrors() throws {
         let work = Self.temp("bad")
         defer { try? FileManager.default.removeItem(atPath: work) }
