@@ -17,6 +17,15 @@ public final class DocumentBuilder {
         var analyzer: (any TextAnalyzer)?
     }
 
+    /// A vector field: the text of its sources (joined with ". ") is embedded by the index's
+    /// writer; a single source holding an array of numbers is taken as the vector itself.
+    struct VectorSource {
+        var ordinal: Int
+        var name: String
+        var sources: [(literal: String, path: [Step])]
+        var tsvColumns: [Int] = []
+    }
+
     struct Pattern {
         var prefix: String            // "attributes."
         var path: [Step]              // path to the object
@@ -27,6 +36,7 @@ public final class DocumentBuilder {
     let format: CorpusFormat
     var fields: [Compiled] = []
     var patterns: [Pattern] = []
+    var vectorFields: [VectorSource] = []
     var tsvColumns: [Int?] = []      // column -> index into `fields`
     var idField: Int = -1            // index into `fields`
     var instanceOrdinals: [String: Int] = [:]
@@ -46,6 +56,11 @@ public final class DocumentBuilder {
                 continue
             }
             if schema.pattern(matching: f.name) != nil { continue }   // an instance: handled by its pattern
+            if f.type == .vector {
+                vectorFields.append(VectorSource(ordinal: i, name: f.name,
+                                                 sources: try f.vectorSources.map { ($0, try Self.parsePath($0)) }))
+                continue
+            }
             var analyzer: (any TextAnalyzer)?
             if f.type == .text {
                 let name = f.analyzer ?? "english"
@@ -65,6 +80,14 @@ public final class DocumentBuilder {
         guard idField >= 0 else { throw EngineError.input("schema has no id field \(schema.idField)") }
         if format == .tsv {
             tsvColumns = header.map { h in fields.firstIndex { $0.def.name == h } }
+            for i in vectorFields.indices {
+                vectorFields[i].tsvColumns = try vectorFields[i].sources.map { s in
+                    guard let c = header.firstIndex(of: s.literal) else {
+                        throw EngineError.input("vector field \(vectorFields[i].name): the TSV has no column \(s.literal)")
+                    }
+                    return c
+                }
+            }
             guard tsvColumns.first == idField else {
                 throw EngineError.input("the TSV's first column (\(header.first ?? "")) must be the schema's id field (\(schema.idField))")
             }
@@ -142,6 +165,7 @@ public final class DocumentBuilder {
             }
         }
         if doc.id.isEmpty { throw EngineError.input("missing id (field \"\(fields[idField].def.name)\")") }
+        for v in vectorFields { try addVector(src, field: v, doc: &doc) }
         for p in patterns {
             guard let obj = resolve(src, p.path, literal: String(p.prefix.dropLast())) else { continue }
             guard src.kind(obj) == .object else {
@@ -191,6 +215,11 @@ public final class DocumentBuilder {
             if f.def.isKeywordIndexed { doc.addKeyword(field: f.ordinal, value: String(decoding: col, as: UTF8.self)) }
             if f.def.isStored { doc.addStored(field: f.ordinal, value: .string(String(decoding: col, as: UTF8.self))) }
         }
+        for v in vectorFields {
+            let text = v.tsvColumns.map { String(decoding: cols[$0], as: UTF8.self).trimmingSpaces() }.filter { !$0.isEmpty }
+                .joined(separator: ". ")
+            if !text.isEmpty { doc.addVectorText(field: v.ordinal, text: text) }
+        }
     }
 
     /// For analyzers that normalise measurements: the unit terms that, like numbers, do not count
@@ -216,6 +245,38 @@ public final class DocumentBuilder {
         }
         doc.discountLength(field: ord, by: discount)
         return end
+    }
+
+    /// A vector field's text (or its given vector).
+    private func addVector<S: DocumentSource>(_ src: S, field v: VectorSource, doc: inout IndexDocument) throws {
+        var parts: [String] = []
+        for (literal, path) in v.sources {
+            guard let node = resolve(src, path, literal: literal) else { continue }
+            let kind = src.kind(node)
+            switch kind {
+            case .null: continue
+            case .string: parts.append(src.string(node))
+            case .number, .bool: parts.append(src.scalarText(node))
+            case .array:
+                let els = src.elements(node)
+                if v.sources.count == 1, !els.isEmpty, els.allSatisfy({ src.kind($0) == .number }) {
+                    doc.addVector(field: v.ordinal, values: els.map { Float(src.number($0)) })
+                    return
+                }
+                for e in els {
+                    switch src.kind(e) {
+                    case .string: parts.append(src.string(e))
+                    case .number, .bool: parts.append(src.scalarText(e))
+                    case .null: continue
+                    default: throw EngineError.input("field \(v.name): source \(literal) holds \(describe(src.kind(e))) in its array; expected text or numbers")
+                    }
+                }
+            default:
+                throw EngineError.input("field \(v.name): source \(literal) is \(describe(kind)); expected text, or an array of numbers (the vector itself)")
+            }
+        }
+        let text = parts.map { $0.trimmingSpaces() }.filter { !$0.isEmpty }.joined(separator: ". ")
+        if !text.isEmpty { doc.addVectorText(field: v.ordinal, text: text) }
     }
 
     private func add<S: DocumentSource>(_ src: S, node: S.Value, field f: Compiled, doc: inout IndexDocument) throws {
@@ -320,6 +381,8 @@ public final class DocumentBuilder {
                 doc.addNumber(field: f.ordinal, value: b ? 1 : 0)
                 if f.def.isStored { doc.addStored(field: f.ordinal, value: .bool(b)) }
             }
+        case .vector:
+            break   // handled by addVector
         case .stored:
             // Kept as given: a scalar as its value, an array of scalars as a list, anything
             // holding an object as its JSON text. Nothing is indexed.

@@ -24,7 +24,7 @@ struct RequestResolver {
             case .numeric: names += [f.name + "_min", f.name + "_max"]
             case .boolean, .keyword: names.append(f.name)
             case .text: if f.keyword == true { names.append(f.name) }
-            case .stored: break
+            case .stored, .vector: break
             }
         }
         if categoryField != nil && !names.contains(ProductFields.category) { names.append(ProductFields.category) }
@@ -100,6 +100,8 @@ struct RequestResolver {
                 }
             case .stored:
                 throw EngineError.badRequest("filter \(key): \(r.field) is kept for display only, not indexed (filterable: \(filterableNames))")
+            case .vector:
+                throw EngineError.badRequest("filter \(key): \(r.field) is a vector field; it is searched with retrieval \"vector\" or \"hybrid\" (filterable: \(filterableNames))")
             }
         }
         for o in order {
@@ -133,6 +135,8 @@ struct RequestResolver {
                 return (r.name, FacetSpec(field: o, kind: .terms(size: r.size ?? 10)))
             case .stored:
                 throw EngineError.badRequest("facet \(r.name): \(r.name) is kept for display only; facets need keyword or numeric fields")
+            case .vector:
+                throw EngineError.badRequest("facet \(r.name): \(r.name) is a vector field; facets need keyword or numeric fields")
             }
         }
     }

@@ -72,6 +72,17 @@ public struct IndexCheck: Sendable {
             for (t, st) in m.textFieldStats.enumerated() where Int(st.docCount) > m.docCount {
                 report.problems.append("segment \(m.id): text field \(t) is in \(st.docCount) documents of \(m.docCount)")
             }
+            // Vector fields: the file's graphs and vectors, and that the schema's fields have them.
+            for f in layout.vectorFields where f < m.fieldCount {
+                guard let vf = seg.vectors[f] else {
+                    report.problems.append("segment \(m.id): vector field \(layout.schema.fields[f].name) has no vectors file")
+                    continue
+                }
+                if vf.graph.dimensions != layout.schema.fields[f].dims {
+                    report.problems.append("segment \(m.id): vector field \(layout.schema.fields[f].name) has \(vf.graph.dimensions) dims, the schema \(layout.schema.fields[f].dims ?? 0)")
+                }
+                if let e = vf.check(docCount: seg.docCount) { report.problems.append("segment \(m.id): \(e)") }
+            }
             // Postings.
             do {
                 var it = try seg.terms.makeIterator()

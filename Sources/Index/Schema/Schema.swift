@@ -11,6 +11,11 @@ public enum FieldType: String, Codable, Sendable, CaseIterable {
     /// Kept for display only: not indexed, no doc values (a description to show, an original
     /// JSON document). Objects and arrays are kept as their JSON text.
     case stored
+    /// A dense vector (`dims` floats) per document, for nearest-neighbour search: embedded at
+    /// indexing time from the text of `source` (one field, or several separated by commas) by the
+    /// model `model`, or given as an array of numbers in the input. Stored per segment with an
+    /// HNSW graph.
+    case vector
 }
 
 /// One field of a schema.
@@ -44,9 +49,31 @@ public struct FieldDefinition: Codable, Sendable, Equatable {
     /// ISO 8601 dates or date-times (`2026-12-06`, `2026-12-06T10:00:00.5Z`, `…+01:00`) or
     /// numbers of epoch milliseconds.
     public var format: String?
+    /// For vector fields: the number of dimensions (384 for all-MiniLM-L6-v2).
+    public var dims: Int?
+    /// For vector fields: the model that embeds the source text (default `all-MiniLM-L6-v2`).
+    public var model: String?
+    /// For vector fields: the HNSW graph's links per node (default 16) and its construction
+    /// beam width (default 100).
+    public var m: Int?
+    public var efConstruction: Int?
 
     public enum CodingKeys: String, CodingKey {
-        case name, type, analyzer, boost, stored, keyword, source, docValues = "doc_values", hierarchy, min, max, format
+        case name, type, analyzer, boost, stored, keyword, source, docValues = "doc_values", hierarchy, min, max, format,
+             dims, model, m, efConstruction = "ef_construction"
+    }
+
+    public static let defaultVectorModel = "all-MiniLM-L6-v2"
+    public static let maxVectorDims = 4096
+    /// The model of a vector field.
+    public var vectorModel: String { model ?? Self.defaultVectorModel }
+    /// The input paths a vector field embeds, in order (`title`, or `title,brand`).
+    public var vectorSources: [String] {
+        (source ?? "").split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+    }
+    /// The HNSW parameters of a vector field.
+    public var hnswParameters: HNSWGraph.Parameters {
+        HNSWGraph.Parameters(m: m ?? 16, efConstruction: efConstruction ?? 100)
     }
 
     public static let dateFormat = "date"
@@ -54,8 +81,10 @@ public struct FieldDefinition: Codable, Sendable, Equatable {
 
     public init(name: String, type: FieldType, analyzer: String? = nil, boost: Float? = nil, stored: Bool? = nil,
                 keyword: Bool? = nil, source: String? = nil, docValues: Bool? = nil, hierarchy: String? = nil,
-                min: Double? = nil, max: Double? = nil, format: String? = nil) {
+                min: Double? = nil, max: Double? = nil, format: String? = nil, dims: Int? = nil, model: String? = nil) {
         self.format = format
+        self.dims = dims
+        self.model = model
         self.min = min
         self.max = max
         self.name = name
@@ -97,7 +126,7 @@ public struct FieldDefinition: Codable, Sendable, Equatable {
         case .numeric, .boolean: return docValues ?? true
         case .keyword: return docValues ?? !isPattern
         case .text: return keyword == true && (docValues ?? true)
-        case .stored: return false
+        case .stored, .vector: return false
         }
     }
 }
@@ -147,6 +176,21 @@ public struct Schema: Codable, Sendable, Equatable {
         for f in fields {
             guard !f.name.isEmpty else { throw IndexError.schema("a field has an empty name") }
             guard seen.insert(f.name).inserted else { throw IndexError.schema("field \(f.name) is defined twice") }
+            if f.type == .vector {
+                guard let d = f.dims, d >= 1, d <= FieldDefinition.maxVectorDims else {
+                    throw IndexError.schema("vector field \(f.name): dims must be between 1 and \(FieldDefinition.maxVectorDims)")
+                }
+                if f.isPattern { throw IndexError.schema("vector field \(f.name): patterns are only allowed for keyword, numeric and boolean fields") }
+                if f.vectorSources.isEmpty { throw IndexError.schema("vector field \(f.name): source must name the field (or fields, separated by commas) to embed") }
+                if f.stored == true || f.docValues == true || f.hierarchy != nil || f.min != nil || f.max != nil || f.format != nil {
+                    throw IndexError.schema("vector field \(f.name): takes dims, source, model, m and ef_construction only")
+                }
+                if let m = f.m, !(2...100).contains(m) { throw IndexError.schema("vector field \(f.name): m must be between 2 and 100") }
+                if let e = f.efConstruction, !(1...2000).contains(e) { throw IndexError.schema("vector field \(f.name): ef_construction must be between 1 and 2000") }
+                if f.name == idField { throw IndexError.schema("id field \(f.name) must be of type keyword") }
+            } else if f.dims != nil || f.model != nil || f.m != nil || f.efConstruction != nil {
+                throw IndexError.schema("field \(f.name): dims, model, m and ef_construction apply to vector fields only")
+            }
             if f.type == .text {
                 if f.isPattern { throw IndexError.schema("text field \(f.name): patterns are only allowed for keyword, numeric and boolean fields") }
                 if let b = f.boost, !(b.isFinite && b > 0) { throw IndexError.schema("field \(f.name): boost must be a positive number, got \(b)") }
@@ -330,5 +374,7 @@ public struct SchemaLayout: Sendable {
     }
 
     public var slotCount: Int { textGroups.count + keywordFields.count }
+    /// Ordinals of the vector fields, in schema order.
+    public var vectorFields: [Int] { schema.fields.indices.filter { schema.fields[$0].type == .vector } }
     public func isTextSlot(_ slot: Int) -> Bool { slot < textGroups.count }
 }

@@ -83,6 +83,8 @@ public struct SegmentMeta: Codable, Sendable, Equatable {
 /// File names of a segment's components.
 public enum SegmentComponent: String, CaseIterable, Sendable {
     case terms, docs, pos, norms, store, ids, dv
+    /// Vector fields (only in segments of schemas that have them).
+    case vec
 
     public func fileName(segment: String) -> String { "\(segment).\(rawValue)" }
 
@@ -95,6 +97,7 @@ public enum SegmentComponent: String, CaseIterable, Sendable {
         case .store: return StoredFieldsFormat.kind
         case .ids: return IdColumnFormat.kind
         case .dv: return DocValuesFormat.kind
+        case .vec: return VectorFileFormat.kind
         }
     }
 

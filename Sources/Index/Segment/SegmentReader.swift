@@ -10,6 +10,8 @@ public final class SegmentReader: @unchecked Sendable {
     public let stored: StoredFieldsReader
     public let ids: IdColumnReader
     public let docValues: DocValuesReader
+    /// Vector fields by ordinal (empty when the schema has none).
+    public let vectors: [Int: SegmentVectors]
     /// Norm codes per text field (schema order of text fields).
     let normPointers: [UnsafePointer<UInt8>]
     /// Tombstones: documents deleted or replaced since the segment was written (nil: none).
@@ -43,6 +45,7 @@ public final class SegmentReader: @unchecked Sendable {
         sideFiles = base.sideFiles
         updatedFields = base.updatedFields
         fuzzy = base.fuzzy
+        vectors = base.vectors
     }
 
     /// Opens the segment's files; `verify` checks every file's checksum first.
@@ -70,6 +73,11 @@ public final class SegmentReader: @unchecked Sendable {
         stored = try StoredFieldsReader(file: try open(.store))
         ids = try IdColumnReader(file: try open(.ids))
         var docValues = try DocValuesReader(file: try open(.dv), docCount: meta.docCount)
+        if meta.files[SegmentComponent.vec.fileName(segment: meta.id)] != nil {
+            vectors = try SegmentVectors.read(try open(.vec), docCount: meta.docCount, fieldCount: meta.fieldCount)
+        } else {
+            vectors = [:]
+        }
         var nr = normsFile.reader()
         let nf = Int(try nr.u32())
         let nd = Int(try nr.u32())

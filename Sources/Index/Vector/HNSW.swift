@@ -52,11 +52,35 @@ public final class HNSWGraph: @unchecked Sendable {
 
     public var count: Int { upper.count }
 
+    /// A graph read from a segment file: its vectors and level 0 are pointers into the mapped
+    /// file (kept alive by `owner`); such a graph is searched, never added to.
+    struct Mapped: @unchecked Sendable {
+        let vectors: UnsafePointer<Float>
+        let level0: UnsafePointer<Int32>
+        let owner: AnyObject
+    }
+    var mapped: Mapped?
+
+    @inline(__always) func withVectors<R>(_ body: (UnsafePointer<Float>) throws -> R) rethrows -> R {
+        if let m = mapped { return try body(m.vectors) }
+        return try vectors.withUnsafeBufferPointer { try body($0.baseAddress ?? UnsafePointer(bitPattern: 64)!) }
+    }
+
+    @inline(__always) func withLevel0<R>(_ body: (UnsafePointer<Int32>) throws -> R) rethrows -> R {
+        if let m = mapped { return try body(m.level0) }
+        return try level0.withUnsafeBufferPointer { try body($0.baseAddress ?? UnsafePointer(bitPattern: 64)!) }
+    }
+
+    /// Node `node`'s vector.
+    public func vector(_ node: Int) -> [Float] {
+        withVectors { Array(UnsafeBufferPointer(start: $0 + node * dimensions, count: dimensions)) }
+    }
+
     /// A node's neighbours at a level.
     func neighbours(_ node: Int32, _ level: Int) -> [Int32] {
         if level == 0 {
             let base = Int(node) * stride0
-            return Array(level0[(base + 1)..<(base + 1 + Int(level0[base]))])
+            return withLevel0 { l0 in Array(UnsafeBufferPointer(start: l0 + base + 1, count: Int(l0[base]))) }
         }
         return upper[Int(node)][level - 1]
     }
@@ -81,6 +105,53 @@ public final class HNSWGraph: @unchecked Sendable {
         self.parameters = parameters
         self.rng = parameters.seed == 0 ? 0x9E37_79B9_7F4A_7C15 : parameters.seed
         self.levelFactor = 1 / log(Double(parameters.m))
+    }
+
+    /// A graph read from a file: `level0` and `vectors` point into `owner`'s memory.
+    init(dimensions: Int, parameters: Parameters, count: Int, vectors: UnsafePointer<Float>, level0: UnsafePointer<Int32>,
+         upper: [[[Int32]]], entryPoint: Int32, maxLevel: Int, owner: AnyObject) {
+        precondition(upper.count == count)
+        self.dimensions = dimensions
+        self.parameters = parameters
+        self.rng = 1
+        self.levelFactor = 1 / log(Double(parameters.m))
+        self.upper = upper
+        self.entryPoint = entryPoint
+        self.maxLevel = maxLevel
+        self.mapped = Mapped(vectors: vectors, level0: level0, owner: owner)
+    }
+
+    /// An owned, growable copy (a merge keeps the largest segment's graph and adds to it).
+    func copy(efConstruction: Int) -> HNSWGraph {
+        var p = parameters
+        p.efConstruction = efConstruction
+        let g = HNSWGraph(dimensions: dimensions, parameters: p)
+        withVectors { g.vectors = Array(UnsafeBufferPointer(start: $0, count: count * dimensions)) }
+        withLevel0 { g.level0 = Array(UnsafeBufferPointer(start: $0, count: count * stride0)) }
+        g.upper = upper
+        g.entryPoint = entryPoint
+        g.maxLevel = maxLevel
+        g.rng = parameters.seed &+ UInt64(count) | 1
+        return g
+    }
+
+    /// Exact search over the given nodes only (a selective filter's documents).
+    public func exact(_ query: [Float], k: Int, nodes: [Int32]) -> [(node: Int32, similarity: Float)] {
+        precondition(query.count == dimensions)
+        guard k > 0 else { return [] }
+        var best = Heap<Candidate>(max: false)
+        withVectors { v in
+            query.withUnsafeBufferPointer { qb in
+                for n in nodes {
+                    let c = Candidate(sim: Self.dot(v + Int(n) * dimensions, qb.baseAddress!, dimensions), node: n)
+                    if best.count < k { best.push(c) } else if c > best.top! {
+                        _ = best.pop()
+                        best.push(c)
+                    }
+                }
+            }
+        }
+        return best.elements.sorted { $0 > $1 }.map { ($0.node, $0.sim) }
     }
 
     func maxLinks(_ level: Int) -> Int { level == 0 ? 2 * parameters.m : parameters.m }
@@ -147,8 +218,7 @@ public final class HNSWGraph: @unchecked Sendable {
         }
         var lowerBound = results.count >= ef ? results.top!.sim : -Float.infinity
         let stride = stride0
-        level0.withUnsafeBufferPointer { l0b in
-            let l0 = l0b.baseAddress!
+        withLevel0 { l0 in
             func visit(_ n: Int32) {
                 guard visited.insert(n) else { return }
                 let s = dot(n, q, v)
@@ -208,6 +278,7 @@ public final class HNSWGraph: @unchecked Sendable {
     /// Adds a vector (its id is the current `count`). `vector` must have `dimensions` values.
     @discardableResult
     public func add(_ vector: [Float]) -> Int32 {
+        precondition(mapped == nil, "a graph read from a file is not added to")
         precondition(vector.count == dimensions, "a vector of \(vector.count) values for \(dimensions) dimensions")
         let id = Int32(count)
         vectors.append(contentsOf: vector)
@@ -274,9 +345,9 @@ public final class HNSWGraph: @unchecked Sendable {
         let visited = visitedPool.withLock { $0.popLast() } ?? Visited(count)
         visited.reset(count)
         defer { visitedPool.withLock { if $0.count < 64 { $0.append(visited) } } }
-        return vectors.withUnsafeBufferPointer { vb in
+        return withVectors { v in
             query.withUnsafeBufferPointer { qb in
-                let v = vb.baseAddress!, q = qb.baseAddress!
+                let q = qb.baseAddress!
                 var ep = Candidate(sim: dot(entryPoint, q, v), node: entryPoint)
                 var l = maxLevel
                 while l > 0 {
@@ -303,10 +374,11 @@ public final class HNSWGraph: @unchecked Sendable {
     public func exact(_ query: [Float], k: Int, accept: ((Int32) -> Bool)? = nil) -> [(node: Int32, similarity: Float)] {
         precondition(query.count == dimensions)
         var best = Heap<Candidate>(max: false)
-        vectors.withUnsafeBufferPointer { vb in
+        guard k > 0 else { return [] }
+        withVectors { v in
             query.withUnsafeBufferPointer { qb in
                 for i in 0..<count where accept?(Int32(i)) ?? true {
-                    let c = Candidate(sim: Self.dot(vb.baseAddress! + i * dimensions, qb.baseAddress!, dimensions), node: Int32(i))
+                    let c = Candidate(sim: Self.dot(v + i * dimensions, qb.baseAddress!, dimensions), node: Int32(i))
                     if best.count < k { best.push(c) } else if c > best.top! {
                         _ = best.pop()
                         best.push(c)

@@ -35,6 +35,10 @@ public struct IndexDocument: Sendable {
     /// Tokens of a field that do not count toward its length for BM25 (measurements in product
     /// titles: a title full of sizes is not a long title).
     public internal(set) var lengthDiscounts: [(field: UInt16, count: UInt32)] = []
+    /// Text a vector field embeds (the segment writer embeds it, in batches, with the field's model).
+    public internal(set) var vectorTexts: [(field: UInt16, text: String)] = []
+    /// Vectors given as they are (an input array of numbers).
+    public internal(set) var vectors: [(field: UInt16, values: [Float])] = []
 
     public init() {
         bytes.reserveCapacity(4096)
@@ -49,6 +53,18 @@ public struct IndexDocument: Sendable {
         numbers.removeAll(keepingCapacity: true)
         stored.removeAll(keepingCapacity: true)
         lengthDiscounts.removeAll(keepingCapacity: true)
+        vectorTexts.removeAll(keepingCapacity: true)
+        vectors.removeAll(keepingCapacity: true)
+    }
+
+    /// The text of vector field `field` (embedded when the document is added to a segment).
+    public mutating func addVectorText(field: Int, text: String) {
+        vectorTexts.append((UInt16(field), text))
+    }
+
+    /// A ready vector for vector field `field` (normalised to unit length when added).
+    public mutating func addVector(field: Int, values: [Float]) {
+        vectors.append((UInt16(field), values))
     }
 
     /// `count` tokens of text field `field` do not count toward its length.
@@ -108,6 +124,8 @@ public enum IndexLimits {
     /// Instances of pattern fields (distinct `attributes.*` keys) an index may have, unless its
     /// writer is told otherwise (`--max-attribute-fields`).
     public static let defaultMaxPatternFields = 1_024
+    /// Text a vector field embeds is cut to this many bytes (the model reads 128 tokens at most).
+    public static let maxVectorTextBytes = 4_096
 }
 
 extension StoredValue {

@@ -157,6 +157,11 @@ struct SegmentMerger {
         let idf = try open(.ids)
         try idf.write(ids.finish())
         try close(idf, .ids)
+        if !layout.vectorFields.isEmpty {
+            let vf = try open(.vec)
+            try VectorFileFormat.write(layout.vectorFields.map { mergeVectors(field: $0) }, to: vf)
+            try close(vf, .vec)
+        }
 
         // Postings: a k-way merge of the dictionaries.
         let docsFile = try open(.docs)
@@ -262,6 +267,42 @@ struct SegmentMerger {
         try close(tf, .terms)
         return SegmentMeta(id: id, docCount: total, fieldCount: layout.schema.fields.count, textFieldStats: stats, files: files,
                            idsSorted: idsSorted)
+    }
+}
+
+extension SegmentMerger {
+    /// The merged graph of one vector field. When the largest source has no deletions its graph
+    /// is kept (its nodes renumbered to the merged documents) and the other sources' vectors are
+    /// inserted into it, as Lucene does; otherwise the graph is built anew. Vectors are copied,
+    /// never embedded again.
+    func mergeVectors(field: Int) -> (field: Int, docs: [Int32], graph: HNSWGraph) {
+        let def = layout.schema.fields[field]
+        let params = def.hnswParameters
+        var seed: Int?
+        var best = 0
+        for (i, r) in readers.enumerated() {
+            guard let v = r.vectors[field], r.deleted == nil, v.graph.parameters.m == params.m, v.count > best else { continue }
+            seed = i
+            best = v.count
+        }
+        let graph: HNSWGraph
+        var docs: [Int32] = []
+        if let s = seed, let v = readers[s].vectors[field] {
+            graph = v.graph.copy(efConstruction: params.efConstruction)
+            docs = v.docs.map { docMaps[s][Int($0)] }
+        } else {
+            graph = HNSWGraph(dimensions: def.dims ?? 1, parameters: params)
+        }
+        for (i, r) in readers.enumerated() where i != seed {
+            guard let v = r.vectors[field] else { continue }
+            for (node, d) in v.docs.enumerated() {
+                let nd = docMaps[i][Int(d)]
+                guard nd >= 0 else { continue }
+                graph.add(v.graph.vector(node))
+                docs.append(nd)
+            }
+        }
+        return (field, docs, graph)
     }
 }
 

@@ -34,6 +34,8 @@ public final class SegmentWriter {
     private var lastId: String?
     private var sortedIds: [String] = []
     private var pendingIds: [String] = []
+    /// Vector fields by ordinal.
+    private var vectorBuilders: [Int: VectorFieldBuilder] = [:]
 
     public init(layout: SchemaLayout) {
         self.layout = layout
@@ -86,6 +88,9 @@ public final class SegmentWriter {
             }
         }
         for (f, sep) in layout.hierarchy { hierarchySeparator[f] = sep }
+        for f in layout.vectorFields where vectorBuilders[f] == nil {
+            vectorBuilders[f] = VectorFieldBuilder(field: f, definition: layout.schema.fields[f])
+        }
         docNumbers = Array(repeating: nil, count: n)
         docKeywords = Array(repeating: [], count: n)
     }
@@ -94,6 +99,7 @@ public final class SegmentWriter {
     public var memoryBytes: Int {
         terms.memoryBytes + arena.memoryBytes + streams.capacity * MemoryLayout<StreamState>.stride
             + lastDoc.capacity * 8 + norms.count * docCount + stored.out.count + ids.out.count
+            + vectorBuilders.values.reduce(0) { $0 + $1.memoryBytes }
     }
 
     public var termCount: Int { terms.count }
@@ -151,6 +157,28 @@ public final class SegmentWriter {
         }
         for k in doc.keywords where !(Int(k.field) < nFields && keywordSlotOf[Int(k.field)] >= 0) {
             throw IndexError.invalidDocument("field ordinal \(k.field) is not keyword-indexed")
+        }
+        // Vector fields are checked before anything changes, so a bad vector or a missing model
+        // rejects the document whole.
+        var vectorWork: [(VectorFieldBuilder, [Float]?, String?)] = []
+        for b in vectorBuilders.values where b.batchIsFull { try b.embedPending() }
+        if !doc.vectors.isEmpty || !doc.vectorTexts.isEmpty {
+            var seen = Set<UInt16>()
+            for (f, v) in doc.vectors {
+                guard let b = vectorBuilders[Int(f)] else { throw IndexError.invalidDocument("field ordinal \(f) is not a vector field") }
+                guard seen.insert(f).inserted else { throw IndexError.invalidDocument("field \(b.definition.name): one vector per document") }
+                vectorWork.append((b, try VectorFieldBuilder.normalised(v, dims: b.dims, field: b.definition.name), nil))
+            }
+            for (f, t) in doc.vectorTexts {
+                guard let b = vectorBuilders[Int(f)] else { throw IndexError.invalidDocument("field ordinal \(f) is not a vector field") }
+                guard seen.insert(f).inserted else { throw IndexError.invalidDocument("field \(b.definition.name): one vector per document") }
+                _ = try b.resolveEmbedder()
+                var text = t
+                if text.utf8.count > IndexLimits.maxVectorTextBytes {
+                    text = String(decoding: Array(text.utf8.prefix(IndexLimits.maxVectorTextBytes)), as: UTF8.self)
+                }
+                vectorWork.append((b, nil, text))
+            }
         }
         for i in 0..<fieldLen.count { fieldLen[i] = 0 }
         scratch.removeAll(keepingCapacity: true)
@@ -264,6 +292,9 @@ public final class SegmentWriter {
         if idsSorted, let last = lastId, !(last.utf8.lexicographicallyPrecedes(doc.id.utf8)) { idsSorted = false }
         lastId = doc.id
         if !idsSorted { pendingIds.append(doc.id) } else { sortedIds.append(doc.id) }
+        for (b, v, t) in vectorWork {
+            if let v { b.add(doc: docId, vector: v) } else if let t { b.add(doc: docId, text: t) }
+        }
         docCount += 1
     }
 
@@ -361,6 +392,17 @@ public final class SegmentWriter {
         let dvFile = try open(.dv)
         try dvFile.write(DocValuesWriter.encode(numeric: numericColumns, ordinals: ordinalColumns, docCount: docCount))
         try close(dvFile, .dv)
+
+        if !vectorBuilders.isEmpty {
+            var built: [(field: Int, docs: [Int32], graph: HNSWGraph)] = []
+            for f in vectorBuilders.keys.sorted() {
+                let (docs, graph) = try vectorBuilders[f]!.finish()
+                built.append((f, docs, graph))
+            }
+            let vecFile = try open(.vec)
+            try VectorFileFormat.write(built, to: vecFile)
+            try close(vecFile, .vec)
+        }
 
         return SegmentMeta(id: segmentId, docCount: docCount, fieldCount: layout.schema.fields.count,
                            textFieldStats: fieldStats, files: files, idsSorted: idsSorted)
