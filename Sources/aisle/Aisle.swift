@@ -17,6 +17,21 @@ struct Aisle: AsyncParsableCommand {
                       CatalogCommand.self, ReindexCommand.self, SyncCommand.self, OrdersCommand.self, InventoryCommand.self,
                       AnalyticsCommand.self, ModelCommand.self, VectorsCommand.self]
     )
+
+    /// Wires the models vector fields use, then runs the command.
+    static func main() async {
+        ModelWiring.register()
+        do {
+            var command = try parseAsRoot()
+            if var asyncCommand = command as? AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            exit(withError: error)
+        }
+    }
 }
 
 /// Prints `error: message` to standard error and exits with status 1.

@@ -22,6 +22,7 @@ struct IndexCommand: ParsableCommand {
     @Option(help: "Memory for in-memory segments, MiB (default 3072).") var memory: Int = 3072
     @Option(help: "Distinct attributes.* keys the index may have at most.") var maxAttributeFields = IndexLimits.defaultMaxPatternFields
     @Flag(help: "No progress bar.") var quiet = false
+    @Option(help: "Add a vector field embedding these input fields (comma-separated, e.g. title) with all-MiniLM-L6-v2: named <first field>_vector, 384 dims; searches then default to hybrid retrieval. Needs `aisle model install`.") var vectors: String?
 
     func run() throws {
         do {
@@ -41,6 +42,19 @@ struct IndexCommand: ParsableCommand {
                     throw EngineError.input("unknown analyzer \(analyzer) (available: \(AnalyzerNames.all.joined(separator: ", ")))")
                 }
                 s = Schemas.withAnalyzer(s, analyzer)
+            }
+            if let vectors {
+                let sources = vectors.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+                guard let first = sources.first else { throw EngineError.input("--vectors needs the field(s) to embed, e.g. --vectors title") }
+                let name = first + "_vector"
+                guard s.field(named: name) == nil else { throw EngineError.input("the schema already has a field \(name)") }
+                var f = FieldDefinition(name: name, type: .vector, source: sources.joined(separator: ","), dims: 384, model: FieldDefinition.defaultVectorModel)
+                f.efConstruction = 100
+                s.fields.append(f)
+            }
+            for f in s.fields where f.type == .vector {
+                // Fail before reading the corpus when the model is missing.
+                _ = try VectorModels.embedder(f.vectorModel, field: f.name, dims: f.dims ?? 0)
             }
             if overwrite && FileManager.default.fileExists(atPath: index) {
                 guard (try? IndexMeta.readLatest(directory: IndexGenerations.resolve(index))) != nil || (try? FileManager.default.contentsOfDirectory(atPath: index))?.isEmpty == true else {

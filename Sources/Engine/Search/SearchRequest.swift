@@ -204,6 +204,8 @@ public struct SearchRequest: Sendable, Equatable {
     /// Broken query syntax: searched as plain words (`lenient`, the default of JSON requests) or
     /// answered with an error naming the column (`strict`).
     public var syntax: QuerySyntax = .lenient
+    /// Lexical, vector or hybrid retrieval and its options (nil: the index's default).
+    public var retrieval: RetrievalRequest?
 
     public init(q: String = "", op: DefaultOperator = .and, limit: Int = 10, offset: Int = 0) {
         self.q = q
@@ -293,6 +295,8 @@ public struct SearchRequest: Sendable, Equatable {
                 r.searchAfter = try SearchAfterRequest.parse(a)
             case "ranking":
                 r.ranking = try RankingPatch.parse(tape.value(vn))
+            case "retrieval":
+                r.retrieval = try RetrievalRequest.parse(tape.value(vn))
             case "boost":
                 if kind == .array {
                     r.boosts = try tape.elements(vn).map { try BoostRequest.parse(tape.value($0)) }
@@ -302,7 +306,7 @@ public struct SearchRequest: Sendable, Equatable {
                 guard r.boosts.count <= 8 else { throw EngineError.badRequest("at most 8 boosts per request") }
             default:
                 if let why = notYetSupported[key] { throw EngineError.badRequest("\(key): \(why)") }
-                throw EngineError.badRequest("unknown key \"\(key)\" (known: q, operator, syntax, limit, offset, filters, facets, sort, search_after, boost, ranking, track_total_hits, explain, fields)")
+                throw EngineError.badRequest("unknown key \"\(key)\" (known: q, operator, syntax, limit, offset, filters, facets, sort, search_after, boost, ranking, retrieval, track_total_hits, explain, fields)")
             }
         }
         try r.validate()

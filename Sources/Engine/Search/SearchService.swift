@@ -44,6 +44,8 @@ public struct SearchResponse: Sendable {
     /// The analysed terms of what the query searched (not what it excluded), for highlighting:
     /// `SearchService.highlights(in:terms:)`.
     public var highlightTerms: Set<[UInt8]> = []
+    /// How vector or hybrid retrieval ran (nil: lexical).
+    public var retrieval: RetrievalInfo?
 }
 
 /// Runs search requests against the current snapshot of an index (thread-safe: analyzers are
@@ -244,20 +246,76 @@ public final class SearchService: Sendable {
         let deadline = deadline ?? makeDeadline()
         try deadline?.check()
         let searcher = self.searcher
+        var warnings: [String] = []
+        let plan = try retrievalPlan(request, in: searcher, warnings: &warnings)
+        let lexical: LexicalRun
+        var outcome: SearchOutcome
+        var spec: SearchSpec
+        var retrievalInfo: RetrievalInfo?
+        if let plan {
+            (lexical, outcome, retrievalInfo) = try hybridSearch(request, plan: plan, in: searcher, deadline: deadline)
+            spec = lexical.spec
+        } else {
+            lexical = try lexicalSearch(request, in: searcher, deadline: deadline)
+            outcome = lexical.outcome
+            spec = lexical.spec
+        }
+        let resolved = lexical.resolved
+        var hits: [SearchHit] = []
+        hits.reserveCapacity(outcome.hits.count)
+        let wanted = request.fields.map { Set($0) }
+        for (i, h) in outcome.hits.enumerated() {
+            if i & 15 == 15 { try deadline?.check() }   // fetching fields for a big page counts too
+            var fields: [(name: String, value: StoredValue)] = []
+            if let wanted { fields = try displayFields(doc: h.doc, wanted: wanted, in: searcher) }
+            hits.append(SearchHit(doc: h.doc, id: try searcher.id(of: h.doc), score: h.score, sortValue: h.sortValue,
+                                  fields: fields, explanation: request.explain && plan == nil ? try explanation(spec, doc: h.doc, score: h.score, in: searcher) : nil))
+        }
+        let took = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1000
+        let facets = zip(resolved.facetNames, zip(spec.facets, outcome.facets)).map { NamedFacet(name: $0, kind: $1.0.kind, result: $1.1) }
+        var response = SearchResponse(hits: hits, total: outcome.totalHits, totalIsExact: outcome.totalIsExact, facets: facets,
+                                      sort: spec.sort, showSort: request.sort != nil || request.searchAfter != nil, tookMicros: took,
+                                      relaxed: lexical.relaxed)
+        response.lenientSyntax = resolved.lenient
+        response.highlightTerms = resolved.highlightTerms
+        response.retrieval = retrievalInfo
+        response.warnings = warnings
+        if lexical.probes.ranOut {
+            response.warnings.append("query rewriting stopped after \(lexical.probes.limit) typo and compound look-ups (limit max_probes); the remaining words were searched as typed")
+        }
+        if request.explain && plan != nil {
+            response.warnings.append("explain covers lexical retrieval only; hits of \(plan!.mode.rawValue) retrieval carry no explanation")
+        }
+        return response
+    }
+
+    /// One lexical search: the spec that ran (relaxed or not), its outcome and page.
+    struct LexicalRun {
+        var outcome: SearchOutcome
+        var spec: SearchSpec
+        var relaxed: Bool
+        var resolved: Resolved
+        var probes: ProbeBudget
+    }
+
+    func runSpec(_ spec: SearchSpec, in searcher: Searcher) throws -> SearchOutcome {
+        do {
+            return try searcher.search(spec)
+        } catch let e as IndexError {
+            if case .invalidQuery(let m) = e { throw EngineError.badRequest(m) }
+            throw e
+        }
+    }
+
+    /// The lexical search: BM25F with the ranking features, AND relaxed to OR when too few match,
+    /// feedback and behaviour re-ranking.
+    func lexicalSearch(_ request: SearchRequest, in searcher: Searcher, deadline: SearchDeadline?) throws -> LexicalRun {
         let probes = ProbeBudget(limit: limits.maxProbes)
         // The query is parsed once; the rewrite as asked and the relaxed one share it.
         let parsedQuery = try context(searcher).parserAnd.parseQuery(request.q, syntax: request.syntax)
         let resolved = try resolve(request, in: searcher, deadline: deadline, probes: probes, parsed: parsedQuery)
         var spec = resolved.spec
-        let facetNames = resolved.facetNames
-        func run(_ spec: SearchSpec) throws -> SearchOutcome {
-            do {
-                return try searcher.search(spec)
-            } catch let e as IndexError {
-                if case .invalidQuery(let m) = e { throw EngineError.badRequest(m) }
-                throw e
-            }
-        }
+        let run = { (s: SearchSpec) throws -> SearchOutcome in try self.runSpec(s, in: searcher) }
         var outcome = try run(spec)
         var relaxed = false
         // AND → OR: too few products have every word; the words become optional.
@@ -283,27 +341,7 @@ public final class SearchService: Sendable {
            let boosts = behaviour.boosts(for: request.q), !boosts.isEmpty, !outcome.hits.isEmpty {
             outcome.hits = try behaviourHits(spec, boosts: boosts, ranking: ranking, in: searcher, run: run)
         }
-        var hits: [SearchHit] = []
-        hits.reserveCapacity(outcome.hits.count)
-        let wanted = request.fields.map { Set($0) }
-        for (i, h) in outcome.hits.enumerated() {
-            if i & 15 == 15 { try deadline?.check() }   // fetching fields for a big page counts too
-            var fields: [(name: String, value: StoredValue)] = []
-            if let wanted { fields = try displayFields(doc: h.doc, wanted: wanted, in: searcher) }
-            hits.append(SearchHit(doc: h.doc, id: try searcher.id(of: h.doc), score: h.score, sortValue: h.sortValue,
-                                  fields: fields, explanation: request.explain ? try explanation(spec, doc: h.doc, score: h.score, in: searcher) : nil))
-        }
-        let took = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1000
-        let facets = zip(facetNames, zip(spec.facets, outcome.facets)).map { NamedFacet(name: $0, kind: $1.0.kind, result: $1.1) }
-        var response = SearchResponse(hits: hits, total: outcome.totalHits, totalIsExact: outcome.totalIsExact, facets: facets,
-                                      sort: spec.sort, showSort: request.sort != nil || request.searchAfter != nil, tookMicros: took,
-                                      relaxed: relaxed)
-        response.lenientSyntax = resolved.lenient
-        response.highlightTerms = resolved.highlightTerms
-        if probes.ranOut {
-            response.warnings.append("query rewriting stopped after \(probes.limit) typo and compound look-ups (limit max_probes); the remaining words were searched as typed")
-        }
-        return response
+        return LexicalRun(outcome: outcome, spec: spec, relaxed: relaxed, resolved: resolved, probes: probes)
     }
 
     /// The page of `spec` with pseudo-relevance feedback: the first `feedbackKeep` results of the
@@ -432,6 +470,10 @@ public final class SearchService: Sendable {
         w.raw(",\"total_relation\":")
         w.raw(r.totalIsExact ? "\"eq\"" : "\"gte\"")
         if r.relaxed { w.raw(",\"relaxed\":true") }
+        if let ri = r.retrieval {
+            w.raw(",\"retrieval\":")
+            w.value(ri.json)
+        }
         if r.lenientSyntax { w.raw(",\"query_syntax\":\"lenient\"") }
         if !r.warnings.isEmpty {
             w.raw(",\"warnings\":")

@@ -232,6 +232,12 @@ public struct SearchHitResult: Sendable {
     public var score: Float
     /// The sort field's value (field sorts).
     public var sortValue: Double?
+
+    public init(doc: Int, score: Float, sortValue: Double? = nil) {
+        self.doc = doc
+        self.score = score
+        self.sortValue = sortValue
+    }
 }
 
 public struct SearchOutcome: Sendable {
@@ -239,4 +245,11 @@ public struct SearchOutcome: Sendable {
     public var totalHits: Int
     public var totalIsExact: Bool
     public var facets: [FacetResult]
+
+    public init(hits: [SearchHitResult], totalHits: Int, totalIsExact: Bool, facets: [FacetResult]) {
+        self.hits = hits
+        self.totalHits = totalHits
+        self.totalIsExact = totalIsExact
+        self.facets = facets
+    }
 }

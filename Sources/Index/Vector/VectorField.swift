@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// The vectors of one vector field in a segment being written: documents' text waits in a batch
 /// until `batchSize` texts are there (or the segment is flushed), then the field's model embeds
@@ -67,8 +68,8 @@ final class VectorFieldBuilder {
     func embedPending() throws {
         guard !pending.isEmpty else { return }
         let e = try resolveEmbedder()
-        let out: [[Float]]
-        do { out = try e.embed(pending.map { $0.text }) } catch {
+        var out: [[Float]]
+        do { out = try Self.embedOnAllCores(pending.map { $0.text }, e) } catch {
             throw IndexError.schema("vector field \(definition.name): the model \(definition.vectorModel) failed: \(error)")
         }
         guard out.count == pending.count else {
@@ -81,6 +82,25 @@ final class VectorFieldBuilder {
             }
         }
         pending.removeAll(keepingCapacity: true)
+    }
+
+    /// Texts embedded in chunks of at least 64, one chunk per core, in order.
+    static func embedOnAllCores(_ texts: [String], _ e: any VectorEmbedder) throws -> [[Float]] {
+        let cores = ProcessInfo.processInfo.activeProcessorCount
+        let parts = max(1, min(cores, texts.count / 64))
+        if parts == 1 { return try e.embed(texts) }
+        let size = (texts.count + parts - 1) / parts
+        let results = Mutex<[Int: Result<[[Float]], Error>]>([:])
+        DispatchQueue.concurrentPerform(iterations: parts) { i in
+            let chunk = Array(texts[(i * size)..<min(texts.count, (i + 1) * size)])
+            let r = Result { try e.embed(chunk) }
+            results.withLock { $0[i] = r }
+        }
+        let all = results.withLock { $0 }
+        var out: [[Float]] = []
+        out.reserveCapacity(texts.count)
+        for i in 0..<parts { out += try all[i]!.get() }
+        return out
     }
 
     /// Embeds what is left and builds the graph.

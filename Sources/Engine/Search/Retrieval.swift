@@ -1,0 +1,180 @@
+import AisleIndex
+
+/// How a search finds its candidates: the inverted index (BM25F and the ranking features), the
+/// nearest neighbours of the query's embedding, or both fused into one list.
+public enum RetrievalMode: String, Sendable, CaseIterable {
+    case lexical, vector, hybrid
+}
+
+/// How hybrid retrieval fuses the lexical and the nearest-neighbour lists.
+public enum FusionMethod: String, Sendable, CaseIterable {
+    /// Reciprocal rank fusion: Σ weight / (k + rank) over the two lists (ranks only).
+    case rrf
+    /// Each list's scores min-max normalised over the list, then (1 − w)·lexical + w·vector.
+    case linear
+}
+
+/// A request's `retrieval`: `"hybrid"`, or `{"mode": "hybrid", "fusion": "rrf", "rrf_k": 60,
+/// "vector_weight": 0.5, "window": 100, "num_candidates": 100, "field": "title_vector"}`; unset
+/// keys take the defaults (`RetrievalDefaults`).
+public struct RetrievalRequest: Sendable, Equatable {
+    public var mode: RetrievalMode?
+    public var fusion: FusionMethod?
+    public var rrfK: Double?
+    public var vectorWeight: Double?
+    public var window: Int?
+    public var numCandidates: Int?
+    public var field: String?
+
+    public init(mode: RetrievalMode? = nil) { self.mode = mode }
+
+    static let keys = "mode, fusion, rrf_k, vector_weight, window, num_candidates, field"
+
+    public static func parse(_ v: JSONValue) throws -> RetrievalRequest {
+        func mode(_ s: String) throws -> RetrievalMode {
+            guard let m = RetrievalMode(rawValue: s) else {
+                throw EngineError.badRequest("retrieval must be one of \(RetrievalMode.allCases.map(\.rawValue).joined(separator: ", ")), got \"\(s.prefix(40))\"")
+            }
+            return m
+        }
+        if let s = v.stringValue { return RetrievalRequest(mode: try mode(s)) }
+        guard let obj = v.objectValue else {
+            throw EngineError.badRequest("retrieval must be \"lexical\", \"vector\", \"hybrid\" or an object (\(keys))")
+        }
+        var r = RetrievalRequest()
+        for (k, x) in obj {
+            switch k {
+            case "mode":
+                guard let s = x.stringValue else { throw EngineError.badRequest("retrieval mode must be a string") }
+                r.mode = try mode(s)
+            case "fusion":
+                guard let s = x.stringValue, let f = FusionMethod(rawValue: s) else {
+                    throw EngineError.badRequest("retrieval fusion must be one of \(FusionMethod.allCases.map(\.rawValue).joined(separator: ", "))")
+                }
+                r.fusion = f
+            case "rrf_k":
+                guard let n = x.numberValue, n.isFinite, n >= 0, n <= 10_000 else { throw EngineError.badRequest("retrieval rrf_k must be a number between 0 and 10000") }
+                r.rrfK = n
+            case "vector_weight":
+                guard let n = x.numberValue, n.isFinite, n >= 0, n <= 1 else { throw EngineError.badRequest("retrieval vector_weight must be a number between 0 and 1") }
+                r.vectorWeight = n
+            case "window":
+                guard let n = x.numberValue, let i = Int(exactly: n), i >= 1, i <= RetrievalDefaults.maxWindow else {
+                    throw EngineError.badRequest("retrieval window must be an integer between 1 and \(RetrievalDefaults.maxWindow)")
+                }
+                r.window = i
+            case "num_candidates":
+                guard let n = x.numberValue, let i = Int(exactly: n), i >= 1, i <= 10_000 else {
+                    throw EngineError.badRequest("retrieval num_candidates must be an integer between 1 and 10000")
+                }
+                r.numCandidates = i
+            case "field":
+                guard let s = x.stringValue, !s.isEmpty else { throw EngineError.badRequest("retrieval field must be a vector field's name") }
+                r.field = s
+            default:
+                throw EngineError.badRequest("unknown retrieval option \"\(k.prefix(40))\" (\(keys))")
+            }
+        }
+        return r
+    }
+
+    /// `other`'s keys over these (an eval side's options over the shared ones).
+    public func merged(over base: RetrievalRequest?) -> RetrievalRequest {
+        guard let b = base else { return self }
+        var r = b
+        if let x = mode { r.mode = x }
+        if let x = fusion { r.fusion = x }
+        if let x = rrfK { r.rrfK = x }
+        if let x = vectorWeight { r.vectorWeight = x }
+        if let x = window { r.window = x }
+        if let x = numCandidates { r.numCandidates = x }
+        if let x = field { r.field = x }
+        return r
+    }
+}
+
+/// The defaults of retrieval. An index with a vector field searches hybrid by default, fused by
+/// the method chosen on the Home Depot development queries (RELEVANCE.md, "Semantic retrieval");
+/// an index without one searches lexically.
+public enum RetrievalDefaults {
+    public static let mode = RetrievalMode.hybrid
+    public static let fusion = FusionMethod.rrf
+    public static let rrfK = 60.0
+    public static let rrfVectorWeight = 0.5
+    public static let linearVectorWeight = 0.2
+    /// Each list contributes its best `window` (at least the page's end).
+    public static let window = 100
+    /// Hybrid and vector pages end within this many results.
+    public static let maxWindow = 1_000
+    /// Beam width of the HNSW search (at least the window).
+    public static let numCandidates = 100
+}
+
+/// A request's retrieval with every default filled in, for one index.
+struct RetrievalPlan: Sendable {
+    var mode: RetrievalMode
+    var fusion: FusionMethod
+    var rrfK: Double
+    var vectorWeight: Double
+    var window: Int
+    var numCandidates: Int
+    /// The vector field (ordinal).
+    var field: Int
+}
+
+/// Fusing a lexical list and a nearest-neighbour list into one ranking.
+public enum Fusion {
+    public struct Item: Sendable, Equatable {
+        public var doc: Int
+        public var score: Float
+    }
+
+    /// Reciprocal rank fusion: (1 − w) / (k + lexical rank) + w / (k + vector rank), ranks from 1;
+    /// a document missing from a list gets nothing from it. Ties: the better lexical rank, then the
+    /// better vector rank, then the lower doc.
+    public static func rrf(lexical: [Item], vector: [Item], k: Double, vectorWeight w: Double) -> [Item] {
+        var score: [Int: Double] = [:]
+        var lexRank: [Int: Int] = [:], vecRank: [Int: Int] = [:]
+        for (i, h) in lexical.enumerated() where lexRank[h.doc] == nil {
+            lexRank[h.doc] = i
+            score[h.doc, default: 0] += (1 - w) / (k + Double(i + 1))
+        }
+        for (i, h) in vector.enumerated() where vecRank[h.doc] == nil {
+            vecRank[h.doc] = i
+            score[h.doc, default: 0] += w / (k + Double(i + 1))
+        }
+        return order(score, lexRank, vecRank)
+    }
+
+    /// Linear fusion of min-max normalised scores: each list's best maps to 1 and its last to 0
+    /// (a list whose scores are all equal maps to 1); (1 − w)·lexical + w·vector.
+    public static func linear(lexical: [Item], vector: [Item], vectorWeight w: Double) -> [Item] {
+        func normalised(_ l: [Item]) -> [Int: Double] {
+            guard let hi = l.map(\.score).max(), let lo = l.map(\.score).min() else { return [:] }
+            var out: [Int: Double] = [:]
+            for h in l where out[h.doc] == nil { out[h.doc] = hi > lo ? Double(h.score - lo) / Double(hi - lo) : 1 }
+            return out
+        }
+        let a = normalised(lexical), b = normalised(vector)
+        var score: [Int: Double] = [:]
+        for (d, s) in a { score[d, default: 0] += (1 - w) * s }
+        for (d, s) in b { score[d, default: 0] += w * s }
+        var lexRank: [Int: Int] = [:], vecRank: [Int: Int] = [:]
+        for (i, h) in lexical.enumerated() where lexRank[h.doc] == nil { lexRank[h.doc] = i }
+        for (i, h) in vector.enumerated() where vecRank[h.doc] == nil { vecRank[h.doc] = i }
+        return order(score, lexRank, vecRank)
+    }
+
+    static func order(_ score: [Int: Double], _ lexRank: [Int: Int], _ vecRank: [Int: Int]) -> [Item] {
+        let docs = score.keys.sorted { a, b in
+            let sa = score[a]!, sb = score[b]!
+            if sa != sb { return sa > sb }
+            let la = lexRank[a] ?? Int.max, lb = lexRank[b] ?? Int.max
+            if la != lb { return la < lb }
+            let va = vecRank[a] ?? Int.max, vb = vecRank[b] ?? Int.max
+            if va != vb { return va < vb }
+            return a < b
+        }
+        return docs.map { Item(doc: $0, score: Float(score[$0]!)) }
+    }
+}

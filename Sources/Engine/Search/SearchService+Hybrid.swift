@@ -1,0 +1,152 @@
+import Foundation
+import AisleIndex
+
+/// How vector or hybrid retrieval ran, for the response.
+public struct RetrievalInfo: Sendable, Equatable {
+    public var mode: RetrievalMode
+    public var fusion: FusionMethod?
+    public var window: Int
+    public var lexicalCandidates: Int
+    public var vectorCandidates: Int
+    public var embedMicros: Double
+
+    var json: JSONValue {
+        var o: [(String, JSONValue)] = [("mode", .string(mode.rawValue))]
+        if let f = fusion { o.append(("fusion", .string(f.rawValue))) }
+        o += [("window", .number(Double(window))), ("lexical_candidates", .number(Double(lexicalCandidates))),
+              ("vector_candidates", .number(Double(vectorCandidates))), ("embed_us", .number((embedMicros * 10).rounded() / 10))]
+        return .object(o)
+    }
+}
+
+extension SearchService {
+    /// The retrieval a request runs on this index (nil: lexical). An index with a vector field
+    /// defaults to `RetrievalDefaults.mode`; one without searches lexically, and asking it for
+    /// vector or hybrid retrieval is an error. A request without words (a browse page) is lexical.
+    func retrievalPlan(_ request: SearchRequest, in searcher: Searcher, warnings: inout [String]) throws -> RetrievalPlan? {
+        let layout = searcher.layout
+        let r = request.retrieval
+        let vectorFields = layout.vectorFields
+        let explicit = r?.mode != nil
+        let mode = r?.mode ?? (vectorFields.isEmpty ? .lexical : RetrievalDefaults.mode)
+        guard mode != .lexical else { return nil }
+        guard !vectorFields.isEmpty else {
+            throw EngineError.badRequest("retrieval \(mode.rawValue) needs a vector field, and this index has none (a schema field {\"type\": \"vector\", \"dims\": 384, \"source\": \"title\"})")
+        }
+        let field: Int
+        if let name = r?.field {
+            guard let o = layout.schema.ordinal(of: name), layout.schema.fields[o].type == .vector else {
+                throw EngineError.badRequest("retrieval field \"\(name.prefix(80))\" is not a vector field (vector fields: \(vectorFields.map { layout.schema.fields[$0].name }.joined(separator: ", ")))")
+            }
+            field = o
+        } else {
+            field = vectorFields[0]
+        }
+        if request.q.trimmingCharacters(in: .whitespaces).isEmpty {
+            if explicit && mode == .vector { throw EngineError.badRequest("retrieval vector needs words in q to embed") }
+            return nil
+        }
+        if request.searchAfter != nil {
+            throw EngineError.badRequest("search_after pages lexical results; \(mode.rawValue) retrieval ranks the first \(RetrievalDefaults.maxWindow) results, paged with offset (or ask for \"retrieval\": \"lexical\")")
+        }
+        if request.offset + request.limit > RetrievalDefaults.maxWindow {
+            throw EngineError.badRequest("\(mode.rawValue) retrieval ranks the first \(RetrievalDefaults.maxWindow) results: offset + limit must be at most \(RetrievalDefaults.maxWindow) (or ask for \"retrieval\": \"lexical\")")
+        }
+        let fusion = r?.fusion ?? RetrievalDefaults.fusion
+        let def = layout.schema.fields[field]
+        // The model must be there; when retrieval was not asked for, its absence falls back to lexical.
+        do {
+            _ = try VectorModels.embedder(def.vectorModel, field: def.name, dims: def.dims ?? 0)
+        } catch {
+            if explicit { throw EngineError.badRequest("\(mode.rawValue) retrieval is unavailable: \(error)") }
+            warnings.append("lexical retrieval only: \(error)")
+            return nil
+        }
+        return RetrievalPlan(mode: mode, fusion: fusion, rrfK: r?.rrfK ?? RetrievalDefaults.rrfK,
+                             vectorWeight: r?.vectorWeight ?? (fusion == .rrf ? RetrievalDefaults.rrfVectorWeight : RetrievalDefaults.linearVectorWeight),
+                             window: r?.window ?? RetrievalDefaults.window,
+                             numCandidates: r?.numCandidates ?? RetrievalDefaults.numCandidates, field: field)
+    }
+
+    /// Vector or hybrid retrieval.
+    /// - The lexical list is the lexical search's best `window` (every ranking feature included);
+    ///   the vector list is the `window` nearest neighbours of the query's embedding among the
+    ///   products passing every filter. Hybrid fuses the two; vector takes the second alone.
+    /// - `total` counts the union of the lexical matches and the vector list (vector: the list),
+    ///   and facets count the same set, so a facet's counts add up to what paging can reach.
+    /// - Pages come from the fused list, which holds at least `offset + limit` products whenever
+    ///   the union does. Sorting by a field sorts the union.
+    func hybridSearch(_ request: SearchRequest, plan: RetrievalPlan, in searcher: Searcher,
+                      deadline: SearchDeadline?) throws -> (LexicalRun, SearchOutcome, RetrievalInfo) {
+        let window = max(plan.window, request.offset + request.limit)
+        let def = searcher.layout.schema.fields[plan.field]
+        let embedder = try VectorModels.embedder(def.vectorModel, field: def.name, dims: def.dims ?? 0)
+        let te = DispatchTime.now().uptimeNanoseconds
+        let vector = try embedder.embedQuery(request.q)
+        let embedMicros = Double(DispatchTime.now().uptimeNanoseconds - te) / 1000
+        try deadline?.check()
+
+        var lexRequest = request
+        lexRequest.offset = 0
+        lexRequest.limit = window
+        lexRequest.facets = []
+        var lexical: LexicalRun
+        if plan.mode == .hybrid {
+            lexical = try lexicalSearch(lexRequest, in: searcher, deadline: deadline)
+        } else {
+            let resolved = try resolve(lexRequest, in: searcher, deadline: deadline)
+            lexical = LexicalRun(outcome: SearchOutcome(hits: [], totalHits: 0, totalIsExact: true, facets: []),
+                                 spec: resolved.spec, relaxed: false, resolved: resolved, probes: ProbeBudget(limit: limits.maxProbes))
+        }
+        var kq = KnnQuery(field: plan.field, vector: vector, k: window, numCandidates: max(plan.numCandidates, window),
+                          filters: lexical.spec.filters)
+        kq.deadline = deadline
+        let knn: [KnnHit]
+        do { knn = try searcher.knn(kq) } catch let e as IndexError {
+            if case .invalidQuery(let m) = e { throw EngineError.badRequest(m) }
+            throw e
+        }
+        let lexItems = lexical.outcome.hits.map { Fusion.Item(doc: $0.doc, score: $0.score) }
+        let vecItems = knn.map { Fusion.Item(doc: $0.doc, score: $0.similarity) }
+        let fused: [Fusion.Item]
+        switch plan.mode {
+        case .vector: fused = vecItems
+        case .hybrid, .lexical:
+            fused = plan.fusion == .rrf
+                ? Fusion.rrf(lexical: lexItems, vector: vecItems, k: plan.rrfK, vectorWeight: plan.vectorWeight)
+                : Fusion.linear(lexical: lexItems, vector: vecItems, vectorWeight: plan.vectorWeight)
+        }
+
+        // The union's total and facets (and, sorted by a field, its page).
+        let ctx = try context(searcher)
+        let facets = try ctx.resolver.facets(request.facets, filters: lexical.spec.filters)
+        var union = lexical.spec
+        let ids = try knn.map { try searcher.id(of: $0.doc) }
+        let nearest: Query = ids.isEmpty ? .matchNone : .filter(Filter(field: searcher.layout.idOrdinal, kind: .ids(ids)))
+        union.query = plan.mode == .vector ? nearest : .boolean(BooleanQuery(should: [lexical.spec.query, nearest]))
+        union.rescore = nil
+        union.facets = facets.map { $0.spec }
+        union.trackTotalHits = request.trackTotalHits
+        union.deadline = deadline
+        let bySort = union.sort != .relevance
+        if bySort {
+            union.offset = request.offset
+            union.limit = request.limit
+        } else {
+            union.offset = 0
+            union.limit = 0
+            union.boosts = []
+        }
+        let counted = try runSpec(union, in: searcher)
+        var outcome = counted
+        if !bySort {
+            outcome.hits = fused.dropFirst(request.offset).prefix(request.limit).map { SearchHitResult(doc: $0.doc, score: $0.score) }
+            outcome.totalHits = max(counted.totalHits, fused.count)
+        }
+        lexical.spec = union
+        lexical.resolved.facetNames = facets.map { $0.name }
+        let info = RetrievalInfo(mode: plan.mode, fusion: plan.mode == .hybrid ? plan.fusion : nil, window: window,
+                                 lexicalCandidates: lexItems.count, vectorCandidates: vecItems.count, embedMicros: embedMicros)
+        return (lexical, outcome, info)
+    }
+}
