@@ -1,6 +1,6 @@
 /// A nearest-neighbour search on a vector field: the `k` documents whose vectors have the
-/// largest inner product with `vector` (cosine similarity: every stored vector is of unit length),
-/// among the documents that pass `filters`.
+/// largest inner product with `vector` among the documents that pass `filters`. Stored vectors
+/// are of unit length, so for a unit query vector (as the models make) this is cosine similarity.
 public struct KnnQuery: Sendable {
     public var field: Int
     public var vector: [Float]
@@ -112,7 +112,7 @@ extension Searcher {
 
     /// The vector of a live document's field (nil: it has none).
     public func vector(field: Int, doc: Int) -> [Float]? {
-        guard let (s, l) = locate(doc), let vf = segments[s].vectors[field] else { return nil }
+        guard let (s, l) = locate(doc), segments[s].isLive(l), let vf = segments[s].vectors[field] else { return nil }
         return vf.vector(ofDoc: l)
     }
 

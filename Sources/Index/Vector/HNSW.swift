@@ -135,6 +135,34 @@ public final class HNSWGraph: @unchecked Sendable {
         return g
     }
 
+    /// The same graph with node `i` renamed `newId[i]` (a permutation).
+    func renumbered(_ newId: [Int32]) -> HNSWGraph {
+        precondition(newId.count == count)
+        let g = HNSWGraph(dimensions: dimensions, parameters: parameters)
+        var vs = [Float](repeating: 0, count: count * dimensions)
+        var l0 = [Int32](repeating: 0, count: count * stride0)
+        var up = [[[Int32]]](repeating: [], count: count)
+        withVectors { v in
+            withLevel0 { l in
+                for old in 0..<count {
+                    let n = Int(newId[old])
+                    for j in 0..<dimensions { vs[n * dimensions + j] = v[old * dimensions + j] }
+                    let src = l + old * stride0
+                    l0[n * stride0] = src[0]
+                    for j in 0..<Int(src[0]) { l0[n * stride0 + 1 + j] = newId[Int(src[1 + j])] }
+                    up[n] = upper[old].map { $0.map { newId[Int($0)] } }
+                }
+            }
+        }
+        g.vectors = vs
+        g.level0 = l0
+        g.upper = up
+        g.entryPoint = entryPoint >= 0 ? newId[Int(entryPoint)] : -1
+        g.maxLevel = maxLevel
+        g.rng = rng
+        return g
+    }
+
     /// Exact search over the given nodes only (a selective filter's documents).
     public func exact(_ query: [Float], k: Int, nodes: [Int32]) -> [(node: Int32, similarity: Float)] {
         precondition(query.count == dimensions)

@@ -64,24 +64,49 @@ final class VectorFieldBuilder {
 
     var batchIsFull: Bool { pending.count >= Self.batchSize }
 
-    /// Embeds the texts waiting in the batch.
+    /// Texts the model could not embed (their documents are indexed without a vector).
+    private(set) var unembeddable = 0
+
+    /// Embeds the texts waiting in the batch. When the batch fails, its texts are embedded one by
+    /// one and a text the model cannot embed (an error, or a vector of the wrong length or without
+    /// direction) leaves its document without a vector, so one bad text never wedges the writer.
+    /// A model that cannot be loaded is an error (nothing is lost: the batch stays).
     func embedPending() throws {
         guard !pending.isEmpty else { return }
         let e = try resolveEmbedder()
-        var out: [[Float]]
-        do { out = try Self.embedOnAllCores(pending.map { $0.text }, e) } catch {
-            throw IndexError.schema("vector field \(definition.name): the model \(definition.vectorModel) failed: \(error)")
+        var vectors: [[Float]?]
+        if let out = try? Self.embedOnAllCores(pending.map { $0.text }, e), out.count == pending.count,
+           let units = try? out.map({ try Self.normalised($0, dims: dims, field: definition.name) }) {
+            vectors = units
+        } else {
+            vectors = pending.map { p in
+                guard let v = try? e.embed([p.text]), v.count == 1 else { return nil }
+                return try? Self.normalised(v[0], dims: dims, field: definition.name)
+            }
         }
-        guard out.count == pending.count else {
-            throw IndexError.schema("vector field \(definition.name): the model returned \(out.count) vectors for \(pending.count) texts")
-        }
-        for (p, v) in zip(pending, out) {
-            let unit = try Self.normalised(v, dims: dims, field: definition.name)
+        var drop = Set<Int>()
+        for (p, v) in zip(pending, vectors) {
+            guard let unit = v else {
+                drop.insert(p.node)
+                continue
+            }
             values.withUnsafeMutableBufferPointer { b in
                 for j in 0..<dims { b[p.node * dims + j] = unit[j] }
             }
         }
         pending.removeAll(keepingCapacity: true)
+        if !drop.isEmpty {
+            unembeddable += drop.count
+            var keptDocs: [Int32] = [], keptValues: [Float] = []
+            keptDocs.reserveCapacity(docs.count - drop.count)
+            keptValues.reserveCapacity(values.count - drop.count * dims)
+            for i in docs.indices where !drop.contains(i) {
+                keptDocs.append(docs[i])
+                keptValues.append(contentsOf: values[(i * dims)..<((i + 1) * dims)])
+            }
+            docs = keptDocs
+            values = keptValues
+        }
     }
 
     /// Texts embedded in chunks of at least 64, one chunk per core, in order.
@@ -260,6 +285,19 @@ public final class SegmentVectors: @unchecked Sendable {
             guard Int(bitPattern: base + vecOff) % 4 == 0 else { throw IndexError.corrupt(file: name, reason: "misaligned vectors") }
             let docs = UnsafeBufferPointer(start: (base + docsOff).assumingMemoryBound(to: Int32.self), count: count)
             let level0 = (base + l0Off).assumingMemoryBound(to: Int32.self)
+            // Level 0 is read in place: every link count and link is checked once here, so a damaged
+            // file read without checksums is an error, never a wild read.
+            for node in 0..<count {
+                let p = level0 + node * stride0
+                let k = Int(p[0])
+                guard k >= 0, k <= 2 * m else { throw IndexError.corrupt(file: name, reason: "vector field \(field): node \(node) has \(k) links") }
+                for j in 0..<k where p[1 + j] < 0 || Int(p[1 + j]) >= count {
+                    throw IndexError.corrupt(file: name, reason: "vector field \(field): node \(node) links to \(p[1 + j])")
+                }
+            }
+            for d in docs where d < 0 || Int(d) >= docCount {
+                throw IndexError.corrupt(file: name, reason: "vector field \(field): a node's document \(d) is out of range")
+            }
             var ur = ByteReader(base: base + upOff, count: upLen, file: name)
             var upper: [[[Int32]]] = []
             upper.reserveCapacity(count)

@@ -1,3 +1,5 @@
+import Synchronization
+
 /// Merges segments into one: documents keep their order (segment by segment), deleted documents
 /// are dropped, postings of equal keys are concatenated with their doc ids renumbered, and norms,
 /// stored fields, ids and doc values (with their in-place updates) are copied. Stored copies of
@@ -159,7 +161,7 @@ struct SegmentMerger {
         try close(idf, .ids)
         if !layout.vectorFields.isEmpty {
             let vf = try open(.vec)
-            try VectorFileFormat.write(layout.vectorFields.map { mergeVectors(field: $0) }, to: vf)
+            try VectorFileFormat.write(layout.vectorFields.map { mergeVectors(field: $0, into: id) }, to: vf)
             try close(vf, .vec)
         }
 
@@ -271,11 +273,14 @@ struct SegmentMerger {
 }
 
 extension SegmentMerger {
-    /// The merged graph of one vector field. When the largest source has no deletions its graph
-    /// is kept (its nodes renumbered to the merged documents) and the other sources' vectors are
-    /// inserted into it, as Lucene does; otherwise the graph is built anew. Vectors are copied,
-    /// never embedded again.
-    func mergeVectors(field: Int) -> (field: Int, docs: [Int32], graph: HNSWGraph) {
+    /// The merged graph of one vector field. The graph of the largest source without deletions is
+    /// kept and the other sources' vectors are inserted into it, as Lucene does (with no such
+    /// source the graph is built anew); then its nodes are renumbered into document order, so
+    /// nodes and documents rank ties alike. Vectors are copied, never embedded again.
+    /// Merged segments whose graph was kept from a source (tests check the path taken).
+    static let keptGraphs = Mutex<Set<String>>([])
+
+    func mergeVectors(field: Int, into id: String) -> (field: Int, docs: [Int32], graph: HNSWGraph) {
         let def = layout.schema.fields[field]
         let params = def.hnswParameters
         var seed: Int?
@@ -288,6 +293,7 @@ extension SegmentMerger {
         let graph: HNSWGraph
         var docs: [Int32] = []
         if let s = seed, let v = readers[s].vectors[field] {
+            Self.keptGraphs.withLock { if $0.count < 1000 { $0.insert(id) } }
             graph = v.graph.copy(efConstruction: params.efConstruction)
             docs = v.docs.map { docMaps[s][Int($0)] }
         } else {
@@ -302,7 +308,12 @@ extension SegmentMerger {
                 docs.append(nd)
             }
         }
-        return (field, docs, graph)
+        if seed == nil { return (field, docs, graph) }
+        // Node order = document order.
+        let order = docs.indices.sorted { docs[$0] < docs[$1] }
+        var newId = [Int32](repeating: 0, count: order.count)
+        for (i, old) in order.enumerated() { newId[old] = Int32(i) }
+        return (field, order.map { docs[$0] }, graph.renumbered(newId))
     }
 }
 
