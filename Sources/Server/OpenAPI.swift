@@ -160,6 +160,19 @@ enum OpenAPI {
        "minimum": 1,
        "maximum": 100
       }
+     },
+     {
+      "name": "retrieval",
+      "in": "query",
+      "schema": {
+       "type": "string",
+       "enum": [
+        "lexical",
+        "vector",
+        "hybrid"
+       ]
+      },
+      "description": "Default: hybrid on an index with a vector field (lexical for pages past the first 1000 results), lexical otherwise"
      }
     ],
     "responses": {
@@ -3705,6 +3718,71 @@ enum OpenAPI {
      "ranking": {
       "type": "object",
       "description": "Ranking option overrides; clamped to the server's limits (max_rescore_window, max_proximity_slop, ...)"
+     },
+     "retrieval": {
+      "description": "How candidates are found: lexical (the inverted index), vector (nearest neighbours of the query's embedding) or hybrid (both, fused). Default: hybrid on an index with a vector field, lexical otherwise. Vector and hybrid rank the first 1000 results (offset + limit <= 1000, no search_after); total and facets count the union of the lexical matches and the nearest-neighbour list.",
+      "oneOf": [
+       {
+        "type": "string",
+        "enum": [
+         "lexical",
+         "vector",
+         "hybrid"
+        ]
+       },
+       {
+        "type": "object",
+        "properties": {
+         "mode": {
+          "type": "string",
+          "enum": [
+           "lexical",
+           "vector",
+           "hybrid"
+          ]
+         },
+         "fusion": {
+          "type": "string",
+          "enum": [
+           "rrf",
+           "linear"
+          ],
+          "description": "rrf: (1-w)/(k+lexical rank) + w/(k+vector rank); linear: (1-w)*lexical + w*vector over min-max normalised scores"
+         },
+         "rrf_k": {
+          "type": "number",
+          "minimum": 0,
+          "maximum": 10000,
+          "default": 60
+         },
+         "vector_weight": {
+          "type": "number",
+          "minimum": 0,
+          "maximum": 1,
+          "description": "w above (default 0.5 for rrf, 0.2 for linear)"
+         },
+         "window": {
+          "type": "integer",
+          "minimum": 1,
+          "maximum": 1000,
+          "default": 100,
+          "description": "Results each list contributes (at least offset + limit)"
+         },
+         "num_candidates": {
+          "type": "integer",
+          "minimum": 1,
+          "maximum": 10000,
+          "default": 100,
+          "description": "HNSW beam width (at least the window)"
+         },
+         "field": {
+          "type": "string",
+          "description": "The vector field (default: the first)"
+         }
+        },
+        "additionalProperties": false
+       }
+      ]
      }
     }
    },
@@ -3753,6 +3831,30 @@ enum OpenAPI {
      },
      "relaxed": {
       "type": "boolean"
+     },
+     "retrieval": {
+      "type": "object",
+      "description": "Present for vector and hybrid retrieval: mode, fusion, window, lexical_candidates, vector_candidates, embed_us (microseconds to embed the query; about 1 when it came from the cache)",
+      "properties": {
+       "mode": {
+        "type": "string"
+       },
+       "fusion": {
+        "type": "string"
+       },
+       "window": {
+        "type": "integer"
+       },
+       "lexical_candidates": {
+        "type": "integer"
+       },
+       "vector_candidates": {
+        "type": "integer"
+       },
+       "embed_us": {
+        "type": "number"
+       }
+      }
      },
      "query_syntax": {
       "type": "string",

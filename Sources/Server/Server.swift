@@ -325,7 +325,7 @@ public struct APIServer: Sendable {
                  body: .init(byteBuffer: ByteBuffer(bytes: b)))
     }
 
-    static let searchParameters: Set<String> = ["q", "category", "brand", "min_price", "max_price", "in_stock", "sort", "page", "limit"]
+    static let searchParameters: Set<String> = ["q", "category", "brand", "min_price", "max_price", "in_stock", "sort", "page", "limit", "retrieval"]
     /// The sorts the shop page offers.
     static let pageSorts: [SortRequest] = [.relevance, .field(ProductFields.price, descending: false), .field(ProductFields.price, descending: true),
                                            .field(ProductFields.rating, descending: nil), .field(ProductFields.reviewCount, descending: nil)]
@@ -341,7 +341,7 @@ public struct APIServer: Sendable {
         let t0 = DispatchTime.now().uptimeNanoseconds
         let qs = try QueryString(query)
         for (k, _) in qs.pairs where !Self.searchParameters.contains(k) && !k.hasPrefix("attributes.") {
-            throw APIError.badRequest("unknown parameter \"\(k)\" (q, category, brand, min_price, max_price, in_stock, attributes.*, sort, page, limit)")
+            throw APIError.badRequest("unknown parameter \"\(k)\" (q, category, brand, min_price, max_price, in_stock, attributes.*, sort, page, limit, retrieval)")
         }
         let limit = try qs.int("limit", range: 1...Self.maxPageLimit) ?? 20
         let page = try qs.int("page", range: 1...10_000) ?? 1
@@ -350,6 +350,15 @@ public struct APIServer: Sendable {
         }
         var req = SearchRequest(q: try qs.one("q") ?? "", op: .and, limit: limit, offset: (page - 1) * limit)
         req.trackTotalHits = .exact
+        if let r = try qs.one("retrieval"), !r.isEmpty {
+            guard let m = RetrievalMode(rawValue: r) else {
+                throw APIError.badRequest("retrieval must be one of \(RetrievalMode.allCases.map(\.rawValue).joined(separator: ", ")), got \"\(r.prefix(40))\"")
+            }
+            req.retrieval = RetrievalRequest(mode: m)
+        } else if req.offset + req.limit > RetrievalDefaults.maxWindow {
+            // Past the first 1,000 results pages are lexical (hybrid ranks the first 1,000).
+            req.retrieval = RetrievalRequest(mode: .lexical)
+        }
         typealias F = ProductFields
         req.fields = [F.title, F.brand, F.price, F.categoryPath, F.inStock]
         var filters: [FilterRequest] = []
