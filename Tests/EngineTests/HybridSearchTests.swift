@@ -1,0 +1,857 @@
+import Foundation
+import Testing
+@testable import AisleEngine
+@testable import AisleIndex
+
+/// A deterministic tiny model for the hybrid tests: each distinct lowercase word of a text is
+/// hashed (FNV-1a) into one of 16 dims with a weight in [0.5, 1.5) taken from the hash, and the sum
+/// is normalised. Words are de-duplicated and summed in sorted order, so texts with the same set of
+/// words get bit-identical vectors (exact ties, broken by doc in the oracle as in the index) and
+/// different sets get clearly different ones.
+final class HybridHashEmbedder: VectorEmbedder {
+    let dimensions = 16
+
+    static func words(_ text: String) -> [String] {
+        Set(text.lowercased().split(whereSeparator: { !$0.isLetter && !$0.isNumber }).map(String.init)).sorted()
+    }
+
+    static func vector(_ text: String) -> [Float] {
+        var v = [Float](repeating: 0, count: 16)
+        for w in words(text) {
+            var h: UInt64 = 0xcbf2_9ce4_8422_2325
+            for b in w.utf8 { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
+            v[Int(h % 16)] += 0.5 + Float((h >> 32) & 0xFFFF) / 65536
+        }
+        let n = v.reduce(Float(0)) { $0 + $1 * $1 }.squareRoot()
+        return n > 0 ? v.map { $0 / n } : v
+    }
+
+    func embed(_ texts: [String]) throws -> [[Float]] { texts.map { Self.vector($0) } }
+}
+
+/// Hybrid retrieval (lexical, vector and fused) through `SearchService`, each answer checked
+/// against an oracle computed here: a brute-force cosine kNN over the catalog's titles with the
+/// tiny hash model, the lexical lists and match sets taken from lexical requests, the fusion
+/// formulas computed by hand, totals and facets counted over the union in the test.
+@Suite struct HybridSearchTests {
+    // MARK: - Fixture
+
+    static let model: String = {
+        VectorModels.register("test-hash-16-hybrid", embedder: HybridHashEmbedder())
+        return "test-hash-16-hybrid"
+    }()
+
+    struct Product {
+        var id: String, title: String, brand: String, category: [String], price: Double
+    }
+
+    static let titleWords = ["kato", "mune", "reto", "sabo", "tiko", "vemo", "wuzo", "yalo",
+                             "zeno", "bito", "caro", "dufo", "fegu", "gilo", "hapo", "jiru"]
+    static let brands = ["Zorvex", "Quillan", "Mabrix", "Tenvora", "Pelliq", "Drovan"]
+    static let categories = [["Ardo", "Bemo"], ["Ardo", "Celo"], ["Domo", "Efo"], ["Domo", "Gado"]]
+
+    struct Fixture {
+        var svc: SearchService
+        /// The same catalog indexed without a vector field.
+        var plain: SearchService
+        var products: [Product]
+        var byID: [String: Product]
+        var docOf: [String: Int]
+    }
+
+    static func writeCorpus(_ products: [Product], extra: (Int) -> [String: Any] = { _ in [:] }) -> String {
+        let lines = products.enumerated().map { i, p -> String in
+            var obj: [String: Any] = ["id": p.id, "title": p.title, "brand": p.brand, "category": p.category,
+                                      "category_path": p.category.joined(separator: " > "), "price": p.price, "in_stock": true]
+            for (k, v) in extra(i) { obj[k] = v }
+            return String(decoding: try! JSONSerialization.data(withJSONObject: obj, options: [.sortedKeys]), as: UTF8.self)
+        }
+        let dir = tempDir("hybrid-corpus")
+        let path = dir + "/catalog.jsonl"
+        writeFile(path, lines.joined(separator: "\n") + "\n")
+        return path
+    }
+
+    /// Indexes `corpus` (the catalog schema) with an optional extra vector field.
+    static func index(_ corpus: String, vector: FieldDefinition?) throws -> SearchService {
+        let dir = tempDir("hybrid-idx")
+        let c = try Corpus(path: corpus)
+        var schema = c.schema
+        if let vector { schema.fields.append(vector) }
+        var opts = Indexer.Options(threads: 1)
+        opts.sync = false
+        opts.progress = false
+        _ = try Indexer(corpus: c, directory: dir, options: opts).run(schema: schema)
+        return try SearchService(searcher: try Searcher.open(directory: dir))
+    }
+
+    static let fixture: Fixture = {
+        var g = SeededGenerator(seed: 4242)
+        var products: [Product] = []
+        for i in 0..<400 {
+            let n = Int.random(in: 2...5, using: &g)
+            let title = (0..<n).map { _ in
+                titleWords[Int(pow(Double.random(in: 0..<1, using: &g), 1.5) * Double(titleWords.count))]
+            }.joined(separator: " ")
+            let brand = brands[Int(pow(Double.random(in: 0..<1, using: &g), 1.3) * Double(brands.count))]
+            products.append(Product(id: String(format: "H%04d", i), title: title, brand: brand,
+                                    category: categories.randomElement(using: &g)!,
+                                    price: Double(Int.random(in: 100...20_000, using: &g)) / 100))
+        }
+        let path = writeCorpus(products)
+        let vec = FieldDefinition(name: "title_vector", type: .vector, source: "title", dims: 16, model: model)
+        let svc = try! index(path, vector: vec)
+        let plain = try! index(path, vector: nil)
+        // Document numbers, for the oracle's ties (lower doc first).
+        let all = try! svc.search(try! request(["q": "", "limit": 1000]))
+        precondition(all.hits.count == products.count)
+        var docOf: [String: Int] = [:]
+        for h in all.hits { docOf[h.id] = h.doc }
+        return Fixture(svc: svc, plain: plain, products: products,
+                       byID: Dictionary(uniqueKeysWithValues: products.map { ($0.id, $0) }), docOf: docOf)
+    }()
+
+    // MARK: - Requests
+
+    static func request(_ obj: [String: Any]) throws -> SearchRequest {
+        var text = String(decoding: try JSONSerialization.data(withJSONObject: obj, options: [.sortedKeys]), as: UTF8.self)
+        return try text.withUTF8 { p in
+            var tape = JSONTape()
+            try tape.parse(p)
+            return try SearchRequest.parse(tape: tape, node: tape.root)
+        }
+    }
+
+    func run(_ obj: [String: Any], on svc: SearchService? = nil) throws -> SearchResponse {
+        try (svc ?? Self.fixture.svc).search(try Self.request(obj))
+    }
+
+    enum FilterCase: CustomStringConvertible {
+        case none, brand(String), price(Double, Double)
+
+        var json: [String: Any]? {
+            switch self {
+            case .none: return nil
+            case .brand(let b): return ["brand": [b]]
+            case .price(let lo, let hi): return ["price_min": lo, "price_max": hi]
+            }
+        }
+
+        func passes(_ p: Product) -> Bool {
+            switch self {
+            case .none: return true
+            case .brand(let b): return p.brand == b
+            case .price(let lo, let hi): return p.price >= lo && p.price <= hi
+            }
+        }
+
+        var description: String {
+            switch self {
+            case .none: return "no filter"
+            case .brand(let b): return "brand \(b)"
+            case .price(let lo, let hi): return "price \(lo)-\(hi)"
+            }
+        }
+    }
+
+    static let filterCases: [FilterCase] = [.none, .brand("Quillan"), .price(40, 120)]
+    /// One and two words (AND), a word no title has (no lexical match: the kNN list alone), and a
+    /// pair only one of whose words exists (AND finds nothing and relaxes to OR).
+    static let queries = ["kato", "mune reto", "sabo", "vemo wuzo", "gilo", "zeno kato", "xylo", "kato xylo"]
+
+    func body(_ q: String, _ filter: FilterCase, _ extra: [String: Any]) -> [String: Any] {
+        var o: [String: Any] = ["q": q]
+        if let f = filter.json { o["filters"] = f }
+        for (k, v) in extra { o[k] = v }
+        return o
+    }
+
+    // MARK: - Oracle
+
+    /// Brute-force cosine kNN over the products passing `filter`: best first, ties by lower doc.
+    /// `nearTies`: check the fixture has no near-ties down the list (for comparisons of order).
+    func knnOracle(_ q: String, k: Int, filter: FilterCase, nearTies: Bool = true) -> [(doc: Int, id: String, sim: Double)] {
+        let f = Self.fixture
+        let qv = HybridHashEmbedder.vector(q).map(Double.init)
+        let qn = qv.reduce(0) { $0 + $1 * $1 }.squareRoot()
+        var all: [(doc: Int, id: String, sim: Double)] = []
+        for p in f.products where filter.passes(p) {
+            let v = HybridHashEmbedder.vector(p.title)
+            var s = 0.0
+            for i in 0..<16 { s += Double(v[i]) * qv[i] }
+            all.append((doc: f.docOf[p.id]!, id: p.id, sim: s / qn))
+        }
+        all.sort { a, b in
+            if a.sim != b.sim { return a.sim > b.sim }
+            return a.doc < b.doc
+        }
+        // The fixture must not hold near-ties (different word sets a rounding apart) around the
+        // list, or the index's float order could legitimately differ from this one.
+        for i in 0..<max(0, min(all.count - 1, k + 1)) where nearTies && all[i].sim != all[i + 1].sim && abs(all[i].sim - all[i + 1].sim) < 1e-6 {
+            Issue.record("fixture: near tie at rank \(i) for \"\(q)\" (\(all[i].sim) vs \(all[i + 1].sim)); change the seed")
+        }
+        return Array(all.prefix(k))
+    }
+
+    /// The lexical list hybrid retrieval fuses: the lexical request's best `window`.
+    func lexicalList(_ q: String, _ filter: FilterCase, window: Int) throws -> [Fusion.Item] {
+        try run(body(q, filter, ["retrieval": "lexical", "limit": window])).hits.map { Fusion.Item(doc: $0.doc, score: $0.score) }
+    }
+
+    /// Every product the lexical query matches (sorted by price, so no re-ranking touches the set).
+    func lexicalMatches(_ q: String, _ filter: FilterCase) throws -> Set<String> {
+        let r = try run(body(q, filter, ["retrieval": "lexical", "limit": 1000, "sort": "price_asc"]))
+        #expect(r.total == r.hits.count, "lexical matches of \"\(q)\" beyond one page")
+        return Set(r.hits.map(\.id))
+    }
+
+    /// `actual` is `expected`'s order up to permutations of results whose expected scores are
+    /// within `tol` (fused scores from float similarities): each rank's document has the expected
+    /// score of that rank.
+    func expectRanking(_ actual: [SearchHit], _ expected: [Fusion.Item], tol: Double, _ label: String,
+                       sourceLocation: SourceLocation = #_sourceLocation) {
+        #expect(actual.count == expected.count, "\(label): \(actual.count) hits, expected \(expected.count)", sourceLocation: sourceLocation)
+        #expect(Set(actual.map(\.doc)).count == actual.count, "\(label): duplicate hits", sourceLocation: sourceLocation)
+        let score = Dictionary(expected.map { ($0.doc, Double($0.score)) }, uniquingKeysWith: { a, _ in a })
+        for (i, h) in actual.enumerated() where i < expected.count {
+            guard let s = score[h.doc] else {
+                Issue.record("\(label): rank \(i) is doc \(h.doc) (\(h.id)), not in the expected list", sourceLocation: sourceLocation)
+                return
+            }
+            if abs(s - Double(expected[i].score)) > tol {
+                Issue.record("\(label): rank \(i) is doc \(h.doc) (expected score \(s)), expected doc \(expected[i].doc) (score \(expected[i].score))", sourceLocation: sourceLocation)
+                return
+            }
+            #expect(abs(Double(h.score) - s) <= tol, "\(label): doc \(h.doc) scored \(h.score), expected \(s)", sourceLocation: sourceLocation)
+        }
+    }
+
+    // MARK: - 1. Fusion formulas
+
+    @Test func fusionHandComputedExamples() {
+        typealias I = Fusion.Item
+        // RRF, k 60, w 0.5: A 0.5/61 + 0.5/62, C 0.5/63 + 0.5/61, B 0.5/62, D 0.5/63.
+        let r = Fusion.rrf(lexical: [I(doc: 1, score: 9), I(doc: 2, score: 5), I(doc: 3, score: 1)],
+                           vector: [I(doc: 3, score: 0.9), I(doc: 1, score: 0.8), I(doc: 4, score: 0.1)], k: 60, vectorWeight: 0.5)
+        #expect(r.map(\.doc) == [1, 3, 2, 4])
+        #expect(r.map(\.score) == [Float(0.5 / 61 + 0.5 / 62), Float(0.5 / 61 + 0.5 / 63), Float(0.5 / 62), Float(0.5 / 63)])
+        // Equal scores: the lexical rank decides (doc 7 is lexical 1st, doc 5 vector 1st), then the vector rank, then the doc.
+        let t = Fusion.rrf(lexical: [I(doc: 7, score: 1)], vector: [I(doc: 5, score: 1)], k: 10, vectorWeight: 0.5)
+        #expect(t.map(\.doc) == [7, 5])
+        let t2 = Fusion.rrf(lexical: [I(doc: 9, score: 3), I(doc: 8, score: 2)], vector: [I(doc: 8, score: 1), I(doc: 9, score: 1)], k: 5, vectorWeight: 0.5)
+        #expect(t2.map(\.doc) == [9, 8])   // equal sums; 9 is better lexically
+        // w 0 and w 1: one list alone (the other's documents follow at score 0, by their ranks).
+        let lexOnly = Fusion.rrf(lexical: [I(doc: 2, score: 1), I(doc: 1, score: 1)], vector: [I(doc: 3, score: 1)], k: 60, vectorWeight: 0)
+        #expect(lexOnly.map(\.doc) == [2, 1, 3] && lexOnly.last?.score == 0)
+        // Linear, w 0.2: lexical 10, 6, 2 → 1, .5, 0; vector .9, .5, .1 → 1, .5, 0.
+        let l = Fusion.linear(lexical: [I(doc: 1, score: 10), I(doc: 2, score: 6), I(doc: 3, score: 2)],
+                              vector: [I(doc: 3, score: 0.9), I(doc: 4, score: 0.5), I(doc: 1, score: 0.1)], vectorWeight: 0.2)
+        #expect(l.map(\.doc) == [1, 2, 3, 4])
+        let ls = l.map { Double($0.score) }
+        for (a, b) in zip(ls, [0.8, 0.4, 0.2, 0.1]) { #expect(abs(a - b) < 1e-6, "\(ls)") }
+        // A list whose scores are all equal maps to 1; a missing document gets 0 from that list.
+        let eq = Fusion.linear(lexical: [I(doc: 5, score: 3), I(doc: 6, score: 3)], vector: [I(doc: 6, score: 0.7)], vectorWeight: 0.5)
+        #expect(eq.map(\.doc) == [6, 5] && eq.map(\.score) == [1, 0.5])
+        #expect(Fusion.rrf(lexical: [], vector: [], k: 60, vectorWeight: 0.5).isEmpty)
+        #expect(Fusion.linear(lexical: [], vector: [], vectorWeight: 0.5).isEmpty)
+    }
+
+    /// The formula, written out per document.
+    static func bruteForce(_ lex: [Fusion.Item], _ vec: [Fusion.Item], rrfK: Double?, w: Double) -> [(doc: Int, score: Double)] {
+        func rankOf(_ l: [Fusion.Item], _ d: Int) -> Int? { l.firstIndex { $0.doc == d } }
+        func norm(_ l: [Fusion.Item], _ i: Int) -> Double {
+            let hi = l.map(\.score).max()!, lo = l.map(\.score).min()!
+            return hi > lo ? (Double(l[i].score) - Double(lo)) / (Double(hi) - Double(lo)) : 1
+        }
+        let docs = Set(lex.map(\.doc)).union(vec.map(\.doc))
+        let scored = docs.map { d -> (doc: Int, score: Double, l: Int, v: Int) in
+            let lr = rankOf(lex, d), vr = rankOf(vec, d)
+            var s = 0.0
+            if let k = rrfK {
+                if let lr { s += (1 - w) / (k + Double(lr + 1)) }
+                if let vr { s += w / (k + Double(vr + 1)) }
+            } else {
+                if let lr { s += (1 - w) * norm(lex, lr) }
+                if let vr { s += w * norm(vec, vr) }
+            }
+            return (d, s, lr ?? Int.max, vr ?? Int.max)
+        }
+        return scored.sorted { a, b in
+            if a.score != b.score { return a.score > b.score }
+            if a.l != b.l { return a.l < b.l }
+            if a.v != b.v { return a.v < b.v }
+            return a.doc < b.doc
+        }.map { ($0.doc, $0.score) }
+    }
+
+    /// A random list of distinct documents, best score first. `integral`: small whole scores (exact
+    /// arithmetic, many ties).
+    static func randomList(_ g: inout SeededGenerator, docs: Int, integral: Bool) -> [Fusion.Item] {
+        let n = Int.random(in: 0...min(docs, 40), using: &g)
+        let ds = Array((0..<docs).shuffled(using: &g).prefix(n))
+        let scores = (0..<n).map { _ in integral ? Float(Int.random(in: 0...6, using: &g)) : Float.random(in: 0..<25, using: &g) }
+            .sorted(by: >)
+        return zip(ds, scores).map { Fusion.Item(doc: $0, score: $1) }
+    }
+
+    @Test func fusionMatchesTheFormulaOnRandomLists() {
+        var g = SeededGenerator(seed: 77)
+        for trial in 0..<600 {
+            let integral = trial % 2 == 0
+            let docs = [5, 20, 60][trial % 3]
+            let lex = Self.randomList(&g, docs: docs, integral: integral)
+            let vec = Self.randomList(&g, docs: docs, integral: integral)
+            let w = [0, 0.2, 0.5, 0.7, 1, Double.random(in: 0...1, using: &g)][trial % 6]
+            let k = [0, 1, 60, Double(Int.random(in: 0...200, using: &g))][trial % 4]
+            for rrf in [true, false] {
+                let got = rrf ? Fusion.rrf(lexical: lex, vector: vec, k: k, vectorWeight: w)
+                              : Fusion.linear(lexical: lex, vector: vec, vectorWeight: w)
+                let want = Self.bruteForce(lex, vec, rrfK: rrf ? k : nil, w: w)
+                let label = "trial \(trial) \(rrf ? "rrf k \(k)" : "linear") w \(w) lex \(lex.map { ($0.doc, $0.score) }) vec \(vec.map { ($0.doc, $0.score) })"
+                #expect(got.count == want.count, "\(label)")
+                if rrf || integral {
+                    // Exact arithmetic: the same order and scores.
+                    #expect(got.map(\.doc) == want.map(\.doc), "\(label)")
+                    #expect(got.map(\.score) == want.map { Float($0.score) }, "\(label)")
+                } else {
+                    // Real scores: the same scores rank by rank (orders may differ only among near-equal sums).
+                    let want = Dictionary(uniqueKeysWithValues: want.map { ($0.doc, $0.score) })
+                    let wantSorted = want.values.sorted(by: >)
+                    for (i, it) in got.enumerated() {
+                        #expect(abs(Double(it.score) - (want[it.doc] ?? -1)) < 1e-5 && abs((want[it.doc] ?? -1) - wantSorted[i]) < 1e-5, "\(label) rank \(i)")
+                    }
+                }
+            }
+        }
+    }
+
+    // MARK: - 2. Vector, hybrid and lexical against the oracle
+
+    @Test func vectorRetrievalIsTheBruteForceTopK() throws {
+        let f = Self.fixture
+        for q in Self.queries {
+            for filter in Self.filterCases {
+                for (limit, window) in [(10, nil), (50, nil), (20, 20), (15, 40)] as [(Int, Int?)] {
+                    var retrieval: [String: Any] = ["mode": "vector", "num_candidates": 1000]
+                    if let window { retrieval["window"] = window }
+                    let r = try run(body(q, filter, ["retrieval": retrieval, "limit": limit]))
+                    let label = "\"\(q)\" \(filter) limit \(limit) window \(window.map(String.init) ?? "-")"
+                    let w = max(window ?? 100, limit)
+                    let oracle = knnOracle(q, k: w, filter: filter)
+                    #expect(r.hits.map(\.id) == oracle.prefix(limit).map(\.id), "\(label)")
+                    for (h, o) in zip(r.hits, oracle) { #expect(abs(Double(h.score) - o.sim) < 1e-4, "\(label): \(h.id) \(h.score) vs \(o.sim)") }
+                    #expect(r.hits.allSatisfy { filter.passes(f.byID[$0.id]!) }, "\(label)")
+                    // Vector retrieval's total is its list.
+                    #expect(r.total == oracle.count, "\(label): total \(r.total), list \(oracle.count)")
+                    #expect(r.retrieval?.mode == .vector && r.retrieval?.fusion == nil, "\(label)")
+                    #expect(r.retrieval?.vectorCandidates == oracle.count && r.retrieval?.window == w, "\(label)")
+                }
+            }
+        }
+    }
+
+    /// With the default beam (num_candidates 100 over 400 vectors) the graph search should still
+    /// find the true first ten, and the true similarity at every rank of longer lists. (Which of
+    /// several products tied at the cut it returns is the graph's choice: for "xylo", "gilo" and
+    /// "vemo wuzo" the 100th/200th similarity is 0, shared by dozens of products.)
+    @Test func vectorRetrievalWithDefaultBeamFindsTheTrueNeighbours() throws {
+        for q in Self.queries {
+            let r = try run(["q": q, "retrieval": "vector", "limit": 10])
+            #expect(r.hits.map(\.id) == knnOracle(q, k: 10, filter: .none).map(\.id), "\"\(q)\"")
+            for k in [100, 200] {
+                let long = try run(["q": q, "retrieval": "vector", "limit": k])
+                let oracle = knnOracle(q, k: k, filter: .none, nearTies: false)   // similarities only
+                #expect(long.hits.count == k && Set(long.hits.map(\.id)).count == k, "\"\(q)\" k \(k)")
+                for (i, (h, o)) in zip(long.hits, oracle).enumerated() where abs(Double(h.score) - o.sim) > 1e-5 {
+                    Issue.record("\"\(q)\" k \(k): rank \(i) has similarity \(h.score), the true one \(o.sim)")
+                    break
+                }
+            }
+        }
+    }
+
+    struct HybridConfig: CustomStringConvertible {
+        var fusion: FusionMethod?
+        var rrfK: Double?
+        var weight: Double?
+        var window: Int?
+        var limit: Int
+        var offset = 0
+
+        var retrieval: [String: Any] {
+            var o: [String: Any] = ["mode": "hybrid", "num_candidates": 1000]
+            if let fusion { o["fusion"] = fusion.rawValue }
+            if let rrfK { o["rrf_k"] = rrfK }
+            if let weight { o["vector_weight"] = weight }
+            if let window { o["window"] = window }
+            return o
+        }
+
+        var description: String { "fusion \(fusion?.rawValue ?? "-") k \(rrfK.map { "\($0)" } ?? "-") w \(weight.map { "\($0)" } ?? "-") window \(window.map(String.init) ?? "-") offset \(offset) limit \(limit)" }
+    }
+
+    static let hybridConfigs: [HybridConfig] = [
+        HybridConfig(limit: 50),                                     // the defaults: rrf, k 60, w 0.5, window 100
+        HybridConfig(fusion: .linear, limit: 50),                    // linear, w 0.2
+        HybridConfig(fusion: .rrf, rrfK: 5, weight: 0.8, limit: 30),
+        HybridConfig(fusion: .linear, weight: 0.6, limit: 30),
+        HybridConfig(fusion: .rrf, window: 20, limit: 20),           // lists of 20
+        HybridConfig(fusion: .linear, window: 10, limit: 25),        // the window grows to the page's end
+        HybridConfig(fusion: .rrf, window: 30, limit: 10, offset: 15),
+    ]
+
+    @Test func hybridIsTheFusionOfTheLexicalAndTheBruteForceLists() throws {
+        let f = Self.fixture
+        for q in Self.queries {
+            for filter in Self.filterCases {
+                for c in Self.hybridConfigs {
+                    let label = "\"\(q)\" \(filter) \(c)"
+                    let r = try run(body(q, filter, ["retrieval": c.retrieval, "limit": c.limit, "offset": c.offset]))
+                    let window = max(c.window ?? 100, c.offset + c.limit)
+                    let lex = try lexicalList(q, filter, window: window)
+                    let knn = knnOracle(q, k: window, filter: filter).map { Fusion.Item(doc: $0.doc, score: Float($0.sim)) }
+                    let fusion = c.fusion ?? .rrf
+                    let fused = fusion == .rrf
+                        ? Fusion.rrf(lexical: lex, vector: knn, k: c.rrfK ?? 60, vectorWeight: c.weight ?? 0.5)
+                        : Fusion.linear(lexical: lex, vector: knn, vectorWeight: c.weight ?? 0.2)
+                    let expected = Array(fused.dropFirst(c.offset).prefix(c.limit))
+                    if fusion == .rrf {
+                        // Ranks only: exactly the oracle's order and scores.
+                        #expect(r.hits.map(\.doc) == expected.map(\.doc), "\(label)")
+                        #expect(r.hits.map(\.score) == expected.map(\.score), "\(label)")
+                    } else {
+                        expectRanking(r.hits, expected, tol: 1e-5, label)
+                    }
+                    #expect(r.hits.allSatisfy { filter.passes(f.byID[$0.id]!) }, "\(label)")
+                    let info = try #require(r.retrieval, "\(label)")
+                    #expect(info.mode == .hybrid && info.fusion == fusion && info.window == window, "\(label): \(info)")
+                    #expect(info.lexicalCandidates == lex.count && info.vectorCandidates == knn.count, "\(label): \(info)")
+                }
+            }
+        }
+    }
+
+    /// With the default beam the kNN list is the graph's: hybrid must fuse exactly the list vector
+    /// retrieval returns for the same request.
+    @Test func hybridWithDefaultBeamFusesTheVectorList() throws {
+        for q in Self.queries {
+            for filter in Self.filterCases {
+                for fusion in FusionMethod.allCases {
+                    let label = "\"\(q)\" \(filter) \(fusion)"
+                    let r = try run(body(q, filter, ["retrieval": ["mode": "hybrid", "fusion": fusion.rawValue], "limit": 40]))
+                    let lex = try lexicalList(q, filter, window: 100)
+                    let vec = try run(body(q, filter, ["retrieval": "vector", "limit": 100])).hits.map { Fusion.Item(doc: $0.doc, score: $0.score) }
+                    let fused = fusion == .rrf ? Fusion.rrf(lexical: lex, vector: vec, k: 60, vectorWeight: 0.5)
+                                               : Fusion.linear(lexical: lex, vector: vec, vectorWeight: 0.2)
+                    #expect(r.hits.map(\.doc) == fused.prefix(40).map(\.doc), "\(label)")
+                    #expect(r.hits.map(\.score) == fused.prefix(40).map(\.score), "\(label)")
+                }
+            }
+        }
+    }
+
+    @Test func lexicalEqualsTheDefaultOfAnIndexWithoutVectors() throws {
+        let f = Self.fixture
+        let extras: [[String: Any]] = [
+            ["limit": 20],
+            ["limit": 15, "offset": 5, "facets": [["field": "brand", "size": 50], "price", "category"]],
+            ["operator": "or", "limit": 40],
+            ["sort": "price_asc", "limit": 30],
+            ["limit": 5, "search_after": [3.5, 12]],
+        ]
+        for q in Self.queries + [""] {
+            for filter in Self.filterCases {
+                for e in extras {
+                    let label = "\"\(q)\" \(filter) \(e)"
+                    var lexBody = body(q, filter, e)
+                    lexBody["retrieval"] = "lexical"
+                    let a = try run(lexBody)
+                    let b = try run(body(q, filter, e), on: f.plain)
+                    let c = try run(lexBody, on: f.plain)
+                    #expect(a.retrieval == nil && b.retrieval == nil && c.retrieval == nil, "\(label)")
+                    for (x, name) in [(a, "vector index"), (c, "explicit lexical on the plain index")] {
+                        #expect(x.hits.map(\.id) == b.hits.map(\.id), "\(label) \(name)")
+                        #expect(x.hits.map(\.score) == b.hits.map(\.score), "\(label) \(name)")
+                        #expect(x.total == b.total && x.relaxed == b.relaxed, "\(label) \(name)")
+                        #expect(x.facets.map(\.name) == b.facets.map(\.name), "\(label) \(name)")
+                        #expect(x.facets.map(\.result) == b.facets.map(\.result), "\(label) \(name)")
+                        #expect(x.warnings == b.warnings, "\(label) \(name)")
+                    }
+                }
+            }
+        }
+    }
+
+    // MARK: - 3. Totals and facets over the union
+
+    func brandCounts(_ ids: Set<String>) -> [String: Int] {
+        var c: [String: Int] = [:]
+        for id in ids { c[Self.fixture.byID[id]!.brand, default: 0] += 1 }
+        return c
+    }
+
+    func facetCounts(_ r: SearchResponse, _ name: String) -> [String: Int]? {
+        guard let f = r.facets.first(where: { $0.name == name }) else { return nil }
+        return Dictionary(uniqueKeysWithValues: f.result.values.filter { $0.count > 0 }.map { ($0.value, $0.count) })
+    }
+
+    @Test func hybridTotalAndFacetsCountTheUnion() throws {
+        let f = Self.fixture
+        for q in Self.queries {
+            for filter in [FilterCase.none, .price(40, 120), .price(0, 60)] {
+                for fusion in FusionMethod.allCases {
+                    let label = "\"\(q)\" \(filter) \(fusion)"
+                    let r = try run(body(q, filter, ["retrieval": ["mode": "hybrid", "fusion": fusion.rawValue, "num_candidates": 1000],
+                                                     "limit": 100, "facets": [["field": "brand", "size": 50]]]))
+                    let matches = try lexicalMatches(q, filter)
+                    let knn = Set(knnOracle(q, k: 100, filter: filter).map(\.id))
+                    let union = matches.union(knn)
+                    #expect(r.total == union.count, "\(label): total \(r.total), |lexical ∪ kNN| \(union.count) (lexical \(matches.count), kNN \(knn.count))")
+                    #expect(r.totalIsExact, "\(label)")
+                    #expect(facetCounts(r, "brand") == brandCounts(union), "\(label)")
+                    #expect(r.hits.allSatisfy { filter.passes(f.byID[$0.id]!) && union.contains($0.id) }, "\(label)")
+                    #expect(r.hits.count == min(100, union.count), "\(label)")
+                }
+                // Vector retrieval: the list is the set.
+                let v = try run(body(q, filter, ["retrieval": ["mode": "vector", "num_candidates": 1000], "facets": [["field": "brand", "size": 50]]]))
+                let knn = Set(knnOracle(q, k: 100, filter: filter).map(\.id))
+                #expect(v.total == knn.count && facetCounts(v, "brand") == brandCounts(knn), "\"\(q)\" \(filter) vector")
+            }
+        }
+    }
+
+    /// A brand filter: hits are of the brand, the total is the filtered union, and the brand facet
+    /// (multi-select: it ignores the brand filter, as lexical facets do) gives the selected brand
+    /// the total and every other brand its lexical matches.
+    @Test func hybridWithABrandFilterCountsTheFilteredUnion() throws {
+        let f = Self.fixture
+        for q in Self.queries {
+            for brand in ["Quillan", "Drovan"] {
+                let filter = FilterCase.brand(brand)
+                let label = "\"\(q)\" \(filter)"
+                let r = try run(body(q, filter, ["retrieval": ["mode": "hybrid", "num_candidates": 1000], "limit": 100,
+                                                 "facets": [["field": "brand", "size": 50]]]))
+                let matches = try lexicalMatches(q, filter)
+                let knn = Set(knnOracle(q, k: 100, filter: filter).map(\.id))
+                let union = matches.union(knn)
+                #expect(r.hits.allSatisfy { f.byID[$0.id]!.brand == brand }, "\(label)")
+                #expect(r.total == union.count, "\(label): total \(r.total), union \(union.count)")
+                let counts = try #require(facetCounts(r, "brand"), "\(label)")
+                #expect(counts[brand] == union.count, "\(label): \(counts)")
+                // How the lexical request counts the other brands (multi-select).
+                let lexFacet = try run(body(q, filter, ["retrieval": "lexical", "limit": 0, "facets": [["field": "brand", "size": 50]]]))
+                var expected = facetCounts(lexFacet, "brand") ?? [:]
+                expected[brand] = union.count
+                #expect(counts == expected, "\(label): \(counts) vs \(expected)")
+            }
+        }
+    }
+
+    /// What a shopper sees after ticking another brand in the facet: the count the facet showed
+    /// should be the total the filtered request answers (as it is for lexical retrieval).
+    /// KNOWN ISSUE (fails): under hybrid retrieval the brand facet of a brand-filtered request
+    /// counts only the lexical matches of the other brands (SearchService+Hybrid.swift:101-102 filters
+    /// the kNN list by every filter, :122-126 counts the facets, which leave out their own field's
+    /// filter, over lexical ∪ that list), but selecting one of them adds its own nearest
+    /// neighbours, so the count shown is smaller than the total the shopper then gets ("kato"
+    /// filtered to Quillan shows Zorvex 53; filtering to Zorvex answers 100).
+    @Test func hybridBrandFacetCountsMatchTheTotalAfterSelectingThatBrand() throws {
+        for q in ["kato", "mune reto", "xylo"] {
+            let r = try run(["q": q, "filters": ["brand": ["Quillan"]], "limit": 0, "facets": [["field": "brand", "size": 50]]])
+            let counts = facetCounts(r, "brand") ?? [:]
+            for brand in Self.brands {
+                let t = try run(["q": q, "filters": ["brand": [brand]], "limit": 0]).total
+                #expect((counts[brand] ?? 0) == t, "\"\(q)\" filtered to Quillan: the facet shows \(brand) \(counts[brand] ?? 0), selecting it answers \(t)")
+            }
+            // For lexical retrieval the two agree.
+            let l = try run(["q": q, "filters": ["brand": ["Quillan"]], "limit": 0, "retrieval": "lexical", "facets": [["field": "brand", "size": 50]]])
+            let lc = facetCounts(l, "brand") ?? [:]
+            for brand in Self.brands {
+                let t = try run(["q": q, "filters": ["brand": [brand]], "limit": 0, "retrieval": "lexical"]).total
+                #expect((lc[brand] ?? 0) == t, "lexical \"\(q)\" \(brand)")
+            }
+        }
+    }
+
+    /// A query's exclusions (`-word`, `NOT word`) hold for every retrieval: lexical answers never
+    /// show an excluded word's products, and neither should hybrid or vector ones.
+    /// KNOWN ISSUE (fails): the kNN list gets the request's filters only
+    /// (SearchService+Hybrid.swift:101-102) and the whole of q is embedded (:85), exclusions
+    /// included ("sabo -kato" embeds like "sabo kato"), so the nearest neighbours bring back the
+    /// products the query excluded (46 of the first 100 hybrid hits of "sabo -kato" have kato).
+    @Test func hybridKeepsTheQuerysExclusions() throws {
+        let f = Self.fixture
+        for q in ["sabo -kato", "mune NOT reto"] {
+            let excluded = q.hasSuffix("kato") ? "kato" : "reto"
+            let lex = try run(["q": q, "retrieval": "lexical", "limit": 100])
+            #expect(!lex.hits.isEmpty && lex.hits.allSatisfy { !HybridHashEmbedder.words(f.byID[$0.id]!.title).contains(excluded) }, "lexical \"\(q)\"")
+            for mode in ["hybrid", "vector"] {
+                let r = try run(["q": q, "retrieval": mode, "limit": 100])
+                let bad = r.hits.filter { HybridHashEmbedder.words(f.byID[$0.id]!.title).contains(excluded) }
+                #expect(bad.isEmpty, "\(mode) \"\(q)\": \(bad.count) of \(r.hits.count) hits have \"\(excluded)\", e.g. \(bad.prefix(3).map { "\($0.id) \(f.byID[$0.id]!.title)" })")
+            }
+        }
+    }
+
+    // MARK: - 4. Pagination and sorting
+
+    @Test func hybridPagesConcatenateToOneBigPage() throws {
+        for q in Self.queries {
+            for filter in Self.filterCases {
+                for fusion in FusionMethod.allCases {
+                    let label = "\"\(q)\" \(filter) \(fusion)"
+                    let retrieval: [String: Any] = ["mode": "hybrid", "fusion": fusion.rawValue]
+                    let big = try run(body(q, filter, ["retrieval": retrieval, "limit": 100]))
+                    var pages: [SearchHit] = []
+                    for offset in stride(from: 0, to: 100, by: 10) {
+                        let p = try run(body(q, filter, ["retrieval": retrieval, "limit": 10, "offset": offset]))
+                        #expect(p.total == big.total, "\(label) offset \(offset)")
+                        pages += p.hits
+                    }
+                    #expect(pages.map(\.id) == big.hits.map(\.id), "\(label)")
+                    #expect(pages.map(\.score) == big.hits.map(\.score), "\(label)")
+                    #expect(Set(pages.map(\.id)).count == pages.count, "\(label): duplicates")
+                }
+            }
+        }
+    }
+
+    /// Paging on past the window (offset + limit above the default window of 100): each page's
+    /// window grows to its end. The beam covers the whole catalog (num_candidates 1000), so every
+    /// kNN list is the exact top of the same order and a longer one only adds to its end.
+    /// KNOWN ISSUE (fails; SearchService+Hybrid.swift:81, `window = max(plan.window, offset + limit)`
+    /// sizes both lists, and :144 the total, by the page): a page past the window is cut from a fused list of longer lists
+    /// (RRF adds the reciprocal ranks 101..., linear re-normalises), whose head differs from the
+    /// list the earlier pages were cut from, so paging on repeats and skips products; and the
+    /// total grows page by page (the union takes a longer kNN list). "xylo" (no lexical match: the
+    /// fused list is the kNN list) pages cleanly but its total still changes.
+    @Test func hybridPagesPastTheWindowRepeatNothing() throws {
+        for q in ["kato", "sabo", "gilo", "xylo"] {
+            for fusion in FusionMethod.allCases {
+                let retrieval: [String: Any] = ["mode": "hybrid", "fusion": fusion.rawValue, "num_candidates": 1000]
+                var pages: [String] = []
+                var totals: [Int] = []
+                for offset in stride(from: 0, to: 200, by: 10) {
+                    let p = try run(["q": q, "retrieval": retrieval, "limit": 10, "offset": offset])
+                    pages += p.hits.map(\.id)
+                    totals.append(p.total)
+                }
+                let big = try run(["q": q, "retrieval": retrieval, "limit": 200]).hits.map(\.id)
+                let dups = pages.count - Set(pages).count
+                #expect(dups == 0, "\"\(q)\" \(fusion): \(dups) products repeated over 20 pages of 10")
+                #expect(pages == big, "\"\(q)\" \(fusion): pages of 10 differ from one page of 200 from rank \(zip(pages, big).enumerated().first { $0.element.0 != $0.element.1 }?.offset ?? -1)")
+                #expect(Set(totals).count == 1, "\"\(q)\" \(fusion): the total changes from page to page: \(totals)")
+            }
+        }
+    }
+
+    @Test func hybridSortedByPriceSortsTheUnion() throws {
+        let f = Self.fixture
+        for q in Self.queries {
+            for filter in Self.filterCases {
+                for mode in ["hybrid", "vector"] {
+                    let label = "\"\(q)\" \(filter) \(mode)"
+                    let retrieval: [String: Any] = ["mode": mode, "num_candidates": 1000]
+                    let big = try run(body(q, filter, ["retrieval": retrieval, "limit": 100, "sort": "price_asc"]))
+                    let knn = Set(knnOracle(q, k: 100, filter: filter).map(\.id))
+                    let union = mode == "vector" ? knn : try lexicalMatches(q, filter).union(knn)
+                    let sorted = union.map { f.byID[$0]! }.sorted { $0.price != $1.price ? $0.price < $1.price : $0.id < $1.id }.map(\.id)
+                    #expect(big.total == union.count, "\(label)")
+                    #expect(big.hits.map(\.id) == Array(sorted.prefix(100)), "\(label)")
+                    var pages: [String] = []
+                    for offset in stride(from: 0, to: 100, by: 10) {
+                        pages += try run(body(q, filter, ["retrieval": retrieval, "limit": 10, "offset": offset, "sort": "price_asc"])).hits.map(\.id)
+                    }
+                    #expect(pages == big.hits.map(\.id), "\(label)")
+                    let desc = try run(body(q, filter, ["retrieval": retrieval, "limit": 20, "sort": "price_desc"]))
+                    let sortedDesc = union.map { f.byID[$0]! }.sorted { $0.price != $1.price ? $0.price > $1.price : $0.id < $1.id }.map(\.id)
+                    #expect(desc.hits.map(\.id) == Array(sortedDesc.prefix(20)), "\(label) desc")
+                }
+            }
+        }
+    }
+
+    // MARK: - 5. Modes, defaults and errors
+
+    func expectBadRequest(_ obj: [String: Any], on svc: SearchService? = nil, _ fragment: String,
+                          sourceLocation: SourceLocation = #_sourceLocation) {
+        do {
+            let r = try run(obj, on: svc)
+            Issue.record("accepted \(obj): retrieval \(String(describing: r.retrieval)), \(r.hits.count) hits", sourceLocation: sourceLocation)
+        } catch let e as EngineError {
+            guard case .badRequest(let m) = e else {
+                Issue.record("\(obj): \(e) is not a bad request", sourceLocation: sourceLocation)
+                return
+            }
+            #expect(m.contains(fragment), "\(obj): \"\(m)\" lacks \"\(fragment)\"", sourceLocation: sourceLocation)
+        } catch {
+            Issue.record("\(obj): \(error) is not an EngineError", sourceLocation: sourceLocation)
+        }
+    }
+
+    @Test func badRetrievalRequests() {
+        let plain = Self.fixture.plain
+        // Vector and hybrid retrieval need a vector field.
+        for mode in ["vector", "hybrid"] {
+            expectBadRequest(["q": "kato", "retrieval": mode], on: plain, "needs a vector field")
+            expectBadRequest(["q": "kato", "retrieval": ["mode": mode]], on: plain, "this index has none")
+        }
+        // Parsing.
+        expectBadRequest(["q": "kato", "retrieval": "semantic"], "retrieval must be one of lexical, vector, hybrid")
+        expectBadRequest(["q": "kato", "retrieval": ["mode": "dense"]], "retrieval must be one of lexical, vector, hybrid")
+        expectBadRequest(["q": "kato", "retrieval": ["mode": "hybrid", "k": 5]], "unknown retrieval option \"k\"")
+        expectBadRequest(["q": "kato", "retrieval": ["fusion": "max"]], "retrieval fusion must be one of rrf, linear")
+        expectBadRequest(["q": "kato", "retrieval": 3], "retrieval must be \"lexical\", \"vector\", \"hybrid\" or an object")
+        expectBadRequest(["q": "kato", "retrieval": ["mode": 1]], "retrieval mode must be a string")
+        expectBadRequest(["q": "kato", "retrieval": ["mode": "hybrid", "vector_weight": 2]], "vector_weight must be a number between 0 and 1")
+        expectBadRequest(["q": "kato", "retrieval": ["mode": "hybrid", "vector_weight": -0.1]], "vector_weight must be a number between 0 and 1")
+        expectBadRequest(["q": "kato", "retrieval": ["mode": "hybrid", "window": 0]], "window must be an integer between 1 and 1000")
+        expectBadRequest(["q": "kato", "retrieval": ["mode": "hybrid", "window": 1001]], "window must be an integer between 1 and 1000")
+        expectBadRequest(["q": "kato", "retrieval": ["mode": "hybrid", "window": 2.5]], "window must be an integer")
+        expectBadRequest(["q": "kato", "retrieval": ["mode": "hybrid", "rrf_k": -1]], "rrf_k must be a number between 0 and 10000")
+        expectBadRequest(["q": "kato", "retrieval": ["mode": "hybrid", "num_candidates": 0]], "num_candidates must be an integer between 1 and 10000")
+        expectBadRequest(["q": "kato", "retrieval": ["mode": "hybrid", "field": ""]], "retrieval field must be a vector field's name")
+        // The request's shape.
+        expectBadRequest(["q": "kato", "retrieval": "hybrid", "search_after": [1.5, 3]], "search_after pages lexical results")
+        expectBadRequest(["q": "kato", "retrieval": "vector", "search_after": [1.5, 3]], "search_after pages lexical results")
+        expectBadRequest(["q": "kato", "retrieval": "hybrid", "offset": 995, "limit": 10], "offset + limit must be at most 1000")
+        expectBadRequest(["q": "kato", "retrieval": "vector", "offset": 1000, "limit": 1], "offset + limit must be at most 1000")
+        // The default mode on a vector index is hybrid: the same limits apply.
+        expectBadRequest(["q": "kato", "offset": 995, "limit": 10], "or ask for \"retrieval\": \"lexical\"")
+        // Fields.
+        expectBadRequest(["q": "kato", "retrieval": ["mode": "hybrid", "field": "title"]], "retrieval field \"title\" is not a vector field (vector fields: title_vector)")
+        expectBadRequest(["q": "kato", "retrieval": ["mode": "vector", "field": "nope"]], "retrieval field \"nope\" is not a vector field")
+        expectBadRequest(["q": "kato", "retrieval": ["field": "price"]], "is not a vector field")
+        // Vector retrieval needs words.
+        expectBadRequest(["q": "", "retrieval": "vector"], "needs words in q")
+        expectBadRequest(["q": "   ", "retrieval": ["mode": "vector"]], "needs words in q")
+    }
+
+    @Test func defaultsAndAcceptedEdges() throws {
+        // On a vector index the default is hybrid with rrf; the field is the index's vector field.
+        let d = try run(["q": "kato"])
+        #expect(d.retrieval?.mode == .hybrid && d.retrieval?.fusion == .rrf && d.retrieval?.window == 100)
+        let named = try run(["q": "kato", "retrieval": ["field": "title_vector"]])
+        #expect(named.retrieval?.mode == .hybrid && named.hits.map(\.id) == d.hits.map(\.id))
+        let lin = try run(["q": "kato", "retrieval": ["fusion": "linear"]])
+        #expect(lin.retrieval?.mode == .hybrid && lin.retrieval?.fusion == .linear)
+        // The default's options are the documented ones.
+        let explicit = try run(["q": "kato", "retrieval": ["mode": "hybrid", "fusion": "rrf", "rrf_k": 60, "vector_weight": 0.5,
+                                                             "window": 100, "num_candidates": 100, "field": "title_vector"]])
+        #expect(explicit.hits.map(\.id) == d.hits.map(\.id) && explicit.hits.map(\.score) == d.hits.map(\.score))
+        // A request without words is a lexical browse page, whatever it asked for but vector.
+        for q in ["", "  "] {
+            let e = try run(["q": q, "limit": 5])
+            #expect(e.retrieval == nil && e.total == Self.fixture.products.count)
+            let h = try run(["q": q, "limit": 5, "retrieval": "hybrid"])
+            #expect(h.retrieval == nil && h.hits.map(\.id) == e.hits.map(\.id))
+        }
+        // Lexical retrieval keeps lexical paging: search_after and deep offsets.
+        let deep = try run(["q": "kato", "retrieval": "lexical", "offset": 995, "limit": 10])
+        #expect(deep.retrieval == nil)
+        let sa = try run(["q": "kato", "retrieval": "lexical", "limit": 5, "search_after": [1000.0, 0]])
+        #expect(sa.retrieval == nil)
+        // The largest hybrid page allowed.
+        let top = try run(["q": "kato", "retrieval": "hybrid", "offset": 900, "limit": 100])
+        #expect(top.retrieval?.window == 1000)
+        // The plain index answers explicit lexical and the default alike, with no retrieval info.
+        let p = try run(["q": "kato"], on: Self.fixture.plain)
+        #expect(p.retrieval == nil)
+    }
+
+    /// `explain` with hybrid retrieval answers the page with a warning (SearchService.swift: "explain
+    /// covers lexical retrieval only") and no explanations; lexical retrieval still explains.
+    /// KNOWN BUG (fails): hybridSearch copies the request into `lexRequest` with limit = window
+    /// (SearchService+Hybrid.swift:89-91; 100 by default) and `explain` still set, so resolve()
+    /// (SearchService.swift:200) rejects it ("explain is for pages of at most 20 hits") although
+    /// the page asked for is 3, and the warning at SearchService.swift:287 is never reached; only
+    /// a window of 20 or less gets through. Vector retrieval fails the same way (:97).
+    @Test func hybridExplainWarnsInsteadOfFailing() throws {
+        // A window within max_explain_hits (20) works as documented.
+        let small = try run(["q": "kato", "explain": true, "limit": 3, "retrieval": ["mode": "hybrid", "window": 10]])
+        #expect(small.hits.count == 3 && small.hits.allSatisfy { $0.explanation == nil })
+        #expect(small.warnings.contains { $0.contains("explain covers lexical retrieval only") })
+        let lex = try run(["q": "kato", "explain": true, "limit": 3, "retrieval": "lexical"])
+        #expect(lex.hits.allSatisfy { $0.explanation != nil })
+        // The default window (100).
+        for retrieval: Any in ["hybrid", "vector", ["mode": "hybrid", "fusion": "linear"]] {
+            do {
+                let ex = try run(["q": "kato", "explain": true, "limit": 3, "retrieval": retrieval])
+                #expect(ex.hits.count == 3 && ex.hits.allSatisfy { $0.explanation == nil }, "\(retrieval)")
+                #expect(ex.warnings.contains { $0.contains("explain covers lexical retrieval only") }, "\(retrieval): \(ex.warnings)")
+            } catch {
+                Issue.record("retrieval \(retrieval), explain, limit 3: \(error)")
+            }
+        }
+        // The default of a vector index (hybrid) too.
+        do {
+            let ex = try run(["q": "kato", "explain": true, "limit": 3])
+            #expect(ex.retrieval?.mode == .hybrid && ex.warnings.contains { $0.contains("explain covers lexical retrieval only") })
+        } catch {
+            Issue.record("default retrieval, explain, limit 3: \(error)")
+        }
+    }
+
+    /// An index whose vector field names a model this program lacks (vectors given in the corpus,
+    /// so indexing needed no model), and one whose model fails to load.
+    @Test func missingModelFallsBackToLexicalUnlessAskedFor() throws {
+        var g = SeededGenerator(seed: 5)
+        let products = Self.fixture.products.prefix(60).map { $0 }
+        for loads in [false, true] {
+            let name = "hybrid-missing-\(UUID().uuidString)"
+            if loads {
+                VectorModels.register(name, load: { throw EngineError.input("weights not found") })
+            }
+            let path = Self.writeCorpus(products) { _ in ["emb": (0..<16).map { _ in Double.random(in: -1...1, using: &g) }] }
+            let vec = FieldDefinition(name: "emb_vector", type: .vector, source: "emb", dims: 16, model: name)
+            let svc = try Self.index(path, vector: vec)
+            let plain = try Self.index(path, vector: nil)
+            let label = loads ? "a model that fails to load" : "an unknown model"
+            // The default: lexical, with a warning naming the field and the model.
+            let r = try run(["q": "kato", "limit": 20, "facets": ["brand"]], on: svc)
+            let l = try run(["q": "kato", "limit": 20, "facets": ["brand"]], on: plain)
+            #expect(r.retrieval == nil, "\(label)")
+            #expect(r.hits.map(\.id) == l.hits.map(\.id) && r.total == l.total, "\(label)")
+            #expect(r.facets.map(\.result) == l.facets.map(\.result), "\(label)")
+            #expect(r.warnings.contains { $0.contains("lexical retrieval only") && $0.contains("emb_vector") && $0.contains(name) }, "\(label): \(r.warnings)")
+            // Options without a mode still only ask for the default.
+            let o = try run(["q": "kato", "retrieval": ["fusion": "linear"]], on: svc)
+            #expect(o.retrieval == nil && !o.warnings.isEmpty, "\(label)")
+            // Asked for: an error.
+            expectBadRequest(["q": "kato", "retrieval": "hybrid"], on: svc, "hybrid retrieval is unavailable")
+            expectBadRequest(["q": "kato", "retrieval": ["mode": "vector"]], on: svc, "vector retrieval is unavailable")
+            expectBadRequest(["q": "kato", "retrieval": "hybrid"], on: svc, name)
+            // Explicit lexical: no warning.
+            let lex = try run(["q": "kato", "retrieval": "lexical"], on: svc)
+            #expect(lex.retrieval == nil && lex.warnings.isEmpty, "\(label): \(lex.warnings)")
+        }
+    }
+
+    // MARK: - 6. JSON
+
+    @Test func responseJSONCarriesRetrieval() throws {
+        func json(_ r: SearchResponse) -> String {
+            var w = JSONWriter()
+            SearchService.json(r, into: &w)
+            return w.text
+        }
+        let h = try run(["q": "mune reto", "limit": 3])
+        let text = json(h)
+        #expect(text.contains(#""retrieval":{"mode":"hybrid","fusion":"rrf","window":100,"lexical_candidates":"#), "\(text)")
+        let v = try JSONValue.parse(text)
+        let ri = try #require(v["retrieval"])
+        #expect(ri["mode"]?.stringValue == "hybrid" && ri["fusion"]?.stringValue == "rrf")
+        #expect(ri["window"]?.numberValue == 100)
+        #expect(ri["lexical_candidates"]?.numberValue == Double(h.retrieval!.lexicalCandidates))
+        #expect(ri["vector_candidates"]?.numberValue == 100)
+        #expect((ri["embed_us"]?.numberValue ?? -1) >= 0)
+        #expect(v["hits"]?.arrayValue?.count == 3 && v["total"]?.numberValue == Double(h.total))
+
+        let lin = json(try run(["q": "kato", "retrieval": ["mode": "hybrid", "fusion": "linear", "window": 30], "limit": 2]))
+        #expect(lin.contains(#""retrieval":{"mode":"hybrid","fusion":"linear","window":30,"#), "\(lin)")
+        let vec = json(try run(["q": "kato", "retrieval": "vector", "limit": 2]))
+        #expect(vec.contains(#""retrieval":{"mode":"vector","window":100,"lexical_candidates":0,"vector_candidates":100,"#), "\(vec)")
+        let lex = json(try run(["q": "kato", "retrieval": "lexical", "limit": 2]))
+        #expect(!lex.contains("retrieval"), "\(lex)")
+    }
+}
