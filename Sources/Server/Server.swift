@@ -355,8 +355,8 @@ public struct APIServer: Sendable {
                 throw APIError.badRequest("retrieval must be one of \(RetrievalMode.allCases.map(\.rawValue).joined(separator: ", ")), got \"\(r.prefix(40))\"")
             }
             req.retrieval = RetrievalRequest(mode: m)
-        } else if req.offset + req.limit > RetrievalDefaults.maxWindow {
-            // Past the first 1,000 results pages are lexical (hybrid ranks the first 1,000).
+        } else if req.offset + req.limit > RetrievalDefaults.window {
+            // Pages past the hybrid window are lexical (hybrid ranks the first `window` results).
             req.retrieval = RetrievalRequest(mode: .lexical)
         }
         typealias F = ProductFields

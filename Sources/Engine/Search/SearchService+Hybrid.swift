@@ -20,6 +20,33 @@ public struct RetrievalInfo: Sendable, Equatable {
 }
 
 extension SearchService {
+    /// The text a query's embedding is made from: its words, without excluded ones (`-word`,
+    /// `NOT word`), operators, field prefixes, quotes and brackets.
+    static func embeddingText(_ q: String) -> String {
+        var out: [Substring] = []
+        var skipNext = false
+        for raw in q.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\n" }) {
+            if skipNext { skipNext = false; continue }
+            if raw == "NOT" { skipNext = true; continue }
+            if raw == "AND" || raw == "OR" || raw == "&&" || raw == "||" { continue }
+            if raw.hasPrefix("-") || raw.hasPrefix("!") { continue }
+            var t = raw.drop { $0 == "+" || $0 == "(" || $0 == "\"" }
+            if let colon = t.firstIndex(of: ":"), colon != t.startIndex, !t[..<colon].contains(where: { $0.isNumber }) {
+                t = t[t.index(after: colon)...]
+            }
+            while let last = t.last, last == ")" || last == "\"" { t = t.dropLast() }
+            if !t.isEmpty { out.append(t) }
+        }
+        let text = out.joined(separator: " ")
+        return text.isEmpty ? q : text
+    }
+
+    /// The clauses a query excludes at its top level.
+    static func exclusions(of q: Query) -> [Query] {
+        if case .boolean(let b) = q { return b.mustNot }
+        return []
+    }
+
     /// The retrieval a request runs on this index (nil: lexical). An index with a vector field
     /// defaults to `RetrievalDefaults.mode`; one without searches lexically, and asking it for
     /// vector or hybrid retrieval is an error. A request without words (a browse page) is lexical.
@@ -49,8 +76,9 @@ extension SearchService {
         if request.searchAfter != nil {
             throw EngineError.badRequest("search_after pages lexical results; \(mode.rawValue) retrieval ranks the first \(RetrievalDefaults.maxWindow) results, paged with offset (or ask for \"retrieval\": \"lexical\")")
         }
-        if request.offset + request.limit > RetrievalDefaults.maxWindow {
-            throw EngineError.badRequest("\(mode.rawValue) retrieval ranks the first \(RetrievalDefaults.maxWindow) results: offset + limit must be at most \(RetrievalDefaults.maxWindow) (or ask for \"retrieval\": \"lexical\")")
+        let window = r?.window ?? RetrievalDefaults.window
+        if request.offset + request.limit > window {
+            throw EngineError.badRequest("\(mode.rawValue) retrieval ranks the first \(window) results (its window): offset + limit must be at most \(window); ask for a larger \"retrieval\": {\"window\": N} (at most \(RetrievalDefaults.maxWindow)) or \"retrieval\": \"lexical\"")
         }
         let fusion = r?.fusion ?? RetrievalDefaults.fusion
         let def = layout.schema.fields[field]
@@ -64,7 +92,7 @@ extension SearchService {
         }
         return RetrievalPlan(mode: mode, fusion: fusion, rrfK: r?.rrfK ?? RetrievalDefaults.rrfK,
                              vectorWeight: r?.vectorWeight ?? (fusion == .rrf ? RetrievalDefaults.rrfVectorWeight : RetrievalDefaults.linearVectorWeight),
-                             window: r?.window ?? RetrievalDefaults.window,
+                             window: window,
                              numCandidates: r?.numCandidates ?? RetrievalDefaults.numCandidates, field: field)
     }
 
@@ -74,15 +102,21 @@ extension SearchService {
     ///   products passing every filter. Hybrid fuses the two; vector takes the second alone.
     /// - `total` counts the union of the lexical matches and the vector list (vector: the list),
     ///   and facets count the same set, so a facet's counts add up to what paging can reach.
-    /// - Pages come from the fused list, which holds at least `offset + limit` products whenever
-    ///   the union does. Sorting by a field sorts the union.
+    /// - Pages come from the fused list; the window is fixed (not grown by the page), so every page
+    ///   of a query is cut from the same list and the total is the same on every page. Pages end
+    ///   within the window. Sorting by a field sorts the union.
+    /// - Under a multi-select filter, a facet's other values count their lexical matches and the
+    ///   nearest neighbours found under the current filters; selecting one of them finds its own
+    ///   nearest neighbours, so its total can be larger than the count shown.
+    /// - The query's exclusions (`-word`, `NOT word`) are left out of the text embedded and remove
+    ///   the products they match from the nearest neighbours.
     func hybridSearch(_ request: SearchRequest, plan: RetrievalPlan, in searcher: Searcher,
                       deadline: SearchDeadline?) throws -> (LexicalRun, SearchOutcome, RetrievalInfo) {
-        let window = max(plan.window, request.offset + request.limit)
+        let window = plan.window
         let def = searcher.layout.schema.fields[plan.field]
         let embedder = try VectorModels.embedder(def.vectorModel, field: def.name, dims: def.dims ?? 0)
         let te = DispatchTime.now().uptimeNanoseconds
-        let vector = try embedder.embedQuery(request.q)
+        let vector = try embedder.embedQuery(Self.embeddingText(request.q))
         let embedMicros = Double(DispatchTime.now().uptimeNanoseconds - te) / 1000
         try deadline?.check()
 
@@ -90,6 +124,7 @@ extension SearchService {
         lexRequest.offset = 0
         lexRequest.limit = window
         lexRequest.facets = []
+        lexRequest.explain = false
         var lexical: LexicalRun
         if plan.mode == .hybrid {
             lexical = try lexicalSearch(lexRequest, in: searcher, deadline: deadline)
@@ -101,10 +136,21 @@ extension SearchService {
         var kq = KnnQuery(field: plan.field, vector: vector, k: window, numCandidates: max(plan.numCandidates, window),
                           filters: lexical.spec.filters)
         kq.deadline = deadline
-        let knn: [KnnHit]
+        var knn: [KnnHit]
         do { knn = try searcher.knn(kq) } catch let e as IndexError {
             if case .invalidQuery(let m) = e { throw EngineError.badRequest(m) }
             throw e
+        }
+        // The query's exclusions (-word, NOT word) hold for the neighbours too.
+        let excluded = Self.exclusions(of: lexical.spec.query)
+        if !excluded.isEmpty, !knn.isEmpty {
+            let ids = try knn.map { try searcher.id(of: $0.doc) }
+            var probe = SearchSpec(query: .boolean(BooleanQuery(must: [.filter(Filter(field: searcher.layout.idOrdinal, kind: .ids(ids)))],
+                                                               should: excluded, minimumShouldMatch: 1)),
+                                   limit: knn.count, trackTotalHits: .upTo(0))
+            probe.deadline = deadline
+            let drop = Set(try runSpec(probe, in: searcher).hits.map(\.doc))
+            knn.removeAll { drop.contains($0.doc) }
         }
         let lexItems = lexical.outcome.hits.map { Fusion.Item(doc: $0.doc, score: $0.score) }
         let vecItems = knn.map { Fusion.Item(doc: $0.doc, score: $0.similarity) }
@@ -114,7 +160,10 @@ extension SearchService {
         case .hybrid, .lexical:
             fused = plan.fusion == .rrf
                 ? Fusion.rrf(lexical: lexItems, vector: vecItems, k: plan.rrfK, vectorWeight: plan.vectorWeight)
-                : Fusion.linear(lexical: lexItems, vector: vecItems, vectorWeight: plan.vectorWeight)
+                : Fusion.linear(lexical: lexItems, vector: vecItems, vectorWeight: plan.vectorWeight) { doc in
+                    guard let v = searcher.vector(field: plan.field, doc: doc) else { return nil }
+                    return v.withUnsafeBufferPointer { a in vector.withUnsafeBufferPointer { b in HNSWGraph.dot(a.baseAddress!, b.baseAddress!, min(a.count, b.count)) } }
+                }
         }
 
         // The union's total and facets (and, sorted by a field, its page).
