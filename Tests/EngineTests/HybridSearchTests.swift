@@ -169,7 +169,9 @@ final class HybridHashEmbedder: VectorEmbedder {
     // MARK: - Oracle
 
     /// Brute-force cosine kNN over the products passing `filter`: best first, ties by lower doc.
-    /// `nearTies`: check the fixture has no near-ties down the list (for comparisons of order).
+    /// `nearTies`: check the fixture has no near tie at the list's cut (which products make the
+    /// list). Near ties inside the list are allowed: comparisons of order go through
+    /// `knnOrderMatches` and `knnList`, which let them come in the index's float order.
     func knnOracle(_ q: String, k: Int, filter: FilterCase, nearTies: Bool = true) -> [(doc: Int, id: String, sim: Double)] {
         let f = Self.fixture
         let qv = HybridHashEmbedder.vector(q).map(Double.init)
@@ -185,12 +187,53 @@ final class HybridHashEmbedder: VectorEmbedder {
             if a.sim != b.sim { return a.sim > b.sim }
             return a.doc < b.doc
         }
-        // The fixture must not hold near-ties (different word sets a rounding apart) around the
-        // list, or the index's float order could legitimately differ from this one.
-        for i in 0..<max(0, min(all.count - 1, k + 1)) where nearTies && all[i].sim != all[i + 1].sim && abs(all[i].sim - all[i + 1].sim) < 1e-6 {
-            Issue.record("fixture: near tie at rank \(i) for \"\(q)\" (\(all[i].sim) vs \(all[i + 1].sim)); change the seed")
+        // The fixture must not hold a near tie (different word sets a rounding apart) at the cut,
+        // or the index's float similarities could legitimately choose another set.
+        if nearTies, k >= 1, k < all.count, all[k - 1].sim != all[k].sim, abs(all[k - 1].sim - all[k].sim) < 1e-6 {
+            Issue.record("fixture: near tie at the cut (rank \(k - 1)) for \"\(q)\" \(filter) (\(all[k - 1].sim) vs \(all[k].sim)); change the seed")
         }
         return Array(all.prefix(k))
+    }
+
+    /// Ranks of `oracle` inside a near tie: neighbours with different similarities within 1e-6 of
+    /// each other (different word sets a rounding apart), with the exact ties on either side. The
+    /// index computes similarities in floats, so it may order these products either way.
+    static func nearTieRanks(_ oracle: [(doc: Int, id: String, sim: Double)]) -> Set<Int> {
+        var ranks = Set<Int>()
+        for i in 0..<max(0, oracle.count - 1) where oracle[i].sim != oracle[i + 1].sim && abs(oracle[i].sim - oracle[i + 1].sim) < 1e-6 {
+            var lo = i, hi = i + 1
+            while lo > 0 && oracle[lo - 1].sim == oracle[i].sim { lo -= 1 }
+            while hi + 1 < oracle.count && oracle[hi + 1].sim == oracle[i + 1].sim { hi += 1 }
+            ranks.formUnion(lo...hi)
+        }
+        return ranks
+    }
+
+    /// `actual` (documents, best first) is the first `actual.count` of `oracle`: the same document
+    /// at every rank, except within a near tie, where it may be any document of that tie.
+    func knnOrderMatches(_ actual: [Int], _ oracle: [(doc: Int, id: String, sim: Double)]) -> Bool {
+        guard actual.count <= oracle.count, Set(actual).count == actual.count else { return false }
+        let near = Self.nearTieRanks(oracle)
+        let sim = Dictionary(oracle.map { ($0.doc, $0.sim) }, uniquingKeysWith: { a, _ in a })
+        for (i, d) in actual.enumerated() where d != oracle[i].doc {
+            guard near.contains(i), let s = sim[d], s != oracle[i].sim, abs(s - oracle[i].sim) < 1e-6 else { return false }
+        }
+        return true
+    }
+
+    /// The brute-force kNN list as fusion sees it: the oracle, with the products of a near tie in
+    /// the order the index's float similarities give them (taken from its vector list for the same
+    /// request, which must be the oracle's up to such ties).
+    func knnList(_ q: String, k: Int, filter: FilterCase) throws -> [Fusion.Item] {
+        let oracle = knnOracle(q, k: k, filter: filter)
+        guard !Self.nearTieRanks(oracle).isEmpty else { return oracle.map { Fusion.Item(doc: $0.doc, score: Float($0.sim)) } }
+        let index = try run(body(q, filter, ["retrieval": ["mode": "vector", "window": k, "num_candidates": 1000], "limit": k])).hits.map(\.doc)
+        guard index.count == oracle.count, knnOrderMatches(index, oracle) else {
+            Issue.record("\"\(q)\" \(filter) k \(k): the index's vector list is not the oracle's")
+            return oracle.map { Fusion.Item(doc: $0.doc, score: Float($0.sim)) }
+        }
+        let sim = Dictionary(uniqueKeysWithValues: oracle.map { ($0.doc, $0.sim) })
+        return index.map { Fusion.Item(doc: $0, score: Float(sim[$0]!)) }
     }
 
     /// The lexical list hybrid retrieval fuses: the lexical request's best `window`.
@@ -243,36 +286,65 @@ final class HybridHashEmbedder: VectorEmbedder {
         // w 0 and w 1: one list alone (the other's documents follow at score 0, by their ranks).
         let lexOnly = Fusion.rrf(lexical: [I(doc: 2, score: 1), I(doc: 1, score: 1)], vector: [I(doc: 3, score: 1)], k: 60, vectorWeight: 0)
         #expect(lexOnly.map(\.doc) == [2, 1, 3] && lexOnly.last?.score == 0)
-        // Linear, w 0.2: lexical 10, 6, 2 → 1, .5, 0; vector .9, .5, .1 → 1, .5, 0.
+        // Linear, w 0.2, no cosine given (each candidate's cosine is its similarity in the vector
+        // list, else 0): lexical 10, 6, 2 over the best (10) → 1, .6, .2 (not min-max: the last is not 0).
+        // 1: .8·1 + .2·.1 = .82; 2: .8·.6 = .48; 3: .8·.2 + .2·.9 = .34; 4 (vector only): .2·.5 = .1.
         let l = Fusion.linear(lexical: [I(doc: 1, score: 10), I(doc: 2, score: 6), I(doc: 3, score: 2)],
                               vector: [I(doc: 3, score: 0.9), I(doc: 4, score: 0.5), I(doc: 1, score: 0.1)], vectorWeight: 0.2)
         #expect(l.map(\.doc) == [1, 2, 3, 4])
         let ls = l.map { Double($0.score) }
-        for (a, b) in zip(ls, [0.8, 0.4, 0.2, 0.1]) { #expect(abs(a - b) < 1e-6, "\(ls)") }
-        // A list whose scores are all equal maps to 1; a missing document gets 0 from that list.
-        let eq = Fusion.linear(lexical: [I(doc: 5, score: 3), I(doc: 6, score: 3)], vector: [I(doc: 6, score: 0.7)], vectorWeight: 0.5)
-        #expect(eq.map(\.doc) == [6, 5] && eq.map(\.score) == [1, 0.5])
+        for (a, b) in zip(ls, [0.82, 0.48, 0.34, 0.1]) { #expect(abs(a - b) < 1e-6, "\(ls)") }
+        // A cosine for every candidate: it replaces the vector list's similarity, reaches the
+        // products outside the vector list, and nil falls back to the list (else 0). w 0.5:
+        // 1: .5·1 + .5·.2 = .6; 2: .5·.5 + .5·.8 = .65; 3 (vector only, list .6, cosine .4): .2;
+        // 4 (vector only, no cosine): .5·.3 = .15; 5 (lexical 0, no cosine, not in the vector list): 0.
+        let cos: [Int: Float] = [1: 0.2, 2: 0.8, 3: 0.4, 9: 1]
+        let lc = Fusion.linear(lexical: [I(doc: 1, score: 4), I(doc: 2, score: 2), I(doc: 5, score: 0)],
+                               vector: [I(doc: 3, score: 0.6), I(doc: 4, score: 0.3)], vectorWeight: 0.5) { cos[$0] }
+        #expect(lc.map(\.doc) == [2, 1, 3, 4, 5], "\(lc)")   // doc 9 (a cosine, in neither list) is no candidate
+        for (a, b) in zip(lc.map { Double($0.score) }, [0.65, 0.6, 0.2, 0.15, 0]) { #expect(abs(a - b) < 1e-6, "\(lc)") }
+        // Equal lexical scores both map to 1; a product outside the lexical list gets lexical 0.
+        let eq = Fusion.linear(lexical: [I(doc: 5, score: 3), I(doc: 6, score: 3)], vector: [I(doc: 6, score: 0.75)], vectorWeight: 0.5)
+        #expect(eq.map(\.doc) == [6, 5] && eq.map(\.score) == [0.875, 0.5])
+        // w 0: the lexical ratio alone; w 1: the cosine alone.
+        let w0 = Fusion.linear(lexical: [I(doc: 1, score: 8), I(doc: 2, score: 2)], vector: [I(doc: 3, score: 0.9)], vectorWeight: 0) { [1: 0.1, 2: 0.9][$0] }
+        #expect(w0.map(\.doc) == [1, 2, 3] && w0.map(\.score) == [1, 0.25, 0])
+        let w1 = Fusion.linear(lexical: [I(doc: 1, score: 8), I(doc: 2, score: 2)], vector: [I(doc: 3, score: 0.5)], vectorWeight: 1) { [1: 0.25, 2: 0.75][$0] }
+        #expect(w1.map(\.doc) == [2, 3, 1] && w1.map(\.score) == [0.75, 0.5, 0.25])
+        // Ties: the better lexical rank (7 is lexical 1st, 5 vector 1st, both .5), then the better
+        // vector rank (8 and 9 vector only, equal cosines; 9 is ahead in the list).
+        let lt = Fusion.linear(lexical: [I(doc: 7, score: 2)], vector: [I(doc: 5, score: 1), I(doc: 9, score: 0.5), I(doc: 8, score: 0.5)],
+                               vectorWeight: 0.5) { [7: 0, 9: 0.25, 8: 0.25][$0] }
+        #expect(lt.map(\.doc) == [7, 5, 9, 8] && lt.map(\.score) == [0.5, 0.5, 0.125, 0.125], "\(lt)")
+        // A best lexical score of 0 (or below) gives every product lexical 0, and negative scores count as 0.
+        let z = Fusion.linear(lexical: [I(doc: 1, score: 0), I(doc: 2, score: -1)], vector: [I(doc: 3, score: 0.5)], vectorWeight: 0.5)
+        #expect(z.map(\.doc) == [3, 1, 2] && z.map(\.score) == [0.25, 0, 0])
+        let neg = Fusion.linear(lexical: [I(doc: 1, score: 4), I(doc: 2, score: -2)], vector: [], vectorWeight: 0.5)
+        #expect(neg.map(\.doc) == [1, 2] && neg.map(\.score) == [0.5, 0])
         #expect(Fusion.rrf(lexical: [], vector: [], k: 60, vectorWeight: 0.5).isEmpty)
         #expect(Fusion.linear(lexical: [], vector: [], vectorWeight: 0.5).isEmpty)
     }
 
-    /// The formula, written out per document.
-    static func bruteForce(_ lex: [Fusion.Item], _ vec: [Fusion.Item], rrfK: Double?, w: Double) -> [(doc: Int, score: Double)] {
-        func rankOf(_ l: [Fusion.Item], _ d: Int) -> Int? { l.firstIndex { $0.doc == d } }
-        func norm(_ l: [Fusion.Item], _ i: Int) -> Double {
-            let hi = l.map(\.score).max()!, lo = l.map(\.score).min()!
-            return hi > lo ? (Double(l[i].score) - Double(lo)) / (Double(hi) - Double(lo)) : 1
-        }
+    /// The formula, written out per document. Linear: (1 − w)·max(0, lexical score)/(the best
+    /// lexical score) (0 outside the lexical list, or when the best is not positive) + w·cosine,
+    /// the cosine from `cosine`, else the vector list's similarity, else 0.
+    static func bruteForce(_ lex: [Fusion.Item], _ vec: [Fusion.Item], rrfK: Double?, w: Double,
+                           cosine: [Int: Float] = [:]) -> [(doc: Int, score: Double)] {
+        // A document's first position in each list.
+        let lexRanks = Dictionary(lex.enumerated().map { ($1.doc, $0) }, uniquingKeysWith: { a, _ in a })
+        let vecRanks = Dictionary(vec.enumerated().map { ($1.doc, $0) }, uniquingKeysWith: { a, _ in a })
+        let best = Double(lex.map(\.score).max() ?? 0)
         let docs = Set(lex.map(\.doc)).union(vec.map(\.doc))
         let scored = docs.map { d -> (doc: Int, score: Double, l: Int, v: Int) in
-            let lr = rankOf(lex, d), vr = rankOf(vec, d)
+            let lr = lexRanks[d], vr = vecRanks[d]
             var s = 0.0
             if let k = rrfK {
                 if let lr { s += (1 - w) / (k + Double(lr + 1)) }
                 if let vr { s += w / (k + Double(vr + 1)) }
             } else {
-                if let lr { s += (1 - w) * norm(lex, lr) }
-                if let vr { s += w * norm(vec, vr) }
+                let lexical = lr.map { best > 0 ? max(0, Double(lex[$0].score)) / best : 0 } ?? 0
+                let c = cosine[d].map(Double.init) ?? vr.map { Double(vec[$0].score) } ?? 0
+                s = (1 - w) * lexical + w * c
             }
             return (d, s, lr ?? Int.max, vr ?? Int.max)
         }
@@ -303,11 +375,19 @@ final class HybridHashEmbedder: VectorEmbedder {
             let vec = Self.randomList(&g, docs: docs, integral: integral)
             let w = [0, 0.2, 0.5, 0.7, 1, Double.random(in: 0...1, using: &g)][trial % 6]
             let k = [0, 1, 60, Double(Int.random(in: 0...200, using: &g))][trial % 4]
+            // Cosines for some of the candidates (and for a document in neither list), in [-1, 1];
+            // the others fall back to the vector list. Integral trials use quarters (exact sums).
+            var cosine: [Int: Float] = [:]
+            if trial % 5 != 0 {
+                for d in 0..<docs where Int.random(in: 0..<3, using: &g) > 0 {
+                    cosine[d] = integral ? Float(Int.random(in: -4...4, using: &g)) / 4 : Float.random(in: -1...1, using: &g)
+                }
+            }
             for rrf in [true, false] {
                 let got = rrf ? Fusion.rrf(lexical: lex, vector: vec, k: k, vectorWeight: w)
-                              : Fusion.linear(lexical: lex, vector: vec, vectorWeight: w)
-                let want = Self.bruteForce(lex, vec, rrfK: rrf ? k : nil, w: w)
-                let label = "trial \(trial) \(rrf ? "rrf k \(k)" : "linear") w \(w) lex \(lex.map { ($0.doc, $0.score) }) vec \(vec.map { ($0.doc, $0.score) })"
+                              : Fusion.linear(lexical: lex, vector: vec, vectorWeight: w) { cosine[$0] }
+                let want = Self.bruteForce(lex, vec, rrfK: rrf ? k : nil, w: w, cosine: rrf ? [:] : cosine)
+                let label = "trial \(trial) \(rrf ? "rrf k \(k)" : "linear") w \(w) lex \(lex.map { ($0.doc, $0.score) }) vec \(vec.map { ($0.doc, $0.score) }) cosine \(cosine.sorted { $0.key < $1.key }.map { ($0.key, $0.value) })"
                 #expect(got.count == want.count, "\(label)")
                 if rrf || integral {
                     // Exact arithmetic: the same order and scores.
@@ -331,14 +411,17 @@ final class HybridHashEmbedder: VectorEmbedder {
         let f = Self.fixture
         for q in Self.queries {
             for filter in Self.filterCases {
-                for (limit, window) in [(10, nil), (50, nil), (20, 20), (15, 40)] as [(Int, Int?)] {
+                // The default window (1000) holds every product with a vector: the list is all of them.
+                for (limit, window) in [(10, nil), (50, nil), (20, 20), (15, 40), (1, 1)] as [(Int, Int?)] {
                     var retrieval: [String: Any] = ["mode": "vector", "num_candidates": 1000]
                     if let window { retrieval["window"] = window }
                     let r = try run(body(q, filter, ["retrieval": retrieval, "limit": limit]))
                     let label = "\"\(q)\" \(filter) limit \(limit) window \(window.map(String.init) ?? "-")"
-                    let w = max(window ?? 100, limit)
+                    let w = window ?? 1000
                     let oracle = knnOracle(q, k: w, filter: filter)
-                    #expect(r.hits.map(\.id) == oracle.prefix(limit).map(\.id), "\(label)")
+                    if window == nil { #expect(oracle.count == f.products.filter { filter.passes($0) }.count, "\(label)") }
+                    #expect(knnOrderMatches(r.hits.map(\.doc), oracle), "\(label): \(r.hits.map(\.id)) vs \(oracle.prefix(limit).map(\.id))")
+                    #expect(r.hits.count == min(limit, oracle.count), "\(label)")
                     for (h, o) in zip(r.hits, oracle) { #expect(abs(Double(h.score) - o.sim) < 1e-4, "\(label): \(h.id) \(h.score) vs \(o.sim)") }
                     #expect(r.hits.allSatisfy { filter.passes(f.byID[$0.id]!) }, "\(label)")
                     // Vector retrieval's total is its list.
@@ -350,18 +433,32 @@ final class HybridHashEmbedder: VectorEmbedder {
         }
     }
 
-    /// With the default beam (num_candidates 100 over 400 vectors) the graph search should still
-    /// find the true first ten, and the true similarity at every rank of longer lists. (Which of
-    /// several products tied at the cut it returns is the graph's choice: for "xylo", "gilo" and
-    /// "vemo wuzo" the 100th/200th similarity is 0, shared by dozens of products.)
+    /// The default beam is max(num_candidates 100, window): with the default window (1000) it
+    /// covers all 400 vectors, so the graph search is exact: every product, in the oracle's order
+    /// (ties by lower doc). With a window of 100 or 200 and the default num_candidates, the beam is
+    /// the window: the true first ten, and the true similarity at every rank. (Which of several
+    /// products tied at the cut it returns is the graph's choice: for "xylo", "gilo" and "vemo wuzo"
+    /// the 100th/200th similarity is 0, shared by dozens of products.)
     @Test func vectorRetrievalWithDefaultBeamFindsTheTrueNeighbours() throws {
+        let all = Self.fixture.products.count
         for q in Self.queries {
             let r = try run(["q": q, "retrieval": "vector", "limit": 10])
-            #expect(r.hits.map(\.id) == knnOracle(q, k: 10, filter: .none).map(\.id), "\"\(q)\"")
+            #expect(knnOrderMatches(r.hits.map(\.doc), knnOracle(q, k: 1000, filter: .none)) && r.hits.count == 10, "\"\(q)\"")
+            #expect(r.total == all && r.retrieval?.window == 1000 && r.retrieval?.vectorCandidates == all, "\"\(q)\": total \(r.total), \(String(describing: r.retrieval))")
+            // The whole default list.
+            let every = try run(["q": q, "retrieval": "vector", "limit": 1000])
+            let oracle = knnOracle(q, k: 1000, filter: .none)
+            #expect(every.total == all && every.hits.count == all && knnOrderMatches(every.hits.map(\.doc), oracle),
+                    "\"\(q)\": the default list is not the exact order of all \(all)")
+            for (i, (h, o)) in zip(every.hits, oracle).enumerated() where abs(Double(h.score) - o.sim) > 1e-5 {
+                Issue.record("\"\(q)\" default window: rank \(i) has similarity \(h.score), the true one \(o.sim)")
+                break
+            }
             for k in [100, 200] {
-                let long = try run(["q": q, "retrieval": "vector", "limit": k])
+                let long = try run(["q": q, "retrieval": ["mode": "vector", "window": k], "limit": k])
                 let oracle = knnOracle(q, k: k, filter: .none, nearTies: false)   // similarities only
-                #expect(long.hits.count == k && Set(long.hits.map(\.id)).count == k, "\"\(q)\" k \(k)")
+                #expect(long.hits.count == k && Set(long.hits.map(\.id)).count == k && long.total == k, "\"\(q)\" k \(k)")
+                #expect(knnOrderMatches(Array(long.hits.prefix(10).map(\.doc)), knnOracle(q, k: 1000, filter: .none)), "\"\(q)\" k \(k)")
                 for (i, (h, o)) in zip(long.hits, oracle).enumerated() where abs(Double(h.score) - o.sim) > 1e-5 {
                     Issue.record("\"\(q)\" k \(k): rank \(i) has similarity \(h.score), the true one \(o.sim)")
                     break
@@ -391,29 +488,43 @@ final class HybridHashEmbedder: VectorEmbedder {
     }
 
     static let hybridConfigs: [HybridConfig] = [
-        HybridConfig(limit: 50),                                     // the defaults: rrf, k 60, w 0.5, window 100
-        HybridConfig(fusion: .linear, limit: 50),                    // linear, w 0.2
+        HybridConfig(limit: 50),                                     // the defaults: linear, w 0.4, window 1000
+        HybridConfig(fusion: .rrf, limit: 50),                       // rrf, k 60, w 0.5, window 1000
         HybridConfig(fusion: .rrf, rrfK: 5, weight: 0.8, limit: 30),
         HybridConfig(fusion: .linear, weight: 0.6, limit: 30),
         HybridConfig(fusion: .rrf, window: 20, limit: 20),           // lists of 20
-        HybridConfig(fusion: .linear, window: 10, limit: 25),        // the window grows to the page's end
+        HybridConfig(fusion: .linear, window: 25, limit: 10, offset: 15),   // a page ending at the window's end
         HybridConfig(fusion: .rrf, window: 30, limit: 10, offset: 15),
+        HybridConfig(weight: 0.2, window: 60, limit: 40),            // lexical-only candidates take their own cosines
+        HybridConfig(fusion: .linear, weight: 1, window: 40, limit: 40),    // the cosine alone, over the union
     ]
 
+    /// Every product's cosine with the query's embedding (the test model's vectors of the titles).
+    func cosines(_ q: String) -> [Int: Float] {
+        Dictionary(uniqueKeysWithValues: knnOracle(q, k: Self.fixture.products.count, filter: .none, nearTies: false).map { ($0.doc, Float($0.sim)) })
+    }
+
+    /// Hybrid = the fusion of the lexical request's best `window` and the brute-force kNN list of
+    /// `window`: rrf exactly (Fusion.rrf, checked against the formula above); linear by the formula
+    /// written out (`bruteForce`), every candidate's cosine computed here from the test model's
+    /// vectors of the titles, within 1e-5.
     @Test func hybridIsTheFusionOfTheLexicalAndTheBruteForceLists() throws {
         let f = Self.fixture
         for q in Self.queries {
+            let cos = cosines(q)
             for filter in Self.filterCases {
                 for c in Self.hybridConfigs {
                     let label = "\"\(q)\" \(filter) \(c)"
                     let r = try run(body(q, filter, ["retrieval": c.retrieval, "limit": c.limit, "offset": c.offset]))
-                    let window = max(c.window ?? 100, c.offset + c.limit)
+                    let window = c.window ?? 1000
                     let lex = try lexicalList(q, filter, window: window)
-                    let knn = knnOracle(q, k: window, filter: filter).map { Fusion.Item(doc: $0.doc, score: Float($0.sim)) }
-                    let fusion = c.fusion ?? .rrf
+                    let knn = try knnList(q, k: window, filter: filter)
+                    let fusion = c.fusion ?? .linear
                     let fused = fusion == .rrf
                         ? Fusion.rrf(lexical: lex, vector: knn, k: c.rrfK ?? 60, vectorWeight: c.weight ?? 0.5)
-                        : Fusion.linear(lexical: lex, vector: knn, vectorWeight: c.weight ?? 0.2)
+                        : Self.bruteForce(lex, knn, rrfK: nil, w: c.weight ?? 0.4, cosine: cos).map { Fusion.Item(doc: $0.doc, score: Float($0.score)) }
+                    // Every product passing the filter has a vector: the default window's kNN list is all of them.
+                    if c.window == nil { #expect(knn.count == f.products.filter { filter.passes($0) }.count, "\(label)") }
                     let expected = Array(fused.dropFirst(c.offset).prefix(c.limit))
                     if fusion == .rrf {
                         // Ranks only: exactly the oracle's order and scores.
@@ -431,20 +542,34 @@ final class HybridHashEmbedder: VectorEmbedder {
         }
     }
 
-    /// With the default beam the kNN list is the graph's: hybrid must fuse exactly the list vector
-    /// retrieval returns for the same request.
+    /// With the default beam (max(num_candidates 100, window)) the kNN list is the graph's: hybrid
+    /// must fuse exactly the list vector retrieval returns for the same request, and linear fusion
+    /// must take every candidate's cosine from its stored vector (here: the similarities vector
+    /// retrieval reports for every product, the same inner products, so scores agree bit for bit).
     @Test func hybridWithDefaultBeamFusesTheVectorList() throws {
         for q in Self.queries {
+            let every = try run(["q": q, "retrieval": "vector", "limit": 1000])
+            #expect(every.hits.count == Self.fixture.products.count, "\"\(q)\"")
+            let stored = Dictionary(uniqueKeysWithValues: every.hits.map { ($0.doc, $0.score) })
             for filter in Self.filterCases {
-                for fusion in FusionMethod.allCases {
-                    let label = "\"\(q)\" \(filter) \(fusion)"
-                    let r = try run(body(q, filter, ["retrieval": ["mode": "hybrid", "fusion": fusion.rawValue], "limit": 40]))
-                    let lex = try lexicalList(q, filter, window: 100)
-                    let vec = try run(body(q, filter, ["retrieval": "vector", "limit": 100])).hits.map { Fusion.Item(doc: $0.doc, score: $0.score) }
-                    let fused = fusion == .rrf ? Fusion.rrf(lexical: lex, vector: vec, k: 60, vectorWeight: 0.5)
-                                               : Fusion.linear(lexical: lex, vector: vec, vectorWeight: 0.2)
-                    #expect(r.hits.map(\.doc) == fused.prefix(40).map(\.doc), "\(label)")
-                    #expect(r.hits.map(\.score) == fused.prefix(40).map(\.score), "\(label)")
+                for window in [nil, 50] as [Int?] {
+                    for fusion in [nil] + FusionMethod.allCases as [FusionMethod?] {
+                        let label = "\"\(q)\" \(filter) \(fusion?.rawValue ?? "default fusion") window \(window.map(String.init) ?? "default")"
+                        var retrieval: [String: Any] = ["mode": "hybrid"]
+                        var vecRetrieval: [String: Any] = ["mode": "vector"]
+                        if let fusion { retrieval["fusion"] = fusion.rawValue }
+                        if let window { retrieval["window"] = window; vecRetrieval["window"] = window }
+                        let w = window ?? 1000
+                        let r = try run(body(q, filter, ["retrieval": retrieval, "limit": 40]))
+                        let lex = try lexicalList(q, filter, window: w)
+                        let vec = try run(body(q, filter, ["retrieval": vecRetrieval, "limit": w])).hits.map { Fusion.Item(doc: $0.doc, score: $0.score) }
+                        let fused = fusion == .rrf ? Fusion.rrf(lexical: lex, vector: vec, k: 60, vectorWeight: 0.5)
+                                                   : Fusion.linear(lexical: lex, vector: vec, vectorWeight: 0.4) { stored[$0] }
+                        #expect(r.hits.map(\.doc) == fused.prefix(40).map(\.doc), "\(label)")
+                        #expect(r.hits.map(\.score) == fused.prefix(40).map(\.score), "\(label)")
+                        #expect(r.retrieval?.fusion == fusion ?? .linear && r.retrieval?.window == w, "\(label)")
+                        #expect(r.retrieval?.lexicalCandidates == lex.count && r.retrieval?.vectorCandidates == vec.count, "\(label)")
+                    }
                 }
             }
         }
@@ -495,54 +620,74 @@ final class HybridHashEmbedder: VectorEmbedder {
         return Dictionary(uniqueKeysWithValues: f.result.values.filter { $0.count > 0 }.map { ($0.value, $0.count) })
     }
 
+    /// The total and the brand facet count lexical matches ∪ the kNN list of the window: with the
+    /// default window (1000) that list is every product passing the filters, with a window of 60
+    /// the 60 nearest.
     @Test func hybridTotalAndFacetsCountTheUnion() throws {
         let f = Self.fixture
         for q in Self.queries {
             for filter in [FilterCase.none, .price(40, 120), .price(0, 60)] {
-                for fusion in FusionMethod.allCases {
-                    let label = "\"\(q)\" \(filter) \(fusion)"
-                    let r = try run(body(q, filter, ["retrieval": ["mode": "hybrid", "fusion": fusion.rawValue, "num_candidates": 1000],
-                                                     "limit": 100, "facets": [["field": "brand", "size": 50]]]))
-                    let matches = try lexicalMatches(q, filter)
-                    let knn = Set(knnOracle(q, k: 100, filter: filter).map(\.id))
+                let passing = Set(f.products.filter { filter.passes($0) }.map(\.id))
+                let matches = try lexicalMatches(q, filter)
+                for window in [nil, 60] as [Int?] {
+                    let w = window ?? 1000
+                    let knn = Set(knnOracle(q, k: w, filter: filter).map(\.id))
+                    if window == nil { #expect(knn == passing, "\"\(q)\" \(filter)") }
                     let union = matches.union(knn)
-                    #expect(r.total == union.count, "\(label): total \(r.total), |lexical ∪ kNN| \(union.count) (lexical \(matches.count), kNN \(knn.count))")
-                    #expect(r.totalIsExact, "\(label)")
-                    #expect(facetCounts(r, "brand") == brandCounts(union), "\(label)")
-                    #expect(r.hits.allSatisfy { filter.passes(f.byID[$0.id]!) && union.contains($0.id) }, "\(label)")
-                    #expect(r.hits.count == min(100, union.count), "\(label)")
+                    let limit = min(100, w)
+                    for fusion in FusionMethod.allCases {
+                        let label = "\"\(q)\" \(filter) \(fusion) window \(w)"
+                        var retrieval: [String: Any] = ["mode": "hybrid", "fusion": fusion.rawValue, "num_candidates": 1000]
+                        if let window { retrieval["window"] = window }
+                        let r = try run(body(q, filter, ["retrieval": retrieval, "limit": limit, "facets": [["field": "brand", "size": 50]]]))
+                        #expect(r.total == union.count, "\(label): total \(r.total), |lexical ∪ kNN| \(union.count) (lexical \(matches.count), kNN \(knn.count))")
+                        #expect(r.totalIsExact, "\(label)")
+                        #expect(facetCounts(r, "brand") == brandCounts(union), "\(label)")
+                        #expect(r.hits.allSatisfy { filter.passes(f.byID[$0.id]!) && union.contains($0.id) }, "\(label)")
+                        #expect(r.hits.count == min(limit, union.count), "\(label)")
+                    }
+                    // Vector retrieval: the list is the set.
+                    var retrieval: [String: Any] = ["mode": "vector", "num_candidates": 1000]
+                    if let window { retrieval["window"] = window }
+                    let v = try run(body(q, filter, ["retrieval": retrieval, "limit": limit, "facets": [["field": "brand", "size": 50]]]))
+                    #expect(v.total == knn.count && facetCounts(v, "brand") == brandCounts(knn), "\"\(q)\" \(filter) vector window \(w)")
+                    #expect(Set(v.hits.map(\.id)).isSubset(of: knn) && v.hits.count == min(limit, knn.count), "\"\(q)\" \(filter) vector window \(w)")
                 }
-                // Vector retrieval: the list is the set.
-                let v = try run(body(q, filter, ["retrieval": ["mode": "vector", "num_candidates": 1000], "facets": [["field": "brand", "size": 50]]]))
-                let knn = Set(knnOracle(q, k: 100, filter: filter).map(\.id))
-                #expect(v.total == knn.count && facetCounts(v, "brand") == brandCounts(knn), "\"\(q)\" \(filter) vector")
             }
         }
     }
 
-    /// A brand filter: hits are of the brand, the total is the filtered union, and the brand facet
-    /// (multi-select: it ignores the brand filter, as lexical facets do) gives the selected brand
-    /// the total and every other brand its lexical matches.
+    /// A brand filter: hits are of the brand, the total is the filtered union (with the default
+    /// window the kNN list is every product of the brand; with a window of 30 its 30 nearest), and
+    /// the brand facet (multi-select: it ignores the brand filter, as lexical facets do) gives the
+    /// selected brand the total and every other brand its lexical matches.
     @Test func hybridWithABrandFilterCountsTheFilteredUnion() throws {
         let f = Self.fixture
         for q in Self.queries {
             for brand in ["Quillan", "Drovan"] {
-                let filter = FilterCase.brand(brand)
-                let label = "\"\(q)\" \(filter)"
-                let r = try run(body(q, filter, ["retrieval": ["mode": "hybrid", "num_candidates": 1000], "limit": 100,
-                                                 "facets": [["field": "brand", "size": 50]]]))
-                let matches = try lexicalMatches(q, filter)
-                let knn = Set(knnOracle(q, k: 100, filter: filter).map(\.id))
-                let union = matches.union(knn)
-                #expect(r.hits.allSatisfy { f.byID[$0.id]!.brand == brand }, "\(label)")
-                #expect(r.total == union.count, "\(label): total \(r.total), union \(union.count)")
-                let counts = try #require(facetCounts(r, "brand"), "\(label)")
-                #expect(counts[brand] == union.count, "\(label): \(counts)")
-                // How the lexical request counts the other brands (multi-select).
-                let lexFacet = try run(body(q, filter, ["retrieval": "lexical", "limit": 0, "facets": [["field": "brand", "size": 50]]]))
-                var expected = facetCounts(lexFacet, "brand") ?? [:]
-                expected[brand] = union.count
-                #expect(counts == expected, "\(label): \(counts) vs \(expected)")
+                for window in [nil, 30] as [Int?] {
+                    let filter = FilterCase.brand(brand)
+                    let w = window ?? 1000
+                    let label = "\"\(q)\" \(filter) window \(w)"
+                    var retrieval: [String: Any] = ["mode": "hybrid", "num_candidates": 1000]
+                    if let window { retrieval["window"] = window }
+                    let r = try run(body(q, filter, ["retrieval": retrieval, "limit": min(100, w),
+                                                     "facets": [["field": "brand", "size": 50]]]))
+                    let matches = try lexicalMatches(q, filter)
+                    let knn = Set(knnOracle(q, k: w, filter: filter).map(\.id))
+                    // The default window's kNN list is every product of the brand.
+                    if window == nil { #expect(knn == Set(f.products.filter { $0.brand == brand }.map(\.id)), "\(label)") }
+                    let union = matches.union(knn)
+                    #expect(r.hits.allSatisfy { f.byID[$0.id]!.brand == brand }, "\(label)")
+                    #expect(r.total == union.count, "\(label): total \(r.total), union \(union.count)")
+                    let counts = try #require(facetCounts(r, "brand"), "\(label)")
+                    #expect(counts[brand] == union.count, "\(label): \(counts)")
+                    // How the lexical request counts the other brands (multi-select).
+                    let lexFacet = try run(body(q, filter, ["retrieval": "lexical", "limit": 0, "facets": [["field": "brand", "size": 50]]]))
+                    var expected = facetCounts(lexFacet, "brand") ?? [:]
+                    expected[brand] = union.count
+                    #expect(counts == expected, "\(label): \(counts) vs \(expected)")
+                }
             }
         }
     }
@@ -601,6 +746,7 @@ final class HybridHashEmbedder: VectorEmbedder {
                     let label = "\"\(q)\" \(filter) \(fusion)"
                     let retrieval: [String: Any] = ["mode": "hybrid", "fusion": fusion.rawValue]
                     let big = try run(body(q, filter, ["retrieval": retrieval, "limit": 100]))
+                    #expect(big.retrieval?.window == 1000 && big.hits.count == min(100, big.total), "\(label)")
                     var pages: [SearchHit] = []
                     for offset in stride(from: 0, to: 100, by: 10) {
                         let p = try run(body(q, filter, ["retrieval": retrieval, "limit": 10, "offset": offset]))
@@ -639,27 +785,37 @@ final class HybridHashEmbedder: VectorEmbedder {
         }
     }
 
+    /// Sorted by price, a page is cut from the union sorted by price: with the default window
+    /// (1000) the union is every product passing the filters, with a window of 100 the lexical
+    /// matches and the 100 nearest.
     @Test func hybridSortedByPriceSortsTheUnion() throws {
         let f = Self.fixture
         for q in Self.queries {
             for filter in Self.filterCases {
-                for mode in ["hybrid", "vector"] {
-                    let label = "\"\(q)\" \(filter) \(mode)"
-                    let retrieval: [String: Any] = ["mode": mode, "num_candidates": 1000]
-                    let big = try run(body(q, filter, ["retrieval": retrieval, "limit": 100, "sort": "price_asc"]))
-                    let knn = Set(knnOracle(q, k: 100, filter: filter).map(\.id))
-                    let union = mode == "vector" ? knn : try lexicalMatches(q, filter).union(knn)
-                    let sorted = union.map { f.byID[$0]! }.sorted { $0.price != $1.price ? $0.price < $1.price : $0.id < $1.id }.map(\.id)
-                    #expect(big.total == union.count, "\(label)")
-                    #expect(big.hits.map(\.id) == Array(sorted.prefix(100)), "\(label)")
-                    var pages: [String] = []
-                    for offset in stride(from: 0, to: 100, by: 10) {
-                        pages += try run(body(q, filter, ["retrieval": retrieval, "limit": 10, "offset": offset, "sort": "price_asc"])).hits.map(\.id)
+                for window in [nil, 100] as [Int?] {
+                    let knn = Set(knnOracle(q, k: window ?? 1000, filter: filter).map(\.id))
+                    let matches = try lexicalMatches(q, filter)
+                    for mode in ["hybrid", "vector"] {
+                        let label = "\"\(q)\" \(filter) \(mode) window \(window.map(String.init) ?? "default")"
+                        var retrieval: [String: Any] = ["mode": mode, "num_candidates": 1000]
+                        if let window { retrieval["window"] = window }
+                        let big = try run(body(q, filter, ["retrieval": retrieval, "limit": 100, "sort": "price_asc"]))
+                        let union = mode == "vector" ? knn : matches.union(knn)
+                        if window == nil { #expect(union == Set(f.products.filter { filter.passes($0) }.map(\.id)), "\(label)") }
+                        let sorted = union.map { f.byID[$0]! }.sorted { $0.price != $1.price ? $0.price < $1.price : $0.id < $1.id }.map(\.id)
+                        #expect(big.total == union.count, "\(label)")
+                        #expect(big.hits.map(\.id) == Array(sorted.prefix(100)), "\(label)")
+                        var pages: [String] = []
+                        for offset in stride(from: 0, to: 100, by: 10) {
+                            let p = try run(body(q, filter, ["retrieval": retrieval, "limit": 10, "offset": offset, "sort": "price_asc"]))
+                            #expect(p.total == big.total, "\(label) offset \(offset)")
+                            pages += p.hits.map(\.id)
+                        }
+                        #expect(pages == big.hits.map(\.id), "\(label)")
+                        let desc = try run(body(q, filter, ["retrieval": retrieval, "limit": 20, "sort": "price_desc"]))
+                        let sortedDesc = union.map { f.byID[$0]! }.sorted { $0.price != $1.price ? $0.price > $1.price : $0.id < $1.id }.map(\.id)
+                        #expect(desc.hits.map(\.id) == Array(sortedDesc.prefix(20)), "\(label) desc")
                     }
-                    #expect(pages == big.hits.map(\.id), "\(label)")
-                    let desc = try run(body(q, filter, ["retrieval": retrieval, "limit": 20, "sort": "price_desc"]))
-                    let sortedDesc = union.map { f.byID[$0]! }.sorted { $0.price != $1.price ? $0.price > $1.price : $0.id < $1.id }.map(\.id)
-                    #expect(desc.hits.map(\.id) == Array(sortedDesc.prefix(20)), "\(label) desc")
                 }
             }
         }
@@ -683,7 +839,7 @@ final class HybridHashEmbedder: VectorEmbedder {
         }
     }
 
-    @Test func badRetrievalRequests() {
+    @Test func badRetrievalRequests() throws {
         let plain = Self.fixture.plain
         // Vector and hybrid retrieval need a vector field.
         for mode in ["vector", "hybrid"] {
@@ -711,7 +867,20 @@ final class HybridHashEmbedder: VectorEmbedder {
         expectBadRequest(["q": "kato", "retrieval": "hybrid", "offset": 995, "limit": 10], "offset + limit must be at most 1000")
         expectBadRequest(["q": "kato", "retrieval": "vector", "offset": 1000, "limit": 1], "offset + limit must be at most 1000")
         // The default mode on a vector index is hybrid: the same limits apply.
-        expectBadRequest(["q": "kato", "offset": 995, "limit": 10], "or ask for \"retrieval\": \"lexical\"")
+        expectBadRequest(["q": "kato", "offset": 995, "limit": 10], "hybrid retrieval ranks the first 1000 results (its window)")
+        expectBadRequest(["q": "kato", "offset": 995, "limit": 10], "or \"retrieval\": \"lexical\"")
+        // A page ends within the request's window: the window never grows to the page's end.
+        for (retrieval, offset, limit) in [(["mode": "hybrid", "window": 50], 45, 10), (["mode": "hybrid", "fusion": "linear", "window": 10], 0, 25),
+                                           (["mode": "vector", "window": 10], 10, 1), (["fusion": "rrf", "window": 30], 15, 16)] as [([String: Any], Int, Int)] {
+            let window = retrieval["window"] as! Int
+            let mode = retrieval["mode"] as? String ?? "hybrid"
+            let obj: [String: Any] = ["q": "kato", "retrieval": retrieval, "offset": offset, "limit": limit]
+            expectBadRequest(obj, "\(mode) retrieval ranks the first \(window) results (its window): offset + limit must be at most \(window)")
+            expectBadRequest(obj, "ask for a larger \"retrieval\": {\"window\": N} (at most 1000) or \"retrieval\": \"lexical\"")
+            // The last page within the window is accepted.
+            let last = try run(["q": "kato", "retrieval": retrieval, "offset": window - min(limit, window), "limit": min(limit, window)])
+            #expect(last.retrieval?.window == window && last.hits.count == min(limit, window), "\(retrieval)")
+        }
         // Fields.
         expectBadRequest(["q": "kato", "retrieval": ["mode": "hybrid", "field": "title"]], "retrieval field \"title\" is not a vector field (vector fields: title_vector)")
         expectBadRequest(["q": "kato", "retrieval": ["mode": "vector", "field": "nope"]], "retrieval field \"nope\" is not a vector field")
@@ -722,17 +891,33 @@ final class HybridHashEmbedder: VectorEmbedder {
     }
 
     @Test func defaultsAndAcceptedEdges() throws {
-        // On a vector index the default is hybrid with rrf; the field is the index's vector field.
+        #expect(RetrievalDefaults.mode == .hybrid && RetrievalDefaults.fusion == .linear && RetrievalDefaults.linearVectorWeight == 0.4)
+        #expect(RetrievalDefaults.rrfK == 60 && RetrievalDefaults.rrfVectorWeight == 0.5)
+        #expect(RetrievalDefaults.window == 1000 && RetrievalDefaults.maxWindow == 1000 && RetrievalDefaults.numCandidates == 100)
+        // On a vector index the default is hybrid, linear, window 1000; the field is the index's vector field.
         let d = try run(["q": "kato"])
-        #expect(d.retrieval?.mode == .hybrid && d.retrieval?.fusion == .rrf && d.retrieval?.window == 100)
+        #expect(d.retrieval?.mode == .hybrid && d.retrieval?.fusion == .linear && d.retrieval?.window == 1000, "\(String(describing: d.retrieval))")
+        // The kNN list of the default window is every product (all 400 have a vector).
+        #expect(d.retrieval?.vectorCandidates == Self.fixture.products.count && d.total == Self.fixture.products.count)
         let named = try run(["q": "kato", "retrieval": ["field": "title_vector"]])
         #expect(named.retrieval?.mode == .hybrid && named.hits.map(\.id) == d.hits.map(\.id))
-        let lin = try run(["q": "kato", "retrieval": ["fusion": "linear"]])
-        #expect(lin.retrieval?.mode == .hybrid && lin.retrieval?.fusion == .linear)
-        // The default's options are the documented ones.
-        let explicit = try run(["q": "kato", "retrieval": ["mode": "hybrid", "fusion": "rrf", "rrf_k": 60, "vector_weight": 0.5,
-                                                             "window": 100, "num_candidates": 100, "field": "title_vector"]])
+        let rrf = try run(["q": "kato", "retrieval": ["fusion": "rrf"]])
+        #expect(rrf.retrieval?.mode == .hybrid && rrf.retrieval?.fusion == .rrf && rrf.retrieval?.window == 1000)
+        // The default's options are the documented ones: linear, vector_weight 0.4, window 1000, num_candidates 100.
+        let explicit = try run(["q": "kato", "retrieval": ["mode": "hybrid", "fusion": "linear", "vector_weight": 0.4,
+                                                             "window": 1000, "num_candidates": 100, "field": "title_vector"]])
         #expect(explicit.hits.map(\.id) == d.hits.map(\.id) && explicit.hits.map(\.score) == d.hits.map(\.score))
+        // ... and not the old ones (w 0.2, or rrf over windows of 100).
+        let old = try run(["q": "kato", "retrieval": ["mode": "hybrid", "fusion": "linear", "vector_weight": 0.2]])
+        #expect(old.hits.map(\.score) != d.hits.map(\.score))
+        let oldRRF = try run(["q": "kato", "retrieval": ["fusion": "rrf", "window": 100]])
+        #expect(oldRRF.retrieval?.window == 100 && oldRRF.total < d.total)
+        // rrf's defaults: k 60, vector_weight 0.5.
+        let rrfExplicit = try run(["q": "kato", "retrieval": ["fusion": "rrf", "rrf_k": 60, "vector_weight": 0.5]])
+        #expect(rrfExplicit.hits.map(\.id) == rrf.hits.map(\.id) && rrfExplicit.hits.map(\.score) == rrf.hits.map(\.score))
+        // A larger num_candidates changes nothing: the beam is already the window (1000 ≥ 400 vectors).
+        let beam = try run(["q": "kato", "retrieval": ["num_candidates": 5000]])
+        #expect(beam.hits.map(\.id) == d.hits.map(\.id) && beam.hits.map(\.score) == d.hits.map(\.score))
         // A request without words is a lexical browse page, whatever it asked for but vector.
         for q in ["", "  "] {
             let e = try run(["q": q, "limit": 5])
@@ -828,20 +1013,26 @@ final class HybridHashEmbedder: VectorEmbedder {
         }
         let h = try run(["q": "mune reto", "limit": 3])
         let text = json(h)
-        #expect(text.contains(#""retrieval":{"mode":"hybrid","fusion":"rrf","window":100,"lexical_candidates":"#), "\(text)")
+        #expect(text.contains(#""retrieval":{"mode":"hybrid","fusion":"linear","window":1000,"lexical_candidates":"#), "\(text)")
         let v = try JSONValue.parse(text)
         let ri = try #require(v["retrieval"])
-        #expect(ri["mode"]?.stringValue == "hybrid" && ri["fusion"]?.stringValue == "rrf")
-        #expect(ri["window"]?.numberValue == 100)
-        #expect(ri["lexical_candidates"]?.numberValue == Double(h.retrieval!.lexicalCandidates))
-        #expect(ri["vector_candidates"]?.numberValue == 100)
+        #expect(ri["mode"]?.stringValue == "hybrid" && ri["fusion"]?.stringValue == "linear")
+        #expect(ri["window"]?.numberValue == 1000)
+        let lexCount = try run(["q": "mune reto", "retrieval": "lexical", "limit": 0]).total
+        #expect(ri["lexical_candidates"]?.numberValue == Double(h.retrieval!.lexicalCandidates) && h.retrieval!.lexicalCandidates == lexCount)
+        // The default window's kNN list: every product with a vector.
+        #expect(ri["vector_candidates"]?.numberValue == Double(Self.fixture.products.count))
         #expect((ri["embed_us"]?.numberValue ?? -1) >= 0)
         #expect(v["hits"]?.arrayValue?.count == 3 && v["total"]?.numberValue == Double(h.total))
 
         let lin = json(try run(["q": "kato", "retrieval": ["mode": "hybrid", "fusion": "linear", "window": 30], "limit": 2]))
         #expect(lin.contains(#""retrieval":{"mode":"hybrid","fusion":"linear","window":30,"#), "\(lin)")
+        let rrf = json(try run(["q": "kato", "retrieval": ["mode": "hybrid", "fusion": "rrf", "window": 100], "limit": 2]))
+        #expect(rrf.contains(#""retrieval":{"mode":"hybrid","fusion":"rrf","window":100,"#) && rrf.contains(#""vector_candidates":100,"#), "\(rrf)")
         let vec = json(try run(["q": "kato", "retrieval": "vector", "limit": 2]))
-        #expect(vec.contains(#""retrieval":{"mode":"vector","window":100,"lexical_candidates":0,"vector_candidates":100,"#), "\(vec)")
+        #expect(vec.contains(#""retrieval":{"mode":"vector","window":1000,"lexical_candidates":0,"vector_candidates":400,"#), "\(vec)")
+        let vec50 = json(try run(["q": "kato", "retrieval": ["mode": "vector", "window": 50], "limit": 2]))
+        #expect(vec50.contains(#""retrieval":{"mode":"vector","window":50,"lexical_candidates":0,"vector_candidates":50,"#), "\(vec50)")
         let lex = json(try run(["q": "kato", "retrieval": "lexical", "limit": 2]))
         #expect(!lex.contains("retrieval"), "\(lex)")
     }
