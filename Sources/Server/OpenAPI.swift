@@ -3720,7 +3720,7 @@ enum OpenAPI {
       "description": "Ranking option overrides; clamped to the server's limits (max_rescore_window, max_proximity_slop, ...)"
      },
      "retrieval": {
-      "description": "How candidates are found: lexical (the inverted index), vector (nearest neighbours of the query's embedding) or hybrid (both, fused). Default: hybrid on an index with a vector field, lexical otherwise. Vector and hybrid rank the first 1000 results (offset + limit <= 1000, no search_after); total and facets count the union of the lexical matches and the nearest-neighbour list.",
+      "description": "How candidates are found: lexical (the inverted index), vector (nearest neighbours of the query's embedding) or hybrid (both, fused). Default: hybrid on an index with a vector field, lexical otherwise. Vector and hybrid rank the first `window` results (offset + limit <= window, default 1000; no search_after); total and facets count the union of the lexical matches and the nearest-neighbour list.",
       "oneOf": [
        {
         "type": "string",
@@ -3747,7 +3747,7 @@ enum OpenAPI {
            "rrf",
            "linear"
           ],
-          "description": "rrf: (1-w)/(k+lexical rank) + w/(k+vector rank); linear: (1-w)*lexical + w*vector over min-max normalised scores"
+          "description": "linear (default): (1-w)*lexical/best lexical + w*cosine over both lists' products; rrf: (1-w)/(rrf_k+lexical rank) + w/(rrf_k+vector rank)"
          },
          "rrf_k": {
           "type": "number",
@@ -3759,21 +3759,28 @@ enum OpenAPI {
           "type": "number",
           "minimum": 0,
           "maximum": 1,
-          "description": "w above (default 0.5 for rrf, 0.2 for linear)"
+          "description": "w above (default 0.4 for linear, 0.5 for rrf)"
          },
          "window": {
           "type": "integer",
           "minimum": 1,
           "maximum": 1000,
+          "default": 1000,
+          "description": "The lexical list's length (vector retrieval: the neighbours'); pages end within it (offset + limit <= window)"
+         },
+         "k": {
+          "type": "integer",
+          "minimum": 1,
+          "maximum": 1000,
           "default": 100,
-          "description": "Results each list contributes (at least offset + limit)"
+          "description": "Nearest neighbours fused with the lexical list"
          },
          "num_candidates": {
           "type": "integer",
           "minimum": 1,
           "maximum": 10000,
           "default": 100,
-          "description": "HNSW beam width (at least the window)"
+          "description": "HNSW beam width (at least k)"
          },
          "field": {
           "type": "string",

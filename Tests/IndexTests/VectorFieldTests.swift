@@ -1081,4 +1081,43 @@ final class HashEmbedder: VectorEmbedder {
         let report = try IndexCheck.run(directory: dir)
         #expect(report.ok, "\(report.problems)")
     }
+
+    /// A writer that dies after flushing segments (their `.vec` files written) but before its
+    /// commit: the index opens at its last commit with exactly its documents and vectors, the
+    /// orphaned files are reported as unreferenced (not as problems), and a new writer goes on.
+    @Test func aWriterThatDiesBeforeItsCommitLosesNothingCommitted() throws {
+        let dir = temporaryDirectory("vec-crash")
+        defer { removeDirectory(dir) }
+        let items = Self.items(200, seed: 21)
+        try Self.buildIndex(dir, Array(items.prefix(120)), perSegment: 50)
+        let committed = try Searcher.open(directory: dir)
+        let bits = try Self.vectorBits(committed, items.prefix(120).map(\.id))
+        do {
+            // The crash: segments flushed, their files on disk, no commit.
+            let w = try IndexWriter(opening: dir, options: .init(sync: false, maxDocsPerSegment: 30))
+            for it in items.dropFirst(120) { try w.add(Self.document(it)) }
+            let sw = w.makeSegmentWriter()
+            for it in items.suffix(10) { try sw.add(Self.document(it)) }
+            _ = try w.flush(sw)
+        }
+        let vecFiles = try FileManager.default.contentsOfDirectory(atPath: dir).filter { $0.hasSuffix(".vec") }
+        #expect(vecFiles.count > committed.segments.count, "the dead writer's .vec files are on disk: \(vecFiles)")
+        let report = try IndexCheck.run(directory: dir)
+        #expect(report.ok, "\(report.problems)")
+        #expect(report.unreferenced.contains { $0.hasSuffix(".vec") }, "orphaned .vec files reported: \(report.unreferenced)")
+        let s = try Searcher.open(directory: dir)
+        #expect(s.liveDocCount == 120)
+        #expect(try Self.vectorBits(s, items.prefix(120).map(\.id)) == bits)
+        for q in Self.queries(5, seed: 22) {
+            let got = try s.knn(KnnQuery(field: Self.embedding, vector: q, k: 10, numCandidates: 200))
+            _ = try Self.expectTopK(s, got, Self.oracle(Array(items.prefix(120)), q), k: 10, "after the crash")
+        }
+        // A new writer goes on from the last commit.
+        let w2 = try IndexWriter(opening: dir, options: .init(sync: false))
+        for it in items.dropFirst(120) { try w2.add(Self.document(it)) }
+        try w2.commit()
+        let after = try Searcher.open(directory: dir)
+        #expect(after.liveDocCount == 200)
+        #expect(try IndexCheck.run(directory: dir).ok)
+    }
 }

@@ -16,21 +16,23 @@ public enum FusionMethod: String, Sendable, CaseIterable {
     case linear
 }
 
-/// A request's `retrieval`: `"hybrid"`, or `{"mode": "hybrid", "fusion": "rrf", "rrf_k": 60,
-/// "vector_weight": 0.5, "window": 100, "num_candidates": 100, "field": "title_vector"}`; unset
-/// keys take the defaults (`RetrievalDefaults`).
+/// A request's `retrieval`: `"hybrid"`, or `{"mode": "hybrid", "fusion": "linear",
+/// "vector_weight": 0.4, "rrf_k": 60, "window": 1000, "k": 100, "num_candidates": 100,
+/// "field": "title_vector"}`; unset keys take the defaults (`RetrievalDefaults`).
 public struct RetrievalRequest: Sendable, Equatable {
     public var mode: RetrievalMode?
     public var fusion: FusionMethod?
     public var rrfK: Double?
     public var vectorWeight: Double?
     public var window: Int?
+    /// Nearest neighbours hybrid retrieval fuses (vector retrieval takes `window` of them).
+    public var k: Int?
     public var numCandidates: Int?
     public var field: String?
 
     public init(mode: RetrievalMode? = nil) { self.mode = mode }
 
-    static let keys = "mode, fusion, rrf_k, vector_weight, window, num_candidates, field"
+    static let keys = "mode, fusion, rrf_k, vector_weight, window, k, num_candidates, field"
 
     public static func parse(_ v: JSONValue) throws -> RetrievalRequest {
         func mode(_ s: String) throws -> RetrievalMode {
@@ -65,6 +67,11 @@ public struct RetrievalRequest: Sendable, Equatable {
                     throw EngineError.badRequest("retrieval window must be an integer between 1 and \(RetrievalDefaults.maxWindow)")
                 }
                 r.window = i
+            case "k":
+                guard let n = x.numberValue, let i = Int(exactly: n), i >= 1, i <= RetrievalDefaults.maxWindow else {
+                    throw EngineError.badRequest("retrieval k must be an integer between 1 and \(RetrievalDefaults.maxWindow)")
+                }
+                r.k = i
             case "num_candidates":
                 guard let n = x.numberValue, let i = Int(exactly: n), i >= 1, i <= 10_000 else {
                     throw EngineError.badRequest("retrieval num_candidates must be an integer between 1 and 10000")
@@ -89,6 +96,7 @@ public struct RetrievalRequest: Sendable, Equatable {
         if let x = rrfK { r.rrfK = x }
         if let x = vectorWeight { r.vectorWeight = x }
         if let x = window { r.window = x }
+        if let x = k { r.k = x }
         if let x = numCandidates { r.numCandidates = x }
         if let x = field { r.field = x }
         return r
@@ -104,8 +112,12 @@ public enum RetrievalDefaults {
     public static let rrfK = 60.0
     public static let rrfVectorWeight = 0.5
     public static let linearVectorWeight = 0.4
-    /// Each list contributes its best `window`; pages end within it.
+    /// The lexical list's length (and vector retrieval's); pages end within it.
     public static let window = 1_000
+    /// Nearest neighbours fused with the lexical list (every lexical candidate gets its cosine
+    /// from its stored vector anyway: a longer list adds products the lexical search missed, and
+    /// beyond 100 those no longer reach the first pages on the development queries).
+    public static let k = 100
     /// Hybrid and vector pages end within this many results.
     public static let maxWindow = 1_000
     /// Beam width of the HNSW search (at least the window).
@@ -119,6 +131,7 @@ struct RetrievalPlan: Sendable {
     var rrfK: Double
     var vectorWeight: Double
     var window: Int
+    var k: Int
     var numCandidates: Int
     /// The vector field (ordinal).
     var field: Int

@@ -92,14 +92,15 @@ extension SearchService {
         }
         return RetrievalPlan(mode: mode, fusion: fusion, rrfK: r?.rrfK ?? RetrievalDefaults.rrfK,
                              vectorWeight: r?.vectorWeight ?? (fusion == .rrf ? RetrievalDefaults.rrfVectorWeight : RetrievalDefaults.linearVectorWeight),
-                             window: window,
+                             window: window, k: r?.k ?? RetrievalDefaults.k,
                              numCandidates: r?.numCandidates ?? RetrievalDefaults.numCandidates, field: field)
     }
 
     /// Vector or hybrid retrieval.
     /// - The lexical list is the lexical search's best `window` (every ranking feature included);
-    ///   the vector list is the `window` nearest neighbours of the query's embedding among the
-    ///   products passing every filter. Hybrid fuses the two; vector takes the second alone.
+    ///   the vector list is the `k` nearest neighbours of the query's embedding among the
+    ///   products passing every filter (vector retrieval: `window` of them). Hybrid fuses the two;
+    ///   vector takes the second alone.
     /// - `total` counts the union of the lexical matches and the vector list (vector: the list),
     ///   and facets count the same set, so a facet's counts add up to what paging can reach.
     /// - Pages come from the fused list; the window is fixed (not grown by the page), so every page
@@ -133,7 +134,8 @@ extension SearchService {
             lexical = LexicalRun(outcome: SearchOutcome(hits: [], totalHits: 0, totalIsExact: true, facets: []),
                                  spec: resolved.spec, relaxed: false, resolved: resolved, probes: ProbeBudget(limit: limits.maxProbes))
         }
-        var kq = KnnQuery(field: plan.field, vector: vector, k: window, numCandidates: max(plan.numCandidates, window),
+        let k = plan.mode == .vector ? window : plan.k
+        var kq = KnnQuery(field: plan.field, vector: vector, k: k, numCandidates: max(plan.numCandidates, k),
                           filters: lexical.spec.filters)
         kq.deadline = deadline
         var knn: [KnnHit]
@@ -160,9 +162,8 @@ extension SearchService {
         case .hybrid, .lexical:
             fused = plan.fusion == .rrf
                 ? Fusion.rrf(lexical: lexItems, vector: vecItems, k: plan.rrfK, vectorWeight: plan.vectorWeight)
-                : Fusion.linear(lexical: lexItems, vector: vecItems, vectorWeight: plan.vectorWeight) { doc in
-                    guard let v = searcher.vector(field: plan.field, doc: doc) else { return nil }
-                    return v.withUnsafeBufferPointer { a in vector.withUnsafeBufferPointer { b in HNSWGraph.dot(a.baseAddress!, b.baseAddress!, min(a.count, b.count)) } }
+                : Fusion.linear(lexical: lexItems, vector: vecItems, vectorWeight: plan.vectorWeight) {
+                    searcher.similarity(field: plan.field, doc: $0, to: vector)
                 }
         }
 

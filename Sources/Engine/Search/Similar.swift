@@ -99,6 +99,7 @@ extension SearchService {
             req.fields = request.fields
             req.trackTotalHits = .upTo(1)
             req.ranking = Self.ranking
+            req.retrieval = RetrievalRequest(mode: .lexical)   // more like this: the rarest words, as tested
             var filters = [FilterRequest(field: F.inStock, .flag(true))]
             if step.category, let category { filters.append(FilterRequest(field: F.category, .values([category]))) }
             if step.price, let price, price > 0 {

@@ -116,6 +116,14 @@ extension Searcher {
         return vf.vector(ofDoc: l)
     }
 
+    /// The inner product of a live document's vector with `query` (nil: it has none), read in place.
+    public func similarity(field: Int, doc: Int, to query: [Float]) -> Float? {
+        guard let (s, l) = locate(doc), segments[s].isLive(l), let vf = segments[s].vectors[field], let n = vf.node(of: l),
+              query.count == vf.graph.dimensions else { return nil }
+        let g = vf.graph
+        return g.withVectors { v in query.withUnsafeBufferPointer { HNSWGraph.dot(v + Int(n) * g.dimensions, $0.baseAddress!, g.dimensions) } }
+    }
+
     /// Live documents that have a vector in `field`.
     public func vectorCount(field: Int) -> Int {
         segments.reduce(0) { n, s in
