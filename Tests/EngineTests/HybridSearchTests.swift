@@ -472,6 +472,8 @@ final class HybridHashEmbedder: VectorEmbedder {
         var rrfK: Double?
         var weight: Double?
         var window: Int?
+        /// The nearest neighbours fused (nil: the default, 100).
+        var k: Int?
         var limit: Int
         var offset = 0
 
@@ -481,22 +483,30 @@ final class HybridHashEmbedder: VectorEmbedder {
             if let rrfK { o["rrf_k"] = rrfK }
             if let weight { o["vector_weight"] = weight }
             if let window { o["window"] = window }
+            if let k { o["k"] = k }
             return o
         }
 
-        var description: String { "fusion \(fusion?.rawValue ?? "-") k \(rrfK.map { "\($0)" } ?? "-") w \(weight.map { "\($0)" } ?? "-") window \(window.map(String.init) ?? "-") offset \(offset) limit \(limit)" }
+        var description: String { "fusion \(fusion?.rawValue ?? "-") rrf_k \(rrfK.map { "\($0)" } ?? "-") w \(weight.map { "\($0)" } ?? "-") window \(window.map(String.init) ?? "-") k \(k.map(String.init) ?? "-") offset \(offset) limit \(limit)" }
     }
 
     static let hybridConfigs: [HybridConfig] = [
-        HybridConfig(limit: 50),                                     // the defaults: linear, w 0.4, window 1000
-        HybridConfig(fusion: .rrf, limit: 50),                       // rrf, k 60, w 0.5, window 1000
+        HybridConfig(limit: 50),                                     // the defaults: linear, w 0.4, window 1000, k 100
+        HybridConfig(fusion: .rrf, limit: 50),                       // rrf, rrf_k 60, w 0.5, window 1000, k 100
         HybridConfig(fusion: .rrf, rrfK: 5, weight: 0.8, limit: 30),
         HybridConfig(fusion: .linear, weight: 0.6, limit: 30),
-        HybridConfig(fusion: .rrf, window: 20, limit: 20),           // lists of 20
+        HybridConfig(fusion: .rrf, window: 20, limit: 20),           // a lexical list of 20, 100 neighbours (k > window)
         HybridConfig(fusion: .linear, window: 25, limit: 10, offset: 15),   // a page ending at the window's end
         HybridConfig(fusion: .rrf, window: 30, limit: 10, offset: 15),
         HybridConfig(weight: 0.2, window: 60, limit: 40),            // lexical-only candidates take their own cosines
         HybridConfig(fusion: .linear, weight: 1, window: 40, limit: 40),    // the cosine alone, over the union
+        HybridConfig(k: 30, limit: 50),                              // a short kNN list: 30 neighbours, the lexical 1000
+        HybridConfig(fusion: .rrf, k: 30, limit: 40),
+        HybridConfig(fusion: .rrf, window: 50, k: 10, limit: 20, offset: 30),
+        HybridConfig(weight: 0.7, window: 40, k: 1, limit: 40),      // one neighbour
+        HybridConfig(fusion: .linear, window: 20, k: 250, limit: 20),       // k > window
+        HybridConfig(fusion: .rrf, window: 15, k: 1000, limit: 15),  // every neighbour (the old list of the window's length, and more)
+        HybridConfig(k: 1000, limit: 50),
     ]
 
     /// Every product's cosine with the query's embedding (the test model's vectors of the titles).
@@ -505,9 +515,9 @@ final class HybridHashEmbedder: VectorEmbedder {
     }
 
     /// Hybrid = the fusion of the lexical request's best `window` and the brute-force kNN list of
-    /// `window`: rrf exactly (Fusion.rrf, checked against the formula above); linear by the formula
-    /// written out (`bruteForce`), every candidate's cosine computed here from the test model's
-    /// vectors of the titles, within 1e-5.
+    /// `k` (default 100, smaller or larger than the window): rrf exactly (Fusion.rrf, checked
+    /// against the formula above); linear by the formula written out (`bruteForce`), every
+    /// candidate's cosine computed here from the test model's vectors of the titles, within 1e-5.
     @Test func hybridIsTheFusionOfTheLexicalAndTheBruteForceLists() throws {
         let f = Self.fixture
         for q in Self.queries {
@@ -517,14 +527,17 @@ final class HybridHashEmbedder: VectorEmbedder {
                     let label = "\"\(q)\" \(filter) \(c)"
                     let r = try run(body(q, filter, ["retrieval": c.retrieval, "limit": c.limit, "offset": c.offset]))
                     let window = c.window ?? 1000
+                    let k = c.k ?? 100
                     let lex = try lexicalList(q, filter, window: window)
-                    let knn = try knnList(q, k: window, filter: filter)
+                    let knn = try knnList(q, k: k, filter: filter)
                     let fusion = c.fusion ?? .linear
                     let fused = fusion == .rrf
                         ? Fusion.rrf(lexical: lex, vector: knn, k: c.rrfK ?? 60, vectorWeight: c.weight ?? 0.5)
                         : Self.bruteForce(lex, knn, rrfK: nil, w: c.weight ?? 0.4, cosine: cos).map { Fusion.Item(doc: $0.doc, score: Float($0.score)) }
-                    // Every product passing the filter has a vector: the default window's kNN list is all of them.
-                    if c.window == nil { #expect(knn.count == f.products.filter { filter.passes($0) }.count, "\(label)") }
+                    // Every product passing the filter has a vector: the kNN list is the k nearest of
+                    // them (all of them when there are at most k).
+                    #expect(knn.count == min(k, f.products.filter { filter.passes($0) }.count), "\(label)")
+                    #expect(lex.count <= window, "\(label)")
                     let expected = Array(fused.dropFirst(c.offset).prefix(c.limit))
                     if fusion == .rrf {
                         // Ranks only: exactly the oracle's order and scores.
@@ -542,27 +555,31 @@ final class HybridHashEmbedder: VectorEmbedder {
         }
     }
 
-    /// With the default beam (max(num_candidates 100, window)) the kNN list is the graph's: hybrid
-    /// must fuse exactly the list vector retrieval returns for the same request, and linear fusion
-    /// must take every candidate's cosine from its stored vector (here: the similarities vector
-    /// retrieval reports for every product, the same inner products, so scores agree bit for bit).
+    /// With the default beam (max(num_candidates 100, k)) the kNN list is the graph's: hybrid must
+    /// fuse exactly the list vector retrieval returns for the same beam and `k` neighbours (vector
+    /// retrieval's window, its beam max(num_candidates 100, window)), and linear fusion must take
+    /// every candidate's cosine from its stored vector (here: the similarities vector retrieval
+    /// reports for every product, the same inner products, so scores agree bit for bit). The
+    /// lexical list keeps the window's length whatever k is.
     @Test func hybridWithDefaultBeamFusesTheVectorList() throws {
         for q in Self.queries {
             let every = try run(["q": q, "retrieval": "vector", "limit": 1000])
             #expect(every.hits.count == Self.fixture.products.count, "\"\(q)\"")
             let stored = Dictionary(uniqueKeysWithValues: every.hits.map { ($0.doc, $0.score) })
             for filter in Self.filterCases {
-                for window in [nil, 50] as [Int?] {
+                for (window, k) in [(nil, nil), (50, nil), (nil, 30), (50, 30), (50, 200)] as [(Int?, Int?)] {
                     for fusion in [nil] + FusionMethod.allCases as [FusionMethod?] {
-                        let label = "\"\(q)\" \(filter) \(fusion?.rawValue ?? "default fusion") window \(window.map(String.init) ?? "default")"
+                        let label = "\"\(q)\" \(filter) \(fusion?.rawValue ?? "default fusion") window \(window.map(String.init) ?? "default") k \(k.map(String.init) ?? "default")"
                         var retrieval: [String: Any] = ["mode": "hybrid"]
-                        var vecRetrieval: [String: Any] = ["mode": "vector"]
                         if let fusion { retrieval["fusion"] = fusion.rawValue }
-                        if let window { retrieval["window"] = window; vecRetrieval["window"] = window }
+                        if let window { retrieval["window"] = window }
+                        if let k { retrieval["k"] = k }
                         let w = window ?? 1000
+                        let kk = k ?? 100
                         let r = try run(body(q, filter, ["retrieval": retrieval, "limit": 40]))
                         let lex = try lexicalList(q, filter, window: w)
-                        let vec = try run(body(q, filter, ["retrieval": vecRetrieval, "limit": w])).hits.map { Fusion.Item(doc: $0.doc, score: $0.score) }
+                        let vec = try run(body(q, filter, ["retrieval": ["mode": "vector", "window": kk], "limit": kk])).hits.map { Fusion.Item(doc: $0.doc, score: $0.score) }
+                        #expect(vec.count == min(kk, Self.fixture.products.filter { filter.passes($0) }.count), "\(label)")
                         let fused = fusion == .rrf ? Fusion.rrf(lexical: lex, vector: vec, k: 60, vectorWeight: 0.5)
                                                    : Fusion.linear(lexical: lex, vector: vec, vectorWeight: 0.4) { stored[$0] }
                         #expect(r.hits.map(\.doc) == fused.prefix(40).map(\.doc), "\(label)")
@@ -620,63 +637,80 @@ final class HybridHashEmbedder: VectorEmbedder {
         return Dictionary(uniqueKeysWithValues: f.result.values.filter { $0.count > 0 }.map { ($0.value, $0.count) })
     }
 
-    /// The total and the brand facet count lexical matches ∪ the kNN list of the window: with the
-    /// default window (1000) that list is every product passing the filters, with a window of 60
-    /// the 60 nearest.
+    /// The total and the brand facet count lexical matches ∪ the kNN list of k (default 100,
+    /// whatever the window; k 1000 is every product passing the filters); vector retrieval counts
+    /// its list of the window (with the default window, every product passing the filters; with a
+    /// window of 60 the 60 nearest), whatever k says.
     @Test func hybridTotalAndFacetsCountTheUnion() throws {
         let f = Self.fixture
         for q in Self.queries {
             for filter in [FilterCase.none, .price(40, 120), .price(0, 60)] {
                 let passing = Set(f.products.filter { filter.passes($0) }.map(\.id))
                 let matches = try lexicalMatches(q, filter)
-                for window in [nil, 60] as [Int?] {
+                for (window, k) in [(nil, nil), (60, nil), (nil, 30), (60, 30), (60, 200), (nil, 1000)] as [(Int?, Int?)] {
                     let w = window ?? 1000
-                    let knn = Set(knnOracle(q, k: w, filter: filter).map(\.id))
-                    if window == nil { #expect(knn == passing, "\"\(q)\" \(filter)") }
+                    let kk = k ?? 100
+                    let knn = Set(knnOracle(q, k: kk, filter: filter).map(\.id))
+                    #expect(knn.count == min(kk, passing.count), "\"\(q)\" \(filter) k \(kk)")
+                    if kk == 1000 { #expect(knn == passing, "\"\(q)\" \(filter)") }
                     let union = matches.union(knn)
                     let limit = min(100, w)
                     for fusion in FusionMethod.allCases {
-                        let label = "\"\(q)\" \(filter) \(fusion) window \(w)"
+                        let label = "\"\(q)\" \(filter) \(fusion) window \(w) k \(kk)"
                         var retrieval: [String: Any] = ["mode": "hybrid", "fusion": fusion.rawValue, "num_candidates": 1000]
                         if let window { retrieval["window"] = window }
+                        if let k { retrieval["k"] = k }
                         let r = try run(body(q, filter, ["retrieval": retrieval, "limit": limit, "facets": [["field": "brand", "size": 50]]]))
                         #expect(r.total == union.count, "\(label): total \(r.total), |lexical ∪ kNN| \(union.count) (lexical \(matches.count), kNN \(knn.count))")
                         #expect(r.totalIsExact, "\(label)")
                         #expect(facetCounts(r, "brand") == brandCounts(union), "\(label)")
                         #expect(r.hits.allSatisfy { filter.passes(f.byID[$0.id]!) && union.contains($0.id) }, "\(label)")
                         #expect(r.hits.count == min(limit, union.count), "\(label)")
+                        #expect(r.retrieval?.window == w && r.retrieval?.vectorCandidates == knn.count, "\(label): \(String(describing: r.retrieval))")
                     }
-                    // Vector retrieval: the list is the set.
+                    // Vector retrieval: the list of the window is the set (k is hybrid's alone).
                     var retrieval: [String: Any] = ["mode": "vector", "num_candidates": 1000]
                     if let window { retrieval["window"] = window }
+                    if let k { retrieval["k"] = k }
+                    let vknn = Set(knnOracle(q, k: w, filter: filter).map(\.id))
+                    if window == nil { #expect(vknn == passing, "\"\(q)\" \(filter)") }
                     let v = try run(body(q, filter, ["retrieval": retrieval, "limit": limit, "facets": [["field": "brand", "size": 50]]]))
-                    #expect(v.total == knn.count && facetCounts(v, "brand") == brandCounts(knn), "\"\(q)\" \(filter) vector window \(w)")
-                    #expect(Set(v.hits.map(\.id)).isSubset(of: knn) && v.hits.count == min(limit, knn.count), "\"\(q)\" \(filter) vector window \(w)")
+                    let vlabel = "\"\(q)\" \(filter) vector window \(w) k \(k.map(String.init) ?? "-")"
+                    #expect(v.total == vknn.count && facetCounts(v, "brand") == brandCounts(vknn), "\(vlabel)")
+                    #expect(Set(v.hits.map(\.id)).isSubset(of: vknn) && v.hits.count == min(limit, vknn.count), "\(vlabel)")
+                    #expect(v.retrieval?.vectorCandidates == vknn.count, "\(vlabel): \(String(describing: v.retrieval))")
                 }
             }
         }
     }
 
-    /// A brand filter: hits are of the brand, the total is the filtered union (with the default
-    /// window the kNN list is every product of the brand; with a window of 30 its 30 nearest), and
-    /// the brand facet (multi-select: it ignores the brand filter, as lexical facets do) gives the
+    /// A brand filter: hits are of the brand, the total is the filtered union (the kNN list is the
+    /// k nearest of the brand: with the default k (100) every product of the brand, as each of the
+    /// two brands has fewer; with k 30 or 10 its 30 or 10 nearest, whatever the window), and the
+    /// brand facet (multi-select: it ignores the brand filter, as lexical facets do) gives the
     /// selected brand the total and every other brand its lexical matches.
     @Test func hybridWithABrandFilterCountsTheFilteredUnion() throws {
         let f = Self.fixture
         for q in Self.queries {
             for brand in ["Quillan", "Drovan"] {
-                for window in [nil, 30] as [Int?] {
+                let ofBrand = Set(f.products.filter { $0.brand == brand }.map(\.id))
+                #expect(ofBrand.count > 30 && ofBrand.count < 100, "fixture: \(ofBrand.count) products of \(brand)")
+                for (window, k) in [(nil, nil), (30, nil), (nil, 30), (30, 10), (20, 30)] as [(Int?, Int?)] {
                     let filter = FilterCase.brand(brand)
                     let w = window ?? 1000
-                    let label = "\"\(q)\" \(filter) window \(w)"
+                    let kk = k ?? 100
+                    let label = "\"\(q)\" \(filter) window \(w) k \(kk)"
                     var retrieval: [String: Any] = ["mode": "hybrid", "num_candidates": 1000]
                     if let window { retrieval["window"] = window }
+                    if let k { retrieval["k"] = k }
                     let r = try run(body(q, filter, ["retrieval": retrieval, "limit": min(100, w),
                                                      "facets": [["field": "brand", "size": 50]]]))
                     let matches = try lexicalMatches(q, filter)
-                    let knn = Set(knnOracle(q, k: w, filter: filter).map(\.id))
-                    // The default window's kNN list is every product of the brand.
-                    if window == nil { #expect(knn == Set(f.products.filter { $0.brand == brand }.map(\.id)), "\(label)") }
+                    let knn = Set(knnOracle(q, k: kk, filter: filter).map(\.id))
+                    #expect(knn.isSubset(of: ofBrand) && knn.count == min(kk, ofBrand.count), "\(label)")
+                    // The default k's kNN list is every product of the brand.
+                    if k == nil { #expect(knn == ofBrand, "\(label)") }
+                    #expect(r.retrieval?.vectorCandidates == knn.count, "\(label): \(String(describing: r.retrieval))")
                     let union = matches.union(knn)
                     #expect(r.hits.allSatisfy { f.byID[$0.id]!.brand == brand }, "\(label)")
                     #expect(r.total == union.count, "\(label): total \(r.total), union \(union.count)")
@@ -785,23 +819,28 @@ final class HybridHashEmbedder: VectorEmbedder {
         }
     }
 
-    /// Sorted by price, a page is cut from the union sorted by price: with the default window
-    /// (1000) the union is every product passing the filters, with a window of 100 the lexical
-    /// matches and the 100 nearest.
+    /// Sorted by price, a page is cut from the union sorted by price: hybrid's union is the lexical
+    /// matches and the k nearest (default 100; k 1000: every product passing the filters), vector's
+    /// the window's nearest (default 1000: every product passing the filters; 100: the 100 nearest),
+    /// whatever k says.
     @Test func hybridSortedByPriceSortsTheUnion() throws {
         let f = Self.fixture
         for q in Self.queries {
             for filter in Self.filterCases {
-                for window in [nil, 100] as [Int?] {
-                    let knn = Set(knnOracle(q, k: window ?? 1000, filter: filter).map(\.id))
-                    let matches = try lexicalMatches(q, filter)
+                let passing = Set(f.products.filter { filter.passes($0) }.map(\.id))
+                let matches = try lexicalMatches(q, filter)
+                for (window, k) in [(nil, nil), (100, nil), (nil, 30), (100, 1000)] as [(Int?, Int?)] {
                     for mode in ["hybrid", "vector"] {
-                        let label = "\"\(q)\" \(filter) \(mode) window \(window.map(String.init) ?? "default")"
+                        let label = "\"\(q)\" \(filter) \(mode) window \(window.map(String.init) ?? "default") k \(k.map(String.init) ?? "default")"
                         var retrieval: [String: Any] = ["mode": mode, "num_candidates": 1000]
                         if let window { retrieval["window"] = window }
+                        if let k { retrieval["k"] = k }
+                        let listLength = mode == "vector" ? window ?? 1000 : k ?? 100
+                        let knn = Set(knnOracle(q, k: listLength, filter: filter).map(\.id))
                         let big = try run(body(q, filter, ["retrieval": retrieval, "limit": 100, "sort": "price_asc"]))
                         let union = mode == "vector" ? knn : matches.union(knn)
-                        if window == nil { #expect(union == Set(f.products.filter { filter.passes($0) }.map(\.id)), "\(label)") }
+                        if listLength == 1000 { #expect(union == passing, "\(label)") }
+                        #expect(big.retrieval?.vectorCandidates == knn.count, "\(label): \(String(describing: big.retrieval))")
                         let sorted = union.map { f.byID[$0]! }.sorted { $0.price != $1.price ? $0.price < $1.price : $0.id < $1.id }.map(\.id)
                         #expect(big.total == union.count, "\(label)")
                         #expect(big.hits.map(\.id) == Array(sorted.prefix(100)), "\(label)")
@@ -849,7 +888,9 @@ final class HybridHashEmbedder: VectorEmbedder {
         // Parsing.
         expectBadRequest(["q": "kato", "retrieval": "semantic"], "retrieval must be one of lexical, vector, hybrid")
         expectBadRequest(["q": "kato", "retrieval": ["mode": "dense"]], "retrieval must be one of lexical, vector, hybrid")
-        expectBadRequest(["q": "kato", "retrieval": ["mode": "hybrid", "k": 5]], "unknown retrieval option \"k\"")
+        expectBadRequest(["q": "kato", "retrieval": ["mode": "hybrid", "top_k": 5]], "unknown retrieval option \"top_k\"")
+        expectBadRequest(["q": "kato", "retrieval": ["mode": "hybrid", "K": 5]], "unknown retrieval option \"K\"")
+        expectBadRequest(["q": "kato", "retrieval": ["mode": "hybrid", "top_k": 5]], "(mode, fusion, rrf_k, vector_weight, window, k, num_candidates, field)")
         expectBadRequest(["q": "kato", "retrieval": ["fusion": "max"]], "retrieval fusion must be one of rrf, linear")
         expectBadRequest(["q": "kato", "retrieval": 3], "retrieval must be \"lexical\", \"vector\", \"hybrid\" or an object")
         expectBadRequest(["q": "kato", "retrieval": ["mode": 1]], "retrieval mode must be a string")
@@ -858,6 +899,22 @@ final class HybridHashEmbedder: VectorEmbedder {
         expectBadRequest(["q": "kato", "retrieval": ["mode": "hybrid", "window": 0]], "window must be an integer between 1 and 1000")
         expectBadRequest(["q": "kato", "retrieval": ["mode": "hybrid", "window": 1001]], "window must be an integer between 1 and 1000")
         expectBadRequest(["q": "kato", "retrieval": ["mode": "hybrid", "window": 2.5]], "window must be an integer")
+        // k: the nearest neighbours hybrid fuses, an integer in 1...1000 (checked whatever the mode).
+        for bad in [0, 1001, 2.5, -1, 1e9, "30", true, [30]] as [Any] {
+            for mode in ["hybrid", "vector", "lexical"] {
+                expectBadRequest(["q": "kato", "retrieval": ["mode": mode, "k": bad]], "retrieval k must be an integer between 1 and 1000")
+            }
+            expectBadRequest(["q": "kato", "retrieval": ["k": bad]], "retrieval k must be an integer between 1 and 1000")
+        }
+        // k within range is accepted, also larger than the window (and by vector retrieval, which ignores it).
+        for (k, window) in [(1, 1000), (30, 1000), (100, 10), (400, 1000), (1000, 1000), (1000, 1), (999, 5)] {
+            let r = try run(["q": "kato", "retrieval": ["mode": "hybrid", "k": k, "window": window], "limit": min(10, window)])
+            #expect(r.retrieval?.mode == .hybrid && r.retrieval?.window == window && r.hits.count == min(10, window), "k \(k) window \(window)")
+            #expect(r.retrieval?.vectorCandidates == min(k, Self.fixture.products.count), "k \(k) window \(window): \(String(describing: r.retrieval))")
+            let v = try run(["q": "kato", "retrieval": ["mode": "vector", "k": k, "window": window], "limit": min(10, window)])
+            #expect(v.retrieval?.mode == .vector && v.retrieval?.vectorCandidates == min(window, Self.fixture.products.count), "vector k \(k) window \(window): \(String(describing: v.retrieval))")
+        }
+        #expect(try run(["q": "kato", "retrieval": ["k": 1000.0]]).retrieval?.vectorCandidates == Self.fixture.products.count)
         expectBadRequest(["q": "kato", "retrieval": ["mode": "hybrid", "rrf_k": -1]], "rrf_k must be a number between 0 and 10000")
         expectBadRequest(["q": "kato", "retrieval": ["mode": "hybrid", "num_candidates": 0]], "num_candidates must be an integer between 1 and 10000")
         expectBadRequest(["q": "kato", "retrieval": ["mode": "hybrid", "field": ""]], "retrieval field must be a vector field's name")
@@ -894,30 +951,52 @@ final class HybridHashEmbedder: VectorEmbedder {
         #expect(RetrievalDefaults.mode == .hybrid && RetrievalDefaults.fusion == .linear && RetrievalDefaults.linearVectorWeight == 0.4)
         #expect(RetrievalDefaults.rrfK == 60 && RetrievalDefaults.rrfVectorWeight == 0.5)
         #expect(RetrievalDefaults.window == 1000 && RetrievalDefaults.maxWindow == 1000 && RetrievalDefaults.numCandidates == 100)
-        // On a vector index the default is hybrid, linear, window 1000; the field is the index's vector field.
+        #expect(RetrievalDefaults.k == 100)
+        // On a vector index the default is hybrid, linear, window 1000, k 100; the field is the index's vector field.
         let d = try run(["q": "kato"])
         #expect(d.retrieval?.mode == .hybrid && d.retrieval?.fusion == .linear && d.retrieval?.window == 1000, "\(String(describing: d.retrieval))")
-        // The kNN list of the default window is every product (all 400 have a vector).
-        #expect(d.retrieval?.vectorCandidates == Self.fixture.products.count && d.total == Self.fixture.products.count)
+        // The default kNN list is the 100 nearest (of 400 products with a vector), not the window's
+        // 1000; the total is the lexical matches ∪ those 100, fewer than every product.
+        let katoMatches = try lexicalMatches("kato", .none)
+        let kato100 = Set(knnOracle("kato", k: 100, filter: .none).map(\.id))
+        #expect(d.retrieval?.vectorCandidates == 100 && d.retrieval?.lexicalCandidates == katoMatches.count, "\(String(describing: d.retrieval))")
+        #expect(d.total == katoMatches.union(kato100).count && d.total < Self.fixture.products.count,
+                "total \(d.total), lexical \(katoMatches.count), |lexical ∪ 100 nearest| \(katoMatches.union(kato100).count)")
+        // k 1000 (the kNN list of the window's length, as before k existed): every product.
+        let all = try run(["q": "kato", "retrieval": ["k": 1000]])
+        #expect(all.retrieval?.vectorCandidates == Self.fixture.products.count && all.total == Self.fixture.products.count)
         let named = try run(["q": "kato", "retrieval": ["field": "title_vector"]])
         #expect(named.retrieval?.mode == .hybrid && named.hits.map(\.id) == d.hits.map(\.id))
         let rrf = try run(["q": "kato", "retrieval": ["fusion": "rrf"]])
         #expect(rrf.retrieval?.mode == .hybrid && rrf.retrieval?.fusion == .rrf && rrf.retrieval?.window == 1000)
-        // The default's options are the documented ones: linear, vector_weight 0.4, window 1000, num_candidates 100.
+        // The default's options are the documented ones: linear, vector_weight 0.4, window 1000, k 100, num_candidates 100.
         let explicit = try run(["q": "kato", "retrieval": ["mode": "hybrid", "fusion": "linear", "vector_weight": 0.4,
-                                                             "window": 1000, "num_candidates": 100, "field": "title_vector"]])
+                                                             "window": 1000, "k": 100, "num_candidates": 100, "field": "title_vector"]])
         #expect(explicit.hits.map(\.id) == d.hits.map(\.id) && explicit.hits.map(\.score) == d.hits.map(\.score))
+        #expect(explicit.total == d.total && explicit.retrieval == d.retrieval.map { var i = $0; i.embedMicros = explicit.retrieval!.embedMicros; return i })
         // ... and not the old ones (w 0.2, or rrf over windows of 100).
         let old = try run(["q": "kato", "retrieval": ["mode": "hybrid", "fusion": "linear", "vector_weight": 0.2]])
         #expect(old.hits.map(\.score) != d.hits.map(\.score))
+        // The old rrf over windows of 100 is now rrf over a lexical list of 100 and the (default) 100
+        // nearest: the total still counts every lexical match ∪ the 100 nearest, whatever the window.
         let oldRRF = try run(["q": "kato", "retrieval": ["fusion": "rrf", "window": 100]])
-        #expect(oldRRF.retrieval?.window == 100 && oldRRF.total < d.total)
+        #expect(oldRRF.retrieval?.window == 100 && oldRRF.retrieval?.vectorCandidates == 100 && oldRRF.total == d.total)
+        #expect(oldRRF.retrieval?.lexicalCandidates == min(100, katoMatches.count))
+        #expect(oldRRF.hits.map(\.score) != d.hits.map(\.score))
         // rrf's defaults: k 60, vector_weight 0.5.
         let rrfExplicit = try run(["q": "kato", "retrieval": ["fusion": "rrf", "rrf_k": 60, "vector_weight": 0.5]])
         #expect(rrfExplicit.hits.map(\.id) == rrf.hits.map(\.id) && rrfExplicit.hits.map(\.score) == rrf.hits.map(\.score))
-        // A larger num_candidates changes nothing: the beam is already the window (1000 ≥ 400 vectors).
+        // A larger num_candidates changes nothing here: the default beam (max(num_candidates 100,
+        // k 100)) already finds the true 100 nearest of "kato" among 400 vectors, so the total above
+        // matched the oracle's, and a beam of 5000 (every vector) finds the same list.
         let beam = try run(["q": "kato", "retrieval": ["num_candidates": 5000]])
         #expect(beam.hits.map(\.id) == d.hits.map(\.id) && beam.hits.map(\.score) == d.hits.map(\.score))
+        #expect(beam.total == d.total && beam.retrieval?.vectorCandidates == 100)
+        // k > window is allowed: the lexical list keeps the window's length, the kNN list k's.
+        let wide = try run(["q": "kato", "retrieval": ["window": 50, "k": 300, "num_candidates": 1000], "limit": 50])
+        #expect(wide.retrieval?.window == 50 && wide.retrieval?.lexicalCandidates == min(50, katoMatches.count) && wide.retrieval?.vectorCandidates == 300,
+                "\(String(describing: wide.retrieval))")
+        #expect(wide.total == katoMatches.union(knnOracle("kato", k: 300, filter: .none).map(\.id)).count && wide.hits.count == 50)
         // A request without words is a lexical browse page, whatever it asked for but vector.
         for q in ["", "  "] {
             let e = try run(["q": q, "limit": 5])
@@ -949,7 +1028,7 @@ final class HybridHashEmbedder: VectorEmbedder {
         #expect(small.warnings.contains { $0.contains("explain covers lexical retrieval only") })
         let lex = try run(["q": "kato", "explain": true, "limit": 3, "retrieval": "lexical"])
         #expect(lex.hits.allSatisfy { $0.explanation != nil })
-        // The default window (100).
+        // The default window (1000) and k (100).
         for retrieval: Any in ["hybrid", "vector", ["mode": "hybrid", "fusion": "linear"]] {
             do {
                 let ex = try run(["q": "kato", "explain": true, "limit": 3, "retrieval": retrieval])
@@ -1020,17 +1099,26 @@ final class HybridHashEmbedder: VectorEmbedder {
         #expect(ri["window"]?.numberValue == 1000)
         let lexCount = try run(["q": "mune reto", "retrieval": "lexical", "limit": 0]).total
         #expect(ri["lexical_candidates"]?.numberValue == Double(h.retrieval!.lexicalCandidates) && h.retrieval!.lexicalCandidates == lexCount)
-        // The default window's kNN list: every product with a vector.
-        #expect(ri["vector_candidates"]?.numberValue == Double(Self.fixture.products.count))
+        // The default kNN list: the 100 nearest (k), not the window's 1000.
+        #expect(ri["vector_candidates"]?.numberValue == 100 && h.retrieval?.vectorCandidates == 100)
         #expect((ri["embed_us"]?.numberValue ?? -1) >= 0)
         #expect(v["hits"]?.arrayValue?.count == 3 && v["total"]?.numberValue == Double(h.total))
 
         let lin = json(try run(["q": "kato", "retrieval": ["mode": "hybrid", "fusion": "linear", "window": 30], "limit": 2]))
         #expect(lin.contains(#""retrieval":{"mode":"hybrid","fusion":"linear","window":30,"#), "\(lin)")
+        #expect(lin.contains(#""vector_candidates":100,"#), "\(lin)")
         let rrf = json(try run(["q": "kato", "retrieval": ["mode": "hybrid", "fusion": "rrf", "window": 100], "limit": 2]))
         #expect(rrf.contains(#""retrieval":{"mode":"hybrid","fusion":"rrf","window":100,"#) && rrf.contains(#""vector_candidates":100,"#), "\(rrf)")
+        // An explicit k: smaller, and larger than the window (k itself is not echoed, only the list's length).
+        let k30 = json(try run(["q": "kato", "retrieval": ["mode": "hybrid", "k": 30], "limit": 2]))
+        #expect(k30.contains(#""retrieval":{"mode":"hybrid","fusion":"linear","window":1000,"#) && k30.contains(#""vector_candidates":30,"#), "\(k30)")
+        let k200 = json(try run(["q": "kato", "retrieval": ["mode": "hybrid", "window": 20, "k": 200], "limit": 2]))
+        #expect(k200.contains(#""retrieval":{"mode":"hybrid","fusion":"linear","window":20,"lexical_candidates":20,"vector_candidates":200,"#), "\(k200)")
         let vec = json(try run(["q": "kato", "retrieval": "vector", "limit": 2]))
         #expect(vec.contains(#""retrieval":{"mode":"vector","window":1000,"lexical_candidates":0,"vector_candidates":400,"#), "\(vec)")
+        // Vector retrieval takes the window's neighbours, whatever k says.
+        let vecK = json(try run(["q": "kato", "retrieval": ["mode": "vector", "k": 30], "limit": 2]))
+        #expect(vecK.contains(#""retrieval":{"mode":"vector","window":1000,"lexical_candidates":0,"vector_candidates":400,"#), "\(vecK)")
         let vec50 = json(try run(["q": "kato", "retrieval": ["mode": "vector", "window": 50], "limit": 2]))
         #expect(vec50.contains(#""retrieval":{"mode":"vector","window":50,"lexical_candidates":0,"vector_candidates":50,"#), "\(vec50)")
         let lex = json(try run(["q": "kato", "retrieval": "lexical", "limit": 2]))
