@@ -120,7 +120,7 @@ public enum RetrievalDefaults {
     public static let k = 100
     /// Hybrid and vector pages end within this many results.
     public static let maxWindow = 1_000
-    /// Beam width of the HNSW search (at least the window).
+    /// Beam width of the HNSW search (at least `k`; vector retrieval: at least the window).
     public static let numCandidates = 100
 }
 

@@ -73,10 +73,10 @@ extension SearchService {
             if explicit && mode == .vector { throw EngineError.badRequest("retrieval vector needs words in q to embed") }
             return nil
         }
-        if request.searchAfter != nil {
-            throw EngineError.badRequest("search_after pages lexical results; \(mode.rawValue) retrieval ranks the first \(RetrievalDefaults.maxWindow) results, paged with offset (or ask for \"retrieval\": \"lexical\")")
-        }
         let window = r?.window ?? RetrievalDefaults.window
+        if request.searchAfter != nil {
+            throw EngineError.badRequest("search_after pages lexical results; \(mode.rawValue) retrieval ranks the first \(window) results (its window), paged with offset (or ask for \"retrieval\": \"lexical\")")
+        }
         if request.offset + request.limit > window {
             throw EngineError.badRequest("\(mode.rawValue) retrieval ranks the first \(window) results (its window): offset + limit must be at most \(window); ask for a larger \"retrieval\": {\"window\": N} (at most \(RetrievalDefaults.maxWindow)) or \"retrieval\": \"lexical\"")
         }

@@ -12,6 +12,7 @@ public final class SegmentReader: @unchecked Sendable {
     public let docValues: DocValuesReader
     /// Vector fields by ordinal (empty when the schema has none).
     public let vectors: [Int: SegmentVectors]
+    let vectorFile: IndexFile?
     /// Norm codes per text field (schema order of text fields).
     let normPointers: [UnsafePointer<UInt8>]
     /// Tombstones: documents deleted or replaced since the segment was written (nil: none).
@@ -46,6 +47,7 @@ public final class SegmentReader: @unchecked Sendable {
         updatedFields = base.updatedFields
         fuzzy = base.fuzzy
         vectors = base.vectors
+        vectorFile = base.vectorFile
     }
 
     /// Opens the segment's files; `verify` checks every file's checksum first.
@@ -74,8 +76,11 @@ public final class SegmentReader: @unchecked Sendable {
         ids = try IdColumnReader(file: try open(.ids))
         var docValues = try DocValuesReader(file: try open(.dv), docCount: meta.docCount)
         if meta.files[SegmentComponent.vec.fileName(segment: meta.id)] != nil {
-            vectors = try SegmentVectors.read(try open(.vec), docCount: meta.docCount, fieldCount: meta.fieldCount)
+            let f = try open(.vec)
+            vectorFile = f
+            vectors = try SegmentVectors.read(f, docCount: meta.docCount, fieldCount: meta.fieldCount)
         } else {
+            vectorFile = nil
             vectors = [:]
         }
         var nr = normsFile.reader()
@@ -125,7 +130,9 @@ public final class SegmentReader: @unchecked Sendable {
     }
 
     /// All files of the segment, for verification.
-    var allFiles: [IndexFile] { [terms.file, docsFile, posFile, normsFile, stored.file, ids.file, docValues.file] + sideFiles }
+    var allFiles: [IndexFile] {
+        [terms.file, docsFile, posFile, normsFile, stored.file, ids.file, docValues.file] + (vectorFile.map { [$0] } ?? []) + sideFiles
+    }
 
     /// Recomputes every file's checksum.
     public func verifyChecksums() throws {
