@@ -189,6 +189,15 @@ import Testing
         #expect(!brands.contains { $0["value"]?.stringValue == "Zed Design" })   // its chair costs 259
     }
 
+    /// Lexical retrieval asked for by name answers as the default does on an index without vectors.
+    @Test func lexicalRetrievalByName() async throws {
+        let (s1, a) = try await get("/api/v1/products/search?q=chair")
+        let (s2, b) = try await get("/api/v1/products/search?q=chair&retrieval=lexical")
+        #expect(s1 == 200 && s2 == 200)
+        #expect(a["results"]?.arrayValue?.map { $0["id"]?.stringValue } == b["results"]?.arrayValue?.map { $0["id"]?.stringValue })
+        #expect(a["total"]?.numberValue == b["total"]?.numberValue)
+    }
+
     @Test func postSearchAndProduct() async throws {
         let (s, v) = try await post("/api/v1/search", #"{"q":"lamp","facets":["brand"],"fields":["title"],"limit":1}"#)
         #expect(s == 200)
@@ -216,6 +225,8 @@ import Testing
         ("/api/v1/products/search?q=%ZZ", "malformed percent escape"),
         ("/api/v1/products/search?q=a&q=b", "given 2 times"),
         ("/api/v1/products/search?page=600&limit=20", "beyond the first 10000"),
+        ("/api/v1/products/search?q=chair&retrieval=semantic", "retrieval must be one of lexical, vector, hybrid"),
+        ("/api/v1/products/search?q=chair&retrieval=hybrid", "needs a vector field, and this index has none"),
     ])
     func badQueries(_ uri: String, _ fragment: String) async throws {
         let (s, v) = try await get(uri)
@@ -236,6 +247,9 @@ import Testing
         (#"{"q":"x","wat":1}"#, "unknown key \"wat\""),
         (#"{"q":"x","filters":{"colour":"red"}}"#, "unknown filter"),
         (#"[1,2]"#, "must be a JSON object"),
+        (#"{"q":"x","retrieval":"vector"}"#, "needs a vector field"),
+        (#"{"q":"x","retrieval":{"mode":"hybrid","fusion":"max"}}"#, "retrieval fusion must be one of rrf, linear"),
+        (#"{"q":"x","retrieval":{"vector_weight":2}}"#, "vector_weight must be a number between 0 and 1"),
     ])
     func badBodies(_ body: String, _ fragment: String) async throws {
         let (s, v) = try await post("/api/v1/search", body)
