@@ -185,6 +185,38 @@ final class AllDocsScorer: Scorer {
     override func explain() -> Explanation { Explanation(value: 0, description: "match all") }
 }
 
+/// A sorted list of documents (an ids filter inside a query), score 0.
+final class DocListScorer: Scorer {
+    let docs: [UInt32]
+    private var i = -1
+    init(_ sorted: [UInt32]) {
+        var unique: [UInt32] = []
+        unique.reserveCapacity(sorted.count)
+        for d in sorted where unique.last != d { unique.append(d) }
+        docs = unique
+    }
+    override func nextDoc() -> UInt32 {
+        if doc == Scorer.noMoreDocs && i >= 0 { return doc }
+        i += 1
+        doc = i < docs.count ? docs[i] : Scorer.noMoreDocs
+        return doc
+    }
+    override func advance(_ target: UInt32) -> UInt32 {
+        if i >= 0 && doc >= target { return doc }
+        var lo = max(i, 0), hi = docs.count
+        while lo < hi {
+            let mid = (lo + hi) / 2
+            if docs[mid] < target { lo = mid + 1 } else { hi = mid }
+        }
+        i = lo
+        doc = i < docs.count ? docs[i] : Scorer.noMoreDocs
+        return doc
+    }
+    override var maxScore: Float { 0 }
+    override var cost: Int { docs.count }
+    override func explain() -> Explanation { Explanation(value: 0, description: "filter (ids)") }
+}
+
 /// All of the children match; scores add up.
 final class ConjunctionScorer: Scorer {
     let children: [Scorer]   // sorted by cost, cheapest first

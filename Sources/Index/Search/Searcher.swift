@@ -227,6 +227,17 @@ public final class Searcher: @unchecked Sendable {
                 guard let info = try seg.termInfo(slot: slot, term: Array(vs[0].utf8)) else { return nil }
                 return KeywordScorer(cursor: try seg.postings(info, text: false), label: vs[0])
             }
+            if case .ids(let ids) = f.kind {
+                // A list of ids (hybrid search's nearest neighbours): iterate the documents, not
+                // every document of the segment.
+                guard let slot = layout.keywordSlotOfField[layout.idOrdinal] else { return nil }
+                var docs: [UInt32] = []
+                docs.reserveCapacity(ids.count)
+                for id in ids { if let d = try seg.doc(forId: id, idSlot: slot) { docs.append(UInt32(d)) } }
+                guard !docs.isEmpty else { return nil }
+                docs.sort()
+                return DocListScorer(docs)
+            }
             guard seg.docCount > 0, let p = try filterPredicate(f, segment: si) else { return nil }
             return PredicateScorer(maxDoc: seg.docCount, predicate: p)
         case .term(let t):
