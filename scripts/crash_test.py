@@ -10,6 +10,7 @@ Usage:
                           [--max-sleep 1.5] [--keep] [--verbose]
 
     e.g. scripts/crash_test.py --kills 5 --seed 1
+         scripts/crash_test.py --kills 25 --vectors     # with a vector field (.vec files, HNSW graphs)
          scripts/crash_test.py --aisle .build/release/aisle --kills 100
 
 Exit status 0 when every kill left a sound index with exactly its committed
@@ -97,8 +98,13 @@ CATEGORIES = [
 COLORS = ["red", "blue", "green", "black", "white", "grey", "emerald green", "navy", "sand"]
 
 
+VECTOR_DIMS = 8
+WITH_VECTORS = False
+
+
 def make_product(rng, pid):
-    """A catalog product with id `pid` (every field the catalog format knows)."""
+    """A catalog product with id `pid` (every field the catalog format knows; with --vectors also
+    an 8-number `embedding` that the index keeps in a vector field)."""
     adj, mat, noun = rng.choice(ADJECTIVES), rng.choice(MATERIALS), rng.choice(NOUNS)
     title = f"{adj.capitalize()} {mat} {noun}"
     if rng.random() < 0.4:
@@ -117,7 +123,7 @@ def make_product(rng, pid):
         "review_count": rng.randrange(0, 5000),
         "in_stock": rng.random() < 0.8,
         "attributes": {"color": rng.choice(COLORS), "material": mat},
-    }
+    } | ({"embedding": [round(rng.uniform(-1, 1), 4) for _ in range(VECTOR_DIMS)]} if WITH_VECTORS else {})
 
 
 class ChangeGenerator:
@@ -410,7 +416,11 @@ def main():
     ap.add_argument("--max-sleep", type=float, default=1.5, help="longest time before a kill, s (default 1.5)")
     ap.add_argument("--keep", action="store_true", help="keep the work directory after a clean run")
     ap.add_argument("--verbose", action="store_true", help="list the files each kill left behind")
+    ap.add_argument("--vectors", action="store_true",
+                    help="products carry an 8-number embedding kept in a vector field (a .vec file and an HNSW graph per segment)")
     args = ap.parse_args()
+    global WITH_VECTORS
+    WITH_VECTORS = args.vectors
 
     aisle = os.path.abspath(args.aisle)
     if not os.access(aisle, os.X_OK):
@@ -434,6 +444,22 @@ def main():
     p = run([aisle, "index", "--corpus", base_file, "--index", index, "--quiet"])
     if p.returncode != 0:
         sys.exit(f"crash_test: aisle index failed ({p.returncode}): {p.stderr.decode().strip()}")
+    if WITH_VECTORS:
+        # The built-in catalog schema plus a vector field, read back from the first commit.
+        schema = (read_commit(index, 1) or {}).get("schema")
+        if not schema:
+            sys.exit("crash_test: cannot read the schema from the base index's first commit")
+        schema["fields"].append({"name": "embedding", "type": "vector", "dims": VECTOR_DIMS, "source": "embedding",
+                                 "m": 8, "ef_construction": 40})
+        schema_file = os.path.join(work, "schema.json")
+        with open(schema_file, "w") as f:
+            json.dump(schema, f)
+        shutil.rmtree(index)
+        p = run([aisle, "index", "--corpus", base_file, "--index", index, "--schema", schema_file, "--quiet"])
+        if p.returncode != 0:
+            sys.exit(f"crash_test: aisle index --schema (vectors) failed ({p.returncode}): {p.stderr.decode().strip()}")
+        if not any(n.endswith(".vec") for n in os.listdir(index)):
+            sys.exit("crash_test: the vector index has no .vec file")
 
     # 2. Change file.
     gen = ChangeGenerator(random.Random(seed + 1), [b["id"] for b in base])

@@ -37,6 +37,8 @@ if [ $# -eq 0 ]; then
   BIN="$(swift build --show-bin-path)/aisle"
   echo "== abuse: hostile requests against a real aisle serve (scripts/abuse.py)" >&2
   python3 scripts/abuse.py --aisle "$BIN" --quick
+  echo "== index: kill -9 during updates, merges and commits of an index with a vector field, 5 times (scripts/crash_test.py --vectors)" >&2
+  python3 scripts/crash_test.py --aisle "$BIN" --kills 5 --seed 7 --vectors --changes 20000
   echo "== orders: kill -9 during an order storm, 5 times, then every invariant (scripts/order_crash_test.py)" >&2
   python3 scripts/order_crash_test.py --aisle "$BIN" --kills 5 --seed 16
   echo "== Elasticsearch/OpenSearch clients: opensearch-py and elasticsearch-py 8 against aisle serve --data (scripts/es_clients_test.py)" >&2

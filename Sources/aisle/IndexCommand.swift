@@ -51,9 +51,9 @@ struct IndexCommand: ParsableCommand {
                 var f = FieldDefinition(name: name, type: .vector, source: sources.joined(separator: ","), dims: 384, model: FieldDefinition.defaultVectorModel)
                 f.efConstruction = 100
                 s.fields.append(f)
-            }
-            for f in s.fields where f.type == .vector {
-                // Fail before reading the corpus when the model is missing.
+                // Fail before reading the corpus when the model is missing. (A schema's own vector
+                // fields may be given their vectors in the input and need no model; a text to embed
+                // without one is refused naming the field and the model.)
                 _ = try VectorModels.embedder(f.vectorModel, field: f.name, dims: f.dims ?? 0)
             }
             if overwrite && FileManager.default.fileExists(atPath: index) {
