@@ -673,6 +673,13 @@ def class_numbers(t, rng):
         ("ranking typo_rare_ratio 1e9", '{"q": "sofa", "ranking": {"typo_rare_ratio": 1e9}}', S200),
         ("phrase slop huge", '{"q": "\\"oak table\\"~99999999999999999999999"}', S200_400),
         ("phrase slop 1e999", '{"q": "\\"oak table\\"~1e999", "syntax": "strict"}', S200_400),
+        ("retrieval lexical", '{"q": "sofa", "retrieval": "lexical"}', S200),
+        ("retrieval hybrid without vectors", '{"q": "sofa", "retrieval": "hybrid"}', S400),
+        ("retrieval bogus mode", '{"q": "sofa", "retrieval": "psychic"}', S400),
+        ("retrieval window 1e999", '{"q": "sofa", "retrieval": {"mode": "lexical", "window": 1e999}}', S400),
+        ("retrieval k 2^63", '{"q": "sofa", "retrieval": {"k": 9223372036854775808}}', S400),
+        ("retrieval weight nan-ish", '{"q": "sofa", "retrieval": {"vector_weight": -1e308}}', S400),
+        ("retrieval nested junk", '{"q": "sofa", "retrieval": {"mode": {"mode": "hybrid"}}}', S400),
     ]
     for label, body, expect in cases:
         t.search(c, label, body, expect)
@@ -700,6 +707,10 @@ def class_numbers(t, rng):
         ("page=10000", "page=10000", S400),
         ("page=100 limit=100", "page=100&limit=100", S200),
         ("page=101 limit=100", "page=101&limit=100", S400),
+        ("retrieval=lexical", "q=sofa&retrieval=lexical", S200),
+        ("retrieval=vector without vectors", "q=sofa&retrieval=vector", S400),
+        ("retrieval=NUL", "q=sofa&retrieval=%00", S400),
+        ("retrieval twice", "q=sofa&retrieval=lexical&retrieval=hybrid", S400),
         ("limit=-1", "limit=-1", S400),
         ("limit=0", "limit=0", S400),
         ("limit=101", "limit=101", S400),

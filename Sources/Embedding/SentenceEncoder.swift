@@ -45,3 +45,12 @@ public final class SentenceEncoder: Sendable {
         try embed([text])[0]
     }
 }
+
+extension SentenceEncoder {
+    /// The model installed in `directory`, its files checked first (a missing or partial install
+    /// is named, with how to install it).
+    public static func installed(at directory: String) throws -> SentenceEncoder {
+        try ModelFiles.check(directory)
+        return try SentenceEncoder(directory: directory)
+    }
+}

@@ -22,6 +22,11 @@ struct ModelDirFlag: ParsableArguments {
     var dir: String?
 
     var directory: String { ModelFiles.directory(dir) }
+
+    /// The installed model's encoder; a missing model is a command error naming how to install it.
+    func encoder() throws -> SentenceEncoder {
+        do { return try SentenceEncoder.installed(at: directory) } catch { throw fail(describe(error)) }
+    }
 }
 
 struct ModelInstallCommand: ParsableCommand {
@@ -89,14 +94,7 @@ struct ModelEmbedCommand: ParsableCommand {
 
     func run() throws {
         guard (1...4096).contains(batch) else { throw fail("--batch must be from 1 to 4096") }
-        let encoder: SentenceEncoder
-        do {
-            let dir = model.directory
-            try ModelFiles.check(dir)
-            encoder = try SentenceEncoder(directory: dir)
-        } catch {
-            throw fail(describe(error))
-        }
+        let encoder = try model.encoder()
         if let out { return try embedToFile(encoder, out) }
         var out = LineWriter()
         var lines: [String] = []
@@ -195,14 +193,7 @@ struct ModelTimeCommand: ParsableCommand {
 
     func run() throws {
         guard `repeat` >= 1 else { throw fail("--repeat must be at least 1") }
-        let encoder: SentenceEncoder
-        do {
-            let dir = model.directory
-            try ModelFiles.check(dir)
-            encoder = try SentenceEncoder(directory: dir)
-        } catch {
-            throw fail(describe(error))
-        }
+        let encoder = try model.encoder()
         var lines: [String] = []
         while let line = readLine(strippingNewline: true) { lines.append(line) }
         guard !lines.isEmpty else { throw fail("no lines on standard input") }

@@ -9,8 +9,7 @@ final class SentenceEmbedder: VectorEmbedder {
     let cache: EmbeddingCache
 
     init(directory: String) throws {
-        try ModelFiles.check(directory)
-        encoder = try SentenceEncoder(directory: directory)
+        encoder = try SentenceEncoder.installed(at: directory)
         cache = EmbeddingCache(encoder: encoder, capacity: 100_000)
     }
 

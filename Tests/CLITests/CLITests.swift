@@ -29,10 +29,11 @@ import Testing
     }
 
     @discardableResult
-    static func aisle(_ args: [String], stdin: String? = nil) throws -> Run {
+    static func aisle(_ args: [String], stdin: String? = nil, environment: [String: String] = [:]) throws -> Run {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: binary)
         p.arguments = args
+        if !environment.isEmpty { p.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
         let o = Pipe(), e = Pipe(), i = Pipe()
         p.standardOutput = o
         p.standardError = e
@@ -149,6 +150,26 @@ import Testing
         try err(["model", "embed", "--dir", work + "/no-model"], "aisle model install")
         try err(["model", "time", "--dir", work + "/no-model"], "aisle model install")
         try err(["model", "time", "--repeat", "0"], "--repeat must be at least 1")
+        // aisle index --vectors: the fields to embed, and the model, are checked before the corpus is read.
+        let corpus = Self.root + "/corpora/sample-catalog.jsonl"
+        try err(["index", "--corpus", corpus, "--index", work + "/v1", "--vectors", " , "], "--vectors needs the field(s) to embed")
+        let noModel = try Self.aisle(["index", "--corpus", corpus, "--index", work + "/v2", "--vectors", "title"],
+                                     environment: ["AISLE_MODEL_DIR": work + "/no-model"])
+        #expect(noModel.status != 0 && noModel.err.contains("title_vector") && noModel.err.contains("aisle model install"), "\(noModel.err)")
+        #expect(!FileManager.default.fileExists(atPath: work + "/v2/commit_1"), "nothing indexed without the model")
+        // A schema's vector field given its vectors in the input needs no model; a vector of the
+        // wrong length names the line and indexes nothing.
+        let schema = #"{"id_field": "id", "fields": [{"name": "title", "type": "text"}, {"name": "emb", "type": "vector", "dims": 3, "source": "emb"}]}"#
+        _ = FileManager.default.createFile(atPath: work + "/schema.json", contents: Data(schema.utf8))
+        _ = FileManager.default.createFile(atPath: work + "/good.jsonl", contents: Data(#"{"id": "a", "title": "oak table", "emb": [1, 2, 2]}"#.utf8 + [10]))
+        _ = FileManager.default.createFile(atPath: work + "/bad.jsonl",
+                                           contents: Data((#"{"id": "a", "title": "oak table", "emb": [1, 2, 2]}"# + "\n" + #"{"id": "b", "title": "pine", "emb": [1, 2]}"# + "\n").utf8))
+        let good = try Self.aisle(["index", "--corpus", work + "/good.jsonl", "--index", work + "/v3", "--schema", work + "/schema.json", "--quiet"],
+                                  environment: ["AISLE_MODEL_DIR": work + "/no-model"])
+        #expect(good.status == 0, "\(good.err)")
+        #expect(try Self.aisle(["check", "--index", work + "/v3"]).status == 0)
+        try err(["index", "--corpus", work + "/bad.jsonl", "--index", work + "/v4", "--schema", work + "/schema.json", "--quiet"],
+                "line 2: invalid document: field emb: a vector of 2 numbers; the field has 3 dims")
         // The search-feedback flags of aisle serve are checked before it serves.
         let idx = work + "/i"
         let built = try Self.aisle(["index", "--corpus", Self.root + "/corpora/sample-catalog.jsonl", "--index", idx, "--quiet"])

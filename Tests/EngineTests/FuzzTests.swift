@@ -62,7 +62,17 @@ import Testing
     }
 
     @Test func jsonRequestDecoderNeverTraps() throws {
-        var f = Self.rng("request")
+        try fuzzRequests(on: Self.service, label: "request")
+    }
+
+    /// The same against an index with a vector field (hybrid by default): windows, k, offsets,
+    /// fusions and filters in every combination answer or refuse clearly.
+    @Test func jsonRequestsOnAVectorIndexNeverTrap() throws {
+        try fuzzRequests(on: HybridSearchTests.fixture.svc, label: "vector request")
+    }
+
+    func fuzzRequests(on service: SearchService, label: String) throws {
+        var f = Self.rng(label)
         var answered = 0, refused = 0
         for _ in 0..<Self.iterations {
             var bytes = Array(f.requestJSON().utf8)
@@ -73,7 +83,7 @@ import Testing
                     do { try tape.parse(p) } catch let e as JSONError { throw EngineError.badRequest(e.description) }
                     return try SearchRequest.parse(tape: tape, node: tape.root)
                 }
-                let r = try Self.service.search(req)
+                let r = try service.search(req)
                 var w = JSONWriter()
                 SearchService.json(r, into: &w)
                 #expect((try? JSONValue.parse(w.text)) != nil, "unparseable answer \(w.text.prefix(200))")
@@ -83,7 +93,7 @@ import Testing
                 refused += 1
             }
         }
-        print("[fuzz request] \(answered) answered, \(refused) clear errors")
+        print("[fuzz \(label)] \(answered) answered, \(refused) clear errors")
         #expect(answered > 0 && refused > 0)
     }
 
@@ -219,10 +229,11 @@ struct Fuzz {
     }
 
     static let requestKeys = ["q", "operator", "syntax", "limit", "offset", "filters", "facets", "sort", "search_after", "boost",
-                              "ranking", "track_total_hits", "explain", "fields", "size", "from", "query", "unknown"]
+                              "ranking", "retrieval", "track_total_hits", "explain", "fields", "size", "from", "query", "unknown"]
     static let filterKeys = ["brand", "category", "price_min", "price_max", "in_stock", "price", "rating", "attributes.color",
                              "title", "nosuch", "category_path", "review_count_min"]
     static let rankingKeys = RankingOptions.keys + ["nope"]
+    static let retrievalKeys = ["mode", "fusion", "rrf_k", "vector_weight", "window", "k", "num_candidates", "field", "nope"]
 
     mutating func requestJSON() -> String {
         var members: [String] = []
@@ -233,6 +244,8 @@ struct Fuzz {
             case "q", "query": v = bool() ? value() : "\"" + query().replacingOccurrences(of: "\\", with: "").replacingOccurrences(of: "\"", with: "\\\"").replacingOccurrences(of: "\u{0}", with: "").replacingOccurrences(of: "\t", with: " ") + "\""
             case "filters": v = "{" + (0..<int(4)).map { _ in "\"\(pick(Self.filterKeys))\":\(value())" }.joined(separator: ",") + "}"
             case "ranking": v = "{" + (0..<int(4)).map { _ in "\"\(pick(Self.rankingKeys))\":\(value())" }.joined(separator: ",") + "}"
+            case "retrieval": v = bool() ? "\"\(pick(["lexical", "vector", "hybrid", "x", ""]))\""
+                : "{" + (0..<int(4)).map { _ in "\"\(pick(Self.retrievalKeys))\":\(bool() ? "\"\(pick(["lexical", "hybrid", "rrf", "linear"]))\"" : value())" }.joined(separator: ",") + "}"
             case "facets": v = "[" + (0..<int(4)).map { _ in bool() ? "\"\(pick(Self.filterKeys))\"" : value() }.joined(separator: ",") + "]"
             case "sort": v = bool() ? "\"\(pick(["price_asc", "price_desc", "rating", "relevance", "x", "price"]))\"" : value()
             case "search_after": v = "[\(value()),\(value())]"

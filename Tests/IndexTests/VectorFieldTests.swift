@@ -181,7 +181,7 @@ final class HashEmbedder: VectorEmbedder {
 
     static func knn(_ s: Searcher, _ q: KnnQuery) throws -> ([KnnHit], KnnStats) {
         var st = KnnStats()
-        let hits = try withUnsafeMutablePointer(to: &st) { try s.knn(q, stats: $0) }
+        let hits = try s.knn(q, stats: &st)
         return (hits, st)
     }
 

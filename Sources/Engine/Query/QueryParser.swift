@@ -643,6 +643,22 @@ public struct ParsedQuery: Sendable {
     /// The query when there is no clause: everything (an empty query) or nothing (only syntax).
     let empty: Query
     let analyses = AnalysisCache()
+
+    /// The words and phrases the query asks for, in order, without the excluded ones (`-word`,
+    /// `NOT word`), operators or field names: the text a query embedding is made from.
+    public var positiveText: String {
+        var out: [String] = []
+        func walk(_ n: QueryParser.Node) {
+            switch n {
+            case .word(_, let text, _, _), .phrase(_, let text, _, _): out.append(text)
+            case .not: break
+            case .required(let c): walk(c)
+            case .and(let cs), .or(let cs), .implicit(let cs): cs.forEach(walk)
+            }
+        }
+        if let tree { walk(tree) }
+        return out.joined(separator: " ")
+    }
 }
 
 /// Analyses of query text per text group, made once for all the rewrites of a parsed query.

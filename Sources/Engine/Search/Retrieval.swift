@@ -86,21 +86,6 @@ public struct RetrievalRequest: Sendable, Equatable {
         }
         return r
     }
-
-    /// `other`'s keys over these (an eval side's options over the shared ones).
-    public func merged(over base: RetrievalRequest?) -> RetrievalRequest {
-        guard let b = base else { return self }
-        var r = b
-        if let x = mode { r.mode = x }
-        if let x = fusion { r.fusion = x }
-        if let x = rrfK { r.rrfK = x }
-        if let x = vectorWeight { r.vectorWeight = x }
-        if let x = window { r.window = x }
-        if let x = k { r.k = x }
-        if let x = numCandidates { r.numCandidates = x }
-        if let x = field { r.field = x }
-        return r
-    }
 }
 
 /// The defaults of retrieval. An index with a vector field searches hybrid by default, fused by
@@ -135,6 +120,8 @@ struct RetrievalPlan: Sendable {
     var numCandidates: Int
     /// The vector field (ordinal).
     var field: Int
+    /// Its model, loaded.
+    var embedder: any VectorEmbedder
 }
 
 /// Fusing a lexical list and a nearest-neighbour list into one ranking.

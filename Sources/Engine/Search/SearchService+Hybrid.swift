@@ -20,27 +20,6 @@ public struct RetrievalInfo: Sendable, Equatable {
 }
 
 extension SearchService {
-    /// The text a query's embedding is made from: its words, without excluded ones (`-word`,
-    /// `NOT word`), operators, field prefixes, quotes and brackets.
-    static func embeddingText(_ q: String) -> String {
-        var out: [Substring] = []
-        var skipNext = false
-        for raw in q.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\n" }) {
-            if skipNext { skipNext = false; continue }
-            if raw == "NOT" { skipNext = true; continue }
-            if raw == "AND" || raw == "OR" || raw == "&&" || raw == "||" { continue }
-            if raw.hasPrefix("-") || raw.hasPrefix("!") { continue }
-            var t = raw.drop { $0 == "+" || $0 == "(" || $0 == "\"" }
-            if let colon = t.firstIndex(of: ":"), colon != t.startIndex, !t[..<colon].contains(where: { $0.isNumber }) {
-                t = t[t.index(after: colon)...]
-            }
-            while let last = t.last, last == ")" || last == "\"" { t = t.dropLast() }
-            if !t.isEmpty { out.append(t) }
-        }
-        let text = out.joined(separator: " ")
-        return text.isEmpty ? q : text
-    }
-
     /// The clauses a query excludes at its top level.
     static func exclusions(of q: Query) -> [Query] {
         if case .boolean(let b) = q { return b.mustNot }
@@ -83,8 +62,9 @@ extension SearchService {
         let fusion = r?.fusion ?? RetrievalDefaults.fusion
         let def = layout.schema.fields[field]
         // The model must be there; when retrieval was not asked for, its absence falls back to lexical.
+        let embedder: any VectorEmbedder
         do {
-            _ = try VectorModels.embedder(def.vectorModel, field: def.name, dims: def.dims ?? 0)
+            embedder = try VectorModels.embedder(def.vectorModel, field: def.name, dims: def.dims ?? 0)
         } catch {
             if explicit { throw EngineError.badRequest("\(mode.rawValue) retrieval is unavailable: \(error)") }
             warnings.append("lexical retrieval only: \(error)")
@@ -93,7 +73,8 @@ extension SearchService {
         return RetrievalPlan(mode: mode, fusion: fusion, rrfK: r?.rrfK ?? RetrievalDefaults.rrfK,
                              vectorWeight: r?.vectorWeight ?? (fusion == .rrf ? RetrievalDefaults.rrfVectorWeight : RetrievalDefaults.linearVectorWeight),
                              window: window, k: r?.k ?? RetrievalDefaults.k,
-                             numCandidates: r?.numCandidates ?? RetrievalDefaults.numCandidates, field: field)
+                             numCandidates: r?.numCandidates ?? RetrievalDefaults.numCandidates, field: field,
+                             embedder: embedder)
     }
 
     /// Vector or hybrid retrieval.
@@ -114,10 +95,12 @@ extension SearchService {
     func hybridSearch(_ request: SearchRequest, plan: RetrievalPlan, in searcher: Searcher,
                       deadline: SearchDeadline?) throws -> (LexicalRun, SearchOutcome, RetrievalInfo) {
         let window = plan.window
-        let def = searcher.layout.schema.fields[plan.field]
-        let embedder = try VectorModels.embedder(def.vectorModel, field: def.name, dims: def.dims ?? 0)
+        // Parsed once: the embedded text is the query's own words (without its exclusions), and
+        // the lexical search reuses the parse.
+        let parsed = try context(searcher).parserAnd.parseQuery(request.q, syntax: request.syntax)
+        let text = parsed.positiveText
         let te = DispatchTime.now().uptimeNanoseconds
-        let vector = try embedder.embedQuery(Self.embeddingText(request.q))
+        let vector = try plan.embedder.embedQuery(text.isEmpty ? request.q : text)
         let embedMicros = Double(DispatchTime.now().uptimeNanoseconds - te) / 1000
         try deadline?.check()
 
@@ -128,9 +111,9 @@ extension SearchService {
         lexRequest.explain = false
         var lexical: LexicalRun
         if plan.mode == .hybrid {
-            lexical = try lexicalSearch(lexRequest, in: searcher, deadline: deadline)
+            lexical = try lexicalSearch(lexRequest, in: searcher, deadline: deadline, parsed: parsed)
         } else {
-            let resolved = try resolve(lexRequest, in: searcher, deadline: deadline)
+            let resolved = try resolve(lexRequest, in: searcher, deadline: deadline, parsed: parsed)
             lexical = LexicalRun(outcome: SearchOutcome(hits: [], totalHits: 0, totalIsExact: true, facets: []),
                                  spec: resolved.spec, relaxed: false, resolved: resolved, probes: ProbeBudget(limit: limits.maxProbes))
         }
@@ -143,16 +126,18 @@ extension SearchService {
             if case .invalidQuery(let m) = e { throw EngineError.badRequest(m) }
             throw e
         }
+        var ids = try knn.map { try searcher.id(of: $0.doc) }
+        func idsFilter(_ ids: [String]) -> Query { .filter(Filter(field: searcher.layout.idOrdinal, kind: .ids(ids))) }
         // The query's exclusions (-word, NOT word) hold for the neighbours too.
         let excluded = Self.exclusions(of: lexical.spec.query)
         if !excluded.isEmpty, !knn.isEmpty {
-            let ids = try knn.map { try searcher.id(of: $0.doc) }
-            var probe = SearchSpec(query: .boolean(BooleanQuery(must: [.filter(Filter(field: searcher.layout.idOrdinal, kind: .ids(ids)))],
-                                                               should: excluded, minimumShouldMatch: 1)),
+            var probe = SearchSpec(query: .boolean(BooleanQuery(must: [idsFilter(ids)], should: excluded, minimumShouldMatch: 1)),
                                    limit: knn.count, trackTotalHits: .upTo(0))
             probe.deadline = deadline
             let drop = Set(try runSpec(probe, in: searcher).hits.map(\.doc))
-            knn.removeAll { drop.contains($0.doc) }
+            let kept = knn.indices.filter { !drop.contains(knn[$0].doc) }
+            knn = kept.map { knn[$0] }
+            ids = kept.map { ids[$0] }
         }
         let lexItems = lexical.outcome.hits.map { Fusion.Item(doc: $0.doc, score: $0.score) }
         let vecItems = knn.map { Fusion.Item(doc: $0.doc, score: $0.similarity) }
@@ -171,8 +156,7 @@ extension SearchService {
         let ctx = try context(searcher)
         let facets = try ctx.resolver.facets(request.facets, filters: lexical.spec.filters)
         var union = lexical.spec
-        let ids = try knn.map { try searcher.id(of: $0.doc) }
-        let nearest: Query = ids.isEmpty ? .matchNone : .filter(Filter(field: searcher.layout.idOrdinal, kind: .ids(ids)))
+        let nearest: Query = ids.isEmpty ? .matchNone : idsFilter(ids)
         union.query = plan.mode == .vector ? nearest : .boolean(BooleanQuery(should: [lexical.spec.query, nearest]))
         union.rescore = nil
         union.facets = facets.map { $0.spec }

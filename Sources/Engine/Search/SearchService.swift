@@ -309,10 +309,12 @@ public final class SearchService: Sendable {
 
     /// The lexical search: BM25F with the ranking features, AND relaxed to OR when too few match,
     /// feedback and behaviour re-ranking.
-    func lexicalSearch(_ request: SearchRequest, in searcher: Searcher, deadline: SearchDeadline?) throws -> LexicalRun {
+    /// `parsed`: the request's query already parsed (nil: parse it).
+    func lexicalSearch(_ request: SearchRequest, in searcher: Searcher, deadline: SearchDeadline?,
+                       parsed: ParsedQuery? = nil) throws -> LexicalRun {
         let probes = ProbeBudget(limit: limits.maxProbes)
         // The query is parsed once; the rewrite as asked and the relaxed one share it.
-        let parsedQuery = try context(searcher).parserAnd.parseQuery(request.q, syntax: request.syntax)
+        let parsedQuery = try parsed ?? context(searcher).parserAnd.parseQuery(request.q, syntax: request.syntax)
         let resolved = try resolve(request, in: searcher, deadline: deadline, probes: probes, parsed: parsedQuery)
         var spec = resolved.spec
         let run = { (s: SearchSpec) throws -> SearchOutcome in try self.runSpec(s, in: searcher) }

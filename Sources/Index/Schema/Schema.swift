@@ -325,6 +325,8 @@ public struct SchemaLayout: Sendable {
     public let ordinalColumns: [Int]
     /// Hierarchy separators of keyword fields that have one.
     public let hierarchy: [Int: [UInt8]]
+    /// Ordinals of the vector fields, in schema order (every search asks, so it is kept).
+    public let vectorFields: [Int]
 
     public init(_ schema: Schema, defaultAnalyzer: String = "english") throws {
         try schema.validate()
@@ -371,10 +373,10 @@ public struct SchemaLayout: Sendable {
         numericColumns = nc
         ordinalColumns = oc
         hierarchy = h
+        vectorFields = schema.fields.indices.filter { schema.fields[$0].type == .vector }
     }
 
     public var slotCount: Int { textGroups.count + keywordFields.count }
-    /// Ordinals of the vector fields, in schema order.
-    public var vectorFields: [Int] { schema.fields.indices.filter { schema.fields[$0].type == .vector } }
+
     public func isTextSlot(_ slot: Int) -> Bool { slot < textGroups.count }
 }

@@ -46,10 +46,12 @@ public struct KnnStats: Sendable, Equatable {
 extension Searcher {
     /// The `k` most similar live documents passing the filters, best first (ties: lower doc first).
     public func knn(_ q: KnnQuery) throws -> [KnnHit] {
-        try knn(q, stats: nil)
+        var stats = KnnStats()
+        return try knn(q, stats: &stats)
     }
 
-    public func knn(_ q: KnnQuery, stats: UnsafeMutablePointer<KnnStats>?) throws -> [KnnHit] {
+    /// The same, counting in `stats` which segments were walked and which scanned.
+    public func knn(_ q: KnnQuery, stats: inout KnnStats) throws -> [KnnHit] {
         guard q.field >= 0, q.field < schema.fields.count, schema.fields[q.field].type == .vector else {
             throw IndexError.invalidQuery("field \(q.field < schema.fields.count && q.field >= 0 ? schema.fields[q.field].name : String(q.field)) is not a vector field")
         }
@@ -73,7 +75,7 @@ extension Searcher {
             var found: [(node: Int32, similarity: Float)]
             let onlyLive = plan.cursors.isEmpty && plan.predicates.allSatisfy { $0 is LiveDocsPredicate }
             if onlyLive {
-                stats?.pointee.graphSegments += 1
+                stats.graphSegments += 1
                 if let del = seg.deleted {
                     found = vf.graph.search(q.vector, k: q.k, ef: q.numCandidates) { !del.isDeleted(Int(vf.docs[Int($0)])) }
                 } else {
@@ -93,11 +95,11 @@ extension Searcher {
                 try deadline?.throwIfExpired()
                 if let e = driver.corruption ?? plan.corruption { throw IndexError.corrupt(file: seg.meta.id, reason: e) }
                 if nodes.count <= q.exactBelow || Double(nodes.count) <= q.exactShare * Double(vf.count) {
-                    stats?.pointee.exactSegments += 1
-                    stats?.pointee.exactDocuments += nodes.count
+                    stats.exactSegments += 1
+                    stats.exactDocuments += nodes.count
                     found = vf.graph.exact(q.vector, k: q.k, nodes: nodes)
                 } else {
-                    stats?.pointee.graphSegments += 1
+                    stats.graphSegments += 1
                     var bits = [UInt64](repeating: 0, count: (vf.count + 63) / 64)
                     for n in nodes { bits[Int(n) >> 6] |= 1 << UInt64(n & 63) }
                     let accepted = bits

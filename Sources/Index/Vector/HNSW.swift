@@ -165,6 +165,11 @@ public final class HNSWGraph: @unchecked Sendable {
 
     /// Exact search over the given nodes only (a selective filter's documents).
     public func exact(_ query: [Float], k: Int, nodes: [Int32]) -> [(node: Int32, similarity: Float)] {
+        exactTopK(query, k: k, nodes)
+    }
+
+    /// The `k` of `nodes` most similar to `query`, best first, by scanning them all.
+    func exactTopK<S: Sequence<Int32>>(_ query: [Float], k: Int, _ nodes: S) -> [(node: Int32, similarity: Float)] {
         precondition(query.count == dimensions)
         guard k > 0 else { return [] }
         var best = Heap<Candidate>(max: false)
@@ -180,6 +185,28 @@ public final class HNSWGraph: @unchecked Sendable {
             }
         }
         return best.elements.sorted { $0 > $1 }.map { ($0.node, $0.sim) }
+    }
+
+    /// Greedy descent through the levels above `floor`: from `ep`, move to any more similar
+    /// neighbour until none is, level by level (the start of every insertion and search).
+    func descend(from ep: Candidate, through top: Int, above floor: Int, _ q: UnsafePointer<Float>, _ v: UnsafePointer<Float>) -> Candidate {
+        var ep = ep
+        var l = top
+        while l > floor {
+            var changed = true
+            while changed {
+                changed = false
+                for n in upper[Int(ep.node)][l - 1] {
+                    let s = dot(n, q, v)
+                    if s > ep.sim {
+                        ep = Candidate(sim: s, node: n)
+                        changed = true
+                    }
+                }
+            }
+            l -= 1
+        }
+        return ep
     }
 
     func maxLinks(_ level: Int) -> Int { level == 0 ? 2 * parameters.m : parameters.m }
@@ -322,22 +349,7 @@ public final class HNSWGraph: @unchecked Sendable {
         vectors.withUnsafeBufferPointer { vb in
             let v = vb.baseAddress!
             let q = v + Int(id) * dimensions
-            var ep = Candidate(sim: dot(entryPoint, q, v), node: entryPoint)
-            var l = maxLevel
-            while l > level {
-                var changed = true
-                while changed {
-                    changed = false
-                    for n in upper[Int(ep.node)][l - 1] {
-                        let s = dot(n, q, v)
-                        if s > ep.sim {
-                            ep = Candidate(sim: s, node: n)
-                            changed = true
-                        }
-                    }
-                }
-                l -= 1
-            }
+            let ep = descend(from: Candidate(sim: dot(entryPoint, q, v), node: entryPoint), through: maxLevel, above: level, q, v)
             var entries = [ep]
             for lv in stride(from: min(level, maxLevel), through: 0, by: -1) {
                 visited.reset(count)
@@ -376,22 +388,7 @@ public final class HNSWGraph: @unchecked Sendable {
         return withVectors { v in
             query.withUnsafeBufferPointer { qb in
                 let q = qb.baseAddress!
-                var ep = Candidate(sim: dot(entryPoint, q, v), node: entryPoint)
-                var l = maxLevel
-                while l > 0 {
-                    var changed = true
-                    while changed {
-                        changed = false
-                        for n in upper[Int(ep.node)][l - 1] {
-                            let s = dot(n, q, v)
-                            if s > ep.sim {
-                                ep = Candidate(sim: s, node: n)
-                                changed = true
-                            }
-                        }
-                    }
-                    l -= 1
-                }
+                let ep = descend(from: Candidate(sim: dot(entryPoint, q, v), node: entryPoint), through: maxLevel, above: 0, q, v)
                 let found = searchLayer(q, v, entries: [ep], ef: max(ef, k), level: 0, visited: visited, accept: accept)
                 return found.sorted { $0 > $1 }.prefix(k).map { ($0.node, $0.sim) }
             }
@@ -400,21 +397,7 @@ public final class HNSWGraph: @unchecked Sendable {
 
     /// Exact search (every node), for checks and for very selective filters.
     public func exact(_ query: [Float], k: Int, accept: ((Int32) -> Bool)? = nil) -> [(node: Int32, similarity: Float)] {
-        precondition(query.count == dimensions)
-        var best = Heap<Candidate>(max: false)
-        guard k > 0 else { return [] }
-        withVectors { v in
-            query.withUnsafeBufferPointer { qb in
-                for i in 0..<count where accept?(Int32(i)) ?? true {
-                    let c = Candidate(sim: Self.dot(v + i * dimensions, qb.baseAddress!, dimensions), node: Int32(i))
-                    if best.count < k { best.push(c) } else if c > best.top! {
-                        _ = best.pop()
-                        best.push(c)
-                    }
-                }
-            }
-        }
-        return best.elements.sorted { $0 > $1 }.map { ($0.node, $0.sim) }
+        exactTopK(query, k: k, (0..<Int32(count)).lazy.filter { accept?($0) ?? true })
     }
 }
 

@@ -64,9 +64,6 @@ final class VectorFieldBuilder {
 
     var batchIsFull: Bool { pending.count >= Self.batchSize }
 
-    /// Texts the model could not embed (their documents are indexed without a vector).
-    private(set) var unembeddable = 0
-
     /// Embeds the texts waiting in the batch. When the batch fails, its texts are embedded one by
     /// one and a text the model cannot embed (an error, or a vector of the wrong length or without
     /// direction) leaves its document without a vector, so one bad text never wedges the writer.
@@ -96,7 +93,6 @@ final class VectorFieldBuilder {
         }
         pending.removeAll(keepingCapacity: true)
         if !drop.isEmpty {
-            unembeddable += drop.count
             var keptDocs: [Int32] = [], keptValues: [Float] = []
             keptDocs.reserveCapacity(docs.count - drop.count)
             keptValues.reserveCapacity(values.count - drop.count * dims)
@@ -232,7 +228,7 @@ public final class SegmentVectors: @unchecked Sendable {
         self.docs = docs
         self.owner = owner
         var map = [Int32](repeating: -1, count: docCount)
-        for (n, d) in docs.enumerated() where Int(d) < docCount && d >= 0 { map[Int(d)] = Int32(n) }
+        for (n, d) in docs.enumerated() { map[Int(d)] = Int32(n) }   // in range: checked when the file was read
         nodeOfDoc = map
     }
 
@@ -260,8 +256,9 @@ public final class SegmentVectors: @unchecked Sendable {
             let field = Int(try r.u32()), dims = Int(try r.u32()), count = Int(try r.u32())
             let m = Int(try r.u32()), efc = Int(try r.u32())
             let entry = Int32(bitPattern: try r.u32()), maxLevel = Int(Int32(bitPattern: try r.u32()))
-            let docsOff = Int(try r.u64()), vecOff = Int(try r.u64()), l0Off = Int(try r.u64()), upOff = Int(try r.u64())
-            let upLen = Int(try r.u64())
+            let docsOff = try r.offset(max: payload.count), vecOff = try r.offset(max: payload.count)
+            let l0Off = try r.offset(max: payload.count), upOff = try r.offset(max: payload.count)
+            let upLen = try r.offset(max: payload.count)
             guard field < fieldCount, (1...FieldDefinition.maxVectorDims).contains(dims), out[field] == nil else {
                 throw IndexError.corrupt(file: name, reason: "vector field ordinal \(field) with \(dims) dims does not match the schema")
             }
@@ -325,27 +322,15 @@ public final class SegmentVectors: @unchecked Sendable {
         return out
     }
 
-    /// Deep checks for `aisle check`: documents increase and exist, level-0 links are in range and
-    /// within the slot, vectors are finite and of unit length.
+    /// Deep checks for `aisle check`, beyond what opening the file checks (link counts and
+    /// links, documents in range): no document twice, vectors finite and of unit length.
     public func check(docCount: Int) -> String? {
         var seen = [Bool](repeating: false, count: docCount)
         for d in docs {
-            if d < 0 || Int(d) >= docCount || seen[Int(d)] { return "vector field \(field): node documents repeated or out of range" }
+            if seen[Int(d)] { return "vector field \(field): document \(d) has two nodes" }
             seen[Int(d)] = true
         }
         let g = graph
-        let cap = Int32(2 * g.parameters.m)
-        let bad: String? = g.withLevel0 { l0 in
-            for n in 0..<g.count {
-                let p = l0 + n * g.stride0
-                if p[0] < 0 || p[0] > cap { return "vector field \(field): node \(n) has \(p[0]) links" }
-                for j in 0..<Int(p[0]) where p[1 + j] < 0 || Int(p[1 + j]) >= g.count {
-                    return "vector field \(field): node \(n) links to \(p[1 + j])"
-                }
-            }
-            return nil
-        }
-        if let bad { return bad }
         return g.withVectors { v in
             for n in 0..<g.count {
                 var s: Float = 0
