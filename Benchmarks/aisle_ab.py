@@ -9,6 +9,13 @@ alternating order, each build's own `took_us`), with two `aisle search --stdin` 
 different binaries over the same index directory (an index built with `--analyzer plain`, as
 pair.py's Aisle adapter builds it; both binaries must read its format). Prints p50/p95/p99 per
 build and the ratios A/B; a ratio above 1 means B is faster. Hits must agree query by query.
+
+With `--b-index`, B searches another index (the same binary may be given twice): e.g. the shipped
+configuration (a `product` index, default ranking) against plain BM25 on a `plain` index:
+
+    Benchmarks/aisle_ab.py --a BIN --b BIN --index PLAIN_INDEX --b-index PRODUCT_INDEX --modes text,text_or
+
+(there the hits differ by design: the counts of differing queries are reported, not judged).
 """
 import argparse
 import importlib.util
@@ -24,6 +31,7 @@ def main():
     ap.add_argument("--a", required=True, help="binary A (e.g. the build before a change)")
     ap.add_argument("--b", required=True, help="binary B")
     ap.add_argument("--index", required=True)
+    ap.add_argument("--b-index", help="the index B searches (default: --index)")
     ap.add_argument("--queries", required=True)
     ap.add_argument("--modes", default="text,text_or,price,facets,drill")
     ap.add_argument("--rounds", default="3")
@@ -49,7 +57,7 @@ def main():
         link = os.path.join(work, n)
         if os.path.islink(link) or os.path.exists(link):
             os.remove(link)
-        os.symlink(os.path.abspath(a.index), link)
+        os.symlink(os.path.abspath(a.b_index if n == "B" and a.b_index else a.index), link)
     sys.argv = ["pair.py", "--corpus", "-", "--queries", a.queries, "--work", work, "--engines", "A,B", "--modes", a.modes,
                 "--rounds", a.rounds, "--skip-build"] + (["--json", a.json] if a.json else [])
     pair.main()

@@ -6,9 +6,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 INDEX="$1"; SECS="${2:-30}"; CONNS="${3:-16}"
 command -v wrk >/dev/null || { echo "installing wrk" >&2; sudo=; [ "$(id -u)" -ne 0 ] && sudo=sudo; $sudo apt-get install -y -qq wrk >/dev/null; }
-swift build -c release
+# AISLE_BIN: a built aisle to use instead of building one; AISLE_SERVE_ARGS: extra serve flags.
+if [ -z "${AISLE_BIN:-}" ]; then swift build -c release; AISLE_BIN=.build/release/aisle; fi
 PORT=18099
-.build/release/aisle serve --index "$INDEX" --port $PORT >/tmp/aisle-http-load.log 2>&1 &
+# shellcheck disable=SC2086
+"$AISLE_BIN" serve --index "$INDEX" --port $PORT ${AISLE_SERVE_ARGS:-} >/tmp/aisle-http-load.log 2>&1 &
 SERVER=$!
 trap 'kill $SERVER 2>/dev/null || true' EXIT
 until curl -s "http://127.0.0.1:$PORT/healthz" >/dev/null; do sleep 0.2; done

@@ -38,6 +38,12 @@ enum OpenAPI {
           "searches_refused": {
            "type": "integer"
           },
+          "facet_cache": {
+           "$ref": "#/components/schemas/CacheStatistics"
+          },
+          "stored_block_cache": {
+           "$ref": "#/components/schemas/CacheStatistics"
+          },
           "searches_demoted": {
            "type": "integer"
           },
@@ -3345,6 +3351,18 @@ enum OpenAPI {
    }
   },
   "schemas": {
+   "CacheStatistics": {
+    "type": "object",
+    "description": "A cache's figures since the server started: facet_cache keeps per-segment match counts, facet counts and best hits of faceted and sorted searches (serve --facet-cache-mb, default 256); stored_block_cache keeps decompressed stored-field blocks (serve --stored-cache-mb, default 64).",
+    "properties": {
+     "hits": {"type": "integer"},
+     "misses": {"type": "integer"},
+     "evictions": {"type": "integer"},
+     "entries": {"type": "integer"},
+     "bytes": {"type": "integer"},
+     "capacity_bytes": {"type": "integer"}
+    }
+   },
    "Boost": {
     "type": "object",
     "required": [

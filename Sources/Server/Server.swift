@@ -142,6 +142,13 @@ public struct APIServer: Sendable {
                                               ("connections", .number(Double(api.connections.open.load(ordering: .relaxed)))),
                                               ("connections_refused", .number(Double(api.connections.refused.load(ordering: .relaxed)))),
                                               ("connections_timed_out", .number(Double(api.connections.timedOut.load(ordering: .relaxed))))]
+            func cache(_ c: CacheStatistics) -> JSONValue {
+                .object([("hits", .number(Double(c.hits))), ("misses", .number(Double(c.misses))),
+                         ("evictions", .number(Double(c.evictions))), ("entries", .number(Double(c.entries))),
+                         ("bytes", .number(Double(c.bytes))), ("capacity_bytes", .number(Double(c.capacityBytes)))])
+            }
+            obj.append(("facet_cache", cache(SegmentFacetCache.shared.statistics)))
+            obj.append(("stored_block_cache", cache(StoredBlockCache.shared.statistics)))
             if let sv = api.serving {
                 obj.append(("index_generation", .string(sv.generationName)))
                 obj.append(("writable", .bool(sv.updater != nil && api.token != nil)))

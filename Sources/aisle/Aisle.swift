@@ -18,10 +18,11 @@ struct Aisle: AsyncParsableCommand {
                       AnalyticsCommand.self, ModelCommand.self, VectorsCommand.self]
     )
 
-    /// Wires the models vector fields use, then runs the command.
+    /// Wires the models vector fields use and the caches' sizes, then runs the command.
     static func main() async {
         ModelWiring.register()
         do {
+            try CacheSettings.applyEnvironment()
             var command = try parseAsRoot()
             if var asyncCommand = command as? AsyncParsableCommand {
                 try await asyncCommand.run()
@@ -31,6 +32,23 @@ struct Aisle: AsyncParsableCommand {
         } catch {
             exit(withError: error)
         }
+    }
+}
+
+/// The search caches' sizes: $AISLE_FACET_CACHE_MB and $AISLE_STORED_CACHE_MB (0 turns a cache
+/// off) for every command; `aisle serve --facet-cache-mb / --stored-cache-mb` override them.
+enum CacheSettings {
+    static func applyEnvironment() throws {
+        let env = ProcessInfo.processInfo.environment
+        if let v = env["AISLE_FACET_CACHE_MB"] { SegmentFacetCache.shared.capacityBytes = try megabytes(v, "AISLE_FACET_CACHE_MB") }
+        if let v = env["AISLE_STORED_CACHE_MB"] { StoredBlockCache.shared.capacityBytes = try megabytes(v, "AISLE_STORED_CACHE_MB") }
+    }
+
+    static func megabytes(_ text: String, _ name: String) throws -> Int {
+        guard let n = Int(text.trimmingCharacters(in: .whitespaces)), (0...(1 << 20)).contains(n) else {
+            throw fail("\(name) must be a whole number of MiB from 0 (off) to 1048576, got \"\(text.prefix(40))\"")
+        }
+        return n << 20
     }
 }
 

@@ -43,6 +43,8 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Days of analytics that search learns from (today included).") var searchFeedbackDays = 30
     @Option(help: "Autocomplete searches and products remembered per index snapshot (0: none; the memo starts over at every refresh).") var suggestMemo = Suggester.defaultMemoEntries
     @Flag(help: "Send X-Elastic-Product: Elasticsearch on the Elasticsearch-compatible API (elasticsearch-py 8 needs it). Off by default: Aisle is not Elasticsearch.") var elasticsearchProductHeader = false
+    @Option(help: "Memory for per-segment match counts, facet counts and best hits of faceted and sorted searches, in MiB (0: off; default: $AISLE_FACET_CACHE_MB, else 256). Updates never serve a stale count: an entry names the segment's tombstone and column versions.") var facetCacheMb: Int?
+    @Option(help: "Memory for recently decompressed stored-field blocks (the hits' titles, prices...), in MiB (0: off; default: $AISLE_STORED_CACHE_MB, else 64).") var storedCacheMb: Int?
     @OptionGroup var rankingFlags: RankingFlags
     @OptionGroup(title: "Catalog (follow PostgreSQL's change log when a database is given or DATABASE_URL is set)") var catalog: ServeCatalogOptions
     @OptionGroup(title: "Customers, sessions and carts (need Redis and the catalog's PostgreSQL)") var commerce: CommerceOptions
@@ -60,6 +62,11 @@ struct ServeCommand: AsyncParsableCommand {
                 throw EngineError.input("--search-threads must be 1 to 1024, --search-queue 0 to 100000, --max-connections 1 to 1000000, timeouts not negative")
             }
             guard (1...50_000).contains(maxAttributeFields) else { throw EngineError.input("--max-attribute-fields must be from 1 to 50000") }
+            guard (0...1 << 20).contains(facetCacheMb ?? 0), (0...1 << 20).contains(storedCacheMb ?? 0) else {
+                throw EngineError.input("--facet-cache-mb and --stored-cache-mb must be from 0 (off) to 1048576")
+            }
+            if let mb = facetCacheMb { SegmentFacetCache.shared.capacityBytes = mb << 20 }
+            if let mb = storedCacheMb { StoredBlockCache.shared.capacityBytes = mb << 20 }
             o.live.maxPatternFields = maxAttributeFields
             serving = try ServingIndex(root: index, options: o)
             service = try SearchService(source: { serving.searcher }, ranking: try rankingFlags.options(),

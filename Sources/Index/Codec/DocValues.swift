@@ -413,21 +413,41 @@ public struct NumericColumn: @unchecked Sendable {
         try r.skip((docCount * width + 7) / 8)
     }
 
-    @inline(__always) public func has(_ doc: Int) -> Bool {
-        guard let p = presence else { return true }
-        return p.load(fromByteOffset: doc >> 3, as: UInt8.self) & (1 << UInt8(doc & 7)) != 0
-    }
+    @inline(__always) public func has(_ doc: Int) -> Bool { unretained.has(doc) }
 
     /// The packed value (0 ... 2^width - 1), order-preserving; meaningless when !has(doc).
     @inline(__always) public func raw(_ doc: Int) -> UInt64 { unpackWide(data, doc, width: width) }
 
-    @inline(__always) public func decode(_ raw: UInt64) -> Double {
-        let x = minimum &+ Int64(bitPattern: raw &* step)
-        if scale == 255 { return fromSortableBits(x) }
-        return Double(x) / pow10(scale)
-    }
+    @inline(__always) public func decode(_ raw: UInt64) -> Double { unretained.decode(raw) }
 
     public func value(_ doc: Int) -> Double? { has(doc) ? decode(raw(doc)) : nil }
+
+    /// The column without its owner reference, for per-document loops: copying it retains
+    /// nothing. Valid while the column (or the segment) it came from is alive.
+    struct Unretained {
+        let data: UnsafeRawPointer
+        let presence: UnsafeRawPointer?
+        let width: Int
+        let scale: Int
+        let minimum: Int64
+        let step: UInt64
+
+        @inline(__always) func has(_ doc: Int) -> Bool {
+            guard let p = presence else { return true }
+            return p.load(fromByteOffset: doc >> 3, as: UInt8.self) & (1 << UInt8(doc & 7)) != 0
+        }
+        @inline(__always) func raw(_ doc: Int) -> UInt64 { unpackWide(data, doc, width: width) }
+        @inline(__always) func decode(_ raw: UInt64) -> Double {
+            let x = minimum &+ Int64(bitPattern: raw &* step)
+            if scale == 255 { return fromSortableBits(x) }
+            return Double(x) / pow10(scale)
+        }
+        @inline(__always) func value(_ doc: Int) -> Double? { has(doc) ? decode(raw(doc)) : nil }
+    }
+
+    @inline(__always) var unretained: Unretained {
+        Unretained(data: data, presence: presence, width: width, scale: scale, minimum: minimum, step: step)
+    }
 
     /// Writes this column in the file format as it is (header, presence, packed bytes): a copy,
     /// not a re-encoding, so committing an in-place update of a million documents costs a memcpy.

@@ -122,6 +122,8 @@ public struct StoredFieldsReader: @unchecked Sendable {
     let index: UnsafeRawBufferPointer
     let blockCount: Int
     public let docCount: Int
+    /// Names this file in `StoredBlockCache` (unique in the process; the file never changes).
+    let cacheToken: UInt64
 
     init(file: IndexFile) throws {
         self.file = file
@@ -136,6 +138,7 @@ public struct StoredFieldsReader: @unchecked Sendable {
         }
         blockCount = Int(nb)
         index = UnsafeRawBufferPointer(rebasing: p[io..<(p.count - 16)])
+        cacheToken = SegmentViewVersions.next()
     }
 
     func decompress(_ comp: UnsafeRawBufferPointer, rawLength rawLen: Int, at off: Int) throws -> [UInt8] {
@@ -150,16 +153,21 @@ public struct StoredFieldsReader: @unchecked Sendable {
         return raw
     }
 
-    /// Block `b`: its first document and its decompressed bytes.
-    private func block(_ b: Int) throws -> (firstDoc: Int, raw: [UInt8], rawLength: Int) {
+    /// Block `b`: its first document and its decompressed bytes (recently read blocks come from
+    /// `StoredBlockCache`).
+    private func block(_ b: Int, cached: Bool = true) throws -> (firstDoc: Int, raw: [UInt8], rawLength: Int) {
         var ir = ByteReader(index, file: file.name)
         ir.offset = b * 12
         let firstDoc = Int(try ir.u32())
+        let cache = cached ? StoredBlockCache.shared : nil
+        if let hit = cache?.get(file: cacheToken, block: b) { return (firstDoc, hit, hit.count - 8) }
         let off = try ir.offset(max: index.baseAddress.map { UnsafeRawPointer($0) - file.payload.baseAddress! } ?? 0)
         var r = file.reader(at: off)
         let rawLen = Int(try r.u32())
         let compLen = Int(try r.u32())
-        return (firstDoc, try decompress(try r.bytes(compLen), rawLength: rawLen, at: off), rawLen)
+        let raw = try decompress(try r.bytes(compLen), rawLength: rawLen, at: off)
+        cache?.put(file: cacheToken, block: b, raw)
+        return (firstDoc, raw, rawLen)
     }
 
     /// Every document's value of `field` in doc order (nil where it has none), each block
@@ -172,7 +180,7 @@ public struct StoredFieldsReader: @unchecked Sendable {
                 ir.offset = (b + 1) * 12
                 end = Int(try ir.u32())
             }
-            let (firstDoc, raw, rawLen) = try block(b)
+            let (firstDoc, raw, rawLen) = try block(b, cached: false)
             try raw.withUnsafeBytes { buf in
                 var br = ByteReader(base: buf.baseAddress!, count: rawLen, file: file.name)
                 for d in firstDoc..<max(firstDoc, end) {

@@ -25,8 +25,16 @@ final class SegmentState {
     /// Changes made while a merge of this segment runs.
     var mergeLog: [Change]?
 
+    /// Versions of the current view (see `SegmentReader.deletesVersion`), and what changed since.
+    private var deletesVersion: UInt64
+    private var columnVersions: [Int: UInt64]
+    private var deletesChanged = false
+    private var fieldsChanged = Set<Int>()
+
     init(meta: SegmentMeta, reader: SegmentReader, synced: Bool) {
         self.meta = meta
+        deletesVersion = reader.deletesVersion
+        columnVersions = reader.columnVersions
         self.reader = reader
         self.synced = synced
         deletedCount = reader.deleted?.count ?? 0
@@ -47,6 +55,7 @@ final class SegmentState {
         }
         words![doc >> 6] |= 1 << UInt64(doc & 63)
         deletedCount += 1
+        deletesChanged = true
         deletesDirty = true
         viewStale = true
         mergeLog?.append(.delete(doc))
@@ -55,6 +64,7 @@ final class SegmentState {
     func setValue(_ doc: Int, field: Int, _ v: Double?) {
         guard doc >= 0 && doc < meta.docCount else { return }
         pending[field, default: [:]][doc] = .some(v)
+        fieldsChanged.insert(field)
         updatesDirty = true
         viewStale = true
         mergeLog?.append(.set(doc, field, v))
@@ -79,7 +89,12 @@ final class SegmentState {
     func makeView() {
         fold()
         let d = words == nil ? reader.deleted : currentDeleted()
-        view = SegmentReader(sharing: reader, meta: meta, deleted: d, numeric: columns)
+        if deletesChanged { deletesVersion = SegmentViewVersions.next() }
+        for f in fieldsChanged { columnVersions[f] = SegmentViewVersions.next() }
+        deletesChanged = false
+        fieldsChanged = []
+        view = SegmentReader(sharing: reader, meta: meta, deleted: d, numeric: columns,
+                             deletesVersion: deletesVersion, columnVersions: columnVersions)
         viewStale = false
     }
 }

@@ -26,6 +26,16 @@ final class FacetAccumulator {
     private var counts32: UnsafeMutablePointer<Int32>?
     private var countsSize = 0
     private var numericColumn: NumericColumn?
+    /// `numericColumn` for the per-document loop (no reference counting); valid while it is held.
+    private var numeric: NumericColumn.Unretained?
+    /// This segment's range figures, folded into the totals by `endSegment` (a cached segment's
+    /// are folded the same way, so cached and computed answers are bit for bit the same). Range
+    /// facets keep every value seen (automatic buckets need them; the cache replays the sum from them).
+    private var segValuesStart = 0
+    private var segRangeCounts: [Int] = []
+    private var segMin = Double.infinity
+    private var segMax = -Double.infinity
+    private var segValueCount = 0
     /// Keyword fields without doc values: matching docs, counted through the postings at the end.
     private var matched: [UInt64] = []
     private var usePostings = false
@@ -49,6 +59,12 @@ final class FacetAccumulator {
             globalCounts = Array(repeating: 0, count: ordinalMap!.values.count)
         }
         numericColumn = seg.docValues.numeric[spec.field]
+        numeric = numericColumn?.unretained
+        segValuesStart = values.count
+        segRangeCounts = Array(repeating: 0, count: rangeCounts.count)
+        segMin = .infinity
+        segMax = -.infinity
+        segValueCount = 0
         usePostings = false
         switch spec.kind {
         case .terms, .hierarchy:
@@ -86,22 +102,60 @@ final class FacetAccumulator {
             matched[d >> 6] |= 1 << UInt64(d & 63)
             return
         }
-        if let col = numericColumn, col.has(d) {
+        if let col = numeric, col.has(d) {
             let v = col.decode(col.raw(d))
-            if v < minValue { minValue = v }
-            if v > maxValue { maxValue = v }
-            valueCount += 1
+            if v < segMin { segMin = v }
+            if v > segMax { segMax = v }
+            segValueCount += 1
+            // The sum runs in document order over every segment, cached or not, so it comes out
+            // the same bits either way.
             sum += v
-            switch spec.kind {
-            case .ranges(let r?):
-                for (i, b) in r.enumerated() where b.contains(v) { rangeCounts[i] += 1 }
-            default:
-                values.append(v)
+            if case .ranges(let r?) = spec.kind {
+                for (i, b) in r.enumerated() where b.contains(v) { segRangeCounts[i] += 1 }
             }
+            values.append(v)
         }
     }
 
+    /// What this segment added, for `SegmentFacetCache`; nil when it cannot be replayed (keyword
+    /// fields counted through the postings). Call after the segment's documents, before `endSegment`.
+    func segmentPart() -> FacetSegmentPart? {
+        if usePostings { return nil }
+        if ordinalColumn != nil {
+            guard let c = counts32 else { return nil }
+            return FacetSegmentPart(ordinalCounts: Array(UnsafeBufferPointer(start: c, count: countsSize)))
+        }
+        return FacetSegmentPart(rangeCounts: segRangeCounts, min: segMin, max: segMax, valueCount: segValueCount,
+                                values: Array(values[segValuesStart...]))
+    }
+
+    /// Counts a segment from its cached part instead of its documents (after `beginSegment`,
+    /// before `endSegment`).
+    func replay(_ part: FacetSegmentPart) {
+        if let oc = part.ordinalCounts, let c = counts32, oc.count == countsSize {
+            oc.withUnsafeBufferPointer { c.update(from: $0.baseAddress!, count: countsSize) }
+            return
+        }
+        segRangeCounts = part.rangeCounts
+        segMin = part.min
+        segMax = part.max
+        segValueCount = part.valueCount
+        for v in part.values { sum += v }
+        values.append(contentsOf: part.values)
+    }
+
     func endSegment(_ seg: SegmentReader) throws {
+        defer {
+            numericColumn = nil
+            numeric = nil
+        }
+        if segValueCount > 0 {
+            if segMin < minValue { minValue = segMin }
+            if segMax > maxValue { maxValue = segMax }
+            valueCount += segValueCount
+            for i in segRangeCounts.indices { rangeCounts[i] += segRangeCounts[i] }
+            segValueCount = 0
+        }
         if ordinalColumn != nil, let c = counts32, let map = ordinalMap {
             let toGlobal = map.segmentToGlobal[segmentIndex]
             for o in 1..<countsSize where c[o] > 0 { globalCounts[Int(toGlobal[o - 1])] += Int(c[o]) }

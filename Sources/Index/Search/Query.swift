@@ -1,6 +1,6 @@
 /// A query: a recipe for a set of documents and how to score them. Terms are already analysed
 /// (the engine runs the field's analyzer); `slot` is the text group or keyword field they belong to.
-public indirect enum Query: Sendable, Equatable {
+public indirect enum Query: Sendable, Hashable {
     /// A term in a text group (BM25F-scored) or a keyword field (score 0: a filter).
     case term(TermQuery)
     /// Terms at given relative positions, within `slop`, in the same field.
@@ -43,7 +43,7 @@ public struct TermQuery: Sendable, Equatable, Hashable {
     }
 }
 
-public struct PhraseQuery: Sendable, Equatable {
+public struct PhraseQuery: Sendable, Hashable {
     public var slot: Int
     public var terms: [[UInt8]]
     /// Relative position of each term (from the analyzer, so removed stop words leave their gap).
@@ -63,7 +63,7 @@ public struct PhraseQuery: Sendable, Equatable {
     }
 }
 
-public struct PrefixQuery: Sendable, Equatable {
+public struct PrefixQuery: Sendable, Hashable {
     public var slot: Int
     public var prefix: [UInt8]
     public var fields: FieldMask?
@@ -92,7 +92,7 @@ public struct PrefixQuery: Sendable, Equatable {
 /// at least `minimumShouldMatch` (default 1) must match); mustNot: excludes.
 /// `coordination` (only without must clauses): the summed score is multiplied by the share of
 /// should clauses the document matches, so products with more of the words rank first.
-public struct BooleanQuery: Sendable, Equatable {
+public struct BooleanQuery: Sendable, Hashable {
     public var must: [Query]
     public var should: [Query]
     public var mustNot: [Query]
@@ -109,7 +109,7 @@ public struct BooleanQuery: Sendable, Equatable {
     }
 }
 
-public struct ConstantQuery: Sendable, Equatable {
+public struct ConstantQuery: Sendable, Hashable {
     public var query: Query
     public var score: Float
 
@@ -119,7 +119,7 @@ public struct ConstantQuery: Sendable, Equatable {
     }
 }
 
-public struct DisMaxQuery: Sendable, Equatable {
+public struct DisMaxQuery: Sendable, Hashable {
     public var clauses: [Query]
     public var tieBreaker: Float
 

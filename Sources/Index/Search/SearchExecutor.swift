@@ -30,6 +30,31 @@ extension Searcher {
         var relevanceAfter: (score: Float, doc: Int)?
         if case .relevance(let s, let d)? = spec.searchAfter { relevanceAfter = (s, d) }
         var total = 0
+        // Exhaustive searches keep each segment's match count, facet counts and best hits by a
+        // field (see `SegmentFacetCache`), and the whole count and facets for the segment set.
+        let cache = exhaustive ? spec.facetCache.flatMap { $0.isEnabled ? $0 : nil } : nil
+        let requestKey: SegmentFacetCache.RequestKey? = cache.map { _ in
+            var read = Set(filters.map { $0.field } + spec.facets.map { $0.field })
+            q.filterFields(into: &read)
+            return SegmentFacetCache.RequestKey(query: q, filters: filters, sideways: sidewaysFields, baseOnly: baseOnly.sorted(),
+                                                facets: spec.facets, numericFields: read.sorted())
+        }
+        func segmentKey(_ seg: SegmentReader) -> SegmentFacetCache.Key? {
+            requestKey.map { rk in
+                SegmentFacetCache.Key(request: rk, deletesVersion: seg.deletesVersion, columnVersions: rk.numericFields.map { seg.columnVersion($0) })
+            }
+        }
+        let mergedKey = requestKey.map { rk in
+            SegmentFacetCache.MergedKey(request: rk, segments: segments.map { segmentKey($0)!.versions })
+        }
+        let merged = mergedKey.flatMap { cache?.getMerged($0) }
+        if let merged { total = merged.total }
+        // With counts from the cache, relevance-ordered hits need only the best k (pruned).
+        let rankedWhenCounted = fieldSort == nil && relevanceAfter == nil && !boosted
+        // A field sort takes each segment's best hits; the cache keeps them for the next page.
+        var sortField: Int?
+        if case .field(let f, _) = spec.sort { sortField = f }
+        let sortDepth = max(k, SegmentFacetCache.sortedDepth)
 
         for si in segments.indices {
             try deadline?.throwIfExpired()
@@ -49,16 +74,47 @@ extension Searcher {
                 continue
             }
 
+            let cacheKey = segmentKey(seg)
+            var counting = merged == nil
+            if counting {
+                for a in accumulators { try a.beginSegment(seg, index: si) }
+                if let key = cacheKey, let c = cache?.get(key), c.parts.count == accumulators.count {
+                    for (a, p) in zip(accumulators, c.parts) { a.replay(p) }
+                    total += c.total
+                    for a in accumulators { try a.endSegment(seg) }
+                    counting = false
+                }
+            }
+            if !counting && rankedWhenCounted {
+                // Hits must pass every filter, the sideways ones included.
+                guard let all = try filterPlan(filters, segment: si, sideways: [], baseOnly: baseOnly) else { continue }
+                topk.setTracking(.upTo(0))
+                defer { topk.setTracking(.exact) }
+                try runRanked(textScorer, plan: all, segment: si, collector: topk)
+                continue
+            }
+            let sortedKey = fieldSort != nil && spec.searchAfter == nil ? cacheKey.map { key in
+                SegmentFacetCache.SortedKey(segment: key, field: sortField!, version: seg.columnVersion(sortField!),
+                                            descending: fieldSort!.descending, idOrder: docOrderIsIdOrder)
+            } : nil
+            if !counting, let sk = sortedKey, let list = cache?.getSorted(sk), list.complete || list.depth >= k {
+                list.replay(into: fieldSort!, base: bases[si])
+                continue
+            }
+            // The segment's best hits by the field, when the cache is to keep them.
+            let segmentSort = sortedKey.map { _ in FieldSortCollector(k: sortDepth, descending: fieldSort!.descending, searcher: self, after: nil) }
+            let totalBefore = total
             // Exhaustive: every document of query ∧ base filters; sideways filters decide which
-            // facets count it.
-            for a in accumulators { try a.beginSegment(seg, index: si) }
+            // facets count it (unless the counts came from the cache).
             let sidewaysRefs: [DocPredicate] = sidewaysFields.map { plan.sideways[$0] ?? NeverPredicate() }
             let sideways = sidewaysRefs.map { Unmanaged.passUnretained($0) }
             let predicates = plan.predicates.map { Unmanaged.passUnretained($0) }
             let nSide = sideways.count
-            let sortColumn: NumericColumn? = { if case .field(let f, _) = spec.sort { return seg.docValues.numeric[f] }; return nil }()
+            let sortColumn: NumericColumn? = sortField.flatMap { seg.docValues.numeric[$0] }
+            let sortValues = sortColumn?.unretained
+            let sortInto = segmentSort ?? fieldSort
             let base = bases[si]
-            let accs = accumulators.map { Unmanaged.passUnretained($0) }
+            let accs = counting ? accumulators.map { Unmanaged.passUnretained($0) } : []
             let boostColumns: [Int: NumericColumn] = boosted
                 ? Dictionary(spec.boosts.compactMap { b in seg.docValues.numeric[b.field].map { (b.field, $0) } }, uniquingKeysWith: { a, _ in a }) : [:]
             @inline(__always) func boost(_ doc: UInt32) -> Float {
@@ -80,9 +136,9 @@ extension Searcher {
                     }
                 }
                 if failed == 0 {
-                    total += 1
-                    if let fs = fieldSort {
-                        fs.collect(doc: base + Int(doc), value: sortColumn.flatMap { $0.value(Int(doc)) })
+                    if counting { total += 1 }
+                    if let fs = sortInto {
+                        fs.collect(doc: base + Int(doc), value: sortValues.flatMap { $0.value(Int(doc)) })
                     } else if var sc = score() {
                         if boosted { sc += boost(doc) }
                         // Deep paging: only hits after the previous page's last one enter the heap.
@@ -96,6 +152,22 @@ extension Searcher {
                     for (i, a) in accs.enumerated() where facetBit[i] == failedBit { a._withUnsafeGuaranteedRef { $0.count(doc) } }
                 }
             }
+            /// Hands the segment's best hits on, folds its counts in, and keeps both in the cache
+            /// when they are complete.
+            func endSegment() throws {
+                let complete = !(deadline?.expired ?? false)
+                if let ss = segmentSort, let fs = fieldSort {
+                    let list = SegmentFacetCache.SortedList(ss.sorted(), base: base, depth: sortDepth, matches: ss.totalHits)
+                    list.replay(into: fs, base: base)
+                    if complete, let sk = sortedKey { cache?.putSorted(sk, list) }
+                }
+                guard counting else { return }
+                if let cache, let key = cacheKey, complete {
+                    let parts = accumulators.compactMap { $0.segmentPart() }
+                    if parts.count == accumulators.count { cache.put(key, total: total - totalBefore, parts: parts) }
+                }
+                for a in accumulators { try a.endSegment(seg) }
+            }
             var terms: [TermScorer]?
             var excluded: [Scorer] = []
             if let t = textScorer, case .conjunction(let ts, let ex) = ScoringPlan.choose(t) {
@@ -106,32 +178,35 @@ extension Searcher {
             if let terms {
                 // Scores are needed only for relevance order, and only for documents that can enter the heap.
                 let needScores = fieldSort == nil
-                withExtendedLifetime((accumulators, sidewaysRefs, plan)) {
+                withExtendedLifetime((accumulators, sidewaysRefs, plan, sortColumn)) {
                     BulkScorers.visitConjunction(terms, filters: plan.cursors, excluded: excluded, deadline: deadline,
                                                  minCompetitive: { needScores ? (relevanceAfter == nil && !boosted ? topk.minCompetitive : -Float.infinity) : Float.infinity }) { doc, score in
                         visit(doc) { score }
                     }
                 }
                 if let e = (textScorer?.corruption) ?? plan.corruption { throw IndexError.corrupt(file: seg.meta.id, reason: e) }
-                for a in accumulators { try a.endSegment(seg) }
+                try endSegment()
                 continue
             }
             let driver = try driverScorer(textScorer, matchAll: matchAll, plan: plan, segment: si)
             let d = Unmanaged.passUnretained(driver)
-            withExtendedLifetime((accumulators, sidewaysRefs, plan, driver)) {
+            withExtendedLifetime((accumulators, sidewaysRefs, plan, driver, sortColumn)) {
                 while d._withUnsafeGuaranteedRef({ $0.nextDoc() }) != Scorer.noMoreDocs {
                     if deadline.tick() { break }
                     visit(d._withUnsafeGuaranteedRef { $0.doc }) { d._withUnsafeGuaranteedRef { $0.score() } }
                 }
             }
             if let e = driver.corruption ?? plan.corruption { throw IndexError.corrupt(file: seg.meta.id, reason: e) }
-            for a in accumulators { try a.endSegment(seg) }
+            try endSegment()
         }
 
+        let facets = merged?.facets ?? accumulators.map { $0.result() }
+        if merged == nil, let key = mergedKey, !(deadline?.expired ?? false) {
+            cache?.putMerged(key, total: total, facets: facets)
+        }
         let hits = try finish(spec, topk: topk, fieldSort: fieldSort, rescore: rescore, boosted: boosted)
         if !exhaustive { total = topk.totalHits }
-        return SearchOutcome(hits: hits, totalHits: total, totalIsExact: exhaustive || !topk.pruned,
-                             facets: accumulators.map { $0.result() })
+        return SearchOutcome(hits: hits, totalHits: total, totalIsExact: exhaustive || !topk.pruned, facets: facets)
     }
 
     /// Which filters narrow only some facets (multi-select facets, drill sideways).

@@ -29,6 +29,8 @@ public struct SearchSpec: Sendable {
     /// Multi-select facets (true): a filter on a faceted field does not narrow that facet's own
     /// counts. False: every facet counts exactly the hits (Elasticsearch's aggregations).
     public var multiSelect = true
+    /// Per-segment match counts and facet counts of faceted searches (nil: count every time).
+    public var facetCache: SegmentFacetCache? = .shared
 
     public init(query: Query = .matchAll, filters: [Filter] = [], facets: [FacetSpec] = [], sort: SortSpec = .relevance,
                 limit: Int = 10, offset: Int = 0, searchAfter: SortPosition? = nil,
@@ -101,8 +103,8 @@ public struct Rescore: Sendable, Equatable {
 
 /// A filter on one field (by ordinal). Filters on the same field as a requested facet do not
 /// narrow that facet's own counts (multi-select facets).
-public struct Filter: Sendable, Equatable {
-    public enum Kind: Sendable, Equatable {
+public struct Filter: Sendable, Hashable {
+    public enum Kind: Sendable, Hashable {
         /// Any of these exact values (keyword fields).
         case anyOf([String])
         /// The path or anything below it (keyword fields with a hierarchy).
@@ -129,7 +131,7 @@ public struct Filter: Sendable, Equatable {
 }
 
 /// A numeric range whose bounds may each be exclusive.
-public struct NumericBounds: Sendable, Equatable {
+public struct NumericBounds: Sendable, Hashable {
     public var min: Double?
     public var minInclusive: Bool
     public var max: Double?
@@ -148,8 +150,8 @@ public struct NumericBounds: Sendable, Equatable {
 }
 
 /// What to count over the matches.
-public struct FacetSpec: Sendable, Equatable {
-    public enum Kind: Sendable, Equatable {
+public struct FacetSpec: Sendable, Hashable {
+    public enum Kind: Sendable, Hashable {
         /// The `size` most frequent values (ties: value order), plus the count of the others.
         case terms(size: Int)
         /// For a hierarchy field: counts along `path` (each level) and of the children of its last level
@@ -168,7 +170,7 @@ public struct FacetSpec: Sendable, Equatable {
     }
 }
 
-public struct NumericRange: Sendable, Equatable {
+public struct NumericRange: Sendable, Hashable {
     public var from: Double?
     public var to: Double?
     public init(from: Double?, to: Double?) {
@@ -227,7 +229,7 @@ public struct FacetResult: Sendable, Equatable {
     public var sum = 0.0
 }
 
-public struct SearchHitResult: Sendable {
+public struct SearchHitResult: Sendable, Equatable {
     public var doc: Int
     public var score: Float
     /// The sort field's value (field sorts).

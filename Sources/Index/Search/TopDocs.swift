@@ -37,7 +37,7 @@ final class TopKCollector {
     private var scores: [Float] = []
     private var docs: [Int] = []
     private(set) var totalHits = 0
-    private let trackLimit: Int
+    private var trackLimit: Int
     /// The score a document must beat to enter the heap (-inf until it is full).
     private(set) var minCompetitive: Float = -Float.infinity
     /// The score below which documents may be skipped without being counted: -inf while every
@@ -89,6 +89,14 @@ final class TopKCollector {
             }
             updateThreshold()
         }
+    }
+
+    /// Changes how many matches must be counted before pruning may start (a segment whose matches
+    /// are counted elsewhere, `SegmentFacetCache`, can prune at once).
+    func setTracking(_ tracking: TotalHitsTracking) {
+        trackLimit = tracking.limit
+        threshold = -Float.infinity
+        updateThreshold()
     }
 
     /// Whether scorers may skip documents now.

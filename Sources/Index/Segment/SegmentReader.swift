@@ -1,3 +1,11 @@
+import Synchronization
+
+/// Hands out the versions of segment views (see `SegmentReader.deletesVersion`).
+enum SegmentViewVersions {
+    private static let counter = Atomic<UInt64>(0)
+    static func next() -> UInt64 { counter.add(1, ordering: .relaxed).newValue }
+}
+
 /// One opened, immutable segment: its term dictionary, postings, positions, norms, stored fields
 /// and ids, all memory-mapped. Shared by every searcher that includes it.
 public final class SegmentReader: @unchecked Sendable {
@@ -23,6 +31,15 @@ public final class SegmentReader: @unchecked Sendable {
     public let updatedFields: [Int]
     /// Terms laid out for typo lookups, built on first use (shared with readers over the same files).
     let fuzzy: FuzzyVocabularies
+    /// Versions for caches of per-segment results (`SegmentFacetCache`): unique in the process,
+    /// new whenever this view's tombstones (`deletesVersion`) or a numeric column
+    /// (`columnVersion(_:)`) differ from the view it was made from. Files opened from disk get a new
+    /// version, so a commit's side files never pass for an earlier view's.
+    public let deletesVersion: UInt64
+    let filesVersion: UInt64
+    let columnVersions: [Int: UInt64]
+    /// The version of numeric field `field`'s column in this view.
+    public func columnVersion(_ field: Int) -> UInt64 { columnVersions[field] ?? filesVersion }
     /// Document slots, deleted ones included (doc numbers run 0 ..< docCount).
     public var docCount: Int { meta.docCount }
     /// Documents not deleted.
@@ -31,8 +48,12 @@ public final class SegmentReader: @unchecked Sendable {
     @inline(__always) public func isLive(_ doc: Int) -> Bool { deleted.map { !$0.isDeleted(doc) } ?? true }
 
     /// The same segment with other tombstones and in-place updates (shares every file).
-    init(sharing base: SegmentReader, meta: SegmentMeta, deleted: DeletedDocs?, numeric: [Int: NumericColumn]) {
+    init(sharing base: SegmentReader, meta: SegmentMeta, deleted: DeletedDocs?, numeric: [Int: NumericColumn],
+         deletesVersion: UInt64, columnVersions: [Int: UInt64]) {
         self.meta = meta
+        filesVersion = base.filesVersion
+        self.deletesVersion = deletesVersion
+        self.columnVersions = columnVersions
         directory = base.directory
         terms = base.terms
         docsFile = base.docsFile
@@ -54,6 +75,9 @@ public final class SegmentReader: @unchecked Sendable {
     public init(directory: String, meta: SegmentMeta, textFieldCount: Int, verify: Bool) throws {
         self.meta = meta
         self.directory = directory
+        filesVersion = SegmentViewVersions.next()
+        deletesVersion = filesVersion
+        columnVersions = [:]
         fuzzy = FuzzyVocabularies()
         func open(_ c: SegmentComponent) throws -> IndexFile {
             let name = c.fileName(segment: meta.id)

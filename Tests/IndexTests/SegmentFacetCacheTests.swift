@@ -1,0 +1,216 @@
+import Foundation
+import Testing
+@testable import AisleIndex
+
+/// The per-segment cache of counts, facets and best hits (`SegmentFacetCache`) under live
+/// updates: the same browse requests asked again and again, with deletes, upserts and in-place
+/// price / stock / rating updates in between, must answer exactly what the searcher answers
+/// without the cache (bit for bit) and what the naive searcher answers.
+@Suite struct SegmentFacetCacheTests {
+    typealias L = LiveIndexTests
+    static let S = L.schema
+    static let brand = S.ordinal(of: "brand")!, category = S.ordinal(of: "category")!, color = S.ordinal(of: "color")!
+    static let price = L.price, rating = L.rating, stock = L.stock
+
+    /// Browse-page requests: a category or brand, sometimes a query and a price cap, the shop's
+    /// facets, each sort, several pages.
+    static func requests(_ rng: inout SeededRandom, gen: QueryGenerator) -> [SearchSpec] {
+        var out: [SearchSpec] = []
+        for i in 0..<24 {
+            var spec = SearchSpec()
+            if i % 3 == 1 { spec.query = gen.query(&rng) }
+            switch i % 4 {
+            case 0: spec.filters.append(Filter(field: category, kind: .path("Home")))
+            case 1: spec.filters.append(Filter(field: category, kind: .path("Home > Sofas")))
+            case 2: spec.filters.append(Filter(field: brand, kind: .anyOf(Array(RandomCorpus.brands.prefix(2)))))
+            default: break
+            }
+            if i % 5 == 2 { spec.filters.append(Filter(field: price, kind: .range(min: nil, max: 300))) }
+            if i % 7 == 3 { spec.filters.append(Filter(field: stock, kind: .equals(true))) }
+            spec.facets = [FacetSpec(field: brand, kind: .terms(size: 3)),
+                           FacetSpec(field: category, kind: .hierarchy(path: i % 2 == 0 ? "Home" : nil, size: 3)),
+                           FacetSpec(field: price, kind: .ranges(i % 3 == 0 ? nil
+                               : [NumericRange(from: nil, to: 50), NumericRange(from: 50, to: 200), NumericRange(from: 200, to: nil)]))]
+            if i % 6 == 5 { spec.facets = [FacetSpec(field: color, kind: .terms(size: 4))] }
+            if i % 8 == 7 { spec.facets = [] }   // a sorted search without facets
+            spec.multiSelect = i % 5 != 4
+            spec.sort = [.relevance, .field(price, descending: false), .field(price, descending: true), .field(rating, descending: true)][i % 4]
+            spec.limit = [10, 24, 5][i % 3]
+            spec.offset = [0, 10, 24, 48][(i / 3) % 4]
+            spec.trackTotalHits = .exact
+            out.append(spec)
+        }
+        return out
+    }
+
+    func run(label: String, merges: Bool, rounds: Int) throws {
+        var (rng, seed) = SeededRandom.fromEnvironment(label)
+        let pool = RandomCorpus(count: 1200, rng: &rng, shuffledIds: true).docs
+        let dir = temporaryDirectory(label)
+        defer { removeDirectory(dir) }
+        var options = LiveIndex.Options()
+        options.sync = false
+        options.backgroundMerges = merges
+        options.mergeFactor = 3
+        options.minMergeDocs = 20
+        let index = try LiveIndex.create(directory: dir, schema: Self.S, options: options)
+        var model = L.Model()
+        var next = 0
+        func upsert(_ id: String?) throws {
+            var d = pool[next % pool.count]
+            next += 1
+            d.id = id ?? "N\(model.versions.count)"
+            let v = model.versions.count
+            model.versions.append(d)
+            model.live[d.id] = v
+            try index.upsert(L.document(d, ver: v))
+        }
+        // Several segments, so that an update leaves most of them (and their entries) alone.
+        for i in 0..<600 {
+            try upsert(nil)
+            if i % 150 == 149 { _ = try index.refresh() }
+        }
+        let cache = SegmentFacetCache(capacityBytes: 8 << 20)
+        let requests = Self.requests(&rng, gen: QueryGenerator(layout: index.layout))
+        let oracle = SearchSpecOracleTests()
+        for round in 0..<rounds {
+            if merges { index.waitForMerges() }
+            let s = try index.refresh()
+            let (naive, ids) = try model.naive(for: s)
+            // Each request twice: the second time from the cache.
+            for pass in 0..<2 {
+                for (ri, r) in requests.enumerated() {
+                    var cached = r
+                    cached.facetCache = cache
+                    var plain = r
+                    plain.facetCache = nil
+                    let got = try s.search(cached)
+                    let want = try s.search(plain)
+                    let ctx = "seed \(seed) round \(round) pass \(pass) request \(ri)"
+                    #expect(got.totalHits == want.totalHits, "\(ctx): total")
+                    #expect(got.hits == want.hits, "\(ctx): hits")
+                    #expect(got.facets == want.facets, "\(ctx): facets")
+                    oracle.check(r, got: got, want: naive.run(r), ids: ids, context: ctx)
+                }
+            }
+            // Updates between rounds: a few in-place sets, deletes and upserts, each touching one segment.
+            let liveIds = Array(model.live.keys).sorted()
+            for _ in 0..<Int.random(in: 1...6, using: &rng) {
+                let id = liveIds.randomElement(using: &rng)!
+                guard let v = model.live[id] else { continue }
+                switch Int.random(in: 0..<6, using: &rng) {
+                case 0:
+                    _ = try index.delete(id: id)
+                    model.live[id] = nil
+                case 1: try upsert(id)
+                case 2: try upsert(nil)
+                default:
+                    let f = [Self.price, Self.stock, Self.rating].randomElement(using: &rng)!
+                    let value: Double? = f == Self.stock ? Double(Int.random(in: 0...1, using: &rng))
+                        : f == Self.rating ? Double(Int.random(in: 10...50, using: &rng)) / 10
+                        : Double(Int.random(in: 100...90_000, using: &rng)) / 100
+                    #expect(try index.setValues(id: id, [(f, value)]))
+                    model.versions[v].numbers[f] = value
+                }
+            }
+            if round % 4 == 3 { try index.commit() }
+        }
+        let st = cache.statistics
+        #expect(st.hits > rounds * requests.count / 2, "seed \(seed): the second pass of each round should hit: \(st)")
+        #expect(st.bytes <= st.capacityBytes)
+        index.close()
+    }
+
+    @Test func updatesNeverServeAStaleCount() throws {
+        try run(label: "facet-cache", merges: false, rounds: 16)
+    }
+
+    @Test func updatesAndMergesNeverServeAStaleCount() throws {
+        try run(label: "facet-cache-merge", merges: true, rounds: 16)
+    }
+
+    /// An update to one segment leaves the other segments' entries in use; an update to a field a
+    /// request does not read leaves even that segment's entry in use.
+    @Test func entriesSurviveUpdatesElsewhere() throws {
+        let dir = temporaryDirectory("facet-cache-survive")
+        defer { removeDirectory(dir) }
+        var o = LiveIndex.Options()
+        o.sync = false
+        o.backgroundMerges = false
+        let index = try LiveIndex.create(directory: dir, schema: Self.S, options: o)
+        var rng = SeededRandom(seed: 11)
+        let docs = RandomCorpus(count: 400, rng: &rng).docs
+        for (i, d) in docs.enumerated() {
+            try index.upsert(L.document(d, ver: i))
+            if i % 100 == 99 { _ = try index.refresh() }
+        }
+        let cache = SegmentFacetCache(capacityBytes: 8 << 20)
+        var spec = SearchSpec()
+        spec.facets = [FacetSpec(field: Self.brand, kind: .terms(size: 5))]
+        spec.filters = [Filter(field: Self.category, kind: .path("Home"))]
+        spec.trackTotalHits = .exact
+        spec.facetCache = cache
+        var s = try index.refresh()
+        #expect(s.segments.count == 4)
+        _ = try s.search(spec)
+        let cold = cache.statistics
+        // The rating is read by nothing here: every segment's entry stays (one whole-search hit).
+        #expect(try index.setValues(id: docs[0].id, [(Self.rating, 4.5)]))
+        s = try index.refresh()
+        _ = try s.search(spec)
+        var warm = cache.statistics
+        #expect(warm.hits == cold.hits + 1, "\(cold) → \(warm)")
+        // A delete in the first segment: its entry is new, the three others are reused.
+        _ = try index.delete(id: docs[1].id)
+        s = try index.refresh()
+        var plain = spec
+        plain.facetCache = nil
+        let got = try s.search(spec)
+        #expect(got.facets == (try s.search(plain)).facets)
+        #expect(got.totalHits == (try s.search(plain)).totalHits)
+        let after = cache.statistics
+        #expect(after.hits == warm.hits + 3, "\(warm) → \(after)")
+        // A price update to the last segment, with a price filter: that segment's entry is new.
+        spec.filters.append(Filter(field: Self.price, kind: .range(min: 10, max: nil)))
+        _ = try s.search(spec)
+        warm = cache.statistics
+        #expect(try index.setValues(id: docs[399].id, [(Self.price, 5)]))
+        s = try index.refresh()
+        plain = spec
+        plain.facetCache = nil
+        #expect(try s.search(spec).totalHits == (try s.search(plain)).totalHits)
+        #expect(cache.statistics.hits == warm.hits + 3)
+        index.close()
+    }
+
+    /// The cache keeps to its capacity, evicting the least recently used entries; 0 turns it off.
+    @Test func capacityIsABound() throws {
+        let dir = temporaryDirectory("facet-cache-bound")
+        defer { removeDirectory(dir) }
+        var o = LiveIndex.Options()
+        o.sync = false
+        let index = try LiveIndex.create(directory: dir, schema: Self.S, options: o)
+        var rng = SeededRandom(seed: 5)
+        for (i, d) in RandomCorpus(count: 300, rng: &rng).docs.enumerated() { try index.upsert(L.document(d, ver: i)) }
+        let s = try index.refresh()
+        let cache = SegmentFacetCache(capacityBytes: 64 << 10)
+        for i in 0..<200 {
+            var spec = SearchSpec()
+            spec.filters = [Filter(field: Self.price, kind: .range(min: Double(i), max: nil))]
+            spec.facets = [FacetSpec(field: Self.price, kind: .ranges(nil)), FacetSpec(field: Self.brand, kind: .terms(size: 3))]
+            spec.facetCache = cache
+            _ = try s.search(spec)
+            #expect(cache.statistics.bytes <= 64 << 10)
+        }
+        #expect(cache.statistics.evictions > 0)
+        cache.capacityBytes = 0
+        #expect(cache.statistics.bytes == 0 && cache.statistics.entries == 0)
+        var spec = SearchSpec()
+        spec.facets = [FacetSpec(field: Self.brand, kind: .terms(size: 3))]
+        spec.facetCache = cache
+        let before = cache.statistics
+        _ = try s.search(spec)
+        #expect(cache.statistics == before, "a cache turned off is not consulted")
+        index.close()
+    }
+}
