@@ -9,7 +9,12 @@ extension Searcher {
         let q = try rewrite(spec.query)
         let ctx = try QueryContext(searcher: self, query: q)
         let rescore = spec.sort == .relevance && spec.searchAfter == nil ? spec.rescore : nil
-        let k = max(spec.offset + spec.limit, rescore.map { $0.window } ?? 0)
+        // A second query of fixed bonuses (proximity) rescores documents as they are collected.
+        let boostedRanking = !spec.boosts.isEmpty && spec.sort == .relevance
+        let inlineGain = boostedRanking ? nil : rescore?.maxGain
+        let fullQuery = try inlineGain.map { _ in try rewrite(rescore!.query) }
+        let fullCtx = try fullQuery.map { try QueryContext(searcher: self, query: $0) }
+        let k = inlineGain != nil ? spec.offset + spec.limit : max(spec.offset + spec.limit, rescore.map { $0.window } ?? 0)
         let accumulators = spec.facets.map { FacetAccumulator(spec: $0, searcher: self, deadline: deadline) }
         let sideways = sidewaysPlan(spec)
         let filters = sideways.filters, baseOnly = sideways.baseOnly, sidewaysFields = sideways.fields
@@ -19,7 +24,8 @@ extension Searcher {
         let boosted = !spec.boosts.isEmpty && spec.sort == .relevance
         let exhaustive = !spec.facets.isEmpty || spec.sort != .relevance || spec.searchAfter != nil || boosted
         let topk = TopKCollector(k: k, tracking: exhaustive ? .exact : spec.trackTotalHits,
-                                 rankK: rescore?.maxGain != nil ? spec.offset + spec.limit : nil, slack: rescore?.maxGain ?? 0)
+                                 rankK: inlineGain == nil && rescore?.maxGain != nil ? spec.offset + spec.limit : nil,
+                                 slack: inlineGain == nil ? rescore?.maxGain ?? 0 : 0, rescoreGain: inlineGain)
         topk.deadline = deadline
         var fieldSort: FieldSortCollector?
         if case .field(_, let desc) = spec.sort {
@@ -56,6 +62,7 @@ extension Searcher {
         if case .field(let f, _) = spec.sort { sortField = f }
         let sortDepth = max(k, SegmentFacetCache.sortedDepth)
 
+        var fullScorers: [(segment: Int, scorer: Scorer)] = []
         for si in segments.indices {
             try deadline?.throwIfExpired()
             let seg = segments[si]
@@ -68,6 +75,12 @@ extension Searcher {
                 textScorer = try makeScorer(q, segment: si, ctx: ctx)
                 if textScorer == nil { continue }
             }
+            if let fq = fullQuery, let fc = fullCtx {
+                let f = try makeScorer(fq, segment: si, ctx: fc)
+                if let f { fullScorers.append((si, f)) }
+                topk.setRescorer { doc in f?.score(at: doc) }
+            }
+            defer { topk.setRescorer(nil) }
 
             if !exhaustive {
                 try runRanked(textScorer, plan: plan, segment: si, collector: topk)
@@ -200,11 +213,12 @@ extension Searcher {
             try endSegment()
         }
 
+        for (si, f) in fullScorers { if let e = f.corruption { throw IndexError.corrupt(file: segments[si].meta.id, reason: e) } }
         let facets = merged?.facets ?? accumulators.map { $0.result() }
         if merged == nil, let key = mergedKey, !(deadline?.expired ?? false) {
             cache?.putMerged(key, total: total, facets: facets)
         }
-        let hits = try finish(spec, topk: topk, fieldSort: fieldSort, rescore: rescore, boosted: boosted)
+        let hits = try finish(spec, topk: topk, fieldSort: fieldSort, rescore: inlineGain == nil ? rescore : nil, boosted: boosted)
         if !exhaustive { total = topk.totalHits }
         return SearchOutcome(hits: hits, totalHits: total, totalIsExact: exhaustive || !topk.pruned, facets: facets)
     }

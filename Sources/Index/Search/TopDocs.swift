@@ -54,11 +54,22 @@ final class TopKCollector {
     private let slack: Float
     private var rankHeap: [Float] = []
 
-    init(k: Int, tracking: TotalHitsTracking, rankK: Int? = nil, slack: Float = 0) {
+    /// Rescoring as documents arrive (a second query that adds at most `rescoreGain` to the
+    /// first's score): a document is scored by `rescorer` (the segment's second query) only when
+    /// its first score plus that gain could still enter the heap, which keeps the final scores;
+    /// pruning then works from the final scores minus the gain. The heap holds exactly the best
+    /// `k` by the second query, without a window and without reading positions for documents
+    /// that cannot reach the page.
+    private let rescoreGain: Float?
+    private var rescorer: ((UInt32) -> Float?)?
+
+    init(k: Int, tracking: TotalHitsTracking, rankK: Int? = nil, slack: Float = 0, rescoreGain: Float? = nil) {
         self.k = k
         trackLimit = tracking.limit
         self.rankK = min(rankK ?? k, k)
         self.slack = slack
+        // Float sums of the same terms in another order differ by ulps: the bound allows for it.
+        self.rescoreGain = rescoreGain.map { $0 * (1 + 1e-5) + 1e-5 }
         scores.reserveCapacity(k)
         docs.reserveCapacity(k)
     }
@@ -118,7 +129,22 @@ final class TopKCollector {
         scores[i] < scores[j] || (scores[i] == scores[j] && docs[i] > docs[j])
     }
 
-    @inline(__always) func collect(_ localDoc: UInt32, _ score: Float) {
+    /// The second query's scorer for the segment being collected (see `rescoreGain`).
+    func setRescorer(_ r: ((UInt32) -> Float?)?) { rescorer = r }
+
+    @inline(__always) func collect(_ localDoc: UInt32, _ first: Float) {
+        var score = first
+        if let gain = rescoreGain {
+            if k > 0 && scores.count >= k && first + gain <= scores[0] {
+                countOnly()
+                return
+            }
+            guard let s = rescorer?(localDoc) else {
+                countOnly()
+                return
+            }
+            score = s
+        }
         totalHits &+= 1
         if k == 0 {
             updateThreshold()
@@ -155,7 +181,7 @@ final class TopKCollector {
 
     @inline(__always) private func updateThreshold() {
         var m = -Float.infinity
-        if scores.count >= k { m = k == 0 ? Float.infinity : scores[0] }
+        if scores.count >= k { m = k == 0 ? Float.infinity : scores[0] - (rescoreGain ?? 0) }
         if usesRankHeap && rankHeap.count >= rankK { m = max(m, rankHeap[0] - slack) }
         if m > -Float.infinity {
             minCompetitive = m
