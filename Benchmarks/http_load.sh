@@ -2,6 +2,8 @@
 # Load on the HTTP API: faceted category pages (GET /api/v1/products/search with category, brand
 # facet, price facet, sort, page) from wrk on loopback, against an index of the synthetic catalog.
 #   Benchmarks/http_load.sh INDEX_DIR [seconds] [connections]
+#   env: AISLE_BIN (a built aisle), AISLE_SERVE_ARGS (e.g. "--facet-cache-mb 0 --stored-cache-mb 0"),
+#        WARMUP (seconds of unmeasured load first)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 INDEX="$1"; SECS="${2:-30}"; CONNS="${3:-16}"
@@ -32,4 +34,8 @@ request = function()
   return wrk.format("GET", path)
 end
 LUA
+# WARMUP: seconds of the same load first, not measured (the caches fill; default 0: a cold start).
+if [ "${WARMUP:-0}" -gt 0 ]; then wrk -t1 -c"$CONNS" -d"${WARMUP}s" -s /tmp/aisle-pages.lua "http://127.0.0.1:$PORT" >/dev/null; fi
 wrk -t1 -c"$CONNS" -d"${SECS}s" --latency -s /tmp/aisle-pages.lua "http://127.0.0.1:$PORT" | tee /tmp/aisle-wrk.txt
+# Resident memory of the server after the load.
+echo "server RSS: $(ps -o rss= -p $SERVER) KiB"

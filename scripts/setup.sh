@@ -3,7 +3,8 @@
 # Needs root (or sudo) only when something is missing.
 set -euo pipefail
 
-PACKAGES=(libicu-dev libstemmer-dev libzstd-dev libpq-dev libmongoc-dev libbson-dev libhiredis-dev libargon2-dev libopenblas-dev postgresql redis-server)
+PACKAGES=(libicu-dev libstemmer-dev libzstd-dev libpq-dev libmongoc-dev libbson-dev libhiredis-dev libargon2-dev libopenblas-dev postgresql redis-server haproxy)
+# haproxy: search replicas behind a load balancer (scripts/replicas.sh, scripts/replica_test.py).
 command -v python3 >/dev/null 2>&1 || PACKAGES+=(python3)   # scripts/mongo_wire_server.py, benchmarks
 # pip: the test command installs the Elasticsearch/OpenSearch clients and pytrec_eval from PyPI.
 python3 -m pip --version >/dev/null 2>&1 || PACKAGES+=(python3-pip)

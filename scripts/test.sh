@@ -43,6 +43,8 @@ if [ $# -eq 0 ]; then
   python3 scripts/order_crash_test.py --aisle "$BIN" --kills 5 --seed 16
   echo "== Elasticsearch/OpenSearch clients: opensearch-py and elasticsearch-py 8 against aisle serve --data (scripts/es_clients_test.py)" >&2
   python3 scripts/es_clients_test.py --aisle "$BIN"
+  echo "== search replicas: two aisle serve nodes behind HAProxy following the catalog; kill -9 one under load, catalog changes, a node added (scripts/replica_test.py)" >&2
+  python3 scripts/replica_test.py --aisle "$BIN"
   echo "== storefront in headless Chromium: suggestions, facets, price, paging, hostile text, cart, login, checkout (scripts/browser_test.py)" >&2
   python3 scripts/browser_test.py --aisle "$BIN" --screenshots "$(swift build --show-bin-path)/screenshots"
   echo "== analytics: simulated shoppers with planted preferences against aisle serve; the reports and recommendations must find them (scripts/analytics_sim_test.py)" >&2

@@ -50,6 +50,22 @@ extension Searcher {
                 SegmentFacetCache.Key(request: rk, deletesVersion: seg.deletesVersion, columnVersions: rk.numericFields.map { seg.columnVersion($0) })
             }
         }
+        // The documents of query ∧ base filters (the sideways ones left out): they depend only on
+        // the tombstones and the numeric fields those filters read, so a price update leaves
+        // them valid for a request that does not filter on the price.
+        let sidewaysSet = Set(sidewaysFields)
+        let baseFilters = filters.enumerated().filter { !(sidewaysSet.contains($0.element.field) && !baseOnly.contains($0.offset)) }.map { $0.element }
+        let baseNumeric: [Int] = {
+            var read = Set(baseFilters.map { $0.field })
+            q.filterFields(into: &read)
+            return read.sorted()
+        }()
+        func matchKey(_ seg: SegmentReader) -> SegmentFacetCache.MatchKey? {
+            cache.map { _ in
+                SegmentFacetCache.MatchKey(query: q, filters: baseFilters, deletesVersion: seg.deletesVersion,
+                                           columnVersions: baseNumeric.map { seg.columnVersion($0) })
+            }
+        }
         let mergedKey = requestKey.map { rk in
             SegmentFacetCache.MergedKey(request: rk, segments: segments.map { segmentKey($0)!.versions })
         }
@@ -114,6 +130,10 @@ extension Searcher {
                 list.replay(into: fieldSort!, base: bases[si])
                 continue
             }
+            // Counting from the segment's cached matches (no postings to intersect) serves pages
+            // whose hits come from a field sort or from the pruned path.
+            let mkey = counting ? matchKey(seg) : nil
+            let cachedMatches = mkey.flatMap { k in fieldSort != nil || rankedWhenCounted ? cache?.getMatches(k) : nil }
             // The segment's best hits by the field, when the cache is to keep them.
             let segmentSort = sortedKey.map { _ in FieldSortCollector(k: sortDepth, descending: fieldSort!.descending, searcher: self, after: nil) }
             let totalBefore = total
@@ -133,12 +153,16 @@ extension Searcher {
             @inline(__always) func boost(_ doc: UInt32) -> Float {
                 ScoreBoost.total(spec.boosts) { f in boostColumns[f]?.value(Int(doc)) }
             }
-            let hasPredicates = !plan.predicates.isEmpty
+            var hasPredicates = !plan.predicates.isEmpty
+            // The matches of query ∧ base filters, kept for the cache while they are visited.
+            var matchDocs: [UInt32]? = mkey != nil && cachedMatches == nil ? [] : nil
+            var collectRelevance = true
             // One match: base predicates, sideways mask, facets, hits.
             func visit(_ doc: UInt32, _ score: () -> Float?) {
                 if hasPredicates {
                     for p in predicates where !p._withUnsafeGuaranteedRef({ $0.matches(doc) }) { return }
                 }
+                matchDocs?.append(doc)
                 var failed = 0
                 var failedBit = -1
                 if nSide > 0 {
@@ -152,7 +176,7 @@ extension Searcher {
                     if counting { total += 1 }
                     if let fs = sortInto {
                         fs.collect(doc: base + Int(doc), value: sortValues.flatMap { $0.value(Int(doc)) })
-                    } else if var sc = score() {
+                    } else if collectRelevance, var sc = score() {
                         if boosted { sc += boost(doc) }
                         // Deep paging: only hits after the previous page's last one enter the heap.
                         if let after = relevanceAfter, !(sc < after.score || (sc == after.score && base + Int(doc) > after.doc)) {
@@ -175,11 +199,32 @@ extension Searcher {
                     if complete, let sk = sortedKey { cache?.putSorted(sk, list) }
                 }
                 guard counting else { return }
+                if let cache, let key = mkey, let docs = matchDocs, complete { cache.putMatches(key, docs) }
                 if let cache, let key = cacheKey, complete {
                     let parts = accumulators.compactMap { $0.segmentPart() }
                     if parts.count == accumulators.count { cache.put(key, total: total - totalBefore, parts: parts) }
                 }
                 for a in accumulators { try a.endSegment(seg) }
+            }
+            if let docs = cachedMatches {
+                hasPredicates = false
+                collectRelevance = false
+                withExtendedLifetime((accumulators, sidewaysRefs, plan, sortColumn)) {
+                    for (i, d) in docs.enumerated() {
+                        if i & 1023 == 1023, deadline.tick() { break }
+                        visit(d) { nil }
+                    }
+                }
+                if let e = plan.corruption { throw IndexError.corrupt(file: seg.meta.id, reason: e) }
+                try endSegment()
+                if fieldSort == nil {
+                    // rankedWhenCounted: the page's hits from the pruned path over every filter.
+                    guard let all = try filterPlan(filters, segment: si, sideways: [], baseOnly: baseOnly) else { continue }
+                    topk.setTracking(.upTo(0))
+                    defer { topk.setTracking(.exact) }
+                    try runRanked(textScorer, plan: all, segment: si, collector: topk)
+                }
+                continue
             }
             var terms: [TermScorer]?
             var excluded: [Scorer] = []

@@ -107,10 +107,20 @@ public final class SegmentFacetCache: @unchecked Sendable {
         var bytes: Int { docs.count * 4 + values.count * 16 + 64 }
     }
 
+    /// A segment's matches of a query and its base filters (the sideways ones left out), under the
+    /// versions of its tombstones and of the numeric fields those read.
+    struct MatchKey: Hashable, Sendable {
+        var query: Query
+        var filters: [Filter]
+        var deletesVersion: UInt64
+        var columnVersions: [UInt64]
+    }
+
     private enum AnyKey: Hashable, Sendable {
         case counts(Key)
         case merged(MergedKey)
         case sorted(SortedKey)
+        case matches(MatchKey)
     }
 
     private enum Value: Sendable {
@@ -118,6 +128,7 @@ public final class SegmentFacetCache: @unchecked Sendable {
         case counts(total: Int, parts: [FacetSegmentPart])
         case merged(total: Int, facets: [FacetResult])
         case sorted(SortedList)
+        case matches([UInt32])
     }
 
     private let cache: ByteBoundedCache<AnyKey, Value>
@@ -166,6 +177,16 @@ public final class SegmentFacetCache: @unchecked Sendable {
 
     func putSorted(_ key: SortedKey, _ list: SortedList) {
         cache.put(.sorted(key), .sorted(list), bytes: list.bytes + Self.keyBytes(key.segment.request))
+    }
+
+    func getMatches(_ key: MatchKey) -> [UInt32]? {
+        if case .matches(let d)? = cache.get(.matches(key)) { return d }
+        return nil
+    }
+
+    func putMatches(_ key: MatchKey, _ docs: [UInt32]) {
+        cache.put(.matches(key), .matches(docs), bytes: docs.count * 4 + 256 + key.filters.count * 64
+                  + String(describing: key.query).utf8.count)
     }
 
     private static func keyBytes(_ key: RequestKey) -> Int {
