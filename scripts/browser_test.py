@@ -101,7 +101,7 @@ def main():
         print("browser test: skipped: " + why)
         return 0
     from selenium import webdriver
-    from selenium.common.exceptions import UnexpectedAlertPresentException
+    from selenium.common.exceptions import StaleElementReferenceException, UnexpectedAlertPresentException
     from selenium.webdriver.chrome.service import Service
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
@@ -153,7 +153,9 @@ def main():
         opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
         driver = webdriver.Chrome(service=Service(shutil.which("chromedriver")), options=opts)
         d = driver
-        wait = WebDriverWait(d, 15)
+        # The page re-renders its cards on each answer: an element read while that happens is
+        # stale, which means "not yet", not a failure.
+        wait = WebDriverWait(d, 15, ignored_exceptions=[StaleElementReferenceException])
 
         def count():
             t = d.find_element(By.CSS_SELECTOR, "[data-testid=result-count]").text
@@ -295,7 +297,7 @@ def main():
         for _ in range(40):
             d.get(base + "/?product=" + urllib.parse.quote(first))
             try:
-                WebDriverWait(d, 5).until(lambda d: d.find_elements(By.CSS_SELECTOR, "[data-testid=recommendation]"))
+                WebDriverWait(d, 5, ignored_exceptions=[StaleElementReferenceException]).until(lambda d: d.find_elements(By.CSS_SELECTOR, "[data-testid=recommendation]"))
             except Exception:
                 pass
             recs = [(r.get_attribute("data-product-id"), r.get_attribute("data-source"))

@@ -223,3 +223,39 @@ import Testing
         index.close()
     }
 }
+
+/// The byte-bounded LRU under both caches, against a model: a list in order of use.
+@Suite struct ByteBoundedCacheTests {
+    @Test func evictsLeastRecentlyUsedFirstAndKeepsItsBound() {
+        var rng = SeededRandom(seed: 3)
+        let cap = 1000
+        let cache = ByteBoundedCache<Int, Int>(capacityBytes: cap)
+        var model: [(key: Int, value: Int, bytes: Int)] = []   // most recent first
+        for step in 0..<20_000 {
+            let key = Int.random(in: 0..<60, using: &rng)
+            if Int.random(in: 0..<3, using: &rng) == 0 {
+                let got = cache.get(key)
+                if let i = model.firstIndex(where: { $0.key == key }) {
+                    #expect(got == model[i].value, "step \(step): get \(key)")
+                    model.insert(model.remove(at: i), at: 0)
+                } else {
+                    #expect(got == nil, "step \(step): \(key) should be gone")
+                }
+            } else {
+                let bytes = Int.random(in: 1...300, using: &rng)
+                cache.put(key, step, bytes: bytes)
+                guard bytes <= cap / 4 else { continue }
+                model.removeAll { $0.key == key }
+                model.insert((key, step, bytes), at: 0)
+                while model.reduce(0, { $0 + $1.bytes }) > cap { model.removeLast() }
+            }
+            let st = cache.statistics()
+            #expect(st.bytes == model.reduce(0) { $0 + $1.bytes } && st.entries == model.count, "step \(step)")
+            #expect(st.bytes <= cap)
+        }
+        cache.capacityBytes = 100
+        #expect(cache.statistics().bytes <= 100)
+        cache.removeAll()
+        #expect(cache.statistics().entries == 0 && cache.statistics().bytes == 0)
+    }
+}

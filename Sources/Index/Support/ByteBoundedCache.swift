@@ -1,8 +1,9 @@
 import Synchronization
 
 /// A thread-safe map that forgets its least recently used entries once their sizes add up to more
-/// than `capacityBytes` (down to 90% of it, so the sort eviction needs runs seldom). A capacity of
-/// 0 turns it off: nothing is kept and every lookup misses without being counted.
+/// than `capacityBytes`. Lookups, insertions and evictions are O(1): the entries form a doubly
+/// linked list in order of use (indices into one array, so no allocation per entry). A capacity
+/// of 0 turns it off: nothing is kept and every lookup misses without being counted.
 final class ByteBoundedCache<Key: Hashable & Sendable, Value: Sendable>: @unchecked Sendable {
     struct Statistics: Sendable, Equatable {
         var hits = 0
@@ -13,18 +14,56 @@ final class ByteBoundedCache<Key: Hashable & Sendable, Value: Sendable>: @unchec
         var capacityBytes = 0
     }
 
-    private struct Entry {
-        var value: Value
-        var bytes: Int
-        var lastUse: UInt64
+    private struct Node {
+        var key: Key?
+        var value: Value?
+        var bytes = 0
+        var prev = -1
+        var next = -1
     }
 
     private struct State {
-        var entries: [Key: Entry] = [:]
+        var index: [Key: Int] = [:]
+        var nodes: [Node] = []
+        var free: [Int] = []
+        /// Most recently used first.
+        var head = -1
+        var tail = -1
         var bytes = 0
-        var clock: UInt64 = 0
         var capacity: Int
         var stats = Statistics()
+
+        mutating func unlink(_ i: Int) {
+            let p = nodes[i].prev, n = nodes[i].next
+            if p >= 0 { nodes[p].next = n } else { head = n }
+            if n >= 0 { nodes[n].prev = p } else { tail = p }
+            nodes[i].prev = -1
+            nodes[i].next = -1
+        }
+
+        mutating func pushFront(_ i: Int) {
+            nodes[i].prev = -1
+            nodes[i].next = head
+            if head >= 0 { nodes[head].prev = i }
+            head = i
+            if tail < 0 { tail = i }
+        }
+
+        mutating func remove(_ i: Int) {
+            unlink(i)
+            if let k = nodes[i].key { index[k] = nil }
+            bytes -= nodes[i].bytes
+            nodes[i] = Node()
+            free.append(i)
+        }
+
+        /// Least recently used first, until the entries fit.
+        mutating func evict() {
+            while bytes > capacity && tail >= 0 {
+                remove(tail)
+                stats.evictions += 1
+            }
+        }
     }
 
     private let state: Mutex<State>
@@ -38,7 +77,7 @@ final class ByteBoundedCache<Key: Hashable & Sendable, Value: Sendable>: @unchec
         set {
             state.withLock { s in
                 s.capacity = max(0, newValue)
-                Self.evict(&s)
+                s.evict()
             }
         }
     }
@@ -46,7 +85,7 @@ final class ByteBoundedCache<Key: Hashable & Sendable, Value: Sendable>: @unchec
     func statistics() -> Statistics {
         state.withLock { s in
             var st = s.stats
-            st.entries = s.entries.count
+            st.entries = s.index.count
             st.bytes = s.bytes
             st.capacityBytes = s.capacity
             return st
@@ -55,7 +94,11 @@ final class ByteBoundedCache<Key: Hashable & Sendable, Value: Sendable>: @unchec
 
     func removeAll() {
         state.withLock { s in
-            s.entries = [:]
+            s.index = [:]
+            s.nodes = []
+            s.free = []
+            s.head = -1
+            s.tail = -1
             s.bytes = 0
         }
     }
@@ -63,15 +106,16 @@ final class ByteBoundedCache<Key: Hashable & Sendable, Value: Sendable>: @unchec
     func get(_ key: Key) -> Value? {
         state.withLock { s in
             guard s.capacity > 0 else { return nil }
-            s.clock &+= 1
-            guard var e = s.entries[key] else {
+            guard let i = s.index[key] else {
                 s.stats.misses += 1
                 return nil
             }
             s.stats.hits += 1
-            e.lastUse = s.clock
-            s.entries[key] = e
-            return e.value
+            if s.head != i {
+                s.unlink(i)
+                s.pushFront(i)
+            }
+            return s.nodes[i].value
         }
     }
 
@@ -79,22 +123,21 @@ final class ByteBoundedCache<Key: Hashable & Sendable, Value: Sendable>: @unchec
     func put(_ key: Key, _ value: Value, bytes: Int) {
         state.withLock { s in
             guard s.capacity > 0, bytes <= s.capacity / 4 else { return }
-            s.clock &+= 1
-            if let old = s.entries[key] { s.bytes -= old.bytes }
-            s.entries[key] = Entry(value: value, bytes: bytes, lastUse: s.clock)
-            s.bytes += bytes
-            Self.evict(&s)
-        }
-    }
-
-    private static func evict(_ s: inout State) {
-        guard s.bytes > s.capacity else { return }
-        let target = s.capacity / 10 * 9
-        for (k, e) in s.entries.sorted(by: { $0.value.lastUse < $1.value.lastUse }) {
-            if s.bytes <= target { break }
-            s.entries[k] = nil
-            s.bytes -= e.bytes
-            s.stats.evictions += 1
+            if let i = s.index[key] {
+                s.bytes += bytes - s.nodes[i].bytes
+                s.nodes[i].value = value
+                s.nodes[i].bytes = bytes
+                s.unlink(i)
+                s.pushFront(i)
+            } else {
+                let i: Int
+                if let f = s.free.popLast() { i = f } else { i = s.nodes.count; s.nodes.append(Node()) }
+                s.nodes[i] = Node(key: key, value: value, bytes: bytes)
+                s.index[key] = i
+                s.bytes += bytes
+                s.pushFront(i)
+            }
+            s.evict()
         }
     }
 }
