@@ -89,6 +89,17 @@ def say(msg):
     print(msg, flush=True)
 
 
+def http_json(port, path, timeout=5):
+    """GET a JSON answer from a node directly: (status, parsed body)."""
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        c.request("GET", path)
+        r = c.getresponse()
+        return r.status, json.loads(r.read() or b"{}")
+    finally:
+        c.close()
+
+
 def free_port():
     s = socket.socket()
     s.bind(("127.0.0.1", 0))
@@ -374,8 +385,11 @@ class Load:
             t0 = now()
             retries = c.stale_retries
             try:
-                st, h, _ = c.request(m, path, body)
-                rec = (t0, now(), st == 200, st, h.get("x-aisle-node"), c.stale_retries - retries)
+                st, h, js = c.request(m, path, body)
+                # A failure names who answered and why (a node's error, or HAProxy's own page).
+                what = st if st == 200 else "%s from %s: %s" % (st, h.get("x-aisle-node") or "haproxy",
+                                                                 (js or {}).get("error", "") if isinstance(js, dict) else "")
+                rec = (t0, now(), st == 200, what, h.get("x-aisle-node"), c.stale_retries - retries)
             except Exception as e:  # noqa: BLE001
                 rec = (t0, now(), False, "%s: %s" % (type(e).__name__, e), None, c.stale_retries - retries)
             with self.lock:
@@ -840,6 +854,9 @@ def main():
         env = dict(os.environ, DATABASE_URL=url, AISLE_ATTRIBUTES=attrs, AISLE_BIN=aisle)
         for k in ("MONGODB_URI", "REDIS_URL", "AISLE_API_TOKEN", "AISLE_SERVE_ARGS"):
             env.pop(k, None)
+        # The test is about failover, not latency: on a machine busy with the reindexes and the debug
+        # build, a search may take over the default 2 s deadline, which answers 503.
+        env["AISLE_SERVE_ARGS"] = '--limits {"timeout_ms":15000}'
         renv = env
         corpus = os.path.join(work, "catalog.jsonl")
         figures["corpus"] = synth_corpus(corpus, a.products, 42)
@@ -1035,6 +1052,45 @@ def main():
         c.close()
         if not seen.get(new_name):
             raise Failure("(c) HAProxy sent none of 60 sequential searches to %s: %s" % (new_name, dict(seen)))
+
+        # (d) Readiness: every caught-up node answers /readyz 200 (HAProxy's check); a node whose
+        # follower cannot reach PostgreSQL stays alive (/healthz 200) but answers /readyz 503,
+        # naming the error, so a balancer sends it nothing stale.
+        say("(d) readiness: /readyz on every node, and on a node whose catalog database is unreachable")
+        for n in nodes:
+            st, body = http_json(n["port"], "/readyz")
+            if st != 200 or body.get("ready") is not True:
+                raise Failure("(d) %s is caught up but /readyz answered %s %s" % (n["name"], st, body))
+        dead_dir = os.path.join(work, "dead-db-index")
+        r = subprocess.run([aisle, "reindex", "--index", dead_dir, "--quiet"], env=env, stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, text=True)
+        if r.returncode != 0:
+            raise Failure("(d) aisle reindex for the readiness check failed: " + r.stderr[-800:])
+        dport = free_port()
+        denv = dict(env, DATABASE_URL="postgresql://127.0.0.1:%d/nowhere?connect_timeout=1" % free_port())
+        dead = subprocess.Popen([aisle, "serve", "--index", dead_dir, "--port", str(dport)], env=denv,
+                                stdout=subprocess.DEVNULL, stderr=open(os.path.join(work, "dead-db-serve.log"), "w"))
+        try:
+            live_st = ready_st = None
+            ready_body = {}
+            deadline = now() + 60
+            while now() < deadline:
+                try:
+                    live_st, _ = http_json(dport, "/healthz")
+                    ready_st, ready_body = http_json(dport, "/readyz")
+                    if live_st == 200 and ready_st == 503 and ready_body.get("catalog_error"):
+                        break
+                except OSError:
+                    pass
+                time.sleep(0.2)
+            if live_st != 200 or ready_st != 503 or not ready_body.get("catalog_error"):
+                raise Failure("(d) a node that cannot reach its catalog answered /healthz %s, /readyz %s %s (want 200, 503 with catalog_error)"
+                              % (live_st, ready_st, ready_body))
+            say("    caught-up nodes: 200; unreachable catalog: /healthz 200, /readyz 503 (%s: %s)" % (
+                ready_body.get("reason"), str(ready_body.get("catalog_error"))[:80]))
+        finally:
+            dead.terminate()
+            dead.wait(timeout=60)
 
         # Per-node facts for a capacity plan.
         per_node = {}

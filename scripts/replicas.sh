@@ -4,7 +4,8 @@
 # Each node has an index of its own, built by `aisle reindex` from the catalog (PostgreSQL and the
 # attribute documents), and follows the catalog's change log itself (`aisle serve --database`), so
 # nodes share nothing but the catalog. HAProxy balances read traffic (GET/HEAD, and POST
-# /api/v1/search) round-robin over the nodes that answer /healthz, sends a request that meets a
+# /api/v1/search) round-robin over the nodes whose /readyz answers 200 (alive, and caught up with
+# the catalog's change log, which they read without errors), sends a request that meets a
 # dead node to another one, and takes a dead node out of the pool within about 0.3 s.
 #
 #   scripts/replicas.sh start [--nodes 2] [--port 8090]   # reindex + serve each node, then HAProxy on --port
@@ -388,8 +389,10 @@ backend $BACKEND
     # (back_handle_st_cer in HAProxy 2.6), so with leastconn a search that meets a just-killed node
     # would stall even though it is redispatched to a live one.
     balance roundrobin
+    # /readyz, not /healthz: a node that cannot read the catalog's change log, or is catching up
+    # after a restart, is alive but would serve stale products; /readyz answers it 503.
     option httpchk
-    http-check send meth GET uri /healthz
+    http-check send meth GET uri /readyz
     http-check expect status 200
     # A new connection to a node for each request (clients keep theirs to HAProxy). Over a kept-alive
     # connection to a node that has just died, a request fails without an answer, and HAProxy,

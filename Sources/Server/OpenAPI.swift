@@ -9,6 +9,22 @@ enum OpenAPI {
   "description": "Product search, facets and filters over an Aisle index. Errors answer {\"error\": message} with status 400 (bad input, including a query over its limits), 401 (missing or wrong bearer token), 403 (writes disabled), 404 (unknown product), 405 (writes to a fixed index), 409 (another process writes this index), 413 (body too large) or 503 with Retry-After (the search queue is full, a search ran past its deadline, or the index could not write). Search is lenient about query syntax unless the request says \"syntax\": \"strict\". The commerce routes (customers, sessions, carts; mounted when the server has DATABASE_URL and REDIS_URL) add: 401 (no session or an expired one, a guest session where a customer is needed, or a wrong email or password), 409 (an email already registered, an inactive product, a cart line over 99 or a cart over 100 lines), 412 with the cart's current version (If-Match names another version), 429 with Retry-After (too many failed logins for an email) and 503 when a store is down (\"cart store unavailable: ...\" for Redis, \"customer store unavailable: ...\" for PostgreSQL; search keeps serving) or commerce is not configured. Money in commerce answers is an exact decimal string such as \"19.99\". The order and inventory routes (orders and stock in PostgreSQL, mounted with the commerce routes) answer a refused order or stock change as {\"error\": code, \"message\": ..., ...details} (OrderError): 409 cart_empty, totals_changed, out_of_stock, product_unavailable, in_progress (with Retry-After), illegal_transition, version_conflict or stale_stock, and 422 idempotency_key_reused; an order that is not the session's customer's is 404; the shop's routes (payment, shipment, delivery, setting stock) take the API token (bearer) like product writes."
  },
  "paths": {
+  "/readyz": {
+   "get": {
+    "summary": "Readiness for a load balancer",
+    "description": "For a load balancer's health check. Without a catalog to follow: 200 whenever the server answers. With one: 503 until the follower has applied the whole change log since the server started (a node restarting or joining), and 503 when the change log could not be read for more than 30 s; 200 otherwise (a node that merely lags behind a large change stays in, as all nodes would lag alike). The answer gives the reason and the follower's position. /healthz stays the liveness check.",
+    "responses": {
+     "200": {
+      "description": "ready",
+      "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Readiness"}}}
+     },
+     "503": {
+      "description": "not ready: catching up, behind, or the change log cannot be read",
+      "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Readiness"}}}
+     }
+    }
+   }
+  },
   "/healthz": {
    "get": {
     "summary": "Liveness and index size",
@@ -3351,6 +3367,18 @@ enum OpenAPI {
    }
   },
   "schemas": {
+   "Readiness": {
+    "type": "object",
+    "required": ["ready"],
+    "properties": {
+     "ready": {"type": "boolean"},
+     "reason": {"type": "string"},
+     "catalog_position": {"type": "string", "description": "the change-log position applied"},
+     "catalog_committed": {"type": "string", "description": "the position committed with the index"},
+     "catalog_at_head_seconds_ago": {"type": "number"},
+     "catalog_error": {"type": "string"}
+    }
+   },
    "CacheStatistics": {
     "type": "object",
     "description": "A cache's figures since the server started: facet_cache keeps per-segment match counts, facet counts and best hits of faceted and sorted searches (serve --facet-cache-mb, default 256); stored_block_cache keeps decompressed stored-field blocks (serve --stored-cache-mb, default 64).",

@@ -73,8 +73,24 @@ public struct APIServer: Sendable {
 
     public static let commerceNotConfigured = "commerce is not configured: customers, sessions and carts need REDIS_URL (or --redis) and a catalog database (DATABASE_URL or --database)"
 
+    /// Whether this node should receive traffic, beyond being alive (`GET /readyz`): the
+    /// executable wires the catalog follower's state here. Nil: ready whenever the server answers.
+    public struct Readiness: Sendable {
+        public var ready: Bool
+        public var reason: String?
+        public var details: [(String, JSONValue)]
+        public init(ready: Bool, reason: String? = nil, details: [(String, JSONValue)] = []) {
+            self.ready = ready
+            self.reason = reason
+            self.details = details
+        }
+    }
+    let readiness: (@Sendable () -> Readiness)?
+
     public init(service: SearchService, serving: ServingIndex? = nil, token: String? = nil, options: Options = Options(),
-                commerce: CommerceMount = .missing(APIServer.commerceNotConfigured), elastic: ElasticIndexes? = nil) {
+                commerce: CommerceMount = .missing(APIServer.commerceNotConfigured), elastic: ElasticIndexes? = nil,
+                readiness: (@Sendable () -> Readiness)? = nil) {
+        self.readiness = readiness
         self.service = service
         suggester = Suggester(service: service, memoEntries: options.suggestMemo)
         self.elastic = elastic
@@ -155,6 +171,14 @@ public struct APIServer: Sendable {
                 if let e = sv.lastError { obj.append(("last_error", .string(e))) }
             }
             return api.json(200, .object(obj))
+        }
+        // Readiness: 200 only when the node serves what the catalog holds (a load balancer's check).
+        router.get("/readyz") { _, _ in
+            guard let r = api.readiness?() else { return api.json(200, .object([("ready", .bool(true))])) }
+            var obj: [(String, JSONValue)] = [("ready", .bool(r.ready))]
+            if let why = r.reason { obj.append(("reason", .string(why))) }
+            obj += r.details
+            return api.json(r.ready ? 200 : 503, .object(obj))
         }
         addCommerceRoutes(router)
         addAnalyticsRoutes(router)

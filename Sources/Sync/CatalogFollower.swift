@@ -34,6 +34,11 @@ public final class CatalogFollower: @unchecked Sendable {
         public var lastSkipped: String?
         public var lastError: String?
         public var running = false
+        /// When the follower last had every change of the log applied (a read of the log that
+        /// came back short of a full batch, or empty); nil until it first catches up.
+        public var atHeadAt: Date?
+        /// Since when `lastError` has been set without a successful read in between.
+        public var errorSince: Date?
     }
 
     public let url: String
@@ -92,6 +97,7 @@ public final class CatalogFollower: @unchecked Sendable {
         let m = (e as? CatalogError)?.description ?? (e as? IndexError)?.description ?? (e as? EngineError)?.description ?? "\(e)"
         let changed = state.withLock { s -> Bool in
             defer { s.lastError = m }
+            if s.lastError == nil { s.errorSince = Date() }
             return s.lastError != m
         }
         if changed { log("catalog sync: \(m)") }
@@ -156,6 +162,7 @@ public final class CatalogFollower: @unchecked Sendable {
                 let fresh = batch.ready.filter { !appliedAhead.contains($0.position) }
                     + batch.ahead.filter { !appliedAhead.contains($0.position) }
                 if fresh.isEmpty && batch.ready.isEmpty {
+                    state.withLock { $0.atHeadAt = Date(); $0.lastError = nil; $0.errorSince = nil }
                     commitPosition(force: false)
                     try db!.waitForChanges(timeout: min(options.idleWait, options.commitInterval))
                     continue
@@ -167,7 +174,13 @@ public final class CatalogFollower: @unchecked Sendable {
                     appliedAhead = appliedAhead.filter { $0 > last.position }
                 }
                 let p = position
-                state.withLock { $0.position = p; $0.lastError = nil }
+                let atHead = batch.ready.count < options.batch
+                state.withLock {
+                    $0.position = p
+                    $0.lastError = nil
+                    $0.errorSince = nil
+                    if atHead { $0.atHeadAt = Date() }
+                }
                 commitPosition(force: false)
             } catch let e as IndexError {
                 if case .closed = e { live = nil; continue }   // a new generation: start over from its position

@@ -5,6 +5,7 @@ import AisleCommerce
 import AisleEngine
 import AisleIndex
 import AisleServer
+import AisleSync
 
 struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -115,7 +116,9 @@ struct ServeCommand: AsyncParsableCommand {
         var workers: CommerceWorkers?
         if case .ready(let c) = mount { workers = c.startWorkers(log: { stderr($0) }) }
         defer { workers?.stop(); sync?.stop(); serving.close() }
-        try await APIServer(service: service, serving: serving, token: tok, options: options, commerce: mount, elastic: elastic).run(host: host, port: port) {
+        let readiness = sync.map { f in { @Sendable in CatalogReadiness.of(f.status) } }
+        try await APIServer(service: service, serving: serving, token: tok, options: options, commerce: mount, elastic: elastic,
+                            readiness: readiness).run(host: host, port: port) {
             stderr("serving \(formatCount(docs)) documents from \(index) on http://\(h):\(p), \(mode)")
             if case .missing(let why) = mount { stderr(why) }
         }
@@ -163,5 +166,31 @@ struct CommerceOptions: ParsableArguments {
         } catch {
             return .missing("commerce is not available: \(error)")
         }
+    }
+}
+
+/// A node following the catalog is ready once it has applied the whole change log since it
+/// started: a node that restarts answers 503 on /readyz until it has caught up, so a load balancer
+/// sends it nothing older than the others serve. Afterwards it stays ready while it lags (a large
+/// catalog change takes every node a while; taking them all out would serve nothing) and while
+/// the change log cannot be read for less than `errorGrace` (a hiccup of PostgreSQL); a node cut
+/// off from the catalog for longer is taken out.
+enum CatalogReadiness {
+    static let errorGrace = 30.0
+
+    static func of(_ st: CatalogFollower.Status, now: Date = Date()) -> APIServer.Readiness {
+        var details: [(String, JSONValue)] = [("catalog_position", .string(st.position.map { "\($0)" } ?? "none")),
+                                              ("catalog_committed", .string(st.committed.map { "\($0)" } ?? "none"))]
+        if let t = st.atHeadAt {
+            details.append(("catalog_at_head_seconds_ago", .number((now.timeIntervalSince(t) * 1000).rounded() / 1000)))
+        }
+        if let e = st.lastError { details.append(("catalog_error", .string(e))) }
+        guard st.atHeadAt != nil else {
+            return APIServer.Readiness(ready: false, reason: "catching up with the catalog's change log", details: details)
+        }
+        if st.lastError != nil, let since = st.errorSince, now.timeIntervalSince(since) > errorGrace {
+            return APIServer.Readiness(ready: false, reason: "the change log cannot be read for \(Int(now.timeIntervalSince(since))) s", details: details)
+        }
+        return APIServer.Readiness(ready: true, details: details)
     }
 }

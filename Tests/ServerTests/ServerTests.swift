@@ -4,6 +4,7 @@ import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import NIOCore
+import Synchronization
 import Testing
 @testable import AisleEngine
 @testable import AisleIndex
@@ -50,6 +51,36 @@ import Testing
         #expect(v["documents"]?.numberValue == 60)
     }
 
+    /// /healthz is liveness (with the caches' figures); /readyz answers what the readiness hook
+    /// says: 503 with the reason while a node is not to receive traffic, 200 once it is.
+    @Test func readinessFollowsTheHook() async throws {
+        let (hs, hv) = try await get("/healthz")
+        #expect(hs == 200 && hv["facet_cache"]?["capacity_bytes"] != nil && hv["stored_block_cache"]?["hits"] != nil)
+        let (rs, _) = try await get("/readyz")
+        #expect(rs == 200, "without a hook, a server that answers is ready")
+        let state = Mutex(false)
+        let api = APIServer(service: Self.service, readiness: {
+            state.withLock { $0 } ? APIServer.Readiness(ready: true)
+                : APIServer.Readiness(ready: false, reason: "catching up with the catalog's change log",
+                                      details: [("catalog_position", .string("none"))])
+        })
+        try await Application(router: api.makeRouter()).test(.router) { client in
+            try await client.execute(uri: "/readyz", method: .get) { r in
+                let v = try JSONValue.parse(String(buffer: r.body))
+                #expect(r.status.code == 503 && v["ready"]?.boolValue == false)
+                #expect(v["reason"]?.stringValue?.contains("catching up") == true && v["catalog_position"] != nil)
+            }
+            // Liveness does not depend on readiness.
+            try await client.execute(uri: "/healthz", method: .get) { r in #expect(r.status.code == 200) }
+            state.withLock { $0 = true }
+            try await client.execute(uri: "/readyz", method: .get) { r in
+                let v = try JSONValue.parse(String(buffer: r.body))
+                #expect(r.status.code == 200)
+                #expect(v["ready"]?.boolValue == true)
+            }
+        }
+    }
+
     @Test func openAPIDocumentIsValidJSON() async throws {
         let (s, v) = try await get("/api/v1/openapi.json")
         #expect(s == 200)
@@ -61,6 +92,7 @@ import Testing
         #expect(v["paths"]?["/{index}/_bulk"]?["post"] != nil && v["paths"]?["/{index}/_doc/{id}"]?["get"] != nil)
         #expect(v["paths"]?["/api/v1/suggest"]?["get"] != nil && v["paths"]?["/{index}/_search"]?["post"] != nil)
         #expect(v["paths"]?["/api/v1/events"]?["post"] != nil && v["paths"]?["/api/v1/analytics/funnel"]?["get"] != nil)
+        #expect(v["paths"]?["/readyz"]?["get"] != nil && v["components"]?["schemas"]?["CacheStatistics"] != nil)
     }
 
     /// The HTML analytics report shows queries as text and fetches nothing.
