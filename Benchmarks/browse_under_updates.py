@@ -20,12 +20,11 @@ import os
 import random
 import shutil
 import subprocess
-import sys
 import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-PAGES_LUA = "/tmp/aisle-pages.lua"
+PAGES_LUA = os.path.join(HERE, "browse_pages.lua")
 
 
 def healthz(port):
@@ -72,8 +71,6 @@ def main():
     ap.add_argument("--serve-args", default="")
     ap.add_argument("--port", type=int, default=18097)
     a = ap.parse_args()
-    if not os.path.exists(PAGES_LUA):
-        sys.exit("run Benchmarks/http_load.sh once first: it writes %s" % PAGES_LUA)
     work = tempfile.mkdtemp(prefix="aisle-browse-")
     idx = os.path.join(work, "index")
     shutil.copytree(a.index, idx)

@@ -16,26 +16,10 @@ PORT=18099
 SERVER=$!
 trap 'kill $SERVER 2>/dev/null || true' EXIT
 until curl -s "http://127.0.0.1:$PORT/healthz" >/dev/null; do sleep 0.2; done
-# Category pages: each request a department or department > category page, sometimes with a query,
+# Category pages (Benchmarks/browse_pages.lua): a department or department > category page, sometimes a query,
 # a brand, a price range, a sort and a later page; all return brand, category and price facets.
-cat > /tmp/aisle-pages.lua <<'LUA'
-local cats = {"Furniture", "Rugs", "Lighting", "Kitchen", "Bed+and+Bath", "Outdoor+and+Garden", "Storage+and+Organization",
-              "Furniture+%3E+Living+Room+Furniture", "Rugs+%3E+Outdoor+Rugs", "Lighting+%3E+Lamps"}
-local qs = {"", "", "", "modern", "black", "wood", "outdoor", "set+of+2"}
-local sorts = {"relevance", "price_asc", "price_desc", "rating"}
-local i = 0
-request = function()
-  i = i + 1
-  local path = "/api/v1/products/search?category=" .. cats[(i % #cats) + 1]
-  local q = qs[(i % #qs) + 1]
-  if q ~= "" then path = path .. "&q=" .. q end
-  if i % 3 == 0 then path = path .. "&max_price=" .. (50 + (i % 10) * 40) end
-  path = path .. "&sort=" .. sorts[(i % #sorts) + 1] .. "&page=" .. ((i % 4) + 1) .. "&limit=24"
-  return wrk.format("GET", path)
-end
-LUA
 # WARMUP: seconds of the same load first, not measured (the caches fill; default 0: a cold start).
-if [ "${WARMUP:-0}" -gt 0 ]; then wrk -t1 -c"$CONNS" -d"${WARMUP}s" -s /tmp/aisle-pages.lua "http://127.0.0.1:$PORT" >/dev/null; fi
-wrk -t1 -c"$CONNS" -d"${SECS}s" --latency -s /tmp/aisle-pages.lua "http://127.0.0.1:$PORT" | tee /tmp/aisle-wrk.txt
+if [ "${WARMUP:-0}" -gt 0 ]; then wrk -t1 -c"$CONNS" -d"${WARMUP}s" -s Benchmarks/browse_pages.lua "http://127.0.0.1:$PORT" >/dev/null; fi
+wrk -t1 -c"$CONNS" -d"${SECS}s" --latency -s Benchmarks/browse_pages.lua "http://127.0.0.1:$PORT" | tee /tmp/aisle-wrk.txt
 # Resident memory of the server after the load.
 echo "server RSS: $(ps -o rss= -p $SERVER) KiB"

@@ -46,7 +46,6 @@ import json
 import os
 import random
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -59,6 +58,7 @@ ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 sys.path.insert(0, os.path.join(ROOT, "scripts"))
 from pgwire import PG  # noqa: E402
 import test_stores  # noqa: E402
+from test_stores import free_port  # noqa: E402
 
 TOKEN = "analytics-sim-test-token"
 DB_NAME = "aisle_analytics_sim_test"
@@ -78,13 +78,6 @@ def check(cond, what):
         failures.append(what)
     return cond
 
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
 
 
 def http(port, path, token=None):

@@ -26,7 +26,6 @@ import json
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -36,6 +35,7 @@ import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import test_stores  # noqa: E402
+from test_stores import free_port  # noqa: E402
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 HOSTILE = "<img src=x onerror=alert(1)> Hostile Lamp"
@@ -69,13 +69,6 @@ def have_browser():
         return "chromium and chromium-driver are not installed and apt could not install them"
     return None
 
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
 
 
 def api(port, path):

@@ -70,6 +70,8 @@ import urllib.parse
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "scripts"))
 from pgwire import PG  # noqa: E402
+import test_stores  # noqa: E402
+from test_stores import free_port  # noqa: E402
 
 now = time.monotonic
 DB_NAME = "aisle_replica_test"
@@ -98,14 +100,6 @@ def http_json(port, path, timeout=5):
         return r.status, json.loads(r.read() or b"{}")
     finally:
         c.close()
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
 
 
 def free_port_block(n):
@@ -772,20 +766,11 @@ def node_facts(d, name):
     return f
 
 
-def rss_mib(pid):
+def proc_mib(pid, key):
+    """A memory figure of /proc/PID/status (VmRSS, VmHWM) in MiB; None when the process is gone."""
     try:
         for line in open("/proc/%d/status" % pid):
-            if line.startswith("VmRSS"):
-                return int(line.split()[1]) / 1024.0
-    except OSError:
-        return None
-    return None
-
-
-def hwm_mib(pid):
-    try:
-        for line in open("/proc/%d/status" % pid):
-            if line.startswith("VmHWM"):
+            if line.startswith(key):
                 return int(line.split()[1]) / 1024.0
     except OSError:
         return None
@@ -843,13 +828,9 @@ def main():
             services = True
             base = re.search(r"DATABASE_URL='([^']+)'", r.stdout).group(1)
         try:
-            admin = PG(base, timeout=30)
+            url = test_stores.fresh_database(base, DB_NAME)
         except SystemExit as e:
             raise SetupError("PostgreSQL does not answer: %s" % e)
-        admin.query("DROP DATABASE IF EXISTS %s WITH (FORCE)" % DB_NAME)
-        admin.query("CREATE DATABASE %s" % DB_NAME)
-        admin.close()
-        url = re.sub(r"^(postgres(?:ql)?://[^/]+)(/[^?]*)?", r"\1/" + DB_NAME, base)
         attrs = os.path.join(work, "product_attributes.json")
         env = dict(os.environ, DATABASE_URL=url, AISLE_ATTRIBUTES=attrs, AISLE_BIN=aisle)
         for k in ("MONGODB_URI", "REDIS_URL", "AISLE_API_TOKEN", "AISLE_SERVE_ARGS"):
@@ -881,7 +862,7 @@ def main():
         for n in nodes:
             f = node_facts(rdir, n["name"])
             n["reindex_seconds"] = float(f.get("reindex_seconds", "nan"))
-            n["rss_start_mib"] = rss_mib(n["pid"])
+            n["rss_start_mib"] = proc_mib(n["pid"], "VmRSS")
         say("replicas: HAProxy on %d, %s (start took %.1f s)" % (lb, ", ".join(
             "%s on %d (reindex %.2f s, %.0f MiB)" % (n["name"], n["port"], n["reindex_seconds"], n["rss_start_mib"] or -1) for n in nodes),
             figures["start_seconds"]))
@@ -1096,7 +1077,7 @@ def main():
         per_node = {}
         for n in nodes:
             f = node_facts(rdir, n["name"])
-            per_node[n["name"]] = {"rss_mib": rss_mib(n["pid"]), "peak_rss_mib": hwm_mib(n["pid"]),
+            per_node[n["name"]] = {"rss_mib": proc_mib(n["pid"], "VmRSS"), "peak_rss_mib": proc_mib(n["pid"], "VmHWM"),
                                    "reindex_seconds": float(f.get("reindex_seconds", "nan")),
                                    "index_bytes": int(f.get("index_bytes", "0") or 0),
                                    "reindex": f.get("reindex_line", "")}

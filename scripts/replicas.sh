@@ -562,9 +562,14 @@ cmd_add_node() {
   echo "$name $(node_port "$name")"
 }
 
+# The node a subcommand names (its first argument).
+node_arg() {  # subcommand
+  [ -n "${ARGS[0]:-}" ] || die "$1 needs a node name (scripts/replicas.sh nodes)"
+  echo "${ARGS[0]}"
+}
+
 cmd_restart_node() {
-  local name="${ARGS[0]:-}"
-  [ -n "$name" ] || die "restart-node needs a node name (scripts/replicas.sh nodes)"
+  local name; name=$(node_arg restart-node) || exit 1
   take_lock
   read_state
   [ -n "$(node_port "$name")" ] || die "no node $name (scripts/replicas.sh nodes)"
@@ -579,8 +584,7 @@ cmd_restart_node() {
 }
 
 cmd_remove_node() {
-  local name="${ARGS[0]:-}"
-  [ -n "$name" ] || die "remove-node needs a node name (scripts/replicas.sh nodes)"
+  local name; name=$(node_arg remove-node) || exit 1
   take_lock
   read_state
   [ -n "$(node_port "$name")" ] || die "no node $name (scripts/replicas.sh nodes)"
@@ -604,8 +608,7 @@ cmd_remove_node() {
 }
 
 cmd_kill_node() {
-  local name="${ARGS[0]:-}"
-  [ -n "$name" ] || die "kill-node needs a node name (scripts/replicas.sh nodes)"
+  local name; name=$(node_arg kill-node) || exit 1
   read_state
   local pid; pid=$(node_pid "$name")
   alive "$pid" || die "$name is not running"

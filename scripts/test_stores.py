@@ -1,5 +1,5 @@
 """PostgreSQL and Redis for the end-to-end scripts (scripts/browser_test.py,
-scripts/analytics_sim_test.py): the test command's stores when it gives them, else a pair started
+scripts/analytics_sim_test.py, scripts/replica_test.py): the test command's stores when it gives them, else a pair started
 with scripts/services.sh on ports of the script's own; a fresh database and an emptied Redis
 database for each run."""
 import os
@@ -24,6 +24,15 @@ def stores(label, pg_port, redis_port):
     db = re.search(r"DATABASE_URL='([^']+)'", r.stdout).group(1)
     redis = re.search(r"REDIS_URL='([^']+)'", r.stdout).group(1)
     return db, redis, env
+
+
+def free_port():
+    """A TCP port free on 127.0.0.1 now."""
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    p = s.getsockname()[1]
+    s.close()
+    return p
 
 
 def fresh_redis(label, url, db):

@@ -39,6 +39,24 @@ public final class CatalogFollower: @unchecked Sendable {
         public var atHeadAt: Date?
         /// Since when `lastError` has been set without a successful read in between.
         public var errorSince: Date?
+
+        public init() {}
+
+        /// How long the change log may be unreadable before a node stops being ready.
+        public static let errorGrace = 30.0
+
+        /// Whether a node following the catalog should receive traffic (nil: ready; else why not).
+        /// Not before it has applied the whole change log since it started (a restart, a new node),
+        /// and not once the log has been unreadable for `errorGrace`. A node that only lags behind
+        /// a large change stays ready: every node lags alike, and taking them all out would serve
+        /// nothing.
+        public func notReadyReason(now: Date = Date()) -> String? {
+            guard atHeadAt != nil else { return "catching up with the catalog's change log" }
+            if lastError != nil, let since = errorSince, now.timeIntervalSince(since) > Self.errorGrace {
+                return "the change log cannot be read for \(Int(now.timeIntervalSince(since))) s"
+            }
+            return nil
+        }
     }
 
     public let url: String

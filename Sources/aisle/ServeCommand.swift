@@ -169,15 +169,8 @@ struct CommerceOptions: ParsableArguments {
     }
 }
 
-/// A node following the catalog is ready once it has applied the whole change log since it
-/// started: a node that restarts answers 503 on /readyz until it has caught up, so a load balancer
-/// sends it nothing older than the others serve. Afterwards it stays ready while it lags (a large
-/// catalog change takes every node a while; taking them all out would serve nothing) and while
-/// the change log cannot be read for less than `errorGrace` (a hiccup of PostgreSQL); a node cut
-/// off from the catalog for longer is taken out.
+/// `GET /readyz` from the catalog follower's state (`CatalogFollower.Status.notReadyReason`).
 enum CatalogReadiness {
-    static let errorGrace = 30.0
-
     static func of(_ st: CatalogFollower.Status, now: Date = Date()) -> APIServer.Readiness {
         var details: [(String, JSONValue)] = [("catalog_position", .string(st.position.map { "\($0)" } ?? "none")),
                                               ("catalog_committed", .string(st.committed.map { "\($0)" } ?? "none"))]
@@ -185,12 +178,7 @@ enum CatalogReadiness {
             details.append(("catalog_at_head_seconds_ago", .number((now.timeIntervalSince(t) * 1000).rounded() / 1000)))
         }
         if let e = st.lastError { details.append(("catalog_error", .string(e))) }
-        guard st.atHeadAt != nil else {
-            return APIServer.Readiness(ready: false, reason: "catching up with the catalog's change log", details: details)
-        }
-        if st.lastError != nil, let since = st.errorSince, now.timeIntervalSince(since) > errorGrace {
-            return APIServer.Readiness(ready: false, reason: "the change log cannot be read for \(Int(now.timeIntervalSince(since))) s", details: details)
-        }
-        return APIServer.Readiness(ready: true, details: details)
+        let reason = st.notReadyReason(now: now)
+        return APIServer.Readiness(ready: reason == nil, reason: reason, details: details)
     }
 }

@@ -177,6 +177,16 @@ import Testing
         try err(["serve", "--index", idx, "--port", "0", "--search-feedback-seconds=-1"], "--search-feedback-seconds must be 0 or more")
         try err(["serve", "--index", idx, "--port", "0", "--search-feedback-seconds", "nan"], "--search-feedback-seconds must be 0 or more")
         try err(["serve", "--index", idx, "--port", "0", "--search-feedback-days", "0"], "--search-feedback-days must be 1 to 3650")
+        // The caches' sizes: flags of aisle serve, and the environment for every command.
+        try err(["serve", "--index", idx, "--port", "0", "--facet-cache-mb=-1"], "--facet-cache-mb and --stored-cache-mb must be from 0 (off) to 1048576")
+        try err(["serve", "--index", idx, "--port", "0", "--stored-cache-mb", "99999999999"], "must be from 0 (off) to 1048576")
+        for (name, bad) in [("AISLE_FACET_CACHE_MB", "lots"), ("AISLE_STORED_CACHE_MB", "-5"), ("AISLE_FACET_CACHE_MB", "9223372036854775807"),
+                            ("AISLE_STORED_CACHE_MB", "")] {
+            let r = try Self.aisle(["search", "--index", idx, "sofa"], environment: [name: bad])
+            #expect(r.status != 0 && r.err.contains("\(name) must be a whole number of MiB from 0 (off) to 1048576"), "\(name)=\(bad): \(r.err)")
+        }
+        let off = try Self.aisle(["search", "--index", idx, "sofa"], environment: ["AISLE_FACET_CACHE_MB": "0", "AISLE_STORED_CACHE_MB": " 0 "])
+        #expect(off.status == 0, "caches turned off: \(off.err)")
     }
 
     @Test func badInputGivesClearErrors() throws {

@@ -113,6 +113,23 @@ import AisleSync
         #expect(String(decoding: b.bytes, as: UTF8.self) == "a\\tb\\nc\\\\d\\re\t\\N\n")
     }
 
+    /// Readiness from the follower's state: not before the first catch-up, still while it only
+    /// lags or the log was unreadable for less than the grace period, not after it.
+    @Test func readinessFollowsTheFollowerState() {
+        let t0 = Date(timeIntervalSince1970: 1_000_000)
+        var st = CatalogFollower.Status()
+        #expect(st.notReadyReason(now: t0)?.contains("catching up") == true)
+        st.lastError = "cannot connect to PostgreSQL"
+        st.errorSince = t0
+        #expect(st.notReadyReason(now: t0 + 100)?.contains("catching up") == true, "never caught up")
+        st.atHeadAt = t0 - 5
+        #expect(st.notReadyReason(now: t0 + CatalogFollower.Status.errorGrace - 1) == nil, "a hiccup within the grace")
+        #expect(st.notReadyReason(now: t0 + CatalogFollower.Status.errorGrace + 1)?.contains("cannot be read for 31 s") == true)
+        st.lastError = nil
+        st.errorSince = nil
+        #expect(st.notReadyReason(now: t0 + 3600) == nil, "lagging alone keeps a node in")
+    }
+
     @Test func positionsRoundTripThroughUserData() {
         let p = ChangePosition(txid: 12345678901, id: 42)
         #expect(ChangePosition(userData: p.userData) == p)

@@ -138,21 +138,28 @@ import Testing
         try run(label: "facet-cache-merge", merges: true, rounds: 16)
     }
 
+    /// A live index without background merges over `documents` random products, a segment (a
+    /// refresh) every `segmentSize` of them.
+    static func liveIndex(_ dir: String, documents: Int, seed: UInt64, segmentSize: Int) throws -> (LiveIndex, [NaiveDoc]) {
+        var o = LiveIndex.Options()
+        o.sync = false
+        o.backgroundMerges = false
+        let index = try LiveIndex.create(directory: dir, schema: S, options: o)
+        var rng = SeededRandom(seed: seed)
+        let docs = RandomCorpus(count: documents, rng: &rng).docs
+        for (i, d) in docs.enumerated() {
+            try index.upsert(L.document(d, ver: i))
+            if i % segmentSize == segmentSize - 1 { _ = try index.refresh() }
+        }
+        return (index, docs)
+    }
+
     /// An update to one segment leaves the other segments' entries in use; an update to a field a
     /// request does not read leaves even that segment's entry in use.
     @Test func entriesSurviveUpdatesElsewhere() throws {
         let dir = temporaryDirectory("facet-cache-survive")
         defer { removeDirectory(dir) }
-        var o = LiveIndex.Options()
-        o.sync = false
-        o.backgroundMerges = false
-        let index = try LiveIndex.create(directory: dir, schema: Self.S, options: o)
-        var rng = SeededRandom(seed: 11)
-        let docs = RandomCorpus(count: 400, rng: &rng).docs
-        for (i, d) in docs.enumerated() {
-            try index.upsert(L.document(d, ver: i))
-            if i % 100 == 99 { _ = try index.refresh() }
-        }
+        let (index, docs) = try Self.liveIndex(dir, documents: 400, seed: 11, segmentSize: 100)
         let cache = SegmentFacetCache(capacityBytes: 8 << 20)
         var spec = SearchSpec()
         spec.facets = [FacetSpec(field: Self.brand, kind: .terms(size: 5))]
@@ -196,11 +203,7 @@ import Testing
     @Test func capacityIsABound() throws {
         let dir = temporaryDirectory("facet-cache-bound")
         defer { removeDirectory(dir) }
-        var o = LiveIndex.Options()
-        o.sync = false
-        let index = try LiveIndex.create(directory: dir, schema: Self.S, options: o)
-        var rng = SeededRandom(seed: 5)
-        for (i, d) in RandomCorpus(count: 300, rng: &rng).docs.enumerated() { try index.upsert(L.document(d, ver: i)) }
+        let (index, _) = try Self.liveIndex(dir, documents: 300, seed: 5, segmentSize: 300)
         let s = try index.refresh()
         let cache = SegmentFacetCache(capacityBytes: 64 << 10)
         for i in 0..<200 {

@@ -29,8 +29,7 @@ final class FacetAccumulator {
     /// `numericColumn` for the per-document loop (no reference counting); valid while it is held.
     private var numeric: NumericColumn.Unretained?
     /// This segment's range figures, folded into the totals by `endSegment` (a cached segment's
-    /// are folded the same way, so cached and computed answers are bit for bit the same). Range
-    /// facets keep every value seen (automatic buckets need them; the cache replays the sum from them).
+    /// are folded the same way, so cached and computed answers are bit for bit the same).
     private var segValuesStart = 0
     private var segRangeCounts: [Int] = []
     private var segMin = Double.infinity
@@ -42,7 +41,12 @@ final class FacetAccumulator {
 
     let deadline: SearchDeadline?
 
-    init(spec: FacetSpec, searcher: Searcher, deadline: SearchDeadline? = nil) {
+    /// Range facets keep every value seen when automatic buckets need them, or the cache does
+    /// (it replays the sum from them).
+    private let keepsValues: Bool
+
+    init(spec: FacetSpec, searcher: Searcher, deadline: SearchDeadline? = nil, keepsValues: Bool = false) {
+        if case .ranges(nil) = spec.kind { self.keepsValues = true } else { self.keepsValues = keepsValues }
         self.spec = spec
         self.searcher = searcher
         self.deadline = deadline
@@ -113,7 +117,7 @@ final class FacetAccumulator {
             if case .ranges(let r?) = spec.kind {
                 for (i, b) in r.enumerated() where b.contains(v) { segRangeCounts[i] += 1 }
             }
-            values.append(v)
+            if keepsValues { values.append(v) }
         }
     }
 
@@ -125,6 +129,7 @@ final class FacetAccumulator {
             guard let c = counts32 else { return nil }
             return FacetSegmentPart(ordinalCounts: Array(UnsafeBufferPointer(start: c, count: countsSize)))
         }
+        guard keepsValues else { return nil }
         return FacetSegmentPart(rangeCounts: segRangeCounts, min: segMin, max: segMax, valueCount: segValueCount,
                                 values: Array(values[segValuesStart...]))
     }

@@ -9,20 +9,22 @@ extension Searcher {
         let q = try rewrite(spec.query)
         let ctx = try QueryContext(searcher: self, query: q)
         let rescore = spec.sort == .relevance && spec.searchAfter == nil ? spec.rescore : nil
+        // Numeric boosts add to scores beyond the text scorers' bounds: every match is scored.
+        let boosted = !spec.boosts.isEmpty && spec.sort == .relevance
+        let exhaustive = !spec.facets.isEmpty || spec.sort != .relevance || spec.searchAfter != nil || boosted
+        // Exhaustive searches keep each segment's matches, match count, facet counts and best hits
+        // by a field, and the whole count and facets for the segment set (see `SegmentFacetCache`).
+        let cache = exhaustive ? spec.facetCache.flatMap { $0.isEnabled ? $0 : nil } : nil
         // A second query of fixed bonuses (proximity) rescores documents as they are collected.
-        let boostedRanking = !spec.boosts.isEmpty && spec.sort == .relevance
-        let inlineGain = boostedRanking ? nil : rescore?.maxGain
+        let inlineGain = boosted ? nil : rescore?.maxGain
         let fullQuery = try inlineGain.map { _ in try rewrite(rescore!.query) }
         let fullCtx = try fullQuery.map { try QueryContext(searcher: self, query: $0) }
         let k = inlineGain != nil ? spec.offset + spec.limit : max(spec.offset + spec.limit, rescore.map { $0.window } ?? 0)
-        let accumulators = spec.facets.map { FacetAccumulator(spec: $0, searcher: self, deadline: deadline) }
+        let accumulators = spec.facets.map { FacetAccumulator(spec: $0, searcher: self, deadline: deadline, keepsValues: cache != nil) }
         let sideways = sidewaysPlan(spec)
         let filters = sideways.filters, baseOnly = sideways.baseOnly, sidewaysFields = sideways.fields
         let facetBit = sideways.facetBit
 
-        // Numeric boosts add to scores beyond the text scorers' bounds: every match is scored.
-        let boosted = !spec.boosts.isEmpty && spec.sort == .relevance
-        let exhaustive = !spec.facets.isEmpty || spec.sort != .relevance || spec.searchAfter != nil || boosted
         let topk = TopKCollector(k: k, tracking: exhaustive ? .exact : spec.trackTotalHits,
                                  rankK: inlineGain == nil && rescore?.maxGain != nil ? spec.offset + spec.limit : nil,
                                  slack: inlineGain == nil ? rescore?.maxGain ?? 0 : 0, rescoreGain: inlineGain)
@@ -36,39 +38,10 @@ extension Searcher {
         var relevanceAfter: (score: Float, doc: Int)?
         if case .relevance(let s, let d)? = spec.searchAfter { relevanceAfter = (s, d) }
         var total = 0
-        // Exhaustive searches keep each segment's match count, facet counts and best hits by a
-        // field (see `SegmentFacetCache`), and the whole count and facets for the segment set.
-        let cache = exhaustive ? spec.facetCache.flatMap { $0.isEnabled ? $0 : nil } : nil
-        let requestKey: SegmentFacetCache.RequestKey? = cache.map { _ in
-            var read = Set(filters.map { $0.field } + spec.facets.map { $0.field })
-            q.filterFields(into: &read)
-            return SegmentFacetCache.RequestKey(query: q, filters: filters, sideways: sidewaysFields, baseOnly: baseOnly.sorted(),
-                                                facets: spec.facets, numericFields: read.sorted())
+        let keys = cache.map { _ in
+            SegmentFacetCache.Keys(query: q, filters: filters, sideways: sidewaysFields, baseOnly: baseOnly, facets: spec.facets)
         }
-        func segmentKey(_ seg: SegmentReader) -> SegmentFacetCache.Key? {
-            requestKey.map { rk in
-                SegmentFacetCache.Key(request: rk, deletesVersion: seg.deletesVersion, columnVersions: rk.numericFields.map { seg.columnVersion($0) })
-            }
-        }
-        // The documents of query ∧ base filters (the sideways ones left out): they depend only on
-        // the tombstones and the numeric fields those filters read, so a price update leaves
-        // them valid for a request that does not filter on the price.
-        let sidewaysSet = Set(sidewaysFields)
-        let baseFilters = filters.enumerated().filter { !(sidewaysSet.contains($0.element.field) && !baseOnly.contains($0.offset)) }.map { $0.element }
-        let baseNumeric: [Int] = {
-            var read = Set(baseFilters.map { $0.field })
-            q.filterFields(into: &read)
-            return read.sorted()
-        }()
-        func matchKey(_ seg: SegmentReader) -> SegmentFacetCache.MatchKey? {
-            cache.map { _ in
-                SegmentFacetCache.MatchKey(query: q, filters: baseFilters, deletesVersion: seg.deletesVersion,
-                                           columnVersions: baseNumeric.map { seg.columnVersion($0) })
-            }
-        }
-        let mergedKey = requestKey.map { rk in
-            SegmentFacetCache.MergedKey(request: rk, segments: segments.map { segmentKey($0)!.versions })
-        }
+        let mergedKey = keys?.merged(segments)
         let merged = mergedKey.flatMap { cache?.getMerged($0) }
         if let merged { total = merged.total }
         // With counts from the cache, relevance-ordered hits need only the best k (pruned).
@@ -78,12 +51,13 @@ extension Searcher {
         if case .field(let f, _) = spec.sort { sortField = f }
         let sortDepth = max(k, SegmentFacetCache.sortedDepth)
 
+        let sidewaysSet = Set(sidewaysFields)
         var fullScorers: [(segment: Int, scorer: Scorer)] = []
         for si in segments.indices {
             try deadline?.throwIfExpired()
             let seg = segments[si]
             topk.base = bases[si]
-            guard let plan = try filterPlan(filters, segment: si, sideways: Set(sidewaysFields), baseOnly: baseOnly) else { continue }
+            guard let plan = try filterPlan(filters, segment: si, sideways: sidewaysSet, baseOnly: baseOnly) else { continue }
             var textScorer: Scorer?
             let matchAll: Bool
             if case .matchAll = q { matchAll = true } else {
@@ -103,7 +77,7 @@ extension Searcher {
                 continue
             }
 
-            let cacheKey = segmentKey(seg)
+            let cacheKey = keys?.counts(seg)
             var counting = merged == nil
             if counting {
                 for a in accumulators { try a.beginSegment(seg, index: si) }
@@ -122,17 +96,17 @@ extension Searcher {
                 try runRanked(textScorer, plan: all, segment: si, collector: topk)
                 continue
             }
-            let sortedKey = fieldSort != nil && spec.searchAfter == nil ? cacheKey.map { key in
-                SegmentFacetCache.SortedKey(segment: key, field: sortField!, version: seg.columnVersion(sortField!),
-                                            descending: fieldSort!.descending, idOrder: docOrderIsIdOrder)
-            } : nil
+            var sortedKey: SegmentFacetCache.SortedKey?
+            if let keys, let ck = cacheKey, let fs = fieldSort, let f = sortField, spec.searchAfter == nil {
+                sortedKey = keys.sorted(seg, counts: ck, field: f, descending: fs.descending, idOrder: docOrderIsIdOrder)
+            }
             if !counting, let sk = sortedKey, let list = cache?.getSorted(sk), list.complete || list.depth >= k {
                 list.replay(into: fieldSort!, base: bases[si])
                 continue
             }
             // Counting from the segment's cached matches (no postings to intersect) serves pages
             // whose hits come from a field sort or from the pruned path.
-            let mkey = counting ? matchKey(seg) : nil
+            let mkey = counting ? keys?.matches(seg) : nil
             let cachedMatches = mkey.flatMap { k in fieldSort != nil || rankedWhenCounted ? cache?.getMatches(k) : nil }
             // The segment's best hits by the field, when the cache is to keep them.
             let segmentSort = sortedKey.map { _ in FieldSortCollector(k: sortDepth, descending: fieldSort!.descending, searcher: self, after: nil) }

@@ -57,9 +57,7 @@ public final class SegmentFacetCache: @unchecked Sendable {
 
     struct Key: Hashable, Sendable {
         var request: RequestKey
-        var deletesVersion: UInt64
-        var columnVersions: [UInt64]
-        var versions: Versions { Versions(deletes: deletesVersion, columns: columnVersions) }
+        var versions: Versions
     }
 
     /// A whole search's count and facets: the request over these segment views, in this order.
@@ -112,8 +110,46 @@ public final class SegmentFacetCache: @unchecked Sendable {
     struct MatchKey: Hashable, Sendable {
         var query: Query
         var filters: [Filter]
-        var deletesVersion: UInt64
-        var columnVersions: [UInt64]
+        var versions: Versions
+    }
+
+    /// The keys of one search, built once per search (only when the cache is on).
+    struct Keys {
+        let request: RequestKey
+        /// The filters that narrow the matches (not the sideways ones) and the numeric fields
+        /// they and the query read.
+        let baseFilters: [Filter]
+        let baseNumeric: [Int]
+
+        init(query: Query, filters: [Filter], sideways: [Int], baseOnly: Set<Int>, facets: [FacetSpec]) {
+            var read = Set(filters.map { $0.field } + facets.map { $0.field })
+            query.filterFields(into: &read)
+            request = RequestKey(query: query, filters: filters, sideways: sideways, baseOnly: baseOnly.sorted(),
+                                 facets: facets, numericFields: read.sorted())
+            let side = Set(sideways)
+            baseFilters = filters.enumerated().filter { !(side.contains($0.element.field) && !baseOnly.contains($0.offset)) }.map { $0.element }
+            var baseRead = Set(baseFilters.map { $0.field })
+            query.filterFields(into: &baseRead)
+            baseNumeric = baseRead.sorted()
+        }
+
+        static func versions(_ seg: SegmentReader, _ fields: [Int]) -> Versions {
+            Versions(deletes: seg.deletesVersion, columns: fields.map { seg.columnVersion($0) })
+        }
+
+        func counts(_ seg: SegmentReader) -> Key { Key(request: request, versions: Self.versions(seg, request.numericFields)) }
+
+        func merged(_ segments: [SegmentReader]) -> MergedKey {
+            MergedKey(request: request, segments: segments.map { Self.versions($0, request.numericFields) })
+        }
+
+        func matches(_ seg: SegmentReader) -> MatchKey {
+            MatchKey(query: request.query, filters: baseFilters, versions: Self.versions(seg, baseNumeric))
+        }
+
+        func sorted(_ seg: SegmentReader, counts: Key, field: Int, descending: Bool, idOrder: Bool) -> SortedKey {
+            SortedKey(segment: counts, field: field, version: seg.columnVersion(field), descending: descending, idOrder: idOrder)
+        }
     }
 
     private enum AnyKey: Hashable, Sendable {
@@ -143,7 +179,7 @@ public final class SegmentFacetCache: @unchecked Sendable {
 
     public var isEnabled: Bool { capacityBytes > 0 }
 
-    public var statistics: CacheStatistics { CacheStatistics(cache.statistics()) }
+    public var statistics: CacheStatistics { cache.statistics() }
 
     /// Drops every entry (statistics stay).
     public func removeAll() { cache.removeAll() }

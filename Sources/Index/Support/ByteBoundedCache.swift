@@ -5,15 +5,6 @@ import Synchronization
 /// linked list in order of use (indices into one array, so no allocation per entry). A capacity
 /// of 0 turns it off: nothing is kept and every lookup misses without being counted.
 final class ByteBoundedCache<Key: Hashable & Sendable, Value: Sendable>: @unchecked Sendable {
-    struct Statistics: Sendable, Equatable {
-        var hits = 0
-        var misses = 0
-        var evictions = 0
-        var entries = 0
-        var bytes = 0
-        var capacityBytes = 0
-    }
-
     private struct Node {
         var key: Key?
         var value: Value?
@@ -31,7 +22,7 @@ final class ByteBoundedCache<Key: Hashable & Sendable, Value: Sendable>: @unchec
         var tail = -1
         var bytes = 0
         var capacity: Int
-        var stats = Statistics()
+        var stats = CacheStatistics()
 
         mutating func unlink(_ i: Int) {
             let p = nodes[i].prev, n = nodes[i].next
@@ -82,7 +73,7 @@ final class ByteBoundedCache<Key: Hashable & Sendable, Value: Sendable>: @unchec
         }
     }
 
-    func statistics() -> Statistics {
+    func statistics() -> CacheStatistics {
         state.withLock { s in
             var st = s.stats
             st.entries = s.index.count
@@ -165,7 +156,7 @@ public final class StoredBlockCache: @unchecked Sendable {
         set { cache.capacityBytes = newValue }
     }
 
-    public var statistics: CacheStatistics { CacheStatistics(cache.statistics()) }
+    public var statistics: CacheStatistics { cache.statistics() }
 
     func get(file: UInt64, block: Int) -> [UInt8]? { cache.get(Key(file: file, block: block)) }
 
@@ -174,19 +165,10 @@ public final class StoredBlockCache: @unchecked Sendable {
 
 /// A cache's figures, for the stats endpoint and benchmarks.
 public struct CacheStatistics: Sendable, Equatable {
-    public var hits: Int
-    public var misses: Int
-    public var evictions: Int
-    public var entries: Int
-    public var bytes: Int
-    public var capacityBytes: Int
-
-    init<K, V>(_ s: ByteBoundedCache<K, V>.Statistics) {
-        hits = s.hits
-        misses = s.misses
-        evictions = s.evictions
-        entries = s.entries
-        bytes = s.bytes
-        capacityBytes = s.capacityBytes
-    }
+    public var hits = 0
+    public var misses = 0
+    public var evictions = 0
+    public var entries = 0
+    public var bytes = 0
+    public var capacityBytes = 0
 }
