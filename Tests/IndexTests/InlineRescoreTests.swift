@@ -7,7 +7,10 @@ import Testing
 /// The page must be the best `k` by the second query's score over every match, as a brute-force
 /// scan finds them, whatever the bonuses, the page size, the filters and the segments.
 @Suite struct InlineRescoreTests {
-    @Test(arguments: [false, true]) func pagesAreTheBestBySecondQuery(facets: Bool) throws {
+    /// `additive`: the rescore names the bonuses alone (`Rescore.bonus`), so documents are scored
+    /// as their first score plus the bonuses they match (each bonus only tested for a match).
+    @Test(arguments: [(false, false), (true, false), (false, true), (true, true)])
+    func pagesAreTheBestBySecondQuery(facets: Bool, additive: Bool) throws {
         var (rng, seed) = SeededRandom.fromEnvironment("inline-rescore")
         let corpus = RandomCorpus(count: 900, rng: &rng)
         let dir = temporaryDirectory("inline-rescore")
@@ -32,7 +35,8 @@ import Testing
             let k = [1, 3, 10, 25][qi % 4]
             let offset = qi % 5 == 0 ? 5 : 0
             var spec = SearchSpec(query: base, limit: k, offset: offset)
-            spec.rescore = Rescore(query: full, window: 1000, maxGain: gain)
+            let bonus: Query? = additive ? (bonuses.count == 1 ? bonuses[0] : .boolean(BooleanQuery(should: bonuses))) : nil
+            spec.rescore = Rescore(query: full, window: 1000, maxGain: gain, bonus: bonus)
             spec.trackTotalHits = qi % 2 == 0 ? .exact : .upTo(0)
             if facets { spec.facets = [FacetSpec(field: brand, kind: .terms(size: 3))] }
             spec.facetCache = nil
@@ -46,5 +50,36 @@ import Testing
             checked += want.isEmpty ? 0 : 1
         }
         #expect(checked > 50)
+    }
+
+    /// Two-term phrases take a shortcut (`PhraseMatcher.pairFrequency`); it must count what the
+    /// general search counts, for any slop, order, and the same term twice.
+    @Test func twoTermShortcutCountsWhatTheSearchCounts() {
+        var (rng, seed) = SeededRandom.fromEnvironment("phrase-pairs")
+        var nonzero = 0
+        for i in 0..<4000 {
+            func list() -> ArraySlice<UInt32> {
+                let n = Int.random(in: 0...6, using: &rng)
+                return ArraySlice(Set((0..<n).map { _ in UInt32.random(in: 0...20, using: &rng) }).sorted())
+            }
+            let a = list()
+            let same = i % 5 == 0
+            let b = same ? a : list()
+            let offsets: [Int32] = [Int32.random(in: 0...3, using: &rng), Int32.random(in: 0...3, using: &rng)]
+            let sameAs = same ? [0, 0] : [0, 1]
+            let slop = Int.random(in: 0...4, using: &rng)
+            let fast = PhraseMatcher.frequency(positions: [a, b], offsets: offsets, sameAs: sameAs, slop: slop)
+            let search = PhraseMatcher.searchFrequency(positions: [a, b], offsets: offsets, sameAs: sameAs, slop: slop)
+            #expect(fast == search, "seed \(seed) case \(i): \(a) \(b) offsets \(offsets) same \(same) slop \(slop)")
+            let first = a.withUnsafeBufferPointer { x in
+                b.withUnsafeBufferPointer { y in
+                    PhraseMatcher.pairFrequency(x, y, distance: Int64(offsets[1]) - Int64(offsets[0]), slop: slop,
+                                                same: slop > 0 && same, first: true)
+                }
+            }
+            #expect(first == min(search, 1), "seed \(seed) case \(i): first occurrence")
+            if search > 0 { nonzero += 1 }
+        }
+        #expect(nonzero > 500)
     }
 }

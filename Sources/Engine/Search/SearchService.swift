@@ -221,7 +221,7 @@ public final class SearchService: Sendable {
         if recall != full {
             if spec.sort == .relevance && spec.searchAfter == nil {
                 spec.rescore = Rescore(query: full, window: max(ranking.rescoreWindow, request.offset + request.limit),
-                                       maxGain: full.constantGain())
+                                       maxGain: full.constantGain(), bonus: full.additiveBonus(recall: recall))
             } else if spec.sort == .relevance {
                 spec.query = full   // deep paging by score needs the final scores
             }

@@ -13,6 +13,22 @@ public enum PhraseMatcher {
         let n = positions.count
         guard n > 0, positions.allSatisfy({ !$0.isEmpty }) else { return 0 }
         if n == 1 { return positions[0].count }
+        if n == 2 {
+            return positions[0].withUnsafeBufferPointer { a in
+                positions[1].withUnsafeBufferPointer { b in
+                    pairFrequency(a, b, distance: Int64(offsets[1]) - Int64(offsets[0]), slop: slop, same: slop > 0 && sameAs[1] == sameAs[0],
+                                  first: false)
+                }
+            }
+        }
+        return searchFrequency(positions: positions, offsets: offsets, sameAs: sameAs, slop: slop)
+    }
+
+    /// The general search, for any number of terms (`frequency` takes a shortcut for two).
+    static func searchFrequency(positions: [ArraySlice<UInt32>], offsets: [Int32], sameAs: [Int], slop: Int) -> Int {
+        let n = positions.count
+        guard n > 0, positions.allSatisfy({ !$0.isEmpty }) else { return 0 }
+        if n == 1 { return positions[0].count }
         var count = 0
         let off0 = Int64(offsets[0])
         if slop == 0 {
@@ -48,6 +64,32 @@ public enum PhraseMatcher {
                 lo += 1
             }
             if found { count += 1 }
+        }
+        return count
+    }
+
+    /// Two terms: positions p0 of the first that have a position p1 of the second (not p0 itself
+    /// when `same`: the same term, with slop) with |(p1 − p0) − distance| <= slop. This is what the
+    /// general search finds for two terms: the union of its windows over every start is that
+    /// interval (for slop 0, the one position p0 + distance). Both lists ascend, so one pass over
+    /// each. `first`: stop at the first occurrence.
+    static func pairFrequency(_ a: UnsafeBufferPointer<UInt32>, _ b: UnsafeBufferPointer<UInt32>, distance: Int64, slop: Int,
+                              same: Bool, first: Bool) -> Int {
+        var count = 0
+        var j = 0
+        let s = Int64(slop)
+        for p0 in a {
+            let lo = Int64(p0) + distance - s, hi = Int64(p0) + distance + s
+            while j < b.count && Int64(b[j]) < lo { j += 1 }
+            var i = j
+            while i < b.count && Int64(b[i]) <= hi {
+                if !same || b[i] != p0 {
+                    count += 1
+                    if first { return count }
+                    break
+                }
+                i += 1
+            }
         }
         return count
     }
@@ -151,12 +193,42 @@ final class PhraseScorer: Scorer {
         return target
     }
 
-    private func matchPositions() -> Bool {
+    /// Reads the current document's positions and counts the phrase per field (`freqs`); with
+    /// `anyField`, stops at the first field where it occurs (a match test, freqs then partial).
+    private func matchPositions(anyField: Bool = false) -> Bool {
         for c in 0..<cursors.count {
             if !cursors[c].positions(into: &posBuf[c], fieldStarts: &starts[c]) {
                 err = "positions could not be read"
                 return false
             }
+        }
+        if termCursor.count == 2 {
+            // Two terms (proximity pairs): no per-document arrays.
+            let c0 = termCursor[0], c1 = termCursor[1]
+            let distance = Int64(offsets[1]) - Int64(offsets[0])
+            let same = slop > 0 && sameAs[1] == sameAs[0]
+            var any = false
+            posBuf[c0].withUnsafeBufferPointer { p0 in
+                posBuf[c1].withUnsafeBufferPointer { p1 in
+                    for pi in plans.indices {
+                        let j0 = plans[pi].js[0], j1 = plans[pi].js[1]
+                        let s0 = starts[c0][j0], e0 = starts[c0][j0 + 1]
+                        let s1 = starts[c1][j1], e1 = starts[c1][j1 + 1]
+                        var f = 0
+                        if s0 < e0 && s1 < e1 {
+                            f = PhraseMatcher.pairFrequency(UnsafeBufferPointer(rebasing: p0[s0..<e0]),
+                                                            UnsafeBufferPointer(rebasing: p1[s1..<e1]),
+                                                            distance: distance, slop: slop, same: same, first: anyField)
+                        }
+                        freqs[pi] = f
+                        if f > 0 {
+                            any = true
+                            if anyField { break }
+                        }
+                    }
+                }
+            }
+            return any
         }
         var any = false
         for (pi, plan) in plans.enumerated() {
@@ -183,6 +255,13 @@ final class PhraseScorer: Scorer {
         guard matchPositions() else { return nil }
         doc = target
         return score()
+    }
+
+    override func matches(at target: UInt32) -> Bool {
+        for c in order where cursors[c].advance(target) != target { return false }
+        guard matchPositions(anyField: true) else { return false }
+        doc = target
+        return true
     }
 
     override func score() -> Float {

@@ -23,6 +23,9 @@ class Scorer {
     /// would check positions of every document on the way); after a nil the scorer may be anywhere
     /// at or before the next target, so only `score(at:)` with larger targets may follow.
     func score(at target: UInt32) -> Float? { advance(target) == target ? score() : nil }
+    /// Whether `target` matches, under the contract of `score(at:)`; for callers that need no
+    /// score (a fixed bonus), so a phrase may stop at its first occurrence.
+    func matches(at target: UInt32) -> Bool { score(at: target) != nil }
 }
 
 /// Per-field scoring data for a term in one segment (index j of the term's field mask).
@@ -350,6 +353,15 @@ final class DisjunctionScorer: Scorer {
         }
     }
 
+    override func matches(at target: UInt32) -> Bool {
+        var k = 0
+        for c in children where c.matches(at: target) {
+            k += 1
+            if k >= minimumMatch { return true }
+        }
+        return false
+    }
+
     override func score(at target: UInt32) -> Float? {
         var sum: Float = 0, best: Float = 0
         var k = 0
@@ -495,5 +507,6 @@ final class ConstantScorer: Scorer {
     override func explain() -> Explanation {
         Explanation(value: value, description: "constant", details: [inner.explain()])
     }
-    override func score(at target: UInt32) -> Float? { inner.score(at: target) == nil ? nil : value }
+    override func score(at target: UInt32) -> Float? { inner.matches(at: target) ? value : nil }
+    override func matches(at target: UInt32) -> Bool { inner.matches(at: target) }
 }

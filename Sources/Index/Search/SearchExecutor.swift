@@ -17,7 +17,9 @@ extension Searcher {
         let cache = exhaustive ? spec.facetCache.flatMap { $0.isEnabled ? $0 : nil } : nil
         // A second query of fixed bonuses (proximity) rescores documents as they are collected.
         let inlineGain = boosted ? nil : rescore?.maxGain
-        let fullQuery = try inlineGain.map { _ in try rewrite(rescore!.query) }
+        // Only the bonuses when the final score is the first plus them (`Rescore.bonus`).
+        let additive = inlineGain != nil && rescore?.bonus != nil
+        let fullQuery = try inlineGain.map { _ in try rewrite(additive ? rescore!.bonus! : rescore!.query) }
         let fullCtx = try fullQuery.map { try QueryContext(searcher: self, query: $0) }
         let k = inlineGain != nil ? spec.offset + spec.limit : max(spec.offset + spec.limit, rescore.map { $0.window } ?? 0)
         let accumulators = spec.facets.map { FacetAccumulator(spec: $0, searcher: self, deadline: deadline, keepsValues: cache != nil) }
@@ -68,7 +70,11 @@ extension Searcher {
             if let fq = fullQuery, let fc = fullCtx {
                 let f = try makeScorer(fq, segment: si, ctx: fc)
                 if let f { fullScorers.append((si, f)) }
-                topk.setRescorer { doc in f?.score(at: doc) }
+                if additive {
+                    topk.setRescorer { doc, first in first + (f?.score(at: doc) ?? 0) }
+                } else {
+                    topk.setRescorer { doc, _ in f?.score(at: doc) }
+                }
             }
             defer { topk.setRescorer(nil) }
 

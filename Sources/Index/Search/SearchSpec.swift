@@ -93,11 +93,16 @@ public struct Rescore: Sendable, Equatable {
     /// bonuses), the first phase keeps only documents within `maxGain` of the page's last score, and
     /// prunes accordingly: the result is then the same as rescoring every match (up to `window`).
     public var maxGain: Float?
+    /// With `maxGain`: the second query's fixed bonuses alone, when the second query's score is
+    /// exactly the first's plus the bonuses that match. Rescoring then tests only the bonuses
+    /// (a phrase stops at its first occurrence) instead of scoring the words again.
+    public var bonus: Query?
 
-    public init(query: Query, window: Int, maxGain: Float? = nil) {
+    public init(query: Query, window: Int, maxGain: Float? = nil, bonus: Query? = nil) {
         self.query = query
         self.window = window
         self.maxGain = maxGain
+        self.bonus = maxGain == nil ? nil : bonus
     }
 }
 

@@ -61,7 +61,7 @@ final class TopKCollector {
     /// `k` by the second query, without a window and without reading positions for documents
     /// that cannot reach the page.
     private let rescoreGain: Float?
-    private var rescorer: ((UInt32) -> Float?)?
+    private var rescorer: ((UInt32, Float) -> Float?)?
 
     init(k: Int, tracking: TotalHitsTracking, rankK: Int? = nil, slack: Float = 0, rescoreGain: Float? = nil) {
         self.k = k
@@ -130,7 +130,8 @@ final class TopKCollector {
     }
 
     /// The second query's scorer for the segment being collected (see `rescoreGain`).
-    func setRescorer(_ r: ((UInt32) -> Float?)?) { rescorer = r }
+    /// It gets the document and its first score, and returns the final score (nil: no match).
+    func setRescorer(_ r: ((UInt32, Float) -> Float?)?) { rescorer = r }
 
     @inline(__always) func collect(_ localDoc: UInt32, _ first: Float) {
         var score = first
@@ -139,7 +140,7 @@ final class TopKCollector {
                 countOnly()
                 return
             }
-            guard let s = rescorer?(localDoc) else {
+            guard let s = rescorer?(localDoc, first) else {
                 countOnly()
                 return
             }

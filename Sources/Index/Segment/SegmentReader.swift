@@ -512,6 +512,20 @@ public final class PostingsCursor {
         for j in 0..<k {
             fieldStarts.append(out.count)
             let tf = Int(tfs[j &* Self.bs &+ idx])
+            guard tf > 0 else { continue }
+            // The usual case: the field's positions lie in one decoded block; no per-value checks.
+            guard let first = positionValue(ord) else { fail("positions out of range"); return false }
+            let r = Int(ord % UInt64(Self.bs))
+            if r &+ tf <= Self.bs && ord &+ UInt64(tf) <= info.posCount {
+                var p = first
+                out.append(p)
+                for t in 1..<tf {
+                    p = p &+ posValues[r &+ t] &+ 1
+                    out.append(p)
+                }
+                ord &+= UInt64(tf)
+                continue
+            }
             var p: UInt32 = 0
             for t in 0..<tf {
                 guard let v = positionValue(ord) else { fail("positions out of range"); return false }
