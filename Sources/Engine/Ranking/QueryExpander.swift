@@ -92,7 +92,14 @@ public struct QueryExpander {
             let a = analyze(analyzer, s)
             return a.count == 1 ? a[0].term : nil
         }
-        func known(_ t: [UInt8]) throws -> Int { try searcher.docFrequency(slot: group, term: t) }
+        // Document frequencies are looked up once per expansion (the words' own are known already).
+        var dfs = Dictionary(tokens.map { ($0.term, $0.docFrequency) }, uniquingKeysWith: { a, _ in a })
+        func known(_ t: [UInt8]) throws -> Int {
+            if let n = dfs[t] { return n }
+            let n = try searcher.docFrequency(slot: group, term: t)
+            dfs[t] = n
+            return n
+        }
         func isLetters<C: Collection>(_ s: C) -> Bool where C.Element == UInt8 {
             s.allSatisfy { ($0 >= 0x61 && $0 <= 0x7A) || ($0 >= 0x41 && $0 <= 0x5A) || $0 >= 0x80 }
         }
