@@ -52,6 +52,61 @@ import Testing
         #expect(checked > 50)
     }
 
+    /// Proximity as the engine builds it: an OR of word clauses (a term, or the best of a word's
+    /// alternatives; coordinated or not) plus, for adjacent clauses, a fixed bonus when a phrase of
+    /// their terms occurs. When every bonus needs two clauses (`Query.bonusNeedsTwoClauses`), MaxScore
+    /// bounds one-clause documents without the gain; pages must still be the brute-force best.
+    @Test func wordClauseBonusesKeepTheBestPages() throws {
+        var (rng, seed) = SeededRandom.fromEnvironment("inline-rescore-clauses")
+        let corpus = RandomCorpus(count: 1200, rng: &rng)
+        let dir = temporaryDirectory("inline-rescore-clauses")
+        defer { removeDirectory(dir) }
+        let searcher = try corpus.buildIndex(at: dir, perSegment: 400, merge: false)
+        let naive = try NaiveSearcher(schema: searcher.schema, docs: corpus.docs)
+        func word() -> [UInt8] { Array(RandomCorpus.vocabulary[rng.zipf(14)].utf8) }
+        var needsTwo = 0, checked = 0
+        for qi in 0..<160 {
+            let n = Int.random(in: 2...4, using: &rng)
+            var words: [[[UInt8]]] = []
+            for _ in 0..<n { words.append((0..<Int.random(in: 1...3, using: &rng)).map { _ in word() }) }
+            // Mostly distinct words per clause; sometimes a word in two clauses (no shortcut then).
+            if qi % 7 != 0 { for i in 1..<n { words[i] = words[i].filter { w in !words[..<i].contains { $0.contains(w) } } } }
+            words = words.filter { !$0.isEmpty }
+            guard words.count >= 2 else { continue }
+            let clauses: [Query] = words.map { ws in
+                let ts = Array(Set(ws)).sorted { $0.lexicographicallyPrecedes($1) }.map { Query.term(TermQuery(slot: 0, term: $0)) }
+                return ts.count == 1 ? ts[0] : .disMax(DisMaxQuery(clauses: ts))
+            }
+            let base = Query.boolean(BooleanQuery(should: clauses, coordination: qi % 3 != 0))
+            var bonuses: [Query] = []
+            var gain: Float = 0
+            for i in 0..<(words.count - 1) {
+                let slop = [0, 0, 1, 2].randomElement(using: &rng)!
+                var pairs: [Query] = []
+                for a in Set(words[i]) { for b in Set(words[i + 1]) { pairs.append(.phrase(PhraseQuery(slot: 0, terms: [a, b], slop: slop))) } }
+                let c = Float(Int.random(in: 5...40, using: &rng)) / 10
+                bonuses.append(.constant(ConstantQuery(query: pairs.count == 1 ? pairs[0] : .disMax(DisMaxQuery(clauses: pairs)), score: c)))
+                gain += c
+            }
+            let bonus: Query = bonuses.count == 1 ? bonuses[0] : .boolean(BooleanQuery(should: bonuses))
+            if base.bonusNeedsTwoClauses(bonus) { needsTwo += 1 }
+            let full = Query.boolean(BooleanQuery(should: [base] + bonuses))
+            let k = [1, 5, 10][qi % 3]
+            var spec = SearchSpec(query: base, limit: k)
+            spec.rescore = Rescore(query: full, window: 1000, maxGain: gain, bonus: bonus)
+            spec.trackTotalHits = .upTo(0)
+            spec.facetCache = nil
+            let got = try searcher.search(spec)
+            let want = naive.search(full)
+            let all = Dictionary(uniqueKeysWithValues: want.map { ($0.doc, $0.score) })
+            OracleTests.check(got.hits.map { ScoredDoc(doc: $0.doc, score: $0.score) }, Array(want.prefix(k)), all: all,
+                              context: "seed \(seed) query \(qi) \(full) k \(k)")
+            checked += want.isEmpty ? 0 : 1
+        }
+        #expect(needsTwo > 80, "seed \(seed): the two-clause bound applied to \(needsTwo) queries")
+        #expect(checked > 100)
+    }
+
     /// Two-term phrases take a shortcut (`PhraseMatcher.pairFrequency`); it must count what the
     /// general search counts, for any slop, order, and the same term twice.
     @Test func twoTermShortcutCountsWhatTheSearchCounts() {

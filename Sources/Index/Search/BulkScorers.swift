@@ -134,7 +134,13 @@ enum BulkScorers {
             let wmax = UnsafeMutablePointer<Float>.allocate(capacity: n)
             let order = UnsafeMutablePointer<Int>.allocate(capacity: n)
             let ub = UnsafeMutablePointer<Float>.allocate(capacity: n)
-            defer { s.deallocate(); c.deallocate(); wmax.deallocate(); order.deallocate(); ub.deallocate() }
+            // With coordination, a document matching only terms of the first j + 1 (by bound) has at
+            // most as many matched clauses as those terms have groups: its score is at most
+            // ub[j] × groups / coordination. That bound decides which terms are non-essential.
+            let pub = UnsafeMutablePointer<Float>.allocate(capacity: n)
+            let inPrefix = UnsafeMutablePointer<Bool>.allocate(capacity: max(clauseCount, 1))
+            defer { s.deallocate(); c.deallocate(); wmax.deallocate(); order.deallocate(); ub.deallocate(); pub.deallocate()
+                    inPrefix.deallocate() }
             for i in 0..<n {
                 s[i] = Unmanaged.passUnretained(scorers[i])
                 c[i] = Unmanaged.passUnretained(scorers[i].cursor)
@@ -143,6 +149,7 @@ enum BulkScorers {
             let hasExclusions = !excluded.isEmpty
             let noMore = PostingsCursor.noMoreDocs
             let deadline = collector.deadline
+            let twoClauseGain = collector.bonusNeedsTwoClauses ? collector.bonusGain : 0
             while true {
                 if deadline.tick() { return }
                 // The window: from the smallest current doc to the first block end.
@@ -185,9 +192,29 @@ enum BulkScorers {
                     acc += wmax[order[j]]
                     ub[j] = acc
                 }
+                // A prefix of one clause cannot gain a bonus that needs two (see
+                // `TopKCollector.bonusNeedsTwoClauses`): its bound is compared with the threshold
+                // before the gain lowered it.
+                var oneClause = 0
+                if coordination > 0 || twoClauseGain > 0 {
+                    for g in 0..<clauseCount { inPrefix[g] = false }
+                    var groupsIn = 0
+                    for j in 0..<n {
+                        let g = group[order[j]]
+                        if !inPrefix[g] { inPrefix[g] = true; groupsIn += 1 }
+                        pub[j] = coordination == 0 || groupsIn >= coordination ? ub[j]
+                            : ub[j] * Float(groupsIn) / Float(coordination) * (1 + 1e-6)
+                        if groupsIn <= 1 { oneClause = j + 1 }
+                    }
+                } else {
+                    for j in 0..<n { pub[j] = ub[j] }
+                }
+                @inline(__always) func nonEssential(_ j: Int, _ threshold: Float) -> Bool {
+                    pub[j] <= (j < oneClause ? threshold + twoClauseGain : threshold)
+                }
                 var threshold = collector.threshold
                 var firstEssential = 0
-                while firstEssential < n && ub[firstEssential] <= threshold { firstEssential += 1 }
+                while firstEssential < n && nonEssential(firstEssential, threshold) { firstEssential += 1 }
                 if firstEssential > 0 { collector.markPruned() }
                 if firstEssential < n {
                     // Candidates in the window.
@@ -244,7 +271,7 @@ enum BulkScorers {
                         }
                         if collector.threshold > threshold {
                             threshold = collector.threshold
-                            while firstEssential < n && ub[firstEssential] <= threshold { firstEssential += 1 }
+                            while firstEssential < n && nonEssential(firstEssential, threshold) { firstEssential += 1 }
                             if firstEssential > 0 { collector.markPruned() }
                             if firstEssential == n { break }
                         }

@@ -31,6 +31,7 @@ extension Searcher {
                                  rankK: inlineGain == nil && rescore?.maxGain != nil ? spec.offset + spec.limit : nil,
                                  slack: inlineGain == nil ? rescore?.maxGain ?? 0 : 0, rescoreGain: inlineGain)
         topk.deadline = deadline
+        if additive, let bonus = rescore?.bonus { topk.bonusNeedsTwoClauses = q.bonusNeedsTwoClauses(bonus) }
         var fieldSort: FieldSortCollector?
         if case .field(_, let desc) = spec.sort {
             var after: (Double?, String)?
@@ -553,5 +554,42 @@ extension Searcher {
             }
         }
         return out
+    }
+}
+
+extension Query {
+    /// Whether every document a bonus of `bonus` (fixed scores, `Rescore.bonus`) matches also
+    /// matches two different clauses of this query (a disjunction of terms, or of groups of
+    /// alternative terms, as the MaxScore loop runs it): true when every bonus is a phrase with
+    /// two terms that each belong to exactly one clause, different ones. A document matching one
+    /// clause only then cannot gain a bonus, and MaxScore may skip it against the unlowered
+    /// threshold (`TopKCollector.bonusNeedsTwoClauses`).
+    func bonusNeedsTwoClauses(_ bonus: Query) -> Bool {
+        guard case .boolean(let b) = self, b.must.isEmpty, b.minimumShouldMatch <= 1, b.should.count >= 2 else { return false }
+        var clausesOf: [TermKey: Set<Int>] = [:]
+        for (g, c) in b.should.enumerated() {
+            let terms: [Query]
+            if case .disMax(let d) = c { terms = d.clauses } else { terms = [c] }
+            for t in terms {
+                guard case .term(let tq) = t else { return false }
+                clausesOf[TermKey(slot: tq.slot, term: tq.term), default: []].insert(g)
+            }
+        }
+        func check(_ q: Query) -> Bool {
+            switch q {
+            case .constant(let c): return check(c.query)
+            case .disMax(let d): return d.clauses.allSatisfy(check)
+            case .boolean(let x): return x.must.isEmpty && x.mustNot.isEmpty && !x.should.isEmpty && x.should.allSatisfy(check)
+            case .phrase(let p):
+                var single: Set<Int> = []
+                for t in p.terms {
+                    if let gs = clausesOf[TermKey(slot: p.slot, term: t)], gs.count == 1 { single.insert(gs.first!) }
+                }
+                return single.count >= 2
+            default:
+                return false
+            }
+        }
+        return check(bonus)
     }
 }

@@ -129,6 +129,12 @@ final class TopKCollector {
         scores[i] < scores[j] || (scores[i] == scores[j] && docs[i] > docs[j])
     }
 
+    /// The most the second query adds (0 without rescoring as documents arrive).
+    var bonusGain: Float { rescoreGain ?? 0 }
+    /// Set when only documents matching two clauses of the first query can gain a bonus
+    /// (`Query.bonusNeedsTwoClauses`): MaxScore then bounds one-clause documents without the gain.
+    var bonusNeedsTwoClauses = false
+
     /// The second query's scorer for the segment being collected (see `rescoreGain`).
     /// It gets the document and its first score, and returns the final score (nil: no match).
     func setRescorer(_ r: ((UInt32, Float) -> Float?)?) { rescorer = r }
