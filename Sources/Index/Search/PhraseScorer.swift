@@ -194,7 +194,8 @@ final class PhraseScorer: Scorer {
     }
 
     /// Reads the current document's positions and counts the phrase per field (`freqs`); with
-    /// `anyField`, stops at the first field where it occurs (a match test, freqs then partial).
+    /// `anyField`, two-term phrases stop at the first field where they occur (a match test: the
+    /// count there is 1 and later fields count 0).
     private func matchPositions(anyField: Bool = false) -> Bool {
         for c in 0..<cursors.count {
             if !cursors[c].positions(into: &posBuf[c], fieldStarts: &starts[c]) {
@@ -223,7 +224,11 @@ final class PhraseScorer: Scorer {
                         freqs[pi] = f
                         if f > 0 {
                             any = true
-                            if anyField { break }
+                            if anyField {
+                                // A match test: the fields not looked at count as absent.
+                                for rest in (pi + 1)..<plans.count { freqs[rest] = 0 }
+                                break
+                            }
                         }
                     }
                 }
