@@ -139,8 +139,9 @@ enum BulkScorers {
             // ub[j] × groups / coordination. That bound decides which terms are non-essential.
             let pub = UnsafeMutablePointer<Float>.allocate(capacity: n)
             let inPrefix = UnsafeMutablePointer<Bool>.allocate(capacity: max(clauseCount, 1))
+            let single = UnsafeMutablePointer<Float>.allocate(capacity: max(clauseCount, 1))
             defer { s.deallocate(); c.deallocate(); wmax.deallocate(); order.deallocate(); ub.deallocate(); pub.deallocate()
-                    inPrefix.deallocate() }
+                    inPrefix.deallocate(); single.deallocate() }
             for i in 0..<n {
                 s[i] = Unmanaged.passUnretained(scorers[i])
                 c[i] = Unmanaged.passUnretained(scorers[i].cursor)
@@ -212,7 +213,21 @@ enum BulkScorers {
                 @inline(__always) func nonEssential(_ j: Int, _ threshold: Float) -> Bool {
                     pub[j] <= (j < oneClause ? threshold + twoClauseGain : threshold)
                 }
+                // When no document of a single clause can reach the page (its clause's best term bound,
+                // coordinated, is under the threshold before the gain lowered it, and it cannot gain a
+                // bonus), a candidate needs a second clause: where the essential terms offer one
+                // clause only, the loop skips to the next document of another clause.
+                @inline(__always) func needsTwoClauses(_ threshold: Float) -> Bool {
+                    guard twoClauseGain > 0, threshold > -Float.infinity else { return false }
+                    for g in 0..<clauseCount { single[g] = 0 }
+                    for i in 0..<n where wmax[i] > single[group[i]] { single[group[i]] = wmax[i] }
+                    let f: Float = coordination > 0 ? 1 / Float(coordination) : 1
+                    let limit = threshold + twoClauseGain
+                    for g in 0..<clauseCount where single[g] * f * (1 + 1e-6) > limit { return false }
+                    return true
+                }
                 var threshold = collector.threshold
+                var needTwo = needsTwoClauses(threshold)
                 var firstEssential = 0
                 while firstEssential < n && nonEssential(firstEssential, threshold) { firstEssential += 1 }
                 if firstEssential > 0 { collector.markPruned() }
@@ -226,6 +241,35 @@ enum BulkScorers {
                             if d < cand { cand = d }
                         }
                         if cand > windowMax { break }
+                        if needTwo {
+                            var g0 = -1
+                            var two = false
+                            for j in firstEssential..<n where c[order[j]]._withUnsafeGuaranteedRef({ $0.doc }) == cand {
+                                let g = group[order[j]]
+                                if g0 < 0 { g0 = g } else if g != g0 { two = true; break }
+                            }
+                            var next = noMore
+                            if !two {
+                                // Another clause's non-essential terms, probed at the candidate.
+                                for j in 0..<firstEssential where group[order[j]] != g0 {
+                                    let d = c[order[j]]._withUnsafeGuaranteedRef { $0.advance(cand) }
+                                    if d == cand { two = true; break }
+                                    if d < next { next = d }
+                                }
+                            }
+                            if !two {
+                                for j in firstEssential..<n where group[order[j]] != g0 {
+                                    let d = c[order[j]]._withUnsafeGuaranteedRef { $0.doc }
+                                    if d < next { next = d }
+                                }
+                                // Documents before `next` have one clause at most: skipped uncounted.
+                                collector.markPruned()
+                                for j in firstEssential..<n where c[order[j]]._withUnsafeGuaranteedRef({ $0.doc }) < next {
+                                    _ = c[order[j]]._withUnsafeGuaranteedRef { $0.advance(next) }
+                                }
+                                continue
+                            }
+                        }
                         // Bound of the candidate from the essential terms that have it.
                         var bound: Float = 0
                         for j in firstEssential..<n where c[order[j]]._withUnsafeGuaranteedRef({ $0.doc }) == cand {
@@ -271,6 +315,7 @@ enum BulkScorers {
                         }
                         if collector.threshold > threshold {
                             threshold = collector.threshold
+                            needTwo = needsTwoClauses(threshold)
                             while firstEssential < n && nonEssential(firstEssential, threshold) { firstEssential += 1 }
                             if firstEssential > 0 { collector.markPruned() }
                             if firstEssential == n { break }
