@@ -110,22 +110,27 @@ struct OrderTests {
         let (_, s) = try shop.customer()
         _ = try shop.commerce.addItem(s.session, productId: "lamp", quantity: 2, ifMatch: nil)
         let commerce = shop.commerce, session = s.session
-        let answers = Self.race(50) { _ -> (Order?, Int, Bool) in
+        let answers = Self.race(50) { _ -> (Order?, Int, Bool, String?) in
             var busy = 0
             while true {
                 do {
                     let p = try commerce.placeOrder(session, Self.request("39.98", key: "storm-key"))
-                    return (p.order, busy, p.replayed)
+                    return (p.order, busy, p.replayed, nil)
                 } catch CommerceError.refused(.inProgress) {
                     busy += 1
                     usleep(2_000)
-                } catch { return (nil, busy, false) }
+                } catch CommerceError.unavailable(let m) where m.contains("stayed busy") && busy < 500 {
+                    // 50 callers retrying over a pool of 32 connections on a loaded machine: a
+                    // caller may wait out the pool's timeout; a client retries that too.
+                    busy += 1
+                    usleep(20_000)
+                } catch { return (nil, busy, false, "\(error)") }
             }
         }
         let orders = answers.compactMap(\.0)
-        #expect(orders.count == 50)
+        #expect(orders.count == 50, "callers that failed: \(answers.compactMap(\.3))")
         #expect(Set(orders.map(\.id)).count == 1 && orders.allSatisfy { $0 == orders[0] })
-        #expect(answers.filter { !$0.2 }.count == 1, "exactly one placed it, the others replayed")
+        #expect(answers.filter { !$0.2 && $0.3 == nil }.count == 1, "exactly one placed it, the others replayed")
         #expect(try shop.sql("SELECT count(*) FROM orders")[0, 0] == "1")
         #expect(try stock(shop, "lamp") == 3)
         // The same key with another body is refused; a new key places a new order only with a cart.
