@@ -4,6 +4,7 @@ query protocol over a socket; trust, password or md5 authentication; only the st
     from pgwire import PG          # scripts/ on sys.path
     pg = PG("postgresql://postgres@127.0.0.1:55432/db")
     rows = pg.query("SELECT 1")    # lists of text (None for NULL); an error raises RuntimeError
+    pg.query("UPDATE products SET price = $1 WHERE id = $2", ["9.99", "P1"])   # parameters, as text
 """
 import hashlib
 import re
@@ -95,12 +96,27 @@ class PG:
                     raise RuntimeError(err)
                 return rows
 
-    def query(self, sql):
-        self.send(sql)
+    def query(self, sql, params=None):
+        """Runs `sql`; with `params` (values sent as text, None for NULL: $1, $2, ...) through the
+        extended protocol, so values never become SQL text."""
+        if params is None:
+            self.send(sql)
+        else:
+            self._send(b"P", b"\0" + sql.encode() + b"\0" + struct.pack("!h", 0))
+            bind = b"\0\0" + struct.pack("!hh", 0, len(params))
+            for v in params:
+                if v is None:
+                    bind += struct.pack("!i", -1)
+                else:
+                    b = str(v).encode()
+                    bind += struct.pack("!i", len(b)) + b
+            self._send(b"B", bind + struct.pack("!h", 0))
+            self._send(b"E", b"\0" + struct.pack("!i", 0))
+            self._send(b"S", b"")
         return self.wait()
 
-    def scalar(self, sql):
-        rows = self.query(sql)
+    def scalar(self, sql, params=None):
+        rows = self.query(sql, params)
         return rows[0][0] if rows and rows[0] else None
 
     def close(self):

@@ -52,6 +52,7 @@ Only the Python standard library is used (PostgreSQL through scripts/pgwire.py).
 """
 import argparse
 import collections
+from decimal import Decimal
 import http.client
 import json
 import os
@@ -483,47 +484,49 @@ class ChangeStream:
         pid = rng.choice(self.ids)
         u = rng.random()
         if u < 0.45:
-            pg.query("UPDATE products SET price = %d.%02d WHERE id = '%s'" % (rng.randint(1, 2000), rng.randrange(100), pid))
+            pg.query("UPDATE products SET price = $1 WHERE id = $2", ["%d.%02d" % (rng.randint(1, 2000), rng.randrange(100)), pid])
             self.counts["price"] += 1
         elif u < 0.65:
-            pg.query("UPDATE inventory SET available = %d WHERE product_id = '%s'" % (rng.choice([0, 0, 1, 3, 8, 25]), pid))
+            pg.query("UPDATE inventory SET available = $1 WHERE product_id = $2", [rng.choice([0, 0, 1, 3, 8, 25]), pid])
             self.counts["stock"] += 1
         elif u < 0.77:
             self.new_k += 1
             pid = "%s%06d" % (self.new_prefix, self.new_k)
             title = " ".join(w.capitalize() for w in rng.sample(self.vocab, 3)) + " Replica Edition"
-            pg.query("BEGIN; INSERT INTO products (id, title, description, brand_id, category_id, price, review_count) "
-                     "VALUES ('%s', '%s', 'A new product of the replica test, %s.', %s, %s, %d.%02d, %d); "
-                     "INSERT INTO inventory (product_id, available) VALUES ('%s', %d); COMMIT"
-                     % (pid, title, " ".join(rng.sample(self.vocab, 4)), rng.choice(self.brands), rng.choice(self.categories),
-                        rng.randint(5, 900), rng.randrange(100), rng.randint(0, 40), pid, rng.randint(0, 30)))
+            # One statement, one transaction: the product and its stock.
+            pg.query("WITH p AS (INSERT INTO products (id, title, description, brand_id, category_id, price, review_count) "
+                     "VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id) "
+                     "INSERT INTO inventory (product_id, available) SELECT id, $8 FROM p",
+                     [pid, title, "A new product of the replica test, %s." % " ".join(rng.sample(self.vocab, 4)),
+                      rng.choice(self.brands), rng.choice(self.categories),
+                      "%d.%02d" % (rng.randint(5, 900), rng.randrange(100)), rng.randint(0, 40), rng.randint(0, 30)])
             self.ids.append(pid)
             self.counts["insert"] += 1
         elif u < 0.84:
-            pg.query("DELETE FROM products WHERE id = '%s'" % pid)
+            pg.query("DELETE FROM products WHERE id = $1", [pid])
             self.counts["delete"] += 1
         elif u < 0.88:
-            pg.query("UPDATE products SET status = 'discontinued' WHERE id = '%s'" % pid)
+            pg.query("UPDATE products SET status = 'discontinued' WHERE id = $1", [pid])
             self.counts["discontinue"] += 1
         elif u < 0.90:
-            pg.query("UPDATE products SET status = 'active' WHERE id = '%s'" % pid)   # back (or already active)
+            pg.query("UPDATE products SET status = 'active' WHERE id = $1", [pid])   # back (or already active)
             self.counts["reactivate"] += 1
         elif u < 0.98:
             w = rng.choice(self.vocab)
-            pg.query("UPDATE products SET title = left(title, 180) || ' %s' WHERE id = '%s'" % (w.capitalize(), pid))
+            pg.query("UPDATE products SET title = left(title, 180) || ' ' || $1 WHERE id = $2", [w.capitalize(), pid])
             self.counts["title"] += 1
         elif u < 0.99:
             # A sale: a category's prices in one transaction (many products, one statement).
             cat = rng.choice(self.top_categories)
-            rows = pg.query("UPDATE products SET price = round(price * 0.9, 2) WHERE category_id = %s RETURNING id" % cat)
+            rows = pg.query("UPDATE products SET price = round(price * 0.9, 2) WHERE category_id = $1 RETURNING id", [cat])
             self.touched.update(r[0] for r in rows)
             self.counts["category_sale"] += 1
             return
         else:
             # A brand rename changes every product that shows it.
             b = rng.choice(self.brands)
-            pg.query("UPDATE brands SET name = name || ' X' WHERE id = %s AND length(name) < 60" % b)
-            rows = pg.query("SELECT id FROM products WHERE brand_id = %s" % b)
+            pg.query("UPDATE brands SET name = name || ' X' WHERE id = $1 AND length(name) < 60", [b])
+            rows = pg.query("SELECT id FROM products WHERE brand_id = $1", [b])
             self.touched.update(r[0] for r in rows)
             self.counts["brand_rename"] += 1
             return
@@ -562,12 +565,12 @@ def catalog_truth(url, ids):
     out = {}
     ids = sorted(ids)
     for i in range(0, len(ids), 500):
-        lit = ",".join("'%s'" % x for x in ids[i:i + 500])
         for pid, status, price, stock, title in pg.query(
                 "SELECT p.id, p.status, p.price::text, greatest(0, coalesce(i.available, 0) - coalesce(i.reserved, 0)), p.title "
-                "FROM products p LEFT JOIN inventory i ON i.product_id = p.id WHERE p.id IN (%s)" % lit):
+                "FROM products p LEFT JOIN inventory i ON i.product_id = p.id WHERE p.id = ANY(string_to_array($1, E'\\n'))",
+                ["\n".join(ids[i:i + 500])]):
             if status == "active":
-                out[pid] = (round(float(price), 2), int(stock), title)
+                out[pid] = (Decimal(price), int(stock), title)
     pg.close()
     return out
 
@@ -634,7 +637,7 @@ def check_truth(nodes, truth, touched, limit=None):
                     continue
                 if st != 200:
                     return "%s answers %s for %s (in the catalog: price %s, stock %s)" % (name, st, pid, want[0], want[1])
-                got = (round(float(a.get("price", -1)), 2), int(a.get("stock", -1)), a.get("title"))
+                got = (Decimal(str(a.get("price", -1))), int(a.get("stock", -1)), a.get("title"))
                 if got != want:
                     return "%s has %s as %s, the catalog as %s" % (name, pid, got, want)
         finally:
@@ -714,17 +717,18 @@ def markers(nodes, url, ids, count, timeout):
     try:
         for k in range(count):
             pid = rng.choice(ids)
-            rows = pg.query("SELECT 1 FROM products WHERE id = '%s' AND status = 'active'" % pid)
+            rows = pg.query("SELECT 1 FROM products WHERE id = $1 AND status = 'active'", [pid])
             if not rows:
                 continue
-            price = 77000 + k + rng.randrange(100) / 100.0
-            pg.query("UPDATE products SET price = %.2f WHERE id = '%s'" % (price, pid))
+            # Exact decimal: a unique price per marker, in cents.
+            price = Decimal(7700000 + 100 * k + rng.randrange(100)) / 100
+            pg.query("UPDATE products SET price = $1 WHERE id = $2", [str(price), pid])
             t0 = now()
             pending = set(out)
             while pending and now() - t0 < timeout:
                 for name in list(pending):
                     st, _, a = clients[name].request("GET", "/api/v1/products/" + pid)
-                    if st == 200 and abs(float(a.get("price", -1)) - price) < 0.001:
+                    if st == 200 and Decimal(str(a.get("price", -1))) == price:
                         out[name].append(now() - t0)
                         pending.discard(name)
                 time.sleep(0.005)

@@ -568,11 +568,16 @@ node_arg() {  # subcommand
   echo "${ARGS[0]}"
 }
 
-cmd_restart_node() {
-  local name; name=$(node_arg restart-node) || exit 1
+# Takes the lock and reads the state for a subcommand on a node that must exist.
+lock_node() {  # name
   take_lock
   read_state
-  [ -n "$(node_port "$name")" ] || die "no node $name (scripts/replicas.sh nodes)"
+  [ -n "$(node_port "$1")" ] || die "no node $1 (scripts/replicas.sh nodes)"
+}
+
+cmd_restart_node() {
+  local name; name=$(node_arg restart-node) || exit 1
+  lock_node "$name"
   alive "$(hap_pid)" || die "HAProxy is not running: start the replicas first"
   # Out of the pool until it has caught up: a node coming back serves its last commit at once.
   hap_cmd "disable server $BACKEND/$name" >/dev/null
@@ -585,9 +590,7 @@ cmd_restart_node() {
 
 cmd_remove_node() {
   local name; name=$(node_arg remove-node) || exit 1
-  take_lock
-  read_state
-  [ -n "$(node_port "$name")" ] || die "no node $name (scripts/replicas.sh nodes)"
+  lock_node "$name"
   if alive "$(hap_pid)"; then
     hap_cmd "set server $BACKEND/$name state drain" >/dev/null
     local i cur
