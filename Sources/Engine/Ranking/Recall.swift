@@ -51,10 +51,11 @@ extension Query {
     }
 
     /// The full query's fixed bonuses as one query, when the full query scores exactly its recall
-    /// form (`recall`) plus the bonuses that match: a boolean whose optional clauses include the
-    /// `.constant` bonuses and whose other clauses are already the recall form (nothing merged,
-    /// flattened or dropped), so a document's final score is its first-phase score plus the
-    /// bonuses, and rescoring need not score the words again. Nil when that does not hold.
+    /// form (`recall`, what the first phase runs) plus the bonuses that match: a boolean whose
+    /// optional clauses include the `.constant` bonuses and whose other clauses, as they stand,
+    /// are `recall` (nothing merged, flattened or dropped), so a document's final score is its
+    /// first-phase score plus the bonuses, and rescoring need not score the words again. Nil when
+    /// that does not hold.
     func additiveBonus(recall: Query) -> Query? {
         guard case .boolean(let b) = self, !b.coordination, b.minimumShouldMatch == 0 else { return nil }
         var bonuses: [Query] = [], rest: [Query] = []
@@ -64,7 +65,7 @@ extension Query {
         guard !bonuses.isEmpty, (b.must + rest + b.mustNot).allSatisfy({ $0.constantGain() == 0 }) else { return nil }
         let base: Query = b.must.isEmpty && b.mustNot.isEmpty && rest.count == 1
             ? rest[0] : .boolean(BooleanQuery(must: b.must, should: rest, mustNot: b.mustNot))
-        guard base == recall, base.recallForm() == base else { return nil }
+        guard base == recall else { return nil }
         return bonuses.count == 1 ? bonuses[0] : .boolean(BooleanQuery(should: bonuses))
     }
 
