@@ -1283,15 +1283,39 @@ extension CodecRoundTripTests {
                 #expect(last != PostingsCursor.noMoreDocs && last >= d, "\(label): shallowAdvance(\(d)) = \(last)")
             }
             let want = blockBounds(b)
-            for j in 0..<k {
-                let got = s.blockBound(j)
-                #expect(got.maxTf == want[j].0 && got.minNorm == want[j].1,
-                        "\(label): block \(b) bound \(j) is \(got), expected \(want[j])")
-                // And it bounds every doc of the block.
-                let lo = n > bs ? b * bs : 0, hi = n > bs ? min(n, (b + 1) * bs) : n
-                for x in lo..<hi where e.tfs[x][members[j]] > 0 {
-                    #expect(got.maxTf == 255 || UInt32(got.maxTf) >= e.tfs[x][members[j]], "\(label): tf above block bound")
-                    #expect(got.minNorm <= norm(e.docs[x], member: members[j]), "\(label): norm below block bound")
+            let lo = n > bs ? b * bs : 0, hi = n > bs ? min(n, (b + 1) * bs) : n
+            if n > bs && s.blockVectors > 1 {
+                // Impact vectors: every doc of the block is covered by one of them (tf at least, norm
+                // at most, in each field where the doc has the term), and none is looser than the
+                // block's field-wise maxima.
+                let vs = (0..<s.blockVectors).map { v in (0..<k).map { j in s.blockBound(v, j) } }
+                for x in lo..<hi {
+                    let covered = vs.contains { vec in
+                        (0..<k).allSatisfy { j in
+                            let t = e.tfs[x][members[j]]
+                            return t == 0 || ((vec[j].maxTf == 255 || UInt32(vec[j].maxTf) >= t)
+                                              && vec[j].minNorm <= norm(e.docs[x], member: members[j]))
+                        }
+                    }
+                    #expect(covered, "\(label): doc \(e.docs[x]) of block \(b) is above every impact vector \(vs)")
+                }
+                for vec in vs {
+                    for j in 0..<k where vec[j].maxTf > 0 {
+                        #expect(vec[j].maxTf <= want[j].0 && vec[j].minNorm >= want[j].1,
+                                "\(label): block \(b) vector \(vec) looser than the maxima \(want)")
+                    }
+                }
+            } else {
+                #expect(s.blockVectors == 1 || n <= bs)
+                for j in 0..<k {
+                    let got = s.blockBound(0, j)
+                    #expect(got.maxTf == want[j].0 && got.minNorm == want[j].1,
+                            "\(label): block \(b) bound \(j) is \(got), expected \(want[j])")
+                    // And it bounds every doc of the block.
+                    for x in lo..<hi where e.tfs[x][members[j]] > 0 {
+                        #expect(got.maxTf == 255 || UInt32(got.maxTf) >= e.tfs[x][members[j]], "\(label): tf above block bound")
+                        #expect(got.minNorm <= norm(e.docs[x], member: members[j]), "\(label): norm below block bound")
+                    }
                 }
             }
             i += Int.random(in: 1...40, using: &rng)

@@ -139,13 +139,15 @@ import Testing
             let original = try Self.read(dir + "/" + name)
             let kind = String(decoding: original[4..<8], as: UTF8.self)
             let otherKind = kind == "DOCS" ? "TERM" : "DOCS"
+            // The version this build wrote (the newest it reads; postings files are at 2, the rest at 1).
+            let v = original[8]
             let damages: [(String, ([UInt8]) -> [UInt8], (IndexError) -> Bool)] = [
                 ("magic", { var b = $0; b[0] = UInt8(ascii: "X"); return b }, Self.isCorrupt),
                 ("magic case", { var b = $0; b[3] ^= 0x20; return b }, Self.isCorrupt),
                 ("kind \(otherKind)", { var b = $0; b.replaceSubrange(4..<8, with: Array(otherKind.utf8)); return b }, Self.isCorrupt),
                 ("kind garbage", { var b = $0; b.replaceSubrange(4..<8, with: [0xFF, 0xFE, 0x00, 0x80]); return b }, Self.isCorrupt),
-                ("version 2", { var b = $0; b[8] = 2; return b }, { e in
-                    if case .unsupportedVersion(let f, let found, let supported) = e { return f == name && found == 2 && supported == 1 }
+                ("version \(v + 1)", { var b = $0; b[8] = v + 1; return b }, { e in
+                    if case .unsupportedVersion(let f, let found, let supported) = e { return f == name && found == UInt32(v) + 1 && supported == UInt32(v) }
                     return false
                 }),
                 ("version 0", { var b = $0; b[8] = 0; return b }, { e in
@@ -153,7 +155,7 @@ import Testing
                     return false
                 }),
                 ("version 2^24", { var b = $0; b[11] = 1; return b }, { e in
-                    if case .unsupportedVersion(_, let found, _) = e { return found == 1 << 24 | 1 }
+                    if case .unsupportedVersion(_, let found, _) = e { return found == 1 << 24 | UInt32(v) }
                     return false
                 }),
             ]

@@ -1,4 +1,4 @@
-/// The postings format (version 1).
+/// The postings format (version 2; version 1 is still read).
 ///
 /// A term's postings are split into blocks of 128 documents (the last one shorter). In the docs file:
 ///
@@ -10,7 +10,8 @@
 ///   posOffset   u32 x nBlocks        byte offset (from the term's positions start) of the positions
 ///                                    block holding the block's first position
 ///   posFirst    u32 x nBlocks        ordinal (within the term) of the block's first position
-///   bounds      (u8 maxTf, u8 minNorm) x k x nBlocks   per block and field, for block-max pruning
+///   bounds      (u8 tf, u8 norm) x k x V x nBlocks     per block, V impact vectors of k fields each,
+///                                    for block-max pruning (V = 4 in version 2, 1 in version 1)
 /// [blocks]
 ///   u8 tfWidth x k
 ///   doc deltas as a PFor block (`PForBlock`: doc - previous doc - 1; the first block starts from -1)
@@ -20,13 +21,33 @@
 /// keyword slots have k = 0 and no positions. Positions (text slots) are one stream per term in the
 /// positions file: for each document, for each field of the mask where tf > 0, the tf positions as
 /// (first, then gap - 1), in PFor blocks of 128 values (the last block shorter).
+///
+/// **Impact vectors** (the block bounds). A block's score for any query is at most the largest score
+/// of its vectors, each vector a per-field (tf, norm code) pair that scores at least as high as some
+/// of the block's documents, under any field weights, k1 and b (BM25's field term grows with tf and
+/// falls with length). Every document of the block is covered by one vector: the writer keeps the
+/// block's Pareto frontier of documents (none has at least the tf and at most the length of another
+/// in every field) when it has at most V points, and otherwise merges points (field-wise max tf and
+/// min norm) until V remain, choosing the merges that raise a proxy score least. Unused vectors are
+/// all zero (tf 0 scores nothing). Version 1 kept one vector per block, the field-wise maxima over
+/// all its documents, whose fields may come from different documents: a term in title and
+/// description then bounded every block by its best title plus its best description, a score few
+/// documents have, and blocks could rarely be skipped (Lucene keeps the same kind of frontier per
+/// block, its "impacts", for one field).
 public enum PostingsFormat {
     public static let blockSize = 128
-    public static let version: UInt32 = 1
+    /// The version this build writes; `readableVersions` it reads.
+    public static let version: UInt32 = 2
+    public static let readableVersions: ClosedRange<UInt32> = 1...2
+    /// The version new segments are written in: version 1 only for the compatibility tests.
+    @TaskLocal public static var writeVersion: UInt32 = version
 
-    @inline(__always) public static func skipTableSize(blocks nb: Int, fields k: Int, text: Bool) -> Int {
+    /// Impact vectors per block in a docs file of `version`.
+    @inline(__always) public static func boundVectors(version: UInt32) -> Int { version >= 2 ? 4 : 1 }
+
+    @inline(__always) public static func skipTableSize(blocks nb: Int, fields k: Int, text: Bool, vectors: Int) -> Int {
         guard nb > 1 else { return 0 }
-        return text ? nb * (4 + 4 + 4 + 4 + 2 * k) : nb * 8
+        return text ? nb * (4 + 4 + 4 + 4 + 2 * k * vectors) : nb * 8
     }
 }
 
@@ -91,10 +112,22 @@ struct PostingsEncoder {
     var posOut = ByteWriter(capacity: 1 << 16)
     private var scratch = [UInt32](repeating: 0, count: PostingsFormat.blockSize)
     private var posBuf = [UInt32](repeating: 0, count: PostingsFormat.blockSize)
+    /// Impact vectors per block (`PostingsFormat.boundVectors`).
+    let vectors: Int
+    private var frontier = ImpactFrontier()
+    /// Mean decoded length of a norms array (documents with the field), by its address.
+    private var meanLength: [UnsafeRawPointer: Float] = [:]
+
+    /// An encoder for docs files of `version` (the file's header must say the same).
+    init(version: UInt32 = PostingsFormat.writeVersion) {
+        vectors = PostingsFormat.boundVectors(version: version)
+    }
 
     /// Encodes one term. `docsBase`/`posBase` are the file offsets where `docsOut`/`posOut` start.
-    /// `norms(member)` gives the norm codes of the group's member field (nil for keyword slots).
+    /// `norms(member)` gives the norm codes of the group's member field (nil for keyword slots);
+    /// `boost(member)` its schema boost, which only steers which impact vectors are merged.
     mutating func encode(_ p: TermPostingsBuffer, text: Bool, docsBase: UInt64, posBase: UInt64,
+                         boost: (Int) -> Float = { _ in 1 },
                          norms: (Int) -> UnsafeBufferPointer<UInt8>) -> TermInfo {
         let n = p.docs.count
         let k = text ? p.k : 0
@@ -149,15 +182,31 @@ struct PostingsEncoder {
         }
         // Skip table placeholder.
         let skipStart = docsOut.count
-        let skipSize = PostingsFormat.skipTableSize(blocks: nb, fields: k, text: text)
+        let skipSize = PostingsFormat.skipTableSize(blocks: nb, fields: k, text: text, vectors: vectors)
         for _ in 0..<skipSize { docsOut.u8(0) }
+        if text && nb > 1 {
+            // Proxy weights for merging impact vectors: the field's boost and its mean length.
+            var w = [Float](), mean = [Float]()
+            for j in 0..<k {
+                let np = normPtrs[j]
+                let key = UnsafeRawPointer(np.baseAddress ?? UnsafePointer(bitPattern: 1)!)
+                if meanLength[key] == nil {
+                    var sum = 0.0, count = 0
+                    for c in np where c > 0 { sum += Double(FieldNorm.decode(c)); count += 1 }
+                    meanLength[key] = count > 0 ? Float(sum / Double(count)) : 1
+                }
+                w.append(boost(members[j]))
+                mean.append(meanLength[key]!)
+            }
+            frontier.reset(fields: k, weights: w, meanLengths: mean)
+        }
         let blocksStart = docsOut.count
 
         var lastDocs = [UInt32](), blockStarts = [UInt32](), posOffsets = [UInt32](), posFirsts = [UInt32]()
         var bounds = [UInt8]()
         if nb > 1 {
             lastDocs.reserveCapacity(nb); blockStarts.reserveCapacity(nb)
-            if text { posOffsets.reserveCapacity(nb); posFirsts.reserveCapacity(nb); bounds.reserveCapacity(nb * 2 * k) }
+            if text { posOffsets.reserveCapacity(nb); posFirsts.reserveCapacity(nb); bounds.reserveCapacity(nb * 2 * k * vectors) }
         }
         let posTermStart = posOut.count
         var posBufCount = 0
@@ -217,12 +266,24 @@ struct PostingsEncoder {
                     BitPacking.pack($0.baseAddress!, count: m, width: tfWidths[j], into: &docsOut)
                 }
                 let satTf = UInt8(min(maxTf, 255))
-                if nb > 1 {
+                if nb > 1 && vectors == 1 {
                     bounds.append(satTf)
                     bounds.append(minNorm)
                 }
                 if satTf > info.fieldMaxTf[j] { info.fieldMaxTf[j] = satTf }
                 if minNorm < info.fieldMinNorm[j] { info.fieldMinNorm[j] = minNorm }
+            }
+            if text && nb > 1 && vectors > 1 {
+                frontier.clear()
+                for i in 0..<m {
+                    let d = Int(p.docs[lo + i])
+                    frontier.add { j in
+                        let tf = p.tfs[(lo + i) * k + j]
+                        return tf == 0 ? (0, 255) : (UInt8(min(tf, 255)), normPtrs[j][d])
+                    }
+                }
+                frontier.reduce(to: vectors)
+                frontier.write(vectors: vectors, into: &bounds)
             }
             // Positions of this block's docs.
             if text {
@@ -275,3 +336,139 @@ struct PostingsEncoder {
     }
 }
 
+
+/// The Pareto frontier of a block's documents under "scores at least as high for any query": per
+/// field, a higher or equal tf and a shorter or equal length (a field without the term is no
+/// constraint). Points are flat arrays of k (tf, norm code) pairs; tf 0 means the field is absent.
+struct ImpactFrontier {
+    private(set) var k = 0
+    private(set) var count = 0
+    private var tf: [UInt8] = []
+    private var norm: [UInt8] = []
+    private var weights: [Float] = []
+    private var meanLengths: [Float] = []
+    private var candTf: [UInt8] = []
+    private var candNorm: [UInt8] = []
+
+    mutating func reset(fields k: Int, weights: [Float], meanLengths: [Float]) {
+        self.k = k
+        self.weights = weights
+        self.meanLengths = meanLengths.map { max($0, 1e-3) }
+        candTf = [UInt8](repeating: 0, count: k)
+        candNorm = [UInt8](repeating: 255, count: k)
+        clear()
+    }
+
+    mutating func clear() {
+        count = 0
+        tf.removeAll(keepingCapacity: true)
+        norm.removeAll(keepingCapacity: true)
+    }
+
+    /// Point `a` covers the candidate: in every field where the candidate has the term, `a` has at
+    /// least its tf and at most its norm code.
+    private func covers(_ a: Int) -> Bool {
+        for j in 0..<k where candTf[j] != 0 {
+            if tf[a * k + j] < candTf[j] || norm[a * k + j] > candNorm[j] { return false }
+        }
+        return true
+    }
+
+    /// Whether the candidate covers point `a`.
+    private func covered(_ a: Int) -> Bool {
+        for j in 0..<k where tf[a * k + j] != 0 {
+            if candTf[j] < tf[a * k + j] || candNorm[j] > norm[a * k + j] { return false }
+        }
+        return true
+    }
+
+    /// Adds a document given as `field(j) -> (tf saturated at 255, norm code)`.
+    mutating func add(_ field: (Int) -> (UInt8, UInt8)) {
+        for j in 0..<k { (candTf[j], candNorm[j]) = field(j) }
+        for a in 0..<count where covers(a) { return }
+        // Drop the points the candidate covers.
+        var w = 0
+        for a in 0..<count where !covered(a) {
+            if w != a {
+                for j in 0..<k { tf[w * k + j] = tf[a * k + j]; norm[w * k + j] = norm[a * k + j] }
+            }
+            w += 1
+        }
+        count = w
+        tf.removeLast(tf.count - w * k)
+        norm.removeLast(norm.count - w * k)
+        tf.append(contentsOf: candTf)
+        norm.append(contentsOf: candNorm)
+        count += 1
+    }
+
+    /// BM25-shaped proxy score of a point (schema boosts, k1 1.2, b 0.75, the segment's mean lengths).
+    private func proxy(tf t: (Int) -> UInt8, norm n: (Int) -> UInt8) -> Float {
+        var s: Float = 0
+        for j in 0..<k {
+            let x = Float(t(j))
+            if x == 0 { continue }
+            let len = Float(FieldNorm.decode(n(j)))
+            s += weights[j] * x / (x + 1.2 * (0.25 + 0.75 * len / meanLengths[j]))
+        }
+        return s
+    }
+
+    private func proxy(_ a: Int) -> Float { proxy(tf: { tf[a * k + $0] }, norm: { norm[a * k + $0] }) }
+
+    /// The field-wise merge of points a and b: max tf, min norm over the fields that have the term.
+    private func merged(_ a: Int, _ b: Int, _ j: Int) -> (UInt8, UInt8) {
+        let ta = tf[a * k + j], tb = tf[b * k + j]
+        let na = ta == 0 ? 255 : norm[a * k + j], nb = tb == 0 ? 255 : norm[b * k + j]
+        return (max(ta, tb), min(na, nb))
+    }
+
+    private mutating func merge(_ a: Int, _ b: Int) {
+        for j in 0..<k { (tf[a * k + j], norm[a * k + j]) = merged(a, b, j) }
+        let last = count - 1
+        if b != last {
+            for j in 0..<k { tf[b * k + j] = tf[last * k + j]; norm[b * k + j] = norm[last * k + j] }
+        }
+        tf.removeLast(k)
+        norm.removeLast(k)
+        count -= 1
+    }
+
+    /// Merges points until at most `v` remain: while more than 16, the two lowest by proxy score; then
+    /// the pair whose merge raises the larger of their proxy scores least.
+    mutating func reduce(to v: Int) {
+        while count > 16 {
+            var i0 = 0, i1 = 1
+            var p0 = proxy(0), p1 = proxy(1)
+            if p1 < p0 { swap(&i0, &i1); swap(&p0, &p1) }
+            for a in 2..<count {
+                let p = proxy(a)
+                if p < p0 { i1 = i0; p1 = p0; i0 = a; p0 = p } else if p < p1 { i1 = a; p1 = p }
+            }
+            merge(min(i0, i1), max(i0, i1))
+        }
+        while count > v {
+            var best = (cost: Float.infinity, a: 0, b: 1)
+            for a in 0..<count {
+                let pa = proxy(a)
+                for b in (a + 1)..<count {
+                    let pm = proxy(tf: { merged(a, b, $0).0 }, norm: { merged(a, b, $0).1 })
+                    let cost = pm - max(pa, proxy(b))
+                    if cost < best.cost { best = (cost, a, b) }
+                }
+            }
+            merge(best.a, best.b)
+        }
+    }
+
+    /// Appends `vectors` points of k (tf, norm) pairs; missing points are all zero (tf 0, norm 255).
+    func write(vectors: Int, into out: inout [UInt8]) {
+        precondition(count <= vectors)
+        for a in 0..<vectors {
+            for j in 0..<k {
+                if a < count { out.append(tf[a * k + j]); out.append(tf[a * k + j] == 0 ? 255 : norm[a * k + j]) }
+                else { out.append(0); out.append(255) }
+            }
+        }
+    }
+}

@@ -134,6 +134,10 @@ enum BulkScorers {
             let wmax = UnsafeMutablePointer<Float>.allocate(capacity: n)
             let order = UnsafeMutablePointer<Int>.allocate(capacity: n)
             let ub = UnsafeMutablePointer<Float>.allocate(capacity: n)
+            let key = UnsafeMutablePointer<Float>.allocate(capacity: n)
+            let invCost = UnsafeMutablePointer<Float>.allocate(capacity: n)
+            let spare = UnsafeMutablePointer<Int>.allocate(capacity: n)
+            let required = UnsafeMutablePointer<Bool>.allocate(capacity: max(n, 1))
             // With coordination, a document matching only terms of the first j + 1 (by bound) has at
             // most as many matched clauses as those terms have groups: its score is at most
             // ub[j] × groups / coordination. That bound decides which terms are non-essential.
@@ -141,10 +145,12 @@ enum BulkScorers {
             let inPrefix = UnsafeMutablePointer<Bool>.allocate(capacity: max(clauseCount, 1))
             let single = UnsafeMutablePointer<Float>.allocate(capacity: max(clauseCount, 1))
             defer { s.deallocate(); c.deallocate(); wmax.deallocate(); order.deallocate(); ub.deallocate(); pub.deallocate()
+                    key.deallocate(); invCost.deallocate(); spare.deallocate(); required.deallocate()
                     inPrefix.deallocate(); single.deallocate() }
             for i in 0..<n {
                 s[i] = Unmanaged.passUnretained(scorers[i])
                 c[i] = Unmanaged.passUnretained(scorers[i].cursor)
+                invCost[i] = 1 / Float(max(scorers[i].cursor.info.docCount, 1))
                 _ = c[i]._withUnsafeGuaranteedRef { $0.nextDoc() }
             }
             let hasExclusions = !excluded.isEmpty
@@ -178,17 +184,34 @@ enum BulkScorers {
                     wmax[i] = d > windowMax ? 0 : s[i]._withUnsafeGuaranteedRef { $0.blockMaxScore() } * (1 + 1e-6)
                     order[i] = i
                 }
-                // Order by window bound (insertion sort: few terms).
+                // Order by window bound per posting (insertion sort: few terms): the non-essential
+                // prefix then holds the terms that score least for the documents they would bring,
+                // as Lucene's MaxScoreBulkScorer partitions. A frequent word with a slightly higher
+                // bound than a rare one is better probed than enumerated. Any order keeps the pruning
+                // exact: a document of non-essential terms only scores at most their summed bounds.
+                for i in 0..<n { key[i] = wmax[i] * invCost[i] }
                 for i in 1..<max(n, 1) {
                     let x = order[i]
                     var j = i - 1
-                    while j >= 0 && wmax[order[j]] > wmax[x] {
+                    while j >= 0 && key[order[j]] > key[x] {
                         order[j + 1] = order[j]
                         j -= 1
                     }
                     order[j + 1] = x
                 }
+                // In that order, each term that still fits under the threshold with those taken
+                // before it joins the non-essential set, which goes first (Lucene's greedy partition:
+                // a term that does not fit does not stop the cheaper ones after it).
+                let threshold0 = collector.threshold
                 var acc: Float = 0
+                var taken = 0, left = 0
+                for j in 0..<n {
+                    let t = order[j]
+                    if acc + wmax[t] <= threshold0 { acc += wmax[t]; order[taken] = t; taken += 1 }
+                    else { spare[left] = t; left += 1 }
+                }
+                for j in 0..<left { order[taken + j] = spare[j] }
+                acc = 0
                 for j in 0..<n {
                     acc += wmax[order[j]]
                     ub[j] = acc
@@ -227,6 +250,21 @@ enum BulkScorers {
                     return true
                 }
                 var threshold = collector.threshold
+                // A term is required when the other terms' bounds together cannot beat the threshold
+                // (Lucene turns such disjunctions into conjunctions the same way): candidates then
+                // leapfrog to the required terms' documents instead of visiting every essential one.
+                @inline(__always) func markRequired(_ threshold: Float) -> Bool {
+                    guard n > 1, threshold > -Float.infinity else { return false }
+                    var any = false
+                    for i in 0..<n {
+                        var others: Float = 0
+                        for t in 0..<n where t != i { others += wmax[t] }
+                        required[i] = others * (1 + 1e-6) <= threshold
+                        if required[i] { any = true }
+                    }
+                    return any
+                }
+                var hasRequired = markRequired(threshold)
                 var needTwo = needsTwoClauses(threshold)
                 var firstEssential = 0
                 while firstEssential < n && nonEssential(firstEssential, threshold) { firstEssential += 1 }
@@ -241,6 +279,23 @@ enum BulkScorers {
                             if d < cand { cand = d }
                         }
                         if cand > windowMax { break }
+                        if hasRequired {
+                            var next = cand
+                            for r in 0..<n where required[r] {
+                                let d = c[r]._withUnsafeGuaranteedRef { $0.advance(cand) }
+                                if d > next { next = d }
+                            }
+                            if next > cand {
+                                // Documents before `next` lack a required term: skipped uncounted. Only
+                                // up to the window's end, where the bounds that made the term required end.
+                                collector.markPruned()
+                                let to = min(next, windowMax &+ 1)
+                                for j in firstEssential..<n where c[order[j]]._withUnsafeGuaranteedRef({ $0.doc }) < to {
+                                    _ = c[order[j]]._withUnsafeGuaranteedRef { $0.advance(to) }
+                                }
+                                continue
+                            }
+                        }
                         if needTwo {
                             var g0 = -1
                             var two = false
@@ -262,10 +317,12 @@ enum BulkScorers {
                                     let d = c[order[j]]._withUnsafeGuaranteedRef { $0.doc }
                                     if d < next { next = d }
                                 }
-                                // Documents before `next` have one clause at most: skipped uncounted.
+                                // Documents before `next` have one clause at most: skipped uncounted. Only
+                                // up to the window's end: the next window's bounds may let one clause in.
                                 collector.markPruned()
-                                for j in firstEssential..<n where c[order[j]]._withUnsafeGuaranteedRef({ $0.doc }) < next {
-                                    _ = c[order[j]]._withUnsafeGuaranteedRef { $0.advance(next) }
+                                let to = min(next, windowMax &+ 1)
+                                for j in firstEssential..<n where c[order[j]]._withUnsafeGuaranteedRef({ $0.doc }) < to {
+                                    _ = c[order[j]]._withUnsafeGuaranteedRef { $0.advance(to) }
                                 }
                                 continue
                             }
@@ -280,8 +337,10 @@ enum BulkScorers {
                             || (!predicates.isEmpty && predicates.contains(where: { !$0.matches(cand) }))
                         if !excludedDoc {
                             let minComp = collector.minCompetitive
-                            if firstEssential == 0 && bound <= minComp {
-                                // Counting phase, and it cannot enter the heap: count it only.
+                            if bound + (firstEssential > 0 ? ub[firstEssential - 1] : 0) <= minComp {
+                                // Its essential terms' block bounds and every non-essential term's
+                                // cannot enter the heap (in the counting phase, or a candidate of
+                                // fewer essential terms than the window needs): count it only.
                                 collector.countOnly()
                             } else {
                                 var score: Float = 0
@@ -316,6 +375,7 @@ enum BulkScorers {
                         if collector.threshold > threshold {
                             threshold = collector.threshold
                             needTwo = needsTwoClauses(threshold)
+                            hasRequired = markRequired(threshold)
                             while firstEssential < n && nonEssential(firstEssential, threshold) { firstEssential += 1 }
                             if firstEssential > 0 { collector.markPruned() }
                             if firstEssential == n { break }
@@ -406,3 +466,4 @@ extension BulkScorers {
         }
     }
 }
+

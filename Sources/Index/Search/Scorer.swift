@@ -121,13 +121,26 @@ final class TermScorer: Scorer {
     }
 
     /// Upper bound of the score over the block the cursor's skip position is in.
+    /// The shallow block whose bound `boundValue` holds (windows are often shorter than a block).
+    private var boundBlock = -1
+    private var boundValue: Float = 0
+
+    /// The best of the block's impact vectors (`PostingsFormat`).
     @inline(__always) func blockMaxScore() -> Float {
-        var s: Float = 0
-        for j in 0..<k {
-            let (maxTf, minNorm) = cursor.blockBound(j)
-            s += bm25Bound(weight: weights[j], kMin: kTables[j][Int(minNorm)], maxTf: maxTf)
+        let b = cursor.shallowBlock
+        if b == boundBlock { return boundValue }
+        var best: Float = 0
+        for v in 0..<cursor.blockVectors {
+            var s: Float = 0
+            for j in 0..<k {
+                let (maxTf, minNorm) = cursor.blockBound(v, j)
+                s += bm25Bound(weight: weights[j], kMin: kTables[j][Int(minNorm)], maxTf: maxTf)
+            }
+            if s > best { best = s }
         }
-        return s
+        boundBlock = b
+        boundValue = best
+        return best
     }
 
     override func explain() -> Explanation {

@@ -31,6 +31,8 @@ extension Searcher {
                                  rankK: inlineGain == nil && rescore?.maxGain != nil ? spec.offset + spec.limit : nil,
                                  slack: inlineGain == nil ? rescore?.maxGain ?? 0 : 0, rescoreGain: inlineGain)
         topk.deadline = deadline
+        // Without filters, the statistics may already vouch for enough matches: nothing to count.
+        if !exhaustive && filters.isEmpty { topk.assumeMatches(matchLowerBound(q, ctx: ctx)) }
         if additive, let bonus = rescore?.bonus { topk.bonusNeedsTwoClauses = q.bonusNeedsTwoClauses(bonus) }
         var fieldSort: FieldSortCollector?
         if case .field(_, let desc) = spec.sort {
@@ -245,7 +247,7 @@ extension Searcher {
             cache?.putMerged(key, total: total, facets: facets)
         }
         let hits = try finish(spec, topk: topk, fieldSort: fieldSort, rescore: inlineGain == nil ? rescore : nil, boosted: boosted)
-        if !exhaustive { total = topk.totalHits }
+        if !exhaustive { total = topk.reportedTotal }
         return SearchOutcome(hits: hits, totalHits: total, totalIsExact: exhaustive || !topk.pruned, facets: facets)
     }
 

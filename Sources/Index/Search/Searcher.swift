@@ -146,6 +146,7 @@ public final class Searcher: @unchecked Sendable {
         let ctx = try QueryContext(searcher: self, query: q)
         let collector = TopKCollector(k: offset + limit, tracking: trackTotalHits)
         collector.deadline = deadline
+        collector.assumeMatches(matchLowerBound(q, ctx: ctx))
         for si in segments.indices {
             try deadline?.throwIfExpired()
             collector.base = bases[si]
@@ -156,7 +157,46 @@ public final class Searcher: @unchecked Sendable {
         try deadline?.throwIfExpired()
         let all = collector.sortedHits()
         let page = offset < all.count ? Array(all[offset...]) : []
-        return TopDocs(hits: page, totalHits: collector.totalHits, totalIsExact: !collector.pruned)
+        return TopDocs(hits: page, totalHits: collector.reportedTotal, totalIsExact: !collector.pruned)
+    }
+
+    /// A number of live documents `query` surely matches, from the dictionary's statistics alone
+    /// (0 when they cannot tell): a term's document frequency in its best field, less every
+    /// deleted document; the best clause of a disjunction; the one required clause of a boolean.
+    func matchLowerBound(_ query: Query, ctx: QueryContext) -> Int {
+        let deleted = segments.reduce(0) { $0 + ($1.deleted?.count ?? 0) }
+        func bound(_ q: Query) -> Int {
+            switch q {
+            case .term(let t):
+                if layout.isTextSlot(t.slot) {
+                    let df = ctx.fieldDocFreq(slot: t.slot, term: t.term)
+                    var best: UInt64 = 0
+                    for (m, d) in df.enumerated() where t.fields.map({ $0 & (1 << UInt32(m)) != 0 }) ?? true {
+                        best = max(best, d)
+                    }
+                    return max(0, Int(clamping: best) - deleted)
+                }
+                var n = 0
+                for si in segments.indices { n += Int(ctx.info(slot: t.slot, term: t.term, segment: si)?.docCount ?? 0) }
+                return max(0, n - deleted)
+            case .boolean(let b):
+                guard b.mustNot.isEmpty else { return 0 }
+                if b.must.isEmpty {
+                    guard b.minimumShouldMatch <= 1 else { return 0 }
+                    return b.should.map(bound).max() ?? 0
+                }
+                return b.must.count == 1 && b.minimumShouldMatch == 0 ? bound(b.must[0]) : 0
+            case .disMax(let d):
+                return d.clauses.map(bound).max() ?? 0
+            case .constant(let c):
+                return bound(c.query)
+            case .matchAll:
+                return liveDocCount
+            case .phrase, .prefix, .matchNone, .filter:
+                return 0
+            }
+        }
+        return bound(query)
     }
 
     /// Explains the score of global doc `doc` for `query` (nil if it does not match).

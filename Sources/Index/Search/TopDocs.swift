@@ -116,6 +116,24 @@ final class TopKCollector {
     /// Notes that the scorer skipped documents (the total becomes a lower bound).
     @inline(__always) func markPruned() { pruned = true }
 
+    /// Matches the index statistics already vouch for, up to the tracking limit (0 if none).
+    private(set) var knownMatches = 0
+
+    /// Takes `n` matches as known without counting them (`Searcher.matchLowerBound`). When they
+    /// reach the tracking limit, nothing needs counting: the total is "at least the limit" from the
+    /// start, as Elasticsearch reports it once it stops counting, and pruning begins as soon as the
+    /// heap is full.
+    func assumeMatches(_ n: Int) {
+        guard n > 0, n >= trackLimit, trackLimit < Int.max else { return }
+        knownMatches = trackLimit
+        trackLimit = 0
+        pruned = true
+        updateThreshold()
+    }
+
+    /// The total to report: the matches counted, or the known ones if more.
+    var reportedTotal: Int { max(totalHits, knownMatches) }
+
     /// Counts a match known not to compete.
     @inline(__always) func countOnly() {
         totalHits &+= 1

@@ -101,5 +101,8 @@ public enum SegmentComponent: String, CaseIterable, Sendable {
         }
     }
 
-    public var version: UInt32 { 1 }
+    /// The version new files are written in.
+    public var version: UInt32 { self == .docs ? PostingsFormat.writeVersion : 1 }
+    /// The versions this build reads.
+    public var readableVersions: ClosedRange<UInt32> { self == .docs ? PostingsFormat.readableVersions : 1...1 }
 }

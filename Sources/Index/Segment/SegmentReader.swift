@@ -81,7 +81,7 @@ public final class SegmentReader: @unchecked Sendable {
         fuzzy = FuzzyVocabularies()
         func open(_ c: SegmentComponent) throws -> IndexFile {
             let name = c.fileName(segment: meta.id)
-            let f = try IndexFile(path: directory + "/" + name, kind: c.kind, version: c.version, verify: verify)
+            let f = try IndexFile(path: directory + "/" + name, kind: c.kind, versions: c.readableVersions, verify: verify)
             if let expected = meta.files[name] {
                 guard expected.size == UInt64(f.mapped.count) else {
                     throw IndexError.corrupt(file: name, reason: "size \(f.mapped.count) differs from the commit's \(expected.size)")
@@ -245,6 +245,8 @@ public final class PostingsCursor {
 
     // Shallow (skip-only) position for block-max bounds.
     public private(set) var shallowBlock = 0
+    /// Impact vectors per block in the skip table (the docs file's version).
+    let vectors: Int
 
     init(segment: SegmentReader, info: TermInfo, text: Bool) throws {
         self.info = info
@@ -259,7 +261,8 @@ public final class PostingsCursor {
         posEnd = pp.count
         fileName = segment.docsFile.name
         nBlocks = info.blockCount
-        let skipSize = PostingsFormat.skipTableSize(blocks: nBlocks, fields: k, text: text)
+        vectors = PostingsFormat.boundVectors(version: segment.docsFile.version)
+        let skipSize = PostingsFormat.skipTableSize(blocks: nBlocks, fields: k, text: text, vectors: vectors)
         guard info.docCount > 0, info.docCount <= maxDoc,
               info.docsOffset <= UInt64(docsEnd), UInt64(skipSize) <= UInt64(docsEnd) - info.docsOffset,
               info.posOffset <= UInt64(posEnd)
@@ -420,16 +423,20 @@ public final class PostingsCursor {
             loadBlock(b)
             if corruption != nil { return doc }
         }
+        // Intersections mostly step a few documents: look at the next four first, then search the
+        // rest of the block without branches (a binary search whose comparisons the CPU cannot
+        // predict cost more than the linear steps it saves).
         var i = idx
-        if blockLen &- i > 16 {
-            var lo = i, hi = blockLen
-            while lo < hi {
-                let mid = (lo &+ hi) >> 1
-                if docs[mid] < target { lo = mid &+ 1 } else { hi = mid }
+        let near = min(i &+ 4, blockLen)
+        while i < near && docs[i] < target { i &+= 1 }
+        if i == near && i < blockLen {
+            var base = i, n = blockLen &- i
+            while n > 1 {
+                let half = n >> 1
+                base = docs[base &+ half] < target ? base &+ half : base
+                n &-= half
             }
-            i = lo
-        } else {
-            while i < blockLen && docs[i] < target { i &+= 1 }
+            i = base &+ (docs[base] < target ? 1 : 0)
         }
         if i == blockLen {
             // Only possible for the last block (target beyond the term's last doc).
@@ -470,10 +477,15 @@ public final class PostingsCursor {
         return lastDoc(ofBlock: b)
     }
 
-    /// Per-field (max tf, min norm code) of the shallow block; the term-level values for single-block terms.
-    @inline(__always) public func blockBound(_ j: Int) -> (maxTf: UInt8, minNorm: UInt8) {
+    /// Impact vectors per block of the shallow position (`PostingsFormat`): 1 for single-block terms.
+    @inline(__always) public var blockVectors: Int { skip == nil ? 1 : vectors }
+
+    /// Field j of impact vector v of the shallow block, as (tf, norm code): no document of the block
+    /// scores more, for any query, than the best of its vectors. For single-block terms the one
+    /// vector is the term-level per-field (max tf, min norm).
+    @inline(__always) public func blockBound(_ v: Int, _ j: Int) -> (maxTf: UInt8, minNorm: UInt8) {
         guard let s = skip else { return (info.fieldMaxTf[j], info.fieldMinNorm[j]) }
-        let off = nBlocks &* 16 &+ (shallowBlock &* k &+ j) &* 2
+        let off = nBlocks &* 16 &+ ((shallowBlock &* vectors &+ v) &* k &+ j) &* 2
         return (s.load(fromByteOffset: off, as: UInt8.self), s.load(fromByteOffset: off + 1, as: UInt8.self))
     }
 

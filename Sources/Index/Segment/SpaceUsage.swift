@@ -49,7 +49,8 @@ extension SegmentReader {
             if info.isInline { continue }
             let nb = info.blockCount
             u.blocks += nb
-            let skip = PostingsFormat.skipTableSize(blocks: nb, fields: k, text: text)
+            let skip = PostingsFormat.skipTableSize(blocks: nb, fields: k, text: text,
+                                                     vectors: PostingsFormat.boundVectors(version: docsFile.version))
             u.skipBytes += skip
             var off = Int(info.docsOffset) + skip
             let p = docsFile.payload

@@ -123,11 +123,20 @@ public struct IndexFile: @unchecked Sendable {
     /// Opens and validates `path`: magic, kind, version, length; and, when `verify` is set,
     /// the XXH64 checksum of the whole file.
     public init(path: String, kind expectedKind: String, version supported: UInt32, verify: Bool) throws {
+        try self.init(path: path, kind: expectedKind, versions: supported...supported, verify: verify)
+    }
+
+    /// Opens a file of any of the `versions` (the opened one is `version`).
+    public init(path: String, kind expectedKind: String, versions: ClosedRange<UInt32>, verify: Bool) throws {
         let m = try MappedFile(path: path)
-        try self.init(mapped: m, kind: expectedKind, version: supported, verify: verify)
+        try self.init(mapped: m, kind: expectedKind, versions: versions, verify: verify)
     }
 
     public init(mapped m: MappedFile, kind expectedKind: String, version supported: UInt32, verify: Bool) throws {
+        try self.init(mapped: m, kind: expectedKind, versions: supported...supported, verify: verify)
+    }
+
+    public init(mapped m: MappedFile, kind expectedKind: String, versions supported: ClosedRange<UInt32>, verify: Bool) throws {
         let name = m.name
         let all = m.bytes
         guard all.count >= IndexFileFormat.headerSize + IndexFileFormat.footerSize else {
@@ -144,8 +153,8 @@ public struct IndexFile: @unchecked Sendable {
             throw IndexError.corrupt(file: name, reason: "file kind is \(kind), expected \(expectedKind)")
         }
         let version = try r.u32()
-        guard version == supported else {
-            throw IndexError.unsupportedVersion(file: name, found: version, supported: supported)
+        guard supported.contains(version) else {
+            throw IndexError.unsupportedVersion(file: name, found: version, supported: supported.upperBound)
         }
         _ = try r.u32()
         var f = ByteReader(all, file: name, offset: all.count - IndexFileFormat.footerSize)

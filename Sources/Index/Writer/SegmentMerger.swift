@@ -252,7 +252,8 @@ struct SegmentMerger {
             }
             if text && buf.k > 1 { buf.dropEmptyFields() }
             let groupFields = text ? layout.textGroups[slot].fields : []
-            let info = enc.encode(buf, text: text, docsBase: docsFile.payloadOffset, posBase: posFile.payloadOffset) {
+            let info = enc.encode(buf, text: text, docsBase: docsFile.payloadOffset, posBase: posFile.payloadOffset,
+                                  boost: { member in layout.schema.fields[groupFields[member]].effectiveBoost }) {
                 member in UnsafeBufferPointer(normPtrs[textIndexOf[groupFields[member]]])
             }
             key.withUnsafeBufferPointer { dict.add(key: $0, info: info) }

@@ -360,7 +360,8 @@ public final class SegmentWriter {
             let text = slot < textGroups.count
             buf.reset(fieldMask: text ? fieldMasks[tid] : 0)
             decode(tid, text: text, into: &buf)
-            let info = enc.encode(buf, text: text, docsBase: docsFile.payloadOffset, posBase: posFile.payloadOffset) {
+            let info = enc.encode(buf, text: text, docsBase: docsFile.payloadOffset, posBase: posFile.payloadOffset,
+                                  boost: { member in layout.schema.fields[textGroups[slot].fields[member]].effectiveBoost }) {
                 member in
                 UnsafeBufferPointer(normPtrs[Int(textIndex[textGroups[slot].fields[member]])])
             }
