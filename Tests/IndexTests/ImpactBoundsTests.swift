@@ -12,6 +12,26 @@ import Testing
         zip(a, b).allSatisfy { x, y in y.tf == 0 || (x.tf >= y.tf && x.norm <= y.norm) }
     }
 
+    /// A product `P0000i` whose title is `words` in random order ("filler" when there are none).
+    static func titled(_ i: Int, _ words: [String], title: Int, rng: inout SeededRandom) -> NaiveDoc {
+        var d = NaiveDoc(id: "P\(String(format: "%05d", i))")
+        var words = words.isEmpty ? ["filler"] : words
+        words.shuffle(using: &rng)
+        d.text[title] = words.enumerated().map { ($1, $0) }
+        d.stored[title] = .string(words.joined(separator: " "))
+        return d
+    }
+
+    /// `docs` indexed in segments of 2,500 under a temporary directory (removed by the caller), with
+    /// the naive searcher over the same documents.
+    static func index(_ docs: [NaiveDoc], _ label: String, rng: inout SeededRandom) throws -> (Searcher, NaiveSearcher, String) {
+        var corpus = RandomCorpus(count: 0, rng: &rng)
+        corpus.docs = docs
+        let dir = temporaryDirectory(label)
+        let s = try corpus.buildIndex(at: dir, perSegment: 2500)
+        return (s, try NaiveSearcher(schema: s.schema, docs: docs), dir)
+    }
+
     static func same(_ a: Vector, _ b: Vector) -> Bool {
         zip(a, b).allSatisfy { $0.tf == $1.tf && ($0.tf == 0 || $0.norm == $1.norm) }
     }
@@ -134,29 +154,21 @@ import Testing
         let title = L.ordinal(of: "title")!, desc = L.ordinal(of: "description")!
         var docs: [NaiveDoc] = []
         for i in 0..<6000 {
-            var d = NaiveDoc(id: "P\(String(format: "%05d", i))")
             var words: [String] = []
             let all = Int.random(in: 0..<120, using: &rng) == 0
             if all || Int.random(in: 0..<10, using: &rng) < 6 { words.append("common") }
             if all || Int.random(in: 0..<10, using: &rng) < 3 { words.append("mid") }
             if all || Int.random(in: 0..<30, using: &rng) == 0 { words.append("rare") }
             for _ in 0..<Int.random(in: 0...(all ? 1 : 6), using: &rng) { words.append("w\(Int.random(in: 0..<50, using: &rng))") }
-            if words.isEmpty { words.append("filler") }
-            words.shuffle(using: &rng)
-            d.text[title] = words.enumerated().map { ($1, $0) }
-            d.stored[title] = .string(words.joined(separator: " "))
+            var d = Self.titled(i, words, title: title, rng: &rng)
             if Int.random(in: 0..<2, using: &rng) == 0 {
                 let n = Int.random(in: 1...40, using: &rng)
                 d.text[desc] = (0..<n).map { p in (["common", "mid", "rare", "w1", "w2"].randomElement(using: &rng)!, p) }
             }
             docs.append(d)
         }
-        var corpus = RandomCorpus(count: 0, rng: &rng)
-        corpus.docs = docs
-        let dir = temporaryDirectory("impact-required")
+        let (s, naive, dir) = try Self.index(docs, "impact-required", rng: &rng)
         defer { removeDirectory(dir) }
-        let s = try corpus.buildIndex(at: dir, perSegment: 2500)
-        let naive = try NaiveSearcher(schema: s.schema, docs: docs)
         func t(_ w: String) -> Query { .term(TermQuery(slot: 0, term: w)) }
         let shapes: [Query] = [
             .boolean(BooleanQuery(should: [t("common"), t("mid"), t("rare")])),
@@ -259,7 +271,6 @@ import Testing
                 // outscore every mixed product (so no word is needed everywhere).
                 if strong { if Bool.random(using: &rng) { pBeta = 0 } else { pAlpha = 0 } }
                 for _ in 0..<Int.random(in: 40...400, using: &rng) {
-                    var d = NaiveDoc(id: "P\(String(format: "%05d", docs.count))")
                     var words: [String] = []
                     for (w, p) in [("alpha", pAlpha), ("beta", pBeta), ("gamma", 1)] where Int.random(in: 0..<10, using: &rng) < p {
                         for _ in 0..<(strong ? Int.random(in: 1...6, using: &rng) : 1) { words.append(w) }
@@ -267,19 +278,11 @@ import Testing
                     for _ in 0..<(strong ? Int.random(in: 0...1, using: &rng) : Int.random(in: 4...30, using: &rng)) {
                         words.append("f\(Int.random(in: 0..<40, using: &rng))")
                     }
-                    if words.isEmpty { words.append("filler") }
-                    words.shuffle(using: &rng)
-                    d.text[title] = words.enumerated().map { ($1, $0) }
-                    d.stored[title] = .string(words.joined(separator: " "))
-                    docs.append(d)
+                    docs.append(Self.titled(docs.count, words, title: title, rng: &rng))
                 }
             }
-            var corpus = RandomCorpus(count: 0, rng: &rng)
-            corpus.docs = docs
-            let dir = temporaryDirectory("impact-windows-\(round)")
+            let (s, naive, dir) = try Self.index(docs, "impact-windows-\(round)", rng: &rng)
             defer { removeDirectory(dir) }
-            let s = try corpus.buildIndex(at: dir, perSegment: 2500)
-            let naive = try NaiveSearcher(schema: s.schema, docs: docs)
             func t(_ w: String) -> Query { .term(TermQuery(slot: 0, term: w)) }
             let ab = Query.disMax(DisMaxQuery(clauses: [t("alpha"), t("beta")]))
             for (base, bonusPairs) in [

@@ -115,19 +115,21 @@ struct PostingsEncoder {
     /// Impact vectors per block (`PostingsFormat.boundVectors`).
     let vectors: Int
     private var frontier = ImpactFrontier()
-    /// Mean decoded length of a norms array (documents with the field), by its address.
-    private var meanLength: [UnsafeRawPointer: Float] = [:]
+    /// The schema's BM25 parameters, for the proxy score that chooses which impact vectors merge.
+    private let bm25: BM25Parameters
 
     /// An encoder for docs files of `version` (the file's header must say the same).
-    init(version: UInt32 = PostingsFormat.writeVersion) {
+    init(version: UInt32 = PostingsFormat.writeVersion, bm25: BM25Parameters = BM25Parameters()) {
         vectors = PostingsFormat.boundVectors(version: version)
+        self.bm25 = bm25
     }
 
     /// Encodes one term. `docsBase`/`posBase` are the file offsets where `docsOut`/`posOut` start.
     /// `norms(member)` gives the norm codes of the group's member field (nil for keyword slots);
-    /// `boost(member)` its schema boost, which only steers which impact vectors are merged.
+    /// `proxy(member)` its schema boost and the segment's mean length of the field, which only steer
+    /// which impact vectors are merged.
     mutating func encode(_ p: TermPostingsBuffer, text: Bool, docsBase: UInt64, posBase: UInt64,
-                         boost: (Int) -> Float = { _ in 1 },
+                         proxy: (Int) -> (boost: Float, meanLength: Float) = { _ in (1, 1) },
                          norms: (Int) -> UnsafeBufferPointer<UInt8>) -> TermInfo {
         let n = p.docs.count
         let k = text ? p.k : 0
@@ -185,20 +187,8 @@ struct PostingsEncoder {
         let skipSize = PostingsFormat.skipTableSize(blocks: nb, fields: k, text: text, vectors: vectors)
         for _ in 0..<skipSize { docsOut.u8(0) }
         if text && nb > 1 {
-            // Proxy weights for merging impact vectors: the field's boost and its mean length.
-            var w = [Float](), mean = [Float]()
-            for j in 0..<k {
-                let np = normPtrs[j]
-                let key = UnsafeRawPointer(np.baseAddress ?? UnsafePointer(bitPattern: 1)!)
-                if meanLength[key] == nil {
-                    var sum = 0.0, count = 0
-                    for c in np where c > 0 { sum += Double(FieldNorm.decode(c)); count += 1 }
-                    meanLength[key] = count > 0 ? Float(sum / Double(count)) : 1
-                }
-                w.append(boost(members[j]))
-                mean.append(meanLength[key]!)
-            }
-            frontier.reset(fields: k, weights: w, meanLengths: mean)
+            let fields = members.map(proxy)
+            frontier.reset(fields: k, weights: fields.map(\.boost), meanLengths: fields.map(\.meanLength), bm25: bm25)
         }
         let blocksStart = docsOut.count
 
@@ -347,13 +337,15 @@ struct ImpactFrontier {
     private var norm: [UInt8] = []
     private var weights: [Float] = []
     private var meanLengths: [Float] = []
+    private var bm25 = BM25Parameters()
     private var candTf: [UInt8] = []
     private var candNorm: [UInt8] = []
 
-    mutating func reset(fields k: Int, weights: [Float], meanLengths: [Float]) {
+    mutating func reset(fields k: Int, weights: [Float], meanLengths: [Float], bm25: BM25Parameters = BM25Parameters()) {
         self.k = k
         self.weights = weights
         self.meanLengths = meanLengths.map { max($0, 1e-3) }
+        self.bm25 = bm25
         candTf = [UInt8](repeating: 0, count: k)
         candNorm = [UInt8](repeating: 255, count: k)
         clear()
@@ -365,30 +357,26 @@ struct ImpactFrontier {
         norm.removeAll(keepingCapacity: true)
     }
 
-    /// Point `a` covers the candidate: in every field where the candidate has the term, `a` has at
+    /// Whether (tf, norm) pairs `x` cover `y`: in every field where `y` has the term, `x` has at
     /// least its tf and at most its norm code.
-    private func covers(_ a: Int) -> Bool {
-        for j in 0..<k where candTf[j] != 0 {
-            if tf[a * k + j] < candTf[j] || norm[a * k + j] > candNorm[j] { return false }
+    private func covers(_ x: (Int) -> (UInt8, UInt8), _ y: (Int) -> (UInt8, UInt8)) -> Bool {
+        for j in 0..<k {
+            let (xt, xn) = x(j), (yt, yn) = y(j)
+            if yt != 0 && (xt < yt || xn > yn) { return false }
         }
         return true
     }
 
-    /// Whether the candidate covers point `a`.
-    private func covered(_ a: Int) -> Bool {
-        for j in 0..<k where tf[a * k + j] != 0 {
-            if candTf[j] < tf[a * k + j] || candNorm[j] > norm[a * k + j] { return false }
-        }
-        return true
-    }
+    private func point(_ a: Int) -> (Int) -> (UInt8, UInt8) { { j in (tf[a * k + j], norm[a * k + j]) } }
+    private var candidate: (Int) -> (UInt8, UInt8) { { j in (candTf[j], candNorm[j]) } }
 
     /// Adds a document given as `field(j) -> (tf saturated at 255, norm code)`.
     mutating func add(_ field: (Int) -> (UInt8, UInt8)) {
         for j in 0..<k { (candTf[j], candNorm[j]) = field(j) }
-        for a in 0..<count where covers(a) { return }
+        for a in 0..<count where covers(point(a), candidate) { return }
         // Drop the points the candidate covers.
         var w = 0
-        for a in 0..<count where !covered(a) {
+        for a in 0..<count where !covers(candidate, point(a)) {
             if w != a {
                 for j in 0..<k { tf[w * k + j] = tf[a * k + j]; norm[w * k + j] = norm[a * k + j] }
             }
@@ -402,14 +390,14 @@ struct ImpactFrontier {
         count += 1
     }
 
-    /// BM25-shaped proxy score of a point (schema boosts, k1 1.2, b 0.75, the segment's mean lengths).
+    /// BM25-shaped proxy score of a point (schema boosts and BM25 parameters, the segment's mean lengths).
     private func proxy(tf t: (Int) -> UInt8, norm n: (Int) -> UInt8) -> Float {
         var s: Float = 0
         for j in 0..<k {
             let x = Float(t(j))
             if x == 0 { continue }
             let len = Float(FieldNorm.decode(n(j)))
-            s += weights[j] * x / (x + 1.2 * (0.25 + 0.75 * len / meanLengths[j]))
+            s += weights[j] * x / (x + bm25.k1 * (1 - bm25.b + bm25.b * len / meanLengths[j]))
         }
         return s
     }
@@ -466,7 +454,7 @@ struct ImpactFrontier {
         precondition(count <= vectors)
         for a in 0..<vectors {
             for j in 0..<k {
-                if a < count { out.append(tf[a * k + j]); out.append(tf[a * k + j] == 0 ? 255 : norm[a * k + j]) }
+                if a < count { out.append(tf[a * k + j]); out.append(norm[a * k + j]) }
                 else { out.append(0); out.append(255) }
             }
         }

@@ -23,7 +23,7 @@ public struct BM25Statistics: Sendable {
     public init(parameters: BM25Parameters, docCount: Int, fieldStats: [FieldStats]) {
         self.parameters = parameters
         self.docCount = docCount
-        averageLength = fieldStats.map { s in s.docCount == 0 ? 1 : Float(Double(s.sumLength) / Double(s.docCount)) }
+        averageLength = fieldStats.map(\.averageLength)
         let k1 = parameters.k1, b = parameters.b
         kTables = averageLength.map { avg in
             (0..<256).map { code in

@@ -120,12 +120,12 @@ final class TermScorer: Scorer {
         return s
     }
 
-    /// Upper bound of the score over the block the cursor's skip position is in.
     /// The shallow block whose bound `boundValue` holds (windows are often shorter than a block).
     private var boundBlock = -1
     private var boundValue: Float = 0
 
-    /// The best of the block's impact vectors (`PostingsFormat`).
+    /// Upper bound of the score over the block the cursor's skip position is in: the best of the
+    /// block's impact vectors (`PostingsFormat`).
     @inline(__always) func blockMaxScore() -> Float {
         let b = cursor.shallowBlock
         if b == boundBlock { return boundValue }

@@ -123,8 +123,11 @@ final class TopKCollector {
     /// reach the tracking limit, nothing needs counting: the total is "at least the limit" from the
     /// start, as Elasticsearch reports it once it stops counting, and pruning begins as soon as the
     /// heap is full.
-    func assumeMatches(_ n: Int) {
-        guard n > 0, n >= trackLimit, trackLimit < Int.max else { return }
+    /// `n` is not evaluated when every match is to be counted (exact totals).
+    func assumeMatches(_ n: @autoclosure () -> Int) {
+        guard trackLimit < Int.max else { return }
+        let n = n()
+        guard n > 0, n >= trackLimit else { return }
         knownMatches = trackLimit
         trackLimit = 0
         pruned = true

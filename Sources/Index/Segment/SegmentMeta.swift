@@ -9,6 +9,9 @@ public struct FieldStats: Codable, Sendable, Equatable {
         self.sumLength = sumLength
         self.docCount = docCount
     }
+
+    /// Mean length over the documents with the field (1 when none has it).
+    public var averageLength: Float { docCount == 0 ? 1 : Float(Double(sumLength) / Double(docCount)) }
 }
 
 /// Size and checksum of a file, recorded in the commit so `aisle check` can verify everything.

@@ -169,7 +169,7 @@ struct SegmentMerger {
         let docsFile = try open(.docs)
         let posFile = try open(.pos)
         var dict = TermDictionaryWriter(textSlotCount: layout.textGroups.count)
-        var enc = PostingsEncoder()
+        var enc = PostingsEncoder(bm25: layout.schema.bm25Parameters)
         var buf = TermPostingsBuffer()
         var iters = try readers.map { try $0.terms.makeIterator() }
         var live = try iters.indices.map { try iters[$0].next() }
@@ -253,7 +253,10 @@ struct SegmentMerger {
             if text && buf.k > 1 { buf.dropEmptyFields() }
             let groupFields = text ? layout.textGroups[slot].fields : []
             let info = enc.encode(buf, text: text, docsBase: docsFile.payloadOffset, posBase: posFile.payloadOffset,
-                                  boost: { member in layout.schema.fields[groupFields[member]].effectiveBoost }) {
+                                  proxy: { member in
+                                      let f = groupFields[member]
+                                      return (layout.schema.fields[f].effectiveBoost, stats[textIndexOf[f]].averageLength)
+                                  }) {
                 member in UnsafeBufferPointer(normPtrs[textIndexOf[groupFields[member]]])
             }
             key.withUnsafeBufferPointer { dict.add(key: $0, info: info) }

@@ -344,7 +344,7 @@ public final class SegmentWriter {
         let docsFile = try open(.docs)
         let posFile = try open(.pos)
         var dict = TermDictionaryWriter(textSlotCount: layout.textGroups.count)
-        var enc = PostingsEncoder()
+        var enc = PostingsEncoder(bm25: layout.schema.bm25Parameters)
         var buf = TermPostingsBuffer()
         let textGroups = layout.textGroups
         let textIndex = textIndexOf
@@ -361,7 +361,10 @@ public final class SegmentWriter {
             buf.reset(fieldMask: text ? fieldMasks[tid] : 0)
             decode(tid, text: text, into: &buf)
             let info = enc.encode(buf, text: text, docsBase: docsFile.payloadOffset, posBase: posFile.payloadOffset,
-                                  boost: { member in layout.schema.fields[textGroups[slot].fields[member]].effectiveBoost }) {
+                                  proxy: { member in
+                                      let f = textGroups[slot].fields[member]
+                                      return (layout.schema.fields[f].effectiveBoost, fieldStats[Int(textIndex[f])].averageLength)
+                                  }) {
                 member in
                 UnsafeBufferPointer(normPtrs[Int(textIndex[textGroups[slot].fields[member]])])
             }
