@@ -2,7 +2,7 @@ import Foundation
 import Testing
 @testable import AisleIndex
 
-/// Block bounds from impact vectors (postings format 2), the partition of MaxScore and the
+/// Block bounds from impact vectors (postings format 2 and later), the partition of MaxScore and the
 /// statistics that spare counting: each against a brute-force or unpruned answer.
 @Suite struct ImpactBoundsTests {
     typealias Vector = [(tf: UInt8, norm: UInt8)]
@@ -112,15 +112,20 @@ import Testing
         #expect(exactCases > 100 && mergedCases > 100, "both kinds of block: \(exactCases) exact, \(mergedCases) merged")
     }
 
-    @Test func version1IndexesStillSearchAndMergeIntoVersion2() throws {
-        var (rng, seed) = SeededRandom.fromEnvironment("impact-v1")
+    /// Segments written in older postings versions (one impact vector per block in version 1, no
+    /// position index before version 3) search as the naive searcher does, and merging rewrites
+    /// them in the current version.
+    @Test(arguments: [UInt32(1), 2])
+    func olderVersionsStillSearchAndMergeIntoTheCurrentOne(version: UInt32) throws {
+        var (rng, seed) = SeededRandom.fromEnvironment("impact-v\(version)")
         let corpus = RandomCorpus(count: 2000, rng: &rng)
-        let d1 = temporaryDirectory("impact-v1"), d2 = temporaryDirectory("impact-v2")
+        let d1 = temporaryDirectory("impact-old"), d2 = temporaryDirectory("impact-new")
         defer { removeDirectory(d1); removeDirectory(d2) }
-        let old = try PostingsFormat.$writeVersion.withValue(1) { try corpus.buildIndex(at: d1, perSegment: 700) }
+        let current = PostingsFormat.version
+        let old = try PostingsFormat.$writeVersion.withValue(version) { try corpus.buildIndex(at: d1, perSegment: 700) }
         let new = try corpus.buildIndex(at: d2, perSegment: 700)
-        #expect(old.segments.count == 3 && old.segments.allSatisfy { $0.docsFile.version == 1 })
-        #expect(new.segments.allSatisfy { $0.docsFile.version == 2 })
+        #expect(old.segments.count == 3 && old.segments.allSatisfy { $0.docsFile.version == version })
+        #expect(new.segments.allSatisfy { $0.docsFile.version == current })
         let naive = try NaiveSearcher(schema: new.schema, docs: corpus.docs)
         let gen = QueryGenerator(layout: new.layout)
         var queries: [Query] = []
@@ -135,13 +140,13 @@ import Testing
                 }
             }
         }
-        try check(old, "version 1")
-        try check(new, "version 2")
-        // Merging rewrites version-1 postings in version 2.
+        try check(old, "version \(version)")
+        try check(new, "version \(current)")
+        // Merging rewrites older postings in the current version.
         let w = try IndexWriter(opening: d1, options: .init(sync: false))
         try w.forceMerge()
         let merged = try Searcher.open(directory: d1)
-        #expect(merged.segments.count == 1 && merged.segments[0].docsFile.version == 2)
+        #expect(merged.segments.count == 1 && merged.segments[0].docsFile.version == current)
         try check(merged, "merged")
     }
 

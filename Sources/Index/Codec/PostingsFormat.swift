@@ -1,4 +1,4 @@
-/// The postings format (version 2; version 1 is still read).
+/// The postings format (version 3; versions 1 and 2 are still read).
 ///
 /// A term's postings are split into blocks of 128 documents (the last one shorter). In the docs file:
 ///
@@ -11,7 +11,12 @@
 ///                                    block holding the block's first position
 ///   posFirst    u32 x nBlocks        ordinal (within the term) of the block's first position
 ///   bounds      (u8 tf, u8 norm) x k x V x nBlocks     per block, V impact vectors of k fields each,
-///                                    for block-max pruning (V = 4 in version 2, 1 in version 1)
+///                                    for block-max pruning (V = 4 from version 2, 1 in version 1)
+/// [position index, version 3, text slots with 2+ blocks]
+///   u32 x ceil(posCount / 128)       byte offset (from the term's positions start) of each positions
+///                                    block, so a reader goes straight to the block holding a
+///                                    document's positions (versions 1 and 2 walk the blocks from
+///                                    the doc block's first one, a cache miss per block)
 /// [blocks]
 ///   u8 tfWidth x k
 ///   doc deltas as a PFor block (`PForBlock`: doc - previous doc - 1; the first block starts from -1)
@@ -37,13 +42,19 @@
 public enum PostingsFormat {
     public static let blockSize = 128
     /// The version this build writes; `readableVersions` it reads.
-    public static let version: UInt32 = 2
-    public static let readableVersions: ClosedRange<UInt32> = 1...2
+    public static let version: UInt32 = 3
+    public static let readableVersions: ClosedRange<UInt32> = 1...3
     /// The version new segments are written in: version 1 only for the compatibility tests.
     @TaskLocal public static var writeVersion: UInt32 = version
 
     /// Impact vectors per block in a docs file of `version`.
     @inline(__always) public static func boundVectors(version: UInt32) -> Int { version >= 2 ? 4 : 1 }
+
+    /// Bytes of a term's position index (version 3): a u32 per positions block, after the skip table.
+    @inline(__always) public static func positionIndexSize(blocks nb: Int, text: Bool, positions: UInt64, version: UInt32) -> Int {
+        guard version >= 3, text, nb > 1 else { return 0 }
+        return 4 * Int((positions + UInt64(blockSize) - 1) / UInt64(blockSize))
+    }
 
     @inline(__always) public static func skipTableSize(blocks nb: Int, fields k: Int, text: Bool, vectors: Int) -> Int {
         guard nb > 1 else { return 0 }
@@ -114,6 +125,11 @@ struct PostingsEncoder {
     private var posBuf = [UInt32](repeating: 0, count: PostingsFormat.blockSize)
     /// Impact vectors per block (`PostingsFormat.boundVectors`).
     let vectors: Int
+    /// The version written (a position index from version 3).
+    let version: UInt32
+    /// Byte offsets (from the term's start) of the positions blocks written for the current term.
+    private var posBlockOffsets: [UInt32] = []
+    private var posTermStart = 0
     private var frontier = ImpactFrontier()
     /// The schema's BM25 parameters, for the proxy score that chooses which impact vectors merge.
     private let bm25: BM25Parameters
@@ -121,6 +137,7 @@ struct PostingsEncoder {
     /// An encoder for docs files of `version` (the file's header must say the same).
     init(version: UInt32 = PostingsFormat.writeVersion, bm25: BM25Parameters = BM25Parameters()) {
         vectors = PostingsFormat.boundVectors(version: version)
+        self.version = version
         self.bm25 = bm25
     }
 
@@ -139,6 +156,8 @@ struct PostingsEncoder {
         info.docCount = UInt32(n)
         info.docsOffset = docsBase + UInt64(docsOut.count)
         info.posOffset = posBase + UInt64(posOut.count)
+        posTermStart = posOut.count
+        posBlockOffsets.removeAll(keepingCapacity: true)
         let members: [Int] = {
             var out: [Int] = []
             var m = p.fieldMask
@@ -185,7 +204,8 @@ struct PostingsEncoder {
         // Skip table placeholder.
         let skipStart = docsOut.count
         let skipSize = PostingsFormat.skipTableSize(blocks: nb, fields: k, text: text, vectors: vectors)
-        for _ in 0..<skipSize { docsOut.u8(0) }
+        let indexSize = PostingsFormat.positionIndexSize(blocks: nb, text: text, positions: UInt64(p.positions.count), version: version)
+        for _ in 0..<(skipSize + indexSize) { docsOut.u8(0) }
         if text && nb > 1 {
             let fields = members.map(proxy)
             frontier.reset(fields: k, weights: fields.map(\.boost), meanLengths: fields.map(\.meanLength), bm25: bm25)
@@ -198,7 +218,6 @@ struct PostingsEncoder {
             lastDocs.reserveCapacity(nb); blockStarts.reserveCapacity(nb)
             if text { posOffsets.reserveCapacity(nb); posFirsts.reserveCapacity(nb); bounds.reserveCapacity(nb * 2 * k * vectors) }
         }
-        let posTermStart = posOut.count
         var posBufCount = 0
         var posWritten = 0      // values already in full flushed blocks
         var posCursor = 0       // index into p.positions
@@ -316,12 +335,17 @@ struct PostingsEncoder {
                 w.append(bounds)
             }
             precondition(w.count == skipSize)
+            if indexSize > 0 {
+                precondition(posBlockOffsets.count * 4 == indexSize)
+                for v in posBlockOffsets { w.u32(v) }
+            }
             docsOut.replaceBytes(at: skipStart, with: w.bytes)
         }
         return info
     }
 
     private mutating func flushPositions(count: Int) {
+        posBlockOffsets.append(UInt32(posOut.count - posTermStart))
         posBuf.withUnsafeBufferPointer { PForBlock.encode($0.baseAddress!, count: count, into: &posOut) }
     }
 }

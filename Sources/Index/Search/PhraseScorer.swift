@@ -140,6 +140,12 @@ final class PhraseScorer: Scorer {
     }
 
     let cursors: [PostingsCursor]     // one per distinct query term
+    /// Per distinct term, another query's cursor over the same postings (`CursorShare`): when it
+    /// stands on the document being checked, positions are read from it instead of moving this
+    /// scorer's own cursor there (which would decode the same blocks again). Never moved here.
+    let shared: [PostingsCursor?]
+    /// The cursor each distinct term's positions are read from for the current document.
+    private var reading: [PostingsCursor]
     let termCursor: [Int]             // query term -> index into cursors
     let offsets: [Int32]
     let sameAs: [Int]
@@ -153,9 +159,11 @@ final class PhraseScorer: Scorer {
     private let bound: Float
     private var err: String?
 
-    init(cursors: [PostingsCursor], termCursor: [Int], offsets: [Int32], sameAs: [Int], slop: Int, plans: [FieldPlan],
-         label: String) {
+    init(cursors: [PostingsCursor], shared: [PostingsCursor?]? = nil, termCursor: [Int], offsets: [Int32], sameAs: [Int],
+         slop: Int, plans: [FieldPlan], label: String) {
         self.cursors = cursors
+        self.shared = shared ?? Array(repeating: nil, count: cursors.count)
+        reading = cursors
         self.termCursor = termCursor
         self.offsets = offsets
         self.sameAs = sameAs
@@ -186,6 +194,7 @@ final class PhraseScorer: Scorer {
                 }
             }
             if moved { continue }
+            for c in cursors.indices { reading[c] = cursors[c] }
             if matchPositions() { break }
             target = cursors[order[0]].nextDoc()
         }
@@ -198,7 +207,7 @@ final class PhraseScorer: Scorer {
     /// count there is 1 and later fields count 0).
     private func matchPositions(anyField: Bool = false) -> Bool {
         for c in 0..<cursors.count {
-            if !cursors[c].positions(into: &posBuf[c], fieldStarts: &starts[c]) {
+            if !reading[c].positions(into: &posBuf[c], fieldStarts: &starts[c]) {
                 err = "positions could not be read"
                 return false
             }
@@ -255,16 +264,28 @@ final class PhraseScorer: Scorer {
 
     override func nextDoc() -> UInt32 { align(cursors[order[0]].nextDoc()) }
     override func advance(_ target: UInt32) -> UInt32 { align(cursors[order[0]].advance(target)) }
+    /// Points `reading` at cursors standing on `target`: shared ones where they do, else this
+    /// scorer's own, moved there. False when a term does not occur in `target`.
+    private func stand(on target: UInt32) -> Bool {
+        for c in order {
+            if let s = shared[c], s.stands(on: target) {
+                reading[c] = s
+                continue
+            }
+            if cursors[c].advance(target) != target { return false }
+            reading[c] = cursors[c]
+        }
+        return true
+    }
+
     override func score(at target: UInt32) -> Float? {
-        for c in order where cursors[c].advance(target) != target { return nil }
-        guard matchPositions() else { return nil }
+        guard stand(on: target), matchPositions() else { return nil }
         doc = target
         return score()
     }
 
     override func matches(at target: UInt32) -> Bool {
-        for c in order where cursors[c].advance(target) != target { return false }
-        guard matchPositions(anyField: true) else { return false }
+        guard stand(on: target), matchPositions(anyField: true) else { return false }
         doc = target
         return true
     }

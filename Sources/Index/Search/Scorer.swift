@@ -26,6 +26,27 @@ class Scorer {
     /// Whether `target` matches, under the contract of `score(at:)`; for callers that need no
     /// score (a fixed bonus), so a phrase may stop at its first occurrence.
     func matches(at target: UInt32) -> Bool { score(at: target) != nil }
+    /// A bonus added to a first score (`TopKCollector`'s rescoring), under the contract of
+    /// `score(at:)`: `target`'s score (0 when it does not match); but when `first` plus it cannot
+    /// exceed `beat`, any value whose sum with `first` does not exceed `beat` either (the document
+    /// will not enter the page, so a sum of bonuses may stop reading once the rest cannot lift it).
+    func bonus(at target: UInt32, first: Float, beat: Float) -> Float { score(at: target) ?? 0 }
+}
+
+/// Text terms' cursors of one search in one segment by (slot, term): the first query's term
+/// scorers offer theirs, and phrases of a second query over the same terms read positions from
+/// them (see `PhraseScorer.shared`).
+final class CursorShare {
+    private struct Key: Hashable {
+        var slot: Int
+        var term: [UInt8]
+    }
+    private var cursors: [Key: PostingsCursor] = [:]
+    func offer(slot: Int, term: [UInt8], _ cursor: PostingsCursor) {
+        let key = Key(slot: slot, term: term)
+        if cursors[key] == nil { cursors[key] = cursor }
+    }
+    func cursor(slot: Int, term: [UInt8]) -> PostingsCursor? { cursors[Key(slot: slot, term: term)] }
 }
 
 /// Per-field scoring data for a term in one segment (index j of the term's field mask).
@@ -364,6 +385,20 @@ final class DisjunctionScorer: Scorer {
             }
             return tie == 0 ? m : m + tie * (s - m)
         }
+    }
+
+    /// A sum of bonuses stops once those not read yet cannot lift `first` above `beat`.
+    override func bonus(at target: UInt32, first: Float, beat: Float) -> Float {
+        guard mode == .sum, minimumMatch == 1, beat > -Float.infinity else { return score(at: target) ?? 0 }
+        var sum: Float = 0
+        var rest = bound
+        for c in children {
+            // Float sums of the same terms in another order differ by ulps: the bound allows for it.
+            if (first + sum + rest) * (1 + 1e-5) + 1e-5 <= beat { return sum }
+            rest -= c.maxScore
+            if let x = c.score(at: target) { sum += x }
+        }
+        return sum
     }
 
     override func matches(at target: UInt32) -> Bool {

@@ -65,18 +65,21 @@ extension Searcher {
             guard let plan = try filterPlan(filters, segment: si, sideways: sidewaysSet, baseOnly: baseOnly) else { continue }
             var textScorer: Scorer?
             let matchAll: Bool
+            let share = fullQuery != nil ? CursorShare() : nil
             if case .matchAll = q { matchAll = true } else {
                 matchAll = false
-                textScorer = try makeScorer(q, segment: si, ctx: ctx)
+                textScorer = try makeScorer(q, segment: si, ctx: ctx, share: share)
                 if textScorer == nil { continue }
             }
             if let fq = fullQuery, let fc = fullCtx {
-                let f = try makeScorer(fq, segment: si, ctx: fc)
+                // Phrases of the second query read positions from the first query's cursors when
+                // these stand on the document being rescored (no second decoding of its blocks).
+                let f = try makeScorer(fq, segment: si, ctx: fc, share: share)
                 if let f { fullScorers.append((si, f)) }
                 if additive {
-                    topk.setRescorer { doc, first in first + (f?.score(at: doc) ?? 0) }
+                    topk.setRescorer { doc, first, beat in first + (f?.bonus(at: doc, first: first, beat: beat) ?? 0) }
                 } else {
-                    topk.setRescorer { doc, _ in f?.score(at: doc) }
+                    topk.setRescorer { doc, _, _ in f?.score(at: doc) }
                 }
             }
             defer { topk.setRescorer(nil) }

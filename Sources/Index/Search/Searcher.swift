@@ -254,7 +254,9 @@ public final class Searcher: @unchecked Sendable {
 
     func kTable(textField: Int) -> UnsafePointer<Float> { UnsafePointer(kTables[textField]) }
 
-    func makeScorer(_ q: Query, segment si: Int, ctx: QueryContext) throws -> Scorer? {
+    /// `share`: text terms' cursors by (slot, term), filled by the term scorers made and read by
+    /// phrases (which take positions from a shared cursor standing on the document they check).
+    func makeScorer(_ q: Query, segment si: Int, ctx: QueryContext, share: CursorShare? = nil) throws -> Scorer? {
         let seg = segments[si]
         switch q {
         case .matchNone:
@@ -283,23 +285,23 @@ public final class Searcher: @unchecked Sendable {
         case .term(let t):
             guard let info = ctx.info(slot: t.slot, term: t.term, segment: si) else { return nil }
             if layout.isTextSlot(t.slot) {
-                return try termScorer(t.slot, t.term, info: info, fields: t.fields, boost: t.boost, segment: si, ctx: ctx)
+                return try termScorer(t.slot, t.term, info: info, fields: t.fields, boost: t.boost, segment: si, ctx: ctx, share: share)
             }
             return KeywordScorer(cursor: try seg.postings(info, text: false), label: String(decoding: t.term, as: UTF8.self))
         case .phrase(let p):
-            return try phraseScorer(p, segment: si, ctx: ctx)
+            return try phraseScorer(p, segment: si, ctx: ctx, share: share)
         case .prefix:
-            return try makeScorer(try rewrite(q), segment: si, ctx: ctx)
+            return try makeScorer(try rewrite(q), segment: si, ctx: ctx, share: share)
         case .boolean(let b):
             var musts: [Scorer] = []
             for m in b.must {
-                guard let s = try makeScorer(m, segment: si, ctx: ctx) else { return nil }
+                guard let s = try makeScorer(m, segment: si, ctx: ctx, share: share) else { return nil }
                 musts.append(s)
             }
             var shoulds: [Scorer] = []
-            for s in b.should { if let x = try makeScorer(s, segment: si, ctx: ctx) { shoulds.append(x) } }
+            for s in b.should { if let x = try makeScorer(s, segment: si, ctx: ctx, share: share) { shoulds.append(x) } }
             var nots: [Scorer] = []
-            for s in b.mustNot { if let x = try makeScorer(s, segment: si, ctx: ctx) { nots.append(x) } }
+            for s in b.mustNot { if let x = try makeScorer(s, segment: si, ctx: ctx, share: share) { nots.append(x) } }
             var required: Scorer
             if musts.isEmpty {
                 if b.should.isEmpty {
@@ -329,11 +331,11 @@ public final class Searcher: @unchecked Sendable {
             return nots.isEmpty ? required : ReqExclScorer(required: required, excluded: nots)
         case .disMax(let d):
             var subs: [Scorer] = []
-            for c in d.clauses { if let x = try makeScorer(c, segment: si, ctx: ctx) { subs.append(x) } }
+            for c in d.clauses { if let x = try makeScorer(c, segment: si, ctx: ctx, share: share) { subs.append(x) } }
             if subs.isEmpty { return nil }
             return DisjunctionScorer(subs, minimumMatch: 1, mode: .max(tieBreaker: d.tieBreaker))
         case .constant(let c):
-            guard let inner = try makeScorer(c.query, segment: si, ctx: ctx) else { return nil }
+            guard let inner = try makeScorer(c.query, segment: si, ctx: ctx, share: share) else { return nil }
             return ConstantScorer(inner, value: c.score)
         }
     }
@@ -358,16 +360,17 @@ public final class Searcher: @unchecked Sendable {
     }
 
     func termScorer(_ slot: Int, _ term: [UInt8], info: TermInfo, fields: FieldMask?, boost: Float, segment si: Int,
-                    ctx: QueryContext) throws -> Scorer? {
+                    ctx: QueryContext, share: CursorShare? = nil) throws -> Scorer? {
         let fw = termFieldWeights(slot: slot, info: info, fields: fields, boost: boost, ctx: ctx, term: term, segment: si)
         guard fw.contains(where: { $0.weight > 0 || (fields == nil) }) else { return nil }
         let check = fields != nil && fw.contains { $0.weight == 0 }
         if fields != nil && !fw.contains(where: { $0.weight > 0 }) { return nil }
-        return TermScorer(cursor: try segments[si].postings(info, text: true), fields: fw, checkFields: check,
-                          termText: String(decoding: term, as: UTF8.self))
+        let cursor = try segments[si].postings(info, text: true)
+        share?.offer(slot: slot, term: term, cursor)
+        return TermScorer(cursor: cursor, fields: fw, checkFields: check, termText: String(decoding: term, as: UTF8.self))
     }
 
-    func phraseScorer(_ p: PhraseQuery, segment si: Int, ctx: QueryContext) throws -> Scorer? {
+    func phraseScorer(_ p: PhraseQuery, segment si: Int, ctx: QueryContext, share: CursorShare? = nil) throws -> Scorer? {
         guard layout.isTextSlot(p.slot) else { throw IndexError.invalidQuery("phrase queries need a text field") }
         guard !p.terms.isEmpty, p.terms.count == p.positions.count else { return nil }
         if p.terms.count == 1 {
@@ -416,7 +419,8 @@ public final class Searcher: @unchecked Sendable {
         }
         let cursors = try infos.map { try segments[si].postings($0, text: true) }
         let base = p.positions[0]
-        return PhraseScorer(cursors: cursors, termCursor: termCursor, offsets: p.positions.map { $0 - base },
+        return PhraseScorer(cursors: cursors, shared: distinct.map { share?.cursor(slot: p.slot, term: $0) },
+                            termCursor: termCursor, offsets: p.positions.map { $0 - base },
                             sameAs: sameAs, slop: max(0, p.slop), plans: plans,
                             label: p.terms.map { String(decoding: $0, as: UTF8.self) }.joined(separator: " "))
     }

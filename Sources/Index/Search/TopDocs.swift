@@ -61,7 +61,7 @@ final class TopKCollector {
     /// `k` by the second query, without a window and without reading positions for documents
     /// that cannot reach the page.
     private let rescoreGain: Float?
-    private var rescorer: ((UInt32, Float) -> Float?)?
+    private var rescorer: ((UInt32, Float, Float) -> Float?)?
 
     init(k: Int, tracking: TotalHitsTracking, rankK: Int? = nil, slack: Float = 0, rescoreGain: Float? = nil) {
         self.k = k
@@ -157,8 +157,11 @@ final class TopKCollector {
     var bonusNeedsTwoClauses = false
 
     /// The second query's scorer for the segment being collected (see `rescoreGain`).
-    /// It gets the document and its first score, and returns the final score (nil: no match).
-    func setRescorer(_ r: ((UInt32, Float) -> Float?)?) { rescorer = r }
+    /// It gets the document, its first score and the final score it must beat to enter the heap
+    /// (-inf while the heap is not full), and returns the final score (nil: no match). When the
+    /// document cannot beat that score it may return any score not above it (a bonus whose
+    /// remaining clauses cannot lift it is not read to the end).
+    func setRescorer(_ r: ((UInt32, Float, Float) -> Float?)?) { rescorer = r }
 
     @inline(__always) func collect(_ localDoc: UInt32, _ first: Float) {
         var score = first
@@ -167,7 +170,8 @@ final class TopKCollector {
                 countOnly()
                 return
             }
-            guard let s = rescorer?(localDoc, first) else {
+            let beat = k > 0 && scores.count >= k ? scores[0] : -Float.infinity
+            guard let s = rescorer?(localDoc, first, beat) else {
                 countOnly()
                 return
             }

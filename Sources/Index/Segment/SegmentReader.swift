@@ -225,11 +225,17 @@ public final class PostingsCursor {
 
     let nBlocks: Int
     let skip: UnsafeRawPointer?     // start of the skip table (nBlocks > 1)
+    /// Byte offset of each positions block from the term's positions start (version 3, text terms
+    /// with 2+ blocks; nil: blocks are found by walking from the doc block's first one).
+    let posIndex: UnsafeRawPointer?
+    let posBlocks: Int
     let blocksArea: Int             // offset of the first block in the docs payload
 
     /// Current document (noMoreDocs when exhausted, and before the first `nextDoc()` it is -1 as UInt32.max - 1... see `started`).
     public private(set) var doc: UInt32 = 0
     private var started = false
+    /// Whether the cursor stands on `target` (a reader of positions may then use it as it is).
+    @inline(__always) public func stands(on target: UInt32) -> Bool { started && doc == target }
     public private(set) var corruption: String?
 
     // Current block.
@@ -263,14 +269,20 @@ public final class PostingsCursor {
         nBlocks = info.blockCount
         vectors = PostingsFormat.boundVectors(version: segment.docsFile.version)
         let skipSize = PostingsFormat.skipTableSize(blocks: nBlocks, fields: k, text: text, vectors: vectors)
+        // A damaged position count leaves the index out (positions then fail to read, cleanly).
+        let indexSize = info.posCount <= UInt64(Int32.max)
+            ? PostingsFormat.positionIndexSize(blocks: nBlocks, text: text, positions: info.posCount, version: segment.docsFile.version)
+            : 0
         guard info.docCount > 0, info.docCount <= maxDoc,
-              info.docsOffset <= UInt64(docsEnd), UInt64(skipSize) <= UInt64(docsEnd) - info.docsOffset,
+              info.docsOffset <= UInt64(docsEnd), UInt64(skipSize + indexSize) <= UInt64(docsEnd) - info.docsOffset,
               info.posOffset <= UInt64(posEnd)
         else {
             throw IndexError.corrupt(file: fileName, reason: "term postings at \(info.docsOffset) out of range")
         }
         skip = nBlocks > 1 ? docsPayload + Int(info.docsOffset) : nil
-        blocksArea = Int(info.docsOffset) + skipSize
+        posIndex = indexSize > 0 ? docsPayload + Int(info.docsOffset) + skipSize : nil
+        posBlocks = indexSize / 4
+        blocksArea = Int(info.docsOffset) + skipSize + indexSize
         docs = .allocate(capacity: Self.bs)
         tfs = .allocate(capacity: Self.bs * max(k, 1))
         tfMeta = .allocate(capacity: 2 * max(k, 1))
@@ -558,7 +570,11 @@ public final class PostingsCursor {
             // Find the block's byte offset: start from the doc block's recorded block, or hop forward.
             var number: Int
             var off: Int
-            if pb > posBlockNumber && posBlockNumber >= 0 {
+            if let pi = posIndex, pb < posBlocks {
+                // Straight to the block (version 3).
+                number = pb
+                off = Int(info.posOffset) + Int(UInt32(littleEndian: pi.loadUnaligned(fromByteOffset: pb &* 4, as: UInt32.self)))
+            } else if pb > posBlockNumber && posBlockNumber >= 0 {
                 number = posBlockNumber
                 off = posBlockOffset
             } else if let s = skip {

@@ -21,7 +21,7 @@ public struct SpaceUsage: Sendable, CustomStringConvertible {
         s += "  terms \(terms) (singletons \(singletonTerms)), postings \(postings), blocks \(blocks), positions \(positions)\n"
         s += "  by slot: \(termsBySlot.sorted { $0.key < $1.key }.map { "\($0.key):\($0.value)" }.joined(separator: " "))\n"
         s += "  fields per term: \(fieldCounts.sorted { $0.key < $1.key }.map { "\($0.key):\($0.value)" }.joined(separator: " "))\n"
-        s += "  docs file: skip tables \(skipBytes) B, block headers \(headerBytes) B, doc deltas \(docBits / 8) B, tfs \(tfBits / 8) B in \(tfArrays) arrays\n"
+        s += "  docs file: skip tables and position indexes \(skipBytes) B, block headers \(headerBytes) B, doc deltas \(docBits / 8) B, tfs \(tfBits / 8) B in \(tfArrays) arrays\n"
         if postings > 0 {
             s += "  per posting: doc \(Double(docBits) / Double(postings)) bits, tf \(Double(tfBits) / Double(postings)) bits, skip \(Double(skipBytes * 8) / Double(postings)) bits, headers \(Double(headerBytes * 8) / Double(postings)) bits\n"
         }
@@ -51,6 +51,7 @@ extension SegmentReader {
             u.blocks += nb
             let skip = PostingsFormat.skipTableSize(blocks: nb, fields: k, text: text,
                                                      vectors: PostingsFormat.boundVectors(version: docsFile.version))
+                + PostingsFormat.positionIndexSize(blocks: nb, text: text, positions: info.posCount, version: docsFile.version)
             u.skipBytes += skip
             var off = Int(info.docsOffset) + skip
             let p = docsFile.payload
