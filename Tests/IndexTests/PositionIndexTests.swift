@@ -46,3 +46,33 @@ import Testing
         #expect(terms > 20 && dense > 5 && docsChecked > 1000, "seed \(seed): \(terms) terms, \(dense) dense, \(docsChecked) docs")
     }
 }
+
+/// The per-segment cache of dictionary look-ups answers as the dictionary does, found or not,
+/// after more distinct look-ups than it holds (it empties and fills again).
+@Suite struct TermLookupCacheTests {
+    @Test func cachedAnswersEqualTheDictionarys() throws {
+        var (rng, seed) = SeededRandom.fromEnvironment("term-cache")
+        let corpus = RandomCorpus(count: 1500, rng: &rng)
+        let dir = temporaryDirectory("term-cache")
+        defer { removeDirectory(dir) }
+        let s = try corpus.buildIndex(at: dir, perSegment: 1500)
+        let seg = s.segments[0]
+        // Every key of the dictionary plus as many absent ones, asked in random order, twice.
+        var keys: [(slot: Int, term: [UInt8])] = []
+        var it = try seg.terms.makeIterator()
+        while try it.next() { keys.append((it.slot, Array(it.key.dropFirst(2)))) }
+        let present = keys.count
+        for i in 0..<(2 * SegmentReader.termCacheEntries) {
+            let k = keys[i % present]
+            keys.append((k.slot, k.term + Array("zz\(i)".utf8)))
+        }
+        #expect(keys.count > SegmentReader.termCacheEntries, "seed \(seed): \(keys.count) keys")
+        for _ in 0..<2 {
+            keys.shuffle(using: &rng)
+            for (slot, term) in keys {
+                let want = try seg.terms.lookup(SegmentReader.key(slot: slot, term: term))
+                #expect(try seg.termInfo(slot: slot, term: term) == want, "seed \(seed)")
+            }
+        }
+    }
+}

@@ -157,6 +157,18 @@ enum BulkScorers {
             let noMore = PostingsCursor.noMoreDocs
             let deadline = collector.deadline
             let twoClauseGain = collector.bonusNeedsTwoClauses ? collector.bonusGain : 0
+            // Bonuses by the clauses they need: a prefix of terms is bounded with the bonuses its
+            // clauses can gain (`prefixGain`), against the threshold before the whole gain lowered it.
+            let bonusNeeds = collector.bonusGain > 0 ? collector.bonusNeeds : []
+            let perBonus = !bonusNeeds.isEmpty
+            let fullGain = collector.bonusGain
+            let clauseBit = UnsafeMutablePointer<UInt64>.allocate(capacity: max(n, 1))
+            let prefixGain = UnsafeMutablePointer<Float>.allocate(capacity: max(n, 1))
+            defer { clauseBit.deallocate(); prefixGain.deallocate() }
+            for i in 0..<n {
+                // 0: the term's clause is not known (or it is in several): it may bring any bonus.
+                clauseBit[i] = perBonus ? scorers[i].key.flatMap { collector.bonusClauseOf[$0] }.map { 1 << UInt64($0) } ?? 0 : 0
+            }
             while true {
                 if deadline.tick() { return }
                 // The window: from the smallest current doc to the first block end.
@@ -233,8 +245,20 @@ enum BulkScorers {
                 } else {
                     for j in 0..<n { pub[j] = ub[j] }
                 }
+                if perBonus {
+                    var mask: UInt64 = 0
+                    var unknown = false
+                    for j in 0..<n {
+                        let bit = clauseBit[order[j]]
+                        if bit == 0 { unknown = true } else { mask |= bit }
+                        var g: Float = 0
+                        if unknown { g = fullGain } else { for b in bonusNeeds where b.mask & ~mask == 0 { g += b.value } }
+                        prefixGain[j] = min(g * (1 + 1e-5) + 1e-5, fullGain)
+                    }
+                }
                 @inline(__always) func nonEssential(_ j: Int, _ threshold: Float) -> Bool {
-                    pub[j] <= (j < oneClause ? threshold + twoClauseGain : threshold)
+                    if perBonus { return pub[j] <= threshold + fullGain - prefixGain[j] }
+                    return pub[j] <= (j < oneClause ? threshold + twoClauseGain : threshold)
                 }
                 // When no document of a single clause can reach the page (its clause's best term bound,
                 // coordinated, is under the threshold before the gain lowered it, and it cannot gain a

@@ -71,10 +71,13 @@ final class TermScorer: Scorer {
     /// Some fields of the term are not searched: a doc matches only if a searched field has the term.
     let checkFields: Bool
     let termText: String
+    /// The term's slot and bytes (nil when not made from a term query).
+    let key: TermKey?
     private let termMaxScore: Float
 
-    init(cursor: PostingsCursor, fields: [TermFieldWeight], checkFields: Bool, termText: String) {
+    init(cursor: PostingsCursor, fields: [TermFieldWeight], checkFields: Bool, termText: String, key: TermKey? = nil) {
         self.cursor = cursor
+        self.key = key
         k = fields.count
         weights = .allocate(capacity: max(k, 1))
         kTables = .allocate(capacity: max(k, 1))

@@ -33,7 +33,10 @@ extension Searcher {
         topk.deadline = deadline
         // Without filters, the statistics may already vouch for enough matches: nothing to count.
         if !exhaustive && filters.isEmpty { topk.assumeMatches(matchLowerBound(q, ctx: ctx)) }
-        if additive, let bonus = rescore?.bonus { topk.bonusNeedsTwoClauses = q.bonusNeedsTwoClauses(bonus) }
+        if additive, let bonus = rescore?.bonus {
+            topk.bonusNeedsTwoClauses = q.bonusNeedsTwoClauses(bonus)
+            if let needs = q.bonusClauseNeeds(bonus) { (topk.bonusClauseOf, topk.bonusNeeds) = needs }
+        }
         var fieldSort: FieldSortCollector?
         if case .field(_, let desc) = spec.sort {
             var after: (Double?, String)?
@@ -563,6 +566,57 @@ extension Searcher {
 }
 
 extension Query {
+    /// For a disjunction of clauses (terms, or groups of alternative terms, as MaxScore runs it) and
+    /// its bonuses (fixed scores, `Rescore.bonus`): the clause of each term that belongs to exactly
+    /// one clause, and per bonus its score and the clauses (bit i: clause i, the first 64) every
+    /// document it matches must match. A document matching only the clauses of a set S can gain
+    /// at most the bonuses whose clauses lie in S (`TopKCollector.bonusNeeds`). Nil when this query
+    /// is not such a disjunction or the bonuses are not fixed scores.
+    func bonusClauseNeeds(_ bonus: Query) -> (clauseOf: [TermKey: Int], bonuses: [(mask: UInt64, value: Float)])? {
+        guard case .boolean(let b) = self, b.must.isEmpty, b.minimumShouldMatch <= 1, b.should.count >= 2 else { return nil }
+        var clausesOf: [TermKey: Set<Int>] = [:]
+        for (g, c) in b.should.enumerated() {
+            let terms: [Query]
+            if case .disMax(let d) = c { terms = d.clauses } else { terms = [c] }
+            for t in terms {
+                guard case .term(let tq) = t else { return nil }
+                clausesOf[TermKey(slot: tq.slot, term: tq.term), default: []].insert(g)
+            }
+        }
+        var clauseOf: [TermKey: Int] = [:]
+        for (k, gs) in clausesOf where gs.count == 1 && gs.first! < 64 { clauseOf[k] = gs.first! }
+        // The clauses every match of `q` matches (as a bit set; fewer is always safe).
+        func needs(_ q: Query) -> UInt64 {
+            switch q {
+            case .term(let t): return clauseOf[TermKey(slot: t.slot, term: t.term)].map { 1 << UInt64($0) } ?? 0
+            case .phrase(let p):
+                var m: UInt64 = 0
+                for t in p.terms { if let g = clauseOf[TermKey(slot: p.slot, term: t)] { m |= 1 << UInt64(g) } }
+                return m
+            case .disMax(let d): return d.clauses.isEmpty ? 0 : d.clauses.reduce(UInt64.max) { $0 & needs($1) }
+            case .constant(let c): return needs(c.query)
+            case .boolean(let x):
+                var m: UInt64 = 0
+                for c in x.must { m |= needs(c) }
+                if x.must.isEmpty && !x.should.isEmpty { m = x.should.reduce(UInt64.max) { $0 & needs($1) } }
+                return m
+            default: return 0
+            }
+        }
+        let parts: [Query]
+        switch bonus {
+        case .constant: parts = [bonus]
+        case .boolean(let x) where x.must.isEmpty && x.mustNot.isEmpty && x.minimumShouldMatch <= 1: parts = x.should
+        default: return nil
+        }
+        var bonuses: [(mask: UInt64, value: Float)] = []
+        for p in parts {
+            guard case .constant(let c) = p, c.score >= 0 else { return nil }
+            bonuses.append((needs(p), c.score))
+        }
+        return (clauseOf, bonuses)
+    }
+
     /// Whether every document a bonus of `bonus` (fixed scores, `Rescore.bonus`) matches also
     /// matches two different clauses of this query (a disjunction of terms, or of groups of
     /// alternative terms, as the MaxScore loop runs it): true when every bonus is a phrase with

@@ -367,7 +367,8 @@ public final class Searcher: @unchecked Sendable {
         if fields != nil && !fw.contains(where: { $0.weight > 0 }) { return nil }
         let cursor = try segments[si].postings(info, text: true)
         share?.offer(slot: slot, term: term, cursor)
-        return TermScorer(cursor: cursor, fields: fw, checkFields: check, termText: String(decoding: term, as: UTF8.self))
+        return TermScorer(cursor: cursor, fields: fw, checkFields: check, termText: String(decoding: term, as: UTF8.self),
+                          key: TermKey(slot: slot, term: term))
     }
 
     func phraseScorer(_ p: PhraseQuery, segment si: Int, ctx: QueryContext, share: CursorShare? = nil) throws -> Scorer? {

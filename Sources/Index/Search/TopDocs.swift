@@ -155,6 +155,11 @@ final class TopKCollector {
     /// Set when only documents matching two clauses of the first query can gain a bonus
     /// (`Query.bonusNeedsTwoClauses`): MaxScore then bounds one-clause documents without the gain.
     var bonusNeedsTwoClauses = false
+    /// Per bonus, its score and the clauses of the first query (bits) a document must match to gain
+    /// it, and the clause of each term (`Query.bonusClauseNeeds`): MaxScore bounds a prefix of its
+    /// terms with only the bonuses their clauses can gain. Empty: every bonus may be gained.
+    var bonusNeeds: [(mask: UInt64, value: Float)] = []
+    var bonusClauseOf: [TermKey: Int] = [:]
 
     /// The second query's scorer for the segment being collected (see `rescoreGain`).
     /// It gets the document, its first score and the final score it must beat to enter the heap

@@ -166,10 +166,24 @@ public final class SegmentReader: @unchecked Sendable {
     /// Norm codes of a text field (by its index among the text fields).
     public func norms(textField: Int) -> UnsafePointer<UInt8> { normPointers[textField] }
 
-    /// The dictionary entry of `slot ++ term`.
+    /// The dictionary entry of `slot ++ term`. Recent answers (found or not) are kept in a small
+    /// per-segment cache: one search asks for the same words several times (query rewriting, the
+    /// statistics of each query it runs, each scorer), and shoppers' queries repeat. The segment is
+    /// immutable, so an answer never goes stale.
     public func termInfo(slot: Int, term: [UInt8]) throws -> TermInfo? {
-        try terms.lookup(Self.key(slot: slot, term: term))
+        let key = Self.key(slot: slot, term: term)
+        if let hit = termCache.withLock({ $0[key] }) { return hit }
+        let info = try terms.lookup(key)
+        termCache.withLock { cache in
+            if cache.count >= Self.termCacheEntries { cache.removeAll(keepingCapacity: true) }
+            cache[key] = info
+        }
+        return info
     }
+
+    /// Entries of the per-segment look-up cache (about 200 bytes each); emptied when full.
+    public static let termCacheEntries = 1024
+    private let termCache = Mutex<[[UInt8]: TermInfo?]>([:])
 
     public static func key(slot: Int, term: [UInt8]) -> [UInt8] {
         var k = [UInt8]()
