@@ -51,8 +51,9 @@ public enum PostingsFormat {
     @inline(__always) public static func boundVectors(version: UInt32) -> Int { version >= 2 ? 4 : 1 }
 
     /// Bytes of a term's position index (version 3): a u32 per positions block, after the skip table.
+    /// A damaged position count (more than 2^31) gives 0: no index, and positions then fail to read.
     @inline(__always) public static func positionIndexSize(blocks nb: Int, text: Bool, positions: UInt64, version: UInt32) -> Int {
-        guard version >= 3, text, nb > 1 else { return 0 }
+        guard version >= 3, text, nb > 1, positions <= UInt64(Int32.max) else { return 0 }
         return 4 * Int((positions + UInt64(blockSize) - 1) / UInt64(blockSize))
     }
 

@@ -228,23 +228,21 @@ enum BulkScorers {
                     acc += wmax[order[j]]
                     ub[j] = acc
                 }
-                // A prefix of one clause cannot gain a bonus that needs two (see
-                // `TopKCollector.bonusNeedsTwoClauses`): its bound is compared with the threshold
-                // before the gain lowered it.
-                var oneClause = 0
-                if coordination > 0 || twoClauseGain > 0 {
+                // With coordination, a prefix of terms from g of n clauses scores at most its sum × g / n.
+                if coordination > 0 {
                     for g in 0..<clauseCount { inPrefix[g] = false }
                     var groupsIn = 0
                     for j in 0..<n {
                         let g = group[order[j]]
                         if !inPrefix[g] { inPrefix[g] = true; groupsIn += 1 }
-                        pub[j] = coordination == 0 || groupsIn >= coordination ? ub[j]
-                            : ub[j] * Float(groupsIn) / Float(coordination) * (1 + 1e-6)
-                        if groupsIn <= 1 { oneClause = j + 1 }
+                        pub[j] = groupsIn >= coordination ? ub[j] : ub[j] * Float(groupsIn) / Float(coordination) * (1 + 1e-6)
                     }
                 } else {
                     for j in 0..<n { pub[j] = ub[j] }
                 }
+                // A prefix can gain only the bonuses whose clauses all lie in its clauses (a prefix of
+                // one clause none that needs two): its bound is compared with the threshold before the
+                // whole gain lowered it, less what it can gain.
                 if perBonus {
                     var mask: UInt64 = 0
                     var unknown = false
@@ -257,8 +255,7 @@ enum BulkScorers {
                     }
                 }
                 @inline(__always) func nonEssential(_ j: Int, _ threshold: Float) -> Bool {
-                    if perBonus { return pub[j] <= threshold + fullGain - prefixGain[j] }
-                    return pub[j] <= (j < oneClause ? threshold + twoClauseGain : threshold)
+                    perBonus ? pub[j] <= threshold + fullGain - prefixGain[j] : pub[j] <= threshold
                 }
                 // When no document of a single clause can reach the page (its clause's best term bound,
                 // coordinated, is under the threshold before the gain lowered it, and it cannot gain a

@@ -566,13 +566,9 @@ extension Searcher {
 }
 
 extension Query {
-    /// For a disjunction of clauses (terms, or groups of alternative terms, as MaxScore runs it) and
-    /// its bonuses (fixed scores, `Rescore.bonus`): the clause of each term that belongs to exactly
-    /// one clause, and per bonus its score and the clauses (bit i: clause i, the first 64) every
-    /// document it matches must match. A document matching only the clauses of a set S can gain
-    /// at most the bonuses whose clauses lie in S (`TopKCollector.bonusNeeds`). Nil when this query
-    /// is not such a disjunction or the bonuses are not fixed scores.
-    func bonusClauseNeeds(_ bonus: Query) -> (clauseOf: [TermKey: Int], bonuses: [(mask: UInt64, value: Float)])? {
+    /// For a disjunction of clauses (terms, or groups of alternative terms, as MaxScore runs it):
+    /// the clauses each term is in. Nil for any other shape.
+    func wordClauses() -> [TermKey: Set<Int>]? {
         guard case .boolean(let b) = self, b.must.isEmpty, b.minimumShouldMatch <= 1, b.should.count >= 2 else { return nil }
         var clausesOf: [TermKey: Set<Int>] = [:]
         for (g, c) in b.should.enumerated() {
@@ -583,6 +579,17 @@ extension Query {
                 clausesOf[TermKey(slot: tq.slot, term: tq.term), default: []].insert(g)
             }
         }
+        return clausesOf
+    }
+
+    /// For a disjunction of clauses (terms, or groups of alternative terms, as MaxScore runs it) and
+    /// its bonuses (fixed scores, `Rescore.bonus`): the clause of each term that belongs to exactly
+    /// one clause, and per bonus its score and the clauses (bit i: clause i, the first 64) every
+    /// document it matches must match. A document matching only the clauses of a set S can gain
+    /// at most the bonuses whose clauses lie in S (`TopKCollector.bonusNeeds`). Nil when this query
+    /// is not such a disjunction or the bonuses are not fixed scores.
+    func bonusClauseNeeds(_ bonus: Query) -> (clauseOf: [TermKey: Int], bonuses: [(mask: UInt64, value: Float)])? {
+        guard let clausesOf = wordClauses() else { return nil }
         var clauseOf: [TermKey: Int] = [:]
         for (k, gs) in clausesOf where gs.count == 1 && gs.first! < 64 { clauseOf[k] = gs.first! }
         // The clauses every match of `q` matches (as a bit set; fewer is always safe).
@@ -624,16 +631,7 @@ extension Query {
     /// clause only then cannot gain a bonus, and MaxScore may skip it against the unlowered
     /// threshold (`TopKCollector.bonusNeedsTwoClauses`).
     func bonusNeedsTwoClauses(_ bonus: Query) -> Bool {
-        guard case .boolean(let b) = self, b.must.isEmpty, b.minimumShouldMatch <= 1, b.should.count >= 2 else { return false }
-        var clausesOf: [TermKey: Set<Int>] = [:]
-        for (g, c) in b.should.enumerated() {
-            let terms: [Query]
-            if case .disMax(let d) = c { terms = d.clauses } else { terms = [c] }
-            for t in terms {
-                guard case .term(let tq) = t else { return false }
-                clausesOf[TermKey(slot: tq.slot, term: tq.term), default: []].insert(g)
-            }
-        }
+        guard let clausesOf = wordClauses() else { return false }
         func check(_ q: Query) -> Bool {
             switch q {
             case .constant(let c): return check(c.query)

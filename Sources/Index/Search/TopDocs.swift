@@ -153,7 +153,7 @@ final class TopKCollector {
     /// The most the second query adds (0 without rescoring as documents arrive).
     var bonusGain: Float { rescoreGain ?? 0 }
     /// Set when only documents matching two clauses of the first query can gain a bonus
-    /// (`Query.bonusNeedsTwoClauses`): MaxScore then bounds one-clause documents without the gain.
+    /// (`Query.bonusNeedsTwoClauses`): MaxScore then skips candidates only one clause offers once no clause alone can reach the page.
     var bonusNeedsTwoClauses = false
     /// Per bonus, its score and the clauses of the first query (bits) a document must match to gain
     /// it, and the clause of each term (`Query.bonusClauseNeeds`): MaxScore bounds a prefix of its

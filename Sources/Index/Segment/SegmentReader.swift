@@ -283,10 +283,8 @@ public final class PostingsCursor {
         nBlocks = info.blockCount
         vectors = PostingsFormat.boundVectors(version: segment.docsFile.version)
         let skipSize = PostingsFormat.skipTableSize(blocks: nBlocks, fields: k, text: text, vectors: vectors)
-        // A damaged position count leaves the index out (positions then fail to read, cleanly).
-        let indexSize = info.posCount <= UInt64(Int32.max)
-            ? PostingsFormat.positionIndexSize(blocks: nBlocks, text: text, positions: info.posCount, version: segment.docsFile.version)
-            : 0
+        let indexSize = PostingsFormat.positionIndexSize(blocks: nBlocks, text: text, positions: info.posCount,
+                                                         version: segment.docsFile.version)
         guard info.docCount > 0, info.docCount <= maxDoc,
               info.docsOffset <= UInt64(docsEnd), UInt64(skipSize + indexSize) <= UInt64(docsEnd) - info.docsOffset,
               info.posOffset <= UInt64(posEnd)
