@@ -153,7 +153,8 @@ import Testing
     /// A corpus where the best products hold all three words, and most products one or two: once
     /// the page fills, each word is required (the others' bounds cannot reach the page), and the
     /// candidates leapfrog instead of visiting every posting.
-    @Test func disjunctionsThatBecomeConjunctionsKeepTheExactPage() throws {
+    @Test(arguments: [DisjunctionAlgorithm.maxScore, .blockMaxWand])
+    func disjunctionsThatBecomeConjunctionsKeepTheExactPage(disjunction: DisjunctionAlgorithm) throws {
         var (rng, seed) = SeededRandom.fromEnvironment("impact-required")
         let L = RandomCorpus.schema
         let title = L.ordinal(of: "title")!, desc = L.ordinal(of: "description")!
@@ -187,7 +188,7 @@ import Testing
             let all = Dictionary(uniqueKeysWithValues: want.map { ($0.doc, $0.score) })
             for k in [1, 10, 40] {
                 for tracking in [TotalHitsTracking.upTo(0), .upTo(100), .upTo(10_000)] {
-                    let got = try s.search(q, limit: k, trackTotalHits: tracking)
+                    let got = try s.search(q, limit: k, trackTotalHits: tracking, disjunction: disjunction)
                     OracleTests.check(got.hits, Array(want.prefix(k)), all: all, context: "seed \(seed) shape \(qi) k=\(k) \(tracking)")
                     #expect(got.totalHits <= want.count)
                     if got.totalIsExact { #expect(got.totalHits == want.count) }
@@ -261,7 +262,8 @@ import Testing
     /// ones), so a skip past the window loses the best products of a later stretch. The shapes
     /// include the engine's proximity form: an OR of word clauses, one of them a word the index
     /// does not know, with a bonus that needs two clauses.
-    @Test func skipsStopAtTheWindowsEnd() throws {
+    @Test(arguments: [DisjunctionAlgorithm.maxScore, .blockMaxWand])
+    func skipsStopAtTheWindowsEnd(disjunction: DisjunctionAlgorithm) throws {
         var (rng, seed) = SeededRandom.fromEnvironment("impact-windows")
         let title = RandomCorpus.schema.ordinal(of: "title")!
         var checked = 0
@@ -314,13 +316,49 @@ import Testing
                     spec.rescore = rescore
                     spec.trackTotalHits = .upTo(0)
                     spec.facetCache = nil
+                    spec.disjunction = disjunction
                     let got = try s.search(spec)
                     OracleTests.check(got.hits.map { ScoredDoc(doc: $0.doc, score: $0.score) }, Array(want.prefix(k)), all: all,
-                                      context: "seed \(seed) round \(round) \(full) k=\(k)")
+                                      context: "seed \(seed) round \(round) \(full) k=\(k) \(disjunction)")
                     checked += 1
                 }
             }
         }
         #expect(checked == 10 * 18)
+    }
+
+    /// A block whose bounds cannot reach the page is skipped to the first document after it: here
+    /// that document (the first of the words' third block) is the best product, so a loop that
+    /// skips one document too far, or past the window, loses the page. Both disjunction loops.
+    @Test(arguments: [DisjunctionAlgorithm.maxScore, .blockMaxWand])
+    func aSkippedBlockEndsRightBeforeTheBestProduct(disjunction: DisjunctionAlgorithm) throws {
+        var (rng, seed) = SeededRandom.fromEnvironment("impact-block-edge")
+        let title = RandomCorpus.schema.ordinal(of: "title")!
+        let bs = PostingsFormat.blockSize
+        var docs: [NaiveDoc] = []
+        for i in 0..<(2 * bs + 40) {
+            let words: [String]
+            switch i {
+            case 0: words = ["alpha", "alpha", "beta"]                         // good: sets the page's bar
+            case 2 * bs: words = ["alpha", "alpha", "alpha", "beta", "beta"]  // the best, first of block 3
+            default: words = ["alpha", "beta"] + (0..<12).map { "f\($0)" }     // weak: long titles
+            }
+            docs.append(Self.titled(i, words, title: title, rng: &rng))
+        }
+        // Products without the words, so that they weigh something (idf).
+        for _ in 0..<2000 { docs.append(Self.titled(docs.count, ["f\(Int.random(in: 0..<12, using: &rng))"], title: title, rng: &rng)) }
+        let (s, naive, dir) = try Self.index(docs, "impact-block-edge", rng: &rng)
+        defer { removeDirectory(dir) }
+        func t(_ w: String) -> Query { .term(TermQuery(slot: 0, term: w)) }
+        for q in [Query.boolean(BooleanQuery(should: [t("alpha"), t("beta")])),
+                  .boolean(BooleanQuery(should: [t("beta"), t("alpha"), t("f3")]))] {
+            let want = naive.search(q)
+            #expect(want.first?.doc == 2 * bs, "seed \(seed): the corpus is built so the third block's first product is the best")
+            let all = Dictionary(uniqueKeysWithValues: want.map { ($0.doc, $0.score) })
+            for k in [1, 2] {
+                let got = try s.search(q, limit: k, trackTotalHits: .upTo(0), disjunction: disjunction)
+                OracleTests.check(got.hits, Array(want.prefix(k)), all: all, context: "seed \(seed) \(q) k=\(k) \(disjunction)")
+            }
+        }
     }
 }

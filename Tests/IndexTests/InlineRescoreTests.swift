@@ -9,8 +9,9 @@ import Testing
 @Suite struct InlineRescoreTests {
     /// `additive`: the rescore names the bonuses alone (`Rescore.bonus`), so documents are scored
     /// as their first score plus the bonuses they match (each bonus only tested for a match).
-    @Test(arguments: [(false, false), (true, false), (false, true), (true, true)])
-    func pagesAreTheBestBySecondQuery(facets: Bool, additive: Bool) throws {
+    @Test(arguments: [(false, false, DisjunctionAlgorithm.maxScore), (true, false, .maxScore), (false, true, .maxScore),
+                      (true, true, .maxScore), (false, true, .blockMaxWand), (true, false, .blockMaxWand)])
+    func pagesAreTheBestBySecondQuery(facets: Bool, additive: Bool, disjunction: DisjunctionAlgorithm) throws {
         var (rng, seed) = SeededRandom.fromEnvironment("inline-rescore")
         let corpus = RandomCorpus(count: 900, rng: &rng)
         let dir = temporaryDirectory("inline-rescore")
@@ -40,6 +41,7 @@ import Testing
             spec.trackTotalHits = qi % 2 == 0 ? .exact : .upTo(0)
             if facets { spec.facets = [FacetSpec(field: brand, kind: .terms(size: 3))] }
             spec.facetCache = nil
+            spec.disjunction = disjunction
             let got = try searcher.search(spec)
             let want = naive.search(naive.rewritePrefixes(full))
             let all = Dictionary(uniqueKeysWithValues: want.map { ($0.doc, $0.score) })
@@ -56,7 +58,8 @@ import Testing
     /// alternatives; coordinated or not) plus, for adjacent clauses, a fixed bonus when a phrase of
     /// their terms occurs. When every bonus needs two clauses (`Query.bonusNeedsTwoClauses`), MaxScore
     /// bounds one-clause documents without the gain; pages must still be the brute-force best.
-    @Test func wordClauseBonusesKeepTheBestPages() throws {
+    @Test(arguments: [DisjunctionAlgorithm.maxScore, .blockMaxWand])
+    func wordClauseBonusesKeepTheBestPages(disjunction: DisjunctionAlgorithm) throws {
         var (rng, seed) = SeededRandom.fromEnvironment("inline-rescore-clauses")
         let corpus = RandomCorpus(count: 1200, rng: &rng)
         let dir = temporaryDirectory("inline-rescore-clauses")
@@ -101,6 +104,7 @@ import Testing
             spec.rescore = Rescore(query: full, window: 1000, maxGain: gain, bonus: bonus)
             spec.trackTotalHits = .upTo(0)
             spec.facetCache = nil
+            spec.disjunction = disjunction
             let got = try searcher.search(spec)
             let want = naive.search(full)
             let all = Dictionary(uniqueKeysWithValues: want.map { ($0.doc, $0.score) })

@@ -22,7 +22,8 @@ import Testing
         }
     }
 
-    func runOracle(docs: Int, perSegment: Int, queries: Int, merge: Bool, label: String) throws {
+    func runOracle(docs: Int, perSegment: Int, queries: Int, merge: Bool, label: String,
+                   disjunction: DisjunctionAlgorithm = .auto) throws {
         var (rng, seed) = SeededRandom.fromEnvironment(label)
         let corpus = RandomCorpus(count: docs, rng: &rng)
         let dir = temporaryDirectory(label)
@@ -39,35 +40,37 @@ import Testing
             let ctx = "seed \(seed) query \(qi) \(q)"
             for k in [1, 10, 50] {
                 // Exact totals: no pruning.
-                let exact = try searcher.search(q, limit: k, trackTotalHits: .exact)
+                let exact = try searcher.search(q, limit: k, trackTotalHits: .exact, disjunction: disjunction)
                 #expect(exact.totalHits == want.count, "\(ctx): total \(exact.totalHits) vs \(want.count)")
                 #expect(exact.totalIsExact)
                 Self.check(exact.hits, Array(want.prefix(k)), all: all, context: ctx + " k=\(k) exact")
                 // Pruning from the start: same top k.
-                let pruned = try searcher.search(q, limit: k, trackTotalHits: .upTo(0))
+                let pruned = try searcher.search(q, limit: k, trackTotalHits: .upTo(0), disjunction: disjunction)
                 Self.check(pruned.hits, Array(want.prefix(k)), all: all, context: ctx + " k=\(k) pruned")
                 #expect(pruned.totalHits <= want.count)
                 if pruned.totalIsExact { #expect(pruned.totalHits == want.count, "\(ctx): exact total claimed") }
             }
             // Counting only (no hits, enough counted): the search stops at the count asked for.
             for t in [1, 5] {
-                let counted = try searcher.search(q, limit: 0, trackTotalHits: .upTo(t))
+                let counted = try searcher.search(q, limit: 0, trackTotalHits: .upTo(t), disjunction: disjunction)
                 #expect(counted.hits.isEmpty)
                 #expect(counted.totalHits == min(want.count, t), "\(ctx): upTo(\(t)) counted \(counted.totalHits) of \(want.count)")
                 if counted.totalIsExact { #expect(counted.totalHits == want.count, "\(ctx): upTo(\(t)) exact total claimed") }
             }
             // Paging: offset 5, limit 7.
-            let page = try searcher.search(q, limit: 7, offset: 5, trackTotalHits: .upTo(3))
+            let page = try searcher.search(q, limit: 7, offset: 5, trackTotalHits: .upTo(3), disjunction: disjunction)
             Self.check(page.hits, Array(want.dropFirst(5).prefix(7)), all: all, context: ctx + " page")
         }
     }
 
-    @Test func smallCorpusManySegments() throws {
-        try runOracle(docs: 300, perSegment: 37, queries: 500, merge: false, label: "oracle-small")
+    @Test(arguments: [DisjunctionAlgorithm.maxScore, .blockMaxWand])
+    func smallCorpusManySegments(disjunction: DisjunctionAlgorithm) throws {
+        try runOracle(docs: 300, perSegment: 37, queries: 500, merge: false, label: "oracle-small", disjunction: disjunction)
     }
 
-    @Test func largerCorpusFewSegments() throws {
-        try runOracle(docs: 5000, perSegment: 1800, queries: 300, merge: false, label: "oracle-large")
+    @Test(arguments: [DisjunctionAlgorithm.maxScore, .blockMaxWand])
+    func largerCorpusFewSegments(disjunction: DisjunctionAlgorithm) throws {
+        try runOracle(docs: 5000, perSegment: 1800, queries: 300, merge: false, label: "oracle-large", disjunction: disjunction)
     }
 
     @Test func mergedSegments() throws {

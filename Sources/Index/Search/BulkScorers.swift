@@ -104,31 +104,13 @@ enum BulkScorers {
                          excluded: [Scorer], collector: TopKCollector) {
         withExtendedLifetime(scorers) {
             let n = scorers.count
-            let grouped = groups != nil || coordination > 0
-            let clauseCount = (groups?.max() ?? (n - 1)) + 1
-            let group = UnsafeMutablePointer<Int>.allocate(capacity: max(n, 1))
-            let best = UnsafeMutablePointer<Float>.allocate(capacity: max(clauseCount, 1))
-            let seen = UnsafeMutablePointer<Bool>.allocate(capacity: max(clauseCount, 1))
-            defer { group.deallocate(); best.deallocate(); seen.deallocate() }
-            for i in 0..<n { group[i] = groups?[i] ?? i }
-            /// The clause-wise score of a candidate from the term scores gathered in `best`/`seen`.
-            @inline(__always) func finish() -> Float {
-                var sum: Float = 0
-                var matched = 0
-                for g in 0..<clauseCount where seen[g] {
-                    sum += best[g]
-                    matched += 1
-                    seen[g] = false
-                    best[g] = 0
-                }
-                return coordination > 0 ? sum * Float(matched) / Float(coordination) : sum
-            }
-            if grouped { for g in 0..<clauseCount { best[g] = 0; seen[g] = false } }
-            @inline(__always) func add(_ term: Int, _ x: Float) {
-                let g = group[term]
-                if x > best[g] || !seen[g] { best[g] = max(best[g], x) }
-                seen[g] = true
-            }
+            let clauses = ClauseSums(groups: groups, coordination: coordination, terms: n)
+            defer { clauses.release() }
+            let grouped = clauses.grouped
+            let clauseCount = clauses.clauseCount
+            let group = clauses.group
+            @inline(__always) func finish() -> Float { clauses.finish() }
+            @inline(__always) func add(_ term: Int, _ x: Float) { clauses.add(term, x) }
             let s = UnsafeMutablePointer<Unmanaged<TermScorer>>.allocate(capacity: n)
             let c = UnsafeMutablePointer<Unmanaged<PostingsCursor>>.allocate(capacity: n)
             let wmax = UnsafeMutablePointer<Float>.allocate(capacity: n)
@@ -488,3 +470,179 @@ extension BulkScorers {
     }
 }
 
+
+extension BulkScorers {
+    /// Block-max WAND disjunction (Ding and Suel, 2011; PISA's `block_max_wand`). Every cursor stays
+    /// positioned; they are ordered by their current document, and the pivot is the first document
+    /// at which the terms up to it (by whole-term bound) could beat the threshold. The pivot is then
+    /// checked with the block bounds of those terms: when they cannot beat it, every cursor up to
+    /// the pivot skips to where the first of their blocks ends (or to the next term's document);
+    /// otherwise the lagging cursors move to the pivot, and once all stand on it the document is
+    /// scored. Unlike MaxScore, a document that only low-bound terms hold is never enumerated: in a
+    /// query of several common words where a product needs three of them to reach the page, the
+    /// cursors leap to documents where three meet.
+    /// `groups` and `coordination` as in `maxScore`: both only lower a document's score below the
+    /// summed term bounds, so the pruning stays exact.
+    static func blockMaxWand(_ scorers: [TermScorer], groups: [Int]? = nil, coordination: Int = 0,
+                             filters: [PostingsCursor] = [], predicates: [DocPredicate] = [],
+                             excluded: [Scorer], collector: TopKCollector) {
+        withExtendedLifetime(scorers) {
+            let n = scorers.count
+            guard n > 0 else { return }
+            let clauses = ClauseSums(groups: groups, coordination: coordination, terms: n)
+            defer { clauses.release() }
+            let s = UnsafeMutablePointer<Unmanaged<TermScorer>>.allocate(capacity: n)
+            let c = UnsafeMutablePointer<Unmanaged<PostingsCursor>>.allocate(capacity: n)
+            let termMax = UnsafeMutablePointer<Float>.allocate(capacity: n)
+            let order = UnsafeMutablePointer<Int>.allocate(capacity: n)
+            let blockLast = UnsafeMutablePointer<UInt32>.allocate(capacity: n)
+            defer { s.deallocate(); c.deallocate(); termMax.deallocate(); order.deallocate(); blockLast.deallocate() }
+            for i in 0..<n {
+                s[i] = Unmanaged.passUnretained(scorers[i])
+                c[i] = Unmanaged.passUnretained(scorers[i].cursor)
+                termMax[i] = scorers[i].maxScore * (1 + 1e-6)
+                order[i] = i
+                _ = c[i]._withUnsafeGuaranteedRef { $0.nextDoc() }
+            }
+            let noMore = PostingsCursor.noMoreDocs
+            let deadline = collector.deadline
+            let hasExclusions = !excluded.isEmpty
+            @inline(__always) func doc(_ i: Int) -> UInt32 { c[i]._withUnsafeGuaranteedRef { $0.doc } }
+            while true {
+                if deadline.tick() { return }
+                if collector.threshold == .infinity {
+                    collector.markPruned()
+                    return
+                }
+                // Cursors by current document (insertion sort: few terms, mostly in order already).
+                for i in 1..<n {
+                    let x = order[i]
+                    let dx = doc(x)
+                    var j = i - 1
+                    while j >= 0 && doc(order[j]) > dx {
+                        order[j + 1] = order[j]
+                        j -= 1
+                    }
+                    order[j + 1] = x
+                }
+                let threshold = collector.threshold
+                // The pivot: the first cursor at which the whole-term bounds so far beat the threshold.
+                var acc: Float = 0
+                var p = -1
+                for j in 0..<n {
+                    let t = order[j]
+                    if doc(t) == noMore { break }
+                    acc += termMax[t]
+                    if acc > threshold { p = j; break }
+                }
+                if p < 0 {
+                    // No document left can beat the page.
+                    if doc(order[0]) != noMore { collector.markPruned() }
+                    return
+                }
+                let pivotDoc = doc(order[p])
+                while p + 1 < n && doc(order[p + 1]) == pivotDoc { p += 1 }
+                var bound: Float = 0
+                if threshold > -Float.infinity {
+                    // The pivot's block bounds: the terms up to it in the blocks that hold it.
+                    for j in 0...p {
+                        let t = order[j]
+                        blockLast[t] = c[t]._withUnsafeGuaranteedRef { $0.shallowAdvance(pivotDoc) }
+                        bound += s[t]._withUnsafeGuaranteedRef { $0.blockMaxScore() }
+                    }
+                    bound *= 1 + 1e-6
+                    if bound <= threshold {
+                        // No document from the pivot up to the first of those blocks' ends (or the next
+                        // term's document) can beat the page: those terms skip there together.
+                        var next = p + 1 < n ? doc(order[p + 1]) : noMore
+                        for j in 0...p {
+                            let last = blockLast[order[j]]
+                            if last < noMore - 1 && last + 1 < next { next = last + 1 }
+                        }
+                        collector.markPruned()
+                        for j in 0...p { _ = c[order[j]]._withUnsafeGuaranteedRef { $0.advance(next) } }
+                        continue
+                    }
+                } else {
+                    for j in 0...p { bound += termMax[order[j]] }
+                }
+                if doc(order[0]) != pivotDoc {
+                    // Documents before the pivot cannot beat the page: the lagging cursors move to it.
+                    collector.markPruned()
+                    for j in 0..<p where doc(order[j]) < pivotDoc {
+                        _ = c[order[j]]._withUnsafeGuaranteedRef { $0.advance(pivotDoc) }
+                    }
+                    continue
+                }
+                // Every cursor up to the pivot stands on it: a candidate.
+                let cand = pivotDoc
+                let excludedDoc = (hasExclusions && excluded.contains(where: { $0.advance(cand) == cand }))
+                    || (!filters.isEmpty && filters.contains(where: { $0.advance(cand) != cand }))
+                    || (!predicates.isEmpty && predicates.contains(where: { !$0.matches(cand) }))
+                if !excludedDoc {
+                    if bound <= collector.minCompetitive {
+                        collector.countOnly()
+                    } else {
+                        var score: Float = 0
+                        for j in 0...p {
+                            let x = s[order[j]]._withUnsafeGuaranteedRef { $0.score() }
+                            score += x
+                            clauses.add(order[j], x)
+                        }
+                        collector.collect(cand, clauses.grouped ? clauses.finish() : score)
+                    }
+                }
+                for j in 0...p { _ = c[order[j]]._withUnsafeGuaranteedRef { $0.nextDoc() } }
+            }
+        }
+    }
+}
+
+/// The clause-wise score of a candidate of a disjunction whose terms fall into clauses (a clause
+/// scores its best term: a word and its alternatives), optionally scaled by the share of clauses
+/// matched (coordination). Term scores are gathered with `add` and summed by `finish`.
+struct ClauseSums {
+    let grouped: Bool
+    let coordination: Int
+    let clauseCount: Int
+    let group: UnsafeMutablePointer<Int>
+    let best: UnsafeMutablePointer<Float>
+    let seen: UnsafeMutablePointer<Bool>
+
+    init(groups: [Int]?, coordination: Int, terms n: Int) {
+        grouped = groups != nil || coordination > 0
+        self.coordination = coordination
+        clauseCount = (groups?.max() ?? (n - 1)) + 1
+        group = .allocate(capacity: max(n, 1))
+        best = .allocate(capacity: max(clauseCount, 1))
+        seen = .allocate(capacity: max(clauseCount, 1))
+        for i in 0..<n { group[i] = groups?[i] ?? i }
+        for g in 0..<max(clauseCount, 1) { best[g] = 0; seen[g] = false }
+    }
+
+    func release() {
+        group.deallocate()
+        best.deallocate()
+        seen.deallocate()
+    }
+
+    @inline(__always) func add(_ term: Int, _ x: Float) {
+        guard grouped else { return }
+        let g = group[term]
+        if x > best[g] || !seen[g] { best[g] = max(best[g], x) }
+        seen[g] = true
+    }
+
+    /// The candidate's score from the gathered term scores; clears them for the next one.
+    @inline(__always) func finish() -> Float {
+        var sum: Float = 0
+        var matched = 0
+        for g in 0..<clauseCount where seen[g] {
+            sum += best[g]
+            matched += 1
+            seen[g] = false
+            best[g] = 0
+        }
+        return coordination > 0 ? sum * Float(matched) / Float(coordination) : sum
+    }
+}

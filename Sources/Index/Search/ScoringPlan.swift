@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// How one segment's matches of a query are scored: the one place that looks at the shape of a
 /// scorer tree (as Lucene's `Weight.bulkScorer` and tantivy's `Weight::for_each_pruning` choose a
 /// bulk loop). Plain term conjunctions take the block-max AND loop, plain term disjunctions (with
@@ -39,11 +45,42 @@ enum ScoringPlan {
             BulkScorers.conjunction(terms, filters: filters, predicates: predicates, excluded: excluded, collector: collector)
             return true
         case .disjunction(let terms, let groups, let coordination, let excluded):
-            BulkScorers.maxScore(terms, groups: groups, coordination: coordination, filters: filters, predicates: predicates,
-                                 excluded: excluded, collector: collector)
+            switch collector.disjunction.resolved(terms: terms, groups: groups, coordination: coordination,
+                                                  bonus: collector.bonusGain > 0) {
+            case .blockMaxWand:
+                BulkScorers.blockMaxWand(terms, groups: groups, coordination: coordination, filters: filters,
+                                         predicates: predicates, excluded: excluded, collector: collector)
+            default:
+                BulkScorers.maxScore(terms, groups: groups, coordination: coordination, filters: filters, predicates: predicates,
+                                     excluded: excluded, collector: collector)
+            }
             return true
         case .generic:
             return false
         }
+    }
+}
+
+/// The top-k loop for a disjunction of terms. Both are exact (the same page as scoring every
+/// match); they differ in what they visit. MaxScore enumerates the documents of the terms whose
+/// bounds can reach the page and probes the others; block-max WAND keeps every term's cursor
+/// positioned and leaps to documents where enough terms meet (`BulkScorers`).
+public enum DisjunctionAlgorithm: String, Sendable, CaseIterable {
+    /// Chosen by the query's shape (measured: BENCHMARKS.md, "Block-max WAND against MaxScore").
+    case auto
+    case maxScore = "maxscore"
+    case blockMaxWand = "wand"
+
+    /// `AISLE_DISJUNCTION` (`maxscore` or `wand`) replaces `auto` for the whole process: for
+    /// benchmarks comparing the loops on the same queries.
+    static let processDefault: DisjunctionAlgorithm = {
+        guard let v = getenv("AISLE_DISJUNCTION").map({ String(cString: $0) }) else { return .auto }
+        return DisjunctionAlgorithm(rawValue: v) ?? .auto
+    }()
+
+    func resolved(terms: [TermScorer], groups: [Int]?, coordination: Int, bonus: Bool) -> DisjunctionAlgorithm {
+        let choice = self == .auto ? Self.processDefault : self
+        if choice != .auto { return choice }
+        return .maxScore
     }
 }

@@ -31,6 +31,7 @@ extension Searcher {
                                  rankK: inlineGain == nil && rescore?.maxGain != nil ? spec.offset + spec.limit : nil,
                                  slack: inlineGain == nil ? rescore?.maxGain ?? 0 : 0, rescoreGain: inlineGain)
         topk.deadline = deadline
+        topk.disjunction = spec.disjunction
         // Without filters, the statistics may already vouch for enough matches: nothing to count.
         if !exhaustive && filters.isEmpty { topk.assumeMatches(matchLowerBound(q, ctx: ctx)) }
         if additive, let bonus = rescore?.bonus {

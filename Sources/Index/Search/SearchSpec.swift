@@ -31,6 +31,8 @@ public struct SearchSpec: Sendable {
     public var multiSelect = true
     /// Per-segment match counts and facet counts of faceted searches (nil: count every time).
     public var facetCache: SegmentFacetCache? = .shared
+    /// The top-k loop for disjunctions of terms (`.auto`: chosen by the query's shape).
+    public var disjunction: DisjunctionAlgorithm = .auto
 
     public init(query: Query = .matchAll, filters: [Filter] = [], facets: [FacetSpec] = [], sort: SortSpec = .relevance,
                 limit: Int = 10, offset: Int = 0, searchAfter: SortPosition? = nil,

@@ -140,12 +140,14 @@ public final class Searcher: @unchecked Sendable {
 
     /// Runs `query` and returns hits `offset ..< offset + limit`, best first (ties: lower doc first).
     public func search(_ query: Query, limit: Int, offset: Int = 0,
-                       trackTotalHits: TotalHitsTracking = .upTo(10_000), deadline: SearchDeadline? = nil) throws -> TopDocs {
+                       trackTotalHits: TotalHitsTracking = .upTo(10_000), deadline: SearchDeadline? = nil,
+                       disjunction: DisjunctionAlgorithm = .auto) throws -> TopDocs {
         guard limit >= 0, offset >= 0, limit <= Int.max / 2 - offset else { throw IndexError.invalidQuery("limit and offset must not be negative") }
         let q = try rewrite(query)
         let ctx = try QueryContext(searcher: self, query: q)
         let collector = TopKCollector(k: offset + limit, tracking: trackTotalHits)
         collector.deadline = deadline
+        collector.disjunction = disjunction
         collector.assumeMatches(matchLowerBound(q, ctx: ctx))
         for si in segments.indices {
             try deadline?.throwIfExpired()

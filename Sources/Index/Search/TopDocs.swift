@@ -47,6 +47,8 @@ final class TopKCollector {
     var base = 0
     /// The search's deadline: the loops feeding this collector stop once it has passed.
     var deadline: SearchDeadline?
+    /// The top-k loop for disjunctions of terms.
+    var disjunction: DisjunctionAlgorithm = .auto
 
     /// Two-phase ranking: besides the best `k`, only documents within `slack` of the best
     /// `rankK`'s lowest score matter (a second phase adds at most `slack`), so pruning uses that.
