@@ -59,8 +59,25 @@ enum BulkScorers {
                     }
                     if windowMax <= collector.threshold {
                         collector.markPruned()
-                        if windowEnd >= Int64(PostingsCursor.noMoreDocs - 1) { break }
-                        doc = lead._withUnsafeGuaranteedRef { $0.advance(UInt32(windowEnd + 1)) }
+                        // The following windows are bounded from the skip tables alone: the lead
+                        // decodes a block only where a window can beat the threshold.
+                        var target = windowEnd + 1
+                        while true {
+                            if target >= Int64(PostingsCursor.noMoreDocs) { break outer }
+                            var end = UInt32.max
+                            var sum: Float = 0
+                            for i in 0..<n {
+                                let last = c[i]._withUnsafeGuaranteedRef { $0.shallowAdvance(UInt32(target)) }
+                                if last == PostingsCursor.noMoreDocs { break outer }
+                                if last < end { end = last }
+                                sum += s[i]._withUnsafeGuaranteedRef { $0.blockMaxScore() }
+                            }
+                            windowEnd = Int64(end)
+                            windowMax = sum * (1 + 1e-6)
+                            if windowMax > collector.threshold { break }
+                            target = windowEnd + 1
+                        }
+                        doc = lead._withUnsafeGuaranteedRef { $0.advance(UInt32(target)) }
                         continue
                     }
                 }
@@ -151,12 +168,18 @@ enum BulkScorers {
                 // 0: the term's clause is not known (or it is in several): it may bring any bonus.
                 clauseBit[i] = perBonus ? scorers[i].key.flatMap { collector.bonusClauseOf[$0] }.map { 1 << UInt64($0) } ?? 0 : 0
             }
+            let lastOf = UnsafeMutablePointer<UInt32>.allocate(capacity: max(n, 1))
+            defer { lastOf.deallocate() }
+            var upTo: UInt32 = 0
             while true {
                 if deadline.tick() { return }
                 // The window: from the smallest current doc to the first block end.
+                // Cursors are moved only when they are needed: one still before `upTo` (the end of
+                // the windows done) stands for its first document from there, which the skip table
+                // bounds without decoding a block. A window skipped whole then decodes nothing.
                 var windowMin = noMore
                 for i in 0..<n {
-                    let d = c[i]._withUnsafeGuaranteedRef { $0.doc }
+                    let d = max(c[i]._withUnsafeGuaranteedRef { $0.doc }, upTo)
                     if d < windowMin { windowMin = d }
                 }
                 if windowMin == noMore { return }
@@ -169,13 +192,16 @@ enum BulkScorers {
                 var windowMax = noMore - 1
                 for i in 0..<n {
                     let d = c[i]._withUnsafeGuaranteedRef { $0.doc }
+                    lastOf[i] = noMore
                     if d == noMore { continue }
                     let last = c[i]._withUnsafeGuaranteedRef { $0.shallowAdvance(windowMin) }
+                    lastOf[i] = last
                     if last < windowMax { windowMax = last }
                 }
                 for i in 0..<n {
-                    let d = c[i]._withUnsafeGuaranteedRef { $0.doc }
-                    wmax[i] = d > windowMax ? 0 : s[i]._withUnsafeGuaranteedRef { $0.blockMaxScore() } * (1 + 1e-6)
+                    let d = max(c[i]._withUnsafeGuaranteedRef { $0.doc }, upTo)
+                    // No document in the window, or none at all from it on (a cursor left behind).
+                    wmax[i] = d > windowMax || lastOf[i] == noMore ? 0 : s[i]._withUnsafeGuaranteedRef { $0.blockMaxScore() } * (1 + 1e-6)
                     order[i] = i
                 }
                 // Order by window bound per posting (insertion sort: few terms): the non-essential
@@ -273,6 +299,10 @@ enum BulkScorers {
                 while firstEssential < n && nonEssential(firstEssential, threshold) { firstEssential += 1 }
                 if firstEssential > 0 { collector.markPruned() }
                 if firstEssential < n {
+                    // The essential terms enumerate the window's candidates: they stand in it.
+                    for j in firstEssential..<n where c[order[j]]._withUnsafeGuaranteedRef({ $0.doc }) < windowMin {
+                        _ = c[order[j]]._withUnsafeGuaranteedRef { $0.advance(windowMin) }
+                    }
                     // Candidates in the window.
                     while true {
                         if deadline.tick() { return }
@@ -387,13 +417,9 @@ enum BulkScorers {
                 } else {
                     collector.markPruned()
                 }
-                // Past the window for every term (non-essential ones skip what they did not visit).
+                // Past the window for every term: those left in it move when next needed.
                 if windowMax >= noMore - 1 { return }
-                for i in 0..<n {
-                    if c[i]._withUnsafeGuaranteedRef({ $0.doc }) <= windowMax {
-                        _ = c[i]._withUnsafeGuaranteedRef { $0.advance(windowMax + 1) }
-                    }
-                }
+                upTo = windowMax + 1
             }
         }
     }

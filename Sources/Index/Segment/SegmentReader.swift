@@ -324,6 +324,32 @@ public final class PostingsCursor {
         return UInt32(littleEndian: s.loadUnaligned(fromByteOffset: b &* 4, as: UInt32.self))
     }
 
+    /// The first block from `b` whose last doc is >= `target` (nBlocks if none); needs the skip
+    /// table. Looks at the next four blocks first (most moves are short), then gallops and
+    /// searches the bracket: a probe far ahead costs log(distance) look-ups, not one per block.
+    @inline(__always) func firstBlock(from b0: Int, reaching target: UInt32) -> Int {
+        var b = b0
+        let near = min(b &+ 4, nBlocks)
+        while b < near && lastDoc(ofBlock: b) < target { b &+= 1 }
+        if b < near || b == nBlocks { return b }
+        // lastDoc(b - 1) < target: gallop for an upper end.
+        var lo = b, step = 8, hi = nBlocks
+        while true {
+            let probe = lo &+ step
+            if probe >= nBlocks { break }
+            if lastDoc(ofBlock: probe) >= target { hi = probe; break }
+            lo = probe &+ 1
+            step &<<= 1
+        }
+        // The first block in [lo, hi) reaching target, or hi.
+        var n = hi &- lo
+        while n > 0 {
+            let half = n >> 1
+            if lastDoc(ofBlock: lo &+ half) < target { lo = lo &+ half &+ 1; n = n &- half &- 1 } else { n = half }
+        }
+        return lo
+    }
+
     /// For single-block terms the last doc is known only after decoding; before that, maxDoc - 1 is a safe bound.
     var blockLastDocSingle: UInt32 { block == 0 ? blockLastDoc : maxDoc &- 1 }
 
@@ -432,7 +458,7 @@ public final class PostingsCursor {
             started = true
             var b = 0
             if skip != nil {
-                while b < nBlocks && lastDoc(ofBlock: b) < target { b += 1 }
+                b = firstBlock(from: 0, reaching: target)
                 if b == nBlocks { doc = Self.noMoreDocs; block = nBlocks; return doc }
             }
             loadBlock(b)
@@ -442,7 +468,7 @@ public final class PostingsCursor {
         } else if target > blockLastDoc {
             var b = block + 1
             if b >= nBlocks { doc = Self.noMoreDocs; return doc }
-            while b < nBlocks && lastDoc(ofBlock: b) < target { b += 1 }
+            b = firstBlock(from: b, reaching: target)
             if b == nBlocks { doc = Self.noMoreDocs; block = nBlocks; return doc }
             loadBlock(b)
             if corruption != nil { return doc }
@@ -454,10 +480,13 @@ public final class PostingsCursor {
         let near = min(i &+ 4, blockLen)
         while i < near && docs[i] < target { i &+= 1 }
         if i == near && i < blockLen {
+            // Branch-free: the step is masked in by the sign of (doc - target), not chosen by a
+            // jump the CPU would mispredict half the time.
             var base = i, n = blockLen &- i
             while n > 1 {
                 let half = n >> 1
-                base = docs[base &+ half] < target ? base &+ half : base
+                let less = Int(truncatingIfNeeded: (Int64(docs[base &+ half]) &- Int64(target)) >> 63)  // -1 or 0
+                base &+= half & less
                 n &-= half
             }
             i = base &+ (docs[base] < target ? 1 : 0)
@@ -495,7 +524,7 @@ public final class PostingsCursor {
             return target <= last ? last : Self.noMoreDocs
         }
         var b = max(shallowBlock, block < 0 ? 0 : min(block, nBlocks - 1))
-        while b < nBlocks && lastDoc(ofBlock: b) < target { b += 1 }
+        b = firstBlock(from: b, reaching: target)
         if b == nBlocks { shallowBlock = nBlocks - 1; return Self.noMoreDocs }
         shallowBlock = b
         return lastDoc(ofBlock: b)
