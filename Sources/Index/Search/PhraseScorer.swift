@@ -145,7 +145,14 @@ final class PhraseScorer: Scorer {
     /// scorer's own cursor there (which would decode the same blocks again). Never moved here.
     let shared: [PostingsCursor?]
     /// The cursor each distinct term's positions are read from for the current document.
-    private var reading: [PostingsCursor]
+    private let reading: Unretained<PostingsCursor>
+    /// `cursors` and `shared` (nil: the term's own cursor), unretained for the loops.
+    private let own: Unretained<PostingsCursor>
+    private let sharedOrOwn: Unretained<PostingsCursor>
+    private let hasShared: UnsafeMutablePointer<Bool>
+    /// `order`, and per field plan the two terms' indexes in their cursor masks (two-term phrases).
+    private let orderList: UnsafeMutablePointer<Int>
+    private let pairJs: UnsafeMutablePointer<Int>
     let termCursor: [Int]             // query term -> index into cursors
     let offsets: [Int32]
     let sameAs: [Int]
@@ -163,7 +170,11 @@ final class PhraseScorer: Scorer {
          slop: Int, plans: [FieldPlan], label: String) {
         self.cursors = cursors
         self.shared = shared ?? Array(repeating: nil, count: cursors.count)
-        reading = cursors
+        reading = Unretained(cursors)
+        own = Unretained(cursors)
+        sharedOrOwn = Unretained(zip(cursors, self.shared).map { $1 ?? $0 })
+        hasShared = .allocate(capacity: max(cursors.count, 1))
+        for (i, s) in self.shared.enumerated() { hasShared[i] = s != nil }
         self.termCursor = termCursor
         self.offsets = offsets
         self.sameAs = sameAs
@@ -171,10 +182,23 @@ final class PhraseScorer: Scorer {
         self.plans = plans
         self.label = label
         order = cursors.indices.sorted { cursors[$0].info.docCount < cursors[$1].info.docCount }
+        orderList = .allocate(capacity: max(cursors.count, 1))
+        for (i, c) in order.enumerated() { orderList[i] = c }
+        pairJs = .allocate(capacity: max(2 * plans.count, 1))
+        for (pi, p) in plans.enumerated() where p.js.count >= 2 { pairJs[2 * pi] = p.js[0]; pairJs[2 * pi + 1] = p.js[1] }
         posBuf = Array(repeating: [], count: cursors.count)
         starts = Array(repeating: [], count: cursors.count)
         bound = plans.reduce(0) { $0 + $1.weight }
         freqs = Array(repeating: 0, count: plans.count)
+    }
+
+    deinit {
+        reading.free()
+        own.free()
+        sharedOrOwn.free()
+        hasShared.deallocate()
+        orderList.deallocate()
+        pairJs.deallocate()
     }
 
     override var maxScore: Float { bound }
@@ -183,20 +207,24 @@ final class PhraseScorer: Scorer {
 
     private func align(_ start: UInt32) -> UInt32 {
         var target = start
+        let n = own.count
+        let lead = orderList[0]
         while target != Scorer.noMoreDocs {
             var moved = false
-            for c in order.dropFirst() {
-                let d = cursors[c].advance(target)
+            var i = 1
+            while i < n {
+                let d = own.with(orderList[i]) { $0.advance(target) }
                 if d > target {
-                    target = cursors[order[0]].advance(d)
+                    target = own.with(lead) { $0.advance(d) }
                     moved = true
                     break
                 }
+                i += 1
             }
             if moved { continue }
-            for c in cursors.indices { reading[c] = cursors[c] }
+            for c in 0..<n { reading.base[c] = own.base[c] }
             if matchPositions() { break }
-            target = cursors[order[0]].nextDoc()
+            target = own.with(lead) { $0.nextDoc() }
         }
         doc = target
         return target
@@ -206,8 +234,8 @@ final class PhraseScorer: Scorer {
     /// `anyField`, two-term phrases stop at the first field where they occur (a match test: the
     /// count there is 1 and later fields count 0).
     private func matchPositions(anyField: Bool = false) -> Bool {
-        for c in 0..<cursors.count {
-            if !reading[c].positions(into: &posBuf[c], fieldStarts: &starts[c]) {
+        for c in 0..<own.count {
+            if !reading.with(c, { $0.positions(into: &posBuf[c], fieldStarts: &starts[c]) }) {
                 err = "positions could not be read"
                 return false
             }
@@ -220,8 +248,8 @@ final class PhraseScorer: Scorer {
             var any = false
             posBuf[c0].withUnsafeBufferPointer { p0 in
                 posBuf[c1].withUnsafeBufferPointer { p1 in
-                    for pi in plans.indices {
-                        let j0 = plans[pi].js[0], j1 = plans[pi].js[1]
+                    for pi in 0..<plans.count {
+                        let j0 = pairJs[2 &* pi], j1 = pairJs[2 &* pi &+ 1]
                         let s0 = starts[c0][j0], e0 = starts[c0][j0 + 1]
                         let s1 = starts[c1][j1], e1 = starts[c1][j1 + 1]
                         var f = 0
@@ -262,18 +290,19 @@ final class PhraseScorer: Scorer {
         return any
     }
 
-    override func nextDoc() -> UInt32 { align(cursors[order[0]].nextDoc()) }
-    override func advance(_ target: UInt32) -> UInt32 { align(cursors[order[0]].advance(target)) }
+    override func nextDoc() -> UInt32 { align(own.with(orderList[0]) { $0.nextDoc() }) }
+    override func advance(_ target: UInt32) -> UInt32 { align(own.with(orderList[0]) { $0.advance(target) }) }
     /// Points `reading` at cursors standing on `target`: shared ones where they do, else this
     /// scorer's own, moved there. False when a term does not occur in `target`.
     private func stand(on target: UInt32) -> Bool {
-        for c in order {
-            if let s = shared[c], s.stands(on: target) {
-                reading[c] = s
+        for i in 0..<own.count {
+            let c = orderList[i]
+            if hasShared[c] && sharedOrOwn.with(c, { $0.stands(on: target) }) {
+                reading.base[c] = sharedOrOwn.base[c]
                 continue
             }
-            if cursors[c].advance(target) != target { return false }
-            reading[c] = cursors[c]
+            if own.with(c, { $0.advance(target) }) != target { return false }
+            reading.base[c] = own.base[c]
         }
         return true
     }

@@ -260,11 +260,14 @@ final class DocListScorer: Scorer {
 /// All of the children match; scores add up.
 final class ConjunctionScorer: Scorer {
     let children: [Scorer]   // sorted by cost, cheapest first
+    private let kids: Unretained<Scorer>
     private let bound: Float
     init(_ children: [Scorer]) {
         self.children = children.sorted { $0.cost < $1.cost }
+        kids = Unretained(self.children)
         bound = children.reduce(0) { $0 + $1.maxScore }
     }
+    deinit { kids.free() }
     override var maxScore: Float { bound }
     override var cost: Int { children.first?.cost ?? 0 }
     override var corruption: String? { children.lazy.compactMap { $0.corruption }.first }
@@ -272,12 +275,14 @@ final class ConjunctionScorer: Scorer {
     private func align(_ start: UInt32) -> UInt32 {
         var target = start
         outer: while target != Scorer.noMoreDocs {
-            for c in children.dropFirst() {
-                let d = c.advance(target)
+            var i = 1
+            while i < kids.count {
+                let d = kids.with(i) { $0.advance(target) }
                 if d > target {
-                    target = children[0].advance(d)
+                    target = kids.with(0) { $0.advance(d) }
                     continue outer
                 }
+                i += 1
             }
             break
         }
@@ -285,11 +290,11 @@ final class ConjunctionScorer: Scorer {
         return target
     }
 
-    override func nextDoc() -> UInt32 { align(children[0].nextDoc()) }
-    override func advance(_ target: UInt32) -> UInt32 { align(children[0].advance(target)) }
+    override func nextDoc() -> UInt32 { align(kids.with(0) { $0.nextDoc() }) }
+    override func advance(_ target: UInt32) -> UInt32 { align(kids.with(0) { $0.advance(target) }) }
     override func score() -> Float {
         var s: Float = 0
-        for c in children { s += c.score() }
+        for i in 0..<kids.count { s += kids.with(i) { $0.score() } }
         return s
     }
     override func explain() -> Explanation {
@@ -317,12 +322,15 @@ final class DisjunctionScorer: Scorer {
     }
 
     let children: [Scorer]
+    private let kids: Unretained<Scorer>
     let minimumMatch: Int
     let mode: Mode
     private var started = false
     private let bound: Float
+    deinit { kids.free() }
     init(_ children: [Scorer], minimumMatch: Int = 1, mode: Mode = .sum) {
         self.children = children
+        kids = Unretained(children)
         self.minimumMatch = max(1, minimumMatch)
         self.mode = mode
         switch mode {
@@ -338,24 +346,27 @@ final class DisjunctionScorer: Scorer {
     override var cost: Int { children.reduce(0) { $0 + $1.cost } }
     override var corruption: String? { children.lazy.compactMap { $0.corruption }.first }
 
+    @inline(__always) private func docOf(_ i: Int) -> UInt32 { kids.with(i) { $0.doc } }
+
     private func settle() -> UInt32 {
+        let n = kids.count
         while true {
             var m = Scorer.noMoreDocs
-            for c in children where c.doc < m { m = c.doc }
+            for i in 0..<n { let d = docOf(i); if d < m { m = d } }
             if m == Scorer.noMoreDocs { doc = m; return m }
-            var n = 0
-            for c in children where c.doc == m { n += 1 }
-            if n >= minimumMatch { doc = m; return m }
-            for c in children where c.doc == m { _ = c.nextDoc() }
+            var k = 0
+            for i in 0..<n where docOf(i) == m { k += 1 }
+            if k >= minimumMatch { doc = m; return m }
+            for i in 0..<n where docOf(i) == m { _ = kids.with(i) { $0.nextDoc() } }
         }
     }
 
     override func nextDoc() -> UInt32 {
         if !started {
             started = true
-            for c in children { _ = c.nextDoc() }
+            for i in 0..<kids.count { _ = kids.with(i) { $0.nextDoc() } }
         } else {
-            for c in children where c.doc == doc { _ = c.nextDoc() }
+            for i in 0..<kids.count where docOf(i) == doc { _ = kids.with(i) { $0.nextDoc() } }
         }
         return settle()
     }
@@ -363,26 +374,27 @@ final class DisjunctionScorer: Scorer {
     override func advance(_ target: UInt32) -> UInt32 {
         if started && doc >= target { return doc }
         started = true
-        for c in children { _ = c.advance(target) }
+        for i in 0..<kids.count { _ = kids.with(i) { $0.advance(target) } }
         return settle()
     }
 
     override func score() -> Float {
+        let n = kids.count
         switch mode {
         case .sum:
             var s: Float = 0
-            for c in children where c.doc == doc { s += c.score() }
+            for i in 0..<n where docOf(i) == doc { s += kids.with(i) { $0.score() } }
             return s
-        case .coordinated(let n):
+        case .coordinated(let c):
             var s: Float = 0
             var k = 0
-            for c in children where c.doc == doc { s += c.score(); k += 1 }
-            return s * Float(k) / Float(n)
+            for i in 0..<n where docOf(i) == doc { s += kids.with(i) { $0.score() }; k += 1 }
+            return s * Float(k) / Float(c)
         case .max(let tie):
             var s: Float = 0
             var m: Float = 0
-            for c in children where c.doc == doc {
-                let x = c.score()
+            for i in 0..<n where docOf(i) == doc {
+                let x = kids.with(i) { $0.score() }
                 s += x
                 if x > m { m = x }
             }
@@ -395,18 +407,18 @@ final class DisjunctionScorer: Scorer {
         guard mode == .sum, minimumMatch == 1, beat > -Float.infinity else { return score(at: target) ?? 0 }
         var sum: Float = 0
         var rest = bound
-        for c in children {
+        for i in 0..<kids.count {
             // Float sums of the same terms in another order differ by ulps: the bound allows for it.
             if (first + sum + rest) * (1 + 1e-5) + 1e-5 <= beat { return sum }
-            rest -= c.maxScore
-            if let x = c.score(at: target) { sum += x }
+            rest -= kids.with(i) { $0.maxScore }
+            if let x = kids.with(i, { $0.score(at: target) }) { sum += x }
         }
         return sum
     }
 
     override func matches(at target: UInt32) -> Bool {
         var k = 0
-        for c in children where c.matches(at: target) {
+        for i in 0..<kids.count where kids.with(i, { $0.matches(at: target) }) {
             k += 1
             if k >= minimumMatch { return true }
         }
@@ -416,8 +428,8 @@ final class DisjunctionScorer: Scorer {
     override func score(at target: UInt32) -> Float? {
         var sum: Float = 0, best: Float = 0
         var k = 0
-        for c in children {
-            guard let x = c.score(at: target) else { continue }
+        for i in 0..<kids.count {
+            guard let x = kids.with(i, { $0.score(at: target) }) else { continue }
             sum += x
             if x > best { best = x }
             k += 1
@@ -515,10 +527,13 @@ final class ReqExclScorer: Scorer {
 final class ReqOptScorer: Scorer {
     let required: Scorer
     let optional: [Scorer]
+    private let opts: Unretained<Scorer>
     init(required: Scorer, optional: [Scorer]) {
         self.required = required
         self.optional = optional
+        opts = Unretained(optional)
     }
+    deinit { opts.free() }
     override var maxScore: Float { optional.reduce(required.maxScore) { $0 + $1.maxScore } }
     override var cost: Int { required.cost }
     override var corruption: String? { required.corruption ?? optional.lazy.compactMap { $0.corruption }.first }
@@ -526,7 +541,8 @@ final class ReqOptScorer: Scorer {
     override func advance(_ target: UInt32) -> UInt32 { doc = required.advance(target); return doc }
     override func score() -> Float {
         var s = required.score()
-        for o in optional where o.advance(doc) == doc { s += o.score() }
+        let d = doc
+        for i in 0..<opts.count where opts.with(i, { $0.advance(d) }) == d { s += opts.with(i) { $0.score() } }
         return s
     }
     override func explain() -> Explanation {
@@ -536,7 +552,7 @@ final class ReqOptScorer: Scorer {
     }
     override func score(at target: UInt32) -> Float? {
         guard var s = required.score(at: target) else { return nil }
-        for o in optional { if let x = o.score(at: target) { s += x } }
+        for i in 0..<opts.count { if let x = opts.with(i, { $0.score(at: target) }) { s += x } }
         return s
     }
 }
