@@ -42,6 +42,16 @@ enum ScoringPlan {
     func runRanked(filters: [PostingsCursor], predicates: [DocPredicate], collector: TopKCollector) -> Bool {
         switch self {
         case .conjunction(let terms, let excluded):
+            let n = Int(terms.first?.cursor.info.docCount ?? 0)
+            if terms.count == 1 && filters.isEmpty && predicates.isEmpty && excluded.isEmpty && !collector.canPrune
+                && collector.countsWithin(n) {
+                // One term, nothing to filter or delete: its matches are its postings, counted by
+                // the dictionary. No need to visit them all to count.
+                collector.withCountedSegment(n) {
+                    BulkScorers.conjunction(terms, excluded: [], collector: collector)
+                }
+                return true
+            }
             BulkScorers.conjunction(terms, filters: filters, predicates: predicates, excluded: excluded, collector: collector)
             return true
         case .disjunction(let terms, let groups, let coordination, let excluded):
