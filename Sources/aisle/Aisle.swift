@@ -36,12 +36,19 @@ struct Aisle: AsyncParsableCommand {
 }
 
 /// The search caches' sizes: $AISLE_FACET_CACHE_MB and $AISLE_STORED_CACHE_MB (0 turns a cache
-/// off) for every command; `aisle serve --facet-cache-mb / --stored-cache-mb` override them.
+/// off) for every command; `aisle serve --facet-cache-mb / --stored-cache-mb` override them. And
+/// $AISLE_DISJUNCTION (`maxscore` or `wand`): the top-k loop of every OR search, for benchmarks.
 enum CacheSettings {
     static func applyEnvironment() throws {
         let env = ProcessInfo.processInfo.environment
         if let v = env["AISLE_FACET_CACHE_MB"] { SegmentFacetCache.shared.capacityBytes = try megabytes(v, "AISLE_FACET_CACHE_MB") }
         if let v = env["AISLE_STORED_CACHE_MB"] { StoredBlockCache.shared.capacityBytes = try megabytes(v, "AISLE_STORED_CACHE_MB") }
+        if let v = env["AISLE_DISJUNCTION"] {
+            guard let choice = DisjunctionAlgorithm(rawValue: v.trimmingCharacters(in: .whitespaces).lowercased()) else {
+                throw fail("AISLE_DISJUNCTION must be maxscore, wand or auto, got \"\(v.prefix(40))\"")
+            }
+            DisjunctionAlgorithm.setProcessDefault(choice)
+        }
     }
 
     static func megabytes(_ text: String, _ name: String) throws -> Int {

@@ -187,6 +187,19 @@ import Testing
         }
         let off = try Self.aisle(["search", "--index", idx, "sofa"], environment: ["AISLE_FACET_CACHE_MB": "0", "AISLE_STORED_CACHE_MB": " 0 "])
         #expect(off.status == 0, "caches turned off: \(off.err)")
+        // The OR loop for benchmarks: a clear error for anything but its names, the same page either way.
+        for bad in ["bmw", "", "wand;rm"] {
+            let r = try Self.aisle(["search", "--index", idx, "sofa"], environment: ["AISLE_DISJUNCTION": bad])
+            #expect(r.status != 0 && r.err.contains("AISLE_DISJUNCTION must be maxscore, wand or auto"), "AISLE_DISJUNCTION=\(bad): \(r.err)")
+        }
+        var pages: [String] = []
+        for choice in ["maxscore", "WAND", "auto"] {
+            let r = try Self.aisle(["search", "--index", idx, "--stdin"], stdin: #"{"q":"oak sofa table","operator":"or","limit":5}"# + "\n",
+                                   environment: ["AISLE_DISJUNCTION": choice])
+            #expect(r.status == 0, "AISLE_DISJUNCTION=\(choice): \(r.err)")
+            pages.append(r.out.components(separatedBy: "\"took_us\"").first ?? "")
+        }
+        #expect(!pages[0].isEmpty && pages.allSatisfy { $0 == pages[0] }, "the loops answer differently: \(pages)")
     }
 
     @Test func badInputGivesClearErrors() throws {

@@ -382,26 +382,32 @@ struct ImpactFrontier {
         norm.removeAll(keepingCapacity: true)
     }
 
-    /// Whether (tf, norm) pairs `x` cover `y`: in every field where `y` has the term, `x` has at
-    /// least its tf and at most its norm code.
-    private func covers(_ x: (Int) -> (UInt8, UInt8), _ y: (Int) -> (UInt8, UInt8)) -> Bool {
+    /// The document being added, where `covers` takes a point's index.
+    private static let candidate = -1
+
+    /// Field j's (tf, norm) of point `a`, or of the candidate.
+    @inline(__always) private func pair(_ a: Int, _ j: Int) -> (UInt8, UInt8) {
+        a == Self.candidate ? (candTf[j], candNorm[j]) : (tf[a * k + j], norm[a * k + j])
+    }
+
+    /// Whether point `x` covers point `y` (either may be the candidate): in every field where `y`
+    /// has the term, `x` has at least its tf and at most its norm code. Indexes, not closures: this
+    /// runs for every posting of a long term while a segment is written.
+    private func covers(_ x: Int, _ y: Int) -> Bool {
         for j in 0..<k {
-            let (xt, xn) = x(j), (yt, yn) = y(j)
+            let (xt, xn) = pair(x, j), (yt, yn) = pair(y, j)
             if yt != 0 && (xt < yt || xn > yn) { return false }
         }
         return true
     }
 
-    private func point(_ a: Int) -> (Int) -> (UInt8, UInt8) { { j in (tf[a * k + j], norm[a * k + j]) } }
-    private var candidate: (Int) -> (UInt8, UInt8) { { j in (candTf[j], candNorm[j]) } }
-
     /// Adds a document given as `field(j) -> (tf saturated at 255, norm code)`.
     mutating func add(_ field: (Int) -> (UInt8, UInt8)) {
         for j in 0..<k { (candTf[j], candNorm[j]) = field(j) }
-        for a in 0..<count where covers(point(a), candidate) { return }
+        for a in 0..<count where covers(a, Self.candidate) { return }
         // Drop the points the candidate covers.
         var w = 0
-        for a in 0..<count where !covers(candidate, point(a)) {
+        for a in 0..<count where !covers(Self.candidate, a) {
             if w != a {
                 for j in 0..<k { tf[w * k + j] = tf[a * k + j]; norm[w * k + j] = norm[a * k + j] }
             }

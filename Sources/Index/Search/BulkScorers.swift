@@ -33,6 +33,21 @@ enum BulkScorers {
             let hasPredicates = !predicates.isEmpty
             var windowEnd: Int64 = -1
             var windowMax: Float = .infinity
+            /// The window from `target` to the first block end among the terms, and its summed block
+            /// bounds, from the skip tables; false when a term has no document from `target` on.
+            @inline(__always) func window(from target: UInt32) -> Bool {
+                var end = UInt32.max
+                var sum: Float = 0
+                for i in 0..<n {
+                    let last = c[i]._withUnsafeGuaranteedRef { $0.shallowAdvance(target) }
+                    if last == PostingsCursor.noMoreDocs { return false }
+                    if last < end { end = last }
+                    sum += s[i]._withUnsafeGuaranteedRef { $0.blockMaxScore() }
+                }
+                windowEnd = Int64(end)
+                windowMax = sum * (1 + 1e-6)
+                return true
+            }
             let deadline = collector.deadline
             var doc = lead._withUnsafeGuaranteedRef { $0.nextDoc() }
             outer: while doc != PostingsCursor.noMoreDocs {
@@ -45,35 +60,14 @@ enum BulkScorers {
                     break
                 }
                 if collector.canPrune {
-                    if Int64(doc) > windowEnd {
-                        var end = UInt32.max
-                        var sum: Float = 0
-                        for i in 0..<n {
-                            let last = c[i]._withUnsafeGuaranteedRef { $0.shallowAdvance(doc) }
-                            if last == PostingsCursor.noMoreDocs { break outer }
-                            if last < end { end = last }
-                            sum += s[i]._withUnsafeGuaranteedRef { $0.blockMaxScore() }
-                        }
-                        windowEnd = Int64(end)
-                        windowMax = sum * (1 + 1e-6)
-                    }
+                    if Int64(doc) > windowEnd && !window(from: doc) { break outer }
                     if windowMax <= collector.threshold {
                         collector.markPruned()
                         // The following windows are bounded from the skip tables alone: the lead
                         // decodes a block only where a window can beat the threshold.
                         var target = windowEnd + 1
                         while true {
-                            if target >= Int64(PostingsCursor.noMoreDocs) { break outer }
-                            var end = UInt32.max
-                            var sum: Float = 0
-                            for i in 0..<n {
-                                let last = c[i]._withUnsafeGuaranteedRef { $0.shallowAdvance(UInt32(target)) }
-                                if last == PostingsCursor.noMoreDocs { break outer }
-                                if last < end { end = last }
-                                sum += s[i]._withUnsafeGuaranteedRef { $0.blockMaxScore() }
-                            }
-                            windowEnd = Int64(end)
-                            windowMax = sum * (1 + 1e-6)
+                            if target >= Int64(PostingsCursor.noMoreDocs) || !window(from: UInt32(target)) { break outer }
                             if windowMax > collector.threshold { break }
                             target = windowEnd + 1
                         }
@@ -126,8 +120,6 @@ enum BulkScorers {
             let grouped = clauses.grouped
             let clauseCount = clauses.clauseCount
             let group = clauses.group
-            @inline(__always) func finish() -> Float { clauses.finish() }
-            @inline(__always) func add(_ term: Int, _ x: Float) { clauses.add(term, x) }
             let s = UnsafeMutablePointer<Unmanaged<TermScorer>>.allocate(capacity: n)
             let c = UnsafeMutablePointer<Unmanaged<PostingsCursor>>.allocate(capacity: n)
             let wmax = UnsafeMutablePointer<Float>.allocate(capacity: n)
@@ -380,7 +372,7 @@ enum BulkScorers {
                                 for j in firstEssential..<n where c[order[j]]._withUnsafeGuaranteedRef({ $0.doc }) == cand {
                                     let x = s[order[j]]._withUnsafeGuaranteedRef { $0.score() }
                                     score += x
-                                    if grouped { add(order[j], x) }
+                                    if grouped { clauses.add(order[j], x) }
                                 }
                                 var j = firstEssential - 1
                                 var competitive = true
@@ -390,12 +382,12 @@ enum BulkScorers {
                                     if c[t]._withUnsafeGuaranteedRef({ $0.advance(cand) }) == cand {
                                         let x = s[t]._withUnsafeGuaranteedRef { $0.score() }
                                         score += x
-                                        if grouped { add(t, x) }
+                                        if grouped { clauses.add(t, x) }
                                     }
                                     j -= 1
                                 }
                                 if grouped {
-                                    let final = finish()
+                                    let final = clauses.finish()
                                     if competitive { collector.collect(cand, final) } else { collector.countOnly() }
                                 } else {
                                     if competitive { collector.collect(cand, score) } else { collector.countOnly() }

@@ -146,10 +146,9 @@ final class PhraseScorer: Scorer {
     let shared: [PostingsCursor?]
     /// The cursor each distinct term's positions are read from for the current document.
     private let reading: Unretained<PostingsCursor>
-    /// `cursors` and `shared` (nil: the term's own cursor), unretained for the loops.
+    /// `cursors`, and `shared` with the term's own cursor where there is none, unretained for the loops.
     private let own: Unretained<PostingsCursor>
     private let sharedOrOwn: Unretained<PostingsCursor>
-    private let hasShared: UnsafeMutablePointer<Bool>
     /// `order`, and per field plan the two terms' indexes in their cursor masks (two-term phrases).
     private let orderList: UnsafeMutablePointer<Int>
     private let pairJs: UnsafeMutablePointer<Int>
@@ -173,8 +172,6 @@ final class PhraseScorer: Scorer {
         reading = Unretained(cursors)
         own = Unretained(cursors)
         sharedOrOwn = Unretained(zip(cursors, self.shared).map { $1 ?? $0 })
-        hasShared = .allocate(capacity: max(cursors.count, 1))
-        for (i, s) in self.shared.enumerated() { hasShared[i] = s != nil }
         self.termCursor = termCursor
         self.offsets = offsets
         self.sameAs = sameAs
@@ -196,7 +193,6 @@ final class PhraseScorer: Scorer {
         reading.free()
         own.free()
         sharedOrOwn.free()
-        hasShared.deallocate()
         orderList.deallocate()
         pairJs.deallocate()
     }
@@ -297,7 +293,8 @@ final class PhraseScorer: Scorer {
     private func stand(on target: UInt32) -> Bool {
         for i in 0..<own.count {
             let c = orderList[i]
-            if hasShared[c] && sharedOrOwn.with(c, { $0.stands(on: target) }) {
+            // The shared cursor, or the own one (then already on `target`: nothing to move).
+            if sharedOrOwn.with(c, { $0.stands(on: target) }) {
                 reading.base[c] = sharedOrOwn.base[c]
                 continue
             }

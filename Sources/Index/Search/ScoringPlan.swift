@@ -1,8 +1,4 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
+import Synchronization
 
 /// How one segment's matches of a query are scored: the one place that looks at the shape of a
 /// scorer tree (as Lucene's `Weight.bulkScorer` and tantivy's `Weight::for_each_pruning` choose a
@@ -55,8 +51,7 @@ enum ScoringPlan {
             BulkScorers.conjunction(terms, filters: filters, predicates: predicates, excluded: excluded, collector: collector)
             return true
         case .disjunction(let terms, let groups, let coordination, let excluded):
-            switch collector.disjunction.resolved(terms: terms, groups: groups, coordination: coordination,
-                                                  bonus: collector.bonusGain > 0) {
+            switch collector.disjunction.resolved {
             case .blockMaxWand:
                 BulkScorers.blockMaxWand(terms, groups: groups, coordination: coordination, filters: filters,
                                          predicates: predicates, excluded: excluded, collector: collector)
@@ -76,21 +71,23 @@ enum ScoringPlan {
 /// bounds can reach the page and probes the others; block-max WAND keeps every term's cursor
 /// positioned and leaps to documents where enough terms meet (`BulkScorers`).
 public enum DisjunctionAlgorithm: String, Sendable, CaseIterable {
-    /// Chosen by the query's shape (measured: BENCHMARKS.md, "Block-max WAND against MaxScore").
+    /// The process default (`setProcessDefault`), else MaxScore: measured faster than WAND for one
+    /// to four words (BENCHMARKS.md, "Stop 35").
     case auto
     case maxScore = "maxscore"
     case blockMaxWand = "wand"
 
-    /// `AISLE_DISJUNCTION` (`maxscore` or `wand`) replaces `auto` for the whole process: for
-    /// benchmarks comparing the loops on the same queries.
-    static let processDefault: DisjunctionAlgorithm = {
-        guard let v = getenv("AISLE_DISJUNCTION").map({ String(cString: $0) }) else { return .auto }
-        return DisjunctionAlgorithm(rawValue: v) ?? .auto
-    }()
+    private static let processChoice = Atomic<UInt8>(0)   // 0 auto, 1 maxscore, 2 wand
 
-    func resolved(terms: [TermScorer], groups: [Int]?, coordination: Int, bonus: Bool) -> DisjunctionAlgorithm {
-        let choice = self == .auto ? Self.processDefault : self
-        if choice != .auto { return choice }
-        return .maxScore
+    /// What `auto` means for every search of the process (the `aisle` command sets it from
+    /// `AISLE_DISJUNCTION`, for benchmarks comparing the loops on the same queries).
+    public static func setProcessDefault(_ choice: DisjunctionAlgorithm) {
+        processChoice.store(choice == .maxScore ? 1 : choice == .blockMaxWand ? 2 : 0, ordering: .relaxed)
+    }
+
+    /// The loop to run.
+    var resolved: DisjunctionAlgorithm {
+        if self != .auto { return self }
+        return Self.processChoice.load(ordering: .relaxed) == 2 ? .blockMaxWand : .maxScore
     }
 }

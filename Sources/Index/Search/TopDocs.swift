@@ -136,13 +136,13 @@ final class TopKCollector {
         updateThreshold()
     }
 
-    /// Runs `body`, one segment's loop, whose `n` matches the statistics give exactly (a single
-    /// term's document count in a segment without deletions): they are counted up front, so the loop
-    /// prunes as soon as the heap is full, and the total stays exact (what it skips was counted).
     /// Whether `n` more matches stay within what is to be counted (a count the statistics give may
     /// then replace counting: past the limit, counting stops at it).
     func countsWithin(_ n: Int) -> Bool { n <= trackLimit - totalHits }
 
+    /// Runs `body`, one segment's loop, whose `n` matches the statistics give exactly (a single
+    /// term's document count in a segment without deletions): they are counted up front, so the loop
+    /// prunes as soon as the heap is full, and the total stays exact (what it skips was counted).
     func withCountedSegment(_ n: Int, _ body: () -> Void) {
         let before = totalHits, wasPruned = pruned, limit = trackLimit
         trackLimit = 0
