@@ -14,6 +14,7 @@ struct IndexCommand: ParsableCommand {
     @Option(help: "A schema JSON file (default: built in for the catalog format, inferred otherwise).") var schema: String?
     @Option(help: "Analyzer for every text field (english, standard, plain, keyword).") var analyzer: String?
     @Option(help: "Input format: catalog, jsonl or tsv (default: guessed).") var format: String?
+    @Option(help: "Index adjacent word pairs for the proximity bonus: on, off or auto (on for text fields analysed with product, the default). Costs size and build time; makes default ranking faster.") var pairs: String = "auto"
     @Flag(help: "Index the good lines and report how many bad ones were skipped.") var skipBad = false
     @Flag(help: "Replace an existing index in the directory (deletes it first).") var overwrite = false
     @Flag(help: "Zero-downtime rebuild: build a new generation next to the live one, then switch to it atomically.") var replace = false
@@ -42,6 +43,12 @@ struct IndexCommand: ParsableCommand {
                     throw EngineError.input("unknown analyzer \(analyzer) (available: \(AnalyzerNames.all.joined(separator: ", ")))")
                 }
                 s = Schemas.withAnalyzer(s, analyzer)
+            }
+            switch pairs {
+            case "auto": break
+            case "on": s = Schemas.withPairs(s, true)
+            case "off": s = Schemas.withPairs(s, false)
+            default: throw EngineError.input("--pairs must be on, off or auto, got \(pairs)")
             }
             if let vectors {
                 let sources = vectors.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }

@@ -48,6 +48,7 @@ public struct Indexer {
     /// Builds the index. On a bad line (without `skipBad`) nothing is committed and the error names
     /// the line.
     public func run(schema: Schema) throws -> Summary {
+        let schema = Schemas.withDefaultPairs(schema)
         let t0 = Date()
         let writer: IndexWriter
         do {

@@ -31,6 +31,7 @@ public final class StreamIndexer: @unchecked Sendable {
     /// Creates the index in `directory` (which must not hold one) and starts `options.threads` workers.
     public init(directory: String, schema: Schema, format: CorpusFormat = .catalog, options: Indexer.Options,
                 progress: ProgressBar? = nil) throws {
+        let schema = Schemas.withDefaultPairs(schema)
         self.directory = directory
         self.format = format
         self.progress = progress

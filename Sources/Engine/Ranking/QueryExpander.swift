@@ -203,9 +203,22 @@ public struct QueryExpander {
             }
             let fieldBoost = searcher.layout.textGroups[group].fields.map { Double(searcher.schema.fields[$0].effectiveBoost) }.max() ?? 1
             let bonus = options.proximityBoost * idfs.reduce(0, +) / Double(idfs.count) * fieldBoost
+            // An index with word pairs (`PairTerms`) answers "a b side by side" from the pair's own
+            // postings: the same documents as the phrase, without reading positions. Pairs no
+            // document holds are dropped.
+            let usePairs = options.proximitySlop == 0 && searcher.layout.textGroups[group].pairs
             for i in 0..<(knownTerms.count - 1) where !knownTerms[i].isEmpty && !knownTerms[i + 1].isEmpty && bonus > 0 {
                 var pairs: [Query] = []
-                for a in knownTerms[i] { for b in knownTerms[i + 1] { pairs.append(phrase([a, b], slop: options.proximitySlop, boost: 1)) } }
+                for a in knownTerms[i] {
+                    for b in knownTerms[i + 1] {
+                        if usePairs, let pt = PairTerms.term(a, b) {
+                            if try known(pt) > 0 { pairs.append(term(pt)) }
+                        } else {
+                            pairs.append(phrase([a, b], slop: options.proximitySlop, boost: 1))
+                        }
+                    }
+                }
+                guard !pairs.isEmpty else { continue }
                 out.optional.append(.constant(ConstantQuery(query: pairs.count == 1 ? pairs[0] : .disMax(DisMaxQuery(clauses: pairs)),
                                                             score: Float(bonus))))
             }

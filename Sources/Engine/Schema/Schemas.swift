@@ -129,6 +129,27 @@ public enum Schemas {
         return s
     }
 
+    /// The analyzer whose fields index adjacent word pairs unless a schema says otherwise: the one
+    /// default ranking runs on, whose proximity bonus reads them (`FieldDefinition.pairs`).
+    public static let pairsAnalyzer = "product"
+
+    /// Text fields that leave `pairs` unset get it on when they use `pairsAnalyzer`, off otherwise.
+    /// Applied when an index is created (an existing index keeps what it was built with).
+    public static func withDefaultPairs(_ schema: Schema) -> Schema {
+        var s = schema
+        for i in s.fields.indices where s.fields[i].type == .text && s.fields[i].pairs == nil {
+            s.fields[i].pairs = (s.fields[i].analyzer ?? defaultAnalyzer) == pairsAnalyzer
+        }
+        return s
+    }
+
+    /// Sets every text field's `pairs` (nil: the default for its analyzer).
+    public static func withPairs(_ schema: Schema, _ on: Bool?) -> Schema {
+        var s = schema
+        for i in s.fields.indices where s.fields[i].type == .text { s.fields[i].pairs = on }
+        return s
+    }
+
     /// Sets every text field's analyzer to `name`.
     public static func withAnalyzer(_ schema: Schema, _ name: String) -> Schema {
         var s = schema

@@ -57,10 +57,15 @@ public struct FieldDefinition: Codable, Sendable, Equatable {
     /// beam width (default 100).
     public var m: Int?
     public var efConstruction: Int?
+    /// For text fields: also index adjacent word pairs (see `PairTerms`), so a two-word proximity
+    /// check reads one short postings list instead of both words' positions. Costs index size
+    /// and build time; searches use the pairs of a text group only when all its fields have them
+    /// (default off; the catalog indexes turn it on for the `product` analyzer).
+    public var pairs: Bool?
 
     public enum CodingKeys: String, CodingKey {
         case name, type, analyzer, boost, stored, keyword, source, docValues = "doc_values", hierarchy, min, max, format,
-             dims, model, m, efConstruction = "ef_construction"
+             dims, model, m, efConstruction = "ef_construction", pairs
     }
 
     public static let defaultVectorModel = "all-MiniLM-L6-v2"
@@ -198,6 +203,7 @@ public struct Schema: Codable, Sendable, Equatable {
                 if f.analyzer != nil { throw IndexError.schema("field \(f.name): only text fields take an analyzer") }
                 if f.boost != nil { throw IndexError.schema("field \(f.name): only text fields take a boost") }
                 if f.keyword != nil { throw IndexError.schema("field \(f.name): `keyword` applies to text fields only") }
+                if f.pairs != nil { throw IndexError.schema("field \(f.name): `pairs` applies to text fields only") }
             }
             if let fmt = f.format {
                 guard f.type == .numeric, fmt == FieldDefinition.dateFormat else {
@@ -306,6 +312,8 @@ public struct SchemaLayout: Sendable {
         public var analyzer: String
         /// Field ordinals of the group, in schema order.
         public var fields: [Int]
+        /// Every field of the group indexes adjacent word pairs (`FieldDefinition.pairs`).
+        public var pairs = false
     }
 
     public let schema: Schema
@@ -346,6 +354,7 @@ public struct SchemaLayout: Sendable {
                 groups.append(TextGroup(analyzer: a, fields: [i]))
             }
         }
+        for g in groups.indices { groups[g].pairs = groups[g].fields.allSatisfy { schema.fields[$0].pairs == true } }
         guard groups.allSatisfy({ $0.fields.count <= 32 }) else {
             throw IndexError.schema("at most 32 text fields may share one analyzer")
         }

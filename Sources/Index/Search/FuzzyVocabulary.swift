@@ -21,7 +21,8 @@ final class FuzzyVocabulary: Sendable {
         let prefix = SegmentReader.key(slot: slot, term: [])
         var it = try segment.terms.seek(prefix)
         while try it.next() {
-            guard it.slot == slot else { break }
+            // Pair terms (`PairTerms`) sort after every word of the slot.
+            guard it.slot == slot, !PairTerms.isPair(it.key[2...]) else { break }
             let length = it.key.count - 2
             guard length > 0 else { continue }
             if groups.count <= length { groups += Array(repeating: LengthGroup(), count: length + 1 - groups.count) }

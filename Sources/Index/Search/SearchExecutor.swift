@@ -596,7 +596,12 @@ extension Query {
         // The clauses every match of `q` matches (as a bit set; fewer is always safe).
         func needs(_ q: Query) -> UInt64 {
             switch q {
-            case .term(let t): return clauseOf[TermKey(slot: t.slot, term: t.term)].map { 1 << UInt64($0) } ?? 0
+            case .term(let t):
+                // A word pair (`PairTerms`) needs what the phrase of its two words needs.
+                if let (a, b) = PairTerms.words(t.term) {
+                    return needs(.phrase(PhraseQuery(slot: t.slot, terms: [a, b], fields: t.fields)))
+                }
+                return clauseOf[TermKey(slot: t.slot, term: t.term)].map { 1 << UInt64($0) } ?? 0
             case .phrase(let p):
                 var m: UInt64 = 0
                 for t in p.terms { if let g = clauseOf[TermKey(slot: p.slot, term: t)] { m |= 1 << UInt64(g) } }
@@ -638,6 +643,10 @@ extension Query {
             case .constant(let c): return check(c.query)
             case .disMax(let d): return d.clauses.allSatisfy(check)
             case .boolean(let x): return x.must.isEmpty && x.mustNot.isEmpty && !x.should.isEmpty && x.should.allSatisfy(check)
+            case .term(let t):
+                // A word pair (`PairTerms`) matches where the phrase of its two words does.
+                guard let (a, b) = PairTerms.words(t.term) else { return false }
+                return check(.phrase(PhraseQuery(slot: t.slot, terms: [a, b], fields: t.fields)))
             case .phrase(let p):
                 var single: Set<Int> = []
                 for t in p.terms {

@@ -222,11 +222,13 @@ public final class Searcher: @unchecked Sendable {
                 var n = 0
                 while try it.next() {
                     let k = it.key
-                    guard k.count >= key.count, k[0..<key.count].elementsEqual(key) else { break }
+                    // Pair terms (`PairTerms`) sort after every word of the slot.
+                    guard k.count >= key.count, k[0..<key.count].elementsEqual(key), !PairTerms.isPair(k[2...]) else { break }
                     terms.insert(Array(k[2...]))
                     n += 1
                     if n >= p.maxExpansions {
-                        if p.strict, try it.next(), it.key.count >= key.count, it.key[0..<key.count].elementsEqual(key) {
+                        if p.strict, try it.next(), it.key.count >= key.count, it.key[0..<key.count].elementsEqual(key),
+                           !PairTerms.isPair(it.key[2...]) {
                             throw IndexError.invalidQuery("prefix [\(String(decoding: p.prefix, as: UTF8.self))] matches more than \(p.maxExpansions) terms; use a longer prefix")
                         }
                         break
@@ -369,7 +371,7 @@ public final class Searcher: @unchecked Sendable {
         if fields != nil && !fw.contains(where: { $0.weight > 0 }) { return nil }
         let cursor = try segments[si].postings(info, text: true)
         share?.offer(slot: slot, term: term, cursor)
-        return TermScorer(cursor: cursor, fields: fw, checkFields: check, termText: String(decoding: term, as: UTF8.self),
+        return TermScorer(cursor: cursor, fields: fw, checkFields: check, termText: PairTerms.display(term),
                           key: TermKey(slot: slot, term: term))
     }
 

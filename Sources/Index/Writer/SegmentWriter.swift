@@ -27,6 +27,12 @@ public final class SegmentWriter {
     private var docNumbers: [Double?] = []
     private var docKeywords: [[[UInt8]]] = []
     private var scratch: [UInt64] = []
+    /// Per field ordinal: its text group indexes adjacent word pairs (`PairTerms`).
+    private var pairsOf: [Bool] = []
+    private var anyPairs = false
+    /// A document's pair-indexed tokens as (field, position, token index), and a pair term's bytes.
+    private var pairTokens: [(field: UInt16, position: UInt32, index: Int32)] = []
+    private var pairBytes: [UInt8] = []
     public private(set) var docCount = 0
     /// While ids arrive in increasing byte order, the id column itself serves id lookups (binary
     /// search) and no id terms are written; `sortedIds` keeps them until that order breaks.
@@ -67,6 +73,8 @@ public final class SegmentWriter {
             if let s = layout.keywordSlotOfField[i] { keywordSlotOf[i] = Int32(s) }
         }
         for (ti, f) in layout.textFields.enumerated() { textIndexOf[f] = Int32(ti) }
+        pairsOf = (0..<n).map { i in layout.groupOfField[i].map { layout.textGroups[$0.group].pairs } ?? false }
+        anyPairs = pairsOf.contains(true)
         isNumericColumn = Array(repeating: false, count: n)
         isOrdinalColumn = Array(repeating: false, count: n)
         hierarchySeparator = Array(repeating: nil, count: n)
@@ -145,6 +153,46 @@ public final class SegmentWriter {
         lastDoc[Int(id)] = docId
     }
 
+    /// Adds the pair terms of a document's pair-indexed fields to `scratch` (they do not count
+    /// toward field lengths): every token at position p with every token at p+1 of the same field.
+    private func addPairs(_ doc: IndexDocument, _ base: UnsafePointer<UInt8>) {
+        pairTokens.removeAll(keepingCapacity: true)
+        var sorted = true
+        for (i, t) in doc.tokens.enumerated() where pairsOf[Int(t.field)] {
+            if let last = pairTokens.last, (last.field, last.position) > (t.field, t.position) { sorted = false }
+            pairTokens.append((t.field, t.position, Int32(i)))
+        }
+        guard pairTokens.count > 1 else { return }
+        if !sorted { pairTokens.sort { ($0.field, $0.position, $0.index) < ($1.field, $1.position, $1.index) } }
+        let n = pairTokens.count
+        var i = 0
+        while i < n {
+            let (f, p, _) = pairTokens[i]
+            var j = i + 1
+            while j < n && pairTokens[j].field == f && pairTokens[j].position == p { j += 1 }
+            var k = j
+            if j < n && pairTokens[j].field == f && p < UInt32.max && pairTokens[j].position == p + 1 {
+                while k < n && pairTokens[k].field == f && pairTokens[k].position == p + 1 { k += 1 }
+            }
+            for x in i..<j {
+                let a = doc.tokens[Int(pairTokens[x].index)]
+                for y in j..<k {
+                    let b = doc.tokens[Int(pairTokens[y].index)]
+                    guard PairTerms.fits(Int(a.length), Int(b.length)) else { continue }
+                    pairBytes.removeAll(keepingCapacity: true)
+                    pairBytes.append(PairTerms.marker)
+                    pairBytes.append(UInt8(a.length))
+                    pairBytes.append(contentsOf: UnsafeBufferPointer(start: base + Int(a.start), count: Int(a.length)))
+                    pairBytes.append(contentsOf: UnsafeBufferPointer(start: base + Int(b.start), count: Int(b.length)))
+                    let id = pairBytes.withUnsafeBufferPointer { terms.intern(slot: UInt16(groupOf[Int(f)]), $0.baseAddress!, $0.count) }
+                    newTermState(id)
+                    scratch.append(UInt64(id) << 37 | UInt64(memberOf[Int(f)]) << 32 | UInt64(p))
+                }
+            }
+            i = j
+        }
+    }
+
     /// Adds a document; its id is `docCount` before the call.
     /// Every check comes before the first change, so a document that is refused leaves nothing
     /// behind (no postings that the next document would inherit).
@@ -154,6 +202,10 @@ public final class SegmentWriter {
         let nFields = groupOf.count
         for t in doc.tokens where !(Int(t.field) < nFields && groupOf[Int(t.field)] >= 0) {
             throw IndexError.invalidDocument("field ordinal \(t.field) is not a text field")
+        }
+        // 0xFF starts pair terms (`PairTerms`) and never UTF-8 text.
+        for t in doc.tokens where doc.bytes[Int(t.start)] == PairTerms.marker {
+            throw IndexError.invalidDocument("field \(layout.schema.fields[Int(t.field)].name): a token is not UTF-8 text (starts with byte 0xFF)")
         }
         for k in doc.keywords where !(Int(k.field) < nFields && keywordSlotOf[Int(k.field)] >= 0) {
             throw IndexError.invalidDocument("field ordinal \(k.field) is not keyword-indexed")
@@ -194,6 +246,7 @@ public final class SegmentWriter {
                 fieldLen[Int(textIndexOf[f])] += 1
                 scratch.append(UInt64(id) << 37 | UInt64(memberOf[f]) << 32 | UInt64(t.position))
             }
+            if anyPairs { addPairs(doc, base) }
             for (f, n) in doc.lengthDiscounts where Int(f) < nFields && groupOf[Int(f)] >= 0 {
                 let t = Int(textIndexOf[Int(f)])
                 // A field with tokens keeps a length of at least 1.

@@ -87,8 +87,8 @@ struct RandomCorpus {
     }
 
     /// Indexes the corpus (in order) into `dir`, flushing a segment every `perSegment` documents.
-    func buildIndex(at dir: String, perSegment: Int, merge: Bool = false) throws -> Searcher {
-        let w = try IndexWriter(creating: dir, schema: RandomCorpus.schema,
+    func buildIndex(at dir: String, perSegment: Int, merge: Bool = false, schema: Schema = RandomCorpus.schema) throws -> Searcher {
+        let w = try IndexWriter(creating: dir, schema: schema,
                                 options: .init(sync: false, maxDocsPerSegment: perSegment))
         var doc = IndexDocument()
         for d in docs {
