@@ -515,6 +515,10 @@ import Testing
                 k += (0..<Int.random(in: 1...3, using: &rng)).map { _ in [0, 1, 0x7F, 0x80, 0xFF].randomElement(using: &rng)! }
             case 2:
                 k += (0..<Int.random(in: 40...255, using: &rng)).map { _ in UInt8.random(in: 97...99, using: &rng) }
+            case 3:
+                // Word pairs of one first word: many keys whose first 8 bytes are the same (blocks
+                // whose in-memory prefixes tie, `TermDictionary.firstKeyPrefixes`).
+                k += [0xFF, 4, 0x72, 0x75, 0x67, 0x73] + (0..<Int.random(in: 0...6, using: &rng)).map { _ in UInt8.random(in: 0...255, using: &rng) }
             default:
                 k += (0..<Int.random(in: 1...12, using: &rng)).map { _ in UInt8.random(in: 0...255, using: &rng) }
             }
@@ -667,7 +671,7 @@ import Testing
         var (rng, seed) = SeededRandom.fromEnvironment("codec-dict")
         let dir = temporaryDirectory("dict")
         defer { removeDirectory(dir) }
-        for (i, count) in [0, 1, 2, 31, 32, 33, 64, 65, 2500].enumerated() {
+        for (i, count) in [0, 1, 2, 31, 32, 33, 64, 65, 2500, 6000].enumerated() {
             let textSlots = Int.random(in: 0...3, using: &rng)
             let slots = textSlots + Int.random(in: 1...3, using: &rng)
             let entries = Self.randomDictionary(&rng, count: count, textSlots: textSlots, slots: slots)
