@@ -188,10 +188,13 @@ public struct TermDictionary: @unchecked Sendable {
         guard blockCount > 0 else { return nil }
         return try key.withUnsafeBytes { k -> TermInfo? in
             var it = try TermIterator(dict: self, block: try findBlock(k))
-            while try it.next() {
+            // Keys first; an entry's statistics are decoded only for the key sought (the others'
+            // are stepped over, keeping the block's running offsets).
+            while try it.advanceKey() {
                 let c = it.withKey { compareBytes($0, k) }
-                if c == 0 { return it.info }
+                if c == 0 { try it.readInfo(); return it.info }
                 if c > 0 { return nil }
+                try it.skipInfo()
             }
             return nil
         }
@@ -253,6 +256,13 @@ public struct TermIterator {
     }
 
     private mutating func advance() throws -> Bool {
+        guard try advanceKey() else { return false }
+        try readInfo()
+        return true
+    }
+
+    /// Reads the next entry's key (then `readInfo` or `skipInfo` must follow). False at the end.
+    mutating func advanceKey() throws -> Bool {
         if inBlock == TermDictionaryFormat.blockEntries || reader.offset >= dict.indexOffset {
             block += 1
             guard block < dict.blockCount else { return false }
@@ -260,7 +270,6 @@ public struct TermIterator {
             inBlock = 0
         }
         if reader.offset >= dict.indexOffset { return false }
-        let name = dict.file.name
         let first = inBlock == 0
         if first { docsBaseSet = false }
         let prefix = try reader.vint(max: first ? 0 : key.count)
@@ -268,7 +277,39 @@ public struct TermIterator {
         let suffix = try reader.bytes(suffixLen)
         key.removeSubrange(prefix...)
         key.append(contentsOf: suffix)
-        guard key.count >= 2 else { throw IndexError.corrupt(file: name, reason: "term key shorter than its slot") }
+        guard key.count >= 2 else { throw IndexError.corrupt(file: dict.file.name, reason: "term key shorter than its slot") }
+        return true
+    }
+
+    /// Steps over the current entry's statistics, keeping the block's running offsets.
+    mutating func skipInfo() throws {
+        let name = dict.file.name
+        let first = inBlock == 0
+        let docCount = try reader.vint(max: Int(UInt32.max))
+        guard docCount > 0 else { throw IndexError.corrupt(file: name, reason: "term with no documents") }
+        if slot < dict.textSlotCount {
+            let k = UInt32(try reader.vint(max: Int(UInt32.max))).nonzeroBitCount
+            for _ in 0..<k {
+                _ = try reader.vint()
+                _ = try reader.u8()
+                if docCount > 1 { _ = try reader.u8() }
+            }
+            if docCount > 1 { _ = try reader.vint() }
+            let po = try reader.vint()
+            prevPos = first ? po : prevPos &+ po
+        }
+        let d = try reader.vint()
+        if docCount > 1 {
+            prevDocs = docsBaseSet ? prevDocs &+ d : d
+            docsBaseSet = true
+        }
+        inBlock += 1
+    }
+
+    /// Decodes the current entry's statistics into `info`.
+    mutating func readInfo() throws {
+        let name = dict.file.name
+        let first = inBlock == 0
         info.docCount = UInt32(try reader.vint(max: Int(UInt32.max)))
         guard info.docCount > 0 else { throw IndexError.corrupt(file: name, reason: "term with no documents") }
         let text = slot < dict.textSlotCount
@@ -316,7 +357,6 @@ public struct TermIterator {
             docsBaseSet = true
         }
         inBlock += 1
-        return true
     }
 }
 

@@ -132,6 +132,9 @@ final class TermScorer: Scorer {
         return d
     }
 
+    /// A match test reads no term frequencies (a word pair under a fixed bonus only asks this).
+    override func matches(at target: UInt32) -> Bool { advance(target) == target }
+
     @inline(__always) override func score() -> Float {
         let d = Int(cursor.doc)
         var s: Float = 0
