@@ -22,7 +22,7 @@ import Testing
         for i in corpus.docs.indices where Int.random(in: 0..<4, using: &rng) == 0 {
             for f in [title, desc] {
                 guard var toks = corpus.docs[i].text[f], let t = toks.randomElement(using: &rng) else { continue }
-                toks.append((RandomCorpus.vocabulary[rng.zipf(12)], t.pos))
+                toks.append((Int.random(in: 0..<3, using: &rng) == 0 ? t.term : RandomCorpus.vocabulary[rng.zipf(12)], t.pos))   // sometimes the same word twice
                 if Bool.random(using: &rng) { toks.shuffle(using: &rng) }
                 corpus.docs[i].text[f] = toks
             }
@@ -34,20 +34,32 @@ import Testing
         try s.search(.constant(ConstantQuery(query: q, score: 1)), limit: s.docCount + 1, trackTotalHits: .exact).hits.map { $0.doc }.sorted()
     }
 
-    func checkPairsEqualPhrases(_ s: Searcher, seed: UInt64, label: String) throws -> Int {
-        #expect(s.layout.textGroups[0].pairs, "the plain group indexes pairs")
+    func scored(_ s: Searcher, _ q: Query) throws -> [ScoredDoc] {
+        try s.search(q, limit: s.docCount + 1, trackTotalHits: .exact).hits.sorted { $0.doc < $1.doc }
+    }
+
+    /// `pairs` (the corpus indexed with pairs) against `positions` (the same corpus without): the
+    /// pair term of `a b` matches where the phrase matches from positions, and the phrase over pairs
+    /// scores exactly what the phrase over positions scores.
+    func checkPairsEqualPhrases(_ pairs: Searcher, _ positions: Searcher, seed: UInt64, label: String) throws -> Int {
+        #expect(pairs.layout.textGroups[0].pairs && !positions.layout.textGroups[0].pairs)
         let words = Array(RandomCorpus.vocabulary.prefix(14)) + ["u1", "u2", "missing0"]
         var nonEmpty = 0
         for a in words {
             for b in words {
                 let pair = try #require(PairTerms.term(Array(a.utf8), Array(b.utf8)))
                 for mask: FieldMask? in [nil, 1, 4, 5] {
-                    let viaPair = try docs(s, .term(TermQuery(slot: 0, term: pair, fields: mask)))
-                    let viaPhrase = try docs(s, .phrase(PhraseQuery(slot: 0, terms: [Array(a.utf8), Array(b.utf8)], fields: mask)))
-                    if viaPair != viaPhrase {
-                        Issue.record("seed \(seed), \(label): \(a) \(b) in fields \(String(describing: mask)): pair \(viaPair.count) documents, phrase \(viaPhrase.count), \(Set(viaPair).symmetricDifference(viaPhrase).count) differ")
+                    let phrase = Query.phrase(PhraseQuery(slot: 0, terms: [Array(a.utf8), Array(b.utf8)], fields: mask))
+                    let viaPair = try docs(pairs, .term(TermQuery(slot: 0, term: pair, fields: mask)))
+                    let viaPositions = try scored(positions, phrase)
+                    if viaPair != viaPositions.map({ $0.doc }) {
+                        Issue.record("seed \(seed), \(label): \(a) \(b) in fields \(String(describing: mask)): pair \(viaPair.count) documents, phrase \(viaPositions.count), \(Set(viaPair).symmetricDifference(viaPositions.map { $0.doc }).count) differ")
                     }
-                    if !viaPhrase.isEmpty { nonEmpty += 1 }
+                    let phraseOverPairs = try scored(pairs, phrase)
+                    if phraseOverPairs.map({ $0.doc }) != viaPositions.map({ $0.doc }) || phraseOverPairs.map({ $0.score }) != viaPositions.map({ $0.score }) {
+                        Issue.record("seed \(seed), \(label): phrase \(a) \(b) in fields \(String(describing: mask)) scores differently over pairs")
+                    }
+                    if !viaPositions.isEmpty { nonEmpty += 1 }
                 }
             }
         }
@@ -57,11 +69,12 @@ import Testing
     @Test func pairsMatchWherePhrasesMatch() throws {
         var (rng, seed) = SeededRandom.fromEnvironment("pair-terms")
         let corpus = Self.corpus(&rng, count: 1200)
-        let dir = temporaryDirectory("pair-terms")
-        defer { removeDirectory(dir) }
+        let dir = temporaryDirectory("pair-terms"), plainDir = temporaryDirectory("pair-terms-positions")
+        defer { removeDirectory(dir); removeDirectory(plainDir) }
         let s = try corpus.buildIndex(at: dir, perSegment: 400, schema: Self.schema)
+        let positions = try corpus.buildIndex(at: plainDir, perSegment: 400)
         #expect(s.segments.count == 3)
-        let nonEmpty = try checkPairsEqualPhrases(s, seed: seed, label: "three segments")
+        let nonEmpty = try checkPairsEqualPhrases(s, positions, seed: seed, label: "three segments")
         #expect(nonEmpty > 200, "seed \(seed): pairs that match something: \(nonEmpty)")
 
         // Merged into one segment: the merge carries the pairs over.
@@ -69,7 +82,7 @@ import Testing
         defer { removeDirectory(dir2) }
         let merged = try corpus.buildIndex(at: dir2, perSegment: 400, merge: true, schema: Self.schema)
         #expect(merged.segments.count == 1)
-        _ = try checkPairsEqualPhrases(merged, seed: seed, label: "merged")
+        _ = try checkPairsEqualPhrases(merged, positions, seed: seed, label: "merged")
     }
 
     /// Proximity bonuses made of word pairs, as the engine builds them over a pairs index, rescored

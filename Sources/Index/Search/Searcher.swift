@@ -382,6 +382,30 @@ public final class Searcher: @unchecked Sendable {
             return try makeScorer(.term(TermQuery(slot: p.slot, term: p.terms[0], fields: p.fields, boost: p.boost)),
                                   segment: si, ctx: ctx)
         }
+        // Two words side by side over word pairs (`PairTerms`): the pair's postings hold the
+        // phrase's documents with its frequency per field, so it is scored as the phrase is (the
+        // same weights and norms) by a term scorer, which the top-k loops can prune.
+        if p.terms.count == 2 && p.slop == 0 && p.positions[1] &- p.positions[0] == 1 && layout.textGroups[p.slot].pairs,
+           let pair = PairTerms.term(p.terms[0], p.terms[1]) {
+            guard let info = try segments[si].termInfo(slot: p.slot, term: pair) else { return nil }
+            let group = layout.textGroups[p.slot]
+            let k1 = stats.parameters.k1
+            var fw: [TermFieldWeight] = []
+            for m in info.members {
+                let ordinal = group.fields[m]
+                let ti = layout.textFields.firstIndex(of: ordinal)!
+                var idf: Float = 0
+                for t in p.terms { idf += stats.idf(ctx.fieldDocFreq(slot: p.slot, term: t)[m]) }
+                let searched = p.fields == nil || (p.fields! & (1 << UInt32(m))) != 0
+                let def = meta.schema.fields[ordinal]
+                fw.append(TermFieldWeight(member: m, weight: searched ? p.boost * def.effectiveBoost * idf * (k1 + 1) : 0,
+                                          kTable: kTable(textField: ti), norms: segments[si].norms(textField: ti),
+                                          fieldName: def.name, idf: idf, df: UInt64(info.docCount)))
+            }
+            guard fw.contains(where: { $0.weight > 0 }) else { return nil }
+            return TermScorer(cursor: try segments[si].postings(info, text: true), fields: fw,
+                              checkFields: fw.contains { $0.weight == 0 }, termText: PairTerms.display(pair))
+        }
         // Distinct terms.
         var distinct: [[UInt8]] = []
         var termCursor: [Int] = []

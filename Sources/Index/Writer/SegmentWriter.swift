@@ -176,9 +176,15 @@ public final class SegmentWriter {
             }
             for x in i..<j {
                 let a = doc.tokens[Int(pairTokens[x].index)]
-                for y in j..<k {
+                tokens: for y in j..<k {
                     let b = doc.tokens[Int(pairTokens[y].index)]
                     guard PairTerms.fits(Int(a.length), Int(b.length)) else { continue }
+                    // One occurrence per word at p+1, as a phrase counts them (a word twice at one
+                    // position is one match).
+                    for y0 in j..<y {
+                        let b0 = doc.tokens[Int(pairTokens[y0].index)]
+                        if b0.length == b.length && memcmpEqual(base + Int(b0.start), base + Int(b.start), Int(b.length)) { continue tokens }
+                    }
                     pairBytes.removeAll(keepingCapacity: true)
                     pairBytes.append(PairTerms.marker)
                     pairBytes.append(UInt8(a.length))
