@@ -147,6 +147,7 @@ import Testing
         var it = try s.segments[0].terms.makeIterator()
         while try it.next() { if it.slot == 0 && PairTerms.isPair(it.key[2...]) { pairsInDictionary += 1 } }
         #expect(pairsInDictionary > 100, "seed \(seed)")
+        #expect(try s.segments[0].spaceUsage().pairTerms == pairsInDictionary, "aisle inspect counts them")
         // ... but an empty prefix lists words only, and typo look-ups never offer a pair.
         let all = try s.rewrite(.prefix(PrefixQuery(slot: 0, prefix: [], maxExpansions: 100_000)))
         guard case .boolean(let b) = all else { Issue.record("seed \(seed): prefix rewrote to \(all)"); return }

@@ -5,6 +5,10 @@ public struct SpaceUsage: Sendable, CustomStringConvertible {
     public var termsBySlot: [Int: Int] = [:]
     public var postings = 0
     public var singletonTerms = 0
+    /// Word pairs (`PairTerms`) among the terms, their singletons and postings.
+    public var pairTerms = 0
+    public var singletonPairs = 0
+    public var pairPostings = 0
     public var skipBytes = 0
     public var headerBytes = 0
     public var docBits = 0
@@ -19,6 +23,9 @@ public struct SpaceUsage: Sendable, CustomStringConvertible {
         var s = ""
         for f in files { s += "  \(f.name): \(f.bytes) bytes\n" }
         s += "  terms \(terms) (singletons \(singletonTerms)), postings \(postings), blocks \(blocks), positions \(positions)\n"
+        if pairTerms > 0 {
+            s += "  word pairs \(pairTerms) (singletons \(singletonPairs)), postings \(pairPostings)\n"
+        }
         s += "  by slot: \(termsBySlot.sorted { $0.key < $1.key }.map { "\($0.key):\($0.value)" }.joined(separator: " "))\n"
         s += "  fields per term: \(fieldCounts.sorted { $0.key < $1.key }.map { "\($0.key):\($0.value)" }.joined(separator: " "))\n"
         s += "  docs file: skip tables and position indexes \(skipBytes) B, block headers \(headerBytes) B, doc deltas \(docBits / 8) B, tfs \(tfBits / 8) B in \(tfArrays) arrays\n"
@@ -43,6 +50,11 @@ extension SegmentReader {
             u.termsBySlot[it.slot, default: 0] += 1
             u.postings += Int(info.docCount)
             if info.docCount == 1 { u.singletonTerms += 1 }
+            if text && PairTerms.isPair(it.key[2...]) {
+                u.pairTerms += 1
+                u.pairPostings += Int(info.docCount)
+                if info.docCount == 1 { u.singletonPairs += 1 }
+            }
             let k = text ? info.fieldCount : 0
             u.fieldCounts[k, default: 0] += 1
             u.positions += Int(info.posCount)
