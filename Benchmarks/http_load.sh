@@ -23,3 +23,5 @@ if [ "${WARMUP:-0}" -gt 0 ]; then wrk -t1 -c"$CONNS" -d"${WARMUP}s" -s Benchmark
 wrk -t1 -c"$CONNS" -d"${SECS}s" --latency -s Benchmarks/browse_pages.lua "http://127.0.0.1:$PORT" | tee /tmp/aisle-wrk.txt
 # Resident memory of the server after the load.
 echo "server RSS: $(ps -o rss= -p $SERVER) KiB"
+# Heap and the like (anonymous) apart from mapped index files (file-backed, shared with the page cache).
+grep -E 'RssAnon|RssFile' /proc/$SERVER/status 2>/dev/null | tr -s ' \t' ' ' | sed 's/^/server /' || true
