@@ -4,17 +4,19 @@ final class TermTable {
     private(set) var keyBytes: UnsafeMutablePointer<UInt8>
     private var keyCapacity: Int
     private(set) var keyUsed = 0
-    /// Per term id: key offset and length in `keyBytes`.
-    private(set) var keyOffset: [UInt32] = []
-    private(set) var keyLength: [UInt16] = []
+    /// Per term id: key offset (low 32 bits) and length (next 16) in `keyBytes`: one memory read.
+    private var keyMeta: [UInt64] = []
     private var hashes: [UInt32] = []
 
-    /// Hash slots: term id + 1, 0 = empty.
-    private var slots: UnsafeMutablePointer<UInt32>
-    private var slotHash: UnsafeMutablePointer<UInt32>
+    /// Hash slots: the key's hash (high 32 bits) and term id + 1 (low 32), 0 = empty; a probe
+    /// reads one word.
+    private var slots: UnsafeMutablePointer<UInt64>
     private var mask: Int
 
-    var count: Int { keyOffset.count }
+    var count: Int { keyMeta.count }
+
+    @inline(__always) private func keyOffset(_ id: Int) -> Int { Int(truncatingIfNeeded: keyMeta[id] & 0xFFFF_FFFF) }
+    @inline(__always) private func keyLength(_ id: Int) -> Int { Int(truncatingIfNeeded: (keyMeta[id] >> 32) & 0xFFFF) }
 
     init(initialCapacity: Int = 1 << 16) {
         var cap = 1
@@ -22,21 +24,17 @@ final class TermTable {
         mask = cap - 1
         slots = .allocate(capacity: cap)
         slots.initialize(repeating: 0, count: cap)
-        slotHash = .allocate(capacity: cap)
-        slotHash.initialize(repeating: 0, count: cap)
         keyCapacity = 1 << 20
         keyBytes = .allocate(capacity: keyCapacity)
-        keyOffset.reserveCapacity(initialCapacity)
-        keyLength.reserveCapacity(initialCapacity)
+        keyMeta.reserveCapacity(initialCapacity)
     }
 
     deinit {
         slots.deallocate()
-        slotHash.deallocate()
         keyBytes.deallocate()
     }
 
-    var memoryBytes: Int { keyCapacity + (mask + 1) * 8 + keyOffset.capacity * 10 }
+    var memoryBytes: Int { keyCapacity + (mask + 1) * 8 + keyMeta.capacity * 12 }
 
     @inline(__always) static func hash(slot: UInt16, _ p: UnsafePointer<UInt8>, _ n: Int) -> UInt32 {
         var h: UInt64 = 0x9E37_79B9_7F4A_7C15 ^ UInt64(slot)
@@ -69,13 +67,15 @@ final class TermTable {
     func intern(slot: UInt16, _ term: UnsafePointer<UInt8>, _ n: Int) -> UInt32 {
         let h = TermTable.hash(slot: slot, term, n)
         var i = Int(h) & mask
+        let tag = UInt64(h) << 32
         while true {
             let s = slots[i]
             if s == 0 { break }
-            if slotHash[i] == h {
-                let id = Int(s - 1)
-                if Int(keyLength[id]) == n + 2 {
-                    let k = keyBytes + Int(keyOffset[id])
+            if s & 0xFFFF_FFFF_0000_0000 == tag {
+                let id = Int(truncatingIfNeeded: s & 0xFFFF_FFFF) - 1
+                let meta = keyMeta[id]
+                if Int(truncatingIfNeeded: (meta >> 32) & 0xFFFF) == n + 2 {
+                    let k = keyBytes + Int(truncatingIfNeeded: meta & 0xFFFF_FFFF)
                     if k[0] == UInt8(slot >> 8) && k[1] == UInt8(slot & 0xFF) && memcmpEqual(k + 2, term, n) {
                         return UInt32(id)
                     }
@@ -84,7 +84,7 @@ final class TermTable {
             i = (i + 1) & mask
         }
         // New key.
-        let id = UInt32(keyOffset.count)
+        let id = UInt32(keyMeta.count)
         if keyUsed + n + 2 > keyCapacity {
             var newCap = keyCapacity * 2
             while keyUsed + n + 2 > newCap { newCap *= 2 }
@@ -98,63 +98,63 @@ final class TermTable {
         k[0] = UInt8(slot >> 8)
         k[1] = UInt8(slot & 0xFF)
         (k + 2).update(from: term, count: n)
-        keyOffset.append(UInt32(keyUsed))
-        keyLength.append(UInt16(n + 2))
+        keyMeta.append(UInt64(UInt32(keyUsed)) | UInt64(UInt16(n + 2)) << 32)
         hashes.append(h)
         keyUsed += n + 2
-        slots[i] = id + 1
-        slotHash[i] = h
-        if keyOffset.count * 2 > mask + 1 { grow() }
+        slots[i] = tag | UInt64(id + 1)
+        if keyMeta.count * 2 > mask + 1 { grow() }
         return id
     }
 
     private func grow() {
         let newCap = (mask + 1) * 2
-        let ns = UnsafeMutablePointer<UInt32>.allocate(capacity: newCap)
+        let ns = UnsafeMutablePointer<UInt64>.allocate(capacity: newCap)
         ns.initialize(repeating: 0, count: newCap)
-        let nh = UnsafeMutablePointer<UInt32>.allocate(capacity: newCap)
-        nh.initialize(repeating: 0, count: newCap)
         let nm = newCap - 1
-        for id in 0..<keyOffset.count {
+        for id in 0..<keyMeta.count {
             let h = hashes[id]
             var i = Int(h) & nm
             while ns[i] != 0 { i = (i + 1) & nm }
-            ns[i] = UInt32(id + 1)
-            nh[i] = h
+            ns[i] = UInt64(h) << 32 | UInt64(id + 1)
         }
         slots.deallocate()
-        slotHash.deallocate()
         slots = ns
-        slotHash = nh
         mask = nm
     }
 
     /// The key of a term id (slot prefix included).
     @inline(__always) func key(_ id: Int) -> UnsafeBufferPointer<UInt8> {
-        UnsafeBufferPointer(start: keyBytes + Int(keyOffset[id]), count: Int(keyLength[id]))
+        UnsafeBufferPointer(start: keyBytes + keyOffset(id), count: keyLength(id))
     }
 
     @inline(__always) func slot(_ id: Int) -> Int {
-        let k = keyBytes + Int(keyOffset[id])
+        let k = keyBytes + keyOffset(id)
         return Int(k[0]) << 8 | Int(k[1])
     }
 
-    /// Term ids sorted by key bytes.
+    /// Term ids sorted by key bytes: by the keys' first 8 bytes (big-endian, zero-padded: for keys
+    /// a, b, prefix(a) < prefix(b) implies a < b), whole keys compared only where those tie.
     func sortedIds() -> [UInt32] {
-        var ids = [UInt32](0..<UInt32(count))
         let kb = keyBytes
-        let off = keyOffset
-        let len = keyLength
-        ids.withUnsafeMutableBufferPointer { buf in
-            off.withUnsafeBufferPointer { o in
-                len.withUnsafeBufferPointer { l in
-                    buf.sort { a, b in
-                        compareKeys(kb + Int(o[Int(a)]), Int(l[Int(a)]), kb + Int(o[Int(b)]), Int(l[Int(b)])) < 0
-                    }
+        var entries = [(prefix: UInt64, id: UInt32)]()
+        entries.reserveCapacity(count)
+        for id in 0..<count {
+            let k = kb + keyOffset(id), n = min(keyLength(id), 8)
+            var p: UInt64 = 0
+            for i in 0..<n { p |= UInt64(k[i]) << UInt64(56 - 8 * i) }
+            entries.append((p, UInt32(id)))
+        }
+        keyMeta.withUnsafeBufferPointer { meta in
+            entries.withUnsafeMutableBufferPointer { buf in
+                buf.sort { a, b in
+                    if a.prefix != b.prefix { return a.prefix < b.prefix }
+                    let ma = meta[Int(a.id)], mb = meta[Int(b.id)]
+                    return compareKeys(kb + Int(truncatingIfNeeded: ma & 0xFFFF_FFFF), Int(truncatingIfNeeded: (ma >> 32) & 0xFFFF),
+                                       kb + Int(truncatingIfNeeded: mb & 0xFFFF_FFFF), Int(truncatingIfNeeded: (mb >> 32) & 0xFFFF)) < 0
                 }
             }
         }
-        return ids
+        return entries.map { $0.id }
     }
 }
 
