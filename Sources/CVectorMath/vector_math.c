@@ -71,3 +71,44 @@ __attribute__((constructor)) static void aisle_vector_math_init(void) { chosen =
 float aisle_dot(const float *a, const float *b, long n) { return chosen(a, b, n); }
 
 const char *aisle_dot_kind(void) { return chosen_kind; }
+
+/* Signature filter for typo look-ups. */
+
+#define AISLE_FILTER_BODY(POPCOUNT)                                             \
+    long k = 0, i = from;                                                       \
+    for (; i < n && k < cap; i++) {                                             \
+        if (POPCOUNT(sigs[i] ^ sig) <= max_bits) out[k++] = (unsigned int)i;    \
+    }                                                                           \
+    *next = i;                                                                  \
+    return k;
+
+#if defined(__x86_64__) && defined(__GNUC__)
+__attribute__((target("popcnt")))
+static long filter_popcnt(const unsigned long long *sigs, long from, long n, unsigned long long sig,
+                          int max_bits, unsigned int *out, long cap, long *next) {
+    AISLE_FILTER_BODY(__builtin_popcountll)
+}
+#endif
+
+static long filter_generic(const unsigned long long *sigs, long from, long n, unsigned long long sig,
+                           int max_bits, unsigned int *out, long cap, long *next) {
+    AISLE_FILTER_BODY(__builtin_popcountll)
+}
+
+typedef long (*filter_fn)(const unsigned long long *, long, long, unsigned long long, int, unsigned int *, long, long *);
+static filter_fn chosen_filter = filter_generic;
+static const char *chosen_filter_kind = "generic";
+
+__attribute__((constructor)) static void aisle_signature_filter_init(void) {
+#if defined(__x86_64__) && defined(__GNUC__)
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("popcnt")) { chosen_filter = filter_popcnt; chosen_filter_kind = "popcnt"; }
+#endif
+}
+
+long aisle_signature_filter(const unsigned long long *sigs, long from, long n, unsigned long long sig,
+                            int max_bits, unsigned int *out, long cap, long *next) {
+    return chosen_filter(sigs, from, n, sig, max_bits, out, cap, next);
+}
+
+const char *aisle_signature_filter_kind(void) { return chosen_filter_kind; }

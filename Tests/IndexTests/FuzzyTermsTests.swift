@@ -107,6 +107,74 @@ import Testing
         }
     }
 
+    /// The signature filter in C (POPCNT when the CPU has it) passes exactly the signatures within
+    /// the bound, in order, whatever the chunk it is read in.
+    @Test func signatureFilterPassesWhatACountPasses() {
+        var (rng, seed) = SeededRandom.fromEnvironment("signature-filter")
+        var sigs: [UInt64] = []
+        for _ in 0..<5000 {
+            // Few bits set, as a word's signature has: many near the query's, some far.
+            var s: UInt64 = 0
+            for _ in 0..<Int.random(in: 1...9, using: &rng) { s |= 1 << UInt64(Int.random(in: 0..<64, using: &rng)) }
+            sigs.append(s)
+        }
+        var out: [Int] = []
+        for q in 0..<40 {
+            let sig = sigs[q * 97 % sigs.count] ^ (q % 3 == 0 ? 1 << UInt64(q % 64) : 0)
+            for maxBits in [0, 2, 4] {
+                let want = sigs.indices.filter { (sigs[$0] ^ sig).nonzeroBitCount <= maxBits }
+                for chunk in [1, 7, 1024, 10_000] {
+                    sigs.withUnsafeBufferPointer { FuzzyVocabulary.passing($0, sig: sig, maxBits: maxBits, chunk: chunk, into: &out) }
+                    #expect(out == want, "seed \(seed): query \(q), \(maxBits) bits, chunks of \(chunk)")
+                }
+            }
+        }
+        // The empty list passes nothing.
+        [UInt64]().withUnsafeBufferPointer { FuzzyVocabulary.passing($0, sig: 0, maxBits: 64, into: &out) }
+        #expect(out.isEmpty)
+    }
+
+    /// The distance (the one-edit check without a table, the banded table for larger bounds) agrees
+    /// with the full table, capped at bound + 1, on every pair of short strings over a small
+    /// alphabet (repeats, swaps, insertions at either end) and on random longer ones.
+    @Test func editDistanceAgreesWithTheFullTable() {
+        var (rng, seed) = SeededRandom.fromEnvironment("one-edit")
+        var scratch = EditDistanceScratch()
+        func check(_ a: [UInt8], _ b: [UInt8]) {
+            let want = Self.osa(a, b)
+            for bound in 1...3 {
+                let got = scratch.distance(a, b, bound: bound)
+                #expect(got == min(want, bound + 1), "seed \(seed): \(a) \(b) bound \(bound): \(got) vs \(want)")
+            }
+        }
+        // Every pair of strings of up to 4 letters over {a, b, c}.
+        var all: [[UInt8]] = [[]]
+        var level: [[UInt8]] = [[]]
+        for _ in 0..<4 {
+            level = level.flatMap { w in [UInt8(97), 98, 99].map { w + [$0] } }
+            all += level
+        }
+        for a in all { for b in all { check(a, b) } }
+        // Random longer words and their one- and two-edit variants.
+        for _ in 0..<3000 {
+            let a = (0..<Int.random(in: 1...14, using: &rng)).map { _ in UInt8.random(in: 97...101, using: &rng) }
+            var b = a
+            for _ in 0..<Int.random(in: 0...4, using: &rng) {
+                switch Int.random(in: 0..<4, using: &rng) {
+                case 0 where !b.isEmpty: b[Int.random(in: 0..<b.count, using: &rng)] = UInt8.random(in: 97...101, using: &rng)
+                case 1: b.insert(UInt8.random(in: 97...101, using: &rng), at: Int.random(in: 0...b.count, using: &rng))
+                case 2 where !b.isEmpty: b.remove(at: Int.random(in: 0..<b.count, using: &rng))
+                case 3 where b.count >= 2:
+                    let i = Int.random(in: 0..<(b.count - 1), using: &rng)
+                    b.swapAt(i, i + 1)
+                default: break
+                }
+            }
+            check(a, b)
+            check(b, a)
+        }
+    }
+
     @Test func manySegments() throws {
         try run(docs: 600, perSegment: 97, merge: false, label: "fuzzy-segments")
     }

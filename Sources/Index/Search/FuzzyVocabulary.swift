@@ -1,3 +1,5 @@
+import CVectorMath
+
 /// The terms of one slot of a segment, laid out for fuzzy scans: grouped by length (a term of
 /// length n is within e edits only of terms of length n-e ... n+e), each with its document
 /// frequency and a 64-bit signature of the bytes it contains. One edit changes the set of a term's
@@ -33,6 +35,21 @@ final class FuzzyVocabulary: Sendable {
         self.groups = groups
     }
 
+    /// The indexes of the signatures within `maxBits` differing bits of `sig`, in order (replacing
+    /// `out`'s contents), taken `chunk` at a time from `aisle_signature_filter` (POPCNT in C).
+    static func passing(_ sigs: UnsafeBufferPointer<UInt64>, sig: UInt64, maxBits: Int, chunk: Int = 1024, into out: inout [Int]) {
+        out.removeAll(keepingCapacity: true)
+        let hits = UnsafeMutablePointer<UInt32>.allocate(capacity: max(chunk, 1))
+        defer { hits.deallocate() }
+        var from = 0
+        while from < sigs.count {
+            var next = 0
+            let k = aisle_signature_filter(sigs.baseAddress, from, sigs.count, sig, Int32(maxBits), hits, max(chunk, 1), &next)
+            for h in 0..<k { out.append(Int(hits[h])) }
+            from = next
+        }
+    }
+
     @inline(__always) static func signature<C: Collection>(_ term: C) -> UInt64 where C.Element == UInt8 {
         var s: UInt64 = 0
         for b in term { s |= 1 << UInt64(b & 63) }
@@ -46,11 +63,13 @@ final class FuzzyVocabulary: Sendable {
         let n = term.count
         let sig = Self.signature(term)
         let maxBits = 2 * maxEdits
+        var passed: [Int] = []
         term.withUnsafeBufferPointer { tb in
             for length in max(1, n - maxEdits)...(n + maxEdits) where length < groups.count {
                 let g = groups[length]
                 g.bytes.withUnsafeBufferPointer { bytes in
-                    for i in 0..<g.signatures.count where (g.signatures[i] ^ sig).nonzeroBitCount <= maxBits {
+                    g.signatures.withUnsafeBufferPointer { Self.passing($0, sig: sig, maxBits: maxBits, into: &passed) }
+                    for i in passed {
                         let candidate = UnsafeBufferPointer(rebasing: bytes[(i * length)..<((i + 1) * length)])
                         if prefixLength > 0 {
                             guard length >= prefixLength else { continue }

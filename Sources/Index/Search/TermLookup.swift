@@ -74,7 +74,8 @@ extension Searcher {
 }
 
 /// Optimal string alignment distance (Levenshtein plus transposition of adjacent symbols), with an
-/// early exit once every cell of a row exceeds the bound. Rows are reused between calls.
+/// early exit once every cell of a row exceeds the bound, the table computed in the band the bound
+/// allows, and no table at all for a bound of one. Rows are reused between calls.
 public struct EditDistanceScratch {
     var prev2: [Int] = []
     var prev: [Int] = []
@@ -84,32 +85,67 @@ public struct EditDistanceScratch {
 
     /// The distance, or `bound + 1` when it is larger than `bound`.
     public mutating func distance(_ a: UnsafeBufferPointer<UInt8>, _ b: UnsafeBufferPointer<UInt8>, bound: Int) -> Int {
+        if bound == 1 { return Self.withinOne(a, b) }
+        return table(a, b, bound: bound)
+    }
+
+    /// The distance when it is 0 or 1, else 2, without a table: equal lengths differ in one byte or
+    /// in two adjacent bytes swapped; lengths one apart agree once the longer skips one byte.
+    @inline(__always) static func withinOne(_ a: UnsafeBufferPointer<UInt8>, _ b: UnsafeBufferPointer<UInt8>) -> Int {
         let n = a.count, m = b.count
-        if abs(n - m) > bound { return bound + 1 }
-        if n == 0 { return min(m, bound + 1) }
-        if m == 0 { return min(n, bound + 1) }
-        if prev.count < m + 1 {
-            prev2 = Array(repeating: 0, count: m + 1)
+        if n == m {
+            var i = 0
+            while i < n && a[i] == b[i] { i += 1 }
+            if i == n { return 0 }
+            // First difference at i: one substitution, or a swap of i and i + 1.
+            var j = i + 1
+            if j < n && a[i] == b[j] && a[j] == b[i] { j += 1 }
+            while j < n && a[j] == b[j] { j += 1 }
+            return j == n ? 1 : 2
+        }
+        if abs(n - m) != 1 { return 2 }
+        let (long, short) = n > m ? (a, b) : (b, a)
+        var i = 0
+        while i < short.count && long[i] == short[i] { i += 1 }
+        // The longer one's byte i is the extra one.
+        while i < short.count && long[i + 1] == short[i] { i += 1 }
+        return i == short.count ? 1 : 2
+    }
+
+    /// The table (rows of the optimal string alignment), with the early exit, computed only in the
+    /// band |i - j| <= bound: a cell outside it is above the bound whatever the strings.
+    mutating func table(_ a: UnsafeBufferPointer<UInt8>, _ b: UnsafeBufferPointer<UInt8>, bound: Int) -> Int {
+        let n = a.count, m = b.count
+        let inf = bound + 1
+        if abs(n - m) > bound { return inf }
+        if n == 0 { return min(m, inf) }
+        if m == 0 { return min(n, inf) }
+        if prev.count < m + 2 {
+            prev2 = Array(repeating: 0, count: m + 2)
             prev = prev2
             cur = prev2
         }
-        for j in 0...m { prev[j] = j }
+        for j in 0...min(m, bound) { prev[j] = j }
+        if bound + 1 <= m { prev[bound + 1] = inf }
         for i in 1...n {
-            cur[0] = i
-            var rowMin = i
+            let lo = max(1, i - bound), hi = min(m, i + bound)
+            cur[lo - 1] = lo == 1 ? i : inf
+            var rowMin = cur[lo - 1]
             let ai = a[i - 1]
-            for j in 1...m {
+            for j in lo...hi {
                 let cost = ai == b[j - 1] ? 0 : 1
                 var v = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost)
                 if i > 1 && j > 1 && ai == b[j - 2] && a[i - 2] == b[j - 1] { v = min(v, prev2[j - 2] + 1) }
+                if v > inf { v = inf }
                 cur[j] = v
                 if v < rowMin { rowMin = v }
             }
-            if rowMin > bound { return bound + 1 }
+            if hi < m { cur[hi + 1] = inf }
+            if rowMin > bound { return inf }
             swap(&prev2, &prev)
             swap(&prev, &cur)
         }
-        return min(prev[m], bound + 1)
+        return min(prev[m], inf)
     }
 
     /// Convenience over arrays.
