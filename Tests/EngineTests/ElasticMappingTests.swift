@@ -51,6 +51,19 @@ import Testing
         #expect(try ElasticMapping.definition(nil).fields.count == 1)
     }
 
+    /// `index_phrases` (two-word shingles in Elasticsearch) is Aisle's word pairs; off by default, as
+    /// in Elasticsearch. A group of fields uses them when all its fields have them.
+    @Test func indexPhrasesAreWordPairs() throws {
+        let on = try Self.definition(#"{"mappings": {"properties": {"a": {"type": "text", "index_phrases": true}, "b": {"type": "text", "index_phrases": true}}}}"#)
+        #expect(on.schema.fields.filter { $0.type == .text }.allSatisfy { $0.pairs == true })
+        #expect(try SchemaLayout(on.schema).textGroups.allSatisfy { $0.pairs })
+        let mixed = try Self.definition(#"{"mappings": {"properties": {"a": {"type": "text", "index_phrases": true}, "b": {"type": "text"}}}}"#)
+        #expect(try SchemaLayout(mixed.schema).textGroups.allSatisfy { !$0.pairs }, "b has none: the group reads positions")
+        let off = try Self.definition(#"{"mappings": {"properties": {"a": {"type": "text", "index_phrases": false}}}}"#)
+        #expect(off.schema.fields.first { $0.name == "a" }?.pairs == false)
+        #expect(throws: ElasticError.self) { try Self.definition(#"{"mappings": {"properties": {"a": {"type": "text", "index_phrases": "yes"}}}}"#) }
+    }
+
     @Test(arguments: [
         (#"{"mappings": {"properties": {"a": {"type": "nested"}}}}"#, "mapper_parsing_exception", "does not support field type [nested]"),
         (#"{"mappings": {"properties": {"a": {"type": "foo"}}}}"#, "mapper_parsing_exception", "No handler for type [foo] declared on field [a]"),

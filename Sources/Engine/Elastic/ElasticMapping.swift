@@ -259,7 +259,14 @@ public enum ElasticMapping {
                         if x.boolValue == false { throw refused("index: false") }
                     case "fielddata", "fielddata_frequency_filter":
                         if x.boolValue == true || p == "fielddata_frequency_filter" { throw refused(p) }
-                    case "copy_to", "index_prefixes", "index_phrases": throw refused(p)
+                    case "index_phrases":
+                        // Two-word shingles for faster phrases: Aisle's word pairs (`FieldDefinition.pairs`;
+                        // used when every text field of the same analyzer has them).
+                        guard let b = x.boolValue else {
+                            throw ElasticError.mapper("[index_phrases] on field [\(path.prefix(80))] must be true or false")
+                        }
+                        def.pairs = b
+                    case "copy_to", "index_prefixes": throw refused(p)
                     default: throw unknown(p)
                     }
                 }
