@@ -186,6 +186,11 @@ def run_pass(label, client, helpers, errors_mod, n, port):
         check(False, "%s nested mapping accepted" % label)
     except errors_mod.RequestError as e:
         check("mapper_parsing_exception" in str(e) and "nested" in str(e), "%s nested: %s" % (label, e))
+    try:
+        client.indices.create(index="bad-phrases", body={"mappings": {"properties": {"a": {"type": "text", "index_phrases": "yes"}}}})
+        check(False, "%s index_phrases \"yes\" accepted" % label)
+    except errors_mod.RequestError as e:
+        check("mapper_parsing_exception" in str(e) and "index_phrases" in str(e), "%s index_phrases: %s" % (label, e))
     r = client.indices.delete(index=name)
     check(r.get("acknowledged") is True and not client.indices.exists(index=name), "%s delete index" % label)
 

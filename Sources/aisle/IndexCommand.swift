@@ -14,7 +14,8 @@ struct IndexCommand: ParsableCommand {
     @Option(help: "A schema JSON file (default: built in for the catalog format, inferred otherwise).") var schema: String?
     @Option(help: "Analyzer for every text field (english, standard, plain, keyword).") var analyzer: String?
     @Option(help: "Input format: catalog, jsonl or tsv (default: guessed).") var format: String?
-    @Option(help: "Index adjacent word pairs for the proximity bonus: on, off or auto (on for text fields analysed with product, the default). Costs size and build time; makes default ranking faster.") var pairs: String = "auto"
+    enum Pairs: String, ExpressibleByArgument, CaseIterable { case on, off, auto }
+    @Option(help: "Index adjacent word pairs for the proximity bonus and two-word phrases: on, off or auto (on for text fields analysed with product). Costs size and build time; makes default ranking faster.") var pairs: Pairs = .auto
     @Flag(help: "Index the good lines and report how many bad ones were skipped.") var skipBad = false
     @Flag(help: "Replace an existing index in the directory (deletes it first).") var overwrite = false
     @Flag(help: "Zero-downtime rebuild: build a new generation next to the live one, then switch to it atomically.") var replace = false
@@ -44,12 +45,7 @@ struct IndexCommand: ParsableCommand {
                 }
                 s = Schemas.withAnalyzer(s, analyzer)
             }
-            switch pairs {
-            case "auto": break
-            case "on": s = Schemas.withPairs(s, true)
-            case "off": s = Schemas.withPairs(s, false)
-            default: throw EngineError.input("--pairs must be on, off or auto, got \(pairs)")
-            }
+            if pairs != .auto { s = Schemas.withPairs(s, pairs == .on) }
             if let vectors {
                 let sources = vectors.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
                 guard let first = sources.first else { throw EngineError.input("--vectors needs the field(s) to embed, e.g. --vectors title") }

@@ -222,5 +222,15 @@ import Testing
         #expect(q.status == 1 && q.err.contains("never closed"))
         #expect(try Self.aisle(["index", "--corpus", work + "/missing.jsonl", "--index", work + "/i3"]).err.contains("cannot open corpus"))
         #expect(try Self.aisle(["index", "--corpus", corpus, "--index", work + "/i4", "--analyzer", "klingon"]).err.contains("unknown analyzer"))
+        // --pairs takes on, off or auto; anything else names the choices and builds nothing.
+        let pairs = try Self.aisle(["index", "--corpus", corpus, "--index", work + "/i5", "--pairs", "maybe", "--skip-bad"])
+        #expect(pairs.status != 0 && pairs.err.contains("--pairs") && pairs.err.contains("on"), "\(pairs.err)")
+        #expect(!FileManager.default.fileExists(atPath: work + "/i5/commit_1"))
+        for (choice, want) in [("on", true), ("off", false), ("auto", true)] {
+            let r = try Self.aisle(["index", "--corpus", corpus, "--index", work + "/p-" + choice, "--pairs", choice, "--skip-bad"])
+            #expect(r.status == 0, "\(r.err)")
+            let inspect = try Self.aisle(["inspect", "--index", work + "/p-" + choice])
+            #expect(inspect.status == 0 && inspect.out.contains("word pairs") == want, "--pairs \(choice): \(inspect.out)")
+        }
     }
 }

@@ -28,7 +28,7 @@ import Testing
         var rng = SystemRandomNumberGenerator()
         var seed = UInt64.random(in: 0..<1_000_000, using: &rng)
         if let s = ProcessInfo.processInfo.environment["AISLE_TEST_SEED"].flatMap(UInt64.init) { seed = s }
-        var g = SplitMix(seed)
+        var g = SeededGenerator(seed: seed)
         let lines = try String(contentsOfFile: fixture("sample-catalog.jsonl"), encoding: .utf8).split(separator: "\n")
         var texts: [[String]] = []
         for l in lines {
@@ -76,18 +76,5 @@ import Testing
         let brand = bad.fields.firstIndex { $0.type == .keyword }!
         bad.fields[brand].pairs = true
         #expect(throws: IndexError.self) { try SchemaLayout(bad) }
-    }
-}
-
-/// A small seeded generator (SplitMix64).
-private struct SplitMix {
-    var state: UInt64
-    init(_ seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

@@ -517,7 +517,7 @@ import Testing
                 k += (0..<Int.random(in: 40...255, using: &rng)).map { _ in UInt8.random(in: 97...99, using: &rng) }
             case 3:
                 // Word pairs of one first word: many keys whose first 8 bytes are the same (blocks
-                // whose in-memory prefixes tie, `TermDictionary.firstKeyPrefixes`).
+                // share their first key's first bytes: the block search compares whole keys).
                 k += [0xFF, 4, 0x72, 0x75, 0x67, 0x73] + (0..<Int.random(in: 0...6, using: &rng)).map { _ in UInt8.random(in: 0...255, using: &rng) }
             default:
                 k += (0..<Int.random(in: 1...12, using: &rng)).map { _ in UInt8.random(in: 0...255, using: &rng) }

@@ -14,12 +14,23 @@ public enum PairTerms {
     /// The pair term of `a` then `b`, or nil when it would be longer than a term may be (such a
     /// pair is not indexed; its phrase is checked from positions).
     public static func term<A: Collection, B: Collection>(_ a: A, _ b: B) -> [UInt8]? where A.Element == UInt8, B.Element == UInt8 {
-        guard !a.isEmpty, !b.isEmpty, fits(a.count, b.count) else { return nil }
-        var t: [UInt8] = [marker, UInt8(a.count)]
-        t.reserveCapacity(2 + a.count + b.count)
-        t.append(contentsOf: a)
-        t.append(contentsOf: b)
-        return t
+        var t: [UInt8] = []
+        return encode(a, b, into: &t) ? t : nil
+    }
+
+    /// Writes the pair term of `a` then `b` into `out` (replacing its contents, keeping its
+    /// capacity: the segment writer reuses one buffer); false, and nothing written, when the pair
+    /// is not indexed (`term`).
+    @inline(__always)
+    static func encode<A: Collection, B: Collection>(_ a: A, _ b: B, into out: inout [UInt8]) -> Bool where A.Element == UInt8, B.Element == UInt8 {
+        guard !a.isEmpty, !b.isEmpty, fits(a.count, b.count) else { return false }
+        out.removeAll(keepingCapacity: true)
+        out.reserveCapacity(2 + a.count + b.count)
+        out.append(marker)
+        out.append(UInt8(a.count))
+        out.append(contentsOf: a)
+        out.append(contentsOf: b)
+        return true
     }
 
     @inline(__always) static func fits(_ a: Int, _ b: Int) -> Bool { a + b + 2 <= IndexLimits.maxTermBytes }
@@ -36,8 +47,7 @@ public enum PairTerms {
 
     /// `a b` for a pair term, the term itself otherwise (for explanations and reports).
     public static func display(_ term: [UInt8]) -> String {
-        guard isPair(term), term.count >= 2, Int(term[1]) + 2 <= term.count else { return String(decoding: term, as: UTF8.self) }
-        let n = Int(term[1])
-        return "\"" + String(decoding: term[2..<(2 + n)], as: UTF8.self) + " " + String(decoding: term[(2 + n)...], as: UTF8.self) + "\" (word pair)"
+        guard let (a, b) = words(term) else { return String(decoding: term, as: UTF8.self) }
+        return "\"" + String(decoding: a, as: UTF8.self) + " " + String(decoding: b, as: UTF8.self) + "\" (word pair)"
     }
 }

@@ -107,10 +107,6 @@ public struct TermDictionary: @unchecked Sendable {
     public let termCount: UInt64
     let blockCount: Int
     let indexOffset: Int
-    /// The first 8 bytes of each block's first key (big-endian, zero-padded), in memory: look-ups
-    /// binary-search these instead of decoding first keys across the mapped file, and compare
-    /// whole keys only among blocks whose prefixes tie. For a, b: prefix(a) < prefix(b) ⇒ a < b.
-    private(set) var firstKeyPrefixes: [UInt64] = []
 
     init(file: IndexFile) throws {
         self.file = file
@@ -130,16 +126,6 @@ public struct TermDictionary: @unchecked Sendable {
         if termCount > 0 && blockCount == 0 {
             throw IndexError.corrupt(file: file.name, reason: "terms without blocks")
         }
-        var prefixes = [UInt64](repeating: 0, count: blockCount)
-        for b in 0..<blockCount { prefixes[b] = Self.prefix(try firstKey(b)) }
-        firstKeyPrefixes = prefixes
-    }
-
-    @inline(__always) static func prefix(_ key: UnsafeRawBufferPointer) -> UInt64 {
-        var p: UInt64 = 0
-        let n = min(key.count, 8)
-        for i in 0..<n { p |= UInt64(key[i]) << UInt64(56 - 8 * i) }
-        return p
     }
 
     @inline(__always) func blockOffset(_ b: Int) throws -> Int {
@@ -162,20 +148,7 @@ public struct TermDictionary: @unchecked Sendable {
 
     /// Index of the last block whose first key is <= key (0 if none).
     func findBlock(_ key: UnsafeRawBufferPointer) throws -> Int {
-        let p = Self.prefix(key)
-        // Blocks whose first-key prefix is below p start below the key; above p, above it.
-        var below = 0, upTo = blockCount   // first index with prefix >= p; first with prefix > p
-        firstKeyPrefixes.withUnsafeBufferPointer { f in
-            var l = 0, h = f.count
-            while l < h { let m = (l + h) >> 1; if f[m] < p { l = m + 1 } else { h = m } }
-            below = l
-            h = f.count
-            while l < h { let m = (l + h) >> 1; if f[m] <= p { l = m + 1 } else { h = m } }
-            upTo = l
-        }
-        // The answer is the last block of [below - 1, upTo) whose first key is <= key: only blocks
-        // whose prefix ties need their whole first key.
-        var lo = max(below - 1, 0), hi = max(upTo - 1, 0)
+        var lo = 0, hi = blockCount - 1
         while lo < hi {
             let mid = (lo + hi + 1) / 2
             if compareBytes(try firstKey(mid), key) <= 0 { lo = mid } else { hi = mid - 1 }

@@ -344,28 +344,29 @@ public final class Searcher: @unchecked Sendable {
         }
     }
 
-    /// Field plan of a text term in a segment.
+    /// Field plan of a text term in a segment. `idf`: a field member's idf and document frequency
+    /// (default: the term's own, over the index).
     func termFieldWeights(slot: Int, info: TermInfo, fields: FieldMask?, boost: Float, ctx: QueryContext,
-                          term: [UInt8], segment si: Int) -> [TermFieldWeight] {
+                          term: [UInt8], segment si: Int, idf: ((Int) -> (idf: Float, df: UInt64))? = nil) -> [TermFieldWeight] {
         let group = layout.textGroups[slot]
-        let dfs = ctx.fieldDocFreq(slot: slot, term: term)
+        let dfs = idf == nil ? ctx.fieldDocFreq(slot: slot, term: term) : []
         let k1 = stats.parameters.k1
         return info.members.map { m in
             let ordinal = group.fields[m]
             let ti = layout.textFields.firstIndex(of: ordinal)!
             let searched = fields == nil || (fields! & (1 << UInt32(m))) != 0
             let def = meta.schema.fields[ordinal]
-            let df = dfs[m]
-            let idf = stats.idf(df)
-            let w: Float = searched ? boost * def.effectiveBoost * idf * (k1 + 1) : 0
+            let (w0, df) = idf?(m) ?? (stats.idf(dfs[m]), dfs[m])
+            let w: Float = searched ? boost * def.effectiveBoost * w0 * (k1 + 1) : 0
             return TermFieldWeight(member: m, weight: w, kTable: kTable(textField: ti),
-                                   norms: segments[si].norms(textField: ti), fieldName: def.name, idf: idf, df: df)
+                                   norms: segments[si].norms(textField: ti), fieldName: def.name, idf: w0, df: df)
         }
     }
 
     func termScorer(_ slot: Int, _ term: [UInt8], info: TermInfo, fields: FieldMask?, boost: Float, segment si: Int,
-                    ctx: QueryContext, share: CursorShare? = nil) throws -> Scorer? {
-        let fw = termFieldWeights(slot: slot, info: info, fields: fields, boost: boost, ctx: ctx, term: term, segment: si)
+                    ctx: QueryContext, share: CursorShare? = nil,
+                    idf: ((Int) -> (idf: Float, df: UInt64))? = nil) throws -> Scorer? {
+        let fw = termFieldWeights(slot: slot, info: info, fields: fields, boost: boost, ctx: ctx, term: term, segment: si, idf: idf)
         guard fw.contains(where: { $0.weight > 0 || (fields == nil) }) else { return nil }
         let check = fields != nil && fw.contains { $0.weight == 0 }
         if fields != nil && !fw.contains(where: { $0.weight > 0 }) { return nil }
@@ -383,28 +384,15 @@ public final class Searcher: @unchecked Sendable {
                                   segment: si, ctx: ctx)
         }
         // Two words side by side over word pairs (`PairTerms`): the pair's postings hold the
-        // phrase's documents with its frequency per field, so it is scored as the phrase is (the
-        // same weights and norms) by a term scorer, which the top-k loops can prune.
-        if p.terms.count == 2 && p.slop == 0 && p.positions[1] &- p.positions[0] == 1 && layout.textGroups[p.slot].pairs,
+        // phrase's documents with its frequency per field, so it is scored as the phrase is (its
+        // words' idf summed, the same norms) by a term scorer, which the top-k loops can prune.
+        // (A boost of 0 keeps the phrase scorer: a term scorer tells searched fields by weight.)
+        if p.terms.count == 2 && p.slop == 0 && p.positions[1] &- p.positions[0] == 1 && p.boost > 0 && layout.textGroups[p.slot].pairs,
            let pair = PairTerms.term(p.terms[0], p.terms[1]) {
             guard let info = try segments[si].termInfo(slot: p.slot, term: pair) else { return nil }
-            let group = layout.textGroups[p.slot]
-            let k1 = stats.parameters.k1
-            var fw: [TermFieldWeight] = []
-            for m in info.members {
-                let ordinal = group.fields[m]
-                let ti = layout.textFields.firstIndex(of: ordinal)!
-                var idf: Float = 0
-                for t in p.terms { idf += stats.idf(ctx.fieldDocFreq(slot: p.slot, term: t)[m]) }
-                let searched = p.fields == nil || (p.fields! & (1 << UInt32(m))) != 0
-                let def = meta.schema.fields[ordinal]
-                fw.append(TermFieldWeight(member: m, weight: searched ? p.boost * def.effectiveBoost * idf * (k1 + 1) : 0,
-                                          kTable: kTable(textField: ti), norms: segments[si].norms(textField: ti),
-                                          fieldName: def.name, idf: idf, df: UInt64(info.docCount)))
+            return try termScorer(p.slot, pair, info: info, fields: p.fields, boost: p.boost, segment: si, ctx: ctx) { m in
+                (p.terms.reduce(Float(0)) { $0 + self.stats.idf(ctx.fieldDocFreq(slot: p.slot, term: $1)[m]) }, UInt64(info.docCount))
             }
-            guard fw.contains(where: { $0.weight > 0 }) else { return nil }
-            return TermScorer(cursor: try segments[si].postings(info, text: true), fields: fw,
-                              checkFields: fw.contains { $0.weight == 0 }, termText: PairTerms.display(pair))
         }
         // Distinct terms.
         var distinct: [[UInt8]] = []

@@ -176,20 +176,17 @@ public final class SegmentWriter {
             }
             for x in i..<j {
                 let a = doc.tokens[Int(pairTokens[x].index)]
+                let aBytes = UnsafeBufferPointer(start: base + Int(a.start), count: Int(a.length))
                 tokens: for y in j..<k {
                     let b = doc.tokens[Int(pairTokens[y].index)]
-                    guard PairTerms.fits(Int(a.length), Int(b.length)) else { continue }
                     // One occurrence per word at p+1, as a phrase counts them (a word twice at one
                     // position is one match).
                     for y0 in j..<y {
                         let b0 = doc.tokens[Int(pairTokens[y0].index)]
                         if b0.length == b.length && memcmpEqual(base + Int(b0.start), base + Int(b.start), Int(b.length)) { continue tokens }
                     }
-                    pairBytes.removeAll(keepingCapacity: true)
-                    pairBytes.append(PairTerms.marker)
-                    pairBytes.append(UInt8(a.length))
-                    pairBytes.append(contentsOf: UnsafeBufferPointer(start: base + Int(a.start), count: Int(a.length)))
-                    pairBytes.append(contentsOf: UnsafeBufferPointer(start: base + Int(b.start), count: Int(b.length)))
+                    guard PairTerms.encode(aBytes, UnsafeBufferPointer(start: base + Int(b.start), count: Int(b.length)),
+                                           into: &pairBytes) else { continue }
                     let id = pairBytes.withUnsafeBufferPointer { terms.intern(slot: UInt16(groupOf[Int(f)]), $0.baseAddress!, $0.count) }
                     newTermState(id)
                     scratch.append(UInt64(id) << 37 | UInt64(memberOf[Int(f)]) << 32 | UInt64(p))
@@ -206,12 +203,14 @@ public final class SegmentWriter {
         try Self.validate(doc)
         let docId = Int32(docCount)
         let nFields = groupOf.count
-        for t in doc.tokens where !(Int(t.field) < nFields && groupOf[Int(t.field)] >= 0) {
-            throw IndexError.invalidDocument("field ordinal \(t.field) is not a text field")
-        }
-        // 0xFF starts pair terms (`PairTerms`) and never UTF-8 text.
-        for t in doc.tokens where doc.bytes[Int(t.start)] == PairTerms.marker {
-            throw IndexError.invalidDocument("field \(layout.schema.fields[Int(t.field)].name): a token is not UTF-8 text (starts with byte 0xFF)")
+        for t in doc.tokens {
+            guard Int(t.field) < nFields && groupOf[Int(t.field)] >= 0 else {
+                throw IndexError.invalidDocument("field ordinal \(t.field) is not a text field")
+            }
+            // 0xFF starts pair terms (`PairTerms`) and never UTF-8 text.
+            if doc.bytes[Int(t.start)] == PairTerms.marker {
+                throw IndexError.invalidDocument("field \(layout.schema.fields[Int(t.field)].name): a token is not UTF-8 text (starts with byte 0xFF)")
+            }
         }
         for k in doc.keywords where !(Int(k.field) < nFields && keywordSlotOf[Int(k.field)] >= 0) {
             throw IndexError.invalidDocument("field ordinal \(k.field) is not keyword-indexed")

@@ -6,7 +6,6 @@ final class TermTable {
     private(set) var keyUsed = 0
     /// Per term id: key offset (low 32 bits) and length (next 16) in `keyBytes`: one memory read.
     private var keyMeta: [UInt64] = []
-    private var hashes: [UInt32] = []
 
     /// Hash slots: the key's hash (high 32 bits) and term id + 1 (low 32), 0 = empty; a probe
     /// reads one word.
@@ -34,7 +33,7 @@ final class TermTable {
         keyBytes.deallocate()
     }
 
-    var memoryBytes: Int { keyCapacity + (mask + 1) * 8 + keyMeta.capacity * 12 }
+    var memoryBytes: Int { keyCapacity + (mask + 1) * 8 + keyMeta.capacity * 8 }
 
     @inline(__always) static func hash(slot: UInt16, _ p: UnsafePointer<UInt8>, _ n: Int) -> UInt32 {
         var h: UInt64 = 0x9E37_79B9_7F4A_7C15 ^ UInt64(slot)
@@ -99,7 +98,6 @@ final class TermTable {
         k[1] = UInt8(slot & 0xFF)
         (k + 2).update(from: term, count: n)
         keyMeta.append(UInt64(UInt32(keyUsed)) | UInt64(UInt16(n + 2)) << 32)
-        hashes.append(h)
         keyUsed += n + 2
         slots[i] = tag | UInt64(id + 1)
         if keyMeta.count * 2 > mask + 1 { grow() }
@@ -111,11 +109,11 @@ final class TermTable {
         let ns = UnsafeMutablePointer<UInt64>.allocate(capacity: newCap)
         ns.initialize(repeating: 0, count: newCap)
         let nm = newCap - 1
-        for id in 0..<keyMeta.count {
-            let h = hashes[id]
-            var i = Int(h) & nm
+        // Each slot carries its key's hash: moved as it is.
+        for old in 0...mask where slots[old] != 0 {
+            var i = Int(truncatingIfNeeded: slots[old] >> 32) & nm
             while ns[i] != 0 { i = (i + 1) & nm }
-            ns[i] = UInt64(h) << 32 | UInt64(id + 1)
+            ns[i] = slots[old]
         }
         slots.deallocate()
         slots = ns
