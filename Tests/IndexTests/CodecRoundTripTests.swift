@@ -633,6 +633,19 @@ import Testing
             bumped[bumped.count - 1] &+= 1
             probes.append(bumped)
         }
+        // Around every block's first key (the blocks a look-up searches in the file lie between two
+        // keys sampled in memory, `TermDictionary.sampleStride` blocks apart).
+        var boundary: [[UInt8]] = []
+        for b in stride(from: 0, to: entries.count, by: TermDictionaryFormat.blockEntries) {
+            let k = entries[b].key
+            boundary.append(k + [0])
+            boundary.append(Array(k.dropLast()))
+            var below = k
+            if below[below.count - 1] > 0 { below[below.count - 1] -= 1 } else { below.removeLast() }
+            boundary.append(below)
+            if b > 0 { boundary.append(entries[b - 1].key + [0xFF]) }
+        }
+        probes += boundary
         for _ in 0..<300 { probes.append((0..<Int.random(in: 0...6, using: &rng)).map { _ in UInt8.random(in: 0...3, using: &rng) }) }
         for p in probes where !present.contains(p) {
             #expect(try dict.lookup(p) == nil, "\(context): absent key \(p) was found")
@@ -648,7 +661,7 @@ import Testing
             }
             return lo
         }
-        let seeks = probes.prefix(600) + keys.shuffled(using: &rng).prefix(200)
+        let seeks = probes.prefix(600) + boundary + keys.shuffled(using: &rng).prefix(200)
         for t in seeks {
             var s = try dict.seek(t)
             let want = firstAtLeast(t)
@@ -671,7 +684,8 @@ import Testing
         var (rng, seed) = SeededRandom.fromEnvironment("codec-dict")
         let dir = temporaryDirectory("dict")
         defer { removeDirectory(dir) }
-        for (i, count) in [0, 1, 2, 31, 32, 33, 64, 65, 2500, 6000].enumerated() {
+        // Counts around whole blocks and around the in-memory samples (8 blocks apart: 256 terms).
+        for (i, count) in [0, 1, 2, 31, 32, 33, 64, 65, 255, 256, 257, 288, 289, 512, 513, 545, 2500, 6000].enumerated() {
             let textSlots = Int.random(in: 0...3, using: &rng)
             let slots = textSlots + Int.random(in: 1...3, using: &rng)
             let entries = Self.randomDictionary(&rng, count: count, textSlots: textSlots, slots: slots)
