@@ -17,8 +17,10 @@ import argparse
 import json
 import subprocess
 
-OFF = {"typo": False, "synonyms": False, "compounds": False, "proximity_boost": 0, "coordination": False,
-       "feedback": False, "relax": False}
+from feature_cost import CONFIGS
+
+# Every ranking feature off: feature_cost.py's "none" setting.
+OFF = CONFIGS["none"]
 # The order features are added in: the ones that change which products match first.
 STEPS = [("relax", "relax", True), ("proximity", "proximity_boost", None), ("synonyms", "synonyms", True),
          ("typo", "typo", True), ("compounds", "compounds", True), ("coordination", "coordination", True),
