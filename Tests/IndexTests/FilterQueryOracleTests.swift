@@ -64,8 +64,7 @@ import Testing
             let want = naive.search(q)
             let got = try searcher.search(spec)
             #expect(got.totalHits == want.count, "\(ctx): total \(got.totalHits) vs \(want.count)")
-            let all = Dictionary(uniqueKeysWithValues: want.map { ($0.doc, $0.score) })
-            OracleTests.check(got.hits.map { ScoredDoc(doc: $0.doc, score: $0.score) }, Array(want.prefix(10)), all: all, context: ctx)
+            OracleTests.check(page: got.hits, naive: want, k: 10, context: ctx)
         }
     }
 

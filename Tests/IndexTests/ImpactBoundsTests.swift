@@ -310,7 +310,6 @@ import Testing
                     rescore = Rescore(query: full, window: 1000, maxGain: 1.5, bonus: bonus)
                 }
                 let want = naive.search(full)
-                let all = Dictionary(uniqueKeysWithValues: want.map { ($0.doc, $0.score) })
                 for k in [1, 3, 10] {
                     var spec = SearchSpec(query: base, limit: k)
                     spec.rescore = rescore
@@ -318,8 +317,7 @@ import Testing
                     spec.facetCache = nil
                     spec.disjunction = disjunction
                     let got = try s.search(spec)
-                    OracleTests.check(got.hits.map { ScoredDoc(doc: $0.doc, score: $0.score) }, Array(want.prefix(k)), all: all,
-                                      context: "seed \(seed) round \(round) \(full) k=\(k) \(disjunction)")
+                    OracleTests.check(page: got.hits, naive: want, k: k, context: "seed \(seed) round \(round) \(full) k=\(k) \(disjunction)")
                     checked += 1
                 }
             }

@@ -44,9 +44,7 @@ import Testing
             spec.disjunction = disjunction
             let got = try searcher.search(spec)
             let want = naive.search(naive.rewritePrefixes(full))
-            let all = Dictionary(uniqueKeysWithValues: want.map { ($0.doc, $0.score) })
-            let page = Array(want.dropFirst(offset).prefix(k))
-            OracleTests.check(got.hits.map { ScoredDoc(doc: $0.doc, score: $0.score) }, page, all: all,
+            OracleTests.check(page: got.hits, naive: want, offset: offset, k: k,
                               context: "seed \(seed) query \(qi) \(full) k \(k) offset \(offset)")
             if spec.trackTotalHits == .exact { #expect(got.totalHits == want.count, "seed \(seed) query \(qi): total") }
             checked += want.isEmpty ? 0 : 1
@@ -107,9 +105,7 @@ import Testing
             spec.disjunction = disjunction
             let got = try searcher.search(spec)
             let want = naive.search(full)
-            let all = Dictionary(uniqueKeysWithValues: want.map { ($0.doc, $0.score) })
-            OracleTests.check(got.hits.map { ScoredDoc(doc: $0.doc, score: $0.score) }, Array(want.prefix(k)), all: all,
-                              context: "seed \(seed) query \(qi) \(full) k \(k)")
+            OracleTests.check(page: got.hits, naive: want, k: k, context: "seed \(seed) query \(qi) \(full) k \(k)")
             checked += want.isEmpty ? 0 : 1
         }
         #expect(needsTwo > 80, "seed \(seed): the two-clause bound applied to \(needsTwo) queries")

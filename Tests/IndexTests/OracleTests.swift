@@ -22,6 +22,13 @@ import Testing
         }
     }
 
+    /// `check` for a search's page: its hits against ranks `offset ..< offset + k` of the naive
+    /// ranking `want` (every match, best first).
+    static func check(page got: [SearchHitResult], naive want: [ScoredDoc], offset: Int = 0, k: Int, context: String) {
+        let all = Dictionary(uniqueKeysWithValues: want.map { ($0.doc, $0.score) })
+        check(got.map { ScoredDoc(doc: $0.doc, score: $0.score) }, Array(want.dropFirst(offset).prefix(k)), all: all, context: context)
+    }
+
     func runOracle(docs: Int, perSegment: Int, queries: Int, merge: Bool, label: String,
                    disjunction: DisjunctionAlgorithm = .auto) throws {
         var (rng, seed) = SeededRandom.fromEnvironment(label)

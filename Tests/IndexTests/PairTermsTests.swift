@@ -128,9 +128,7 @@ import Testing
             let got = try searcher.search(spec)
             let full = Query.boolean(BooleanQuery(should: [base] + viaPhrases))
             let want = naive.search(full)
-            let all = Dictionary(uniqueKeysWithValues: want.map { ($0.doc, $0.score) })
-            OracleTests.check(got.hits.map { ScoredDoc(doc: $0.doc, score: $0.score) }, Array(want.prefix(k)), all: all,
-                              context: "seed \(seed) query \(qi) k \(k)")
+            OracleTests.check(page: got.hits, naive: want, k: k, context: "seed \(seed) query \(qi) k \(k)")
             checked += want.isEmpty ? 0 : 1
         }
         #expect(checked > 90, "seed \(seed)")
