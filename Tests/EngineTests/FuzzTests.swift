@@ -4,9 +4,9 @@ import Testing
 @testable import AisleIndex
 
 /// Seeded random input for every parser that takes outside text: the query parser (strict and
-/// lenient), the JSON request decoder, change lines and corpus lines (JSON and TSV). Each must
-/// never trap, and must answer either a value or an error with a message. The seed is printed;
-/// `AISLE_FUZZ_SEED=N` replays it, `AISLE_FUZZ_ITERATIONS=N` runs longer.
+/// lenient), the JSON request decoder, Elasticsearch mappings, change lines and corpus lines (JSON
+/// and TSV). Each must never trap, and must answer either a value or an error with a message. The
+/// seed is printed; `AISLE_FUZZ_SEED=N` replays it, `AISLE_FUZZ_ITERATIONS=N` runs longer.
 @Suite(.serialized) struct FuzzTests {
     static let iterations = ProcessInfo.processInfo.environment["AISLE_FUZZ_ITERATIONS"].flatMap { Int($0) } ?? 1500
 
@@ -135,6 +135,34 @@ import Testing
         _ = try s.search(SearchSpec(query: .matchAll, facets: [FacetSpec(field: s.schema.ordinal(of: "price")!, kind: .ranges(nil))]))
         print("[fuzz changes] \(applied) applied, \(refused) clear errors, \(s.liveDocCount) products")
         #expect(applied > 0 && refused > 0)
+    }
+
+    /// Elasticsearch mappings (`PUT /{index}` bodies): random types and parameters (`index_phrases`
+    /// among them) with values of every JSON kind, whole or mutated, give a definition or a mapper
+    /// error with a message, never a trap; an accepted definition's schema lays out, or is refused
+    /// as a schema error.
+    @Test func elasticMappingsNeverTrap() throws {
+        var f = Self.rng("mapping")
+        var mapped = 0, refused = 0, withPairs = 0
+        for _ in 0..<Self.iterations {
+            var bytes = Array(f.mappingJSON().utf8)
+            if f.int(4) == 0 { f.mutate(&bytes) }
+            let text = String(decoding: bytes, as: UTF8.self)
+            do {
+                let d = try ElasticMapping.definition(try JSONValue.parse(text))
+                _ = try SchemaLayout(d.schema)
+                mapped += 1
+                if d.schema.fields.contains(where: { $0.pairs == true }) { withPairs += 1 }
+            } catch let e as ElasticError {
+                #expect(!e.reason.isEmpty, "\(text.prefix(300)): \(e)")
+                refused += 1
+            } catch {
+                #expect(Self.isClear(error), "\(text.prefix(300)): \(error)")
+                refused += 1
+            }
+        }
+        print("[fuzz mapping] \(mapped) mapped (\(withPairs) with word pairs), \(refused) clear errors")
+        #expect(mapped > 0 && refused > 0 && withPairs > 0)
     }
 
     @Test func corpusLinesNeverTrap() throws {
@@ -279,6 +307,46 @@ struct Fuzz {
         case 2: return "{\"op\":\"\(pick(["upsert", "index", "put", "nope", ""]))\"," + p.dropFirst()
         default: return "{\"op\":\"upsert\"," + p.dropFirst()
         }
+    }
+
+    static let mappingTypes = ["text", "keyword", "boolean", "integer", "long", "float", "double", "scaled_float", "date",
+                               "object", "nested", "dense_vector", "knn_vector", "x", ""]
+    static let mappingParams = ["analyzer", "search_analyzer", "fields", "index", "index_phrases", "index_prefixes", "copy_to",
+                                "norms", "boost", "doc_values", "ignore_above", "format", "dims", "scaling_factor",
+                                "properties", "enabled", "null_value", "nope"]
+    static let mappingNames = ["title", "brand", "a", "b.c", "_x", "", "d..e", "日本", "name"]
+
+    /// A `PUT /{index}` body: settings and mappings whose properties take known and unknown
+    /// parameters, nested up to two levels (`fields`, `properties`).
+    mutating func mappingJSON() -> String {
+        var members = ["\"mappings\":{\"properties\":\(mappingProperties(depth: 0))" + (bool() ? "" : ",\"dynamic\":\(value())") + "}"]
+        if bool() { members.append("\"settings\":{\"number_of_shards\":\(value()),\"refresh_interval\":\(value())}") }
+        return "{" + members.joined(separator: ",") + "}"
+    }
+
+    mutating func mappingProperties(depth: Int) -> String {
+        let props = (0..<int(5)).map { _ -> String in
+            if int(3) == 0 {
+                // A well-formed text field, so that whole mappings are often accepted.
+                var members = ["\"type\":\"text\"", "\"index_phrases\":\(pick(["true", "false"]))"]
+                if bool() { members.append("\"analyzer\":\"\(pick(["english", "standard", "product"]))\"") }
+                return "\"\(pick(["title", "brand", "name", "a"]))\":{" + (bool() ? members : members.reversed()).joined(separator: ",") + "}"
+            }
+            var members = int(8) == 0 ? [] : ["\"type\":\"\(pick(Self.mappingTypes))\""]
+            for _ in 0..<int(4) {
+                let p = pick(Self.mappingParams)
+                let v: String
+                switch p {
+                case "index_phrases", "index", "doc_values", "enabled": v = int(3) == 0 ? value() : pick(["true", "false"])
+                case "analyzer", "search_analyzer": v = bool() ? "\"\(pick(["english", "standard", "plain", "product", "klingon"]))\"" : value()
+                case "fields", "properties": v = depth < 2 && bool() ? mappingProperties(depth: depth + 1) : value()
+                default: v = value()
+                }
+                members.append("\"\(p)\":\(v)")
+            }
+            return "\"\(pick(Self.mappingNames))\":{" + members.joined(separator: ",") + "}"
+        }
+        return "{" + props.joined(separator: ",") + "}"
     }
 
     mutating func tsvLine() -> String {
